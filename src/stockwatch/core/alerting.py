@@ -1,0 +1,332 @@
+"""The alert state machine: one pure function from (state, reading) to (new state, notices).
+
+Rules (architecture.md §5, the seed's 避免骚扰):
+1. A breach must survive its tier's debounce (duration and consecutive readings) before the
+   first notice; T3 and OUT are immediate by default. A blip that clears is never announced.
+2. Same item, same tier: at most one notice per ``dedupe_window`` (24 h) within an episode.
+3. A worse tier is announced at once, whatever the window (unless that tier was itself
+   announced inside the window).
+4. Recovery above T1 by the hysteresis margin (held for ``recover_for``) ends the episode and
+   re-arms the item; RESOLVED goes out only if the episode announced something.
+5. A failed read changes nothing but the failure count; enough of them raise one STALE.
+6. Readings older than (or as old as) the last one are ignored: replays and out-of-order pushes.
+At most one notice per evaluation; the new state is computed first, then the notice chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from stockwatch.core.model import (
+    AlertPolicy,
+    AlertState,
+    Notice,
+    NoticeKind,
+    OfferStatus,
+    Phase,
+    Reading,
+    Tier,
+    TierLevels,
+)
+
+
+def observed_tier(
+    state: AlertState, available: int, levels: TierLevels, policy: AlertPolicy
+) -> Tier:
+    """Return the tier a reading shows, with hysteresis when it would improve the current tier.
+
+    To count as better than the current tier, stock must clear each boundary by the recovery
+    margin, so stock hovering at a threshold does not flap.
+    """
+    plain = levels.classify(available)
+    current = state.tier if state.phase in (Phase.FIRING, Phase.RECOVERING) else Tier.OK
+    if plain >= current or levels.disabled:
+        return plain
+    shifted = TierLevels(
+        levels.t1 + policy.recover_margin(levels.t1),
+        levels.t2 + policy.recover_margin(levels.t2),
+        levels.t3 + policy.recover_margin(levels.t3),
+    )
+    with_margin = Tier.OUT if available <= policy.recover_margin(0) else shifted.classify(available)
+    return min(current, max(plain, with_margin))
+
+
+def recheck_at(state: AlertState, policy: AlertPolicy) -> datetime | None:
+    """Return when a pending breach or recovery should be read again, or None."""
+    if state.since is None:
+        return None
+    if state.phase is Phase.PENDING:
+        return state.since + policy.debounce_for(state.tier).duration
+    if state.phase is Phase.RECOVERING:
+        return state.since + policy.recover_for
+    return None
+
+
+def acknowledge(state: AlertState) -> AlertState:
+    """Stop reminders for the current episode; escalations still go out."""
+    return replace(state, acked=True, version=state.version + 1)
+
+
+def snooze(state: AlertState, until: datetime) -> AlertState:
+    """Hold back raises and reminders until ``until``; escalations still go out."""
+    return replace(state, snoozed_until=until, version=state.version + 1)
+
+
+def evaluate(
+    state: AlertState,
+    reading: Reading,
+    levels: TierLevels,
+    policy: AlertPolicy,
+    now: datetime,
+) -> tuple[AlertState, tuple[Notice, ...]]:
+    """Return the new state and at most one notice for a reading of the item."""
+    if state.last_reading_at is not None and reading.observed_at <= state.last_reading_at:
+        return state, ()
+    if reading.is_failed:
+        return _failed_read(state, reading, levels, policy, now)
+    base = replace(
+        state,
+        failed_reads=0,
+        first_failed_at=None,
+        stale_notified=False,
+        last_reading_at=reading.observed_at,
+        version=state.version + 1,
+    )
+    if reading.offer_status is not OfferStatus.ACTIVE:
+        return _unavailable(base, reading, levels, now)
+    base = replace(base, offer_status=OfferStatus.ACTIVE)
+    available = reading.available
+    assert available is not None
+    new_state, notice = _transition(base, available, reading, levels, policy, now)
+    if notice is None and policy.sharp_drop_ratio > 0:
+        notice = _sharp_drop(state, available, reading, levels, policy, now, new_state)
+        if notice is not None:
+            new_state = replace(new_state, notice_seq=notice.seq)
+    new_state = replace(new_state, last_available=available)
+    return new_state, (notice,) if notice else ()
+
+
+def _transition(
+    state: AlertState,
+    available: int,
+    reading: Reading,
+    levels: TierLevels,
+    policy: AlertPolicy,
+    now: datetime,
+) -> tuple[AlertState, Notice | None]:
+    observed = observed_tier(state, available, levels, policy)
+    phase = state.phase
+    if phase is Phase.OK or phase is Phase.PENDING:
+        if observed is Tier.OK:
+            # Row 5: a pending blip that cleared is absorbed, never announced.
+            return replace(state, phase=Phase.OK, tier=Tier.OK, since=None, breach_readings=0), None
+        tier = observed if phase is Phase.OK else max(state.tier, observed)
+        since = now if phase is Phase.OK or state.since is None else state.since
+        count = 1 if phase is Phase.OK else state.breach_readings + 1
+        rule = policy.debounce_for(tier)
+        if now - since < rule.duration or count < rule.readings:
+            return replace(
+                state, phase=Phase.PENDING, tier=tier, since=since, breach_readings=count
+            ), None
+        fired = replace(
+            state,
+            phase=Phase.FIRING,
+            tier=tier,
+            since=None,
+            breach_readings=0,
+            episode=state.episode + 1,
+            notified=(),
+            last_notice_at=None,
+            last_notice_available=None,
+            notice_seq=0,
+            acked=False,
+        )
+        if _snoozed(fired, now):
+            return fired, None
+        return _notify(fired, NoticeKind.RAISED, tier, Tier.OK, reading, levels, now)
+
+    # FIRING or RECOVERING
+    if observed is Tier.OK:
+        since = state.since if phase is Phase.RECOVERING and state.since else now
+        if now - since >= policy.recover_for:
+            return _resolve(state, reading, levels, now)
+        return replace(state, phase=Phase.RECOVERING, since=since), None
+    previous = state.tier
+    firing = replace(state, phase=Phase.FIRING, tier=observed, since=None)
+    if observed > previous:
+        last = firing.notified_at(observed)
+        if last is None or now - last >= policy.dedupe_window:
+            firing = replace(firing, acked=False)
+            return _notify(firing, NoticeKind.WORSENED, observed, previous, reading, levels, now)
+        return firing, None
+    if _snoozed(firing, now):
+        return firing, None
+    if firing.last_notice_at is None:
+        # A raise held back by a snooze goes out at the first reading after it ends.
+        return _notify(firing, NoticeKind.RAISED, observed, Tier.OK, reading, levels, now)
+    if firing.acked:
+        return firing, None
+    if now - firing.last_notice_at >= policy.dedupe_window:
+        return _notify(firing, NoticeKind.REMINDER, observed, previous, reading, levels, now)
+    last_qty = firing.last_notice_available
+    if (
+        policy.renotify_drop_ratio > 0
+        and last_qty is not None
+        and available < last_qty
+        and available <= last_qty * (1 - policy.renotify_drop_ratio)
+    ):
+        return _notify(firing, NoticeKind.DROPPED, observed, previous, reading, levels, now)
+    return firing, None
+
+
+def _snoozed(state: AlertState, now: datetime) -> bool:
+    return state.snoozed_until is not None and now < state.snoozed_until
+
+
+def _notify(
+    state: AlertState,
+    kind: NoticeKind,
+    tier: Tier,
+    previous: Tier,
+    reading: Reading,
+    levels: TierLevels,
+    now: datetime,
+) -> tuple[AlertState, Notice]:
+    seq = state.notice_seq + 1
+    notified = (*tuple((t, at) for t, at in state.notified if t != tier), (tier, now))
+    new_state = replace(
+        state,
+        notified=notified,
+        last_notice_at=now,
+        last_notice_available=reading.available,
+        notice_seq=seq,
+    )
+    return new_state, _notice(new_state, kind, tier, previous, reading, levels, now, seq)
+
+
+def _notice(
+    state: AlertState,
+    kind: NoticeKind,
+    tier: Tier,
+    previous: Tier,
+    reading: Reading,
+    levels: TierLevels,
+    now: datetime,
+    seq: int,
+    detail: str = "",
+) -> Notice:
+    return Notice(
+        key=reading.key,
+        kind=kind,
+        tier=tier,
+        previous_tier=previous,
+        at=now,
+        episode=state.episode,
+        seq=seq,
+        available=reading.available,
+        on_hand=reading.on_hand,
+        levels=levels,
+        reading_at=reading.observed_at,
+        detail=detail,
+    )
+
+
+def _resolve(
+    state: AlertState, reading: Reading, levels: TierLevels, now: datetime
+) -> tuple[AlertState, Notice | None]:
+    announced = state.last_notice_at is not None
+    seq = state.notice_seq + 1 if announced else state.notice_seq
+    resolved = replace(
+        state,
+        phase=Phase.OK,
+        tier=Tier.OK,
+        since=None,
+        breach_readings=0,
+        notified=(),
+        last_notice_at=None,
+        last_notice_available=None,
+        notice_seq=seq,
+        acked=False,
+    )
+    if not announced:
+        return resolved, None
+    return resolved, _notice(
+        resolved, NoticeKind.RESOLVED, Tier.OK, state.tier, reading, levels, now, seq
+    )
+
+
+def _failed_read(
+    state: AlertState, reading: Reading, levels: TierLevels, policy: AlertPolicy, now: datetime
+) -> tuple[AlertState, tuple[Notice, ...]]:
+    first = state.first_failed_at or now
+    failed = replace(
+        state,
+        failed_reads=state.failed_reads + 1,
+        first_failed_at=first,
+        last_reading_at=reading.observed_at,
+        version=state.version + 1,
+    )
+    stale = failed.failed_reads >= policy.stale_after_reads or now - first >= policy.stale_after
+    if not stale or state.stale_notified:
+        return failed, ()
+    seq = failed.notice_seq + 1
+    failed = replace(failed, stale_notified=True, notice_seq=seq)
+    notice = _notice(
+        failed,
+        NoticeKind.STALE,
+        failed.tier,
+        failed.tier,
+        reading,
+        levels,
+        now,
+        seq,
+        detail=reading.error or "",
+    )
+    return failed, (notice,)
+
+
+def _unavailable(
+    state: AlertState, reading: Reading, levels: TierLevels, now: datetime
+) -> tuple[AlertState, tuple[Notice, ...]]:
+    if state.offer_status is reading.offer_status:
+        return state, ()
+    seq = state.notice_seq + 1
+    new_state = replace(state, offer_status=reading.offer_status, notice_seq=seq)
+    notice = _notice(
+        new_state,
+        NoticeKind.UNAVAILABLE,
+        state.tier,
+        state.tier,
+        reading,
+        levels,
+        now,
+        seq,
+        detail=reading.offer_status.value,
+    )
+    return new_state, (notice,)
+
+
+def _sharp_drop(
+    before: AlertState,
+    available: int,
+    reading: Reading,
+    levels: TierLevels,
+    policy: AlertPolicy,
+    now: datetime,
+    after: AlertState,
+) -> Notice | None:
+    last = before.last_available
+    if last is None or last <= 0 or available > last * (1 - policy.sharp_drop_ratio):
+        return None
+    return _notice(
+        after,
+        NoticeKind.SHARP_DROP,
+        after.tier,
+        after.tier,
+        reading,
+        levels,
+        now,
+        after.notice_seq + 1,
+        detail=f"{last}→{available}",
+    )

@@ -1,0 +1,187 @@
+"""Render notices as human text in zh-CN (default) or English.
+
+Plain text and markdown are produced here; channel adapters escape and wrap them for their
+own formats. Titles come from 1688 and are user-controlled: markdown output escapes them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from stockwatch.core.model import Item, Notice, NoticeKind, Tier
+
+LANGS = ("zh-CN", "en")
+
+TIER_LABELS: dict[str, dict[Tier, str]] = {
+    "zh-CN": {
+        Tier.OK: "正常",
+        Tier.T1: "T1 提醒关注",
+        Tier.T2: "T2 紧急补货",
+        Tier.T3: "T3 即将断货",
+        Tier.OUT: "已断货",
+    },
+    "en": {
+        Tier.OK: "OK",
+        Tier.T1: "T1 attention",
+        Tier.T2: "T2 urgent reorder",
+        Tier.T3: "T3 imminent stockout",
+        Tier.OUT: "OUT of stock",
+    },
+}
+
+_KIND_TITLES: dict[str, dict[NoticeKind, str]] = {
+    "zh-CN": {
+        NoticeKind.RAISED: "库存预警",
+        NoticeKind.WORSENED: "库存预警升级",
+        NoticeKind.REMINDER: "库存预警提醒",
+        NoticeKind.DROPPED: "库存继续下降",
+        NoticeKind.RESOLVED: "库存已恢复",
+        NoticeKind.STALE: "库存数据读取失败",
+        NoticeKind.SHARP_DROP: "库存骤降",
+        NoticeKind.UNAVAILABLE: "商品不可售",
+    },
+    "en": {
+        NoticeKind.RAISED: "Low stock",
+        NoticeKind.WORSENED: "Low stock, worse",
+        NoticeKind.REMINDER: "Low stock, reminder",
+        NoticeKind.DROPPED: "Stock still falling",
+        NoticeKind.RESOLVED: "Stock recovered",
+        NoticeKind.STALE: "Stock data stale",
+        NoticeKind.SHARP_DROP: "Sharp stock drop",
+        NoticeKind.UNAVAILABLE: "Offer unavailable",
+    },
+}
+
+_WORDS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "item": "商品",
+        "available": "可用库存",
+        "on_hand": "现有库存",
+        "levels": "预警线",
+        "cover": "可售天数",
+        "days": "天",
+        "no_sales": "近期无销量",
+        "velocity": "日均销量",
+        "was": "原级别",
+        "detail": "说明",
+        "unknown": "未知",
+        "offer": "1688 商品",
+    },
+    "en": {
+        "item": "Item",
+        "available": "Available",
+        "on_hand": "On hand",
+        "levels": "Levels",
+        "cover": "Days of cover",
+        "days": "d",
+        "no_sales": "no recent sales",
+        "velocity": "Daily sales",
+        "was": "was",
+        "detail": "Detail",
+        "unknown": "unknown",
+        "offer": "1688 offer",
+    },
+}
+
+_UNAVAILABLE: dict[str, dict[str, str]] = {
+    "zh-CN": {"delisted": "已下架", "expired": "已过期", "gone": "已删除或不存在"},
+    "en": {"delisted": "delisted", "expired": "expired", "gone": "deleted or missing"},
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    text: str
+    markdown: str
+
+
+def check_lang(lang: str) -> str:
+    """Return the canonical language code, accepting ``zh``/``cn``/``en`` spellings."""
+    norm = lang.strip().lower().replace("_", "-")
+    if norm in ("zh", "zh-cn", "cn", "zh-hans"):
+        return "zh-CN"
+    if norm.startswith("en"):
+        return "en"
+    raise ValueError(f"unsupported language {lang!r}; use zh-CN or en")
+
+
+def tier_label(tier: Tier, lang: str = "zh-CN") -> str:
+    return TIER_LABELS[check_lang(lang)][tier]
+
+
+def word(key: str, lang: str = "zh-CN") -> str:
+    return _WORDS[check_lang(lang)][key]
+
+
+def format_cover(days: float | None, lang: str = "zh-CN") -> str:
+    """Return days of cover for people: ``∞`` when nothing sells."""
+    if days is None or math.isinf(days):
+        return "∞"
+    return f"{days:.1f}{' ' if check_lang(lang) == 'en' else ''}{word('days', lang)}"
+
+
+def escape_markdown(text: str) -> str:
+    """Escape markdown control characters in user-controlled text such as 1688 titles."""
+    out = []
+    for ch in text:
+        if ch in "\\`*_{}[]()#+-.!|<>~":
+            out.append("\\" + ch)
+        elif ch in "\r\n":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def render(notice: Notice, item: Item | None = None, lang: str = "zh-CN") -> Message:
+    """Return the notice as a title, plain text and markdown, in ``lang``."""
+    lang = check_lang(lang)
+    w = _WORDS[lang]
+    kind_title = _KIND_TITLES[lang][notice.kind]
+    tier_text = TIER_LABELS[lang][notice.tier]
+    name = str(notice.key)
+    title_text = item.title if item and item.title else ""
+    head = f"【{kind_title}】{tier_text}" if lang == "zh-CN" else f"[{kind_title}] {tier_text}"
+    if notice.kind is NoticeKind.RESOLVED:
+        head = f"【{kind_title}】" if lang == "zh-CN" else f"[{kind_title}]"
+    title = f"{head} {name}"
+    lines: list[tuple[str, str]] = [(w["item"], f"{name} {title_text}".strip())]
+    if notice.kind is NoticeKind.UNAVAILABLE:
+        lines.append((w["detail"], _UNAVAILABLE[lang].get(notice.detail, notice.detail)))
+    elif notice.kind is NoticeKind.STALE:
+        lines.append((w["detail"], notice.detail or w["unknown"]))
+    else:
+        avail = w["unknown"] if notice.available is None else str(notice.available)
+        on_hand = w["unknown"] if notice.on_hand is None else str(notice.on_hand)
+        lines.append(
+            (
+                w["available"],
+                f"{avail}（{w['on_hand']} {on_hand}）"
+                if lang == "zh-CN"
+                else f"{avail} ({w['on_hand']} {on_hand})",
+            )
+        )
+        lv = notice.levels
+        if not lv.disabled:
+            lines.append((w["levels"], f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"))
+        lines.append((w["cover"], format_cover(notice.days_of_cover, lang)))
+        if lv.velocity > 0:
+            lines.append((w["velocity"], f"{lv.velocity:.2f}"))
+        if notice.previous_tier is not notice.tier and notice.kind in (
+            NoticeKind.WORSENED,
+            NoticeKind.RESOLVED,
+        ):
+            lines.append((w["was"], TIER_LABELS[lang][notice.previous_tier]))
+        if notice.kind is NoticeKind.SHARP_DROP and notice.detail:
+            lines.append((w["detail"], notice.detail))
+    if item is not None and item.offer is not None:
+        lines.append((w["offer"], item.offer.offer_url))
+    sep = "：" if lang == "zh-CN" else ": "
+    text = title + "\n" + "\n".join(f"{k}{sep}{v}" for k, v in lines)
+    md_lines = [f"### {escape_markdown(title)}"]
+    for k, v in lines:
+        value = v if k == w["offer"] else escape_markdown(v)
+        md_lines.append(f"- **{k}**{sep}{value}")
+    return Message(title=title, text=text, markdown="\n".join(md_lines))

@@ -1,0 +1,362 @@
+"""Domain values: items and their 1688 mapping, stock readings, tiers, levels, alert state, notices.
+
+Everything here is a frozen dataclass or an enum from the standard library, so the core stays
+pure: no I/O, no clock, no globals. Time is always passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+
+class Tier(enum.IntEnum):
+    """Alert severity; a larger value is worse."""
+
+    OK = 0
+    T1 = 1  # 提醒关注 attention
+    T2 = 2  # 紧急补货 urgent reorder
+    T3 = 3  # 即将断货 imminent stockout
+    OUT = 4  # 已断货 stock 0 or oversold
+
+    @classmethod
+    def parse(cls, text: str) -> Tier:
+        """Return the tier named by ``text`` (``"t2"``, ``"T2"``, ``"out"``)."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(t.name for t in cls)
+            raise ValueError(f"unknown tier {text!r}; expected one of {names}") from None
+
+
+ALERT_TIERS: tuple[Tier, ...] = (Tier.T1, Tier.T2, Tier.T3, Tier.OUT)
+
+
+class ReadingSource(enum.StrEnum):
+    POLL = "poll"
+    PUSH = "push"
+    MANUAL = "manual"
+    IMPORT = "import"
+
+
+class ItemClass(enum.StrEnum):
+    """ABC class: A sells most and gets the highest service level."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class OfferStatus(enum.StrEnum):
+    """Whether the 1688 offer behind an item can still be bought."""
+
+    ACTIVE = "active"
+    DELISTED = "delisted"  # 下架
+    EXPIRED = "expired"
+    GONE = "gone"  # deleted or never existed
+
+
+@dataclass(frozen=True, order=True)
+class ItemKey:
+    """Identity of a watched position: the merchant's SKU, optionally per warehouse."""
+
+    sku: str
+    warehouse: str | None = None
+
+    def __str__(self) -> str:
+        return self.sku if self.warehouse is None else f"{self.sku}@{self.warehouse}"
+
+    @classmethod
+    def parse(cls, text: str) -> ItemKey:
+        """Return the key for ``"SKU"`` or ``"SKU@WAREHOUSE"``."""
+        sku, sep, warehouse = text.partition("@")
+        if not sku.strip():
+            raise ValueError(f"empty SKU in item key {text!r}")
+        return cls(sku.strip(), warehouse.strip() or None if sep else None)
+
+
+@dataclass(frozen=True)
+class OfferMapping:
+    """The merchant's SKU code mapped to a 1688 offer and, for multi-spec offers, its SKU/spec."""
+
+    sku: str
+    offer_id: str
+    spec_id: str | None = None  # 1688 specId of one skuInfos[] entry
+    sku_id: str | None = None  # 1688 numeric skuId, when known
+
+    @property
+    def offer_url(self) -> str:
+        return f"https://detail.1688.com/offer/{self.offer_id}.html"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A product the merchant watches, with what the threshold maths needs to know about it."""
+
+    sku: str
+    title: str = ""
+    offer: OfferMapping | None = None
+    supplier: str = ""
+    category: str = ""
+    item_class: ItemClass = ItemClass.B
+    tags: frozenset[str] = frozenset()
+    warehouse: str | None = None
+    lead_time_days: float | None = None
+    lead_time_sd_days: float | None = None
+    min_order_qty: int = 1
+    order_multiple: int = 1
+    listed_on: date | None = None
+
+    @property
+    def key(self) -> ItemKey:
+        return ItemKey(self.sku, self.warehouse)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One observation of an item's stock; a failed read carries no quantity at all."""
+
+    key: ItemKey
+    observed_at: datetime
+    source: ReadingSource
+    on_hand: int | None
+    committed: int = 0  # locked by unpaid or unshipped orders
+    in_transit: int = 0  # ordered from the supplier, not yet received
+    offer_status: OfferStatus = OfferStatus.ACTIVE
+    error: str | None = None
+
+    @classmethod
+    def failed(
+        cls, key: ItemKey, observed_at: datetime, source: ReadingSource, error: str
+    ) -> Reading:
+        """Return a failed read: it never counts as stock 0."""
+        return cls(key, observed_at, source, None, error=error)
+
+    @property
+    def is_failed(self) -> bool:
+        return self.on_hand is None
+
+    @property
+    def available(self) -> int | None:
+        """Return the available position: on hand − committed + in transit."""
+        if self.on_hand is None:
+            return None
+        return self.on_hand - self.committed + self.in_transit
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a threshold explanation: what was computed, how, and the value."""
+
+    label: str
+    formula: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Why a threshold has its value: strategy, inputs and the computation steps."""
+
+    strategy: str
+    inputs: tuple[tuple[str, float], ...] = ()
+    steps: tuple[Step, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def input(self, name: str) -> float | None:
+        for key, value in self.inputs:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class TierLevels:
+    """Quantity levels: an item is at a tier when its available position is ≤ that tier's level.
+
+    Ordered t1 ≥ t2 ≥ t3 > 0. ``disabled`` levels never alert (a manual threshold of 0).
+    ``velocity`` is the demand rate (units/day) used for days of cover; 0 means unknown/none.
+    """
+
+    t1: int
+    t2: int
+    t3: int
+    velocity: float = 0.0
+    basis: Basis = field(default_factory=lambda: Basis("fixed"))
+    disabled: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.disabled and not (self.t1 >= self.t2 >= self.t3 > 0):
+            raise ValueError(
+                f"tier levels must satisfy T1 ≥ T2 ≥ T3 > 0, got "
+                f"T1={self.t1}, T2={self.t2}, T3={self.t3}"
+            )
+
+    @classmethod
+    def off(cls, basis: Basis | None = None) -> TierLevels:
+        return cls(0, 0, 0, basis=basis or Basis("disabled"), disabled=True)
+
+    def level(self, tier: Tier) -> int:
+        """Return the quantity at or below which ``tier`` applies."""
+        return {Tier.T1: self.t1, Tier.T2: self.t2, Tier.T3: self.t3, Tier.OUT: 0}[tier]
+
+    def classify(self, available: int) -> Tier:
+        """Return the tier of an available position (OUT at 0 or oversold)."""
+        if self.disabled:
+            return Tier.OK
+        if available <= 0:
+            return Tier.OUT
+        if available <= self.t3:
+            return Tier.T3
+        if available <= self.t2:
+            return Tier.T2
+        if available <= self.t1:
+            return Tier.T1
+        return Tier.OK
+
+    def days_of_cover(self, available: int) -> float | None:
+        """Return days until empty at the current velocity; None when velocity is 0 (∞)."""
+        if self.velocity <= 0:
+            return None
+        return max(available, 0) / self.velocity
+
+
+class Phase(enum.StrEnum):
+    OK = "ok"
+    PENDING = "pending"  # breached, waiting out the debounce
+    FIRING = "firing"
+    RECOVERING = "recovering"  # back above T1, waiting out the exit debounce
+
+
+class NoticeKind(enum.StrEnum):
+    RAISED = "raised"  # first notice of an episode
+    WORSENED = "worsened"  # escalation to a worse tier
+    REMINDER = "reminder"  # same tier, after the de-duplication window
+    DROPPED = "dropped"  # same tier, stock fell a further X % (opt-in)
+    RESOLVED = "resolved"  # recovered above T1 + margin
+    STALE = "stale"  # many failed reads in a row
+    SHARP_DROP = "sharp_drop"  # stock fell sharply between two readings, even above T1 (opt-in)
+    UNAVAILABLE = "unavailable"  # the 1688 offer was delisted, expired or is gone
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """Everything the state machine remembers about one item between readings."""
+
+    phase: Phase = Phase.OK
+    tier: Tier = Tier.OK
+    since: datetime | None = None  # start of PENDING or RECOVERING
+    breach_readings: int = 0  # consecutive breaching readings while PENDING
+    episode: int = 0
+    notified: tuple[tuple[Tier, datetime], ...] = ()  # this episode: tier → last notice time
+    last_notice_at: datetime | None = None
+    last_notice_available: int | None = None
+    notice_seq: int = 0  # notices sent in this episode; part of the idempotency key
+    acked: bool = False
+    snoozed_until: datetime | None = None
+    failed_reads: int = 0
+    first_failed_at: datetime | None = None
+    stale_notified: bool = False
+    offer_status: OfferStatus = OfferStatus.ACTIVE
+    last_reading_at: datetime | None = None
+    last_available: int | None = None
+    version: int = 0
+
+    def notified_at(self, tier: Tier) -> datetime | None:
+        for t, at in self.notified:
+            if t == tier:
+                return at
+        return None
+
+
+@dataclass(frozen=True)
+class DebounceRule:
+    """A breach must last ``duration`` and ``readings`` consecutive readings before notifying."""
+
+    duration: timedelta = timedelta(0)
+    readings: int = 1
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """Anti-harassment rules; the defaults follow the seed article and the architecture guide."""
+
+    dedupe_window: timedelta = timedelta(hours=24)
+    debounce: tuple[tuple[Tier, DebounceRule], ...] = (
+        (Tier.T1, DebounceRule(timedelta(minutes=30))),
+        (Tier.T2, DebounceRule(timedelta(minutes=15))),
+        (Tier.T3, DebounceRule()),
+        (Tier.OUT, DebounceRule()),
+    )
+    recover_margin_ratio: float = 0.10
+    recover_margin_min: int = 1
+    recover_for: timedelta = timedelta(0)
+    renotify_drop_ratio: float = 0.0  # 0 = off; 0.3 re-notifies after a further 30 % fall
+    stale_after_reads: int = 3
+    stale_after: timedelta = timedelta(hours=6)
+    sharp_drop_ratio: float = 0.0  # 0 = off; 0.5 reports a fall of half the stock between reads
+
+    def __post_init__(self) -> None:
+        if self.dedupe_window < timedelta(0):
+            raise ValueError("dedupe_window must not be negative")
+        if not 0 <= self.recover_margin_ratio < 1:
+            raise ValueError("recover_margin_ratio must be in [0, 1)")
+        if self.recover_margin_min < 0:
+            raise ValueError("recover_margin_min must not be negative")
+        if not 0 <= self.renotify_drop_ratio < 1:
+            raise ValueError("renotify_drop_ratio must be in [0, 1)")
+        if not 0 <= self.sharp_drop_ratio < 1:
+            raise ValueError("sharp_drop_ratio must be in [0, 1)")
+        if self.stale_after_reads < 1:
+            raise ValueError("stale_after_reads must be at least 1")
+        for tier, rule in self.debounce:
+            if rule.readings < 1 or rule.duration < timedelta(0):
+                raise ValueError(f"debounce for {tier.name} must be ≥ 0 s and ≥ 1 reading")
+
+    def debounce_for(self, tier: Tier) -> DebounceRule:
+        for t, rule in self.debounce:
+            if t == tier:
+                return rule
+        return DebounceRule()
+
+    def recover_margin(self, level: int) -> int:
+        """Return how far above ``level`` stock must be to count as recovered from it."""
+        return max(int(self.recover_margin_ratio * level), self.recover_margin_min)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A decision to tell someone something; delivery is someone else's job."""
+
+    key: ItemKey
+    kind: NoticeKind
+    tier: Tier
+    previous_tier: Tier
+    at: datetime
+    episode: int
+    seq: int
+    available: int | None
+    on_hand: int | None
+    levels: TierLevels
+    reading_at: datetime | None = None
+    detail: str = ""
+
+    @property
+    def idempotency_key(self) -> str:
+        """Return a key unique per notice decision; replaying an evaluation yields the same key."""
+        return f"{self.key}|e{self.episode}|n{self.seq}|{self.kind.value}|{self.tier.name}"
+
+    @property
+    def days_of_cover(self) -> float | None:
+        return None if self.available is None else self.levels.days_of_cover(self.available)
+
+
+@dataclass(frozen=True)
+class SalesDay:
+    """Units sold of one item on one business day (Asia/Shanghai)."""
+
+    sku: str
+    day: date
+    quantity: int
+    promo: bool = False
+    stockout: bool = False

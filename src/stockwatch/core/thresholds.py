@@ -1,0 +1,595 @@
+"""Threshold strategies: from sales history and a policy to tier levels with their basis.
+
+Units: time in days, demand in units/day, stock and thresholds in units. Levels are rounded up
+to whole units only at the end. σ is the *sample* standard deviation (ddof = 1) computed from
+exact integer moments, ``var = (n·S2 − S1²) / (n·(n−1))``; the bulk numpy path uses the same
+formula, so both agree to rounding. This module is the per-item reference implementation.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from functools import lru_cache
+from statistics import NormalDist
+
+from stockwatch.core.model import Basis, Item, ItemClass, Step, TierLevels
+
+MIN_SERVICE_LEVEL = 0.5
+MAX_SERVICE_LEVEL = 0.9999
+SBC_ADI = 1.32  # Syntetos–Boylan–Croston cut-offs
+SBC_CV2 = 0.49
+
+
+class Strategy(enum.StrEnum):
+    FIXED = "fixed"
+    SAFETY_STOCK = "safety_stock"  # seed: T = Z·σ·√L + k
+    REORDER_POINT = "reorder_point"  # seed: T = D·L + buffer (default)
+    DAYS_OF_COVER = "days_of_cover"  # seed: stock < 7-day velocity × replenishment days
+    COMBINED = "combined"  # the most cautious of several
+
+
+class TierSpecKind(enum.StrEnum):
+    ABSOLUTE = "absolute"  # "120": 120 units
+    MULTIPLE = "multiple"  # "1.5x": 1.5 × the computed threshold (T2 of the strategy)
+    DAYS = "days"  # "3d": 3 days of cover at the demand rate
+    LEAD = "lead"  # "lead" or "lead+2d": days of cover < lead time (+ extra days)
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """How one tier's level is set, when not by the strategy itself."""
+
+    kind: TierSpecKind
+    value: float
+
+    @classmethod
+    def parse(cls, text: str | float) -> TierSpec:
+        """Parse ``120``, ``"1.5x"``, ``"3d"``, ``"lead"`` or ``"lead+2d"``."""
+        if isinstance(text, int | float):
+            return cls._checked(TierSpecKind.ABSOLUTE, float(text))
+        raw = text.strip().lower().replace(" ", "")
+        try:
+            if raw.startswith("lead"):
+                extra = raw[4:]
+                days = 0.0
+                if extra:
+                    if not (extra[0] in "+-" and extra.endswith("d")):
+                        raise ValueError
+                    days = float(extra[:-1])
+                return cls(TierSpecKind.LEAD, days)
+            if raw.endswith("x"):
+                return cls._checked(TierSpecKind.MULTIPLE, float(raw[:-1]))
+            if raw.endswith("d"):
+                return cls._checked(TierSpecKind.DAYS, float(raw[:-1]))
+            return cls._checked(TierSpecKind.ABSOLUTE, float(raw))
+        except ValueError:
+            raise ValueError(
+                f"bad tier level {text!r}: use units (120), a multiple of the threshold "
+                f"(1.5x), days of cover (3d) or the lead time (lead, lead+2d)"
+            ) from None
+
+    @classmethod
+    def _checked(cls, kind: TierSpecKind, value: float) -> TierSpec:
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"tier level must be a positive number, got {value}")
+        return cls(kind, value)
+
+    def __str__(self) -> str:
+        if self.kind is TierSpecKind.ABSOLUTE:
+            return f"{self.value:g}"
+        if self.kind is TierSpecKind.MULTIPLE:
+            return f"{self.value:g}x"
+        if self.kind is TierSpecKind.DAYS:
+            return f"{self.value:g}d"
+        return "lead" if self.value == 0 else f"lead{self.value:+g}d"
+
+
+@dataclass(frozen=True)
+class ManualLevels:
+    """Hand-set levels that always win; ``threshold = 0`` disables the item."""
+
+    t1: int | None = None
+    t2: int | None = None
+    t3: int | None = None
+    threshold: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("t1", "t2", "t3", "threshold"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"manual {name} must not be negative, got {value}")
+
+    @property
+    def disables(self) -> bool:
+        return self.threshold == 0
+
+
+@dataclass(frozen=True)
+class ThresholdPolicy:
+    """How to compute one item's levels. Resolved per item from defaults, class and category."""
+
+    strategy: Strategy = Strategy.REORDER_POINT
+    combine: tuple[Strategy, ...] = (Strategy.REORDER_POINT, Strategy.DAYS_OF_COVER)
+    service_level: float = 0.95
+    lead_time_days: float = 7.0
+    lead_time_sd_days: float = 0.0
+    review_days: float = 0.0  # time from a reading to an order; L + R = 0 uses R = 1
+    buffer_days: float = 2.0  # k = d̄ · buffer_days + buffer_units
+    buffer_units: float = 0.0
+    attention_days: float = 3.0  # safety_stock strategy: T1 = SS + k + d̄ · attention_days
+    cover_t3_days: float = 2.0  # days_of_cover strategy: T3 = velocity · cover_t3_days
+    window_days: int = 90
+    velocity_days: int = 7
+    min_selling_days: int = 2  # below this many selling days in the velocity window, use the mean
+    min_history_days: int = 14
+    new_item_daily_sales: float = 1.0
+    new_item_days: float | None = None  # rule "daily sales estimate × days" for T2 of new items
+    intermittent_method: str = "empirical"  # or "normal"
+    fixed_threshold: float | None = None
+    tiers: tuple[tuple[str, TierSpec], ...] = ()  # e.g. (("T1", TierSpec.parse("1.5x")),)
+    t3_floor: int = 1
+    manual: ManualLevels | None = None
+
+    def __post_init__(self) -> None:
+        check_service_level(self.service_level)
+        if self.lead_time_days < 0 or not math.isfinite(self.lead_time_days):
+            raise ValueError(f"lead_time_days must be ≥ 0, got {self.lead_time_days}")
+        if self.lead_time_sd_days < 0:
+            raise ValueError(f"lead_time_sd_days must be ≥ 0, got {self.lead_time_sd_days}")
+        if self.lead_time_sd_days > self.lead_time_days:
+            # σL > L lets the model assume negative lead times: a data error (inventory-math §5).
+            raise ValueError(
+                f"lead_time_sd_days ({self.lead_time_sd_days:g}) is larger than lead_time_days "
+                f"({self.lead_time_days:g}); check the supplier's lead-time data"
+            )
+        for name in ("review_days", "buffer_days", "buffer_units", "attention_days"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)}")
+        if self.cover_t3_days <= 0:
+            raise ValueError("cover_t3_days must be > 0")
+        if not 2 <= self.window_days <= 3660:
+            raise ValueError(f"window_days must be between 2 and 3660, got {self.window_days}")
+        if not 1 <= self.velocity_days <= self.window_days:
+            raise ValueError("velocity_days must be between 1 and window_days")
+        if self.min_selling_days < 0 or self.min_history_days < 0:
+            raise ValueError("min_selling_days and min_history_days must be ≥ 0")
+        if self.new_item_daily_sales < 0:
+            raise ValueError("new_item_daily_sales must be ≥ 0")
+        if self.new_item_days is not None and self.new_item_days <= 0:
+            raise ValueError("new_item_days must be > 0")
+        if self.intermittent_method not in ("empirical", "normal"):
+            raise ValueError("intermittent_method must be 'empirical' or 'normal'")
+        if self.strategy is Strategy.FIXED and self.fixed_threshold is None and not self._fixed_ok:
+            raise ValueError("strategy 'fixed' needs a threshold or absolute levels for T1–T3")
+        if self.fixed_threshold is not None and self.fixed_threshold < 0:
+            raise ValueError("threshold must be ≥ 0")
+        if Strategy.COMBINED in self.combine or (
+            Strategy.FIXED in self.combine and self.fixed_threshold is None
+        ):
+            raise ValueError("combine may not list 'combined', nor 'fixed' without a threshold")
+        if self.t3_floor < 1:
+            raise ValueError("t3_floor must be at least 1 unit")
+        check_absolute_order(dict(self.tiers))
+
+    @property
+    def _fixed_ok(self) -> bool:
+        specs = dict(self.tiers)
+        return all(
+            name in specs and specs[name].kind is TierSpecKind.ABSOLUTE
+            for name in ("T1", "T2", "T3")
+        )
+
+    def tier_spec(self, name: str) -> TierSpec | None:
+        return dict(self.tiers).get(name)
+
+
+def check_absolute_order(specs: dict[str, TierSpec]) -> None:
+    """Reject absolute tier levels that break T1 ≥ T2 ≥ T3 (a configuration error)."""
+    absolute = {
+        name: spec.value for name, spec in specs.items() if spec.kind is TierSpecKind.ABSOLUTE
+    }
+    names = [n for n in ("T1", "T2", "T3") if n in absolute]
+    for upper, lower in itertools.pairwise(names):
+        if absolute[upper] < absolute[lower]:
+            raise ValueError(
+                f"tier levels out of order: {upper}={absolute[upper]:g} is below "
+                f"{lower}={absolute[lower]:g}; T1 ≥ T2 ≥ T3 > 0 is required"
+            )
+    kinds = {spec.kind for spec in specs.values()}
+    for upper, lower in (("T1", "T2"), ("T2", "T3"), ("T1", "T3")):
+        a, b = specs.get(upper), specs.get(lower)
+        if a and b and a.kind == b.kind and len(kinds) == 1 and a.value < b.value:
+            raise ValueError(
+                f"tier levels out of order: {upper}={a} is below {lower}={b}; "
+                f"T1 ≥ T2 ≥ T3 is required"
+            )
+
+
+def check_service_level(alpha: float) -> None:
+    if not (MIN_SERVICE_LEVEL <= alpha <= MAX_SERVICE_LEVEL):
+        raise ValueError(
+            f"service level must be between {MIN_SERVICE_LEVEL} and {MAX_SERVICE_LEVEL}, "
+            f"got {alpha}: at 0 or 1 the safety factor Z is infinite"
+        )
+
+
+@lru_cache(maxsize=64)
+def z_for(service_level: float) -> float:
+    """Return the safety factor Z = Φ⁻¹(α) for a cycle service level α."""
+    check_service_level(service_level)
+    return NormalDist().inv_cdf(service_level)
+
+
+@dataclass(frozen=True)
+class DemandStats:
+    """Demand estimates from daily sales (units/day), oldest day first."""
+
+    history_days: int  # days since the first sale (leading zeros skipped)
+    total: int
+    mean: float  # over history_days
+    sd: float  # sample std over history_days; 0 with fewer than 2 days
+    velocity: float  # mean over the trailing velocity window
+    recent_selling_days: int
+    selling_days: int
+    adi: float | None  # average inter-demand interval (days per selling day)
+    cv2: float | None  # squared coefficient of variation of non-zero demand sizes
+
+    @property
+    def intermittent(self) -> bool:
+        """SBC: intermittent or lumpy when the average inter-demand interval exceeds 1.32."""
+        return self.adi is not None and self.adi > SBC_ADI
+
+
+def demand_stats(daily: Sequence[int], velocity_days: int = 7) -> DemandStats:
+    """Return demand estimates; negative days (net returns) count as 0 sold."""
+    days = [max(int(x), 0) for x in daily]
+    first = next((i for i, x in enumerate(days) if x > 0), len(days))
+    hist = days[first:]
+    n = len(hist)
+    s1 = sum(hist)
+    s2 = sum(x * x for x in hist)
+    mean = s1 / n if n else 0.0
+    sd = math.sqrt(max(n * s2 - s1 * s1, 0) / (n * (n - 1))) if n >= 2 else 0.0
+    recent = days[-velocity_days:] if days else []
+    velocity = sum(recent) / velocity_days
+    selling = [x for x in hist if x > 0]
+    k = len(selling)
+    adi = n / k if k else None
+    cv2: float | None = None
+    if k >= 2:
+        m = sum(selling) / k
+        var = sum((x - m) ** 2 for x in selling) / k
+        cv2 = var / (m * m)
+    return DemandStats(
+        history_days=n,
+        total=s1,
+        mean=mean,
+        sd=sd,
+        velocity=velocity,
+        recent_selling_days=sum(1 for x in recent if x > 0),
+        selling_days=k,
+        adi=adi,
+        cv2=cv2,
+    )
+
+
+def sbc_class(stats: DemandStats) -> str:
+    """Return the SBC demand class: smooth, erratic, intermittent or lumpy (or none)."""
+    if stats.adi is None:
+        return "none"
+    cv2 = stats.cv2 or 0.0
+    if stats.adi <= SBC_ADI:
+        return "erratic" if cv2 > SBC_CV2 else "smooth"
+    return "lumpy" if cv2 > SBC_CV2 else "intermittent"
+
+
+def safety_stock(
+    z: float,
+    sd: float,
+    lead_days: float,
+    rate: float = 0.0,
+    lead_sd: float = 0.0,
+    review_days: float = 0.0,
+) -> float:
+    """Return SS = Z·√((L+R)·σd² + d̄²·σL²), floored at 0 (units)."""
+    return max(z * math.sqrt((lead_days + review_days) * sd * sd + rate * rate * lead_sd**2), 0.0)
+
+
+def reorder_point(rate: float, lead_days: float, ss: float, review_days: float = 0.0) -> float:
+    """Return ROP = d̄·(L+R) + SS (units)."""
+    return rate * (lead_days + review_days) + ss
+
+
+def days_of_cover(available: float, rate: float) -> float:
+    """Return days until empty; ∞ when nothing sells (never divide by zero)."""
+    if rate <= 0:
+        return math.inf
+    return max(available, 0.0) / rate
+
+
+def empirical_lead_time_demand(daily: Sequence[int], lead_days: int, csl: float) -> int | None:
+    """Return the CSL-quantile of ``lead_days``-long rolling sums; None without enough history."""
+    days = [max(int(x), 0) for x in daily]
+    if lead_days < 1 or len(days) < lead_days:
+        return None
+    window = sum(days[:lead_days])
+    sums = [window]
+    for i in range(lead_days, len(days)):
+        window += days[i] - days[i - lead_days]
+        sums.append(window)
+    sums.sort()
+    return sums[min(len(sums) - 1, max(math.ceil(csl * len(sums)) - 1, 0))]
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A dated window that multiplies expected demand or the thresholds of the items it names."""
+
+    name: str
+    start: date
+    end: date
+    multiplier: float
+    target: str = "demand"  # or "threshold"
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"promotion {self.name!r} ends before it starts")
+        if not math.isfinite(self.multiplier) or self.multiplier <= 0:
+            raise ValueError(f"promotion {self.name!r} multiplier must be > 0")
+        if self.target not in ("demand", "threshold"):
+            raise ValueError(f"promotion {self.name!r} target must be 'demand' or 'threshold'")
+        if not (self.skus or self.categories or self.tags):
+            raise ValueError(f"promotion {self.name!r} names no items, categories or tags")
+
+    def applies_to(self, item: Item) -> bool:
+        return (
+            item.sku in self.skus
+            or (bool(item.category) and item.category in self.categories)
+            or bool(self.tags & item.tags)
+        )
+
+    def active_on(self, day: date, lead_days: float) -> bool:
+        """Return True from ``start − L`` (demand must be covered early) until ``end``."""
+        return self.start - timedelta(days=math.ceil(lead_days)) <= day <= self.end
+
+
+def promotion_multiplier(
+    item: Item | None, promotions: Sequence[Promotion], day: date, lead_days: float, target: str
+) -> tuple[float, str | None]:
+    """Return the largest active multiplier for ``target`` and the promotion's name."""
+    best, name = 1.0, None
+    for promo in promotions:
+        if (
+            promo.target == target
+            and item is not None
+            and promo.applies_to(item)
+            and promo.active_on(day, lead_days)
+            and (name is None or promo.multiplier > best)
+        ):
+            best, name = promo.multiplier, promo.name
+    return best, name
+
+
+@dataclass
+class _Explain:
+    inputs: list[tuple[str, float]] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def step(self, label: str, formula: str, value: float) -> float:
+        self.steps.append(Step(label, formula, value))
+        return value
+
+
+def _raw_triple(
+    strategy: Strategy,
+    policy: ThresholdPolicy,
+    rate: float,
+    sd: float,
+    lead: float,
+    lead_sd: float,
+    review: float,
+    z: float,
+    ex: _Explain,
+    lead_demand: int | None,
+) -> tuple[float, float, float]:
+    """Return the strategy's natural (T1, T2, T3) in units, before tier specs and rounding."""
+    k = rate * policy.buffer_days + policy.buffer_units
+    if strategy is Strategy.FIXED:
+        t = float(policy.fixed_threshold or 0)
+        return 1.5 * t, t, 0.5 * t
+    if strategy is Strategy.DAYS_OF_COVER:
+        t3 = ex.step("T3 cover", f"v·{policy.cover_t3_days:g}d", rate * policy.cover_t3_days)
+        t2 = ex.step("T2 cover", "v·L", rate * lead)
+        t1 = ex.step("T1 cover", "v·(L+R+buffer_days)", rate * (lead + review + policy.buffer_days))
+        return t1, t2, t3
+    if lead_demand is not None:
+        rop = ex.step("ROP (empirical)", "α-quantile of (L+R)-day sales sums", float(lead_demand))
+        ss = ex.step("SS", "max(ROP − d̄·(L+R), 0)", max(rop - rate * (lead + review), 0.0))
+        rop = max(rop, rate * (lead + review))
+    else:
+        ss = ex.step(
+            "SS", "Z·√((L+R)·σ² + d̄²·σL²)", safety_stock(z, sd, lead, rate, lead_sd, review)
+        )
+        rop = ex.step("ROP", "d̄·(L+R) + SS", reorder_point(rate, lead, ss, review))
+    if strategy is Strategy.SAFETY_STOCK:
+        t2 = ex.step("T2", "SS + k", ss + k)
+        return ex.step("T1", "SS + k + d̄·attention_days", t2 + rate * policy.attention_days), t2, ss
+    return ex.step("T1", "ROP + k", rop + k), rop, ss
+
+
+def _tier_value(
+    spec: TierSpec, threshold: float, rate: float, lead: float, ex: _Explain, name: str
+) -> float:
+    if spec.kind is TierSpecKind.ABSOLUTE:
+        return ex.step(name, f"set to {spec}", spec.value)
+    if spec.kind is TierSpecKind.MULTIPLE:
+        return ex.step(name, f"{spec.value:g} × threshold", spec.value * threshold)
+    if spec.kind is TierSpecKind.DAYS:
+        return ex.step(name, f"d̄ × {spec.value:g} days", rate * spec.value)
+    return ex.step(name, f"d̄ × (L {spec.value:+g} days)", rate * max(lead + spec.value, 0.0))
+
+
+def compute_levels(
+    policy: ThresholdPolicy,
+    daily: Sequence[int] | None,
+    as_of: date,
+    item: Item | None = None,
+    promotions: Sequence[Promotion] = (),
+) -> TierLevels:
+    """Return the item's tier levels and how they were computed.
+
+    ``daily`` is the item's daily sales, oldest first, ending the day before ``as_of``, already
+    zero-filled; only the last ``policy.window_days`` are used.
+    """
+    ex = _Explain()
+    manual = policy.manual
+    if manual is not None and manual.disables:
+        return TierLevels.off(Basis("disabled", notes=("threshold set to 0 by hand",)))
+    lead = policy.lead_time_days
+    lead_sd = policy.lead_time_sd_days
+    if item is not None and item.lead_time_days is not None:
+        lead = item.lead_time_days
+        lead_sd = item.lead_time_sd_days or 0.0
+    if lead_sd > lead:
+        raise ValueError(
+            f"item {item.sku if item else '?'}: lead-time σ ({lead_sd:g}) exceeds the lead "
+            f"time ({lead:g})"
+        )
+    review = policy.review_days
+    if lead + review == 0:
+        review = 1.0  # L = 0 would give SS = ROP = 0: assume at least one day to react
+        ex.notes.append("L + R = 0: review period set to 1 day")
+    history = list(daily or ())[-policy.window_days :]
+    stats = demand_stats(history, policy.velocity_days)
+    new_item = stats.history_days < policy.min_history_days
+    strategy = policy.strategy
+    lead_demand: int | None = None
+    if new_item:
+        rate = policy.new_item_daily_sales
+        sd = math.sqrt(rate)
+        ex.notes.append(
+            f"new item: {stats.history_days} days of history < {policy.min_history_days}; "
+            f"using the rule rate {rate:g}/day and σ = √rate"
+        )
+        if policy.new_item_days is not None and strategy is not Strategy.FIXED:
+            strategy = Strategy.FIXED
+            policy = replace(policy, fixed_threshold=rate * policy.new_item_days)
+            ex.notes.append(f"new-item rule: threshold = {rate:g}/day × {policy.new_item_days:g} d")
+    else:
+        sd = stats.sd
+        if stats.recent_selling_days >= policy.min_selling_days:
+            rate = stats.velocity
+        else:
+            rate = stats.mean
+            ex.notes.append(
+                f"only {stats.recent_selling_days} selling days in the last "
+                f"{policy.velocity_days}: demand rate from the {stats.history_days}-day mean"
+            )
+        if stats.intermittent and policy.intermittent_method == "empirical":
+            lead_demand = empirical_lead_time_demand(
+                history[-stats.history_days :],
+                max(math.ceil(lead + review), 1),
+                policy.service_level,
+            )
+            ex.notes.append(
+                f"intermittent demand (ADI {stats.adi:.2f} > {SBC_ADI}): reorder point from "
+                f"the empirical lead-time demand quantile, not the normal formula"
+            )
+    demand_m, demand_promo = promotion_multiplier(item, promotions, as_of, lead, "demand")
+    if demand_promo is not None:
+        ex.notes.append(f"promotion {demand_promo!r}: demand × {demand_m:g}")
+        rate, sd = rate * demand_m, sd * demand_m
+        if lead_demand is not None:
+            lead_demand = math.ceil(lead_demand * demand_m)
+    z = z_for(policy.service_level)
+    ex.inputs.extend(
+        [
+            ("d", rate),
+            ("sd", sd),
+            ("L", lead),
+            ("sL", lead_sd),
+            ("R", review),
+            ("service_level", policy.service_level),
+            ("Z", z),
+            ("k", rate * policy.buffer_days + policy.buffer_units),
+            ("history_days", float(stats.history_days)),
+            ("velocity7", stats.velocity),
+        ]
+    )
+    if strategy is Strategy.COMBINED:
+        triples = [
+            _raw_triple(s, policy, rate, sd, lead, lead_sd, review, z, ex, lead_demand)
+            for s in policy.combine
+        ]
+        raw = [max(t[i] for t in triples) for i in range(3)]
+        ex.step("combined", "per tier: max of " + ", ".join(policy.combine), raw[1])
+    else:
+        raw = list(
+            _raw_triple(strategy, policy, rate, sd, lead, lead_sd, review, z, ex, lead_demand)
+        )
+    threshold = raw[1]
+    for i, name in enumerate(("T1", "T2", "T3")):
+        spec = policy.tier_spec(name)
+        if spec is not None:
+            raw[i] = _tier_value(spec, threshold, rate, lead, ex, name)
+    level_m, level_promo = promotion_multiplier(item, promotions, as_of, lead, "threshold")
+    if level_promo is not None:
+        ex.notes.append(f"promotion {level_promo!r}: thresholds × {level_m:g}")
+        raw = [v * level_m for v in raw]
+    for v in raw:
+        if not math.isfinite(v):
+            raise ValueError(f"threshold is not finite ({v}); inputs: {ex.inputs}")
+    t1, t2, t3 = (math.ceil(v - 1e-9) for v in raw)  # tolerate float noise before rounding up
+    if t3 < policy.t3_floor:
+        ex.notes.append(f"T3 raised to the floor of {policy.t3_floor}")
+        t3 = policy.t3_floor
+    if manual is not None:
+        t1, t2, t3 = _apply_manual(manual, t1, t2, t3, ex)
+    if t2 < t3:
+        ex.notes.append(f"T2 {t2} clamped up to T3 {t3}")
+        t2 = t3
+    if t1 < t2:
+        ex.notes.append(f"T1 {t1} clamped up to T2 {t2}")
+        t1 = t2
+    basis = Basis(
+        strategy="default" if new_item else strategy.value,
+        inputs=tuple(ex.inputs),
+        steps=tuple(ex.steps),
+        notes=tuple(ex.notes),
+    )
+    return TierLevels(t1, t2, t3, velocity=rate, basis=basis)
+
+
+def _apply_manual(
+    manual: ManualLevels, t1: int, t2: int, t3: int, ex: _Explain
+) -> tuple[int, int, int]:
+    """Let hand-set levels win; computed levels give way to keep T1 ≥ T2 ≥ T3."""
+    if manual.threshold is not None:
+        t2 = manual.threshold
+        ex.notes.append(f"T2 set by hand to {t2}")
+    for name, value in (("T1", manual.t1), ("T2", manual.t2), ("T3", manual.t3)):
+        if value is not None:
+            ex.notes.append(f"{name} set by hand to {value}")
+    t1 = manual.t1 if manual.t1 is not None else t1
+    t2 = manual.t2 if manual.t2 is not None else t2
+    t3 = manual.t3 if manual.t3 is not None else t3
+    if manual.t3 is None and t3 > t2:
+        t3 = max(t2, 1)
+    if manual.t1 is not None and t2 > t1 and manual.t2 is None:
+        t2 = t1
+        t3 = min(t3, t2)
+    return max(t1, 1), max(t2, 1), max(t3, 1)
+
+
+def class_default_service_level(item_class: ItemClass) -> float:
+    """Return the documented default service level per ABC class."""
+    return {ItemClass.A: 0.99, ItemClass.B: 0.95, ItemClass.C: 0.90}[item_class]
