@@ -1,0 +1,1 @@
+"""SQL storage (SQLAlchemy 2 Core): one schema for SQLite and PostgreSQL."""

@@ -1,0 +1,253 @@
+"""Every table of stockwatch, on one MetaData; Alembic migrations are generated from it.
+
+Timestamps are stored in UTC and come back timezone-aware on SQLite and PostgreSQL alike.
+Item keys are the text form of ``ItemKey`` ("SKU" or "SKU@WAREHOUSE").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite has no 64-bit autoincrement BIGINT; INTEGER PRIMARY KEY is 64-bit there anyway.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always returned timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: stockwatch stores aware timestamps")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+items = Table(
+    "items",
+    metadata,
+    Column("key", String(200), primary_key=True),  # ItemKey text
+    Column("sku", String(128), nullable=False),
+    Column("warehouse", String(64), nullable=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("offer_id", String(32), nullable=True, index=True),
+    Column("spec_id", String(64), nullable=True),
+    Column("sku_id", String(32), nullable=True),
+    Column("supplier", String(200), nullable=False, default=""),
+    Column("category", String(200), nullable=False, default=""),
+    Column("item_class", String(1), nullable=False, default="B"),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("lead_time_days", Float, nullable=True),
+    Column("lead_time_sd_days", Float, nullable=True),
+    Column("min_order_qty", Integer, nullable=False, default=1),
+    Column("order_multiple", Integer, nullable=False, default=1),
+    Column("listed_on", Date, nullable=True),
+    Column("poll_group", String(64), nullable=False, default="default"),
+    Column("next_poll_at", UTCDateTime, nullable=True, index=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+readings = Table(
+    "readings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_key", String(200), nullable=False),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("on_hand", Integer, nullable=True),  # NULL: a failed read
+    Column("committed", Integer, nullable=False, default=0),
+    Column("in_transit", Integer, nullable=False, default=0),
+    Column("offer_status", String(16), nullable=False, default="active"),
+    Column("error", Text, nullable=True),
+    Index("ix_readings_item_time", "item_key", "observed_at"),
+)
+
+sales_days = Table(
+    "sales_days",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("day", Date, primary_key=True),  # business day in Asia/Shanghai
+    Column("quantity", Integer, nullable=False),  # gross units, never negative
+    Column("returns", Integer, nullable=False, default=0),
+    Column("promo", Boolean, nullable=False, default=False),
+    Column("stockout", Boolean, nullable=False, default=False),
+)
+
+sales_imports = Table(
+    "sales_imports",
+    metadata,
+    Column("sha256", String(64), primary_key=True),  # re-importing the same file is a no-op
+    Column("path", Text, nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("rows_skipped", Integer, nullable=False),
+)
+
+thresholds = Table(
+    "thresholds",
+    metadata,
+    Column("item_key", String(200), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False, default="active"),  # active|review|superseded
+    Column("t1", Integer, nullable=False),
+    Column("t2", Integer, nullable=False),
+    Column("t3", Integer, nullable=False),
+    Column("velocity", Float, nullable=False),
+    Column("strategy", String(32), nullable=False),
+    Column("basis", JSON, nullable=False),  # inputs, steps, notes
+    Column("review_reason", Text, nullable=True),
+    Index("ix_thresholds_status", "item_key", "status"),
+)
+
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("item_key", String(200), primary_key=True),
+    Column("phase", String(16), nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("state", JSON, nullable=False),  # the full core AlertState
+    Column("version", Integer, nullable=False),  # optimistic concurrency
+    Column("recheck_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(300), nullable=False, unique=True),
+    Column("item_key", String(200), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # NoticeKind, or breach/ack/snooze
+    Column("tier", String(8), nullable=False),
+    Column("previous_tier", String(8), nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("episode", Integer, nullable=False),
+    Column("available", Integer, nullable=True),
+    Column("on_hand", Integer, nullable=True),
+    Column("t1", Integer, nullable=True),
+    Column("t2", Integer, nullable=True),
+    Column("t3", Integer, nullable=True),
+    Column("velocity", Float, nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+    Column("actor", String(128), nullable=True),  # who acknowledged or snoozed
+    Column("payload", JSON, nullable=False),  # the notice with all its inputs
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(400), nullable=False, unique=True),  # notice key + channel
+    Column("event_id", Id, ForeignKey("alert_events.id"), nullable=True),
+    Column("channel", String(128), nullable=False),
+    Column("message", JSON, nullable=False),  # OutgoingMessage fields
+    Column("status", String(16), nullable=False),  # OutboxStatus
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("claim_token", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("provider_answer", Text, nullable=False, default=""),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+replenishment_tasks = Table(
+    "replenishment_tasks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(400), nullable=False, unique=True),
+    Column("item_key", String(200), nullable=False, index=True),
+    Column("supplier", String(200), nullable=False, default=""),
+    Column("offer_id", String(32), nullable=True),
+    Column("offer_url", Text, nullable=True),
+    Column("suggested_qty", Integer, nullable=False),
+    Column("due_date", Date, nullable=True),
+    Column("status", String(16), nullable=False),  # open|closed
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("close_reason", Text, nullable=True),
+    Column("payload", JSON, nullable=False),
+)
+
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("app_key", String(64), primary_key=True),
+    Column("member_id", String(128), nullable=True),
+    Column("ali_id", String(64), nullable=True),
+    Column("access_token", Text, nullable=False),
+    Column("access_expires_at", UTCDateTime, nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    Column("refresh_expires_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+push_messages = Table(
+    "push_messages",
+    metadata,
+    Column("msg_id", String(64), primary_key=True),  # duplicates are ignored by this key
+    Column("topic", String(128), nullable=False),
+    Column("gmt_born", UTCDateTime, nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # received|processed|stale|ignored
+    Column("processed_at", UTCDateTime, nullable=True),
+)
+
+poll_runs = Table(
+    "poll_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("group_name", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("items", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+)
