@@ -1,16 +1,346 @@
-"""The `stockwatch` command line (Typer + Rich). It parses arguments and calls the service."""
+"""The `stockwatch` command line (Typer + Rich). It parses arguments and calls the service.
+
+Exit codes: 0 fine; 1 bad input (configuration, unreadable file); 2 usage error;
+3 ``check`` found an item at T2 or worse.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
+from datetime import date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from stockwatch.adapters.files import FileFormatError, read_stock
+from stockwatch.config import Config, ConfigError, find_config, load_config
+from stockwatch.core.messages import check_lang, format_cover, tier_label
+from stockwatch.core.model import ItemKey, Tier, TierLevels
+from stockwatch.entrypoints.texts import t
+from stockwatch.service.check import ItemStatus, assess, levels_for_items
+from stockwatch.wiring import Catalog, load_catalog, policy_resolver
+
+EXIT_INPUT = 1
+EXIT_URGENT = 3
 
 app = typer.Typer(
     name="stockwatch",
     help="库存预警 stockwatch: low-stock alerts for 1688 merchants.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
+config_app = typer.Typer(help="Configuration commands.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+# Piped output (CI, scripts) gets a wide console so tables do not wrap CJK titles.
+out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if Console().is_terminal else 160)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
+]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
+ItemsOpt = Annotated[Path | None, typer.Option("--items", help="item catalogue CSV")]
+SalesOpt = Annotated[Path | None, typer.Option("--sales", help="daily sales CSV")]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="business day to compute for (default: today)")
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json")]
 
 
 def main() -> None:
     app()
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_INPUT)
+
+
+def _load(config_path: Path | None) -> Config:
+    try:
+        return load_config(find_config(config_path))
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _lang(config: Config, lang: str | None) -> str:
+    try:
+        return check_lang(lang) if lang else config.lang
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _today(config: Config, as_of: str | None) -> date:
+    if as_of:
+        try:
+            return date.fromisoformat(as_of)
+        except ValueError:
+            raise _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.now(ZoneInfo(config.model.general.timezone)).date()
+
+
+def _catalog(config: Config, day: date, items: Path | None, sales: Path | None) -> Catalog:
+    try:
+        return load_catalog(config, day, items, sales)
+    except FileFormatError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _report_skipped(catalog_skipped: list[tuple[Path, Any]], lang: str) -> None:
+    if not catalog_skipped:
+        return
+    err.print(t("skipped", lang, count=len(catalog_skipped)), highlight=False)
+    for path, problem in catalog_skipped:
+        err.print(f"  {path}:{problem.line}: {problem.message}", highlight=False)
+
+
+def _cover(value: float | None) -> float | None:
+    return None if value is None or math.isinf(value) else round(value, 2)
+
+
+@app.command()
+def check(
+    stock: Annotated[Path, typer.Option("--stock", "-s", help="stock snapshot, CSV or JSON")],
+    config: ConfigOpt = None,
+    items: ItemsOpt = None,
+    sales: SalesOpt = None,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = "table",
+    lang: LangOpt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="also list items that are OK")] = False,
+) -> None:
+    """Check a stock snapshot and list items at risk, worst first (exit 3 if any is T2+)."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    if fmt not in ("table", "json"):
+        raise _fail(f"--format {fmt!r}: use table or json")
+    day = _today(cfg, as_of)
+    catalog = _catalog(cfg, day, items, sales)
+    now = datetime.now(ZoneInfo(cfg.model.general.timezone))
+    try:
+        snapshot = read_stock(stock, now)
+    except FileFormatError as exc:
+        raise _fail(str(exc)) from None
+    skipped = [*catalog.skipped, *((snapshot.path, p) for p in snapshot.problems)]
+    keys = sorted({r.key for r in snapshot.rows})
+    levels, errors = levels_for_items(
+        keys, catalog.items, policy_resolver(cfg), catalog.sales, day, cfg.promotions()
+    )
+    statuses = assess(snapshot.rows, catalog.items, levels)
+    shown = [s for s in statuses if show_all or s.tier is not Tier.OK]
+    urgent = sum(1 for s in statuses if s.tier >= Tier.T2)
+    risk = sum(1 for s in statuses if s.tier is not Tier.OK)
+    if fmt == "json":
+        payload = {
+            "as_of": day.isoformat(),
+            "checked": len(statuses),
+            "at_risk": risk,
+            "urgent": urgent,
+            "items": [_status_json(s) for s in shown],
+            "errors": [{"item": str(e.key), "error": e.message} for e in errors],
+            "skipped_rows": [
+                {"file": str(path), "line": p.line, "error": p.message} for path, p in skipped
+            ],
+        }
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+    else:
+        _print_statuses(shown, language)
+        for e in errors:
+            err.print(t("no_levels", language, key=e.key, error=e.message), highlight=False)
+        out.print(t("summary", language, total=len(statuses), risk=risk, urgent=urgent))
+        _report_skipped(skipped, language)
+    if urgent:
+        raise typer.Exit(EXIT_URGENT)
+
+
+def _status_json(s: ItemStatus) -> dict[str, Any]:
+    lv = s.levels
+    return {
+        "item": str(s.key),
+        "sku": s.key.sku,
+        "warehouse": s.key.warehouse,
+        "title": s.item.title if s.item else "",
+        "tier": s.tier.name,
+        "available": s.available,
+        "on_hand": s.reading.on_hand,
+        "committed": s.reading.committed,
+        "in_transit": s.reading.in_transit,
+        "levels": {"T1": lv.t1, "T2": lv.t2, "T3": lv.t3, "disabled": lv.disabled},
+        "velocity": round(lv.velocity, 4),
+        "days_of_cover": _cover(s.days_of_cover),
+        "strategy": lv.basis.strategy,
+    }
+
+
+_TIER_STYLE = {
+    Tier.OUT: "bold white on red",
+    Tier.T3: "bold red",
+    Tier.T2: "yellow",
+    Tier.T1: "cyan",
+    Tier.OK: "green",
+}
+
+
+def _print_statuses(statuses: list[ItemStatus], lang: str) -> None:
+    if not statuses:
+        out.print(t("none_at_risk", lang))
+        return
+    table = Table(title=t("at_risk_title", lang), title_justify="left")
+    for col in ("tier", "item", "title", "available", "on_hand", "levels", "cover", "strategy"):
+        table.add_column(
+            t(col, lang), justify="right" if col in ("available", "on_hand") else "left"
+        )
+    for s in statuses:
+        lv = s.levels
+        table.add_row(
+            f"[{_TIER_STYLE[s.tier]}]{tier_label(s.tier, lang)}[/]",
+            str(s.key),
+            s.item.title if s.item else "",
+            str(s.available),
+            str(s.reading.on_hand),
+            t("disabled", lang) if lv.disabled else f"{lv.t1} / {lv.t2} / {lv.t3}",
+            format_cover(s.days_of_cover, lang),
+            lv.basis.strategy,
+        )
+    out.print(table)
+
+
+@app.command()
+def explain(
+    item: Annotated[str, typer.Argument(help="SKU or SKU@WAREHOUSE")],
+    config: ConfigOpt = None,
+    items: ItemsOpt = None,
+    sales: SalesOpt = None,
+    as_of: AsOfOpt = None,
+    fmt: FormatOpt = "table",
+    lang: LangOpt = None,
+) -> None:
+    """Show how an item's thresholds were computed, with the numbers."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    day = _today(cfg, as_of)
+    catalog = _catalog(cfg, day, items, sales)
+    try:
+        key = ItemKey.parse(item)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if catalog.items and key not in catalog.items and key.sku not in catalog.sales:
+        raise _fail(t("unknown_item", language, key=key))
+    levels, errors = levels_for_items(
+        [key], catalog.items, policy_resolver(cfg), catalog.sales, day, cfg.promotions()
+    )
+    if errors:
+        raise _fail(errors[0].message)
+    lv = levels[key]
+    if fmt == "json":
+        out.print_json(json.dumps(_levels_json(key, lv), ensure_ascii=False))
+        return
+    _print_explanation(key, lv, language, cfg.threshold_policy(catalog.items.get(key), key.sku))
+
+
+def _levels_json(key: ItemKey, lv: TierLevels) -> dict[str, Any]:
+    return {
+        "item": str(key),
+        "levels": {"T1": lv.t1, "T2": lv.t2, "T3": lv.t3},
+        "disabled": lv.disabled,
+        "velocity": lv.velocity,
+        "strategy": lv.basis.strategy,
+        "inputs": dict(lv.basis.inputs),
+        "steps": [
+            {"label": s.label, "formula": s.formula, "value": s.value} for s in lv.basis.steps
+        ],
+        "notes": list(lv.basis.notes),
+    }
+
+
+def _print_explanation(key: ItemKey, lv: TierLevels, lang: str, policy: Any) -> None:
+    out.print(
+        f"[bold]{t('explain_head', lang, key=key)}[/]  ({t('strategy', lang)}: {lv.basis.strategy})"
+    )
+    if lv.basis.inputs:
+        inputs = Table(title=t("inputs", lang), title_justify="left")
+        inputs.add_column("name")
+        inputs.add_column("value", justify="right")
+        for name, value in lv.basis.inputs:
+            inputs.add_row(name, f"{value:.4g}")
+        out.print(inputs)
+    if lv.basis.steps:
+        steps = Table(title=t("steps", lang), title_justify="left")
+        steps.add_column("step")
+        steps.add_column("formula")
+        steps.add_column("value", justify="right")
+        for step in lv.basis.steps:
+            steps.add_row(step.label, step.formula, f"{step.value:.2f}")
+        out.print(steps)
+    for note in lv.basis.notes:
+        out.print(f"• {note}", highlight=False)
+    result = t("disabled", lang) if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"
+    out.print(f"[bold]{t('result', lang)}:[/] {result}")
+    out.print(
+        f"{t('policy', lang)}: service_level={policy.service_level} "
+        f"lead_time_days={policy.lead_time_days} window_days={policy.window_days}",
+        highlight=False,
+    )
+
+
+@config_app.command("validate")
+def config_validate(config: ConfigOpt = None, lang: LangOpt = None) -> None:
+    """Validate stockwatch.toml and list every problem with its line."""
+    path = find_config(config)
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    if path is None:
+        out.print(t("config_default", language))
+    else:
+        out.print(t("config_ok", language, path=path))
+
+
+def sample_dir() -> Path:
+    """Return the bundled sample (config, items, stock, sales)."""
+    return Path(str(resources.files("stockwatch") / "sample"))
+
+
+@app.command()
+def demo(lang: LangOpt = None) -> None:
+    """Show stockwatch on the bundled sample data."""
+    sample = sample_dir()
+    cfg = _load(sample / "stockwatch.toml")
+    language = _lang(cfg, lang)
+    catalog = load_catalog(cfg, date.today())
+    day = (catalog.sales_end or date.today()) + timedelta(days=1)
+    out.rule("stockwatch demo")
+    out.print(
+        f"stockwatch check --config {sample / 'stockwatch.toml'} --stock "
+        f"{sample / 'stock.csv'} --as-of {day}",
+        highlight=False,
+    )
+    with contextlib.suppress(typer.Exit):
+        check(
+            stock=sample / "stock.csv",
+            config=sample / "stockwatch.toml",
+            items=None,
+            sales=None,
+            as_of=day.isoformat(),
+            fmt="table",
+            lang=language,
+            show_all=False,
+        )
+    out.rule()
+    explain(
+        item="RETRO-CLOCK",
+        config=sample / "stockwatch.toml",
+        items=None,
+        sales=None,
+        as_of=day.isoformat(),
+        fmt="table",
+        lang=language,
+    )

@@ -1,0 +1,477 @@
+"""``stockwatch.toml``: validated with pydantic; every problem reported at once with its line.
+
+Secrets never sit in the file: a value written as ``"${NAME}"`` is taken from the environment
+variable ``NAME`` or, failing that, from the secrets file (``[general] secrets_file``, a TOML
+file of ``NAME = "value"``). Secret fields are ``SecretStr`` and print masked.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from stockwatch.core.messages import check_lang
+from stockwatch.core.model import AlertPolicy, DebounceRule, Item, ItemClass, Tier
+from stockwatch.core.thresholds import (
+    ManualLevels,
+    Promotion,
+    Strategy,
+    ThresholdPolicy,
+    TierSpec,
+)
+from stockwatch.tomlpos import line_of
+
+DEFAULT_CONFIG_NAME = "stockwatch.toml"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SECRET_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def parse_duration(value: str | float | int) -> timedelta:
+    """Parse ``"30m"``, ``"2h"``, ``"1d"``, ``"90s"`` or a number of seconds."""
+    if isinstance(value, int | float):
+        if value < 0 or not math.isfinite(value):
+            raise ValueError(f"duration must be ≥ 0 seconds, got {value}")
+        return timedelta(seconds=value)
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"bad duration {value!r}: use e.g. 90s, 30m, 2h, 1d")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GeneralConfig(Section):
+    lang: str = "zh-CN"
+    timezone: str = "Asia/Shanghai"  # 1688 business days are UTC+8
+    data_dir: str = ".stockwatch"
+    secrets_file: str | None = None
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, value: str) -> str:
+        return check_lang(value)
+
+
+DEFAULT_DEBOUNCE: dict[str, str | float] = {"T1": "30m", "T2": "15m", "T3": "0s", "OUT": "0s"}
+
+
+class AlertingConfig(Section):
+    dedupe_hours: float = Field(24.0, ge=0)
+    debounce: dict[str, str | float] = Field(default_factory=lambda: dict(DEFAULT_DEBOUNCE))
+    debounce_readings: dict[str, int] = Field(default_factory=dict)
+    recover_margin_ratio: float = Field(0.10, ge=0, lt=1)
+    recover_margin_min: int = Field(1, ge=0)
+    recover_for: str | float = "0s"
+    renotify_drop_pct: float = Field(0.0, ge=0, lt=100)
+    sharp_drop_pct: float = Field(0.0, ge=0, lt=100)
+    stale_after_reads: int = Field(3, ge=1)
+    stale_after: str | float = "6h"
+
+    @field_validator("debounce", "debounce_readings")
+    @classmethod
+    def _tiers(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            tier = Tier.parse(name)
+            if tier is Tier.OK:
+                raise ValueError("OK has no debounce")
+        return value
+
+    @field_validator("recover_for", "stale_after")
+    @classmethod
+    def _duration(cls, value: str | float) -> str | float:
+        parse_duration(value)
+        return value
+
+    def to_policy(self) -> AlertPolicy:
+        rules = []
+        for tier in (Tier.T1, Tier.T2, Tier.T3, Tier.OUT):
+            raw = {Tier.parse(k): v for k, v in self.debounce.items()}.get(tier, 0)
+            reads = {Tier.parse(k): v for k, v in self.debounce_readings.items()}.get(tier, 1)
+            rules.append((tier, DebounceRule(parse_duration(raw), reads)))
+        return AlertPolicy(
+            dedupe_window=timedelta(hours=self.dedupe_hours),
+            debounce=tuple(rules),
+            recover_margin_ratio=self.recover_margin_ratio,
+            recover_margin_min=self.recover_margin_min,
+            recover_for=parse_duration(self.recover_for),
+            renotify_drop_ratio=self.renotify_drop_pct / 100,
+            sharp_drop_ratio=self.sharp_drop_pct / 100,
+            stale_after_reads=self.stale_after_reads,
+            stale_after=parse_duration(self.stale_after),
+        )
+
+
+class ThresholdSection(Section):
+    """A partial threshold policy: defaults, then class, category and item layers override it."""
+
+    strategy: Strategy | None = None
+    combine: list[Strategy] | None = None
+    service_level: float | None = None
+    lead_time_days: float | None = None
+    lead_time_sd_days: float | None = None
+    review_days: float | None = None
+    buffer_days: float | None = None
+    buffer_units: float | None = None
+    attention_days: float | None = None
+    cover_t3_days: float | None = None
+    window_days: int | None = None
+    velocity_days: int | None = None
+    min_selling_days: int | None = None
+    min_history_days: int | None = None
+    new_item_daily_sales: float | None = None
+    new_item_days: float | None = None
+    intermittent_method: Literal["empirical", "normal"] | None = None
+    threshold: float | None = None  # the strategy 'fixed' threshold (= T2)
+    tiers: dict[str, str | float] | None = None  # {T1 = "1.5x", T2 = 120, T3 = "2d"}
+    t3_floor: int | None = None
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, value: dict[str, str | float] | None) -> dict[str, str | float] | None:
+        if value is None:
+            return None
+        for name, spec in value.items():
+            if name.upper() not in ("T1", "T2", "T3"):
+                raise ValueError(f"tiers: unknown tier {name!r}; use T1, T2 or T3")
+            TierSpec.parse(spec)
+        return value
+
+    def layer(self) -> dict[str, Any]:
+        """Return the fields this layer sets, in ThresholdPolicy's vocabulary."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            if name == "threshold":
+                out["fixed_threshold"] = value
+            elif name == "tiers":
+                out["tiers"] = {k.upper(): TierSpec.parse(v) for k, v in value.items()}
+            elif name == "combine":
+                out["combine"] = tuple(Strategy(s) for s in value)
+            else:
+                out[name] = value
+        return out
+
+
+class ItemSection(ThresholdSection):
+    """Per-item settings: a threshold layer plus hand-set levels that always win."""
+
+    t1: int | None = Field(None, ge=0)
+    t2: int | None = Field(None, ge=0)
+    t3: int | None = Field(None, ge=0)
+    manual_threshold: int | None = Field(None, ge=0)  # 0 disables the item
+
+    def manual(self) -> ManualLevels | None:
+        if (
+            self.t1 is None
+            and self.t2 is None
+            and self.t3 is None
+            and (self.manual_threshold is None)
+        ):
+            return None
+        return ManualLevels(self.t1, self.t2, self.t3, self.manual_threshold)
+
+    def layer(self) -> dict[str, Any]:
+        out = super().layer()
+        for key in ("t1", "t2", "t3", "manual_threshold"):
+            out.pop(key, None)
+        return out
+
+
+class PromotionConfig(Section):
+    name: str
+    start: date
+    end: date
+    multiplier: float = Field(gt=0)
+    target: Literal["demand", "threshold"] = "demand"
+    skus: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    def to_promotion(self) -> Promotion:
+        return Promotion(
+            name=self.name,
+            start=self.start,
+            end=self.end,
+            multiplier=self.multiplier,
+            target=self.target,
+            skus=frozenset(self.skus),
+            categories=frozenset(self.categories),
+            tags=frozenset(self.tags),
+        )
+
+
+class CatalogConfig(Section):
+    items: str | None = None  # CSV of the merchant's SKUs and their 1688 mapping
+    sales: str | None = None  # CSV of daily sales for thresholds
+
+
+class StockwatchConfig(Section):
+    general: GeneralConfig = GeneralConfig()
+    catalog: CatalogConfig = CatalogConfig()
+    alerting: AlertingConfig = AlertingConfig()
+    thresholds: ThresholdSection = ThresholdSection()
+    classes: dict[ItemClass, ThresholdSection] = Field(default_factory=dict)
+    categories: dict[str, ThresholdSection] = Field(default_factory=dict)
+    items: dict[str, ItemSection] = Field(default_factory=dict)
+    promotions: list[PromotionConfig] = Field(default_factory=list)
+
+
+CLASS_DEFAULTS: dict[ItemClass, dict[str, Any]] = {
+    ItemClass.A: {"service_level": 0.99},
+    ItemClass.B: {"service_level": 0.95},
+    ItemClass.C: {"service_level": 0.90},
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f":{self.line}" if self.line else ""
+        return f"{where} {self.path}: {self.message}" if self.path else f"{where} {self.message}"
+
+
+class ConfigError(Exception):
+    """A configuration file is invalid; lists every problem with file, key path and line."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}{p}" for p in problems]
+        super().__init__(f"{len(problems)} problem(s) in {source}:\n" + "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded configuration: the validated model plus where it came from."""
+
+    model: StockwatchConfig
+    path: Path | None
+    base_dir: Path
+
+    @property
+    def lang(self) -> str:
+        return self.model.general.lang
+
+    def resolve(self, relative: str) -> Path:
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.model.general.data_dir)
+
+    def alert_policy(self) -> AlertPolicy:
+        return self.model.alerting.to_policy()
+
+    def promotions(self) -> list[Promotion]:
+        return [p.to_promotion() for p in self.model.promotions]
+
+    def threshold_policy(self, item: Item | None, sku: str | None = None) -> ThresholdPolicy:
+        """Resolve defaults ← class ← category ← item for one item."""
+        return _policy_from_layers(self._layers(item, sku), self._manual(item, sku))
+
+    def _layers(self, item: Item | None, sku: str | None) -> list[dict[str, Any]]:
+        m = self.model
+        # Built-in class defaults yield to anything the user wrote.
+        layers = [CLASS_DEFAULTS[item.item_class] if item else {}, m.thresholds.layer()]
+        if item is not None:
+            if item.item_class in m.classes:
+                layers.append(m.classes[item.item_class].layer())
+            if item.category in m.categories:
+                layers.append(m.categories[item.category].layer())
+        section = m.items.get(sku or (item.sku if item else ""))
+        if section is not None:
+            layers.append(section.layer())
+        return layers
+
+    def _manual(self, item: Item | None, sku: str | None) -> ManualLevels | None:
+        section = self.model.items.get(sku or (item.sku if item else ""))
+        return section.manual() if section else None
+
+
+def _policy_from_layers(
+    layers: list[dict[str, Any]], manual: ManualLevels | None
+) -> ThresholdPolicy:
+    merged: dict[str, Any] = {}
+    tiers: dict[str, TierSpec] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key == "tiers":
+                tiers.update(value)
+            else:
+                merged[key] = value
+    if "strategy" in merged:
+        merged["strategy"] = Strategy(merged["strategy"])
+    return ThresholdPolicy(**merged, tiers=tuple(sorted(tiers.items())), manual=manual)
+
+
+def expand_secrets(
+    raw: Any, env: Mapping[str, str], secrets: Mapping[str, str], path: tuple[str | int, ...] = ()
+) -> tuple[Any, list[tuple[tuple[str | int, ...], str]]]:
+    """Replace ``"${NAME}"`` strings; return the new tree and the names that were missing."""
+    missing: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(raw, dict):
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            out[key], miss = expand_secrets(value, env, secrets, (*path, key))
+            missing.extend(miss)
+        return out, missing
+    if isinstance(raw, list):
+        items = []
+        for i, value in enumerate(raw):
+            new, miss = expand_secrets(value, env, secrets, (*path, i))
+            items.append(new)
+            missing.extend(miss)
+        return items, missing
+    if isinstance(raw, str):
+        match = _SECRET_REF.match(raw)
+        if match:
+            name = match.group(1)
+            if name in env:
+                return env[name], []
+            if name in secrets:
+                return secrets[name], []
+            return raw, [(path, name)]
+    return raw, []
+
+
+def mask(secret: str) -> str:
+    """Return a secret fit for logs: its length and last two characters at most."""
+    if len(secret) <= 6:
+        return "***"
+    return f"***{secret[-2:]}"
+
+
+def _read_secrets_file(path: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), [Problem("", None, "secrets file not found")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [Problem("", None, f"not valid TOML: {exc}")]) from None
+    return {str(k): str(v) for k, v in data.items() if not isinstance(v, dict | list)}
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate a configuration; ``None`` means built-in defaults.
+
+    Raises ConfigError naming the file, each bad key path and its line, all at once.
+    """
+    env = os.environ if env is None else env
+    if path is None:
+        return Config(StockwatchConfig(), None, Path.cwd())
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, [Problem("", None, "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, [Problem("", None, f"not UTF-8 text: {exc}")]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise ConfigError(source, [Problem("", line, f"not valid TOML: {exc}")]) from None
+    base = path.resolve().parent
+    secrets: dict[str, str] = {}
+    secrets_file = raw.get("general", {}).get("secrets_file")
+    if isinstance(secrets_file, str):
+        secrets_path = Path(secrets_file)
+        secrets = _read_secrets_file(
+            secrets_path if secrets_path.is_absolute() else base / secrets_path
+        )
+    expanded, missing = expand_secrets(raw, env, secrets)
+    problems = [
+        Problem(
+            _dotted(p),
+            line_of(text, p),
+            f"secret ${{{name}}} is not set in the environment nor in the secrets file",
+        )
+        for p, name in missing
+    ]
+    model: StockwatchConfig | None = None
+    try:
+        model = StockwatchConfig.model_validate(expanded)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(Problem(_dotted(loc), line_of(text, loc), msg))
+    if model is not None:
+        problems.extend(_semantic_problems(model, text))
+    if problems:
+        raise ConfigError(source, problems)
+    assert model is not None
+    return Config(model, path, base)
+
+
+def _semantic_problems(model: StockwatchConfig, text: str) -> list[Problem]:
+    """Build every policy layer once so that impossible combinations fail at load time."""
+    problems: list[Problem] = []
+    config = Config(model, None, Path.cwd())
+    checks: list[tuple[tuple[str | int, ...], list[dict[str, Any]], ManualLevels | None]] = [
+        (("thresholds",), [model.thresholds.layer()], None)
+    ]
+    for cls, section in model.classes.items():
+        checks.append((("classes", cls.value), [model.thresholds.layer(), section.layer()], None))
+    for name, section in model.categories.items():
+        checks.append((("categories", name), [model.thresholds.layer(), section.layer()], None))
+    for sku, item_section in model.items.items():
+        checks.append(
+            (
+                ("items", sku),
+                [model.thresholds.layer(), item_section.layer()],
+                item_section.manual(),
+            )
+        )
+    for path, layers, manual in checks:
+        try:
+            _policy_from_layers(layers, manual)
+        except ValueError as exc:
+            problems.append(Problem(_dotted(path), line_of(text, path), str(exc)))
+    try:
+        config.alert_policy()
+    except ValueError as exc:
+        problems.append(Problem("alerting", line_of(text, ("alerting",)), str(exc)))
+    for i, promo in enumerate(model.promotions):
+        try:
+            promo.to_promotion()
+        except ValueError as exc:
+            problems.append(Problem(f"promotions[{i}]", line_of(text, ("promotions", i)), str(exc)))
+    return problems
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def find_config(explicit: Path | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """Return the config to use: --config, $STOCKWATCH_CONFIG, ./stockwatch.toml, or none."""
+    env = os.environ if env is None else env
+    if explicit is not None:
+        return explicit
+    if env.get("STOCKWATCH_CONFIG"):
+        return Path(env["STOCKWATCH_CONFIG"])
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    return local if local.exists() else None

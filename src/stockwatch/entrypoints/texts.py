@@ -1,0 +1,46 @@
+"""Command-line and page texts in zh-CN (default) and English."""
+
+from __future__ import annotations
+
+from stockwatch.core.messages import check_lang
+
+_TEXTS: dict[str, tuple[str, str]] = {
+    "tier": ("级别", "Tier"),
+    "item": ("商品", "Item"),
+    "title": ("名称", "Title"),
+    "available": ("可用库存", "Available"),
+    "on_hand": ("现有", "On hand"),
+    "levels": ("预警线 T1/T2/T3", "Levels T1/T2/T3"),
+    "cover": ("可售天数", "Days of cover"),
+    "strategy": ("策略", "Strategy"),
+    "at_risk_title": ("库存风险（最紧急在前）", "Items at risk, worst first"),
+    "none_at_risk": ("所有商品库存正常。", "Every item is above its levels."),
+    "summary": (
+        "共检查 {total} 个商品：{risk} 个有风险，其中 {urgent} 个为 T2 或更严重。",
+        "Checked {total} items: {risk} at risk, {urgent} at T2 or worse.",
+    ),
+    "skipped": (
+        "跳过 {count} 行无效数据（有效行已处理）：",
+        "Skipped {count} bad row(s); the valid rows were processed:",
+    ),
+    "no_levels": ("{key}：未能计算预警线：{error}", "{key}: no levels computed: {error}"),
+    "config_ok": ("配置有效：{path}", "Configuration is valid: {path}"),
+    "config_default": (
+        "未找到配置文件，使用内置默认值。",
+        "No configuration file; using defaults.",
+    ),
+    "unknown_item": ("未知商品：{key}", "Unknown item: {key}"),
+    "explain_head": ("{key} 的预警线计算过程", "How the levels of {key} were computed"),
+    "inputs": ("输入", "Inputs"),
+    "steps": ("计算步骤", "Steps"),
+    "notes": ("说明", "Notes"),
+    "result": ("结果", "Result"),
+    "disabled": ("已停用（阈值为 0）", "disabled (threshold 0)"),
+    "policy": ("策略参数", "Policy"),
+}
+
+
+def t(name: str, lang: str, **values: object) -> str:
+    """Return the text ``name`` in ``lang`` with ``values`` filled in."""
+    zh, en = _TEXTS[name]
+    return (zh if check_lang(lang) == "zh-CN" else en).format(**values)
