@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from stockwatch.core.model import Item, Reading
+from stockwatch.core.model import Item, Notice, Reading
 
 Clock = Callable[[], datetime]
 
@@ -115,3 +115,13 @@ class Outbox(Protocol):
     def release_stale_claims(self, now: datetime, older_than_seconds: float) -> int:
         """Return rows stuck in SENDING (a worker died mid-send) to PENDING."""
         ...
+
+
+class Router(Protocol):
+    """Decide which channels hear about a notice, and with which rendered message.
+
+    Called inside the alert transaction: the returned (channel, message) pairs become outbox
+    rows committed together with the new alert state.
+    """
+
+    def route(self, notice: Notice, item: Item | None) -> list[tuple[str, OutgoingMessage]]: ...
