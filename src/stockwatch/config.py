@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from stockwatch.config_daemon import DaemonConfig, DatabaseConfig
 from stockwatch.core.messages import check_lang
 from stockwatch.core.model import AlertPolicy, DebounceRule, Item, ItemClass, Tier
 from stockwatch.core.thresholds import (
@@ -225,6 +226,8 @@ class StockwatchConfig(Section):
     categories: dict[str, ThresholdSection] = Field(default_factory=dict)
     items: dict[str, ItemSection] = Field(default_factory=dict)
     promotions: list[PromotionConfig] = Field(default_factory=list)
+    database: DatabaseConfig = DatabaseConfig()
+    daemon: DaemonConfig = DaemonConfig()
 
 
 CLASS_DEFAULTS: dict[ItemClass, dict[str, Any]] = {

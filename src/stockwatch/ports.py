@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from stockwatch.core.model import Item, Notice, Reading
+from stockwatch.core.model import AlertState, Item, ItemKey, Notice, Reading, TierLevels
 
 Clock = Callable[[], datetime]
 
@@ -125,3 +126,195 @@ class Router(Protocol):
     """
 
     def route(self, notice: Notice, item: Item | None) -> list[tuple[str, OutgoingMessage]]: ...
+
+
+# --- Storage: the unit of work and what the daemon keeps (issue #5) ---------------------------
+
+
+@dataclass(frozen=True)
+class StoredReading:
+    """A reading as kept: ``received_at`` is the clock of the cycle that accepted it."""
+
+    id: int
+    reading: Reading
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One line of the append-only alert log: a notice, a transition, an ack or a snooze."""
+
+    idempotency_key: str  # unique: a replayed evaluation inserts nothing
+    item_key: ItemKey
+    kind: str  # NoticeKind value, or "transition" / "ack" / "snooze"
+    tier: str
+    previous_tier: str
+    at: datetime
+    episode: int
+    available: int | None = None
+    on_hand: int | None = None
+    levels: tuple[int, int, int, float] | None = None  # t1, t2, t3, velocity
+    detail: str = ""
+    actor: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    id: int = 0  # set when read back
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """A 1688 push message as received; ``msg_id`` is its idempotency key."""
+
+    msg_id: str
+    topic: str
+    born_at: datetime | None
+    received_at: datetime
+    payload: Mapping[str, Any]  # the whole envelope
+    status: str = "received"  # received | processed | stale | ignored
+
+
+@dataclass(frozen=True)
+class PollRun:
+    id: int
+    group: str
+    started_at: datetime
+    finished_at: datetime | None
+    items: int
+    failed: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    pending: int
+    sending: int
+    failed: int
+    oldest_pending_at: datetime | None
+
+
+class Transaction(Protocol):
+    """One unit of work: nothing is kept unless ``commit()`` is called before the block ends."""
+
+    def item(self, key: ItemKey) -> Item | None: ...
+
+    def alert_state(self, key: ItemKey) -> AlertState:
+        """Return the saved state, or a fresh ``AlertState()`` (version 0) for a new item."""
+        ...
+
+    def save_alert_state(
+        self, key: ItemKey, state: AlertState, expected_version: int, now: datetime
+    ) -> bool:
+        """Save when the stored version is still ``expected_version``; False: someone won."""
+        ...
+
+    def readings_after(self, key: ItemKey, after: datetime | None) -> list[StoredReading]:
+        """Return the item's readings observed after ``after``, oldest first."""
+        ...
+
+    def active_levels(self, key: ItemKey) -> TierLevels | None:
+        """Return the active row of the thresholds table, if there is one."""
+        ...
+
+    def add_event(self, event: AlertEvent) -> int | None:
+        """Append to the alert log; return its id, or None when the key is already there."""
+        ...
+
+    def enqueue(
+        self, event_id: int | None, routes: Sequence[tuple[str, OutgoingMessage]], now: datetime
+    ) -> int:
+        """Write outbox rows (pending, due now); a duplicate idempotency key is skipped."""
+        ...
+
+    def set_next_poll(self, key: ItemKey, at: datetime | None) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class Store(Protocol):
+    """Everything the daemon keeps. Each method is its own transaction unless it says so."""
+
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+
+    def sync_items(
+        self, items: Sequence[Item], groups: Mapping[ItemKey, str], now: datetime
+    ) -> None:
+        """Insert or update the watched items; items no longer listed become inactive."""
+        ...
+
+    def items(self, group: str | None = None) -> list[Item]: ...
+
+    def item_groups(self) -> dict[ItemKey, str]: ...
+
+    def items_by_offer(self, offer_id: str) -> list[Item]: ...
+
+    def add_readings(self, readings: Sequence[Reading], received_at: datetime) -> int:
+        """Insert the readings of one poll in bulk, in one transaction; return the count."""
+        ...
+
+    def latest_reading_at(self, key: ItemKey) -> datetime | None: ...
+
+    def unevaluated_keys(self, since: datetime) -> list[ItemKey]:
+        """Return items with readings received since ``since`` newer than their last evaluation."""
+        ...
+
+    def due_items(self, now: datetime) -> list[ItemKey]:
+        """Return items asked to be read early (debounce rechecks, order webhooks) by ``now``."""
+        ...
+
+    def request_recheck(self, keys: Sequence[ItemKey] | None, at: datetime) -> int:
+        """Ask for an early read of ``keys`` (None: every active item) at ``at``."""
+        ...
+
+    def start_poll_run(self, group: str, now: datetime) -> int: ...
+
+    def finish_poll_run(
+        self, run_id: int, now: datetime, items: int, failed: int, error: str | None = None
+    ) -> None: ...
+
+    def last_poll_runs(self) -> dict[str, PollRun]: ...
+
+    def add_push_message(self, message: PushMessage) -> bool:
+        """Store a push message; False when its ``msg_id`` is already stored (a duplicate)."""
+        ...
+
+    def unprocessed_push_messages(self, limit: int) -> list[PushMessage]: ...
+
+    def mark_push_message(self, msg_id: str, status: str, now: datetime) -> None: ...
+
+    def alert_states(self) -> dict[ItemKey, AlertState]: ...
+
+    def events(
+        self,
+        item: ItemKey | None = None,
+        kinds: Sequence[str] = (),
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AlertEvent]:
+        """Return alert log lines, newest first."""
+        ...
+
+    def outbox_backlog(self) -> OutboxBacklog: ...
+
+    def apply_retention(self, now: datetime, raw_for: timedelta, keep_for: timedelta) -> int:
+        """Thin old readings to one per item per hour, drop the oldest; return rows deleted."""
+        ...
+
+
+@dataclass(frozen=True)
+class InventoryChange:
+    """One SKU's new sellable quantity from a push message, as of ``at`` (1688 bizTime)."""
+
+    offer_id: str
+    sku_id: str | None
+    on_sale: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PushEffect:
+    """What a push message means for stockwatch: new stock, and/or "re-read these items"."""
+
+    changes: tuple[InventoryChange, ...] = ()
+    recheck_all: bool = False  # e.g. an order topic: 1688 does not say which offers it touched
+
+
+PushInterpreter = Callable[[PushMessage], PushEffect]

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from stockwatch.adapters.alibaba1688_push import interpret as interpret_push
+from stockwatch.adapters.db import migrate
+from stockwatch.adapters.db.engine import database_url, make_engine
+from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.files import Loaded, RowProblem, daily_series, read_items, read_sales
+from stockwatch.adapters.stock_file import FileStockSource
 from stockwatch.config import Config
-from stockwatch.core.model import Item, ItemKey
+from stockwatch.config_daemon import PollGroupConfig
+from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import ThresholdPolicy
+from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store
+from stockwatch.service.check import levels_for_items
+from stockwatch.service.polling import Evaluator
+from stockwatch.service.routing import BroadcastRouter
 
 
 @dataclass
@@ -60,3 +73,170 @@ def policy_resolver(config: Config) -> Callable[[Item | None, str], ThresholdPol
         return config.threshold_policy(item, sku)
 
     return policy_for
+
+
+# --- The watch daemon (issue #5) ---------------------------------------------------------------
+#
+# build_daemon() is where the daemon's parts are chosen. Plug points:
+#   source     a ports.StockSource: stock_source() below picks it (1688 client goes there);
+#   router     a ports.Router: BroadcastRouter over [daemon] channels (a [[routes]] router later);
+#   deliver    async (now) -> count: log_deliverer() below (the delivery worker later);
+#   recompute  async (now) -> object: refreshes the computed levels (bulk recompute later).
+
+
+Deliver = Callable[[datetime], Awaitable[int]]
+Recompute = Callable[[datetime], Awaitable[object]]
+
+
+@dataclass
+class DaemonParts:
+    """Everything the daemon runs on; ``build_daemon`` assembles it from config."""
+
+    store: Store
+    source: StockSource
+    evaluator: Evaluator
+    groups: Sequence[PollGroupConfig]
+    clock: Clock
+    deliver: Deliver
+    interpret: PushInterpreter
+    recompute: Recompute | None = None
+    recompute_cron: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int | None = 8686  # None: no HTTP server
+    push_secret: str | None = None
+    webhook_token: str | None = None
+    deliver_every: float = 5.0
+    retention: tuple[timedelta, timedelta, float] | None = None  # raw_for, keep_for, every (s)
+    stale_after: timedelta = timedelta(hours=6)
+    run_file: Path | None = None  # daemon.json: pid and URL, for the CLI and tests
+    max_cycles: int | None = None  # stop after this many group polls (demo --once, tests)
+    on_cycle: Callable[[str, int], None] | None = None  # (group, notices) after each poll
+    tick: float = 1.0  # how often early rechecks are looked for
+
+
+class NoStockSource(Exception):
+    """The configuration names nowhere to read stock from."""
+
+
+def stock_source(config: Config) -> StockSource:
+    """Return the StockSource the daemon polls: the snapshot file, else the 1688 client."""
+    daemon = config.model.daemon
+    if daemon.stock_file:
+        return FileStockSource(config.resolve(daemon.stock_file))
+    raise NoStockSource(
+        "no stock source: set [daemon] stock_file (a CSV/JSON snapshot your ERP rewrites)"
+    )
+
+
+def open_store(config: Config, *, upgrade: bool | None = None) -> SqlStore:
+    """Return the store for the configured database, migrated when ``auto_upgrade`` is on."""
+    db = config.model.database
+    engine = make_engine(database_url(db.url, config.data_dir), busy_timeout_ms=db.busy_timeout_ms)
+    if db.auto_upgrade if upgrade is None else upgrade:
+        migrate.upgrade(engine)
+    return SqlStore(engine)
+
+
+class LevelCache:
+    """Computed levels per item from config + sales; rebuilt by ``refresh`` (the recompute)."""
+
+    def __init__(self, config: Config, as_of: date | None = None) -> None:
+        self.config = config
+        self.as_of = as_of
+        self.levels: dict[ItemKey, TierLevels] = {}
+        self.catalog = Catalog()
+
+    def refresh(self) -> Catalog:
+        day = self.as_of or datetime.now(ZoneInfo(self.config.model.general.timezone)).date()
+        catalog = load_catalog(self.config, day)
+        levels, _ = levels_for_items(
+            catalog.items,
+            catalog.items,
+            policy_resolver(self.config),
+            catalog.sales,
+            day,
+            self.config.promotions(),
+        )
+        self.levels, self.catalog = levels, catalog
+        return catalog
+
+    def __call__(self, key: ItemKey, item: Item | None) -> TierLevels | None:
+        return self.levels.get(key)
+
+
+def log_deliverer(store: SqlStore, lang: str = "zh-CN") -> Callable[[datetime], Awaitable[int]]:
+    """Return a deliver function that writes each claimed outbox row to the log and stdout."""
+    out = logging.getLogger("stockwatch.outbox")
+
+    async def deliver(now: datetime) -> int:
+        rows = await asyncio.to_thread(store.claim_pending, now, 100)
+        for entry_id, channel, message in rows:
+            out.warning("[%s] %s", channel, message.text.replace("\n", " | "))
+            await asyncio.to_thread(store.mark_sent, entry_id, now, "logged")
+        return len(rows)
+
+    return deliver
+
+
+def build_daemon(
+    config: Config,
+    *,
+    source: StockSource | None = None,
+    router: Router | None = None,
+    deliver: Callable[[datetime], Awaitable[int]] | None = None,
+    recompute: Callable[[datetime], Awaitable[object]] | None = None,
+    clock: Clock | None = None,
+    as_of: date | None = None,
+    max_cycles: int | None = None,
+    http_port: int | None = -1,
+) -> DaemonParts:
+    """Assemble the daemon from configuration; every keyword replaces one default part."""
+    model = config.model
+    daemon = model.daemon
+    store = open_store(config)
+    cache = LevelCache(config, as_of)
+    catalog = cache.refresh()
+    now = (clock or _utc_now)()
+    items = list(catalog.items.values())
+    store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, now)
+
+    async def refresh_levels(_now: datetime) -> object:
+        return await asyncio.to_thread(cache.refresh)
+
+    evaluator = Evaluator(
+        store=store,
+        router=router or BroadcastRouter(tuple(daemon.channels), config.lang),
+        policy=config.alert_policy(),
+        levels_for=cache,
+    )
+    retention = daemon.retention
+    return DaemonParts(
+        store=store,
+        source=source or stock_source(config),
+        evaluator=evaluator,
+        groups=daemon.groups,
+        clock=clock or _utc_now,
+        deliver=deliver or log_deliverer(store, config.lang),
+        interpret=interpret_push,
+        recompute=recompute or refresh_levels,
+        recompute_cron=daemon.recompute,
+        http_host=daemon.http.host,
+        http_port=(daemon.http.port if daemon.http.enabled else None)
+        if http_port == -1
+        else http_port,
+        push_secret=daemon.push_app_secret.get_secret_value() if daemon.push_app_secret else None,
+        webhook_token=daemon.webhook_token.get_secret_value() if daemon.webhook_token else None,
+        deliver_every=daemon.seconds(daemon.deliver_every),
+        retention=(
+            timedelta(days=retention.raw_days),
+            timedelta(days=retention.keep_days),
+            daemon.seconds(retention.run_every),
+        ),
+        stale_after=config.alert_policy().stale_after,
+        run_file=config.data_dir / "daemon.json",
+        max_cycles=max_cycles,
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

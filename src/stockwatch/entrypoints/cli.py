@@ -310,8 +310,30 @@ def sample_dir() -> Path:
 
 
 @app.command()
-def demo(lang: LangOpt = None) -> None:
-    """Show stockwatch on the bundled sample data."""
+def demo(
+    lang: LangOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="run a few cycles, then exit")] = False,
+    cycles: Annotated[int | None, typer.Option("--cycles", help="stop after N polls")] = None,
+    every: Annotated[float, typer.Option("--every", help="seconds between polls")] = 5.0,
+    port: Annotated[int, typer.Option("--port", help="HTTP port (0: any free)")] = 8686,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="where the demo keeps its SQLite database")
+    ] = None,
+) -> None:
+    """Full demo: sample data, a stock feed that sells down, the daemon and its web endpoint."""
+    from stockwatch.entrypoints.cli_daemon import run_demo
+
+    _static_demo(lang)
+    if once:
+        cycles, every, port = cycles or 3, min(every, 0.5), 0
+    target = data_dir or Path.cwd() / ".stockwatch-demo"
+    run_demo(
+        sample_dir() / "stockwatch.toml", target, lang=lang, cycles=cycles, every=every, port=port
+    )
+
+
+def _static_demo(lang: str | None) -> None:
+    """Show a check and an explanation on the bundled sample data."""
     sample = sample_dir()
     cfg = _load(sample / "stockwatch.toml")
     language = _lang(cfg, lang)
@@ -344,3 +366,8 @@ def demo(lang: LangOpt = None) -> None:
         fmt="table",
         lang=language,
     )
+
+
+from stockwatch.entrypoints import cli_daemon  # noqa: E402  (registers run, db, alerts, ...)
+
+cli_daemon.register(app)

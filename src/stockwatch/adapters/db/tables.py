@@ -153,6 +153,8 @@ alert_states = Table(
     Column("version", Integer, nullable=False),  # optimistic concurrency
     Column("recheck_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The newest reading evaluated; readings after it are still to evaluate (crash catch-up).
+    Column("last_reading_at", UTCDateTime, nullable=True),
 )
 
 alert_events = Table(

@@ -1,0 +1,134 @@
+"""Receive 1688 push messages (消息订阅, HTTP callback): verify, parse, interpret.
+
+Written from 1688-open-api.md §5 independently of the client and simulator (issue #4), so the
+two implementations of the signature check each other.
+
+- The callback is a form POST with ``message`` (JSON text) and ``_aop_signature`` (§5.2).
+- Signature: HMAC-SHA1(appSecret, concatenation of sorted ``key + value`` of every received
+  parameter except ``_aop_signature``), uppercase hex, no urlPath; compared case-insensitively.
+- ``msgId`` is the idempotency key; ``gmtBorn`` and each entry's ``bizTime`` are epoch ms (§5.3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from stockwatch.ports import InventoryChange, PushEffect, PushMessage
+
+INVENTORY_TOPIC = "PRODUCT_PRODUCT_INVENTORY_CHANGE"
+# Order events after which stock may have moved (§5.6): created, paid, closed, refunded.
+ORDER_TOPICS = frozenset(
+    {
+        "ORDER_BUYER_MAKE",
+        "ORDER_PAY",
+        "ORDER_BATCH_PAY",
+        "ORDER_ORDER_BUYER_CLOSE",
+        "ORDER_ORDER_SELLER_CLOSE",
+        "ORDER_ORDER_BOPS_CLOSE",
+        "ORDER_ORDER_BUYER_REFUND_IN_SALES",
+        "ORDER_ORDER_REFUND_AFTER_SALES",
+        "ORDER_BUYER_VIEW_BUYER_MAKE",
+        "ORDER_BUYER_VIEW_ORDER_PAY",
+        "ORDER_BUYER_VIEW_ORDER_BUYER_CLOSE",
+        "ORDER_BUYER_VIEW_ORDER_SELLER_CLOSE",
+        "ORDER_BUYER_VIEW_ORDER_BOPS_CLOSE",
+    }
+)
+SIGNATURE_FIELD = "_aop_signature"
+
+
+class PushRejected(ValueError):
+    """A push request that is not a valid 1688 message; ``status`` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def push_signature(params: Mapping[str, str], secret: str) -> str:
+    """Return the uppercase hex HMAC-SHA1 of the sorted ``key + value`` strings."""
+    joined = "".join(sorted(k + v for k, v in params.items() if k != SIGNATURE_FIELD))
+    return hmac.new(secret.encode(), joined.encode(), hashlib.sha1).hexdigest().upper()
+
+
+def verify_push(params: Mapping[str, str], secret: str) -> None:
+    """Raise PushRejected (401) unless ``_aop_signature`` matches."""
+    given = params.get(SIGNATURE_FIELD, "")
+    if not given:
+        raise PushRejected("missing _aop_signature", 401)
+    if not hmac.compare_digest(given.upper(), push_signature(params, secret)):
+        raise PushRejected("bad _aop_signature", 401)
+
+
+def _ms(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise PushRejected(f"bad epoch-ms time {value!r}", 400) from None
+
+
+def parse_push(params: Mapping[str, str], received_at: datetime) -> PushMessage:
+    """Return the message in a verified request; raise PushRejected (400) on a bad envelope."""
+    text = params.get("message")
+    if not text:
+        raise PushRejected("missing message field", 400)
+    try:
+        envelope = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PushRejected(f"message is not JSON: {exc.msg}", 400) from None
+    if not isinstance(envelope, dict):
+        raise PushRejected("message is not a JSON object", 400)
+    msg_id = envelope.get("msgId")
+    topic = envelope.get("type")
+    if msg_id in (None, "") or not isinstance(topic, str) or not topic:
+        raise PushRejected("message lacks msgId or type", 400)
+    return PushMessage(
+        msg_id=str(msg_id),
+        topic=topic,
+        born_at=_ms(envelope.get("gmtBorn")),
+        received_at=received_at,
+        payload=envelope,
+    )
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("boolean")
+    number = float(value)
+    if number != int(number):
+        raise ValueError(f"{value!r} is not whole")
+    return int(number)
+
+
+def interpret(message: PushMessage) -> PushEffect:
+    """Return what a message means: inventory → new stock per SKU; order → re-read items."""
+    if message.topic in ORDER_TOPICS:
+        return PushEffect(recheck_all=True)
+    if message.topic != INVENTORY_TOPIC:
+        return PushEffect()
+    data = message.payload.get("data")
+    entries = data.get("OfferInventoryChangeList") if isinstance(data, dict) else None
+    changes: list[InventoryChange] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("offerId") in (None, ""):
+            continue
+        try:
+            sku_id = entry.get("skuId")
+            # §5.6: store skuOnSale as the SKU's stock, never offerOnSale, when a SKU is named.
+            on_sale = _int(entry["skuOnSale"] if sku_id not in (None, "") else entry["offerOnSale"])
+            at = _ms(entry.get("bizTime")) or message.born_at or message.received_at
+        except (KeyError, TypeError, ValueError, PushRejected):
+            continue
+        changes.append(
+            InventoryChange(
+                str(entry["offerId"]), None if sku_id in (None, "") else str(sku_id), on_sale, at
+            )
+        )
+    return PushEffect(changes=tuple(changes))

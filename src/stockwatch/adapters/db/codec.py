@@ -1,0 +1,186 @@
+"""Turn core values into JSON-ready dicts and rows, and back: alert state, levels, items."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from stockwatch.core.model import (
+    AlertState,
+    Basis,
+    Item,
+    ItemClass,
+    ItemKey,
+    OfferMapping,
+    OfferStatus,
+    Phase,
+    Reading,
+    ReadingSource,
+    Step,
+    Tier,
+    TierLevels,
+)
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_time(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+def state_to_json(state: AlertState) -> dict[str, Any]:
+    """Return the whole alert state as JSON-ready data (tiers by name, times as ISO text)."""
+    return {
+        "phase": state.phase.value,
+        "tier": state.tier.name,
+        "since": _time(state.since),
+        "breach_readings": state.breach_readings,
+        "episode": state.episode,
+        "notified": [[tier.name, at.isoformat()] for tier, at in state.notified],
+        "last_notice_at": _time(state.last_notice_at),
+        "last_notice_available": state.last_notice_available,
+        "notice_seq": state.notice_seq,
+        "acked": state.acked,
+        "snoozed_until": _time(state.snoozed_until),
+        "failed_reads": state.failed_reads,
+        "first_failed_at": _time(state.first_failed_at),
+        "stale_notified": state.stale_notified,
+        "offer_status": state.offer_status.value,
+        "last_reading_at": _time(state.last_reading_at),
+        "last_available": state.last_available,
+        "version": state.version,
+    }
+
+
+def state_from_json(data: dict[str, Any]) -> AlertState:
+    return AlertState(
+        phase=Phase(data["phase"]),
+        tier=Tier[data["tier"]],
+        since=_parse_time(data.get("since")),
+        breach_readings=int(data.get("breach_readings", 0)),
+        episode=int(data.get("episode", 0)),
+        notified=tuple(
+            (Tier[name], datetime.fromisoformat(at)) for name, at in data.get("notified", [])
+        ),
+        last_notice_at=_parse_time(data.get("last_notice_at")),
+        last_notice_available=data.get("last_notice_available"),
+        notice_seq=int(data.get("notice_seq", 0)),
+        acked=bool(data.get("acked", False)),
+        snoozed_until=_parse_time(data.get("snoozed_until")),
+        failed_reads=int(data.get("failed_reads", 0)),
+        first_failed_at=_parse_time(data.get("first_failed_at")),
+        stale_notified=bool(data.get("stale_notified", False)),
+        offer_status=OfferStatus(data.get("offer_status", "active")),
+        last_reading_at=_parse_time(data.get("last_reading_at")),
+        last_available=data.get("last_available"),
+        version=int(data.get("version", 0)),
+    )
+
+
+def basis_to_json(basis: Basis) -> dict[str, Any]:
+    return {
+        "strategy": basis.strategy,
+        "inputs": {k: v for k, v in basis.inputs},
+        "steps": [{"label": s.label, "formula": s.formula, "value": s.value} for s in basis.steps],
+        "notes": list(basis.notes),
+    }
+
+
+def basis_from_json(strategy: str, data: Any) -> Basis:
+    """Read a basis written by any stockwatch version (inputs as a dict or as pairs)."""
+    if not isinstance(data, dict):
+        return Basis(strategy)
+    raw_inputs = data.get("inputs") or {}
+    pairs = raw_inputs.items() if isinstance(raw_inputs, dict) else raw_inputs
+    steps = tuple(
+        Step(str(s.get("label", "")), str(s.get("formula", "")), float(s.get("value", 0)))
+        for s in data.get("steps") or []
+        if isinstance(s, dict)
+    )
+    return Basis(
+        str(data.get("strategy") or strategy),
+        tuple((str(k), float(v)) for k, v in pairs),
+        steps,
+        tuple(str(n) for n in data.get("notes") or []),
+    )
+
+
+def levels_from_row(row: Any) -> TierLevels:
+    basis = basis_from_json(row.strategy, row.basis)
+    if row.t3 <= 0:
+        return TierLevels.off(basis)
+    return TierLevels(row.t1, row.t2, row.t3, float(row.velocity), basis)
+
+
+def item_to_row(item: Item) -> dict[str, Any]:
+    offer = item.offer
+    return {
+        "key": str(item.key),
+        "sku": item.sku,
+        "warehouse": item.warehouse,
+        "title": item.title,
+        "offer_id": offer.offer_id if offer else None,
+        "spec_id": offer.spec_id if offer else None,
+        "sku_id": offer.sku_id if offer else None,
+        "supplier": item.supplier,
+        "category": item.category,
+        "item_class": item.item_class.value,
+        "tags": sorted(item.tags),
+        "lead_time_days": item.lead_time_days,
+        "lead_time_sd_days": item.lead_time_sd_days,
+        "min_order_qty": item.min_order_qty,
+        "order_multiple": item.order_multiple,
+        "listed_on": item.listed_on,
+    }
+
+
+def item_from_row(row: Any) -> Item:
+    listed = row.listed_on
+    if isinstance(listed, str):
+        listed = date.fromisoformat(listed)
+    return Item(
+        sku=row.sku,
+        title=row.title or "",
+        offer=OfferMapping(row.sku, row.offer_id, row.spec_id, row.sku_id)
+        if row.offer_id
+        else None,
+        supplier=row.supplier or "",
+        category=row.category or "",
+        item_class=ItemClass(row.item_class),
+        tags=frozenset(row.tags or ()),
+        warehouse=row.warehouse,
+        lead_time_days=row.lead_time_days,
+        lead_time_sd_days=row.lead_time_sd_days,
+        min_order_qty=row.min_order_qty,
+        order_multiple=row.order_multiple,
+        listed_on=listed,
+    )
+
+
+def reading_to_row(reading: Reading, received_at: datetime) -> dict[str, Any]:
+    return {
+        "item_key": str(reading.key),
+        "observed_at": reading.observed_at,
+        "received_at": received_at,
+        "source": reading.source.value,
+        "on_hand": reading.on_hand,
+        "committed": reading.committed,
+        "in_transit": reading.in_transit,
+        "offer_status": reading.offer_status.value,
+        "error": reading.error,
+    }
+
+
+def reading_from_row(row: Any) -> Reading:
+    return Reading(
+        key=ItemKey.parse(row.item_key),
+        observed_at=row.observed_at,
+        source=ReadingSource(row.source),
+        on_hand=row.on_hand,
+        committed=row.committed,
+        in_transit=row.in_transit,
+        offer_status=OfferStatus(row.offer_status),
+        error=row.error,
+    )

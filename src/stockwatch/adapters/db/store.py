@@ -1,0 +1,546 @@
+"""SqlStore: the daemon's storage on SQLite or PostgreSQL (SQLAlchemy Core).
+
+The alert path is one unit of work: ``with store.transaction() as tx`` loads the state, saves it
+only if its version is unchanged, appends events under a unique key and writes the outbox rows;
+nothing is kept unless ``tx.commit()`` runs. A crash therefore loses no alert and, because the
+keys are unique, a replayed evaluation sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from stockwatch.adapters.db import tables as t
+from stockwatch.adapters.db.codec import (
+    item_from_row,
+    item_to_row,
+    levels_from_row,
+    reading_from_row,
+    reading_to_row,
+    state_from_json,
+    state_to_json,
+)
+from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
+from stockwatch.ports import (
+    AlertEvent,
+    OutboxBacklog,
+    OutgoingMessage,
+    PollRun,
+    PushMessage,
+    StoredReading,
+)
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    """Return an INSERT that supports ON CONFLICT on both dialects."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def message_to_json(message: OutgoingMessage) -> dict[str, Any]:
+    data = dataclasses.asdict(message)
+    data["payload"] = dict(message.payload)
+    return data
+
+
+def message_from_json(data: Mapping[str, Any]) -> OutgoingMessage:
+    return OutgoingMessage(**{k: v for k, v in data.items()})
+
+
+class SqlTransaction:
+    """One unit of work on one connection; see ``ports.Transaction``."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.committed = False
+
+    def item(self, key: ItemKey) -> Item | None:
+        row = self.conn.execute(select(t.items).where(t.items.c.key == str(key))).first()
+        return item_from_row(row) if row else None
+
+    def alert_state(self, key: ItemKey) -> AlertState:
+        row = self.conn.execute(
+            select(t.alert_states.c.state, t.alert_states.c.version).where(
+                t.alert_states.c.item_key == str(key)
+            )
+        ).first()
+        if row is None:
+            return AlertState()
+        return dataclasses.replace(state_from_json(row.state), version=row.version)
+
+    def save_alert_state(
+        self, key: ItemKey, state: AlertState, expected_version: int, now: datetime
+    ) -> bool:
+        values = {
+            "phase": state.phase.value,
+            "tier": state.tier.name,
+            "state": state_to_json(state),
+            "version": state.version,
+            "updated_at": now,
+            "last_reading_at": state.last_reading_at,
+        }
+        if expected_version == 0:
+            stmt = (
+                _insert(self.conn, t.alert_states)
+                .values(item_key=str(key), **values)
+                .on_conflict_do_nothing(index_elements=["item_key"])
+            )
+            return self.conn.execute(stmt).rowcount == 1
+        result = self.conn.execute(
+            update(t.alert_states)
+            .where(
+                t.alert_states.c.item_key == str(key),
+                t.alert_states.c.version == expected_version,
+            )
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    def readings_after(self, key: ItemKey, after: datetime | None) -> list[StoredReading]:
+        query = select(t.readings).where(t.readings.c.item_key == str(key))
+        if after is not None:
+            query = query.where(t.readings.c.observed_at > after)
+        rows = self.conn.execute(query.order_by(t.readings.c.observed_at, t.readings.c.id))
+        return [StoredReading(r.id, reading_from_row(r), r.received_at) for r in rows]
+
+    def active_levels(self, key: ItemKey) -> TierLevels | None:
+        row = self.conn.execute(
+            select(t.thresholds)
+            .where(t.thresholds.c.item_key == str(key), t.thresholds.c.status == "active")
+            .order_by(t.thresholds.c.version.desc())
+            .limit(1)
+        ).first()
+        return levels_from_row(row) if row else None
+
+    def add_event(self, event: AlertEvent) -> int | None:
+        t1, t2, t3, velocity = event.levels or (None, None, None, None)
+        stmt = (
+            _insert(self.conn, t.alert_events)
+            .values(
+                idempotency_key=event.idempotency_key,
+                item_key=str(event.item_key),
+                kind=event.kind,
+                tier=event.tier,
+                previous_tier=event.previous_tier,
+                at=event.at,
+                episode=event.episode,
+                available=event.available,
+                on_hand=event.on_hand,
+                t1=t1,
+                t2=t2,
+                t3=t3,
+                velocity=velocity,
+                detail=event.detail,
+                actor=event.actor,
+                payload=dict(event.payload),
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(t.alert_events.c.id)
+        )
+        row = self.conn.execute(stmt).first()
+        return None if row is None else int(row.id)
+
+    def enqueue(
+        self, event_id: int | None, routes: Sequence[tuple[str, OutgoingMessage]], now: datetime
+    ) -> int:
+        if not routes:
+            return 0
+        rows = [
+            {
+                "idempotency_key": f"{message.idempotency_key}|{channel}",
+                "event_id": event_id,
+                "channel": channel,
+                "message": message_to_json(message),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "last_error": "",
+                "provider_answer": "",
+            }
+            for channel, message in routes
+        ]
+        stmt = (
+            _insert(self.conn, t.deliveries)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        return int(self.conn.execute(stmt).rowcount)
+
+    def set_next_poll(self, key: ItemKey, at: datetime | None) -> None:
+        self.conn.execute(update(t.items).where(t.items.c.key == str(key)).values(next_poll_at=at))
+
+    def commit(self) -> None:
+        self.conn.commit()
+        self.committed = True
+
+
+class SqlStore:
+    """See ``ports.Store``; the engine comes from ``adapters.db.engine.make_engine``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self.engine.connect() as conn:
+            conn.begin()
+            tx = SqlTransaction(conn)
+            try:
+                yield tx
+            finally:
+                if not tx.committed:
+                    conn.rollback()
+
+    # -- items ------------------------------------------------------------------------------
+
+    def sync_items(
+        self, items: Sequence[Item], groups: Mapping[ItemKey, str], now: datetime
+    ) -> None:
+        keys = {str(i.key) for i in items}
+        with self.engine.begin() as conn:
+            for item in items:
+                row = item_to_row(item) | {
+                    "poll_group": groups.get(item.key, "default"),
+                    "active": True,
+                    "updated_at": now,
+                }
+                stmt = _insert(conn, t.items).values(**row)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["key"], set_={k: stmt.excluded[k] for k in row if k != "key"}
+                )
+                conn.execute(stmt)
+            stored = {r.key for r in conn.execute(select(t.items.c.key))}
+            gone = sorted(stored - keys)
+            for start in range(0, len(gone), 500):
+                conn.execute(
+                    update(t.items)
+                    .where(t.items.c.key.in_(gone[start : start + 500]))
+                    .values(active=False, updated_at=now)
+                )
+
+    def items(self, group: str | None = None) -> list[Item]:
+        query = select(t.items).where(t.items.c.active.is_(True))
+        if group is not None:
+            query = query.where(t.items.c.poll_group == group)
+        with self.engine.connect() as conn:
+            return [item_from_row(r) for r in conn.execute(query.order_by(t.items.c.key))]
+
+    def item_groups(self) -> dict[ItemKey, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.items.c.key, t.items.c.poll_group).where(t.items.c.active.is_(True))
+            )
+            return {ItemKey.parse(r.key): r.poll_group for r in rows}
+
+    def items_by_offer(self, offer_id: str) -> list[Item]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.items).where(t.items.c.offer_id == offer_id, t.items.c.active.is_(True))
+            )
+            return [item_from_row(r) for r in rows]
+
+    def due_items(self, now: datetime) -> list[ItemKey]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.items.c.key).where(
+                    t.items.c.active.is_(True), t.items.c.next_poll_at <= now
+                )
+            )
+            return [ItemKey.parse(r.key) for r in rows]
+
+    def request_recheck(self, keys: Sequence[ItemKey] | None, at: datetime) -> int:
+        with self.engine.begin() as conn:
+            stmt = update(t.items).where(t.items.c.active.is_(True)).values(next_poll_at=at)
+            if keys is not None:
+                stmt = stmt.where(t.items.c.key.in_([str(k) for k in keys]))
+            return int(conn.execute(stmt).rowcount)
+
+    # -- readings ---------------------------------------------------------------------------
+
+    def add_readings(self, readings: Sequence[Reading], received_at: datetime) -> int:
+        if not readings:
+            return 0
+        rows = [reading_to_row(r, received_at) for r in readings]
+        with self.engine.begin() as conn:
+            # One executemany in one transaction: the bulk path the benchmark measures.
+            conn.execute(t.readings.insert(), rows)
+        return len(rows)
+
+    def latest_reading_at(self, key: ItemKey) -> datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(func.max(t.readings.c.observed_at)).where(t.readings.c.item_key == str(key))
+            ).scalar()
+        if value is None:
+            return None
+        return t.UTCDateTime().process_result_value(value, self.engine.dialect)
+
+    def unevaluated_keys(self, since: datetime) -> list[ItemKey]:
+        r, s = t.readings, t.alert_states
+        query = (
+            select(r.c.item_key)
+            .distinct()
+            .select_from(r.outerjoin(s, s.c.item_key == r.c.item_key))
+            .where(
+                r.c.received_at >= since,
+                or_(s.c.last_reading_at.is_(None), r.c.observed_at > s.c.last_reading_at),
+            )
+        )
+        with self.engine.connect() as conn:
+            return sorted(ItemKey.parse(row.item_key) for row in conn.execute(query))
+
+    def readings(self, key: ItemKey, limit: int = 100) -> list[StoredReading]:
+        """Return an item's newest readings, newest first (dashboard, tests)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.readings)
+                .where(t.readings.c.item_key == str(key))
+                .order_by(t.readings.c.observed_at.desc(), t.readings.c.id.desc())
+                .limit(limit)
+            )
+            return [StoredReading(r.id, reading_from_row(r), r.received_at) for r in rows]
+
+    def apply_retention(self, now: datetime, raw_for: timedelta, keep_for: timedelta) -> int:
+        r = t.readings
+        raw_cutoff, keep_cutoff = now - raw_for, now - keep_for
+        with self.engine.begin() as conn:
+            dropped = conn.execute(delete(r).where(r.c.observed_at < keep_cutoff)).rowcount
+            if conn.dialect.name == "postgresql":
+                bucket: Any = func.date_trunc("hour", r.c.observed_at)
+            else:
+                bucket = func.substr(r.c.observed_at, 1, 13)  # 'YYYY-MM-DD HH'
+            keep = (
+                select(func.max(r.c.id))
+                .where(r.c.observed_at < raw_cutoff)
+                .group_by(r.c.item_key, bucket)
+            )
+            thinned = conn.execute(
+                delete(r).where(r.c.observed_at < raw_cutoff, r.c.id.not_in(keep))
+            ).rowcount
+        return int(dropped) + int(thinned)
+
+    # -- poll runs --------------------------------------------------------------------------
+
+    def start_poll_run(self, group: str, now: datetime) -> int:
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                t.poll_runs.insert()
+                .values(group_name=group, started_at=now, items=0, failed=0, requests=0)
+                .returning(t.poll_runs.c.id)
+            ).one()
+            return int(row.id)
+
+    def finish_poll_run(
+        self, run_id: int, now: datetime, items: int, failed: int, error: str | None = None
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.poll_runs)
+                .where(t.poll_runs.c.id == run_id)
+                .values(finished_at=now, items=items, failed=failed, requests=items, error=error)
+            )
+
+    def last_poll_runs(self) -> dict[str, PollRun]:
+        p = t.poll_runs
+        newest = select(func.max(p.c.id)).group_by(p.c.group_name)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(p).where(p.c.id.in_(newest)))
+            return {
+                r.group_name: PollRun(
+                    r.id, r.group_name, r.started_at, r.finished_at, r.items, r.failed, r.error
+                )
+                for r in rows
+            }
+
+    # -- push messages ----------------------------------------------------------------------
+
+    def add_push_message(self, message: PushMessage) -> bool:
+        with self.engine.begin() as conn:
+            stmt = (
+                _insert(conn, t.push_messages)
+                .values(
+                    msg_id=message.msg_id,
+                    topic=message.topic,
+                    gmt_born=message.born_at,
+                    received_at=message.received_at,
+                    payload=dict(message.payload),
+                    status=message.status,
+                )
+                .on_conflict_do_nothing(index_elements=["msg_id"])
+            )
+            return conn.execute(stmt).rowcount == 1
+
+    def unprocessed_push_messages(self, limit: int) -> list[PushMessage]:
+        p = t.push_messages
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(p)
+                .where(p.c.status == "received")
+                .order_by(p.c.gmt_born, p.c.received_at)
+                .limit(limit)
+            )
+            return [
+                PushMessage(r.msg_id, r.topic, r.gmt_born, r.received_at, r.payload, r.status)
+                for r in rows
+            ]
+
+    def mark_push_message(self, msg_id: str, status: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.push_messages)
+                .where(t.push_messages.c.msg_id == msg_id)
+                .values(status=status, processed_at=now)
+            )
+
+    def push_messages(self) -> list[PushMessage]:
+        """Return every stored push message (tests, diagnostics)."""
+        p = t.push_messages
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(p).order_by(p.c.received_at))
+            return [
+                PushMessage(r.msg_id, r.topic, r.gmt_born, r.received_at, r.payload, r.status)
+                for r in rows
+            ]
+
+    # -- alerts, events, outbox -------------------------------------------------------------
+
+    def alert_states(self) -> dict[ItemKey, AlertState]:
+        s = t.alert_states
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(s.c.item_key, s.c.state, s.c.version))
+            return {
+                ItemKey.parse(r.item_key): dataclasses.replace(
+                    state_from_json(r.state), version=r.version
+                )
+                for r in rows
+            }
+
+    def events(
+        self,
+        item: ItemKey | None = None,
+        kinds: Sequence[str] = (),
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AlertEvent]:
+        e = t.alert_events
+        query = select(e)
+        if item is not None:
+            query = query.where(e.c.item_key == str(item))
+        if kinds:
+            query = query.where(e.c.kind.in_(list(kinds)))
+        if since is not None:
+            query = query.where(e.c.at >= since)
+        query = query.order_by(e.c.at.desc(), e.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                AlertEvent(
+                    idempotency_key=r.idempotency_key,
+                    item_key=ItemKey.parse(r.item_key),
+                    kind=r.kind,
+                    tier=r.tier,
+                    previous_tier=r.previous_tier,
+                    at=r.at,
+                    episode=r.episode,
+                    available=r.available,
+                    on_hand=r.on_hand,
+                    levels=None if r.t1 is None else (r.t1, r.t2, r.t3, r.velocity or 0.0),
+                    detail=r.detail,
+                    actor=r.actor,
+                    payload=r.payload,
+                    id=r.id,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def outbox_backlog(self) -> OutboxBacklog:
+        d = t.deliveries
+        with self.engine.connect() as conn:
+            counts: dict[str, int] = dict(
+                conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).tuples().all()
+            )
+            oldest = conn.execute(
+                select(func.min(d.c.created_at)).where(d.c.status == "pending")
+            ).scalar()
+        if oldest is not None:
+            oldest = t.UTCDateTime().process_result_value(oldest, self.engine.dialect)
+        return OutboxBacklog(
+            int(counts.get("pending", 0)),
+            int(counts.get("sending", 0)),
+            int(counts.get("failed", 0)),
+            oldest,
+        )
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Return every outbox row as a dict (tests, ``stockwatch status``)."""
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t.deliveries))]
+
+    def claim_pending(self, now: datetime, limit: int) -> list[tuple[int, str, OutgoingMessage]]:
+        """Claim due pending rows one by one with a conditional UPDATE (0 rows: taken)."""
+        d = t.deliveries
+        token = uuid.uuid4().hex
+        claimed: list[tuple[int, str, OutgoingMessage]] = []
+        with self.engine.connect() as conn:
+            ids = [
+                r.id
+                for r in conn.execute(
+                    select(d.c.id)
+                    .where(d.c.status == "pending", d.c.next_attempt_at <= now)
+                    .order_by(d.c.next_attempt_at, d.c.id)
+                    .limit(limit)
+                )
+            ]
+            conn.rollback()
+        for entry_id in ids:
+            with self.engine.begin() as conn:
+                won = conn.execute(
+                    update(d)
+                    .where(and_(d.c.id == entry_id, d.c.status == "pending"))
+                    .values(status="sending", claimed_at=now, claim_token=token)
+                ).rowcount
+                if won:
+                    row = conn.execute(select(d).where(d.c.id == entry_id)).one()
+                    claimed.append((row.id, row.channel, message_from_json(row.message)))
+        return claimed
+
+    def mark_sent(self, entry_id: int, now: datetime, answer: str) -> None:
+        d = t.deliveries
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(d)
+                .where(d.c.id == entry_id)
+                .values(
+                    status="sent", sent_at=now, provider_answer=answer, attempts=d.c.attempts + 1
+                )
+            )
+
+    def release_stale_claims(self, now: datetime, older_than: timedelta) -> int:
+        d = t.deliveries
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    update(d)
+                    .where(d.c.status == "sending", d.c.claimed_at < now - older_than)
+                    .values(status="pending", claim_token=None)
+                ).rowcount
+            )

@@ -1,0 +1,441 @@
+"""CLI of the watch daemon: run, db upgrade, alerts list|ack|snooze, events, status, the demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sys
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stockwatch.adapters.db import migrate
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.adapters.files import FileFormatError, read_stock
+from stockwatch.config import Config, ConfigError, find_config, load_config, parse_duration
+from stockwatch.core.messages import check_lang, tier_label
+from stockwatch.core.model import ItemKey, Phase
+from stockwatch.entrypoints.daemon import Daemon, run_daemon
+from stockwatch.entrypoints.web import event_json, state_json, status_json
+from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
+from stockwatch.service.status import Status, status_report
+from stockwatch.wiring import NoStockSource, build_daemon, load_catalog, open_store
+
+EXIT_INPUT = 1
+out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if Console().is_terminal else 160)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
+]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json")]
+
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Open alerts: list, acknowledge, snooze.", no_args_is_help=True)
+
+_T: dict[str, tuple[str, str]] = {
+    "upgraded": ("数据库已升级：{before} → {after}", "Database upgraded: {before} → {after}"),
+    "no_alerts": ("没有未解决的预警。", "No open alerts."),
+    "acked": ("已确认 {key}：不再提醒（升级仍会通知）。", "Acknowledged {key}: no more reminders."),
+    "snoozed": ("已暂停 {key} 的提醒，直到 {until}。", "Snoozed {key} until {until}."),
+    "no_events": ("没有事件。", "No events."),
+    "backlog": (
+        "待发送 {pending}，发送中 {sending}，失败 {failed}",
+        "Outbox: {pending} pending, {sending} sending, {failed} failed",
+    ),
+    "stale": ("数据过期的商品：{items}", "Stale items: {items}"),
+    "daemon_url": ("守护进程运行中：{url}", "Daemon running at {url}"),
+    "no_daemon": ("守护进程未运行。", "Daemon not running."),
+}
+
+
+def _t(name: str, lang: str, **values: object) -> str:
+    zh, en = _T[name]
+    return (zh if lang == "zh-CN" else en).format(**values)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_INPUT)
+
+
+def _load(config_path: Path | None) -> Config:
+    try:
+        return load_config(find_config(config_path))
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _lang(cfg: Config, lang: str | None) -> str:
+    try:
+        return check_lang(lang) if lang else cfg.lang
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _store(cfg: Config) -> SqlStore:
+    try:
+        return open_store(cfg)
+    except Exception as exc:  # an unreachable database is bad input for a CLI command
+        raise _fail(f"cannot open the database: {exc}") from None
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+
+
+def run(
+    config: ConfigOpt = None,
+    max_cycles: Annotated[
+        int | None, typer.Option("--max-cycles", help="stop after N group polls")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="HTTP port (0: any free)")] = None,
+) -> None:
+    """Run the watch daemon: poll, receive 1688 pushes, deliver alerts (stop: Ctrl+C/SIGTERM)."""
+    cfg = _load(config)
+    _logging()
+    try:
+        parts = build_daemon(cfg, max_cycles=max_cycles, http_port=-1 if port is None else port)
+    except (NoStockSource, FileFormatError) as exc:
+        raise _fail(str(exc)) from None
+    run_daemon(parts)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOpt = None, lang: LangOpt = None) -> None:
+    """Create or migrate the database schema to the newest version."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    store = open_store(cfg, upgrade=False)
+    before, after = migrate.upgrade(store.engine)
+    out.print(_t("upgraded", language, before=before or "∅", after=after), highlight=False)
+    store.engine.dispose()
+
+
+@alerts_app.command("list")
+def alerts_list(
+    config: ConfigOpt = None,
+    lang: LangOpt = None,
+    fmt: FormatOpt = "table",
+    show_all: Annotated[bool, typer.Option("--all", help="also items that are OK")] = False,
+) -> None:
+    """List open alerts, worst first."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    store = _store(cfg)
+    states = sorted(store.alert_states().items(), key=lambda p: (-int(p[1].tier), str(p[0])))
+    shown = [(k, s) for k, s in states if show_all or s.phase is not Phase.OK]
+    if fmt == "json":
+        out.print_json(json.dumps([state_json(k, s) for k, s in shown], ensure_ascii=False))
+        return
+    if not shown:
+        out.print(_t("no_alerts", language))
+        return
+    table = Table()
+    for col in ("item", "tier", "phase", "available", "since / last notice", "acked", "snoozed"):
+        table.add_column(col)
+    for key, s in shown:
+        table.add_row(
+            str(key),
+            tier_label(s.tier, language),
+            s.phase.value,
+            "" if s.last_available is None else str(s.last_available),
+            (s.last_notice_at or s.since or s.last_reading_at or datetime.now(UTC)).isoformat(
+                timespec="minutes"
+            ),
+            "✓" if s.acked else "",
+            s.snoozed_until.isoformat(timespec="minutes") if s.snoozed_until else "",
+        )
+    out.print(table)
+
+
+def _key(text: str) -> ItemKey:
+    try:
+        return ItemKey.parse(text)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    item: Annotated[str, typer.Argument(help="SKU or SKU@WAREHOUSE")],
+    config: ConfigOpt = None,
+    lang: LangOpt = None,
+    by: Annotated[str, typer.Option("--by", help="who acknowledges")] = "cli",
+) -> None:
+    """Acknowledge an alert: no more reminders this episode; escalations still notify."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    key = _key(item)
+    try:
+        acknowledge_alert(_store(cfg), key, by, datetime.now(UTC))
+    except AlertNotFound as exc:
+        raise _fail(str(exc)) from None
+    out.print(_t("acked", language, key=key), highlight=False)
+
+
+@alerts_app.command("snooze")
+def alerts_snooze(
+    item: Annotated[str, typer.Argument(help="SKU or SKU@WAREHOUSE")],
+    for_: Annotated[str, typer.Option("--for", help="how long, e.g. 4h, 1d")] = "4h",
+    config: ConfigOpt = None,
+    lang: LangOpt = None,
+    by: Annotated[str, typer.Option("--by", help="who snoozes")] = "cli",
+) -> None:
+    """Snooze an alert: no raises or reminders until then; escalations still notify."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    key = _key(item)
+    try:
+        span = parse_duration(for_)
+    except ValueError as exc:
+        raise _fail(f"--for: {exc}") from None
+    now = datetime.now(UTC)
+    try:
+        snooze_alert(_store(cfg), key, now + span, by, now)
+    except (AlertNotFound, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    out.print(_t("snoozed", language, key=key, until=(now + span).isoformat("T", "minutes")))
+
+
+def events(
+    config: ConfigOpt = None,
+    lang: LangOpt = None,
+    fmt: FormatOpt = "table",
+    item: Annotated[str | None, typer.Option("--item", help="only this SKU")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="raised, worsened, resolved, ack, ...")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="ISO time or a span back, e.g. 24h")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+) -> None:
+    """Show the alert event log, newest first (filter by item, kind, time)."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    start = _since(since)
+    rows = _store(cfg).events(_key(item) if item else None, kind or (), start, limit)
+    if fmt == "json":
+        out.print_json(json.dumps([event_json(e) for e in rows], ensure_ascii=False))
+        return
+    if not rows:
+        out.print(_t("no_events", language))
+        return
+    table = Table()
+    for col in ("at", "item", "kind", "tier", "available", "levels", "detail"):
+        table.add_column(col)
+    for e in rows:
+        table.add_row(
+            e.at.isoformat(timespec="seconds"),
+            str(e.item_key),
+            e.kind,
+            f"{e.previous_tier} → {e.tier}" if e.previous_tier != e.tier else e.tier,
+            "" if e.available is None else str(e.available),
+            "" if e.levels is None else "/".join(str(v) for v in e.levels[:3]),
+            e.detail or (e.actor or ""),
+        )
+    out.print(table)
+
+
+def _since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        return datetime.now(UTC) - parse_duration(text)
+    except ValueError:
+        raise _fail(f"--since {text!r}: use an ISO time or a span such as 24h") from None
+
+
+def _daemon_url(cfg: Config) -> str | None:
+    path = cfg.data_dir / "daemon.json"
+    try:
+        return str(json.loads(path.read_text())["url"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def collect_status(cfg: Config, store: SqlStore, now: datetime) -> Status:
+    runs = store.last_poll_runs()
+    nxt: dict[str, datetime | None] = {}
+    for group in cfg.model.daemon.groups:
+        last = runs.get(group.name)
+        nxt[group.name] = group.next_after(last.started_at) if last else None
+    return status_report(store, nxt, now, cfg.alert_policy().stale_after)
+
+
+def status(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = "table") -> None:
+    """Show the last and next poll per group, stale items and the outbox backlog."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    report = collect_status(cfg, _store(cfg), datetime.now(UTC))
+    url = _daemon_url(cfg)
+    if fmt == "json":
+        out.print_json(json.dumps(status_json(report) | {"daemon_url": url}, ensure_ascii=False))
+        return
+    out.print(
+        _t("daemon_url", language, url=url) if url else _t("no_daemon", language), highlight=False
+    )
+    table = Table()
+    for col in ("group", "last poll", "items", "failed", "next poll"):
+        table.add_column(col)
+    for g in report.groups:
+        table.add_row(
+            g.name,
+            g.last.started_at.isoformat(timespec="seconds") if g.last else "—",
+            str(g.last.items) if g.last else "",
+            str(g.last.failed) if g.last else "",
+            g.next_at.isoformat(timespec="seconds") if g.next_at else "—",
+        )
+    out.print(table)
+    if report.stale:
+        out.print(
+            _t("stale", language, items=", ".join(str(s.key) for s in report.stale)),
+            highlight=False,
+        )
+    b = report.backlog
+    out.print(_t("backlog", language, pending=b.pending, sending=b.sending, failed=b.failed))
+
+
+# --- the demo ----------------------------------------------------------------------------------
+
+
+class StockDrain:
+    """Rewrite a stock snapshot every ``every`` seconds: stock sells down, then gets restocked."""
+
+    def __init__(self, path: Path, start: dict[ItemKey, int], seed: int = 7) -> None:
+        self.path = path
+        self.stock = dict(start)
+        self.rng = random.Random(seed)
+        self._stop = threading.Event()
+        self.write(datetime.now(UTC))
+
+    def step(self, now: datetime) -> None:
+        for key, qty in self.stock.items():
+            if qty <= 0 and self.rng.random() < 0.3:
+                self.stock[key] = self.rng.randint(150, 400)  # the supplier delivered
+            else:
+                self.stock[key] = max(0, qty - self.rng.randint(0, max(3, qty // 6)))
+        self.write(now)
+
+    def write(self, now: datetime) -> None:
+        lines = ["sku,warehouse,on_hand,observed_at"]
+        lines += [
+            f"{k.sku},{k.warehouse or ''},{q},{now.isoformat()}" for k, q in self.stock.items()
+        ]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.replace(self.path)  # atomic: the daemon never reads half a file
+
+    def run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.step(datetime.now(UTC))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def demo_config(sample_config: Path, data_dir: Path, every: float, port: int) -> Config:
+    """Return the bundled sample configuration pointed at a writable demo directory."""
+    cfg = _load(sample_config)
+    model = cfg.model
+    daemon = model.daemon.model_copy(
+        update={
+            "stock_file": str(data_dir / "stock.csv"),
+            "groups": [replace_group(model.daemon.groups[0], every)],
+            "http": model.daemon.http.model_copy(update={"port": port}),
+            "deliver_every": 1.0,
+        }
+    )
+    general = model.general.model_copy(update={"data_dir": str(data_dir)})
+    alerting = model.alerting.model_copy(update={"debounce": {"T1": "0s", "T2": "0s"}})
+    new = model.model_copy(update={"daemon": daemon, "general": general, "alerting": alerting})
+    return replace(cfg, model=new)
+
+
+def replace_group(group: Any, every: float) -> Any:
+    return group.model_copy(update={"interval": every, "cron": None})
+
+
+def run_demo(
+    sample_config: Path,
+    data_dir: Path,
+    *,
+    lang: str | None,
+    cycles: int | None,
+    every: float,
+    port: int,
+) -> Daemon:
+    """Run simulator-fed daemon on SQLite in ``data_dir``; stop after ``cycles`` when given."""
+    _logging()
+    cfg = demo_config(sample_config, data_dir, every, port)
+    language = _lang(cfg, lang)
+    cfg = replace(
+        cfg,
+        model=cfg.model.model_copy(
+            update={"general": cfg.model.general.model_copy(update={"lang": language})}
+        ),
+    )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    snapshot = read_stock(sample_config.parent / "stock.csv", datetime.now(UTC))
+    drain = StockDrain(data_dir / "stock.csv", {r.key: r.on_hand or 0 for r in snapshot.rows})
+    catalog = load_catalog(cfg, datetime.now(UTC).date())
+    as_of = (catalog.sales_end or datetime.now(UTC).date()) + timedelta(days=1)
+    parts = build_daemon(cfg, as_of=as_of, max_cycles=cycles, http_port=port)
+    cfg_path = data_dir / "stockwatch.toml"
+    cfg_path.write_text(_demo_toml(cfg, sample_config), encoding="utf-8")
+
+    worker = threading.Thread(target=drain.run, args=(every,), daemon=True)
+    worker.start()
+    out.rule("stockwatch demo")
+    out.print(f"data:      {data_dir}", highlight=False)
+    out.print(f"database:  {data_dir / 'stockwatch.sqlite3'}", highlight=False)
+    out.print(f"stock:     {data_dir / 'stock.csv'} (rewritten every {every:g}s)", highlight=False)
+    out.print(f"try:       stockwatch status -c {cfg_path}", highlight=False)
+    out.print(f"           stockwatch alerts list -c {cfg_path}", highlight=False)
+    out.print(f"           stockwatch events -c {cfg_path}", highlight=False)
+    if port:
+        out.print(f"API:       http://127.0.0.1:{port}/api/status", highlight=False)
+    out.print("stop:      Ctrl+C", highlight=False)
+    try:
+        daemon = run_daemon(parts)
+    finally:
+        drain.stop()
+        worker.join(timeout=every + 1)
+    if daemon.url:
+        out.print(f"served at {daemon.url}", highlight=False)
+    return daemon
+
+
+def _demo_toml(cfg: Config, sample_config: Path) -> str:
+    """Return a config the CLI can use against the demo's database."""
+    base = sample_config.parent
+    return (
+        f'[general]\nlang = "{cfg.lang}"\ndata_dir = "{cfg.data_dir}"\n\n'
+        f'[catalog]\nitems = "{base / "items.csv"}"\nsales = "{base / "sales.csv"}"\n\n'
+        f'[daemon]\nstock_file = "{cfg.data_dir / "stock.csv"}"\n'
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the daemon's commands to the main CLI."""
+    app.command("run")(run)
+    app.command("events")(events)
+    app.command("status")(status)
+    app.add_typer(db_app, name="db")
+    app.add_typer(alerts_app, name="alerts")

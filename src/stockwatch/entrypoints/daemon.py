@@ -1,0 +1,265 @@
+"""``stockwatch run``: one asyncio process that polls, applies pushes, delivers and recomputes.
+
+Loops (all stop on SIGTERM/SIGINT after finishing the step in hand):
+1. start-up catch-up: evaluate readings accepted before a crash but never evaluated;
+2. scheduler: poll each group on its interval or cron, and items asked to be read early
+   (debounce rechecks, order webhooks, order pushes);
+3. push processor: apply stored 1688 push messages;
+4. delivery: hand the outbox to the injected ``deliver`` function;
+5. recompute (cron) and retention (interval);
+6. the HTTP server (uvicorn) for pushes, the order webhook and the JSON API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import uvicorn
+from croniter import croniter  # type: ignore[import-untyped]
+
+from stockwatch.entrypoints.web import WebDeps, create_app
+from stockwatch.service.polling import poll_items
+from stockwatch.service.push import apply_pending_pushes
+from stockwatch.service.status import Status, status_report
+from stockwatch.wiring import DaemonParts
+
+log = logging.getLogger("stockwatch.daemon")
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the daemon owns shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def _wait_any(events: Sequence[asyncio.Event], timeout: float | None) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
+@dataclass
+class Daemon:
+    parts: DaemonParts
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    next_at: dict[str, datetime] = field(default_factory=dict)
+    cycles: int = 0
+    url: str | None = None
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _push_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _deliver_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _server: uvicorn.Server | None = None
+
+    def status(self) -> Status:
+        p = self.parts
+        nxt: dict[str, datetime | None] = {g.name: self.next_at.get(g.name) for g in p.groups}
+        return status_report(p.store, nxt, p.clock(), p.stale_after)
+
+    async def run(self) -> None:
+        """Run until ``stop`` is set (a signal, or ``max_cycles`` reached)."""
+        p = self.parts
+        caught = await asyncio.to_thread(p.evaluator.catch_up, p.clock())
+        if caught:
+            log.info("catch-up: %d notice(s) from readings accepted before a restart", len(caught))
+        server_task = await self._start_http()
+        self._push_wake.set()  # apply pushes stored but not applied before a restart
+        self._deliver_wake.set()
+        loops = [
+            asyncio.create_task(self._scheduler(), name="scheduler"),
+            asyncio.create_task(self._pushes(), name="pushes"),
+            asyncio.create_task(self._deliveries(), name="deliveries"),
+        ]
+        if p.recompute is not None and p.recompute_cron:
+            loops.append(asyncio.create_task(self._recompute(), name="recompute"))
+        if p.retention is not None:
+            loops.append(asyncio.create_task(self._retention(), name="retention"))
+        try:
+            done, _ = await asyncio.wait(
+                [*loops, asyncio.create_task(self.stop.wait())],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for task in done:
+                if task in loops and task.exception() is not None:
+                    self.stop.set()
+                    raise task.exception()  # type: ignore[misc]
+            self.stop.set()
+            await asyncio.gather(*loops)
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            if self._server is not None and server_task is not None:
+                self._server.should_exit = True
+                await server_task
+            if p.run_file is not None:
+                p.run_file.unlink(missing_ok=True)
+            log.info("stopped after %d poll cycle(s)", self.cycles)
+
+    async def _start_http(self) -> asyncio.Task[None] | None:
+        p = self.parts
+        if p.http_port is None:
+            return None
+        deps = WebDeps(
+            store=p.store,
+            clock=p.clock,
+            push_secret=p.push_secret,
+            status=self.status,
+            on_push=self._push_wake.set,
+            on_recheck=self._wake.set,
+            webhook_token=p.webhook_token,
+        )
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((p.http_host, p.http_port))
+        host, port = sock.getsockname()[:2]
+        config = uvicorn.Config(
+            create_app(deps), log_level="warning", lifespan="off", access_log=False
+        )
+        self._server = _QuietServer(config)
+        task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http")
+        while not self._server.started:
+            if task.done():
+                await task  # raises the start-up error
+                raise RuntimeError("HTTP server stopped during start-up")
+            await asyncio.sleep(0.01)
+        self.url = f"http://{host}:{port}"
+        if p.run_file is not None:
+            p.run_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = p.run_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"pid": os.getpid(), "url": self.url, "port": port}))
+            tmp.replace(p.run_file)
+        log.info("listening on %s (push: %s/1688/push)", self.url, self.url)
+        return task
+
+    async def _scheduler(self) -> None:
+        p = self.parts
+        start = p.clock()
+        for group in p.groups:
+            self.next_at.setdefault(group.name, start)
+        while not self.stop.is_set():
+            now = p.clock()
+            polled: set[str] = set()
+            for group in p.groups:
+                if self.stop.is_set() or self.next_at[group.name] > now:
+                    continue
+                items = await asyncio.to_thread(p.store.items, group.name)
+                result = await poll_items(group.name, items, p.source, p.evaluator, p.clock)
+                polled.update(str(i.key) for i in items)
+                self.next_at[group.name] = group.next_after(now)
+                self.cycles += 1
+                self._deliver_wake.set()
+                if p.on_cycle is not None:
+                    p.on_cycle(group.name, len(result.notices))
+                if p.max_cycles is not None and self.cycles >= p.max_cycles:
+                    self.stop.set()
+                    return
+            await self._poll_early(now, polled)
+            wait = min((at - p.clock()).total_seconds() for at in self.next_at.values())
+            self._wake.clear()
+            await _wait_any([self.stop, self._wake], max(0.0, min(wait, p.tick)))
+
+    async def _poll_early(self, now: datetime, polled: set[str]) -> None:
+        """Read items whose debounce ends now or that a webhook asked about."""
+        p = self.parts
+        due = await asyncio.to_thread(p.store.due_items, now)
+        keys = {str(k) for k in due} - polled
+        if not keys:
+            return
+        items = [i for i in await asyncio.to_thread(p.store.items) if str(i.key) in keys]
+        await poll_items("recheck", items, p.source, p.evaluator, p.clock)
+        self._deliver_wake.set()
+
+    async def _pushes(self) -> None:
+        p = self.parts
+        while not self.stop.is_set():
+            await _wait_any([self.stop, self._push_wake], 5.0)
+            self._push_wake.clear()
+            while True:
+                count, recheck = await asyncio.to_thread(
+                    apply_pending_pushes, p.interpret, p.store, p.evaluator, p.clock()
+                )
+                if recheck:
+                    self._wake.set()
+                if count:
+                    self._deliver_wake.set()
+                if count < 200 or self.stop.is_set():
+                    break
+
+    async def _deliveries(self) -> None:
+        p = self.parts
+        while not self.stop.is_set():
+            await _wait_any([self.stop, self._deliver_wake], p.deliver_every)
+            self._deliver_wake.clear()
+            await self._deliver_once()
+        await self._deliver_once()  # drain what the last cycle produced before exiting
+
+    async def _deliver_once(self) -> None:
+        try:
+            await self.parts.deliver(self.parts.clock())
+        except Exception:  # a broken channel must not stop polling; the outbox keeps the rows
+            log.exception("delivery round failed")
+
+    async def _recompute(self) -> None:
+        p = self.parts
+        assert p.recompute is not None and p.recompute_cron
+        while not self.stop.is_set():
+            nxt = croniter(p.recompute_cron, p.clock()).get_next(datetime)
+            await _wait_any([self.stop], max(0.0, (nxt - p.clock()).total_seconds()))
+            if self.stop.is_set():
+                return
+            try:
+                await p.recompute(p.clock())
+            except Exception:
+                log.exception("threshold recompute failed")
+
+    async def _retention(self) -> None:
+        p = self.parts
+        assert p.retention is not None
+        raw_for, keep_for, every = p.retention
+        while not self.stop.is_set():
+            try:
+                removed = await asyncio.to_thread(
+                    p.store.apply_retention, p.clock(), raw_for, keep_for
+                )
+                log.info("retention: %d old reading(s) removed", removed)
+            except Exception:
+                log.exception("retention failed")
+            await _wait_any([self.stop], every)
+
+
+def run_daemon(parts: DaemonParts) -> Daemon:
+    """Run the daemon in a fresh event loop until SIGTERM/SIGINT or ``max_cycles``."""
+
+    async def main() -> Daemon:
+        daemon = Daemon(parts)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, daemon.stop.set)
+        try:
+            await daemon.run()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        return daemon
+
+    return asyncio.run(main())
+
+
+def describe(daemon: Daemon) -> dict[str, Any]:
+    return {"url": daemon.url, "cycles": daemon.cycles}

@@ -1,0 +1,223 @@
+"""The daemon's HTTP side (FastAPI): 1688 push receiver, order webhook, health, JSON API.
+
+The push endpoint answers fast: verify the signature, store the message (its msgId is the
+key, so a redelivery is a no-op), acknowledge, and let the daemon apply it afterwards. A bad
+signature gets 401 and a log line and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
+from stockwatch.core.model import AlertState, ItemKey
+from stockwatch.ports import AlertEvent, Clock, Store
+from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
+from stockwatch.service.status import Status
+
+log = logging.getLogger("stockwatch.web")
+
+
+@dataclass(frozen=True)
+class WebDeps:
+    store: Store
+    clock: Clock
+    push_secret: str | None
+    status: Callable[[], Status]
+    on_push: Callable[[], None] = lambda: None  # wake the push processor
+    on_recheck: Callable[[], None] = lambda: None  # wake the scheduler
+    webhook_token: str | None = None
+
+
+def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
+    return {
+        "item": str(key),
+        "phase": state.phase.value,
+        "tier": state.tier.name,
+        "episode": state.episode,
+        "since": state.since.isoformat() if state.since else None,
+        "last_notice_at": state.last_notice_at.isoformat() if state.last_notice_at else None,
+        "acked": state.acked,
+        "snoozed_until": state.snoozed_until.isoformat() if state.snoozed_until else None,
+        "last_available": state.last_available,
+        "last_reading_at": state.last_reading_at.isoformat() if state.last_reading_at else None,
+        "failed_reads": state.failed_reads,
+    }
+
+
+def event_json(event: AlertEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "item": str(event.item_key),
+        "kind": event.kind,
+        "tier": event.tier,
+        "previous_tier": event.previous_tier,
+        "at": event.at.isoformat(),
+        "episode": event.episode,
+        "available": event.available,
+        "on_hand": event.on_hand,
+        "levels": list(event.levels) if event.levels else None,
+        "detail": event.detail,
+        "actor": event.actor,
+    }
+
+
+def status_json(status: Status) -> dict[str, Any]:
+    return {
+        "now": status.now.isoformat(),
+        "groups": [
+            {
+                "name": g.name,
+                "last_started_at": g.last.started_at.isoformat() if g.last else None,
+                "last_finished_at": (
+                    g.last.finished_at.isoformat() if g.last and g.last.finished_at else None
+                ),
+                "last_items": g.last.items if g.last else 0,
+                "last_failed": g.last.failed if g.last else 0,
+                "next_at": g.next_at.isoformat() if g.next_at else None,
+            }
+            for g in status.groups
+        ],
+        "stale": [
+            {
+                "item": str(s.key),
+                "last_reading_at": s.last_reading_at.isoformat() if s.last_reading_at else None,
+                "failed_reads": s.failed_reads,
+            }
+            for s in status.stale
+        ],
+        "open_alerts": [state_json(k, s) for k, s in status.open_alerts],
+        "outbox": {
+            "pending": status.backlog.pending,
+            "sending": status.backlog.sending,
+            "failed": status.backlog.failed,
+            "oldest_pending_at": (
+                status.backlog.oldest_pending_at.isoformat()
+                if status.backlog.oldest_pending_at
+                else None
+            ),
+        },
+    }
+
+
+def create_app(deps: WebDeps) -> FastAPI:
+    """Return the app; nothing is built at import time."""
+    app = FastAPI(title="stockwatch", docs_url=None, redoc_url=None)
+
+    def get_deps() -> WebDeps:
+        return deps
+
+    Deps = Annotated[WebDeps, Depends(get_deps)]
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/1688/push")
+    async def push(request: Request, d: Deps) -> JSONResponse:
+        params: dict[str, str] = dict(request.query_params)
+        form = await request.form()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        await form.close()
+        if not d.push_secret:
+            log.warning("push rejected: no push_app_secret configured")
+            return JSONResponse({"error": "push receiver not configured"}, status_code=503)
+        try:
+            verify_push(params, d.push_secret)
+            message = parse_push(params, d.clock())
+        except PushRejected as exc:
+            log.warning("push rejected from %s: %s", _peer(request), exc)
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        # Stored (committed) before the 2xx: an acknowledged message survives kill -9.
+        fresh = await asyncio.to_thread(d.store.add_push_message, message)
+        if fresh:
+            d.on_push()
+        return JSONResponse({"ok": True, "msgId": message.msg_id, "duplicate": not fresh})
+
+    @app.post("/hooks/order-created")
+    async def order_created(request: Request, d: Deps) -> dict[str, Any]:
+        if d.webhook_token and not hmac.compare_digest(
+            request.headers.get("x-stockwatch-token", ""), d.webhook_token
+        ):
+            log.warning("order webhook rejected from %s: bad token", _peer(request))
+            raise HTTPException(401, "bad token")
+        try:
+            body = await request.json()
+        except ValueError:
+            raise HTTPException(400, "body is not JSON") from None
+        raw = body.get("items") if isinstance(body, dict) else None
+        if raw is not None and not (isinstance(raw, list) and all(isinstance(x, str) for x in raw)):
+            raise HTTPException(400, "items must be a list of SKU strings")
+        try:
+            keys = None if raw is None else [ItemKey.parse(x) for x in raw]
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        count = await asyncio.to_thread(d.store.request_recheck, keys, d.clock())
+        d.on_recheck()
+        return {"ok": True, "rechecking": count}
+
+    @app.get("/api/alerts")
+    def alerts(d: Deps, all_items: bool = False) -> list[dict[str, Any]]:
+        states = d.store.alert_states()
+        return [
+            state_json(k, s)
+            for k, s in sorted(states.items(), key=lambda p: (-int(p[1].tier), str(p[0])))
+            if all_items or s.phase.value != "ok"
+        ]
+
+    @app.post("/api/alerts/{item}/ack")
+    def ack(item: str, d: Deps, actor: str = "web") -> dict[str, Any]:
+        key = _key(item)
+        try:
+            return state_json(key, acknowledge_alert(d.store, key, actor, d.clock()))
+        except AlertNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @app.post("/api/alerts/{item}/snooze")
+    def snooze(item: str, d: Deps, hours: float = 4.0, actor: str = "web") -> dict[str, Any]:
+        key = _key(item)
+        now = d.clock()
+        try:
+            state = snooze_alert(d.store, key, now + timedelta(hours=hours), actor, now)
+        except AlertNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return state_json(key, state)
+
+    @app.get("/api/events")
+    def events(
+        d: Deps,
+        item: str | None = None,
+        kind: Annotated[list[str] | None, Query()] = None,
+        since: datetime | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> list[dict[str, Any]]:
+        rows = d.store.events(_key(item) if item else None, kind or (), since, limit)
+        return [event_json(e) for e in rows]
+
+    @app.get("/api/status")
+    def status(d: Deps) -> dict[str, Any]:
+        return status_json(d.status())
+
+    return app
+
+
+def _key(text: str) -> ItemKey:
+    try:
+        return ItemKey.parse(text)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def _peer(request: Request) -> str:
+    return request.client.host if request.client else "?"

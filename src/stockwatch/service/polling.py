@@ -1,0 +1,207 @@
+"""One poll cycle (architecture.md §6): read, keep every reading, evaluate each item atomically.
+
+1. Read the items through the StockSource; a failed read is recorded, never evaluated as 0.
+2. Insert the cycle's readings in bulk, in one transaction (they are now "accepted").
+3. Per item, in one transaction: load the state, run ``core.alerting.evaluate`` over every
+   reading newer than the last one evaluated, save the state only if its version is unchanged,
+   append the events under unique keys, route each notice into outbox rows, commit.
+
+Step 3 works from the readings table, not from memory, so a crash between 2 and 3 is repaired
+on start by evaluating what was accepted but not yet evaluated (``catch_up``). Each reading is
+evaluated with ``now`` = the time it was received, so a replay decides exactly what the first
+run would have decided, down to the idempotency keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from stockwatch.core.alerting import evaluate, recheck_at
+from stockwatch.core.model import (
+    AlertPolicy,
+    AlertState,
+    Item,
+    ItemKey,
+    Notice,
+    Reading,
+    ReadingSource,
+    TierLevels,
+)
+from stockwatch.ports import AlertEvent, Clock, Router, StockSource, Store, Transaction
+
+LevelsFor = Callable[[ItemKey, Item | None], TierLevels | None]
+
+
+def notice_payload(notice: Notice) -> dict[str, object]:
+    """Return the notice and the numbers that caused it, JSON-ready."""
+    lv = notice.levels
+    return {
+        "item": str(notice.key),
+        "kind": notice.kind.value,
+        "tier": notice.tier.name,
+        "previous_tier": notice.previous_tier.name,
+        "at": notice.at.isoformat(),
+        "episode": notice.episode,
+        "seq": notice.seq,
+        "available": notice.available,
+        "on_hand": notice.on_hand,
+        "reading_at": notice.reading_at.isoformat() if notice.reading_at else None,
+        "levels": {"T1": lv.t1, "T2": lv.t2, "T3": lv.t3, "disabled": lv.disabled},
+        "velocity": lv.velocity,
+        "strategy": lv.basis.strategy,
+        "detail": notice.detail,
+    }
+
+
+def notice_event(notice: Notice) -> AlertEvent:
+    lv = notice.levels
+    return AlertEvent(
+        idempotency_key=notice.idempotency_key,
+        item_key=notice.key,
+        kind=notice.kind.value,
+        tier=notice.tier.name,
+        previous_tier=notice.previous_tier.name,
+        at=notice.at,
+        episode=notice.episode,
+        available=notice.available,
+        on_hand=notice.on_hand,
+        levels=(lv.t1, lv.t2, lv.t3, lv.velocity),
+        detail=notice.detail,
+        payload=notice_payload(notice),
+    )
+
+
+def _transition_event(
+    key: ItemKey, before: AlertState, after: AlertState, reading: Reading, at: datetime
+) -> AlertEvent | None:
+    """Log a breach, escalation or recovery that sent nothing (debounce, dedupe, snooze)."""
+    if (before.phase, before.tier) == (after.phase, after.tier):
+        return None
+    detail = f"{before.phase.value}/{before.tier.name} → {after.phase.value}/{after.tier.name}"
+    return AlertEvent(
+        idempotency_key=f"{key}|{reading.observed_at.isoformat()}|transition",
+        item_key=key,
+        kind="transition",
+        tier=after.tier.name,
+        previous_tier=before.tier.name,
+        at=at,
+        episode=after.episode,
+        available=reading.available,
+        on_hand=reading.on_hand,
+        detail=detail,
+        payload={"phase": after.phase.value, "reading_at": reading.observed_at.isoformat()},
+    )
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """Evaluates stored readings item by item, each item in one transaction."""
+
+    store: Store
+    router: Router
+    policy: AlertPolicy
+    levels_for: LevelsFor
+    min_recheck: timedelta = timedelta(seconds=1)
+
+    def evaluate_item(self, key: ItemKey, now: datetime) -> list[Notice]:
+        """Evaluate the item's unevaluated readings; return the notices that were committed."""
+        with self.store.transaction() as tx:
+            state = tx.alert_state(key)
+            pending = tx.readings_after(key, state.last_reading_at)
+            if not pending:
+                return []
+            item = tx.item(key)
+            levels = tx.active_levels(key) or self.levels_for(key, item)
+            if levels is None:
+                return []
+            expected = state.version
+            notices: list[Notice] = []
+            events: list[tuple[AlertEvent, Notice | None]] = []
+            for stored in pending:
+                before = state
+                state, out = evaluate(
+                    state, stored.reading, levels, self.policy, stored.received_at
+                )
+                for notice in out:
+                    notices.append(notice)
+                    events.append((notice_event(notice), notice))
+                if not out:
+                    ev = _transition_event(key, before, state, stored.reading, stored.received_at)
+                    if ev is not None:
+                        events.append((ev, None))
+            if state.version == expected:
+                return []
+            if not tx.save_alert_state(key, state, expected, now):
+                return []  # another worker evaluated these readings first; roll back
+            self._write_events(tx, item, events, now)
+            tx.set_next_poll(key, self._next_poll(state, now))
+            tx.commit()
+        return notices
+
+    def _write_events(
+        self,
+        tx: Transaction,
+        item: Item | None,
+        events: list[tuple[AlertEvent, Notice | None]],
+        now: datetime,
+    ) -> None:
+        for event, notice in events:
+            event_id = tx.add_event(event)
+            if event_id is not None and notice is not None:
+                tx.enqueue(event_id, self.router.route(notice, item), now)
+
+    def _next_poll(self, state: AlertState, now: datetime) -> datetime | None:
+        """Read a pending breach again when its debounce ends, not a whole interval later."""
+        at = recheck_at(state, self.policy)
+        if at is None:
+            return None
+        return max(at, now + self.min_recheck)
+
+    def evaluate_keys(self, keys: Sequence[ItemKey], now: datetime) -> list[Notice]:
+        notices: list[Notice] = []
+        for key in keys:
+            notices.extend(self.evaluate_item(key, now))
+        return notices
+
+    def catch_up(self, now: datetime, window: timedelta = timedelta(days=2)) -> list[Notice]:
+        """Evaluate readings accepted before a crash but never evaluated."""
+        return self.evaluate_keys(self.store.unevaluated_keys(now - window), now)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    group: str
+    started_at: datetime
+    readings: int
+    failed: int
+    notices: list[Notice] = field(default_factory=list)
+
+
+async def poll_items(
+    group: str,
+    items: Sequence[Item],
+    source: StockSource,
+    evaluator: Evaluator,
+    clock: Clock,
+) -> PollResult:
+    """Run one poll cycle over ``items``; storage calls run off the event loop."""
+    store = evaluator.store
+    now = clock()
+    run_id = await asyncio.to_thread(store.start_poll_run, group, now)
+    error: str | None = None
+    try:
+        readings = await source.read(items, now)
+    except Exception as exc:  # a whole-source failure is a failed read of every item
+        error = f"{type(exc).__name__}: {exc}"
+        readings = [Reading.failed(i.key, now, ReadingSource.POLL, error) for i in items]
+    wanted = {i.key for i in items}
+    readings = [r for r in readings if r.key in wanted]
+    await asyncio.to_thread(store.add_readings, readings, now)
+    keys = sorted({r.key for r in readings})
+    notices = await asyncio.to_thread(evaluator.evaluate_keys, keys, now)
+    failed = sum(1 for r in readings if r.is_failed)
+    await asyncio.to_thread(store.finish_poll_run, run_id, clock(), len(readings), failed, error)
+    return PollResult(group, now, len(readings), failed, notices)
