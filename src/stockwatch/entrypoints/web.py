@@ -109,14 +109,18 @@ def status_json(status: Status) -> dict[str, Any]:
     }
 
 
+def _deps(request: Request) -> WebDeps:
+    deps: WebDeps = request.app.state.deps
+    return deps
+
+
+Deps = Annotated[WebDeps, Depends(_deps)]
+
+
 def create_app(deps: WebDeps) -> FastAPI:
     """Return the app; nothing is built at import time."""
     app = FastAPI(title="stockwatch", docs_url=None, redoc_url=None)
-
-    def get_deps() -> WebDeps:
-        return deps
-
-    Deps = Annotated[WebDeps, Depends(get_deps)]
+    app.state.deps = deps
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

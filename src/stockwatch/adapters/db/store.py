@@ -103,8 +103,10 @@ class SqlTransaction:
                 _insert(self.conn, t.alert_states)
                 .values(item_key=str(key), **values)
                 .on_conflict_do_nothing(index_elements=["item_key"])
+                .returning(t.alert_states.c.item_key)
             )
-            return self.conn.execute(stmt).rowcount == 1
+            # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT.
+            return self.conn.execute(stmt).first() is not None
         result = self.conn.execute(
             update(t.alert_states)
             .where(
@@ -183,8 +185,9 @@ class SqlTransaction:
             _insert(self.conn, t.deliveries)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(t.deliveries.c.id)
         )
-        return int(self.conn.execute(stmt).rowcount)
+        return len(self.conn.execute(stmt).all())
 
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None:
         self.conn.execute(update(t.items).where(t.items.c.key == str(key)).values(next_poll_at=at))
@@ -387,8 +390,9 @@ class SqlStore:
                     status=message.status,
                 )
                 .on_conflict_do_nothing(index_elements=["msg_id"])
+                .returning(t.push_messages.c.msg_id)
             )
-            return conn.execute(stmt).rowcount == 1
+            return conn.execute(stmt).first() is not None
 
     def unprocessed_push_messages(self, limit: int) -> list[PushMessage]:
         p = t.push_messages
@@ -475,9 +479,10 @@ class SqlStore:
     def outbox_backlog(self) -> OutboxBacklog:
         d = t.deliveries
         with self.engine.connect() as conn:
-            counts: dict[str, int] = dict(
-                conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).tuples().all()
-            )
+            counts: dict[str, int] = {
+                status: n
+                for status, n in conn.execute(select(d.c.status, func.count()).group_by(d.c.status))
+            }
             oldest = conn.execute(
                 select(func.min(d.c.created_at)).where(d.c.status == "pending")
             ).scalar()

@@ -1,0 +1,74 @@
+"""Alembic migrations build the shared schema from an empty database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, inspect, text
+from typer.testing import CliRunner
+
+from stockwatch.adapters.db import migrate
+from stockwatch.adapters.db.engine import make_engine
+from stockwatch.adapters.db.tables import metadata
+from stockwatch.entrypoints.cli import app
+from tests.conftest import PG_URL, require_pg
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite+pysqlite:///{tmp_path / 'fresh' / 'sw.sqlite3'}")
+        yield engine
+        engine.dispose()
+        return
+    require_pg()
+    schema = f"m_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(PG_URL, schema=schema)
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_it_creates_every_table_from_an_empty_database(empty_engine: Engine) -> None:
+    before, after = migrate.upgrade(empty_engine)
+    assert before is None
+    assert after == migrate.head_revision(empty_engine)
+    assert set(metadata.tables) <= set(inspect(empty_engine).get_table_names())
+
+
+def test_the_migrated_schema_matches_the_table_definitions(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, metadata)
+    assert diff == []
+
+
+def test_upgrading_twice_changes_nothing(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine)
+    before, after = migrate.upgrade(empty_engine)
+    assert before == after == migrate.head_revision(empty_engine)
+    assert migrate.is_current(empty_engine)
+
+
+def test_db_upgrade_command_migrates_the_configured_sqlite_file(tmp_path: Path) -> None:
+    config = tmp_path / "stockwatch.toml"
+    config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["db", "upgrade", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "Database upgraded: ∅ → 0001" in result.output
+    engine = make_engine(f"sqlite+pysqlite:///{tmp_path / 'data' / 'stockwatch.sqlite3'}")
+    try:
+        assert migrate.is_current(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,166 @@
+"""The daemon's HTTP API through ``create_app``: push receiver, order webhook, alerts, events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import httpx
+from sqlalchemy import Engine
+
+from stockwatch.adapters.alibaba1688_push import push_signature
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.core.model import AlertPolicy, Item, ItemKey, Reading, ReadingSource, TierLevels
+from stockwatch.entrypoints.web import WebDeps, create_app
+from stockwatch.service.polling import Evaluator
+from stockwatch.service.routing import BroadcastRouter
+from stockwatch.service.status import status_report
+from tests.servers import serve
+
+NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+SECRET = "demoSecret123"
+GLOBE = ItemKey("SNOW-GLOBE")
+
+
+@pytest.fixture
+def store(sqlite_engine: Engine) -> SqlStore:
+    store = SqlStore(sqlite_engine)
+    store.sync_items([Item("SNOW-GLOBE"), Item("TIN-ROBOT")], {}, NOW)
+    return store
+
+
+@pytest.fixture
+def wakes() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def client(store: SqlStore, wakes: list[str]) -> Iterator[httpx.Client]:
+    deps = WebDeps(
+        store=store,
+        clock=lambda: NOW,
+        push_secret=SECRET,
+        status=lambda: status_report(store, {"default": None}, NOW, AlertPolicy().stale_after),
+        on_push=lambda: wakes.append("push"),
+        on_recheck=lambda: wakes.append("recheck"),
+        webhook_token="s3cret",
+    )
+    with serve(create_app(deps)) as url, httpx.Client(base_url=url) as c:
+        yield c
+
+
+def _signed(envelope: dict[str, object], secret: str = SECRET) -> dict[str, str]:
+    text = json.dumps(envelope, separators=(",", ":"))
+    return {"message": text, "_aop_signature": push_signature({"message": text}, secret)}
+
+
+ENVELOPE = {"msgId": 42, "type": "PRODUCT_PRODUCT_INVENTORY_CHANGE", "gmtBorn": 1735689600456}
+
+
+def test_a_signed_push_is_stored_before_it_is_acknowledged(
+    client: httpx.Client, store: SqlStore, wakes: list[str]
+) -> None:
+    answer = client.post("/1688/push", data=_signed(ENVELOPE))
+    assert answer.status_code == 200
+    assert answer.json() == {"ok": True, "msgId": "42", "duplicate": False}
+    [stored] = store.push_messages()
+    assert (stored.msg_id, stored.status, stored.payload["type"]) == (
+        "42",
+        "received",
+        "PRODUCT_PRODUCT_INVENTORY_CHANGE",
+    )
+    assert wakes == ["push"]
+
+
+def test_a_redelivered_push_is_acknowledged_and_stored_once(
+    client: httpx.Client, store: SqlStore, wakes: list[str]
+) -> None:
+    client.post("/1688/push", data=_signed(ENVELOPE))
+    again = client.post("/1688/push", data=_signed(ENVELOPE))
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert len(store.push_messages()) == 1
+    assert wakes == ["push"]
+
+
+def test_a_forged_push_gets_401_a_log_line_and_changes_nothing(
+    client: httpx.Client, store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = _signed(ENVELOPE, secret="guessed")
+    answer = client.post("/1688/push", data=forged)
+    assert answer.status_code == 401
+    assert "bad _aop_signature" in caplog.text
+    assert store.push_messages() == []
+
+
+def test_a_signed_but_malformed_push_gets_400(client: httpx.Client, store: SqlStore) -> None:
+    answer = client.post("/1688/push", data=_signed({"type": "X"}))
+    assert answer.status_code == 400
+    assert store.push_messages() == []
+
+
+def test_the_order_webhook_asks_for_an_immediate_re_read(
+    client: httpx.Client, store: SqlStore, wakes: list[str]
+) -> None:
+    headers = {"X-Stockwatch-Token": "s3cret"}
+    answer = client.post("/hooks/order-created", json={"items": ["SNOW-GLOBE"]}, headers=headers)
+    assert answer.json() == {"ok": True, "rechecking": 1}
+    assert store.due_items(NOW) == [GLOBE]
+    assert wakes == ["recheck"]
+    assert client.post("/hooks/order-created", json={}, headers=headers).json()["rechecking"] == 2
+
+
+def test_the_order_webhook_refuses_a_wrong_token_and_bad_bodies(
+    client: httpx.Client, store: SqlStore
+) -> None:
+    assert client.post("/hooks/order-created", json={}).status_code == 401
+    headers = {"X-Stockwatch-Token": "s3cret"}
+    assert (
+        client.post("/hooks/order-created", json={"items": [1]}, headers=headers).status_code == 400
+    )
+    assert store.due_items(NOW) == []
+
+
+def _raise_alert(store: SqlStore) -> None:
+    evaluator = Evaluator(
+        store, BroadcastRouter(), AlertPolicy(), lambda k, i: TierLevels(50, 30, 10)
+    )
+    store.add_readings([Reading(GLOBE, NOW, ReadingSource.POLL, 2)], NOW)
+    evaluator.evaluate_item(GLOBE, NOW)
+
+
+def test_alerts_can_be_listed_acknowledged_and_snoozed(
+    client: httpx.Client, store: SqlStore
+) -> None:
+    _raise_alert(store)
+    [alert] = client.get("/api/alerts").json()
+    assert (alert["item"], alert["tier"], alert["phase"], alert["acked"]) == (
+        "SNOW-GLOBE",
+        "T3",
+        "firing",
+        False,
+    )
+    assert client.post("/api/alerts/SNOW-GLOBE/ack", params={"actor": "小王"}).json()["acked"]
+    snoozed = client.post("/api/alerts/SNOW-GLOBE/snooze", params={"hours": 2}).json()
+    assert snoozed["snoozed_until"] == "2026-11-24T03:00:00+00:00"
+    kinds = [(e["kind"], e["actor"]) for e in client.get("/api/events").json()]
+    assert kinds == [("snooze", "web"), ("ack", "小王"), ("raised", None)]
+    assert client.post("/api/alerts/TIN-ROBOT/ack").status_code == 404
+
+
+def test_events_filter_by_item_and_kind(client: httpx.Client, store: SqlStore) -> None:
+    _raise_alert(store)
+    assert [e["kind"] for e in client.get("/api/events", params={"kind": "raised"}).json()] == [
+        "raised"
+    ]
+    assert client.get("/api/events", params={"item": "TIN-ROBOT"}).json() == []
+
+
+def test_status_and_health(client: httpx.Client, store: SqlStore) -> None:
+    _raise_alert(store)
+    assert client.get("/healthz").json() == {"status": "ok"}
+    status = client.get("/api/status").json()
+    assert status["outbox"]["pending"] == 1
+    assert [a["item"] for a in status["open_alerts"]] == ["SNOW-GLOBE"]
+    assert [s["item"] for s in status["stale"]] == ["TIN-ROBOT"]  # never read

@@ -1,0 +1,152 @@
+"""Poll cycles on the in-memory store with a scripted stock source (architecture.md §6)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from stockwatch.core.model import AlertPolicy, Item, ItemKey, Phase, Tier, TierLevels
+from stockwatch.service.polling import Evaluator, poll_items
+from stockwatch.service.routing import BroadcastRouter
+from tests.fakes import InMemoryStore, ScriptedSource
+
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+TEAPOT = Item("DRAGON-TEAPOT", title="青花龙纹茶壶")
+CANDLE = Item("MOSS-CANDLE")
+LEVELS = TierLevels(50, 30, 10)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+def _setup(
+    script: dict[ItemKey, list[int | None]], channels: tuple[str, ...] = ("console", "dingtalk")
+) -> tuple[InMemoryStore, Evaluator, ScriptedSource, Clock]:
+    store = InMemoryStore()
+    store.sync_items([TEAPOT, CANDLE], {}, T0)
+    evaluator = Evaluator(
+        store, BroadcastRouter(channels, "en"), AlertPolicy(), lambda k, i: LEVELS
+    )
+    return store, evaluator, ScriptedSource(script), Clock()
+
+
+def _poll(store: InMemoryStore, evaluator: Evaluator, source: ScriptedSource, clock: Clock) -> int:
+    result = asyncio.run(poll_items("default", store.items(), source, evaluator, clock))
+    return len(result.notices)
+
+
+def test_a_breach_to_t3_writes_one_event_and_one_outbox_row_per_channel() -> None:
+    store, evaluator, source, clock = _setup({TEAPOT.key: [8], CANDLE.key: [200]})
+    assert _poll(store, evaluator, source, clock) == 1
+    [event] = store.events()
+    assert (event.kind, event.tier, event.available, event.levels) == (
+        "raised",
+        "T3",
+        8,
+        (50, 30, 10, 0.0),
+    )
+    rows = store.data.deliveries
+    assert [(d["channel"], d["message"].kind, d["message"].tier) for d in rows] == [
+        ("console", "raised", "T3"),
+        ("dingtalk", "raised", "T3"),
+    ]
+    assert "DRAGON-TEAPOT" in rows[0]["message"].text and "青花龙纹茶壶" in rows[0]["message"].text
+    assert store.alert_states()[TEAPOT.key].phase is Phase.FIRING
+
+
+def test_the_same_tier_is_not_announced_again_within_24_hours() -> None:
+    store, evaluator, source, clock = _setup({TEAPOT.key: [8, 7, 6, 9], CANDLE.key: [200]})
+    for _ in range(4):
+        _poll(store, evaluator, source, clock)
+        clock.advance(hours=1)
+    assert [e.kind for e in store.events(kinds=["raised", "reminder"])] == ["raised"]
+    assert len(store.data.deliveries) == 2
+    clock.advance(hours=24)
+    _poll(store, evaluator, source, clock)
+    assert [e.kind for e in store.events(kinds=["raised", "reminder"])] == ["reminder", "raised"]
+
+
+def test_a_failed_read_is_recorded_and_never_evaluated_as_zero() -> None:
+    store, evaluator, source, clock = _setup({TEAPOT.key: [None], CANDLE.key: [200]})
+    assert _poll(store, evaluator, source, clock) == 0
+    with store.transaction() as tx:
+        [stored] = tx.readings_after(TEAPOT.key, None)
+    assert stored.reading.on_hand is None and stored.reading.error == "scripted failure"
+    state = store.alert_states()[TEAPOT.key]
+    assert (state.phase, state.failed_reads) == (Phase.OK, 1)
+    assert store.events() == []
+    assert store.last_poll_runs()["default"].failed == 1
+
+
+def test_three_failed_reads_raise_one_stale_notice() -> None:
+    store, evaluator, source, clock = _setup({TEAPOT.key: [None], CANDLE.key: [200]})
+    for _ in range(5):
+        _poll(store, evaluator, source, clock)
+        clock.advance(minutes=10)
+    assert [e.kind for e in store.events(item=TEAPOT.key)] == ["stale"]
+
+
+def test_a_whole_source_failure_counts_as_a_failed_read_of_every_item() -> None:
+    class Broken:
+        async def read(self, items: object, now: datetime) -> list[object]:
+            raise ConnectionError("gateway unreachable")
+
+    store, evaluator, _, clock = _setup({})
+    result = asyncio.run(poll_items("default", store.items(), Broken(), evaluator, clock))  # type: ignore[arg-type]
+    assert (result.readings, result.failed) == (2, 2)
+    assert "gateway unreachable" in (store.last_poll_runs()["default"].error or "")
+
+
+def test_a_debounced_breach_asks_for_an_early_read_when_its_debounce_ends() -> None:
+    store, evaluator, source, clock = _setup({TEAPOT.key: [40, 40], CANDLE.key: [200]})
+    _poll(store, evaluator, source, clock)  # T1: 30 minutes' debounce
+    assert store.alert_states()[TEAPOT.key].phase is Phase.PENDING
+    assert store.due_items(T0 + timedelta(minutes=29)) == []
+    assert store.due_items(T0 + timedelta(minutes=30)) == [TEAPOT.key]
+    [transition] = store.events(kinds=["transition"])
+    assert transition.detail == "ok/OK → pending/T1"
+    clock.advance(minutes=30)
+    assert (
+        asyncio.run(poll_items("recheck", [TEAPOT], source, evaluator, clock)).notices[0].tier
+        is Tier.T1
+    )
+    assert store.due_items(clock.now + timedelta(days=1)) == []
+
+
+def test_readings_kept_before_a_crash_are_evaluated_on_start_exactly_once() -> None:
+    store, evaluator, _, clock = _setup({})
+    from stockwatch.core.model import Reading, ReadingSource
+
+    # The cycle stored its readings, then died before evaluating them.
+    store.add_readings([Reading(TEAPOT.key, T0, ReadingSource.POLL, 3)], T0)
+    clock.advance(minutes=5)
+    [notice] = evaluator.catch_up(clock())
+    assert (notice.tier, notice.at) == (Tier.T3, T0)  # decided as of when it was received
+    assert evaluator.catch_up(clock()) == []
+    assert len(store.data.deliveries) == 2
+
+
+def test_levels_come_from_the_thresholds_store_before_the_fallback() -> None:
+    store, evaluator, source, clock = _setup({TEAPOT.key: [60], CANDLE.key: [200]})
+    store.set_active_levels(TEAPOT.key, TierLevels(100, 80, 70))  # recomputed: stock 60 is T3
+    _poll(store, evaluator, source, clock)
+    [event] = store.events()
+    assert (event.tier, event.levels) == ("T3", (100, 80, 70, 0.0))
+
+
+def test_an_item_without_levels_is_skipped_not_failed() -> None:
+    store = InMemoryStore()
+    store.sync_items([TEAPOT], {}, T0)
+    evaluator = Evaluator(store, BroadcastRouter(), AlertPolicy(), lambda k, i: None)
+    source = ScriptedSource({TEAPOT.key: [0]})
+    asyncio.run(poll_items("default", [TEAPOT], source, evaluator, Clock()))
+    assert store.events() == [] and store.alert_states() == {}
+    assert store.unevaluated_keys(T0) == [TEAPOT.key]
