@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from stockwatch.adapters.alibaba1688_push import push_signature

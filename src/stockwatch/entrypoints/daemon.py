@@ -58,6 +58,7 @@ async def _wait_any(events: Sequence[asyncio.Event], timeout: float | None) -> N
 class Daemon:
     parts: DaemonParts
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)  # HTTP up, loops started
     next_at: dict[str, datetime] = field(default_factory=dict)
     cycles: int = 0
     url: str | None = None
@@ -89,6 +90,7 @@ class Daemon:
             loops.append(asyncio.create_task(self._recompute(), name="recompute"))
         if p.retention is not None:
             loops.append(asyncio.create_task(self._retention(), name="retention"))
+        self.ready.set()
         try:
             done, _ = await asyncio.wait(
                 [*loops, asyncio.create_task(self.stop.wait())],

@@ -12,7 +12,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -206,6 +206,8 @@ def create_app(deps: WebDeps) -> FastAPI:
         since: datetime | None = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[dict[str, Any]]:
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # the API speaks UTC
         rows = d.store.events(_key(item) if item else None, kind or (), since, limit)
         return [event_json(e) for e in rows]
 

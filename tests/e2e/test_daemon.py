@@ -1,0 +1,182 @@
+"""The daemon end to end: stock file polls, 1688 pushes over HTTP, the order webhook, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from stockwatch.adapters.alibaba1688_push import push_signature
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.config import load_config
+from stockwatch.core.model import ItemKey, ReadingSource
+from stockwatch.entrypoints.daemon import Daemon
+from stockwatch.ports import OutgoingMessage
+from stockwatch.wiring import build_daemon, open_store
+from tests.e2e.daemon_setup import SECRET, write_shop, write_stock
+
+LAMP = ItemKey("GLOW-LAMP")
+DUCK = ItemKey("RUBBER-DUCK")
+
+
+def _recording_deliver(
+    store: SqlStore, sent: asyncio.Queue[tuple[str, OutgoingMessage]]
+) -> Callable[[datetime], Awaitable[int]]:
+    async def deliver(now: datetime) -> int:
+        rows = await asyncio.to_thread(store.claim_pending, now, 100)
+        for entry_id, channel, message in rows:
+            await asyncio.to_thread(store.mark_sent, entry_id, now, "ok")
+            sent.put_nowait((channel, message))
+        return len(rows)
+
+    return deliver
+
+
+def _push_form(msg_id: int, sku_on_sale: int, at: datetime) -> dict[str, str]:
+    entry = {
+        "offerId": 610000000002,
+        "skuId": 5104790281451,
+        "skuOnSale": sku_on_sale,
+        "offerOnSale": sku_on_sale,
+        "quantity": -1,
+        "bizTime": int(at.timestamp() * 1000),
+    }
+    text = json.dumps(
+        {
+            "msgId": msg_id,
+            "type": "PRODUCT_PRODUCT_INVENTORY_CHANGE",
+            "gmtBorn": int(at.timestamp() * 1000),
+            "data": {"OfferInventoryChangeList": [entry]},
+        }
+    )
+    return {"message": text, "_aop_signature": push_signature({"message": text}, SECRET)}
+
+
+async def _run_with(
+    daemon: Daemon, scenario: Callable[[str], Awaitable[None]], timeout: float = 20
+) -> None:
+    task = asyncio.create_task(daemon.run())
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), timeout)
+        assert daemon.url is not None
+        await asyncio.wait_for(scenario(daemon.url), timeout)
+    finally:
+        daemon.stop.set()
+        await asyncio.wait_for(task, timeout)
+
+
+def test_a_push_over_http_becomes_a_reading_and_an_alert_on_every_channel(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    write_stock(tmp_path, now, duck=80, lamp=500)
+    cfg = load_config(write_shop(tmp_path, interval=3600))
+
+    async def main() -> None:
+        sent: asyncio.Queue[tuple[str, OutgoingMessage]] = asyncio.Queue()
+        parts = build_daemon(cfg, http_port=0)
+        assert isinstance(parts.store, SqlStore)
+        parts.deliver = _recording_deliver(parts.store, sent)
+        daemon = Daemon(parts)
+
+        async def scenario(url: str) -> None:
+            async with httpx.AsyncClient(base_url=url) as client:
+                answer = await client.post("/1688/push", data=_push_form(1, 3, datetime.now(UTC)))
+                assert answer.status_code == 200
+                first = await sent.get()
+                second = await sent.get()
+            assert {first[0], second[0]} == {"console", "dingtalk"}
+            assert (first[1].kind, first[1].tier) == ("raised", "T3")
+            assert "GLOW-LAMP" in first[1].title
+
+        await _run_with(daemon, scenario)
+        store = parts.store
+        assert isinstance(store, SqlStore)
+        [message] = store.push_messages()
+        assert message.status == "processed"
+        sources = [r.reading.source for r in store.readings(LAMP)]
+        assert ReadingSource.PUSH in sources
+        assert sent.empty()
+        store.engine.dispose()
+
+    asyncio.run(main())
+
+
+def test_the_order_webhook_re_reads_an_item_at_once(tmp_path: Path) -> None:
+    start = datetime.now(UTC)
+    write_stock(tmp_path, start, duck=80, lamp=500)
+    cfg = load_config(write_shop(tmp_path, interval=3600))  # the schedule would wait an hour
+
+    async def main() -> None:
+        sent: asyncio.Queue[tuple[str, OutgoingMessage]] = asyncio.Queue()
+        parts = build_daemon(cfg, http_port=0)
+        assert isinstance(parts.store, SqlStore)
+        parts.deliver = _recording_deliver(parts.store, sent)
+        polled = asyncio.Event()
+        parts.on_cycle = lambda group, notices: polled.set()
+        daemon = Daemon(parts)
+
+        async def scenario(url: str) -> None:
+            await polled.wait()  # the start-up poll saw 80: fine
+            write_stock(tmp_path, datetime.now(UTC), duck=4, lamp=500)  # an order sold most
+            async with httpx.AsyncClient(base_url=url) as client:
+                answer = await client.post("/hooks/order-created", json={"items": ["RUBBER-DUCK"]})
+                assert answer.json() == {"ok": True, "rechecking": 1}
+                channel, message = await sent.get()
+            assert (message.kind, message.tier) == ("raised", "T3")
+            assert "RUBBER-DUCK" in message.title
+
+        await _run_with(daemon, scenario)
+        assert isinstance(parts.store, SqlStore)
+        parts.store.engine.dispose()
+
+    asyncio.run(main())
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Poll a condition another process makes true; nothing can be awaited across processes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def stockwatch_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from stockwatch.entrypoints.cli import main; main()", *args]
+
+
+def test_sigterm_stops_the_daemon_gracefully(tmp_path: Path) -> None:
+    write_stock(tmp_path, datetime.now(UTC), duck=5, lamp=500)
+    config = write_shop(tmp_path)
+    proc = subprocess.Popen(
+        stockwatch_cmd("run", "-c", str(config)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    run_file = tmp_path / "data" / "daemon.json"
+    try:
+        _wait_for(run_file.exists, "daemon.json")
+        store = open_store(load_config(config))
+        _wait_for(lambda: "fast" in store.last_poll_runs(), "a poll run")
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr.decode()
+    assert "stopped after" in stderr.decode()
+    assert not run_file.exists()
+    assert all(run.finished_at is not None for run in store.last_poll_runs().values())
+    assert store.outbox_backlog().pending == 0  # the last cycle's notices were delivered
+    assert [e.kind for e in store.events(kinds=["raised"])] == ["raised"]
+    store.engine.dispose()
