@@ -6,7 +6,11 @@ from datetime import datetime
 from pathlib import Path
 
 SECRET = "demoSecret123"
-ITEMS = "sku,title,offer_id,sku_id\nRUBBER-DUCK,黄色橡皮鸭,610000000001,\nGLOW-LAMP,夜光灯,610000000002,5104790281451\n"
+ITEMS = (
+    "sku,title,offer_id,sku_id\n"
+    "RUBBER-DUCK,黄色橡皮鸭,610000000001,\n"
+    "GLOW-LAMP,夜光灯,610000000002,5104790281451\n"
+)
 
 
 def write_shop(root: Path, interval: float = 0.2, extra: str = "") -> Path:
@@ -47,7 +51,11 @@ port = 0
 
 def write_stock(root: Path, at: datetime, duck: int, lamp: int) -> None:
     """Rewrite the stock snapshot atomically, as an ERP export would."""
-    text = f"sku,on_hand,observed_at\nRUBBER-DUCK,{duck},{at.isoformat()}\nGLOW-LAMP,{lamp},{at.isoformat()}\n"
+    text = (
+        f"sku,on_hand,observed_at\n"
+        f"RUBBER-DUCK,{duck},{at.isoformat()}\n"
+        f"GLOW-LAMP,{lamp},{at.isoformat()}\n"
+    )
     tmp = root / "stock.tmp"
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(root / "stock.csv")

@@ -129,7 +129,7 @@ def test_the_order_webhook_re_reads_an_item_at_once(tmp_path: Path) -> None:
             async with httpx.AsyncClient(base_url=url) as client:
                 answer = await client.post("/hooks/order-created", json={"items": ["RUBBER-DUCK"]})
                 assert answer.json() == {"ok": True, "rechecking": 1}
-                channel, message = await sent.get()
+                _, message = await sent.get()
             assert (message.kind, message.tier) == ("raised", "T3")
             assert "RUBBER-DUCK" in message.title
 
