@@ -1,0 +1,114 @@
+"""``stockwatch alerts|events|status`` against a SQLite database the poll cycle filled."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stockwatch.config import load_config
+from stockwatch.entrypoints.cli import app
+from stockwatch.service.polling import poll_items
+from stockwatch.wiring import build_daemon
+from tests.e2e.daemon_setup import write_shop, write_stock
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A shop whose RUBBER-DUCK is at T3 after one poll cycle."""
+    write_stock(tmp_path, datetime.now(UTC), duck=5, lamp=500)
+    path = write_shop(tmp_path)
+    parts = build_daemon(load_config(path), http_port=None)
+    asyncio.run(poll_items("fast", parts.store.items(), parts.source, parts.evaluator, parts.clock))
+    return path
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_alerts_list_shows_the_open_alert(config: Path) -> None:
+    code, output = _cli("alerts", "list", "-c", str(config), "-f", "json")
+    assert code == 0
+    [alert] = json.loads(output)
+    assert (alert["item"], alert["tier"], alert["phase"]) == ("RUBBER-DUCK", "T3", "firing")
+
+
+def test_ack_and_snooze_change_the_alert_and_are_logged(config: Path) -> None:
+    code, output = _cli("alerts", "ack", "RUBBER-DUCK", "-c", str(config), "--by", "小李")
+    assert code == 0 and "Acknowledged RUBBER-DUCK" in output
+    code, output = _cli("alerts", "snooze", "RUBBER-DUCK", "--for", "2h", "-c", str(config))
+    assert code == 0 and "Snoozed RUBBER-DUCK" in output
+    code, output = _cli(
+        "events", "-c", str(config), "-f", "json", "--kind", "ack", "--kind", "snooze"
+    )
+    assert [(e["kind"], e["actor"]) for e in json.loads(output)] == [
+        ("snooze", "cli"),
+        ("ack", "小李"),
+    ]
+    [alert] = json.loads(_cli("alerts", "list", "-c", str(config), "-f", "json")[1])
+    assert alert["acked"] and alert["snoozed_until"]
+
+
+def test_acknowledging_an_item_without_an_alert_fails_clearly(config: Path) -> None:
+    code, output = _cli("alerts", "ack", "GLOW-LAMP", "-c", str(config))
+    assert code == 1 and "GLOW-LAMP: no open alert" in output
+
+
+def test_events_filter_by_item_and_since(config: Path) -> None:
+    code, output = _cli("events", "-c", str(config), "--item", "RUBBER-DUCK", "--since", "1h")
+    assert code == 0 and "raised" in output
+    code, output = _cli("events", "-c", str(config), "--item", "GLOW-LAMP")
+    assert code == 0 and "No events." in output
+    code, output = _cli("events", "-c", str(config), "--since", "yesterday-ish")
+    assert code == 1 and "--since" in output
+
+
+def test_status_shows_the_last_poll_and_the_outbox_backlog(config: Path) -> None:
+    code, output = _cli("status", "-c", str(config), "-f", "json")
+    assert code == 0
+    status = json.loads(output)
+    [group] = status["groups"]
+    assert (group["name"], group["last_items"], group["last_failed"]) == ("fast", 2, 0)
+    assert group["next_at"] > group["last_started_at"]
+    assert status["outbox"]["pending"] == 2  # one T3 notice, two channels, not yet delivered
+    assert status["daemon_url"] is None
+
+
+def test_run_refuses_a_config_without_a_stock_source(tmp_path: Path) -> None:
+    (tmp_path / "stockwatch.toml").write_text('[general]\ndata_dir = "d"\n', encoding="utf-8")
+    code, output = _cli("run", "-c", str(tmp_path / "stockwatch.toml"))
+    assert code == 1 and "no stock source" in output
+
+
+def test_the_demo_runs_end_to_end_and_exits(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from stockwatch.entrypoints.cli import main; main()",
+            "demo",
+            "--once",
+            "--data-dir",
+            str(data),
+            "--lang",
+            "en",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stockwatch demo" in done.stdout and "stockwatch status -c" in done.stdout
+    assert (data / "stockwatch.sqlite3").exists()
+    code, output = _cli("events", "-c", str(data / "stockwatch.toml"), "-f", "json")
+    assert code == 0
+    assert "raised" in {e["kind"] for e in json.loads(output)}
