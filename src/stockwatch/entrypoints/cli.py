@@ -344,3 +344,7 @@ def demo(lang: LangOpt = None) -> None:
         fmt="table",
         lang=language,
     )
+
+
+if __name__ == "__main__":
+    main()
