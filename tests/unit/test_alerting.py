@@ -439,3 +439,14 @@ def test_after_recovery_a_new_breach_is_a_new_episode(
         n.episode for *_, out in run(policy, seq) for n in out if n.kind is NoticeKind.RAISED
     ]
     assert episodes == sorted(set(episodes))
+
+
+def test_recheck_at_covers_pending_and_recovering_only() -> None:
+    policy = AlertPolicy(recover_for=timedelta(minutes=45))
+    feed = Feed(policy)
+    assert recheck_at(feed.state, policy) is None
+    feed.at(10)
+    assert recheck_at(feed.state, policy) is None  # firing
+    feed.at(200)
+    assert feed.state.phase is Phase.RECOVERING
+    assert recheck_at(feed.state, policy) == feed.now + timedelta(minutes=45)

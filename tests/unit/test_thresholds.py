@@ -368,3 +368,79 @@ def test_levels_are_always_ordered_finite_and_positive(
     )
     levels = compute_levels(policy, history, DAY, Item("ANY", item_class=ItemClass.C))
     assert levels.t1 >= levels.t2 >= levels.t3 >= 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lead_time_days": -1}, "lead_time_days"),
+        ({"lead_time_days": math.inf}, "lead_time_days"),
+        ({"lead_time_sd_days": -1}, "lead_time_sd_days"),
+        ({"review_days": -1}, "review_days"),
+        ({"buffer_units": -1}, "buffer_units"),
+        ({"cover_t3_days": 0}, "cover_t3_days"),
+        ({"window_days": 1}, "window_days"),
+        ({"velocity_days": 0}, "velocity_days"),
+        ({"min_history_days": -1}, "min_history_days"),
+        ({"new_item_daily_sales": -1}, "new_item_daily_sales"),
+        ({"new_item_days": 0}, "new_item_days"),
+        ({"intermittent_method": "croston"}, "intermittent_method"),
+        ({"strategy": Strategy.FIXED}, "needs a threshold"),
+        ({"fixed_threshold": -5}, "threshold must be"),
+        ({"combine": (Strategy.COMBINED,)}, "combine"),
+        ({"t3_floor": 0}, "t3_floor"),
+    ],
+)
+def test_impossible_policies_are_rejected_with_the_field_name(
+    kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        ThresholdPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_manual_levels_must_be_ordered_and_non_negative() -> None:
+    with pytest.raises(ValueError, match="out of order"):
+        ManualLevels(t1=10, t3=20)
+    with pytest.raises(ValueError, match="negative"):
+        ManualLevels(t2=-1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"end": date(2026, 1, 1)}, "ends before it starts"),
+        ({"multiplier": 0}, "multiplier"),
+        ({"target": "price"}, "target"),
+        ({"skus": frozenset()}, "names no items"),
+    ],
+)
+def test_bad_promotions_are_rejected(kwargs: dict[str, object], message: str) -> None:
+    base: dict[str, object] = {
+        "name": "618",
+        "start": date(2026, 6, 1),
+        "end": date(2026, 6, 18),
+        "multiplier": 2.0,
+        "skus": frozenset({"A"}),
+    }
+    base.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        Promotion(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("daily", "label"),
+    [
+        ([5] * 30, "smooth"),
+        ([1, 30] * 15, "erratic"),
+        ([0, 0, 5] * 10, "intermittent"),
+        ([0, 0, 1, 0, 0, 40] * 5, "lumpy"),
+        ([0] * 10, "none"),
+    ],
+)
+def test_sbc_classes(daily: list[int], label: str) -> None:
+    assert sbc_class(demand_stats(daily)) == label
+
+
+def test_empirical_quantile_needs_enough_history() -> None:
+    assert empirical_lead_time_demand([1, 2], 7, 0.95) is None
+    assert empirical_lead_time_demand([1, 2, 3], 0, 0.95) is None
