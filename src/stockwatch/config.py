@@ -119,24 +119,24 @@ class ThresholdSection(Section):
 
     strategy: Strategy | None = None
     combine: list[Strategy] | None = None
-    service_level: float | None = None
-    lead_time_days: float | None = None
-    lead_time_sd_days: float | None = None
-    review_days: float | None = None
-    buffer_days: float | None = None
-    buffer_units: float | None = None
-    attention_days: float | None = None
-    cover_t3_days: float | None = None
-    window_days: int | None = None
-    velocity_days: int | None = None
-    min_selling_days: int | None = None
-    min_history_days: int | None = None
-    new_item_daily_sales: float | None = None
-    new_item_days: float | None = None
+    service_level: float | None = Field(None, ge=0.5, le=0.9999)
+    lead_time_days: float | None = Field(None, ge=0)
+    lead_time_sd_days: float | None = Field(None, ge=0)
+    review_days: float | None = Field(None, ge=0)
+    buffer_days: float | None = Field(None, ge=0)
+    buffer_units: float | None = Field(None, ge=0)
+    attention_days: float | None = Field(None, ge=0)
+    cover_t3_days: float | None = Field(None, gt=0)
+    window_days: int | None = Field(None, ge=2, le=3660)
+    velocity_days: int | None = Field(None, ge=1)
+    min_selling_days: int | None = Field(None, ge=0)
+    min_history_days: int | None = Field(None, ge=0)
+    new_item_daily_sales: float | None = Field(None, ge=0)
+    new_item_days: float | None = Field(None, gt=0)
     intermittent_method: Literal["empirical", "normal"] | None = None
-    threshold: float | None = None  # the strategy 'fixed' threshold (= T2)
+    threshold: float | None = Field(None, ge=0)  # the strategy 'fixed' threshold (= T2)
     tiers: dict[str, str | float] | None = None  # {T1 = "1.5x", T2 = 120, T3 = "2d"}
-    t3_floor: int | None = None
+    t3_floor: int | None = Field(None, ge=1)
 
     @field_validator("tiers")
     @classmethod
@@ -388,7 +388,8 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else None
         raise ConfigError(source, [Problem("", line, f"not valid TOML: {exc}")]) from None
     base = path.resolve().parent
     secrets: dict[str, str] = {}
@@ -427,21 +428,19 @@ def _semantic_problems(model: StockwatchConfig, text: str) -> list[Problem]:
     """Build every policy layer once so that impossible combinations fail at load time."""
     problems: list[Problem] = []
     config = Config(model, None, Path.cwd())
-    checks: list[tuple[tuple[str | int, ...], list[dict[str, Any]], ManualLevels | None]] = [
-        (("thresholds",), [model.thresholds.layer()], None)
-    ]
+    defaults = model.thresholds.layer()
+    try:
+        _policy_from_layers([defaults], None)
+    except ValueError as exc:
+        problems.append(Problem("thresholds", line_of(text, ("thresholds",)), str(exc)))
+        defaults = {}  # judge the other layers on their own, not on the defaults' mistake
+    checks: list[tuple[tuple[str | int, ...], list[dict[str, Any]], ManualLevels | None]] = []
     for cls, section in model.classes.items():
-        checks.append((("classes", cls.value), [model.thresholds.layer(), section.layer()], None))
+        checks.append((("classes", cls.value), [defaults, section.layer()], None))
     for name, section in model.categories.items():
-        checks.append((("categories", name), [model.thresholds.layer(), section.layer()], None))
+        checks.append((("categories", name), [defaults, section.layer()], None))
     for sku, item_section in model.items.items():
-        checks.append(
-            (
-                ("items", sku),
-                [model.thresholds.layer(), item_section.layer()],
-                item_section.manual(),
-            )
-        )
+        checks.append((("items", sku), [defaults, item_section.layer()], item_section.manual()))
     for path, layers, manual in checks:
         try:
             _policy_from_layers(layers, manual)

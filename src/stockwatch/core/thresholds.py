@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from statistics import NormalDist
 
-from stockwatch.core.model import Basis, Item, ItemClass, Step, TierLevels
+from stockwatch.core.model import Basis, Item, Step, TierLevels
 
 MIN_SERVICE_LEVEL = 0.5
 MAX_SERVICE_LEVEL = 0.9999
@@ -103,6 +103,10 @@ class ManualLevels:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"manual {name} must not be negative, got {value}")
+        given = [(n, v) for n, v in (("T1", self.t1), ("T2", self.t2), ("T3", self.t3)) if v]
+        for (upper, a), (lower, b) in itertools.pairwise(given):
+            if a < b:
+                raise ValueError(f"manual levels out of order: {upper}={a} is below {lower}={b}")
 
     @property
     def disables(self) -> bool:
@@ -588,8 +592,3 @@ def _apply_manual(
         t2 = t1
         t3 = min(t3, t2)
     return max(t1, 1), max(t2, 1), max(t3, 1)
-
-
-def class_default_service_level(item_class: ItemClass) -> float:
-    """Return the documented default service level per ABC class."""
-    return {ItemClass.A: 0.99, ItemClass.B: 0.95, ItemClass.C: 0.90}[item_class]

@@ -371,3 +371,6 @@ def _static_demo(lang: str | None) -> None:
 from stockwatch.entrypoints import cli_daemon  # noqa: E402  (registers run, db, alerts, ...)
 
 cli_daemon.register(app)
+
+if __name__ == "__main__":
+    main()

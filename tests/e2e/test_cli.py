@@ -1,0 +1,196 @@
+"""The command line: check, explain, config validate, demo — in-process and as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stockwatch.entrypoints.cli import app, sample_dir
+
+runner = CliRunner()
+SAMPLE = sample_dir()
+AS_OF = "2026-11-24"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def sample_check(*extra: str) -> tuple[int, str, str]:
+    return invoke(
+        "check",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--stock",
+        str(SAMPLE / "stock.csv"),
+        "--as-of",
+        AS_OF,
+        *extra,
+    )
+
+
+def test_check_lists_items_at_risk_worst_first_and_exits_3() -> None:
+    code, out, _ = sample_check("--format", "json")
+    assert code == 3
+    report = json.loads(out)
+    tiers = [row["tier"] for row in report["items"]]
+    order = {"OUT": 0, "T3": 1, "T2": 2, "T1": 3}
+    assert tiers == sorted(tiers, key=order.__getitem__)
+    assert tiers[0] == "OUT" and report["items"][0]["item"] == "LED-STRIP-5M"
+    rows = {row["item"]: row for row in report["items"]}
+    assert "OLD-MUG" not in rows  # manual threshold 0 disables it, even at 2 units
+    assert "PHONE-CASE-IP15" not in rows  # 200 in transit keep it safe
+    lamp = rows["DESK-LAMP@HZ"]
+    assert lamp["available"] == 25 and lamp["levels"]["T3"] <= lamp["levels"]["T2"]
+    assert report["urgent"] == sum(1 for t in tiers if t in ("T2", "T3", "OUT"))
+
+
+def test_check_covers_are_sorted_within_a_tier() -> None:
+    _, out, _ = sample_check("--format", "json")
+    items = json.loads(out)["items"]
+    for tier in ("T3", "T2"):
+        covers = [r["days_of_cover"] for r in items if r["tier"] == tier]
+        assert covers == sorted(covers)
+
+
+def test_check_prints_a_table_in_chinese_by_default_and_english_on_request() -> None:
+    _, zh, _ = sample_check()
+    assert "库存风险" in zh and "已断货" in zh and "共检查 14 个商品" in zh
+    _, en, _ = sample_check("--lang", "en")
+    assert "Items at risk" in en and "OUT of stock" in en and "Checked 14 items" in en
+
+
+def test_check_exits_0_when_nothing_is_urgent(tmp_path: Path) -> None:
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku,on_hand\nRETRO-CLOCK,5000\nTHERMOS-500,9000\n")
+    code, out, _ = invoke(
+        "check",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--stock",
+        str(stock),
+        "--as-of",
+        AS_OF,
+        "--lang",
+        "en",
+    )
+    assert code == 0
+    assert "Every item is above its levels" in out
+
+
+def test_bad_rows_are_reported_with_lines_and_the_rest_is_checked(tmp_path: Path) -> None:
+    stock = tmp_path / "stock.csv"
+    stock.write_text(
+        "sku,on_hand\nRETRO-CLOCK,5\nUSB-C-CABLE-1M,many\nTHERMOS-500,\nYOGA-MAT,9000\n"
+    )
+    code, out, err = invoke(
+        "check",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--stock",
+        str(stock),
+        "--as-of",
+        AS_OF,
+        "--lang",
+        "en",
+    )
+    assert code == 3
+    assert "RETRO-CLOCK" in out and "Checked 2 items" in out
+    assert "Skipped 2 bad row(s)" in err
+    assert f"{stock}:3: on_hand 'many' is not a number" in err
+    assert f"{stock}:4: missing on_hand" in err
+
+
+def test_a_broken_config_exits_1_listing_every_problem(tmp_path: Path) -> None:
+    cfg = tmp_path / "stockwatch.toml"
+    cfg.write_text('[alerting]\ndedupe_hours = "daily"\n[thresholds]\nservice_level = 2\n')
+    code, _, err = invoke("config", "validate", "--config", str(cfg))
+    assert code == 1
+    assert f"{cfg}:2 alerting.dedupe_hours" in err
+    assert f"{cfg}:4 thresholds.service_level" in err
+    assert "2 problem(s)" in err
+
+
+def test_config_validate_accepts_the_sample() -> None:
+    code, out, _ = invoke("config", "validate", "--config", str(SAMPLE / "stockwatch.toml"))
+    assert code == 0 and "配置有效" in out
+
+
+def test_a_missing_stock_file_exits_1_naming_it(tmp_path: Path) -> None:
+    code, _, err = invoke("check", "--stock", str(tmp_path / "gone.csv"))
+    assert code == 1 and "gone.csv: file not found" in err
+
+
+def test_explain_shows_the_inputs_steps_and_result() -> None:
+    code, out, _ = invoke(
+        "explain",
+        "RETRO-CLOCK",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    inputs = data["inputs"]
+    assert inputs["service_level"] == 0.99  # class A in the sample
+    assert [s["label"] for s in data["steps"]] == ["SS", "ROP", "T1"]
+    ss, rop, t1 = (s["value"] for s in data["steps"])
+    assert data["levels"]["T3"] >= ss and data["levels"]["T2"] >= rop and data["levels"]["T1"] >= t1
+    assert rop == pytest.approx(inputs["d"] * inputs["L"] + ss)
+
+
+def test_explain_of_an_unknown_item_is_an_error() -> None:
+    code, _, err = invoke("explain", "NO-SUCH-SKU", "--config", str(SAMPLE / "stockwatch.toml"))
+    assert code == 1 and "NO-SUCH-SKU" in err
+
+
+def test_explain_of_a_disabled_item() -> None:
+    code, out, _ = invoke(
+        "explain",
+        "OLD-MUG",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--as-of",
+        AS_OF,
+        "--lang",
+        "en",
+    )
+    assert code == 0 and "disabled" in out
+
+
+def test_the_console_script_runs_as_a_real_process(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "STOCKWATCH_CONFIG"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stockwatch.entrypoints.cli",
+            "check",
+            "--config",
+            str(SAMPLE / "stockwatch.toml"),
+            "--stock",
+            str(SAMPLE / "stock.csv"),
+            "--as-of",
+            AS_OF,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert json.loads(proc.stdout)["checked"] == 14

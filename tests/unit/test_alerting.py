@@ -1,0 +1,452 @@
+"""The alert state machine: one test per rule, then hypothesis properties over random sequences."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockwatch.core.alerting import acknowledge, evaluate, observed_tier, recheck_at, snooze
+from stockwatch.core.model import (
+    AlertPolicy,
+    AlertState,
+    DebounceRule,
+    ItemKey,
+    Notice,
+    NoticeKind,
+    OfferStatus,
+    Phase,
+    Reading,
+    ReadingSource,
+    Tier,
+    TierLevels,
+)
+
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+KEY = ItemKey("RETRO-CLOCK")
+LEVELS = TierLevels(t1=100, t2=60, t3=20, velocity=10)
+POLICY = AlertPolicy()
+MIN = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+
+
+def reading(qty: int | None, at: datetime, **kw: object) -> Reading:
+    if qty is None:
+        return Reading.failed(KEY, at, ReadingSource.POLL, "timeout")
+    return Reading(KEY, at, ReadingSource.POLL, qty, **kw)  # type: ignore[arg-type]
+
+
+class Feed:
+    """Feed readings through evaluate() and keep every notice."""
+
+    def __init__(self, policy: AlertPolicy = POLICY, levels: TierLevels = LEVELS) -> None:
+        self.state = AlertState()
+        self.policy = policy
+        self.levels = levels
+        self.now = T0
+        self.notices: list[Notice] = []
+
+    def at(self, qty: int | None, after: timedelta = HOUR, **kw: object) -> tuple[Notice, ...]:
+        self.now += after
+        self.state, out = evaluate(
+            self.state, reading(qty, self.now, **kw), self.levels, self.policy, self.now
+        )
+        self.notices.extend(out)
+        return out
+
+    def kinds(self) -> list[tuple[str, str]]:
+        return [(n.kind.value, n.tier.name) for n in self.notices]
+
+
+def test_stock_above_t1_stays_quiet() -> None:
+    feed = Feed()
+    assert feed.at(150) == ()
+    assert feed.state.phase is Phase.OK
+
+
+def test_a_t1_breach_waits_out_its_debounce_before_the_first_notice() -> None:
+    feed = Feed()
+    assert feed.at(90) == ()
+    assert feed.state.phase is Phase.PENDING
+    assert recheck_at(feed.state, POLICY) == feed.now + timedelta(minutes=30)
+    (notice,) = feed.at(90, after=30 * MIN)
+    assert (notice.kind, notice.tier) == (NoticeKind.RAISED, Tier.T1)
+    assert notice.available == 90 and notice.levels == LEVELS
+
+
+def test_t3_and_out_notify_immediately() -> None:
+    feed = Feed()
+    (notice,) = feed.at(10)
+    assert (notice.kind, notice.tier) == (NoticeKind.RAISED, Tier.T3)
+    feed2 = Feed()
+    assert feed2.at(0)[0].tier is Tier.OUT
+    assert Feed().at(-5)[0].tier is Tier.OUT  # oversold
+
+
+def test_a_blip_that_clears_inside_the_debounce_is_never_announced() -> None:
+    feed = Feed()
+    feed.at(80)
+    feed.at(150, after=10 * MIN)
+    feed.at(150, after=10 * HOUR)
+    assert feed.notices == []
+    assert feed.state.phase is Phase.OK
+
+
+def test_debounce_by_consecutive_readings() -> None:
+    rules = (
+        (Tier.T1, DebounceRule(readings=3)),
+        (Tier.T2, DebounceRule()),
+        (Tier.T3, DebounceRule()),
+    )
+    feed = Feed(AlertPolicy(debounce=rules))
+    assert feed.at(90, after=MIN) == ()
+    assert feed.at(90, after=MIN) == ()
+    assert feed.at(90, after=MIN)[0].kind is NoticeKind.RAISED
+
+
+def test_the_same_tier_is_not_repeated_within_24_hours() -> None:
+    feed = Feed()
+    feed.at(50)
+    feed.at(50, after=15 * MIN)
+    assert feed.kinds() == [("raised", "T2")]
+    for _ in range(23):
+        assert feed.at(50) == ()
+    (reminder,) = feed.at(50)  # 24 h after the first notice
+    assert (reminder.kind, reminder.tier) == (NoticeKind.REMINDER, Tier.T2)
+
+
+def test_a_worse_tier_is_announced_at_once_whatever_the_window() -> None:
+    feed = Feed()
+    feed.at(50)
+    feed.at(50, after=15 * MIN)
+    (notice,) = feed.at(15, after=MIN)
+    assert (notice.kind, notice.tier, notice.previous_tier) == (
+        NoticeKind.WORSENED,
+        Tier.T3,
+        Tier.T2,
+    )
+    (out,) = feed.at(0, after=MIN)
+    assert (out.kind, out.tier) == (NoticeKind.WORSENED, Tier.OUT)
+
+
+def test_a_worse_tier_already_announced_within_the_window_is_not_repeated() -> None:
+    feed = Feed()
+    feed.at(10)  # T3 raised
+    feed.at(40)  # quietly better: T2 (margin cleared: 40 > 20 + 2)
+    assert feed.state.tier is Tier.T2
+    assert feed.at(10) == ()  # back to T3 within 24 h of its notice
+    assert feed.kinds() == [("raised", "T3")]
+
+
+def test_recovery_above_t1_plus_margin_re_arms_the_item() -> None:
+    feed = Feed()
+    feed.at(10)
+    assert feed.at(105) == ()  # above T1 but inside the 10 % margin: still firing
+    assert feed.state.phase is Phase.FIRING
+    (resolved,) = feed.at(111)
+    assert (resolved.kind, resolved.previous_tier) == (NoticeKind.RESOLVED, Tier.T1)
+    assert feed.state.phase is Phase.OK
+    (again,) = feed.at(10, after=MIN)  # re-armed: notifies again at once
+    assert again.kind is NoticeKind.RAISED and again.episode == resolved.episode + 1
+
+
+def test_hysteresis_keeps_stock_hovering_at_a_boundary_quiet() -> None:
+    feed = Feed()
+    feed.at(60)
+    feed.at(60, after=15 * MIN)
+    for qty in (61, 60, 62, 59, 63, 60):
+        feed.at(qty, after=MIN)
+    assert feed.kinds() == [("raised", "T2")]
+    assert feed.state.tier is Tier.T2
+
+
+def test_exit_debounce_holds_recovery_until_it_lasts() -> None:
+    feed = Feed(AlertPolicy(recover_for=timedelta(minutes=30)))
+    feed.at(10)
+    assert feed.at(200, after=MIN) == ()
+    assert feed.state.phase is Phase.RECOVERING
+    assert feed.at(200, after=10 * MIN) == ()
+    (resolved,) = feed.at(200, after=20 * MIN)
+    assert resolved.kind is NoticeKind.RESOLVED
+
+
+def test_a_dip_during_recovery_returns_to_firing_without_a_new_episode() -> None:
+    feed = Feed(AlertPolicy(recover_for=timedelta(minutes=30)))
+    feed.at(50)
+    feed.at(50, after=15 * MIN)
+    episode = feed.state.episode
+    feed.at(200, after=MIN)
+    assert feed.at(50, after=MIN) == ()
+    assert feed.state.phase is Phase.FIRING and feed.state.episode == episode
+
+
+def test_no_resolved_notice_when_nothing_was_announced() -> None:
+    feed = Feed()
+    feed.state = snooze(feed.state, T0 + 10 * HOUR)
+    feed.at(90)
+    feed.at(90, after=30 * MIN)  # fires, but snoozed: nothing sent
+    assert feed.state.phase is Phase.FIRING
+    assert feed.at(200) == ()
+    assert feed.state.phase is Phase.OK
+
+
+def test_a_snoozed_raise_goes_out_after_the_snooze() -> None:
+    feed = Feed()
+    feed.state = snooze(feed.state, T0 + 3 * HOUR)
+    feed.at(50)
+    feed.at(50, after=15 * MIN)
+    assert feed.notices == []
+    (raised,) = feed.at(50, after=2 * HOUR)
+    assert raised.kind is NoticeKind.RAISED
+
+
+def test_acknowledge_stops_reminders_but_not_escalations() -> None:
+    feed = Feed()
+    feed.at(50)
+    feed.at(50, after=15 * MIN)
+    feed.state = acknowledge(feed.state)
+    assert feed.at(50, after=30 * HOUR) == ()
+    (worse,) = feed.at(5, after=MIN)
+    assert worse.kind is NoticeKind.WORSENED
+
+
+def test_opt_in_renotify_when_stock_falls_a_further_percentage() -> None:
+    feed = Feed(AlertPolicy(renotify_drop_ratio=0.3))
+    feed.at(58)
+    feed.at(58, after=15 * MIN)
+    assert feed.at(45, after=MIN) == ()  # 22 % lower
+    (dropped,) = feed.at(40, after=MIN)  # 31 % lower than the last notice
+    assert (dropped.kind, dropped.tier) == (NoticeKind.DROPPED, Tier.T2)
+
+
+def test_a_failed_read_is_never_stock_zero() -> None:
+    feed = Feed()
+    feed.at(150)
+    assert feed.at(None) == ()
+    assert feed.state.phase is Phase.OK and feed.state.tier is Tier.OK
+
+
+def test_many_failed_reads_raise_one_stale_notice() -> None:
+    feed = Feed()
+    feed.at(150)
+    feed.at(None)
+    feed.at(None)
+    (stale,) = feed.at(None)
+    assert stale.kind is NoticeKind.STALE and stale.detail == "timeout"
+    assert feed.at(None) == ()
+    feed.at(150)
+    feed.at(None), feed.at(None)
+    assert feed.at(None)[0].kind is NoticeKind.STALE  # a new streak may raise it again
+
+
+def test_stale_after_a_long_time_without_data() -> None:
+    feed = Feed(AlertPolicy(stale_after_reads=100, stale_after=timedelta(hours=6)))
+    feed.at(None)
+    assert feed.at(None, after=7 * HOUR)[0].kind is NoticeKind.STALE
+
+
+def test_out_of_order_and_replayed_readings_are_ignored() -> None:
+    feed = Feed()
+    feed.at(10)
+    state = feed.state
+    old = reading(500, feed.now - MIN)
+    assert evaluate(state, old, LEVELS, POLICY, feed.now) == (state, ())
+    same = reading(10, feed.now)
+    assert evaluate(state, same, LEVELS, POLICY, feed.now) == (state, ())
+
+
+def test_a_delisted_offer_is_its_own_notice_not_low_stock() -> None:
+    feed = Feed()
+    feed.at(150)
+    (notice,) = feed.at(0, offer_status=OfferStatus.DELISTED)
+    assert notice.kind is NoticeKind.UNAVAILABLE and notice.detail == "delisted"
+    assert feed.state.phase is Phase.OK  # stock was not evaluated
+    assert feed.at(0, offer_status=OfferStatus.DELISTED) == ()
+    assert feed.at(150) == ()
+
+
+def test_a_sharp_drop_is_reported_even_above_t1_when_enabled() -> None:
+    feed = Feed(AlertPolicy(sharp_drop_ratio=0.5))
+    feed.at(1000)
+    (notice,) = feed.at(400)
+    assert notice.kind is NoticeKind.SHARP_DROP and notice.detail == "1000→400"
+    assert Feed().at(1000) == () and Feed().at(400) == ()
+
+
+def test_the_available_position_nets_committed_and_in_transit() -> None:
+    feed = Feed()
+    (notice,) = feed.at(30, committed=25, in_transit=0)
+    assert notice.available == 5 and notice.on_hand == 30 and notice.tier is Tier.T3
+    assert Feed().at(30, committed=25, in_transit=500) == ()
+
+
+def test_disabled_levels_never_alert_even_at_zero() -> None:
+    feed = Feed(levels=TierLevels.off())
+    assert feed.at(0) == () and feed.at(-3) == ()
+
+
+def test_idempotency_keys_are_unique_per_decision() -> None:
+    feed = Feed()
+    for qty in (50, 50, 10, 0, 200, 10, 200):
+        feed.at(qty, after=20 * MIN)
+    keys = [n.idempotency_key for n in feed.notices]
+    assert len(keys) == len(set(keys)) >= 5
+
+
+def test_hysteresis_needs_the_margin_to_improve() -> None:
+    firing = replace(AlertState(), phase=Phase.FIRING, tier=Tier.T2)
+    assert observed_tier(firing, 61, LEVELS, POLICY) is Tier.T2
+    assert observed_tier(firing, 67, LEVELS, POLICY) is Tier.T1
+    assert observed_tier(firing, 111, LEVELS, POLICY) is Tier.OK
+    assert observed_tier(firing, 15, LEVELS, POLICY) is Tier.T3
+
+
+# ---- properties over random reading sequences -------------------------------------------------
+
+steps = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=26 * 60),  # minutes since the previous reading
+        st.one_of(st.none(), st.integers(min_value=-5, max_value=160)),  # None: a failed read
+    ),
+    min_size=1,
+    max_size=60,
+)
+policies = st.builds(
+    AlertPolicy,
+    dedupe_window=st.sampled_from([timedelta(hours=24), timedelta(hours=2), timedelta(0)]),
+    recover_for=st.sampled_from([timedelta(0), timedelta(minutes=30)]),
+    recover_margin_ratio=st.sampled_from([0.0, 0.1, 0.3]),
+    stale_after_reads=st.integers(min_value=1, max_value=4),
+)
+
+
+def run(
+    policy: AlertPolicy, seq: list[tuple[int, int | None]]
+) -> list[tuple[Reading, AlertState, AlertState, tuple[Notice, ...]]]:
+    state, now, trace = AlertState(), T0, []
+    for minutes, qty in seq:
+        now += timedelta(minutes=minutes)
+        r = reading(qty, now)
+        new, out = evaluate(state, r, LEVELS, policy, now)
+        trace.append((r, state, new, out))
+        state = new
+    return trace
+
+
+TIER_NOTICES = {NoticeKind.RAISED, NoticeKind.WORSENED, NoticeKind.REMINDER}
+
+
+@given(policies, steps)
+@settings(max_examples=400)
+def test_same_episode_and_tier_notices_are_a_dedupe_window_apart(
+    policy: AlertPolicy, seq: list[tuple[int, int | None]]
+) -> None:
+    last: dict[tuple[int, Tier], datetime] = {}
+    for _, _, _, out in run(policy, seq):
+        for n in out:
+            if n.kind in TIER_NOTICES:
+                key = (n.episode, n.tier)
+                assert key not in last or n.at - last[key] >= policy.dedupe_window
+                last[key] = n.at
+
+
+@given(policies, steps)
+@settings(max_examples=400)
+def test_at_most_one_notice_per_evaluation_and_determinism(
+    policy: AlertPolicy, seq: list[tuple[int, int | None]]
+) -> None:
+    first = run(policy, seq)
+    assert all(len(out) <= 1 for *_, out in first)
+    assert first == run(policy, seq)
+
+
+@given(policies, steps)
+@settings(max_examples=400)
+def test_resolved_only_follows_an_episode_that_sent_something(
+    policy: AlertPolicy, seq: list[tuple[int, int | None]]
+) -> None:
+    sent: dict[int, int] = {}
+    for _, _, _, out in run(policy, seq):
+        for n in out:
+            if n.kind in TIER_NOTICES:
+                sent[n.episode] = sent.get(n.episode, 0) + 1
+            if n.kind is NoticeKind.RESOLVED:
+                assert sent.get(n.episode, 0) > 0
+
+
+@given(policies, steps)
+@settings(max_examples=400)
+def test_failed_reads_never_change_the_alert_and_only_raise_stale(
+    policy: AlertPolicy, seq: list[tuple[int, int | None]]
+) -> None:
+    for r, before, after, out in run(policy, seq):
+        if r.is_failed:
+            assert (after.phase, after.tier, after.episode) == (
+                before.phase,
+                before.tier,
+                before.episode,
+            )
+            assert all(n.kind is NoticeKind.STALE for n in out)
+
+
+@given(policies, steps)
+@settings(max_examples=400)
+def test_a_worse_tier_is_announced_in_the_evaluation_that_confirms_it(
+    policy: AlertPolicy, seq: list[tuple[int, int | None]]
+) -> None:
+    for r, before, _, out in run(policy, seq):
+        if r.is_failed or before.phase not in (Phase.FIRING, Phase.RECOVERING):
+            continue
+        observed = LEVELS.classify(r.available or 0)
+        if observed > before.tier:
+            last = before.notified_at(observed)
+            if last is None or r.observed_at - last >= policy.dedupe_window:
+                assert [(n.kind, n.tier) for n in out] == [(NoticeKind.WORSENED, observed)]
+
+
+@given(policies, steps)
+@settings(max_examples=400)
+def test_feeding_the_same_reading_again_emits_nothing(
+    policy: AlertPolicy, seq: list[tuple[int, int | None]]
+) -> None:
+    for r, _, after, _ in run(policy, seq):
+        assert evaluate(after, r, LEVELS, policy, r.observed_at) == (after, ())
+
+
+@given(
+    st.integers(min_value=61, max_value=99),
+    st.lists(st.integers(min_value=1, max_value=14), min_size=1, max_size=5),
+)
+def test_a_t1_blip_shorter_than_its_debounce_is_never_announced(qty: int, gaps: list[int]) -> None:
+    if sum(gaps) >= 30:
+        return
+    feed = Feed()
+    feed.at(150)
+    for gap in gaps:
+        feed.at(qty, after=timedelta(minutes=gap))
+    feed.at(150, after=MIN)
+    assert feed.notices == []
+
+
+@given(policies, steps)
+@settings(max_examples=300)
+def test_after_recovery_a_new_breach_is_a_new_episode(
+    policy: AlertPolicy, seq: list[tuple[int, int | None]]
+) -> None:
+    episodes = [
+        n.episode for *_, out in run(policy, seq) for n in out if n.kind is NoticeKind.RAISED
+    ]
+    assert episodes == sorted(set(episodes))
+
+
+def test_recheck_at_covers_pending_and_recovering_only() -> None:
+    policy = AlertPolicy(recover_for=timedelta(minutes=45))
+    feed = Feed(policy)
+    assert recheck_at(feed.state, policy) is None
+    feed.at(10)
+    assert recheck_at(feed.state, policy) is None  # firing
+    feed.at(200)
+    assert feed.state.phase is Phase.RECOVERING
+    assert recheck_at(feed.state, policy) == feed.now + timedelta(minutes=45)

@@ -1,0 +1,102 @@
+"""Rendering notices in zh-CN and English, with hostile titles escaped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from stockwatch.core.messages import (
+    check_lang,
+    escape_markdown,
+    format_cover,
+    render,
+    tier_label,
+)
+from stockwatch.core.model import Item, ItemKey, Notice, NoticeKind, OfferMapping, Tier, TierLevels
+
+AT = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+CLOCK = Item(
+    "RETRO-CLOCK",
+    title="复古闹钟 *限时* [点我](http://evil.example)",
+    offer=OfferMapping("RETRO-CLOCK", "610000000001"),
+)
+
+
+def notice(kind: NoticeKind = NoticeKind.RAISED, tier: Tier = Tier.T2, **kw: object) -> Notice:
+    base: dict[str, object] = dict(
+        key=ItemKey("RETRO-CLOCK"),
+        kind=kind,
+        tier=tier,
+        previous_tier=Tier.T1,
+        at=AT,
+        episode=1,
+        seq=1,
+        available=40,
+        on_hand=50,
+        levels=TierLevels(100, 60, 20, velocity=8),
+    )
+    base.update(kw)
+    return Notice(**base)  # type: ignore[arg-type]
+
+
+def test_zh_cn_is_the_default_and_shows_both_numbers() -> None:
+    msg = render(notice(), CLOCK)
+    assert msg.title == "【库存预警】T2 紧急补货 RETRO-CLOCK"
+    assert "可用库存：40（现有库存 50）" in msg.text
+    assert "T1 100 / T2 60 / T3 20" in msg.text
+    assert "可售天数：5.0天" in msg.text
+    assert "https://detail.1688.com/offer/610000000001.html" in msg.text
+
+
+def test_english_on_request() -> None:
+    msg = render(notice(NoticeKind.WORSENED, Tier.T3), CLOCK, "en")
+    assert msg.title == "[Low stock, worse] T3 imminent stockout RETRO-CLOCK"
+    assert "Available: 40 (On hand 50)" in msg.text
+    assert "was: T1 attention" in msg.text
+
+
+def test_hostile_titles_are_escaped_in_markdown_but_kept_in_text() -> None:
+    msg = render(notice(), CLOCK)
+    assert "[点我](http://evil.example)" in msg.text
+    assert "[点我](http" not in msg.markdown
+    assert r"\*限时\*" in msg.markdown
+    assert "https://detail.1688.com/offer/610000000001.html" in msg.markdown
+
+
+def test_newlines_in_titles_cannot_forge_lines() -> None:
+    assert "\n" not in escape_markdown("a\n### fake heading")
+
+
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_every_kind_renders_in_both_languages(kind: NoticeKind) -> None:
+    for lang in ("zh-CN", "en"):
+        msg = render(notice(kind, detail="delisted"), None, lang)
+        assert msg.title and msg.text.startswith(msg.title)
+
+
+def test_unavailable_offers_say_why() -> None:
+    assert "已下架" in render(notice(NoticeKind.UNAVAILABLE, detail="delisted")).text
+    assert "delisted" in render(notice(NoticeKind.UNAVAILABLE, detail="delisted"), lang="en").text
+
+
+def test_cover_is_infinite_without_sales() -> None:
+    assert format_cover(None) == "∞"
+    assert "∞" in render(notice(levels=TierLevels(100, 60, 20, velocity=0))).text
+
+
+@pytest.mark.parametrize(
+    ("raw", "lang"), [("zh", "zh-CN"), ("zh_CN", "zh-CN"), ("EN", "en"), ("en-US", "en")]
+)
+def test_language_spellings(raw: str, lang: str) -> None:
+    assert check_lang(raw) == lang
+
+
+def test_unknown_languages_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unsupported language"):
+        check_lang("fr")
+
+
+def test_tier_labels() -> None:
+    assert tier_label(Tier.OUT) == "已断货"
+    assert tier_label(Tier.T1, "en") == "T1 attention"
