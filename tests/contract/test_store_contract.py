@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -170,6 +170,22 @@ def test_it_keeps_readings_and_returns_those_after_a_time_in_order(store: Any) -
     assert all(r.received_at == CLOCK for r in everything)
     assert store.latest_reading_at(DUCK) == CLOCK + timedelta(minutes=20)
     assert store.latest_reading_at(KETTLE) is None
+
+
+def test_a_reading_in_another_time_zone_compares_as_the_same_instant(store: Any) -> None:
+    shanghai = timezone(timedelta(hours=8))
+    store.add_readings(
+        [Reading(DUCK, datetime(2026, 11, 24, 9, 0, tzinfo=shanghai), ReadingSource.PUSH, 7)], CLOCK
+    )
+    assert store.latest_reading_at(DUCK) == CLOCK
+    with store.transaction() as tx:
+        assert tx.readings_after(DUCK, CLOCK) == []
+        assert [
+            r.reading.on_hand for r in tx.readings_after(DUCK, CLOCK - timedelta(seconds=1))
+        ] == [7]
+        tx.save_alert_state(DUCK, AlertState(last_reading_at=CLOCK, version=1), 0, CLOCK)
+        tx.commit()
+    assert store.unevaluated_keys(CLOCK - timedelta(days=1)) == []
 
 
 def test_it_lists_items_whose_readings_were_not_yet_evaluated(store: Any) -> None:

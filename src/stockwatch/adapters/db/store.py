@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -64,6 +64,25 @@ def message_to_json(message: OutgoingMessage) -> dict[str, Any]:
 
 def message_from_json(data: Mapping[str, Any]) -> OutgoingMessage:
     return OutgoingMessage(**{k: v for k, v in data.items()})
+
+
+_READINGS_INSERT = (
+    "INSERT INTO readings (item_key, observed_at, received_at, source, on_hand, committed,"
+    " in_transit, offer_status, error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _sqlite_time(value: datetime) -> str:
+    """Return the text SQLAlchemy's SQLite DateTime stores (UTC, no offset), so they compare."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: stockwatch stores aware timestamps")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _aware_time(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: stockwatch stores aware timestamps")
+    return value.astimezone(UTC)
 
 
 class SqlTransaction:
@@ -283,11 +302,38 @@ class SqlStore:
     def add_readings(self, readings: Sequence[Reading], received_at: datetime) -> int:
         if not readings:
             return 0
-        rows = [reading_to_row(r, received_at) for r in readings]
         with self.engine.begin() as conn:
-            # One executemany in one transaction: the bulk path the benchmark measures.
-            conn.execute(t.readings.insert(), rows)
-        return len(rows)
+            # One executemany in one transaction, in the driver's own terms: SQLAlchemy's
+            # per-row parameter processing costs three times the insert itself at 100k rows.
+            stamp: Callable[[datetime], object]
+            if conn.dialect.name == "sqlite":
+                sql, stamp = _READINGS_INSERT.replace("%s", "?"), _sqlite_time
+            elif conn.dialect.name == "postgresql":
+                sql, stamp = _READINGS_INSERT, _aware_time
+            else:
+                conn.execute(
+                    t.readings.insert(), [reading_to_row(r, received_at) for r in readings]
+                )
+                return len(readings)
+            received = stamp(received_at)
+            conn.exec_driver_sql(
+                sql,
+                [
+                    (
+                        str(r.key),
+                        stamp(r.observed_at),
+                        received,
+                        r.source.value,
+                        r.on_hand,
+                        r.committed,
+                        r.in_transit,
+                        r.offer_status.value,
+                        r.error,
+                    )
+                    for r in readings
+                ],
+            )
+        return len(readings)
 
     def latest_reading_at(self, key: ItemKey) -> datetime | None:
         with self.engine.connect() as conn:
