@@ -214,10 +214,15 @@ class InMemoryStore:
         pending = [m for m in self.data.pushes.values() if m.status == "received"]
         return sorted(pending, key=lambda m: (m.born_at or m.received_at, m.received_at))[:limit]
 
-    def mark_push_message(self, msg_id: str, status: str, now: datetime) -> None:
+    def add_push_messages(self, messages: Sequence[PushMessage]) -> list[bool]:
         with self._lock:
-            if msg_id in self.data.pushes:  # like SQL: updating a missing row is a no-op
-                self.data.pushes[msg_id] = replace(self.data.pushes[msg_id], status=status)
+            return [self.add_push_message(m) for m in messages]
+
+    def mark_push_messages(self, statuses: Mapping[str, str], now: datetime) -> None:
+        with self._lock:
+            for msg_id, status in statuses.items():
+                if msg_id in self.data.pushes:  # like SQL: updating a missing row is a no-op
+                    self.data.pushes[msg_id] = replace(self.data.pushes[msg_id], status=status)
 
     def alert_states(self) -> dict[ItemKey, AlertState]:
         return dict(self.data.states)

@@ -112,6 +112,7 @@ class DaemonParts:
     max_cycles: int | None = None  # stop after this many group polls (demo --once, tests)
     on_cycle: Callable[[str, int], None] | None = None  # (group, notices) after each poll
     tick: float = 1.0  # how often early rechecks are looked for
+    push_batch_wait: float = 0.2  # pause between passes of the push processor
 
 
 class NoStockSource(Exception):

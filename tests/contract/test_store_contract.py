@@ -227,8 +227,16 @@ def test_it_ignores_a_push_message_it_already_has(store: Any) -> None:
     assert not store.add_push_message(msg)
     [pending] = store.unprocessed_push_messages(10)
     assert (pending.msg_id, pending.payload, pending.born_at) == ("7565094247", {"a": 1}, CLOCK)
-    store.mark_push_message("7565094247", "processed", CLOCK)
+    store.mark_push_messages({"7565094247": "processed", "404": "stale"}, CLOCK)
     assert store.unprocessed_push_messages(10) == []
+
+
+def test_it_stores_a_batch_of_push_messages_in_one_go(store: Any) -> None:
+    first = PushMessage("1", "ORDER_PAY", CLOCK, CLOCK, {})
+    second = PushMessage("2", "ORDER_PAY", CLOCK + timedelta(seconds=1), CLOCK, {})
+    assert store.add_push_messages([first, second, first]) == [True, True, False]
+    assert [m.msg_id for m in store.unprocessed_push_messages(10)] == ["1", "2"]
+    assert [m.msg_id for m in store.unprocessed_push_messages(1)] == ["1"]
 
 
 def test_it_records_poll_runs_per_group(store: Any) -> None:

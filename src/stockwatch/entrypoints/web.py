@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
-from stockwatch.ports import AlertEvent, Clock, Store
+from stockwatch.ports import AlertEvent, Clock, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status
 
@@ -109,7 +110,48 @@ def status_json(status: Status) -> dict[str, Any]:
     }
 
 
-def _deps(request: Request) -> WebDeps:
+class PushWriter:
+    """Group commit for the push endpoint: concurrent requests share one transaction.
+
+    Each request still waits for the commit that holds its message before it answers, so an
+    acknowledged message is on disk; under load one commit serves many requests.
+    """
+
+    def __init__(self, store: Store, max_batch: int = 500) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[PushMessage, asyncio.Future[bool]]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def add(self, message: PushMessage) -> bool:
+        """Store ``message``; return False when it was already stored (a redelivery)."""
+        if self._queue is None or self._task is None or self._task.done():
+            self._queue = asyncio.Queue()
+            self._task = asyncio.create_task(self._run(self._queue), name="push-writer")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((message, future))
+        return await future
+
+    async def _run(self, queue: asyncio.Queue[tuple[PushMessage, asyncio.Future[bool]]]) -> None:
+        while True:
+            batch = [await queue.get()]
+            while not queue.empty() and len(batch) < self.max_batch:
+                batch.append(queue.get_nowait())
+            try:
+                fresh = await asyncio.to_thread(
+                    self.store.add_push_messages, [message for message, _ in batch]
+                )
+            except Exception as exc:  # not stored: every waiter answers 5xx, 1688 re-sends
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), new in zip(batch, fresh, strict=True):
+                if not future.done():
+                    future.set_result(new)
+
+
+async def _deps(request: Request) -> WebDeps:  # async: a sync one would hop to a thread
     deps: WebDeps = request.app.state.deps
     return deps
 
@@ -121,17 +163,19 @@ def create_app(deps: WebDeps) -> FastAPI:
     """Return the app; nothing is built at import time."""
     app = FastAPI(title="stockwatch", docs_url=None, redoc_url=None)
     app.state.deps = deps
+    writer = PushWriter(deps.store)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/1688/push")
-    async def push(request: Request, d: Deps) -> JSONResponse:
+    async def push(request: Request) -> JSONResponse:
+        # A plain Starlette route: the hot path skips FastAPI's dependency solving and the
+        # multipart parser (1688 sends application/x-www-form-urlencoded only).
+        d = deps
         params: dict[str, str] = dict(request.query_params)
-        form = await request.form()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-        await form.close()
+        body = (await request.body()).decode("utf-8", errors="replace")
+        params.update(parse_qsl(body, keep_blank_values=True))
         if not d.push_secret:
             log.warning("push rejected: no push_app_secret configured")
             return JSONResponse({"error": "push receiver not configured"}, status_code=503)
@@ -142,10 +186,18 @@ def create_app(deps: WebDeps) -> FastAPI:
             log.warning("push rejected from %s: %s", _peer(request), exc)
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         # Stored (committed) before the 2xx: an acknowledged message survives kill -9.
-        fresh = await asyncio.to_thread(d.store.add_push_message, message)
+        try:
+            fresh = await writer.add(message)
+        except Exception:
+            log.exception(
+                "push %s not stored; answering 503 so that 1688 re-sends it", message.msg_id
+            )
+            return JSONResponse({"error": "not stored"}, status_code=503)
         if fresh:
             d.on_push()
         return JSONResponse({"ok": True, "msgId": message.msg_id, "duplicate": not fresh})
+
+    app.add_route("/1688/push", push, methods=["POST"])
 
     @app.post("/hooks/order-created")
     async def order_created(request: Request, d: Deps) -> dict[str, Any]:

@@ -25,46 +25,74 @@ def items_for_change(items: Sequence[Item], change: InventoryChange) -> list[Ite
     return []
 
 
+def apply_pushes(
+    messages: Sequence[PushMessage],
+    interpret: PushInterpreter,
+    store: Store,
+    evaluator: Evaluator,
+    now: datetime,
+) -> tuple[dict[str, str], bool]:
+    """Apply stored messages in order; return each one's status and whether a re-read is due.
+
+    1. Interpret every message; look each offer's items up once.
+    2. Keep a change only if it is newer than what is known for the item (else "stale");
+       a change exactly as old as the newest reading was applied before a crash: not re-added.
+    3. Insert the fresh readings in one batch, evaluate each touched item once.
+    4. Mark the messages, all in one write, last: a crash before it replays harmlessly.
+    """
+    statuses: dict[str, str] = {}
+    offers: dict[str, list[Item]] = {}
+    latest: dict[ItemKey, datetime | None] = {}
+    fresh: list[Reading] = []
+    recheck = False
+    for message in messages:
+        effect = interpret(message)
+        status = "ignored"
+        for change in effect.changes:
+            if change.offer_id not in offers:
+                offers[change.offer_id] = store.items_by_offer(change.offer_id)
+            for item in items_for_change(offers[change.offer_id], change):
+                if item.key not in latest:
+                    latest[item.key] = store.latest_reading_at(item.key)
+                known = latest[item.key]
+                if known is not None and change.at < known:
+                    status = "stale" if status == "ignored" else status
+                    continue
+                status = "processed"
+                if known is not None and change.at == known:
+                    continue
+                latest[item.key] = change.at
+                fresh.append(Reading(item.key, change.at, ReadingSource.PUSH, change.on_sale))
+        if effect.recheck_all:
+            recheck, status = True, "processed"
+        statuses[message.msg_id] = status
+    if fresh:
+        store.add_readings(fresh, now)
+        evaluator.evaluate_keys(sorted({r.key for r in fresh}), now)
+    if recheck:
+        store.request_recheck(None, now)
+    store.mark_push_messages(statuses, now)
+    return statuses, recheck
+
+
 def apply_push(
     message: PushMessage,
     interpret: PushInterpreter,
     store: Store,
     evaluator: Evaluator,
     now: datetime,
-) -> tuple[str, list[ItemKey]]:
-    """Apply one stored message; return its final status and the items asked to be re-read."""
-    effect = interpret(message)
-    status = "ignored"
-    fresh: list[Reading] = []
-    for change in effect.changes:
-        for item in items_for_change(store.items_by_offer(change.offer_id), change):
-            latest = store.latest_reading_at(item.key)
-            if latest is not None and change.at < latest:
-                status = "stale" if status == "ignored" else status
-                continue
-            status = "processed"
-            if latest is not None and change.at == latest:
-                continue  # applied before a crash; the catch-up evaluates it
-            fresh.append(Reading(item.key, change.at, ReadingSource.PUSH, change.on_sale))
-    if fresh:
-        store.add_readings(fresh, now)
-        evaluator.evaluate_keys(sorted({r.key for r in fresh}), now)
-    rechecked: list[ItemKey] = []
-    if effect.recheck_all:
-        store.request_recheck(None, now)
-        rechecked = sorted(store.item_groups())
-        status = "processed"
-    store.mark_push_message(message.msg_id, status, now)
-    return status, rechecked
+) -> tuple[str, bool]:
+    """Apply one stored message; return its status and whether a re-read is due."""
+    statuses, recheck = apply_pushes([message], interpret, store, evaluator, now)
+    return statuses[message.msg_id], recheck
 
 
 def apply_pending_pushes(
-    interpret: PushInterpreter, store: Store, evaluator: Evaluator, now: datetime, limit: int = 200
+    interpret: PushInterpreter, store: Store, evaluator: Evaluator, now: datetime, limit: int = 500
 ) -> tuple[int, bool]:
     """Apply stored messages not yet applied, oldest first; return (count, any re-read asked)."""
     messages = store.unprocessed_push_messages(limit)
-    recheck = False
-    for message in messages:
-        _, keys = apply_push(message, interpret, store, evaluator, now)
-        recheck = recheck or bool(keys)
+    if not messages:
+        return 0, False
+    _, recheck = apply_pushes(messages, interpret, store, evaluator, now)
     return len(messages), recheck

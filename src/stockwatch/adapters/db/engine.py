@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 ENV_DATABASE_URL = "STOCKWATCH_DATABASE_URL"
+READ_ONLY = "stockwatch_read_only"  # execution option: a plain (deferred) BEGIN on SQLite
 SQLITE_FILE = "stockwatch.sqlite3"
 
 
@@ -64,7 +65,9 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_ms: int) -> Engi
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers in WAL mode see a snapshot and never block the writer; writers queue up front.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

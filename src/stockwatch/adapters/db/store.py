@@ -9,6 +9,7 @@ keys are unique, a replayed evaluation sends nothing twice.
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ from stockwatch.adapters.db.codec import (
     state_from_json,
     state_to_json,
 )
+from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
 from stockwatch.ports import (
     AlertEvent,
@@ -66,6 +68,10 @@ def message_from_json(data: Mapping[str, Any]) -> OutgoingMessage:
     return OutgoingMessage(**{k: v for k, v in data.items()})
 
 
+_PUSH_INSERT = (
+    "INSERT INTO push_messages (msg_id, topic, gmt_born, received_at, payload, status)"
+    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (msg_id) DO NOTHING"
+)
 _READINGS_INSERT = (
     "INSERT INTO readings (item_key, observed_at, received_at, source, on_hand, committed,"
     " in_transit, offer_status, error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -77,6 +83,15 @@ def _sqlite_time(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: stockwatch stores aware timestamps")
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _driver_style(
+    conn: Connection,
+) -> tuple[Callable[[datetime], object], Callable[[str], str]]:
+    """Return how this driver takes timestamps, and its placeholder style."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite_time, lambda sql: sql.replace("%s", "?")
+    return _aware_time, lambda sql: sql
 
 
 def _aware_time(value: datetime) -> datetime:
@@ -222,6 +237,10 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def _read(self) -> Connection:
+        """Return a connection for reading only: on SQLite it does not take the write lock."""
+        return self.engine.connect().execution_options(**{READ_ONLY: True})
+
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with self.engine.connect() as conn:
@@ -264,25 +283,25 @@ class SqlStore:
         query = select(t.items).where(t.items.c.active.is_(True))
         if group is not None:
             query = query.where(t.items.c.poll_group == group)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [item_from_row(r) for r in conn.execute(query.order_by(t.items.c.key))]
 
     def item_groups(self) -> dict[ItemKey, str]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(t.items.c.key, t.items.c.poll_group).where(t.items.c.active.is_(True))
             )
             return {ItemKey.parse(r.key): r.poll_group for r in rows}
 
     def items_by_offer(self, offer_id: str) -> list[Item]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(t.items).where(t.items.c.offer_id == offer_id, t.items.c.active.is_(True))
             )
             return [item_from_row(r) for r in rows]
 
     def due_items(self, now: datetime) -> list[ItemKey]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(t.items.c.key).where(
                     t.items.c.active.is_(True), t.items.c.next_poll_at <= now
@@ -336,7 +355,7 @@ class SqlStore:
         return len(readings)
 
     def latest_reading_at(self, key: ItemKey) -> datetime | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             value = conn.execute(
                 select(func.max(t.readings.c.observed_at)).where(t.readings.c.item_key == str(key))
             ).scalar()
@@ -355,12 +374,12 @@ class SqlStore:
                 or_(s.c.last_reading_at.is_(None), r.c.observed_at > s.c.last_reading_at),
             )
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return sorted(ItemKey.parse(row.item_key) for row in conn.execute(query))
 
     def readings(self, key: ItemKey, limit: int = 100) -> list[StoredReading]:
         """Return an item's newest readings, newest first (dashboard, tests)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(t.readings)
                 .where(t.readings.c.item_key == str(key))
@@ -412,7 +431,7 @@ class SqlStore:
     def last_poll_runs(self) -> dict[str, PollRun]:
         p = t.poll_runs
         newest = select(func.max(p.c.id)).group_by(p.c.group_name)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(p).where(p.c.id.in_(newest)))
             return {
                 r.group_name: PollRun(
@@ -424,25 +443,49 @@ class SqlStore:
     # -- push messages ----------------------------------------------------------------------
 
     def add_push_message(self, message: PushMessage) -> bool:
+        return self.add_push_messages([message])[0]
+
+    def add_push_messages(self, messages: Sequence[PushMessage]) -> list[bool]:
+        if not messages:
+            return []
+        p = t.push_messages
+        ids = list(dict.fromkeys(m.msg_id for m in messages))
         with self.engine.begin() as conn:
-            stmt = (
-                _insert(conn, t.push_messages)
-                .values(
-                    msg_id=message.msg_id,
-                    topic=message.topic,
-                    gmt_born=message.born_at,
-                    received_at=message.received_at,
-                    payload=dict(message.payload),
-                    status=message.status,
+            stamp, sql = _driver_style(conn)
+            known = {
+                row.msg_id
+                for start in range(0, len(ids), 500)
+                for row in conn.execute(
+                    select(p.c.msg_id).where(p.c.msg_id.in_(ids[start : start + 500]))
                 )
-                .on_conflict_do_nothing(index_elements=["msg_id"])
-                .returning(t.push_messages.c.msg_id)
-            )
-            return conn.execute(stmt).first() is not None
+            }
+            out, new = [], {}
+            for m in messages:
+                fresh = m.msg_id not in known and m.msg_id not in new
+                if fresh:
+                    new[m.msg_id] = m
+                out.append(fresh)
+            if new:
+                # executemany in the driver's terms; ON CONFLICT still guards a racing writer.
+                conn.exec_driver_sql(
+                    sql(_PUSH_INSERT),
+                    [
+                        (
+                            m.msg_id,
+                            m.topic,
+                            None if m.born_at is None else stamp(m.born_at),
+                            stamp(m.received_at),
+                            json.dumps(dict(m.payload), ensure_ascii=False),
+                            m.status,
+                        )
+                        for m in new.values()
+                    ],
+                )
+        return out
 
     def unprocessed_push_messages(self, limit: int) -> list[PushMessage]:
         p = t.push_messages
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(p)
                 .where(p.c.status == "received")
@@ -454,18 +497,24 @@ class SqlStore:
                 for r in rows
             ]
 
-    def mark_push_message(self, msg_id: str, status: str, now: datetime) -> None:
+    def mark_push_messages(self, statuses: Mapping[str, str], now: datetime) -> None:
+        p = t.push_messages
+        by_status: dict[str, list[str]] = {}
+        for msg_id, status in statuses.items():
+            by_status.setdefault(status, []).append(msg_id)
         with self.engine.begin() as conn:
-            conn.execute(
-                update(t.push_messages)
-                .where(t.push_messages.c.msg_id == msg_id)
-                .values(status=status, processed_at=now)
-            )
+            for status, ids in by_status.items():
+                for start in range(0, len(ids), 500):
+                    conn.execute(
+                        update(p)
+                        .where(p.c.msg_id.in_(ids[start : start + 500]))
+                        .values(status=status, processed_at=now)
+                    )
 
     def push_messages(self) -> list[PushMessage]:
         """Return every stored push message (tests, diagnostics)."""
         p = t.push_messages
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(p).order_by(p.c.received_at))
             return [
                 PushMessage(r.msg_id, r.topic, r.gmt_born, r.received_at, r.payload, r.status)
@@ -476,7 +525,7 @@ class SqlStore:
 
     def alert_states(self) -> dict[ItemKey, AlertState]:
         s = t.alert_states
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(s.c.item_key, s.c.state, s.c.version))
             return {
                 ItemKey.parse(r.item_key): dataclasses.replace(
@@ -501,7 +550,7 @@ class SqlStore:
         if since is not None:
             query = query.where(e.c.at >= since)
         query = query.order_by(e.c.at.desc(), e.c.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [
                 AlertEvent(
                     idempotency_key=r.idempotency_key,
@@ -524,7 +573,7 @@ class SqlStore:
 
     def outbox_backlog(self) -> OutboxBacklog:
         d = t.deliveries
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             counts: dict[str, int] = {
                 status: n
                 for status, n in conn.execute(select(d.c.status, func.count()).group_by(d.c.status))
@@ -543,7 +592,7 @@ class SqlStore:
 
     def deliveries(self) -> list[dict[str, Any]]:
         """Return every outbox row as a dict (tests, ``stockwatch status``)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(select(t.deliveries))]
 
     def claim_pending(self, now: datetime, limit: int) -> list[tuple[int, str, OutgoingMessage]]:
