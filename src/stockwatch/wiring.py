@@ -170,6 +170,8 @@ def log_deliverer(store: SqlStore, lang: str = "zh-CN") -> Callable[[datetime], 
     out = logging.getLogger("stockwatch.outbox")
 
     async def deliver(now: datetime) -> int:
+        # Rows a killed process left half-sent go back to the queue (at-least-once).
+        await asyncio.to_thread(store.release_stale_claims, now, timedelta(minutes=5))
         rows = await asyncio.to_thread(store.claim_pending, now, 100)
         for entry_id, channel, message in rows:
             out.warning("[%s] %s", channel, message.text.replace("\n", " | "))

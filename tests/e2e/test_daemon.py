@@ -9,11 +9,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import create_engine, text
 
 from stockwatch.adapters.alibaba1688_push import push_signature
 from stockwatch.adapters.db.store import SqlStore
@@ -22,6 +25,7 @@ from stockwatch.core.model import ItemKey, ReadingSource
 from stockwatch.entrypoints.daemon import Daemon
 from stockwatch.ports import OutgoingMessage
 from stockwatch.wiring import build_daemon, open_store
+from tests.conftest import PG_URL, require_pg
 from tests.e2e.daemon_setup import SECRET, write_shop, write_stock
 
 LAMP = ItemKey("GLOW-LAMP")
@@ -74,10 +78,29 @@ async def _run_with(
         await asyncio.wait_for(task, timeout)
 
 
-def test_a_push_over_http_becomes_a_reading_and_an_alert_on_every_channel(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """TOML for the daemon's database: the default SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    require_pg()
+    schema = f"d_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f'[database]\nurl = "{PG_URL}?options=-csearch_path%3D{schema}"\n'
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_a_push_over_http_becomes_a_reading_and_an_alert_on_every_channel(
+    tmp_path: Path, database: str
+) -> None:
     now = datetime.now(UTC)
     write_stock(tmp_path, now, duck=80, lamp=500)
-    cfg = load_config(write_shop(tmp_path, interval=3600))
+    cfg = load_config(write_shop(tmp_path, interval=3600, extra=database), env={})
 
     async def main() -> None:
         sent: asyncio.Queue[tuple[str, OutgoingMessage]] = asyncio.Queue()

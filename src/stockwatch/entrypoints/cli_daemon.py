@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
 import sys
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -351,26 +353,30 @@ class StockDrain:
         self._stop.set()
 
 
-def demo_config(sample_config: Path, data_dir: Path, every: float, port: int) -> Config:
+DEMO_PUSH_SECRET = "demoSecret123"
+
+
+def demo_config(
+    sample_config: Path, data_dir: Path, every: float, port: int, lang: str | None = None
+) -> Config:
     """Return the bundled sample configuration pointed at a writable demo directory."""
     cfg = _load(sample_config)
     model = cfg.model
+    group = model.daemon.groups[0].model_copy(update={"interval": every, "cron": None})
     daemon = model.daemon.model_copy(
         update={
             "stock_file": str(data_dir / "stock.csv"),
-            "groups": [replace_group(model.daemon.groups[0], every)],
+            "groups": [group],
             "http": model.daemon.http.model_copy(update={"port": port}),
             "deliver_every": 1.0,
+            "push_app_secret": SecretStr(DEMO_PUSH_SECRET),
         }
     )
-    general = model.general.model_copy(update={"data_dir": str(data_dir)})
+    general = model.general.model_copy(update={"data_dir": str(data_dir), "lang": _lang(cfg, lang)})
+    # No debounce in the demo: a tier shows at the first reading instead of after 30 minutes.
     alerting = model.alerting.model_copy(update={"debounce": {"T1": "0s", "T2": "0s"}})
     new = model.model_copy(update={"daemon": daemon, "general": general, "alerting": alerting})
     return replace(cfg, model=new)
-
-
-def replace_group(group: Any, every: float) -> Any:
-    return group.model_copy(update={"interval": every, "cron": None})
 
 
 def run_demo(
@@ -382,16 +388,11 @@ def run_demo(
     every: float,
     port: int,
 ) -> Daemon:
-    """Run simulator-fed daemon on SQLite in ``data_dir``; stop after ``cycles`` when given."""
+    """Run the daemon on SQLite in ``data_dir`` fed by a draining stock file; stop after
+    ``cycles`` polls when given."""
     _logging()
-    cfg = demo_config(sample_config, data_dir, every, port)
-    language = _lang(cfg, lang)
-    cfg = replace(
-        cfg,
-        model=cfg.model.model_copy(
-            update={"general": cfg.model.general.model_copy(update={"lang": language})}
-        ),
-    )
+    port = port if _port_free(port) else 0  # a busy 8686 must not spoil `make run`
+    cfg = demo_config(sample_config, data_dir, every, port, lang)
     data_dir.mkdir(parents=True, exist_ok=True)
     snapshot = read_stock(sample_config.parent / "stock.csv", datetime.now(UTC))
     drain = StockDrain(data_dir / "stock.csv", {r.key: r.on_hand or 0 for r in snapshot.rows})
@@ -412,6 +413,9 @@ def run_demo(
     out.print(f"           stockwatch events -c {cfg_path}", highlight=False)
     if port:
         out.print(f"API:       http://127.0.0.1:{port}/api/status", highlight=False)
+        out.print(f"1688 push: http://127.0.0.1:{port}/1688/push (appSecret {DEMO_PUSH_SECRET})")
+    else:
+        out.print("API:       see the 'listening on' line below", highlight=False)
     out.print("stop:      Ctrl+C", highlight=False)
     try:
         daemon = run_daemon(parts)
@@ -421,6 +425,17 @@ def run_demo(
     if daemon.url:
         out.print(f"served at {daemon.url}", highlight=False)
     return daemon
+
+
+def _port_free(port: int) -> bool:
+    if port == 0:
+        return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _demo_toml(cfg: Config, sample_config: Path) -> str:

@@ -159,15 +159,20 @@ class Daemon:
         for group in p.groups:
             self.next_at.setdefault(group.name, start)
         while not self.stop.is_set():
+            self._wake.clear()  # before the work: a webhook arriving meanwhile is not lost
             now = p.clock()
             polled: set[str] = set()
             for group in p.groups:
                 if self.stop.is_set() or self.next_at[group.name] > now:
                     continue
-                items = await asyncio.to_thread(p.store.items, group.name)
-                result = await poll_items(group.name, items, p.source, p.evaluator, p.clock)
-                polled.update(str(i.key) for i in items)
                 self.next_at[group.name] = group.next_after(now)
+                try:
+                    items = await asyncio.to_thread(p.store.items, group.name)
+                    result = await poll_items(group.name, items, p.source, p.evaluator, p.clock)
+                except Exception:  # e.g. the database restarting: log, keep the schedule
+                    log.exception("poll of group %s failed", group.name)
+                    continue
+                polled.update(str(i.key) for i in items)
                 self.cycles += 1
                 self._deliver_wake.set()
                 if p.on_cycle is not None:
@@ -175,9 +180,15 @@ class Daemon:
                 if p.max_cycles is not None and self.cycles >= p.max_cycles:
                     self.stop.set()
                     return
-            await self._poll_early(now, polled)
-            wait = min((at - p.clock()).total_seconds() for at in self.next_at.values())
-            self._wake.clear()
+            try:
+                await self._poll_early(now, polled)
+            except Exception:
+                log.exception("early re-read failed")
+            wait = (
+                min((at - p.clock()).total_seconds() for at in self.next_at.values())
+                if self.next_at
+                else p.tick
+            )
             await _wait_any([self.stop, self._wake], max(0.0, min(wait, p.tick)))
 
     async def _poll_early(self, now: datetime, polled: set[str]) -> None:
@@ -197,9 +208,18 @@ class Daemon:
             await _wait_any([self.stop, self._push_wake], 5.0)
             self._push_wake.clear()
             while True:
-                count, recheck = await asyncio.to_thread(
-                    apply_pending_pushes, p.interpret, p.store, p.evaluator, p.clock(), PUSH_BATCH
-                )
+                try:
+                    count, recheck = await asyncio.to_thread(
+                        apply_pending_pushes,
+                        p.interpret,
+                        p.store,
+                        p.evaluator,
+                        p.clock(),
+                        PUSH_BATCH,
+                    )
+                except Exception:  # the messages stay "received" and are retried next pass
+                    log.exception("applying push messages failed")
+                    break
                 if recheck:
                     self._wake.set()
                 if count:
