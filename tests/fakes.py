@@ -182,6 +182,13 @@ class InMemoryStore:
                 self.data.next_poll[k] = at
         return len(targets)
 
+    def clear_due(self, keys: Sequence[ItemKey], now: datetime) -> None:
+        with self._lock:
+            for key in keys:
+                at = self.data.next_poll.get(key)
+                if at is not None and at <= now:
+                    self.data.next_poll[key] = None
+
     def start_poll_run(self, group: str, now: datetime) -> int:
         with self._lock:
             run = PollRun(len(self.data.runs) + 1, group, now, None, 0, 0)

@@ -264,6 +264,10 @@ class Store(Protocol):
         """Ask for an early read of ``keys`` (None: every active item) at ``at``."""
         ...
 
+    def clear_due(self, keys: Sequence[ItemKey], now: datetime) -> None:
+        """Forget early-read requests of ``keys`` due by ``now`` (later ones stay)."""
+        ...
+
     def start_poll_run(self, group: str, now: datetime) -> int: ...
 
     def finish_poll_run(

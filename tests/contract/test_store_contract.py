@@ -219,6 +219,12 @@ def test_it_finds_items_due_for_an_early_read(store: Any) -> None:
     assert store.request_recheck([KETTLE], CLOCK) == 1
     assert set(store.due_items(CLOCK + timedelta(minutes=15))) == {DUCK, KETTLE}
     assert store.request_recheck(None, CLOCK) == 2
+    with store.transaction() as tx:
+        tx.set_next_poll(DUCK, CLOCK + timedelta(hours=1))  # a later debounce re-read
+        tx.commit()
+    store.clear_due([DUCK, KETTLE], CLOCK + timedelta(minutes=15))
+    assert store.due_items(CLOCK + timedelta(minutes=15)) == []
+    assert store.due_items(CLOCK + timedelta(hours=1)) == [DUCK]
 
 
 def test_it_ignores_a_push_message_it_already_has(store: Any) -> None:

@@ -199,6 +199,9 @@ class Daemon:
         if not keys:
             return
         items = [i for i in await asyncio.to_thread(p.store.items) if str(i.key) in keys]
+        # Cleared first: the evaluation may ask for a later re-read, which must survive, and an
+        # unchanged reading (nothing to evaluate) must not leave the item due forever.
+        await asyncio.to_thread(p.store.clear_due, [i.key for i in items], now)
         await poll_items("recheck", items, p.source, p.evaluator, p.clock)
         self._deliver_wake.set()
 

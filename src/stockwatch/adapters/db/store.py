@@ -316,6 +316,18 @@ class SqlStore:
                 stmt = stmt.where(t.items.c.key.in_([str(k) for k in keys]))
             return int(conn.execute(stmt).rowcount)
 
+    def clear_due(self, keys: Sequence[ItemKey], now: datetime) -> None:
+        names = [str(k) for k in keys]
+        with self.engine.begin() as conn:
+            for start in range(0, len(names), 500):
+                conn.execute(
+                    update(t.items)
+                    .where(
+                        t.items.c.key.in_(names[start : start + 500]), t.items.c.next_poll_at <= now
+                    )
+                    .values(next_poll_at=None)
+                )
+
     # -- readings ---------------------------------------------------------------------------
 
     def add_readings(self, readings: Sequence[Reading], received_at: datetime) -> int:
