@@ -281,6 +281,11 @@ class InMemoryStore:
                 ]
                 == r.id
             ]
+            self.data.pushes = {
+                k: m
+                for k, m in self.data.pushes.items()
+                if m.status == "received" or m.received_at >= now - keep_for
+            }
             return before - len(self.data.readings)
 
     # test helpers shared with the SQL store's test adapter

@@ -113,6 +113,7 @@ class DaemonParts:
     on_cycle: Callable[[str, int], None] | None = None  # (group, notices) after each poll
     tick: float = 1.0  # how often early rechecks are looked for
     push_batch_wait: float = 0.2  # pause between passes of the push processor
+    checkpoint: Callable[[], None] | None = None  # SQLite WAL checkpoint, run every second
 
 
 class NoStockSource(Exception):
@@ -129,10 +130,16 @@ def stock_source(config: Config) -> StockSource:
     )
 
 
-def open_store(config: Config, *, upgrade: bool | None = None) -> SqlStore:
+def open_store(
+    config: Config, *, upgrade: bool | None = None, autocheckpoint: bool = True
+) -> SqlStore:
     """Return the store for the configured database, migrated when ``auto_upgrade`` is on."""
     db = config.model.database
-    engine = make_engine(database_url(db.url, config.data_dir), busy_timeout_ms=db.busy_timeout_ms)
+    engine = make_engine(
+        database_url(db.url, config.data_dir),
+        busy_timeout_ms=db.busy_timeout_ms,
+        autocheckpoint=autocheckpoint,
+    )
     if db.auto_upgrade if upgrade is None else upgrade:
         migrate.upgrade(engine)
     return SqlStore(engine)
@@ -196,7 +203,7 @@ def build_daemon(
     """Assemble the daemon from configuration; every keyword replaces one default part."""
     model = config.model
     daemon = model.daemon
-    store = open_store(config)
+    store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
     cache = LevelCache(config, as_of)
     catalog = cache.refresh()
     now = (clock or _utc_now)()
@@ -237,6 +244,7 @@ def build_daemon(
         ),
         stale_after=config.alert_policy().stale_after,
         run_file=config.data_dir / "daemon.json",
+        checkpoint=store.checkpoint,
         max_cycles=max_cycles,
     )
 

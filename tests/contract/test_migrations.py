@@ -61,12 +61,31 @@ def test_upgrading_twice_changes_nothing(empty_engine: Engine) -> None:
     assert migrate.is_current(empty_engine)
 
 
+def test_an_upgrade_keeps_the_data_of_an_older_schema(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0001")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO push_messages (msg_id, topic, received_at, payload, status)"
+                " VALUES ('7565094247', 'ORDER_PAY', '2026-11-24 01:00:00', '{}', 'received')"
+            )
+        )
+    before, after = migrate.upgrade(empty_engine)
+    assert (before, after) == ("0001", migrate.head_revision(empty_engine))
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT msg_id FROM push_messages")).scalars().all() == [
+            "7565094247"
+        ]
+    indexes = {ix["name"] for ix in inspect(empty_engine).get_indexes("push_messages")}
+    assert "ix_push_messages_status" in indexes
+
+
 def test_db_upgrade_command_migrates_the_configured_sqlite_file(tmp_path: Path) -> None:
     config = tmp_path / "stockwatch.toml"
     config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["db", "upgrade", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert "Database upgraded: ∅ → 0001" in result.output
+    assert "Database upgraded: ∅ → 0002" in result.output
     engine = make_engine(f"sqlite+pysqlite:///{tmp_path / 'data' / 'stockwatch.sqlite3'}")
     try:
         assert migrate.is_current(engine)

@@ -287,6 +287,27 @@ def test_it_thins_old_readings_to_one_per_hour_and_drops_the_oldest(store: Any) 
     assert left == [80, 30, 7, 7]
 
 
+def test_retention_drops_old_applied_push_messages_but_never_unapplied_ones(store: Any) -> None:
+    old = CLOCK - timedelta(days=200)
+    store.add_push_messages(
+        [
+            PushMessage("applied-long-ago", "ORDER_PAY", old, old, {}),
+            PushMessage("waiting-long-ago", "ORDER_PAY", old, old, {}),
+            PushMessage("applied-today", "ORDER_PAY", CLOCK, CLOCK, {}),
+        ]
+    )
+    store.mark_push_messages({"applied-long-ago": "processed", "applied-today": "processed"}, CLOCK)
+    store.apply_retention(CLOCK, timedelta(days=7), timedelta(days=180))
+    again = [
+        PushMessage(i, "ORDER_PAY", CLOCK, CLOCK, {}) for i in ("applied-long-ago", "applied-today")
+    ]
+    assert store.add_push_messages(again) == [True, False]
+    assert [m.msg_id for m in store.unprocessed_push_messages(10)] == [
+        "waiting-long-ago",
+        "applied-long-ago",
+    ]
+
+
 def test_only_one_of_two_racing_evaluations_of_an_item_notifies(store: Any) -> None:
     store.sync_items(_items(), {}, CLOCK)
     if isinstance(store, InMemoryStore):

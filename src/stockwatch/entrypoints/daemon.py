@@ -92,6 +92,8 @@ class Daemon:
             loops.append(asyncio.create_task(self._recompute(), name="recompute"))
         if p.retention is not None:
             loops.append(asyncio.create_task(self._retention(), name="retention"))
+        if p.checkpoint is not None:
+            loops.append(asyncio.create_task(self._checkpoints(), name="checkpoints"))
         self.ready.set()
         try:
             done, _ = await asyncio.wait(
@@ -259,6 +261,16 @@ class Daemon:
                 await p.recompute(p.clock())
             except Exception:
                 log.exception("threshold recompute failed")
+
+    async def _checkpoints(self) -> None:
+        p = self.parts
+        assert p.checkpoint is not None
+        while not self.stop.is_set():
+            await _wait_any([self.stop], 1.0)
+            try:
+                await asyncio.to_thread(p.checkpoint)
+            except Exception:
+                log.exception("WAL checkpoint failed")
 
     async def _retention(self) -> None:
         p = self.parts

@@ -34,18 +34,31 @@ def database_url(configured: str, data_dir: Path, env: Mapping[str, str] | None 
     return f"sqlite+pysqlite:///{data_dir / SQLITE_FILE}"
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 10_000, schema: str | None = None) -> Engine:
-    """Return an engine for ``url``; a SQLite file's directory is created when missing."""
+def make_engine(
+    url: str,
+    *,
+    busy_timeout_ms: int = 10_000,
+    schema: str | None = None,
+    autocheckpoint: bool = True,
+) -> Engine:
+    """Return an engine for ``url``; a SQLite file's directory is created when missing.
+
+    ``autocheckpoint=False`` is for the daemon: a commit that happens to trigger SQLite's WAL
+    checkpoint waits for its fsync, which showed as push acknowledgements at 80+ ms; the daemon
+    checkpoints from a background thread instead (``SqlStore.checkpoint``).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, busy_timeout_ms)
+        return _sqlite_engine(url, parsed.database, busy_timeout_ms, autocheckpoint)
     connect_args: dict[str, Any] = {"connect_timeout": 10}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
     return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
 
 
-def _sqlite_engine(url: str, database: str | None, busy_timeout_ms: int) -> Engine:
+def _sqlite_engine(
+    url: str, database: str | None, busy_timeout_ms: int, autocheckpoint: bool
+) -> Engine:
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
@@ -61,6 +74,8 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_ms: int) -> Engi
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if not autocheckpoint:
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @event.listens_for(engine, "begin")

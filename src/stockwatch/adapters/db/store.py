@@ -237,6 +237,14 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def checkpoint(self) -> None:
+        """Copy SQLite's write-ahead log into the database without blocking writers."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.rollback()
+
     def _read(self) -> Connection:
         """Return a connection for reading only: on SQLite it does not take the write lock."""
         return self.engine.connect().execution_options(**{READ_ONLY: True})
@@ -417,6 +425,10 @@ class SqlStore:
             thinned = conn.execute(
                 delete(r).where(r.c.observed_at < raw_cutoff, r.c.id.not_in(keep))
             ).rowcount
+            # Applied push messages only matter for de-duplication, which 1688's ~3 retries
+            # need for minutes, not months; those still to apply are never removed.
+            p = t.push_messages
+            conn.execute(delete(p).where(p.c.status != "received", p.c.received_at < keep_cutoff))
         return int(dropped) + int(thinned)
 
     # -- poll runs --------------------------------------------------------------------------

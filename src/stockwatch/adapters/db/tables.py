@@ -240,6 +240,8 @@ push_messages = Table(
     Column("payload", JSON, nullable=False),
     Column("status", String(16), nullable=False),  # received|processed|stale|ignored
     Column("processed_at", UTCDateTime, nullable=True),
+    # The push processor looks for "received" ones several times a second.
+    Index("ix_push_messages_status", "status", "gmt_born"),
 )
 
 poll_runs = Table(
