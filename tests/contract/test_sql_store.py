@@ -107,3 +107,19 @@ def test_it_reports_the_oldest_pending_outbox_row(engine: Engine) -> None:
     backlog = store.outbox_backlog()
     assert backlog.pending == 1 and backlog.oldest_pending_at == CLOCK
     assert store.deliveries()[0]["status"] == "pending"
+
+
+def test_a_checkpoint_copies_the_write_ahead_log_into_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "sw.sqlite3"
+    engine = make_engine(f"sqlite+pysqlite:///{path}", autocheckpoint=False)
+    t.metadata.create_all(engine)
+    store = SqlStore(engine)
+    message = OutgoingMessage("t", "x" * 2000, "m", "k", "T1", "raised")
+    with store.transaction() as tx:
+        tx.enqueue(None, [(f"robot-{n}", message) for n in range(300)], CLOCK)
+        tx.commit()
+    before = path.stat().st_size  # without autocheckpoint everything still sits in the WAL
+    assert (tmp_path / "sw.sqlite3-wal").stat().st_size > 300 * 2000
+    store.checkpoint()
+    assert path.stat().st_size > before + 300 * 2000
+    engine.dispose()

@@ -441,10 +441,12 @@ def _port_free(port: int) -> bool:
 def _demo_toml(cfg: Config, sample_config: Path) -> str:
     """Return a config the CLI can use against the demo's database."""
     base = sample_config.parent
+    group = cfg.model.daemon.groups[0]
     return (
         f'[general]\nlang = "{cfg.lang}"\ndata_dir = "{cfg.data_dir}"\n\n'
         f'[catalog]\nitems = "{base / "items.csv"}"\nsales = "{base / "sales.csv"}"\n\n'
-        f'[daemon]\nstock_file = "{cfg.data_dir / "stock.csv"}"\n'
+        f'[daemon]\nstock_file = "{cfg.data_dir / "stock.csv"}"\n\n'
+        f'[[daemon.groups]]\nname = "{group.name}"\ninterval = {json.dumps(group.interval)}\n'
     )
 
 

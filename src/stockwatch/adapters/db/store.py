@@ -241,9 +241,12 @@ class SqlStore:
         """Copy SQLite's write-ahead log into the database without blocking writers."""
         if self.engine.dialect.name != "sqlite":
             return
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-            conn.rollback()
+        raw = self.engine.raw_connection()
+        try:
+            # Outside any transaction (a checkpoint inside one finds its own lock held).
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()  # type: ignore[union-attr]
+        finally:
+            raw.close()
 
     def _read(self) -> Connection:
         """Return a connection for reading only: on SQLite it does not take the write lock."""
