@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -200,6 +200,23 @@ def start_daemon(root: Path) -> tuple[subprocess.Popen[bytes], str, int]:
     return proc, "127.0.0.1", port
 
 
+def readings_of(root: Path) -> int:
+    """Return how many push readings the daemon stored (waits for the processor to catch up)."""
+    db = sqlite3.connect(root / "data" / "stockwatch.sqlite3")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            waiting = db.execute(
+                "select count(*) from push_messages where status = 'received'"
+            ).fetchone()[0]
+            if not waiting:
+                break
+            time.sleep(0.2)
+        return int(db.execute("select count(*) from readings where source = 'push'").fetchone()[0])
+    finally:
+        db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=500)
@@ -207,12 +224,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     count = int(args.rate * args.seconds)
-    born = int(time.time() * 1000)
-    pushes = [request("/1688/push", push_body(i, born + i)) for i in range(1, count + 1)]
-    health = [request("/healthz", None)] * count
-    burst = [request("/1688/push", push_body(i, born + i)) for i in range(count + 1, 2 * count)]
     with tempfile.TemporaryDirectory() as tmp:
         proc, host, port = start_daemon(Path(tmp))
+        # Born after the daemon's first poll, so every push is news: it becomes a reading of
+        # BENCH-LAMP and is evaluated, the daemon's full work per message.
+        born = int(time.time() * 1000) + 1000
+        pushes = [request("/1688/push", push_body(i, born + i)) for i in range(1, count + 1)]
+        health = [request("/healthz", None)] * count
+        burst = [request("/1688/push", push_body(i, born + i)) for i in range(count + 1, 2 * count)]
         try:
             print(
                 f"push endpoint: open loop {args.rate:g} msg/s for {args.seconds:g} s, "
@@ -234,10 +253,11 @@ def main() -> None:
                 f"sustained closed loop, 8 connections: {rate:,.0f} msg/s "
                 f"({rate / args.rate:.1f}× the target rate)"
             )
+            applied = readings_of(Path(tmp))
+            print(f"applied   {applied:,} push readings of BENCH-LAMP kept and evaluated")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
-        os.sync()
 
 
 if __name__ == "__main__":
