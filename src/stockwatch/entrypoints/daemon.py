@@ -106,6 +106,8 @@ class Daemon:
                     raise task.exception()  # type: ignore[misc]
             self.stop.set()
             await asyncio.gather(*loops)
+            # Last, after every producer has finished its step: deliver what it produced.
+            await self._deliver_once()
         finally:
             for task in loops:
                 task.cancel()
@@ -241,7 +243,6 @@ class Daemon:
             await _wait_any([self.stop, self._deliver_wake], p.deliver_every)
             self._deliver_wake.clear()
             await self._deliver_once()
-        await self._deliver_once()  # drain what the last cycle produced before exiting
 
     async def _deliver_once(self) -> None:
         try:
