@@ -56,6 +56,22 @@ _T: dict[str, tuple[str, str]] = {
     "stale": ("数据过期的商品：{items}", "Stale items: {items}"),
     "daemon_url": ("守护进程运行中：{url}", "Daemon running at {url}"),
     "no_daemon": ("守护进程未运行。", "Daemon not running."),
+    "col_item": ("商品", "item"),
+    "col_tier": ("级别", "tier"),
+    "col_phase": ("状态", "phase"),
+    "col_available": ("可用库存", "available"),
+    "col_last_notice": ("最近通知/开始", "last notice / since"),
+    "col_acked": ("已确认", "acked"),
+    "col_snoozed": ("暂停至", "snoozed until"),
+    "col_at": ("时间", "at"),
+    "col_kind": ("事件", "kind"),
+    "col_levels": ("预警线", "levels"),
+    "col_detail": ("说明", "detail"),
+    "col_group": ("轮询组", "group"),
+    "col_last_poll": ("上次轮询", "last poll"),
+    "col_items": ("商品数", "items"),
+    "col_failed": ("失败", "failed"),
+    "col_next_poll": ("下次轮询", "next poll"),
 }
 
 
@@ -145,8 +161,8 @@ def alerts_list(
         out.print(_t("no_alerts", language))
         return
     table = Table()
-    for col in ("item", "tier", "phase", "available", "since / last notice", "acked", "snoozed"):
-        table.add_column(col)
+    for col in ("item", "tier", "phase", "available", "last_notice", "acked", "snoozed"):
+        table.add_column(_t("col_" + col, language))
     for key, s in shown:
         table.add_row(
             str(key),
@@ -237,7 +253,7 @@ def events(
         return
     table = Table()
     for col in ("at", "item", "kind", "tier", "available", "levels", "detail"):
-        table.add_column(col)
+        table.add_column(_t("col_" + col, language))
     for e in rows:
         table.add_row(
             e.at.isoformat(timespec="seconds"),
@@ -295,8 +311,8 @@ def status(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = "tab
         _t("daemon_url", language, url=url) if url else _t("no_daemon", language), highlight=False
     )
     table = Table()
-    for col in ("group", "last poll", "items", "failed", "next poll"):
-        table.add_column(col)
+    for col in ("group", "last_poll", "items", "failed", "next_poll"):
+        table.add_column(_t("col_" + col, language))
     for g in report.groups:
         table.add_row(
             g.name,
