@@ -344,3 +344,8 @@ def demo(lang: LangOpt = None) -> None:
         fmt="table",
         lang=language,
     )
+
+
+from stockwatch.entrypoints.cli_notify import register as _register_notify  # noqa: E402
+
+_register_notify(app)
