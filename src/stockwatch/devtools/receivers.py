@@ -17,6 +17,7 @@ import json
 import random
 import re
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -47,6 +48,7 @@ class Record:
     verdict: str  # "ok" or the error code/name
     answer: bytes = b""
     token: str = ""
+    raw_query: str = ""  # as sent, before percent-decoding
 
     @property
     def accepted(self) -> bool:
@@ -131,7 +133,9 @@ class FakeServer:
                 parts = urlsplit(self.path)
                 query = dict(parse_qsl(parts.query, keep_blank_values=True))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                reply = fake.dispatch(self.command, parts.path, query, headers, body)
+                reply = fake.dispatch(
+                    self.command, parts.path, query, headers, body, raw_query=parts.query
+                )
                 if reply.close:
                     self.close_connection = True
                     with contextlib.suppress(OSError):
@@ -152,7 +156,9 @@ class FakeServer:
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -214,7 +220,13 @@ class FakeServer:
     # -- request handling ----------------------------------------------------------------------
 
     def dispatch(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+        raw_query: str = "",
     ) -> Reply:
         now = self.clock()
         data: Any = None
@@ -245,6 +257,7 @@ class FakeServer:
                     verdict=reply.verdict,
                     answer=reply.body,
                     token=self.token_of(path, query),
+                    raw_query=raw_query,
                 )
             )
         return reply
@@ -646,7 +659,13 @@ class FakeWebhook(FakeServer):
 class FakeSmtp:
     """aiosmtpd on loopback with AUTH, recording parsed messages; faults per SMTP stage."""
 
-    def __init__(self, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        users: dict[str, str] | None = None,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+    ) -> None:
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -681,16 +700,22 @@ class FakeSmtp:
                 isinstance(auth_data, LoginPassword)
                 and fake.users.get(auth_data.login.decode()) == auth_data.password.decode()
             )
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         self.port = _free_port()
+        # aiosmtpd only counts STARTTLS as TLS for AUTH; on implicit TLS the AUTH is optional.
+        tls = starttls is not None
         self.controller = Controller(
             Handler(),
             hostname="127.0.0.1",
             port=self.port,
             authenticator=authenticator if self.users else None,
-            auth_require_tls=False,
-            auth_required=bool(self.users),
+            # Without TLS, AUTH is offered but optional (aiosmtpd warns about the other way).
+            auth_require_tls=tls,
+            auth_required=bool(self.users) and tls,
+            tls_context=starttls,
+            require_starttls=starttls is not None,
+            ssl_context=implicit_tls,
         )
 
     def start(self) -> FakeSmtp:

@@ -70,19 +70,30 @@ class DingTalkChannel(HttpChannel):
         mention = message.mention and bool(self.mobiles or self.user_ids)
         # The phone numbers must also appear in the text for the @ to ring.
         mention_line = " ".join(f"@{m}" for m in self.mobiles) if mention else ""
-        prefix = f"【{self.keyword}】" if self.keyword else ""
         at = {
             "atMobiles": self.mobiles if mention else [],
             "atUserIds": self.user_ids if mention else [],
             "isAtAll": False,
         }
         if self.msgtype == "text":
-            r = render(message, "txt", escape="text", lang=self.lang, mention_line=mention_line)
-            body_text = r.body if not prefix or prefix in r.body else prefix + r.body
-            return {"msgtype": "text", "text": {"content": body_text}, "at": at}
-        r = render(message, "md", escape="markdown", lang=self.lang, mention_line=mention_line)
-        text = r.body if not prefix or prefix in r.body else f"{prefix}\n{r.body}"
-        title = r.title if not prefix or prefix in r.title else prefix + r.title
+            r = render(
+                message,
+                "txt",
+                escape="text",
+                lang=self.lang,
+                mention_line=mention_line,
+                keyword=self.keyword,
+            )
+            return {"msgtype": "text", "text": {"content": r.body}, "at": at}
+        r = render(
+            message,
+            "md",
+            escape="markdown",
+            lang=self.lang,
+            mention_line=mention_line,
+            keyword=self.keyword,
+        )
+        text, title = r.body, r.title
         link = _first_link(message)
         if self.msgtype == "actioncard" and link:
             button = "查看详情" if self.lang == "zh-CN" else "Details"

@@ -12,6 +12,7 @@ import hashlib
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
 from typing import Any, ClassVar
 
@@ -31,7 +32,9 @@ class EmailChannel(Channel):
     def aliases(cls) -> tuple[str, ...]:
         return ("smtps",)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, ssl_context: ssl.SSLContext | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.implicit_tls = self.url.scheme == "smtps"
         self.starttls = self.url.get("tls", "starttls" if not self.implicit_tls else "") == (
@@ -41,7 +44,7 @@ class EmailChannel(Channel):
         self.sender = self.url.get("from")
         self.recipients = self.url.get_list("to")
         self.subject_prefix = self.url.get("subject_prefix")
-        self.ssl_context = ssl.create_default_context()
+        self.ssl_context = ssl_context or ssl.create_default_context()
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
         text = render(message, "txt", escape="text", lang=self.lang)
@@ -86,7 +89,9 @@ class EmailChannel(Channel):
             if len(refused) == len(self.recipients):
                 smtp.rset()
                 raise smtplib.SMTPRecipientsRefused(refused)
-            code, resp = smtp.data(mail.as_bytes())
+            code, resp = smtp.data(mail.as_bytes(policy=SMTP_POLICY))  # CRLF line ends
+            if code != 250:  # smtplib returns the final DATA reply without checking it
+                raise smtplib.SMTPDataError(code, resp)
         answer = f"{code} {resp.decode(errors='replace')}"
         if refused:
             answer += f"; refused {sorted(refused)}"

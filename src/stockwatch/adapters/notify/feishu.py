@@ -75,14 +75,13 @@ class FeishuChannel(HttpChannel):
         self.at = self.url.get_list("at")
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
-        prefix = f"【{self.keyword}】" if self.keyword else ""
         mention = message.mention and bool(self.at)
         if self.msgtype == "text":
             tags = "".join(f'<at user_id="{u}"></at>' for u in self.at) if mention else ""
-            r = render(message, "txt", escape="text", lang=self.lang, prefix=prefix)
+            r = render(message, "txt", escape="text", lang=self.lang, keyword=self.keyword)
             return {"msg_type": "text", "content": {"text": r.body + tags}}
         if self.msgtype == "post":
-            r = render(message, "txt", escape="text", lang=self.lang, prefix=prefix)
+            r = render(message, "txt", escape="text", lang=self.lang, keyword=self.keyword)
             lines: list[list[dict[str, Any]]] = [
                 [{"tag": "text", "text": line}] for line in r.body.splitlines()[1:]
             ]
@@ -95,7 +94,12 @@ class FeishuChannel(HttpChannel):
             }
         mention_line = " ".join(f'<at id="{u}"></at>' for u in self.at) if mention else ""
         r = render(
-            message, "md", escape="lark", lang=self.lang, mention_line=mention_line, prefix=prefix
+            message,
+            "md",
+            escape="lark",
+            lang=self.lang,
+            mention_line=mention_line,
+            keyword=self.keyword,
         )
         # The card header repeats the title; drop the markdown heading line from the body.
         first, _, rest = r.body.partition("\n")

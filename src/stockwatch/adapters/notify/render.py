@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from stockwatch.core.messages import check_lang, escape_markdown
+from stockwatch.core.messages import check_lang
 from stockwatch.ports import OutgoingMessage
 
 LABELS: dict[str, dict[str, str]] = {
@@ -69,17 +69,35 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~&")
+_MD_INLINE = set("\\`*_{}[]()#|<>~")
+
+
+def escape_md(text: str) -> str:
+    """Escape what changes meaning inside a markdown line (links, emphasis, code, tags).
+
+    Lighter than ``core.messages.escape_markdown``: SKUs keep their ``-`` and ``.`` readable
+    in robots that show backslashes literally. Newlines collapse so a title cannot start a
+    heading or a list of its own.
+    """
+    out = []
+    for ch in str(text):
+        if ch in _MD_INLINE:
+            out.append("\\" + ch)
+        elif ch in "\r\n":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def escape_wecom(text: str) -> str:
-    """WeCom markdown also interprets ``<font>``/``<@id>`` tags: neutralise angle brackets."""
-    return escape_markdown(text).replace("\\<", "＜").replace("\\>", "＞")
+    """WeCom markdown also interprets ``<font>``/``<@id>`` tags: use full-width brackets."""
+    return escape_md(text).replace("\\<", "＜").replace("\\>", "＞")
 
 
 def escape_lark(text: str) -> str:
-    """Feishu ``lark_md``: markdown escapes plus ``<at>`` tags must not be forged."""
-    return escape_markdown(text).replace("\\<", "&lt;").replace("\\>", "&gt;")
+    """Feishu ``lark_md`` reads ``<at>``/``<font>`` tags: entity-encode angle brackets."""
+    return escape_md(text).replace("\\<", "&lt;").replace("\\>", "&gt;")
 
 
 def escape_plain(text: str) -> str:
@@ -87,7 +105,7 @@ def escape_plain(text: str) -> str:
 
 
 ESCAPES: dict[str, Callable[[str], str]] = {
-    "markdown": escape_markdown,
+    "markdown": escape_md,
     "wecom": escape_wecom,
     "lark": escape_lark,
     "text": escape_plain,
@@ -154,19 +172,25 @@ def render(
     escape: str = "markdown",
     lang: str | None = None,
     mention_line: str = "",
-    prefix: str = "",
+    keyword: str = "",
 ) -> Rendered:
-    """Render ``message`` as ``fmt`` (md, txt or html) with ``escape`` for user text."""
+    """Render ``message`` as ``fmt`` (md, txt or html) with ``escape`` for user text.
+
+    ``keyword``: a robot's security keyword; when the title lacks it, the title is prefixed
+    with ``【keyword】`` so alerts and recoveries alike pass the robot's keyword check.
+    """
     language = check_lang(lang) if lang else lang_of(message)
     labels = LABELS[language]
     notices = notices_of(message)
-    headline = prefix + message.title if prefix and prefix not in message.title else message.title
+    headline = message.title
+    if keyword and keyword not in headline:
+        headline = f"【{keyword}】{headline}"
     if not notices:  # a test message or plain text: no template data
         body = {"md": message.markdown, "txt": message.text, "html": ""}[fmt]
         if fmt == "html":
             body = "<pre>" + str(markupsafe.escape(message.text)) + "</pre>"
-        if prefix and prefix not in body:
-            body = f"{prefix}\n{body}"
+        if keyword and keyword not in body:
+            body = f"【{keyword}】{body}"
         if mention_line:
             body += "\n" + mention_line
         return Rendered(headline, body)

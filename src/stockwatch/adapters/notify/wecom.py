@@ -52,9 +52,8 @@ class WeComChannel(HttpChannel):
         self.keyword = self.url.get("keyword")
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
-        prefix = f"【{self.keyword}】" if self.keyword else ""
         if self.msgtype == "text":
-            r = render(message, "txt", escape="text", lang=self.lang, prefix=prefix)
+            r = render(message, "txt", escape="text", lang=self.lang, keyword=self.keyword)
             text: dict[str, Any] = {"content": fit_bytes(r.body, MAX_TEXT_BYTES)}
             if message.mention:
                 text["mentioned_list"] = self.mentions
@@ -66,7 +65,12 @@ class WeComChannel(HttpChannel):
             else ""
         )
         r = render(
-            message, "md", escape="wecom", lang=self.lang, mention_line=mention_line, prefix=prefix
+            message,
+            "md",
+            escape="wecom",
+            lang=self.lang,
+            mention_line=mention_line,
+            keyword=self.keyword,
         )
         body = r.body
         if message.tier in ("T3", "OUT"):
