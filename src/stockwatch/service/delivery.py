@@ -168,6 +168,8 @@ class DeliveryWorker:
             free_at = self.budget.next_free_at(
                 channel, now, limits.per_window, limits.window_seconds
             )
+            if free_at <= now:  # the free slots are about to be used by this very pass
+                free_at = now + timedelta(seconds=limits.window_seconds)
             for chunk in later:
                 for entry in chunk:
                     self.outbox.defer(entry.id, free_at)

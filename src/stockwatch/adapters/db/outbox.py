@@ -60,8 +60,8 @@ def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) ->
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(conn.dialect.name)
     inserted = 0
-    for row in rows:  # one by one: rowcount per row is portable, executemany's is not
-        inserted += conn.execute(stmt, row).rowcount
+    for row in rows:  # one by one: RETURNING tells portably whether the row was new
+        inserted += len(conn.execute(stmt.returning(deliveries.c.id), row).all())
     return inserted
 
 
