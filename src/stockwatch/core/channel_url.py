@@ -31,6 +31,7 @@ class Scheme:
     user_is_secret: bool = False
     needs_host: bool = False
     required: frozenset[str] = frozenset()
+    open_params: bool = False  # other parameters pass through (webhook targets)
 
 
 SCHEMES: dict[str, Scheme] = {
@@ -72,8 +73,12 @@ SCHEMES: dict[str, Scheme] = {
         needs_user=True,
         required=frozenset({"sign", "template", "phones"}),
     ),
-    "webhook+http": Scheme(_COMMON | {"secret"}, frozenset({"secret"}), needs_host=True),
-    "webhook+https": Scheme(_COMMON | {"secret"}, frozenset({"secret"}), needs_host=True),
+    "webhook+http": Scheme(
+        _COMMON | {"secret"}, frozenset({"secret"}), needs_host=True, open_params=True
+    ),
+    "webhook+https": Scheme(
+        _COMMON | {"secret"}, frozenset({"secret"}), needs_host=True, open_params=True
+    ),
     "task": Scheme(_COMMON | {"lead_time_days"}),
     "console": Scheme(_COMMON | {"stream"}),
 }
@@ -177,7 +182,7 @@ def validate(url: ChannelUrl) -> list[str]:
     problems: list[str] = []
     seen: set[str] = set()
     for key, _ in url.params:
-        if key not in spec.params:
+        if key not in spec.params and not spec.open_params:
             problems.append(
                 f"unknown parameter {key!r} (allowed: {', '.join(sorted(spec.params))})"
             )

@@ -90,6 +90,12 @@ class Reply:
 TRANSIENT_FAULTS = ("http503", "busy", "reset")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default 5 resets connections under concurrent senders
+    daemon_threads = True
+    block_on_close = False
+
+
 class FakeServer:
     """A threaded HTTP server on 127.0.0.1:<free port> with records, faults and rate windows."""
 
@@ -152,7 +158,7 @@ class FakeServer:
             do_POST = _handle
             do_GET = _handle
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _Server(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
