@@ -95,6 +95,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return None  # a sender that died mid-request (the chaos test) is not our error
+
 
 class FakeServer:
     """A threaded HTTP server on 127.0.0.1:<free port> with records, faults and rate windows."""
@@ -120,6 +123,8 @@ class FakeServer:
         self.lock = threading.Lock()
         self._hits: dict[str, deque[float]] = defaultdict(deque)
         self._server: ThreadingHTTPServer | None = None
+        self._hold: threading.Event | None = None  # set: hold the next request until released
+        self.holding = threading.Event()  # a request is being held right now
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -139,6 +144,7 @@ class FakeServer:
                 parts = urlsplit(self.path)
                 query = dict(parse_qsl(parts.query, keep_blank_values=True))
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                fake.wait_if_held()
                 reply = fake.dispatch(
                     self.command, parts.path, query, headers, body, raw_query=parts.query
                 )
@@ -201,6 +207,25 @@ class FakeServer:
             self.records.clear()
             self._hits.clear()
             self.faults.clear()
+
+    def hold_next(self) -> threading.Event:
+        """Hold the next request (the sender is mid-send) until the returned event is set.
+
+        The held request is then processed and accepted as usual, as a provider would that
+        got the message just before the sender died.
+        """
+        release = threading.Event()
+        with self.lock:
+            self._hold = release
+            self.holding.clear()
+        return release
+
+    def wait_if_held(self) -> None:
+        with self.lock:
+            release, self._hold = self._hold, None
+        if release is not None:
+            self.holding.set()
+            release.wait(timeout=60)
 
     def fail_next(self, *faults: str) -> None:
         """Script the next answers: http500/http502/http503/reset/malformed/empty/busy/429."""
