@@ -111,6 +111,19 @@ class OutboxEntry:
     stale_releases: int = 0  # times a sweeper took it back from a dead worker (may resend)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to the rows one message carried; recorded in bulk after a pass."""
+
+    entry_ids: tuple[int, ...]
+    status: OutboxStatus  # SENT, PENDING (retry) or FAILED
+    at: datetime
+    answer: str = ""
+    error: str = ""
+    next_attempt_at: datetime | None = None  # retries
+    batch_key: str | None = None  # sent: the message that carried them
+
+
 class Outbox(Protocol):
     """The delivery queue. Enqueueing happens inside the store's alert transaction."""
 
@@ -129,6 +142,10 @@ class Outbox(Protocol):
     def mark_retry(
         self, entry_id: int, now: datetime, next_attempt_at: datetime, error: str, answer: str = ""
     ) -> None: ...
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Record many outcomes in one transaction (only rows still in SENDING change)."""
+        ...
 
     def mark_failed(self, entry_id: int, now: datetime, error: str, answer: str = "") -> None: ...
 

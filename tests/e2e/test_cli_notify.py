@@ -30,9 +30,7 @@ def fakes() -> Iterator[Receivers]:
 
 @pytest.fixture
 def config(tmp_path: Path, fakes: Receivers) -> Path:
-    bad = (
-        f"dingtalk://ding-0@/?secret=SECwrong&keyword=库存&endpoint={fakes.dingtalk.url}"
-    )
+    bad = f"dingtalk://ding-0@/?secret=SECwrong&keyword=库存&endpoint={fakes.dingtalk.url}"
     return write_config(tmp_path, fakes, {"bad-ding": bad})
 
 
@@ -40,9 +38,7 @@ def db(tmp_path: Path) -> str:
     return f"sqlite+pysqlite:///{tmp_path / 'data' / 'stockwatch.sqlite3'}"
 
 
-def test_notify_test_prints_the_providers_answer_verbatim(
-    config: Path, fakes: Receivers
-) -> None:
+def test_notify_test_prints_the_providers_answer_verbatim(config: Path, fakes: Receivers) -> None:
     result = runner.invoke(app, ["notify", "test", "ding0", "-c", str(config)])
     assert result.exit_code == 0, result.output
     assert '{"errcode": 0, "errmsg": "ok"}' in result.output

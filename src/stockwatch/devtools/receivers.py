@@ -125,6 +125,7 @@ class FakeServer:
         self._server: ThreadingHTTPServer | None = None
         self._hold: threading.Event | None = None  # set: hold the next request until released
         self.holding = threading.Event()  # a request is being held right now
+        self.latency = 0.0  # seconds to wait before answering (simulated provider latency)
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -134,6 +135,7 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None
@@ -144,7 +146,16 @@ class FakeServer:
                 parts = urlsplit(self.path)
                 query = dict(parse_qsl(parts.query, keep_blank_values=True))
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if parts.path == "/__snapshot":  # for a benchmark running us in another process
+                    reply = Reply(200, json.dumps(fake.snapshot()).encode(), "admin")
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    return
                 fake.wait_if_held()
+                if fake.latency:
+                    time.sleep(fake.latency)  # a provider's round trip, without the GIL
                 reply = fake.dispatch(
                     self.command, parts.path, query, headers, body, raw_query=parts.query
                 )
@@ -202,6 +213,17 @@ class FakeServer:
         with self.lock:
             return [r for r in self.records if r.accepted]
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything recorded, JSON-ready: time, token, verdict and visible text per call."""
+        with self.lock:
+            records = list(self.records)
+        return {
+            "records": [
+                {"at": r.at, "token": r.token, "verdict": r.verdict, "text": r.text}
+                for r in records
+            ]
+        }
+
     def reset(self) -> None:
         with self.lock:
             self.records.clear()
@@ -234,19 +256,9 @@ class FakeServer:
 
     def max_in_window(self, token: str | None = None, window: float = 60.0) -> int:
         """Return the most accepted messages any one token got within ``window`` seconds."""
-        by_token: dict[str, list[float]] = defaultdict(list)
-        for r in self.accepted:
-            if token is None or r.token == token:
-                by_token[r.token].append(r.at)
-        best = 0
-        for times in by_token.values():
-            times.sort()
-            lo = 0
-            for hi, t in enumerate(times):
-                while t - times[lo] >= window:
-                    lo += 1
-                best = max(best, hi - lo + 1)
-        return best
+        return max_in_window(
+            [(r.token, r.at) for r in self.accepted if token is None or r.token == token], window
+        )
 
     # -- request handling ----------------------------------------------------------------------
 
@@ -340,6 +352,22 @@ class FakeServer:
         busy: bool,
     ) -> Reply:
         raise NotImplementedError
+
+
+def max_in_window(calls: list[tuple[str, float]], window: float = 60.0) -> int:
+    """Return the most calls any one token made within ``window`` seconds (sliding)."""
+    by_token: dict[str, list[float]] = defaultdict(list)
+    for token, at in calls:
+        by_token[token].append(at)
+    best = 0
+    for times in by_token.values():
+        times.sort()
+        lo = 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= window:
+                lo += 1
+            best = max(best, hi - lo + 1)
+    return best
 
 
 def _json(obj: Any, status: int = 200, verdict: str = "ok", **headers: str) -> Reply:
@@ -655,6 +683,12 @@ class FakeWebhook(FakeServer):
     def token_of(self, path: str, query: dict[str, str]) -> str:
         return path
 
+    def snapshot(self) -> dict[str, Any]:
+        data = super().snapshot()
+        with self.lock:
+            data["processed"] = dict(self.processed)
+        return data
+
     def handle(self, method, path, query, headers, body, data, now, busy):  # type: ignore[no-untyped-def]
         if method != "POST":
             return _json({"error": "method"}, 405, "405")
@@ -840,3 +874,18 @@ class Receivers:
     def stop(self) -> None:
         for server in self.all():
             server.stop()
+
+
+def serve(robots: int, conn: Any, stop: Any, latency: float = 0.0) -> None:
+    """Run every fake in this process (a child): send the channel URLs, serve until ``stop``."""
+    receivers = Receivers.start(robots=robots)
+    for fake in receivers.all():
+        fake.latency = latency
+    conn.send(
+        {
+            "urls": receivers.channel_urls(robots),
+            "admin": {f.name: f.url for f in receivers.all()},
+        }
+    )
+    stop.wait()
+    receivers.stop()

@@ -32,6 +32,8 @@ from stockwatch.ports import (
     Notifier,
     Outbox,
     OutboxEntry,
+    OutboxStatus,
+    Outcome,
     OutgoingMessage,
     SendBudget,
 )
@@ -108,14 +110,20 @@ class DeliveryWorker:
         plans: list[Planned] = []
         for channel, rows in groups.items():
             plans.extend(self._plan(channel, rows, now, stats))
-        # 5. Send and record.
+        # 5. Send, then record every outcome in one transaction. A crash before the record
+        #    means those rows are resent after the lease: the one duplicate we accept.
         semaphore = asyncio.Semaphore(self.settings.concurrency)
+        outcomes: list[Outcome] = []
 
         async def deliver(plan: Planned) -> None:
             async with semaphore:
-                await self._deliver(plan, stats)
+                outcome = await self._deliver(plan, stats)
+            if outcome is not None:
+                outcomes.extend(outcome)
 
         await asyncio.gather(*(deliver(p) for p in plans))
+        if outcomes:
+            self.outbox.record(outcomes)
         return stats
 
     async def run(
@@ -178,7 +186,7 @@ class DeliveryWorker:
 
     # -- sending -------------------------------------------------------------------------------
 
-    async def _deliver(self, plan: Planned, stats: PassStats) -> None:
+    async def _deliver(self, plan: Planned, stats: PassStats) -> list[Outcome] | None:
         limits = self.limits.get(plan.channel, ChannelLimits())
         now = self.clock()
         if limits.per_window is not None and not self.budget.try_acquire(
@@ -191,47 +199,52 @@ class DeliveryWorker:
             for entry in plan.entries:
                 self.outbox.defer(entry.id, free_at)
                 stats.deferred += 1
-            return
+            return None
         stats.messages += 1
         if len(plan.entries) > 1:
             stats.digests += 1
         try:
             answer = await self.notifiers[plan.channel].send(plan.message)
         except DeliveryError as exc:
-            self._failed(plan, exc, stats)
-            return
+            return self._failed(plan, exc, stats)
         except Exception as exc:  # a bug in a channel must not kill the worker
-            self._failed(
-                plan, DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False), stats
-            )
-            return
-        done = self.clock()
-        self.outbox.mark_sent_many(
-            [e.id for e in plan.entries], done, answer, _batch_key(plan.message)
-        )
+            error = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False)
+            return self._failed(plan, error, stats)
         stats.sent_rows += len(plan.entries)
         if self.on_sent is not None:
             self.on_sent(plan, answer)
+        ids = tuple(e.id for e in plan.entries)
+        return [
+            Outcome(
+                ids, OutboxStatus.SENT, self.clock(), answer, "", None, _batch_key(plan.message)
+            )
+        ]
 
-    def _failed(self, plan: Planned, exc: DeliveryError, stats: PassStats) -> None:
+    def _failed(self, plan: Planned, exc: DeliveryError, stats: PassStats) -> list[Outcome]:
         now = self.clock()
         error = str(exc)
+        outcomes = []
         for entry in plan.entries:
             attempts = entry.attempts + 1
             if exc.permanent:
-                self.outbox.mark_failed(entry.id, now, f"permanent: {error}", exc.answer)
+                outcomes.append(
+                    Outcome(
+                        (entry.id,), OutboxStatus.FAILED, now, exc.answer, f"permanent: {error}"
+                    )
+                )
                 stats.failed += 1
             elif attempts >= self.settings.max_attempts:
-                self.outbox.mark_failed(
-                    entry.id, now, f"gave up after {attempts} attempts: {error}", exc.answer
-                )
+                reason = f"gave up after {attempts} attempts: {error}"
+                outcomes.append(Outcome((entry.id,), OutboxStatus.FAILED, now, exc.answer, reason))
                 stats.failed += 1
             else:
                 delay = self.settings.backoff(attempts, self.rng, exc.retry_after)
-                self.outbox.mark_retry(
-                    entry.id, now, now + timedelta(seconds=delay), error, exc.answer
+                retry_at = now + timedelta(seconds=delay)
+                outcomes.append(
+                    Outcome((entry.id,), OutboxStatus.PENDING, now, exc.answer, error, retry_at)
                 )
                 stats.retried += 1
+        return outcomes
 
 
 def _urgency(entry: OutboxEntry) -> tuple[int, float, int]:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from stockwatch.adapters.db.tables import deliveries
-from stockwatch.ports import OutboxEntry, OutboxStatus, OutgoingMessage
+from stockwatch.ports import OutboxEntry, OutboxStatus, Outcome, OutgoingMessage
 
 
 def message_to_json(message: OutgoingMessage) -> dict[str, Any]:
@@ -185,14 +185,21 @@ class SqlOutbox:
     def _finish(self, entry_ids: int | Sequence[int], **values: Any) -> None:
         ids = [entry_ids] if isinstance(entry_ids, int) else list(entry_ids)
         with self.engine.begin() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.id.in_(ids),
-                    deliveries.c.status == OutboxStatus.SENDING.value,
-                )
-                .values(attempts=deliveries.c.attempts + 1, claim_token=None, **values)
-            )
+            _finish_in(conn, ids, values)
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        with self.engine.begin() as conn:
+            for o in outcomes:
+                values: dict[str, Any] = {
+                    "status": o.status.value,
+                    "provider_answer": o.answer[:4000],
+                    "last_error": o.error[:4000],
+                }
+                if o.status is OutboxStatus.SENT:
+                    values.update(sent_at=o.at, batch_key=o.batch_key)
+                elif o.status is OutboxStatus.PENDING:
+                    values["next_attempt_at"] = o.next_attempt_at or o.at
+                _finish_in(conn, list(o.entry_ids), values)
 
     def defer(self, entry_id: int, next_attempt_at: datetime) -> None:
         with self.engine.begin() as conn:
@@ -275,6 +282,14 @@ class SqlOutbox:
                 select(deliveries.c.id, deliveries.c.batch_key).where(deliveries.c.id.in_(ids))
             ).all()
         return {int(i): b for i, b in rows}
+
+
+def _finish_in(conn: Connection, ids: list[int], values: dict[str, Any]) -> None:
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids), deliveries.c.status == OutboxStatus.SENDING.value)
+        .values(attempts=deliveries.c.attempts + 1, claim_token=None, **values)
+    )
 
 
 def _entry(row: Any) -> OutboxEntry:

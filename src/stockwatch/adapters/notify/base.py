@@ -75,7 +75,9 @@ class HttpChannel(Channel):
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, trust_env=False)
+            # Keep every connection the worker's concurrency opens: re-opening is the cost.
+            limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+            self._client = httpx.AsyncClient(timeout=self.timeout, trust_env=False, limits=limits)
         return self._client
 
     async def aclose(self) -> None:
