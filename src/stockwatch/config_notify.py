@@ -49,6 +49,11 @@ class ChannelConfig(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: SecretStr) -> SecretStr:
+        if "${" in value.get_secret_value():
+            # Only whole values are secret references; a token spliced in would go out literally.
+            raise ValueError(
+                'a secret reference must be the whole URL, e.g. url = "${DINGTALK_URL}"'
+            )
         parse_channel_url(value.get_secret_value())  # raises a ValueError saying what is wrong
         return value
 

@@ -77,3 +77,13 @@ def test_bad_tiers_and_quiet_hours_are_reported(tmp_path: Path) -> None:
         load_config(write(tmp_path, text), env={"WECOM_URL": "wecom://k@/"})
     paths = sorted(p.path for p in caught.value.problems)
     assert paths == ["routes[0].quiet_hours", "routes[1].tiers"]
+
+
+def test_a_secret_spliced_into_a_url_is_refused_rather_than_sent_literally(
+    tmp_path: Path,
+) -> None:
+    text = GOOD.replace('"${WECOM_URL}"', '"wecom://${WECOM_KEY}@/"')
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), env={"WECOM_KEY": "k"})
+    [problem] = caught.value.problems
+    assert problem.path == "channels[0].url" and "whole URL" in problem.message
