@@ -91,7 +91,8 @@ def test_tasks_are_created_listed_exported_and_closed(config: Path, tmp_path: Pa
     rows = list(csv.DictReader(io.StringIO(exported.output)))
     assert [r["sku"] for r in rows] == ["SKU-CUP-00000", "SKU-CUP-00001"]
     assert all(int(r["quantity"]) % 10 == 0 and int(r["quantity"]) >= 50 for r in rows)
-    closed = runner.invoke(app, ["tasks", "close", "1", "-c", str(config)])
+    first = next(r["task_id"] for r in rows if r["sku"] == "SKU-CUP-00000")
+    closed = runner.invoke(app, ["tasks", "close", first, "-c", str(config)])
     assert closed.exit_code == 0
     after = runner.invoke(app, ["tasks", "export", "-c", str(config), "--format", "json"])
     [group] = json.loads(after.output)["suppliers"]
