@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from stockwatch.config_notify import ChannelConfig, RouteConfig, notify_problems
 from stockwatch.core.messages import check_lang
 from stockwatch.core.model import AlertPolicy, DebounceRule, Item, ItemClass, Tier
 from stockwatch.core.thresholds import (
@@ -225,6 +226,8 @@ class StockwatchConfig(Section):
     categories: dict[str, ThresholdSection] = Field(default_factory=dict)
     items: dict[str, ItemSection] = Field(default_factory=dict)
     promotions: list[PromotionConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
 
 
 CLASS_DEFAULTS: dict[ItemClass, dict[str, Any]] = {
@@ -447,6 +450,8 @@ def _semantic_problems(model: StockwatchConfig, text: str) -> list[Problem]:
         config.alert_policy()
     except ValueError as exc:
         problems.append(Problem("alerting", line_of(text, ("alerting",)), str(exc)))
+    for where, message in notify_problems(model.channels, model.routes):
+        problems.append(Problem(_dotted(where), line_of(text, where), message))
     for i, promo in enumerate(model.promotions):
         try:
             promo.to_promotion()

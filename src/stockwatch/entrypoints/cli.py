@@ -346,5 +346,10 @@ def demo(lang: LangOpt = None) -> None:
     )
 
 
+from stockwatch.entrypoints.cli_notify import register as _register_notify  # noqa: E402
+
+_register_notify(app)
+
+
 if __name__ == "__main__":
     main()
