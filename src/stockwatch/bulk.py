@@ -427,30 +427,40 @@ def _stats(x: IntArray, velocity_days: int) -> tuple[I64, I64, I64, I64, I64, I6
 def _empirical(x: IntArray, n: I64, lead_days: I64, csl: F64, rows: Bool) -> I64:
     """Return the CSL-quantile of L-day rolling sums within each row's history, −1 if none.
 
-    Windows before the first sale are pushed to the end of the sort with a sentinel, so the
-    quantile index counts only windows inside the history (as the core does).
+    Rows are ordered by L so each L is one contiguous slice of the cumulative sums. Windows that
+    start before the first sale, or do not exist for this L, get a sentinel that sorts last, so
+    the quantile index counts only windows inside the history (as the core does).
     """
     out = np.full(len(n), _NONE, dtype=np.int64)
     width = x.shape[1]
-    ok = rows & (n >= lead_days)
-    for ld in np.unique(lead_days[ok]):
-        sel = np.flatnonzero(ok & (lead_days == ld))
-        block = np.maximum(x[sel], 0).astype(np.int64)
-        csum = np.zeros((len(sel), width + 1), dtype=np.int64)
-        np.cumsum(block, axis=1, out=csum[:, 1:])
-        sums = csum[:, ld:] - csum[:, :-ld]
-        big = np.iinfo(np.int32).max
-        # int32 sorts several times faster (SIMD); fall back to int64 for huge quantities
-        if sums.size and sums.max() < big:
-            sums = sums.astype(np.int32)
-        else:
-            big = np.iinfo(np.int64).max
-        start = width - n[sel]
-        sums[np.arange(sums.shape[1])[None, :] < start[:, None]] = big
-        sums.sort(axis=1)
-        m = n[sel] - ld + 1
-        idx = np.minimum(m - 1, np.maximum(np.ceil(csl[sel] * m).astype(np.int64) - 1, 0))
-        out[sel] = sums[np.arange(len(sel)), idx]
+    sel = np.flatnonzero(rows & (n >= lead_days))
+    if not len(sel):
+        return out
+    sel = sel[np.argsort(lead_days[sel], kind="stable")]
+    ld = lead_days[sel]
+    block = x[sel]
+    if block.min() < 0:
+        block = np.maximum(block, 0)
+    # int32 sorts several times faster (SIMD); int64 only when a row's total could overflow it
+    small = int(block.max(initial=0)) * width < np.iinfo(np.int32).max
+    dtype = np.int32 if small else np.int64
+    big = np.iinfo(dtype).max
+    csum = np.zeros((len(sel), width + 1), dtype=dtype)
+    np.cumsum(block, axis=1, dtype=dtype, out=csum[:, 1:])
+    sums = np.full((len(sel), width), big, dtype=dtype)
+    values, starts = np.unique(ld, return_index=True)
+    bounds = [*starts.tolist(), len(sel)]
+    for j, lv in enumerate(values.tolist()):
+        lo, hi = bounds[j], bounds[j + 1]
+        np.subtract(
+            csum[lo:hi, lv:], csum[lo:hi, : width + 1 - lv], out=sums[lo:hi, : width + 1 - lv]
+        )
+    start = width - n[sel]
+    sums[np.arange(width)[None, :] < start[:, None]] = big
+    sums.sort(axis=1)
+    m = n[sel] - ld + 1
+    idx = np.minimum(m - 1, np.maximum(np.ceil(csl[sel] * m).astype(np.int64) - 1, 0))
+    out[sel] = sums[np.arange(len(sel)), idx]
     return out
 
 
@@ -515,7 +525,7 @@ def _chunk(
     wants = ~new & intermittent & t.empirical[pi]
     lead_demand = np.full(rows, _NONE, dtype=np.int64)
     if wants.any():
-        for w in {int(v) for v in window[wants]}:
+        for w in np.unique(window[wants]).tolist():
             sel = wants & (window == w)
             found = _empirical(x[:, width - w :], n, lead_days, t.service_level[pi], sel)
             lead_demand[sel] = found[sel]
