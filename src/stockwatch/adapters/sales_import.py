@@ -34,6 +34,11 @@ from stockwatch.adapters.files import (
 )
 
 _EPOCH = date(1970, 1, 1).toordinal()
+# Order exports carry a time rather than a date; both end up as the Shanghai business day.
+_EXTRA = {
+    "day": ("time", "paid_at", "order_time", "下单时间"),
+    "quantity": ("quantity", "qty", "数量"),
+}
 
 
 @dataclass
@@ -106,11 +111,11 @@ def _unknown(sku: str) -> str:
 
 def _column(table: pa.Table, path: Path, name: str, required: bool) -> pa.ChunkedArray | None:
     names = {n.strip().lower(): n for n in table.column_names}
-    for alias in (*_ALIASES.get(name, (name,)), *(("qty",) if name == "quantity" else ())):
+    for alias in (*_ALIASES.get(name, (name,)), *_EXTRA.get(name, ())):
         if alias in names:
             return table.column(names[alias])
     if required:
-        accepted = ", ".join(_ALIASES.get(name, (name,)))
+        accepted = ", ".join((*_ALIASES.get(name, (name,)), *_EXTRA.get(name, ())))
         raise FileFormatError(f"{path}: no {name!r} column (accepted names: {accepted})")
     return None
 

@@ -116,7 +116,7 @@ class SqlThresholdStore:
             last: dict[str, int] = {}
             for batch in _batches(keys):
                 q = select(t.c.item_key, func.max(t.c.version)).where(t.c.item_key.in_(batch))
-                last.update(dict(conn.execute(q.group_by(t.c.item_key)).tuples().all()))
+                last.update({k: v for k, v in conn.execute(q.group_by(t.c.item_key))})
             retire = update(t).where(
                 and_(t.c.item_key == bindparam("k"), t.c.status == bindparam("old"))
             )
