@@ -654,3 +654,55 @@ def _manual(t: _PolicyTable, pi: I64, t1: I64, t2: I64, t3: I64) -> tuple[I64, I
         np.where(has, np.maximum(t2, 1), t2),
         np.where(has, np.maximum(t3, 1), t3),
     )
+
+
+def seed_kernel(
+    sales: IntArray,
+    z: F64,
+    lead: F64,
+    lead_sd: F64,
+    k: F64,
+    is_new: Bool,
+    new_rate: float,
+    mult: F64,
+    on_hand: F64,
+    *,
+    velocity_days: int = 7,
+    chunk_rows: int = CHUNK_ROWS,
+) -> tuple[F64, F64, F64, F64, npt.NDArray[np.int8]]:
+    """The benchmark kernel of inventory-math §9, the one every peer method reproduces.
+
+    σ = sample std over the whole window (no trimming), d̄ = mean of the last 7 days; new items
+    take the rule rate with σ = √rate; promotions multiply d̄ and σ; SS = Z·√(L·σ² + d̄²·σL²) is
+    T3, ROP = d̄·L + SS is T2, T1 = ROP + k; cover = on_hand / d̄ (∞ at 0) and the tier is 0–3.
+    Returns (SS, ROP, T1, cover, tier). Exact integer moments, streamed in row chunks.
+    """
+    n_rows, width = sales.shape
+    ss = np.empty(n_rows)
+    rop = np.empty(n_rows)
+    t1 = np.empty(n_rows)
+    cover = np.empty(n_rows)
+    tier = np.empty(n_rows, dtype=np.int8)
+    den = width * (width - 1.0)
+    new_sd = math.sqrt(new_rate)
+    for lo in range(0, n_rows, chunk_rows):
+        hi = min(lo + chunk_rows, n_rows)
+        x = sales[lo:hi].astype(np.int64)
+        s1 = x.sum(axis=1)
+        s2 = np.einsum("ij,ij->i", x, x)
+        sd = np.sqrt((width * s2 - s1 * s1) / den)
+        d = x[:, -velocity_days:].sum(axis=1) / velocity_days
+        new = is_new[lo:hi]
+        m = mult[lo:hi]
+        sd = np.where(new, new_sd, sd) * m
+        d = np.where(new, new_rate, d) * m
+        sl = lead_sd[lo:hi]
+        ln = lead[lo:hi]
+        s = z[lo:hi] * np.sqrt(ln * sd * sd + d * d * sl * sl)
+        r = d * ln + s
+        t = r + k[lo:hi]
+        oh = on_hand[lo:hi]
+        ss[lo:hi], rop[lo:hi], t1[lo:hi] = s, r, t
+        cover[lo:hi] = np.divide(oh, d, out=np.full(hi - lo, np.inf), where=d > 0)
+        tier[lo:hi] = np.where(oh <= s, 3, np.where(oh <= r, 2, np.where(oh <= t, 1, 0)))
+    return ss, rop, t1, cover, tier
