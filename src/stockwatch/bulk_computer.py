@@ -94,11 +94,12 @@ class BulkLevelsComputer:
         )
         self.last = bulk
         out: list[ComputedLevels] = []
+        all_levels = bulk.levels_list()
         for row, name in enumerate(keys):
             if row in errors:
                 out.append(ComputedLevels(name, None, errors[row]))
             elif bulk.error[row]:
                 out.append(ComputedLevels(name, None, f"item {name}: {bulk.error_message(row)}"))
             else:
-                out.append(ComputedLevels(name, bulk.levels(row)))
+                out.append(ComputedLevels(name, all_levels[row]))
         return out

@@ -65,13 +65,16 @@ def assert_same(policies, index, items, sales, promotions=(), chunk_rows=3):  # 
         promotion_index(items, promotions, AS_OF, lead, "threshold"),
         chunk_rows=chunk_rows,
     )
+    fast = bulk.levels_list()
     for i, item in enumerate(items):
         want = _reference(policies[index[i]], sales[i], item, promotions)
         if want is None:
             assert bulk.error[i], f"row {i}: reference raised, bulk did not"
+            assert fast[i] is None
             with pytest.raises(ValueError):
                 bulk.levels(i)
             continue
+        assert fast[i] == bulk.levels(i)
         assert not bulk.error[i], f"row {i}: {bulk.error_message(i)}"
         got = bulk.levels(i)
         assert (got.t1, got.t2, got.t3, got.disabled) == (want.t1, want.t2, want.t3, want.disabled)

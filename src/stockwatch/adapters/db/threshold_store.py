@@ -17,6 +17,7 @@ from sqlalchemy import Engine, and_, bindparam, func, select, update
 
 from stockwatch.adapters.db.tables import thresholds
 from stockwatch.core.model import Basis, Step, TierLevels
+from stockwatch.gcpause import paused_gc
 from stockwatch.ports import (
     CurrentThresholds,
     NewThreshold,
@@ -129,9 +130,8 @@ class SqlThresholdStore:
             ]
             if retired:
                 conn.execute(retire.values(status=ThresholdStatus.SUPERSEDED.value), retired)
-            conn.execute(
-                t.insert(),
-                [
+            with paused_gc():  # a chunk builds ~10 objects per row and forms no cycles
+                params = [
                     {
                         "item_key": r.key,
                         "version": last.get(r.key, 0) + 1,
@@ -146,8 +146,8 @@ class SqlThresholdStore:
                         "review_reason": r.review_reason,
                     }
                     for r in rows
-                ],
-            )
+                ]
+            conn.execute(t.insert(), params)
 
     def versions(self, key: str, limit: int = 10) -> list[StoredThreshold]:
         t = thresholds
