@@ -93,8 +93,14 @@ def ensure_cache(n: int) -> float:
 
 def read_wide(path: Path) -> tuple[Any, np.ndarray]:
     """Read the whole wide history as one (N, 90) int32 matrix (for the peers' prep)."""
-    chunks = list(read_history(path))
-    return None, np.vstack([c.sales for c in chunks])
+    import pyarrow.parquet as pq
+
+    out = np.empty((pq.ParquetFile(path).metadata.num_rows, DAYS), dtype=np.int32)
+    lo = 0
+    for chunk in read_history(path):  # one row group at a time: peak = matrix + one group
+        out[lo : lo + len(chunk.sales)] = chunk.sales
+        lo += len(chunk.sales)
+    return None, out
 
 
 def load(n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:

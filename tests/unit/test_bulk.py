@@ -315,3 +315,50 @@ def test_a_window_longer_than_the_history_reads_as_leading_zeros() -> None:
     b = compute_bulk(padded, *args, np.zeros(50))
     for name in ("t1", "t2", "t3", "rate", "sd", "velocity7", "history_days"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def _scalar_seed(
+    row: list[int],
+    z: float,
+    lead: float,
+    lead_sd: float,
+    k: float,
+    new: bool,
+    mult: float,
+    on_hand: float,
+) -> tuple[float, float, float, int]:
+    """inventory-math §9.4's scalar reference for the benchmark kernel, one SKU at a time."""
+    n = len(row)
+    s1, s2 = sum(row), sum(v * v for v in row)
+    sd = math.sqrt((n * s2 - s1 * s1) / (n * (n - 1)))
+    d = sum(row[-7:]) / 7
+    if new:
+        sd, d = math.sqrt(2.0), 2.0
+    sd, d = sd * mult, d * mult
+    ss = z * math.sqrt(lead * sd * sd + d * d * lead_sd * lead_sd)
+    rop = d * lead + ss
+    tier = 3 if on_hand <= ss else 2 if on_hand <= rop else 1 if on_hand <= rop + k else 0
+    return ss, rop, rop + k, tier
+
+
+def test_the_benchmark_kernel_matches_its_scalar_reference() -> None:
+    from stockwatch.bulk import seed_kernel
+
+    rng = np.random.default_rng(9)
+    n = 3000
+    sales = rng.negative_binomial(0.7, 0.3, (n, 90)).astype(np.int32)
+    sales[:50] = 0  # nothing sold: d̄ = 0, cover = ∞
+    z = rng.choice([1.2816, 1.6449, 2.0537], n)
+    lead, lead_sd = rng.integers(1, 22, n).astype(float), rng.uniform(0, 1, n)
+    k, on_hand = rng.uniform(0, 10, n), np.floor(rng.uniform(0, 120, n))
+    new, mult = rng.random(n) < 0.03, np.where(rng.random(n) < 0.05, 2.5, 1.0)
+    ss, rop, t1, cover, tier = seed_kernel(
+        sales, z, lead, lead_sd, k, new, 2.0, mult, on_hand, chunk_rows=1000
+    )
+    for i in range(n):
+        want = _scalar_seed(
+            sales[i].tolist(), z[i], lead[i], lead_sd[i], k[i], bool(new[i]), mult[i], on_hand[i]
+        )
+        assert (ss[i], rop[i], t1[i]) == pytest.approx(want[:3], rel=1e-12, abs=1e-12)
+        assert tier[i] == want[3]
+    assert np.isinf(cover[:50][~new[:50]]).all()
