@@ -552,15 +552,17 @@ def report(results: dict[str, dict[str, Any]], n: int, small: int) -> None:
     ours = statistics.median(results["ours_kernel"]["times"]) if "ours_kernel" in results else 1.0
     print()
     print(
-        f"{'method':14s} {'N':>10s} {'compute s':>10s} {'SKU/s':>12s} {'ours is ×':>10s}"
+        f"{'method':14s} {'N':>10s} {'compute s':>10s} {'SKU/s':>12s} {'÷ ours':>10s}"
         f" {'prep s':>7s} {'peak RSS MB':>11s}  check"
     )
+    timings: dict[str, float] = {}
     for name in ("ours_kernel", "ours_full", "pandas_agg", "polars", "pandas_apply"):
         if name not in results:
             continue
         r = results[name]
         med = statistics.median(r["times"])
         at_n = med * n / r["n"]  # linear extrapolation for the small run
+        timings[name] = at_n
         check = ""
         if name in ("pandas_agg", "polars"):
             check = compare(Path(results["ours_kernel"]["out"]), Path(r["out"]), n)
@@ -585,6 +587,22 @@ def report(results: dict[str, dict[str, Any]], n: int, small: int) -> None:
                 f"peak RSS {r['peak_rss_mb']:.0f} MB = {r['peak_rss_mb'] / input_mb:.2f}× "
                 f"the {input_mb:.0f} MiB input"
             )
+    print()
+    checks = [(f"kernel compute ≤ 0.25 s at {n:,} SKUs", ours <= 0.25, f"{ours:.3f} s")]
+    if "pandas_apply" in timings:
+        ratio = timings["pandas_apply"] / ours
+        checks.append(("≥ 100× pandas groupby-apply", ratio >= 100, f"{ratio:,.0f}×"))
+    if "polars" in timings:
+        ratio = timings["polars"] / ours
+        checks.append(("faster than polars in this run", ratio > 1, f"{ratio:.1f}×"))
+    if "e2e_memory" in results:
+        r = results["e2e_memory"]
+        e2e = statistics.median(r["times"])
+        checks.append(("Parquet → thresholds ≤ 2 s", e2e <= 2, f"{e2e:.2f} s"))
+        peak = r["peak_rss_mb"] / input_mb
+        checks.append(("peak memory ≤ 2× input", peak <= 2, f"{peak:.2f}×"))
+    for label, ok, value in checks:
+        print(f"{'PASS' if ok else 'MISS'}  {label}: {value}")
     gbs = bandwidth_floor()
     floor = n * (DAYS * 4 + 105) / 1e9 / gbs
     print(
