@@ -124,3 +124,4 @@ def test_describe_change_says_what_moved_and_why(t0: datetime) -> None:
     assert "no longer: calm" in lines
     assert lines[-1] == "waiting for review: T2 ×2.5"
     assert describe_change(None, new)[0] == "first computed version"
+    assert "原因：promotion '双12': demand × 2.5" in describe_change(old, new, "zh-CN")

@@ -338,17 +338,12 @@ def print_versions(key: str, versions: list[StoredThreshold], lang: str) -> None
         else f"已保存第 {newest.version} 版（{newest.status.value}，{when}）：{levels}"
     )
     out.print(f"[bold]{head}[/]", highlight=False)
-    title = (
-        f"Since version {older.version}:"
-        if lang == "en" and older
-        else (
-            "First version:"
-            if lang == "en"
-            else (f"与第 {older.version} 版相比：" if older else "首个版本：")
+    if older is not None:
+        since = (
+            f"Since version {older.version}:" if lang == "en" else f"与第 {older.version} 版相比："
         )
-    )
-    out.print(title, highlight=False)
-    for line in describe_change(older, newest):
+        out.print(since, highlight=False)
+    for line in describe_change(older, newest, lang):
         out.print(f"  • {line}", highlight=False)
 
 

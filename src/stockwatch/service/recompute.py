@@ -143,20 +143,38 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def describe_change(old: StoredThreshold | None, new: StoredThreshold) -> list[str]:
-    """Return what changed from ``old`` to ``new`` and why, one sentence per line (English)."""
+_WORDS = {
+    "first": ("首次计算的版本", "first computed version"),
+    "off": ("已停用", "switched off"),
+    "on": ("已启用", "switched on"),
+    "strategy": ("策略", "strategy"),
+    "gone": ("不再适用：", "no longer: "),
+    "because": ("原因：", "because: "),
+    "review": ("待审核：", "waiting for review: "),
+}
+
+
+def _w(key: str, lang: str) -> str:
+    zh, en = _WORDS[key]
+    return en if lang == "en" else zh
+
+
+def describe_change(
+    old: StoredThreshold | None, new: StoredThreshold, lang: str = "en"
+) -> list[str]:
+    """Return what changed from ``old`` to ``new`` and why, one line each (zh-CN or en)."""
     lines: list[str] = []
     a, b = (old.levels if old else None), new.levels
     if a is None:
-        lines.append("first computed version")
+        lines.append(_w("first", lang))
     else:
         for name, x, y in (("T1", a.t1, b.t1), ("T2", a.t2, b.t2), ("T3", a.t3, b.t3)):
             if x != y:
                 lines.append(f"{name}: {x} → {y}")
         if a.disabled != b.disabled:
-            lines.append("switched " + ("off" if b.disabled else "on"))
+            lines.append(_w("off" if b.disabled else "on", lang))
         if a.basis.strategy != b.basis.strategy:
-            lines.append(f"strategy: {a.basis.strategy} → {b.basis.strategy}")
+            lines.append(f"{_w('strategy', lang)}: {a.basis.strategy} → {b.basis.strategy}")
         before = dict(a.basis.inputs)
         for name, value in b.basis.inputs:
             prev = before.get(name)
@@ -166,9 +184,9 @@ def describe_change(old: StoredThreshold | None, new: StoredThreshold) -> list[s
                 change = f" ({(value - prev) / prev:+.0%})" if prev else ""
                 lines.append(f"{name}: {_fmt(prev)} → {_fmt(value)}{change}")
         gone = [n for n in a.basis.notes if n not in b.basis.notes]
-        lines.extend(f"no longer: {n}" for n in gone)
+        lines.extend(_w("gone", lang) + n for n in gone)
     old_notes = set(a.basis.notes) if a else set()
-    lines.extend(f"because: {n}" for n in b.basis.notes if n not in old_notes)
+    lines.extend(_w("because", lang) + n for n in b.basis.notes if n not in old_notes)
     if new.review_reason:
-        lines.append(f"waiting for review: {new.review_reason}")
+        lines.append(_w("review", lang) + new.review_reason)
     return lines
