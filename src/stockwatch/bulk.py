@@ -39,7 +39,7 @@ I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.integer[Any]]
 
-CHUNK_ROWS = 4096  # 2–8k rows keep a chunk's temporaries in cache (inventory-math §9.2)
+CHUNK_ROWS = 8192  # 2–8k rows keep a chunk's temporaries in cache (inventory-math §9.2)
 _STRATEGIES = (
     Strategy.FIXED,
     Strategy.SAFETY_STOCK,
@@ -509,19 +509,23 @@ class _Out:
         return dict(self.a)
 
 
-def _stats(x: IntArray, velocity_days: int) -> tuple[I64, I64, I64, I64, I64, I64]:
-    """Return n (history days), S1, S2, selling days, velocity sum, recent selling days."""
+def _stats(x: IntArray, velocity_days: int) -> tuple[I64, F64, F64, I64, F64, I64]:
+    """Return n (history days), S1, S2, selling days, velocity sum, recent selling days.
+
+    The sums run in float64 (einsum is SIMD there, int64 is not): integer sums below 2^53 are
+    exact in float64, so S1, S2 and n·S2 − S1² equal the core's Python integers bit for bit.
+    """
     if x.size and x.min() < 0:
         x = np.maximum(x, 0)  # net returns count as 0 sold, as in demand_stats
     width = x.shape[1]
-    x64 = x.astype(np.int64)
-    s1 = x64.sum(axis=1)
-    s2 = np.einsum("ij,ij->i", x64, x64)
+    f = x.astype(np.float64)
+    s1 = np.einsum("ij->i", f)
+    s2 = np.einsum("ij,ij->i", f, f)
     selling = x > 0
     k = selling.sum(axis=1)
     first = selling.argmax(axis=1)
     n = np.where(k > 0, width - first, 0)
-    vsum = s1 if velocity_days >= width else x64[:, -velocity_days:].sum(axis=1)
+    vsum = s1 if velocity_days >= width else np.einsum("ij->i", f[:, -velocity_days:])
     recent = k if velocity_days >= width else selling[:, -velocity_days:].sum(axis=1)
     return n, s1, s2, k, vsum, recent
 
@@ -581,10 +585,10 @@ def _chunk(
     rows = len(pi)
     width = x.shape[1]
     n = np.empty(rows, dtype=np.int64)
-    s1 = np.empty(rows, dtype=np.int64)
-    s2 = np.empty(rows, dtype=np.int64)
+    s1 = np.empty(rows, dtype=np.float64)
+    s2 = np.empty(rows, dtype=np.float64)
     k = np.empty(rows, dtype=np.int64)
-    vsum = np.empty(rows, dtype=np.int64)
+    vsum = np.empty(rows, dtype=np.float64)
     recent = np.empty(rows, dtype=np.int64)
     window = np.minimum(t.window[pi], width)  # a longer window is all leading zeros
     vdays = t.velocity_days[pi]
@@ -603,7 +607,7 @@ def _chunk(
     nf = n.astype(np.float64)
     mean = np.divide(s1, nf, out=np.zeros(rows), where=n > 0)
     den = nf * (nf - 1.0)
-    var_num = np.maximum(n * s2 - s1 * s1, 0).astype(np.float64)
+    var_num = np.maximum(nf * s2 - s1 * s1, 0.0)
     sd_hist = np.sqrt(np.divide(var_num, den, out=np.zeros(rows), where=n >= 2))
     velocity = vsum / vdays.astype(np.float64)
 
@@ -632,48 +636,54 @@ def _chunk(
             found = _empirical(x[:, width - w :], n, lead_days, t.service_level[pi], sel)
             lead_demand[sel] = found[sel]
 
-    rate = np.where(has_dp, rate * dm, rate)
-    sd = np.where(has_dp, sd * dm, sd)
     has_ld = lead_demand >= 0
     if has_dp.any():
+        rate = np.where(has_dp, rate * dm, rate)
+        sd = np.where(has_dp, sd * dm, sd)
         promo_ld = np.ceil(lead_demand * dm).astype(np.int64)
         lead_demand = np.where(has_ld & has_dp, promo_ld, lead_demand)
 
-    z = t.z[pi]
     buffer_days = t.buffer_days[pi]
     kk = rate * buffer_days + t.buffer_units[pi]
     lr = lead + review
     # normal safety stock and reorder point, in the core's operation order
-    ss_n = np.maximum(z * np.sqrt(lr * sd * sd + rate * rate * lead_sd**2), 0.0)
-    rop_n = rate * lr + ss_n
-    # empirical: quantile of lead-time demand
-    ld_f = lead_demand.astype(np.float64)
-    ss_e = np.maximum(ld_f - rate * lr, 0.0)
-    rop_e = np.maximum(ld_f, rate * lr)
-    ss = np.where(has_ld, ss_e, ss_n)
-    rop = np.where(has_ld, rop_e, rop_n)
+    ss = np.maximum(t.z[pi] * np.sqrt(lr * sd * sd + rate * rate * lead_sd**2), 0.0)
+    rop = rate * lr + ss
+    if has_ld.any():  # empirical: the quantile of lead-time demand
+        ld_f = lead_demand.astype(np.float64)
+        ss = np.where(has_ld, np.maximum(ld_f - rate * lr, 0.0), ss)
+        rop = np.where(has_ld, np.maximum(ld_f, rate * lr), rop)
 
-    triples = np.empty((4, 3, rows))
-    triples[FIXED] = (1.5 * fixed, fixed, 0.5 * fixed)
-    t2s = ss + kk
-    triples[SAFETY] = (t2s + rate * t.attention_days[pi], t2s, ss)
-    triples[ROP] = (rop + kk, rop, ss)
-    triples[COVER] = (
-        rate * (lr + buffer_days),
-        rate * lead,
-        rate * t.cover_t3_days[pi],
-    )
-    raw = np.empty((3, rows))
+    # Only the strategies some row uses are evaluated.
     single = strat != COMBINED
-    code = np.where(single, strat, 0)
-    raw[:] = triples[code, :, np.arange(rows)].T
+    used = set(np.unique(strat[single]).tolist())
     if not single.all():
-        comb = t.combine[pi]  # (rows, 4)
-        best = np.full((3, rows), -np.inf)
-        for s in range(4):
-            use = comb[:, s] & ~single
-            best = np.where(use[None, :], np.maximum(best, triples[s]), best)
-        raw = np.where(single[None, :], raw, best)
+        used |= set(np.flatnonzero(t.combine[np.unique(pi[~single])].any(axis=0)).tolist())
+    triples: dict[int, tuple[F64, F64, F64]] = {}
+    if FIXED in used:
+        triples[FIXED] = (1.5 * fixed, fixed, 0.5 * fixed)
+    if SAFETY in used:
+        t2s = ss + kk
+        triples[SAFETY] = (t2s + rate * t.attention_days[pi], t2s, ss)
+    if ROP in used:
+        triples[ROP] = (rop + kk, rop, ss)
+    if COVER in used:
+        triples[COVER] = (rate * (lr + buffer_days), rate * lead, rate * t.cover_t3_days[pi])
+    codes = np.unique(strat).tolist()
+    if len(codes) == 1 and codes[0] != COMBINED:
+        raw = np.array(triples[codes[0]])
+    else:
+        raw = np.zeros((3, rows))
+        for code in codes:
+            if code != COMBINED:
+                raw[:, strat == code] = np.array(triples[code])[:, strat == code]
+        if not single.all():
+            comb = t.combine[pi]  # (rows, 4)
+            best = np.full((3, rows), -np.inf)
+            for code, triple in triples.items():
+                use = comb[:, code] & ~single
+                best = np.where(use[None, :], np.maximum(best, np.array(triple)), best)
+            raw = np.where(single[None, :], raw, best)
 
     threshold = raw[1].copy()
     kinds = t.spec_kind[pi]
@@ -688,7 +698,8 @@ def _chunk(
             rate * np.maximum(lead + value, 0.0),
         )
         raw[c] = np.where(kind == _NONE, raw[c], spec)
-    raw = np.where(has_lp[None, :], raw * lm[None, :], raw)
+    if has_lp.any():
+        raw = np.where(has_lp[None, :], raw * lm[None, :], raw)
 
     error = ~np.isfinite(raw).all(axis=0) | (lead_sd > lead)
     safe = np.where(np.isfinite(raw), raw, 0.0)
@@ -777,7 +788,8 @@ def seed_kernel(
     σ = sample std over the whole window (no trimming), d̄ = mean of the last 7 days; new items
     take the rule rate with σ = √rate; promotions multiply d̄ and σ; SS = Z·√(L·σ² + d̄²·σL²) is
     T3, ROP = d̄·L + SS is T2, T1 = ROP + k; cover = on_hand / d̄ (∞ at 0) and the tier is 0–3.
-    Returns (SS, ROP, T1, cover, tier). Exact integer moments, streamed in row chunks.
+    Returns (SS, ROP, T1, cover, tier). Exact integer moments (held in float64, exact below
+    2^53), streamed in row chunks.
     """
     n_rows, width = sales.shape
     ss = np.empty(n_rows)
@@ -789,11 +801,11 @@ def seed_kernel(
     new_sd = math.sqrt(new_rate)
     for lo in range(0, n_rows, chunk_rows):
         hi = min(lo + chunk_rows, n_rows)
-        x = sales[lo:hi].astype(np.int64)
-        s1 = x.sum(axis=1)
+        x = sales[lo:hi].astype(np.float64)  # integer sums below 2^53 stay exact
+        s1 = np.einsum("ij->i", x)
         s2 = np.einsum("ij,ij->i", x, x)
         sd = np.sqrt((width * s2 - s1 * s1) / den)
-        d = x[:, -velocity_days:].sum(axis=1) / velocity_days
+        d = np.einsum("ij->i", x[:, -velocity_days:]) / velocity_days
         new = is_new[lo:hi]
         m = mult[lo:hi]
         sd = np.where(new, new_sd, sd) * m
