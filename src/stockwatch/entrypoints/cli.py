@@ -247,7 +247,10 @@ def explain(
     if versions and fmt != "json":
         print_versions(str(key), versions, language)
     if catalog.items and key not in catalog.items and key.sku not in catalog.sales:
-        if versions:
+        if versions:  # known only from a recompute: show what is stored
+            if fmt == "json":
+                payload = {"item": str(key), "stored": versions_json(versions)}
+                out.print_json(json.dumps(payload, ensure_ascii=False))
             return
         raise _fail(t("unknown_item", language, key=key))
     levels, errors = levels_for_items(

@@ -13,13 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine, create_engine
 
-from stockwatch.adapters.db.sales import ImportRecord, SqlSalesStore
 from stockwatch.adapters.db.tables import metadata
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.files import FileFormatError, read_items
 from stockwatch.adapters.recompute_schedule import next_recompute_at
-from stockwatch.adapters.sales_import import read_sales_file
-from stockwatch.bulk_computer import BulkLevelsComputer
 from stockwatch.config import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang
 from stockwatch.core.model import Item, ItemKey
@@ -146,6 +143,10 @@ def sales_import(
     lang: LangOpt = None,
 ) -> None:
     """Import daily sales; bad rows are listed with their line, the rest imported once."""
+    # numpy/pyarrow load only for the commands that need them: `stockwatch --help` stays quick
+    from stockwatch.adapters.db.sales import ImportRecord, SqlSalesStore
+    from stockwatch.adapters.sales_import import read_sales_file
+
     cfg, language = _setup(config, lang)
     catalogue = _catalogue(cfg, items)
     known = {key.sku for key in catalogue} if catalogue is not None else None
@@ -208,6 +209,9 @@ def thresholds_recompute(
     lang: LangOpt = None,
 ) -> None:
     """Recompute every item's thresholds from the imported sales history."""
+    from stockwatch.adapters.db.sales import SqlSalesStore
+    from stockwatch.bulk_computer import BulkLevelsComputer
+
     cfg, language = _setup(config, lang)
     day = _as_of(cfg, as_of)
     catalogue = _catalogue(cfg, items) or {}
