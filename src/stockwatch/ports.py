@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
-from stockwatch.core.model import Item, Notice, Reading
+from stockwatch.core.model import Item, Notice, Reading, TierLevels
 
 Clock = Callable[[], datetime]
 
@@ -188,3 +188,83 @@ class Router(Protocol):
     """
 
     def route(self, notice: Notice, item: Item | None) -> list[tuple[str, OutgoingMessage]]: ...
+
+
+class ThresholdStatus(enum.StrEnum):
+    ACTIVE = "active"  # the levels alerting uses
+    REVIEW = "review"  # a recompute moved them too far: waits for a person
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class StoredThreshold:
+    """One version of an item's levels, with the basis that explains it."""
+
+    key: str
+    version: int
+    computed_at: datetime
+    status: ThresholdStatus
+    levels: TierLevels
+    review_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class NewThreshold:
+    """A version to write: the store numbers it and retires what it replaces."""
+
+    key: str
+    levels: TierLevels
+    status: ThresholdStatus
+    review_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CurrentThresholds:
+    """What a key has now: its active version, a pending review, and the last version number."""
+
+    active: StoredThreshold | None = None
+    review: StoredThreshold | None = None
+    last_version: int = 0
+
+
+class ThresholdStore(Protocol):
+    """Versioned thresholds (``thresholds`` table)."""
+
+    def current(self, keys: Sequence[str]) -> dict[str, CurrentThresholds]:
+        """Return the active and pending versions of each key that has any."""
+        ...
+
+    def save(self, rows: Sequence[NewThreshold], computed_at: datetime) -> None:
+        """Write new versions in bulk in one transaction.
+
+        An ACTIVE row retires the key's active and pending versions; a REVIEW row retires only
+        the pending one (the active version stays in force until someone approves).
+        """
+        ...
+
+    def versions(self, key: str, limit: int = 10) -> list[StoredThreshold]:
+        """Return the key's versions, newest first."""
+        ...
+
+    def in_review(self, limit: int = 1000) -> list[StoredThreshold]: ...
+
+    def approve(self, key: str, version: int) -> bool:
+        """Make a pending version active; False when it is not pending."""
+        ...
+
+    def reject(self, key: str, version: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ComputedLevels:
+    """One item's recomputed levels, or why it has none."""
+
+    key: str
+    levels: TierLevels | None
+    error: str | None = None
+
+
+class LevelsComputer(Protocol):
+    """Compute levels for a batch of items as of a business day (the bulk numpy path)."""
+
+    def __call__(self, keys: Sequence[str], as_of: date) -> list[ComputedLevels]: ...
