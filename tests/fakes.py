@@ -81,7 +81,7 @@ class InMemoryTransaction:
         added = 0
         keys = {d["idempotency_key"] for d in self.data.deliveries}
         for channel, message in routes:
-            key = f"{message.idempotency_key}|{channel}"
+            key = message.idempotency_key  # the router made it unique per channel
             if key in keys:
                 continue
             keys.add(key)

@@ -17,9 +17,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from croniter import croniter  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stockwatch.config_daemon import DaemonConfig, DatabaseConfig
+from stockwatch.config_notify import ChannelConfig, RouteConfig, notify_problems
 from stockwatch.core.messages import check_lang
 from stockwatch.core.model import AlertPolicy, DebounceRule, Item, ItemClass, Tier
 from stockwatch.core.thresholds import (
@@ -164,6 +166,31 @@ class ThresholdSection(Section):
         return out
 
 
+class ThresholdDefaults(ThresholdSection):
+    """``[thresholds]``: the default policy layer plus when and how carefully to recompute."""
+
+    recompute: str = "weekly"  # "weekly", "monthly" or a cron expression (daemon schedule)
+    review_factor: float = Field(3.0, gt=1)  # a larger jump of T2 waits for a person
+
+    @field_validator("recompute")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        text = value.strip().lower()
+        if text in ("weekly", "monthly"):
+            return text
+        if len(text.split()) != 5 or not croniter.is_valid(value.strip()):
+            raise ValueError(
+                f"recompute {value!r}: use weekly, monthly or a 5-field cron expression"
+            )
+        return value.strip()
+
+    def layer(self) -> dict[str, Any]:
+        out = super().layer()
+        out.pop("recompute", None)
+        out.pop("review_factor", None)
+        return out
+
+
 class ItemSection(ThresholdSection):
     """Per-item settings: a threshold layer plus hand-set levels that always win."""
 
@@ -221,11 +248,13 @@ class StockwatchConfig(Section):
     general: GeneralConfig = GeneralConfig()
     catalog: CatalogConfig = CatalogConfig()
     alerting: AlertingConfig = AlertingConfig()
-    thresholds: ThresholdSection = ThresholdSection()
+    thresholds: ThresholdDefaults = ThresholdDefaults()
     classes: dict[ItemClass, ThresholdSection] = Field(default_factory=dict)
     categories: dict[str, ThresholdSection] = Field(default_factory=dict)
     items: dict[str, ItemSection] = Field(default_factory=dict)
     promotions: list[PromotionConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
     database: DatabaseConfig = DatabaseConfig()
     daemon: DaemonConfig = DaemonConfig()
 
@@ -450,6 +479,8 @@ def _semantic_problems(model: StockwatchConfig, text: str) -> list[Problem]:
         config.alert_policy()
     except ValueError as exc:
         problems.append(Problem("alerting", line_of(text, ("alerting",)), str(exc)))
+    for where, message in notify_problems(model.channels, model.routes):
+        problems.append(Problem(_dotted(where), line_of(text, where), message))
     for i, promo in enumerate(model.promotions):
         try:
             promo.to_promotion()

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from stockwatch.core.model import AlertState, Item, ItemKey, Notice, Reading, TierLevels
@@ -35,10 +35,17 @@ class DeliveryError(BoundaryError):
     """A channel rejected or could not take a notification; ``answer`` is the provider's reply."""
 
     def __init__(
-        self, message: str, *, permanent: bool, code: str | None = None, answer: str = ""
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        code: str | None = None,
+        answer: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, permanent=permanent, code=code)
         self.answer = answer
+        self.retry_after = retry_after  # seconds the provider asked us to wait (rate limits)
 
 
 class StockSource(Protocol):
@@ -61,6 +68,16 @@ class OutgoingMessage:
     kind: str  # NoticeKind value, or "digest" / "test"
     payload: Mapping[str, Any] = field(default_factory=dict)  # JSON-ready notice and inputs
     mention: bool = False  # @ the on-call people (T3/OUT)
+    not_before: datetime | None = None  # quiet hours: deliver no earlier than this
+
+
+@dataclass(frozen=True)
+class ChannelLimits:
+    """What a channel can take: messages per rolling window, and items per digest message."""
+
+    per_window: int | None = None  # None: no provider rate limit
+    window_seconds: float = 60.0
+    max_digest_items: int = 50
 
 
 class Notifier(Protocol):
@@ -92,6 +109,20 @@ class OutboxEntry:
     created_at: datetime
     last_error: str = ""
     provider_answer: str = ""
+    stale_releases: int = 0  # times a sweeper took it back from a dead worker (may resend)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to the rows one message carried; recorded in bulk after a pass."""
+
+    entry_ids: tuple[int, ...]
+    status: OutboxStatus  # SENT, PENDING (retry) or FAILED
+    at: datetime
+    answer: str = ""
+    error: str = ""
+    next_attempt_at: datetime | None = None  # retries
+    batch_key: str | None = None  # sent: the message that carried them
 
 
 class Outbox(Protocol):
@@ -103,11 +134,21 @@ class Outbox(Protocol):
 
     def mark_sent(self, entry_id: int, now: datetime, answer: str) -> None: ...
 
+    def mark_sent_many(
+        self, entry_ids: Sequence[int], now: datetime, answer: str, batch_key: str | None = None
+    ) -> None:
+        """Mark every row one message (maybe a digest) carried as sent, in one transaction."""
+        ...
+
     def mark_retry(
-        self, entry_id: int, now: datetime, next_attempt_at: datetime, error: str
+        self, entry_id: int, now: datetime, next_attempt_at: datetime, error: str, answer: str = ""
     ) -> None: ...
 
-    def mark_failed(self, entry_id: int, now: datetime, error: str) -> None: ...
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Record many outcomes in one transaction (only rows still in SENDING change)."""
+        ...
+
+    def mark_failed(self, entry_id: int, now: datetime, error: str, answer: str = "") -> None: ...
 
     def requeue(self, entry_id: int, now: datetime) -> bool:
         """Put a dead-lettered row back to pending (``stockwatch outbox retry ID``)."""
@@ -116,6 +157,28 @@ class Outbox(Protocol):
     def release_stale_claims(self, now: datetime, older_than_seconds: float) -> int:
         """Return rows stuck in SENDING (a worker died mid-send) to PENDING."""
         ...
+
+    def defer(self, entry_id: int, next_attempt_at: datetime) -> None:
+        """Give a claimed row back untouched (no attempt used): the channel has no budget now."""
+        ...
+
+
+class SendBudget(Protocol):
+    """A per-channel sliding-window budget shared by every worker (kept in the database).
+
+    ``try_acquire`` takes one send permit if fewer than ``limit`` permits were taken in the
+    last ``window_seconds``; taken permits are never given back, even if the send then fails.
+    """
+
+    def available(self, channel: str, now: datetime, limit: int, window_seconds: float) -> int: ...
+
+    def try_acquire(
+        self, channel: str, now: datetime, limit: int, window_seconds: float
+    ) -> bool: ...
+
+    def next_free_at(
+        self, channel: str, now: datetime, limit: int, window_seconds: float
+    ) -> datetime: ...
 
 
 class Router(Protocol):
@@ -328,3 +391,83 @@ class PushEffect:
 
 
 PushInterpreter = Callable[[PushMessage], PushEffect]
+
+
+class ThresholdStatus(enum.StrEnum):
+    ACTIVE = "active"  # the levels alerting uses
+    REVIEW = "review"  # a recompute moved them too far: waits for a person
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class StoredThreshold:
+    """One version of an item's levels, with the basis that explains it."""
+
+    key: str
+    version: int
+    computed_at: datetime
+    status: ThresholdStatus
+    levels: TierLevels
+    review_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class NewThreshold:
+    """A version to write: the store numbers it and retires what it replaces."""
+
+    key: str
+    levels: TierLevels
+    status: ThresholdStatus
+    review_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CurrentThresholds:
+    """What a key has now: its active version, a pending review, and the last version number."""
+
+    active: StoredThreshold | None = None
+    review: StoredThreshold | None = None
+    last_version: int = 0
+
+
+class ThresholdStore(Protocol):
+    """Versioned thresholds (``thresholds`` table)."""
+
+    def current(self, keys: Sequence[str]) -> dict[str, CurrentThresholds]:
+        """Return the active and pending versions of each key that has any."""
+        ...
+
+    def save(self, rows: Sequence[NewThreshold], computed_at: datetime) -> None:
+        """Write new versions in bulk in one transaction.
+
+        An ACTIVE row retires the key's active and pending versions; a REVIEW row retires only
+        the pending one (the active version stays in force until someone approves).
+        """
+        ...
+
+    def versions(self, key: str, limit: int = 10) -> list[StoredThreshold]:
+        """Return the key's versions, newest first."""
+        ...
+
+    def in_review(self, limit: int = 1000) -> list[StoredThreshold]: ...
+
+    def approve(self, key: str, version: int) -> bool:
+        """Make a pending version active; False when it is not pending."""
+        ...
+
+    def reject(self, key: str, version: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ComputedLevels:
+    """One item's recomputed levels, or why it has none."""
+
+    key: str
+    levels: TierLevels | None
+    error: str | None = None
+
+
+class LevelsComputer(Protocol):
+    """Compute levels for a batch of items as of a business day (the bulk numpy path)."""
+
+    def __call__(self, keys: Sequence[str], as_of: date) -> list[ComputedLevels]: ...

@@ -21,9 +21,9 @@ from stockwatch.config_daemon import PollGroupConfig
 from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import ThresholdPolicy
 from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store
+from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.polling import Evaluator
-from stockwatch.service.routing import BroadcastRouter
 
 
 @dataclass

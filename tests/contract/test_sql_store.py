@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,15 +80,16 @@ def test_it_reads_the_newest_active_threshold_row(engine: Engine) -> None:
 
 def test_it_claims_each_outbox_row_once_and_releases_stale_claims(engine: Engine) -> None:
     store = SqlStore(engine)
-    message = OutgoingMessage("title", "text", "md", "MOON-LAMP|e1|n1|raised|T3", "T3", "raised")
+    key = "MOON-LAMP|e1|n1|raised|T3"
+    console, dingtalk = (
+        OutgoingMessage("title", "text", "md", f"{key}|{ch}", "T3", "raised")
+        for ch in ("console", "dingtalk")
+    )
     with store.transaction() as tx:
-        tx.enqueue(None, [("console", message), ("dingtalk", message)], CLOCK)
+        tx.enqueue(None, [("console", console), ("dingtalk", dingtalk)], CLOCK)
         tx.commit()
     first = store.claim_pending(CLOCK, 10)
-    assert [(channel, m) for _, channel, m in first] == [
-        ("console", message),
-        ("dingtalk", message),
-    ]
+    assert [(ch, m) for _, ch, m in first] == [("console", console), ("dingtalk", dingtalk)]
     assert store.claim_pending(CLOCK, 10) == []
     store.mark_sent(first[0][0], CLOCK, "ok")
     assert store.release_stale_claims(CLOCK + timedelta(minutes=1), timedelta(minutes=5)) == 0
@@ -116,7 +118,11 @@ def test_a_checkpoint_copies_the_write_ahead_log_into_the_database(tmp_path: Pat
     store = SqlStore(engine)
     message = OutgoingMessage("t", "x" * 2000, "m", "k", "T1", "raised")
     with store.transaction() as tx:
-        tx.enqueue(None, [(f"robot-{n}", message) for n in range(300)], CLOCK)
+        tx.enqueue(
+            None,
+            [(f"robot-{n}", replace(message, idempotency_key=f"k|{n}")) for n in range(300)],
+            CLOCK,
+        )
         tx.commit()
     before = path.stat().st_size  # without autocheckpoint everything still sits in the WAL
     assert (tmp_path / "sw.sqlite3-wal").stat().st_size > 300 * 2000

@@ -22,8 +22,8 @@ from stockwatch.core.model import (
     TierLevels,
 )
 from stockwatch.ports import AlertEvent, OutgoingMessage, PushMessage
+from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator
-from stockwatch.service.routing import BroadcastRouter
 from tests.fakes import InMemoryStore
 
 CLOCK = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -148,7 +148,7 @@ def test_it_appends_each_event_key_once(store: Any) -> None:
 def test_it_enqueues_one_outbox_row_per_notice_and_channel(store: Any) -> None:
     with store.transaction() as tx:
         event_id = tx.add_event(_event("k1"))
-        routes = [("dingtalk", _message("k1")), ("email", _message("k1"))]
+        routes = [("dingtalk", _message("k1|dingtalk")), ("email", _message("k1|email"))]
         assert tx.enqueue(event_id, routes, CLOCK) == 2
         assert tx.enqueue(event_id, routes[:1], CLOCK) == 0  # a replay adds nothing
         tx.commit()

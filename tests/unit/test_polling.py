@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from stockwatch.core.model import AlertPolicy, Item, ItemKey, Phase, Tier, TierLevels
+from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator, poll_items
-from stockwatch.service.routing import BroadcastRouter
 from tests.fakes import InMemoryStore, ScriptedSource
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)

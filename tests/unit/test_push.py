@@ -15,9 +15,9 @@ from stockwatch.core.model import (
     TierLevels,
 )
 from stockwatch.ports import PushMessage
+from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator
 from stockwatch.service.push import apply_pending_pushes, apply_push
-from stockwatch.service.routing import BroadcastRouter
 from tests.fakes import InMemoryStore
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)

@@ -1,45 +1,102 @@
-"""The default router: every notice to each configured channel, rendered once, zh-CN first."""
+"""Routing: tier/category/tag/supplier filters, quiet hours, one message per channel, digests."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
-from stockwatch.core.model import Item, ItemKey, Notice, NoticeKind, Tier, TierLevels
-from stockwatch.service.routing import BroadcastRouter
+from stockwatch.core.model import NoticeKind, Tier
+from stockwatch.service.routing import QuietHours, Route, RouterSettings, RouteTable
+from tests.notify_factories import T0, item, notice
 
-NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+ESCALATION = (
+    Route("group", ("wecom",)),
+    Route("buyer", ("email",), tiers=frozenset({Tier.T2, Tier.T3, Tier.OUT})),
+    Route("owner", ("sms", "wecom"), tiers=frozenset({Tier.T3, Tier.OUT})),
+)
 
 
-def _notice(tier: Tier) -> Notice:
-    return Notice(
-        ItemKey("JADE-BANGLE"),
-        NoticeKind.RAISED,
-        tier,
-        Tier.OK,
-        NOW,
-        1,
-        1,
-        3,
-        3,
-        TierLevels(30, 20, 5),
+def channels(table: RouteTable, tier: Tier, **kw: object) -> list[str]:
+    return sorted(c for c, _ in table.route(notice(tier=tier), item(**kw)))  # type: ignore[arg-type]
+
+
+def test_tiers_escalate_through_the_routes_with_one_message_per_channel() -> None:
+    table = RouteTable(RouterSettings(ESCALATION))
+    assert channels(table, Tier.T1) == ["wecom"]
+    assert channels(table, Tier.T2) == ["email", "wecom"]
+    assert channels(table, Tier.T3) == ["email", "sms", "wecom"]
+
+
+def test_t3_and_out_mention_people_and_lower_tiers_do_not() -> None:
+    table = RouteTable(RouterSettings(ESCALATION))
+    [(_, t1)] = table.route(notice(tier=Tier.T1), item())
+    out = dict(table.route(notice(tier=Tier.OUT, available=0), item()))
+    assert not t1.mention and out["sms"].mention
+
+
+def test_category_tag_and_supplier_filters_must_all_match() -> None:
+    route = Route(
+        "cups",
+        ("c",),
+        categories=frozenset({"drinkware"}),
+        tags=frozenset({"hot"}),
+        suppliers=frozenset({"义乌杯业"}),
     )
+    table = RouteTable(RouterSettings((route,)))
+    assert channels(table, Tier.T2) == ["c"]
+    assert channels(table, Tier.T2, category="toys") == []
+    assert channels(table, Tier.T2, tags=frozenset({"cold"})) == []
+    assert channels(table, Tier.T2, supplier="别家") == []
 
 
-def test_it_sends_one_rendered_message_to_every_channel() -> None:
-    routes = BroadcastRouter(("dingtalk", "wecom")).route(
-        _notice(Tier.T3), Item("JADE-BANGLE", "翡翠手镯")
-    )
-    assert [channel for channel, _ in routes] == ["dingtalk", "wecom"]
-    message = routes[0][1]
-    assert routes[1][1] is message
-    assert message.title == "【库存预警】T3 即将断货 JADE-BANGLE"
-    assert "翡翠手镯" in message.text
-    assert message.idempotency_key == "JADE-BANGLE|e1|n1|raised|T3"
-    assert (message.kind, message.tier, message.mention) == ("raised", "T3", True)
-    assert message.payload["available"] == 3 and message.payload["levels"]["T3"] == 5
+def test_quiet_hours_defer_low_tiers_and_let_t3_through() -> None:
+    night = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
+    route = Route("r", ("c",), quiet=QuietHours.parse("22:00-08:00"))
+    table = RouteTable(RouterSettings((route,)))
+    [(_, low)] = table.route(notice(tier=Tier.T1, at=night), item())
+    [(_, high)] = table.route(notice(tier=Tier.T3, at=night), item())
+    assert low.not_before == datetime(2026, 11, 25, 0, 0, tzinfo=UTC)  # 08:00 Shanghai
+    assert high.not_before is None
+    [(_, day)] = table.route(notice(tier=Tier.T1, at=T0 + timedelta(hours=2)), item())
+    assert day.not_before is None
 
 
-def test_only_t3_and_worse_mention_people_and_english_is_one_switch_away() -> None:
-    [(_, message)] = BroadcastRouter(("console",), "en").route(_notice(Tier.T1), None)
-    assert message.title == "[Low stock] T1 attention JADE-BANGLE"
-    assert not message.mention
+def test_quiet_hours_within_one_day_work_too() -> None:
+    quiet = QuietHours.parse("12:00-13:30")
+    assert quiet.active(datetime(2026, 11, 24, 4, 15, tzinfo=UTC))  # 12:15 Shanghai
+    assert not quiet.active(datetime(2026, 11, 24, 5, 45, tzinfo=UTC))
+
+
+def test_recoveries_follow_the_route_setting() -> None:
+    on = RouteTable(RouterSettings((Route("r", ("c",)),)))
+    off = RouteTable(RouterSettings((Route("r", ("c",), notify_recovery=False),)))
+    resolved = notice(tier=Tier.OK, kind=NoticeKind.RESOLVED, previous=Tier.T2, available=90)
+    assert [c for c, _ in on.route(resolved, item())] == ["c"]
+    assert off.route(resolved, item()) == []
+
+
+def test_the_payload_carries_levels_velocity_lead_time_reading_and_suggestion() -> None:
+    table = RouteTable(RouterSettings((Route("r", ("c",), link_base="http://dash:8000"),)))
+    [(_, message)] = table.route(notice(tier=Tier.T2, available=12), item())
+    p = message.payload
+    assert p["levels"]["T1"] == 60 and p["levels"]["velocity"] == 4.0
+    assert p["item"]["lead_time_days"] == 5.0 and p["reading"]["available"] == 12
+    assert p["days_of_cover"] == 3.0
+    assert p["suggestion"]["quantity"] == 70  # 60 + 4×5 − 12 = 68 → MOQ 50, ×10 → 70
+    assert p["item"]["item_url"] == "http://dash:8000/items/BW-500-BK"
+    assert message.idempotency_key.endswith("|c")
+
+
+def test_the_daily_digest_ranks_every_item_at_risk_by_days_of_cover() -> None:
+    route = Route("daily", ("c",), digest_at=time(9, 0))
+    table = RouteTable(RouterSettings((route,)))
+    at_risk = [
+        (notice("CUP-SLOW", Tier.T1, available=40), item("CUP-SLOW")),
+        (notice("CUP-OUT", Tier.OUT, available=0), item("CUP-OUT")),
+        (notice("CUP-LOW", Tier.T3, available=6), item("CUP-LOW")),
+    ]
+    assert table.daily_digests(T0 - timedelta(minutes=1), at_risk) == []  # 08:59 Shanghai
+    [(channel, digest)] = table.daily_digests(T0, at_risk)
+    assert channel == "c" and digest.kind == "daily_digest"
+    ranked = [n["item"]["sku"] for n in digest.payload["notices"]]
+    assert ranked == ["CUP-OUT", "CUP-LOW", "CUP-SLOW"]
+    assert digest.idempotency_key == "daily|daily|2026-11-24|c"  # once per day

@@ -38,9 +38,10 @@ class FileFormatError(Exception):
 class RowProblem:
     line: int
     message: str
+    unit: str = "line"  # "row" for Parquet: data rows counted from 1
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return f"{self.unit} {self.line}: {self.message}"
 
 
 @dataclass
@@ -297,6 +298,7 @@ class SalesLine:
     day: date
     quantity: int  # negative: a return or correction
     order_id: str = ""
+    line: int = 0  # where it was read, for later checks to report
 
 
 def read_sales(path: Path, tz: ZoneInfo = SHANGHAI) -> Loaded[SalesLine]:
@@ -324,7 +326,7 @@ def read_sales(path: Path, tz: ZoneInfo = SHANGHAI) -> Loaded[SalesLine]:
                         f"duplicate order {order_id} for {sku} (first on line {seen_orders[key]})"
                     )
                 seen_orders[key] = line
-            out.rows.append(SalesLine(sku, day, qty, order_id))
+            out.rows.append(SalesLine(sku, day, qty, order_id, line))
         except ValueError as exc:
             out.problems.append(RowProblem(line, str(exc)))
     return out

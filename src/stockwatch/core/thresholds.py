@@ -504,9 +504,13 @@ def compute_levels(
                 max(math.ceil(lead + review), 1),
                 policy.service_level,
             )
+            # Shorter history than the lead time has no L-day window: say so, do not claim it.
             ex.notes.append(
                 f"intermittent demand (ADI {stats.adi:.2f} > {SBC_ADI}): reorder point from "
                 f"the empirical lead-time demand quantile, not the normal formula"
+                if lead_demand is not None
+                else f"intermittent demand (ADI {stats.adi:.2f} > {SBC_ADI}): too little "
+                f"history for the empirical lead-time quantile, so the normal formula is used"
             )
     demand_m, demand_promo = promotion_multiplier(item, promotions, as_of, lead, "demand")
     if demand_promo is not None:

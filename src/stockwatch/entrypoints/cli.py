@@ -23,6 +23,13 @@ from stockwatch.adapters.files import FileFormatError, read_stock
 from stockwatch.config import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang, format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
+from stockwatch.entrypoints.cli_thresholds import (
+    print_versions,
+    sales_app,
+    stored_versions,
+    thresholds_app,
+    versions_json,
+)
 from stockwatch.entrypoints.texts import t
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
 from stockwatch.wiring import Catalog, load_catalog, policy_resolver
@@ -223,6 +230,9 @@ def explain(
     as_of: AsOfOpt = None,
     fmt: FormatOpt = "table",
     lang: LangOpt = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="database with recomputed threshold versions")
+    ] = None,
 ) -> None:
     """Show how an item's thresholds were computed, with the numbers."""
     cfg = _load(config)
@@ -233,7 +243,15 @@ def explain(
         key = ItemKey.parse(item)
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    versions = stored_versions(cfg, db, str(key))
+    if versions and fmt != "json":
+        print_versions(str(key), versions, language)
     if catalog.items and key not in catalog.items and key.sku not in catalog.sales:
+        if versions:  # known only from a recompute: show what is stored
+            if fmt == "json":
+                payload = {"item": str(key), "stored": versions_json(versions)}
+                out.print_json(json.dumps(payload, ensure_ascii=False))
+            return
         raise _fail(t("unknown_item", language, key=key))
     levels, errors = levels_for_items(
         [key], catalog.items, policy_resolver(cfg), catalog.sales, day, cfg.promotions()
@@ -242,8 +260,13 @@ def explain(
         raise _fail(errors[0].message)
     lv = levels[key]
     if fmt == "json":
-        out.print_json(json.dumps(_levels_json(key, lv), ensure_ascii=False))
+        payload = _levels_json(key, lv)
+        if versions:
+            payload["stored"] = versions_json(versions)
+        out.print_json(json.dumps(payload, ensure_ascii=False))
         return
+    if versions:
+        out.rule()
     _print_explanation(key, lv, language, cfg.threshold_policy(catalog.items.get(key), key.sku))
 
 
@@ -367,6 +390,13 @@ def _static_demo(lang: str | None) -> None:
         lang=language,
     )
 
+
+app.add_typer(sales_app, name="sales")
+app.add_typer(thresholds_app, name="thresholds")
+
+from stockwatch.entrypoints.cli_notify import register as _register_notify  # noqa: E402
+
+_register_notify(app)
 
 from stockwatch.entrypoints import cli_daemon  # noqa: E402  (registers run, db, alerts, ...)
 

@@ -40,6 +40,7 @@ from stockwatch.adapters.db.codec import (
     state_to_json,
 )
 from stockwatch.adapters.db.engine import READ_ONLY
+from stockwatch.adapters.db.outbox import SqlOutbox, message_from_json
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
 from stockwatch.ports import (
     AlertEvent,
@@ -56,16 +57,6 @@ def _insert(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-def message_to_json(message: OutgoingMessage) -> dict[str, Any]:
-    data = dataclasses.asdict(message)
-    data["payload"] = dict(message.payload)
-    return data
-
-
-def message_from_json(data: Mapping[str, Any]) -> OutgoingMessage:
-    return OutgoingMessage(**{k: v for k, v in data.items()})
 
 
 _PUSH_INSERT = (
@@ -198,30 +189,8 @@ class SqlTransaction:
     def enqueue(
         self, event_id: int | None, routes: Sequence[tuple[str, OutgoingMessage]], now: datetime
     ) -> int:
-        if not routes:
-            return 0
-        rows = [
-            {
-                "idempotency_key": f"{message.idempotency_key}|{channel}",
-                "event_id": event_id,
-                "channel": channel,
-                "message": message_to_json(message),
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "last_error": "",
-                "provider_answer": "",
-            }
-            for channel, message in routes
-        ]
-        stmt = (
-            _insert(self.conn, t.deliveries)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(t.deliveries.c.id)
-        )
-        return len(self.conn.execute(stmt).all())
+        # The delivery side owns the row format; this joins its enqueue to our transaction.
+        return SqlOutbox(self.conn.engine).enqueue(self.conn, routes, now, event_id)
 
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None:
         self.conn.execute(update(t.items).where(t.items.c.key == str(key)).values(next_poll_at=at))

@@ -196,7 +196,20 @@ deliveries = Table(
     Column("sent_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=False, default=""),
     Column("provider_answer", Text, nullable=False, default=""),
+    Column("stale_releases", Integer, nullable=False, default=0),  # taken back from dead workers
+    Column("batch_key", String(64), nullable=True),  # the message (maybe a digest) that carried it
     Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+# Per-channel send permits: ``limit`` slots per channel; a slot is reusable once its last use is
+# older than the window, so no channel ever gets more than ``limit`` sends in any window, across
+# workers and restarts. Claimed with compare-and-swap on ``used_at``.
+channel_slots = Table(
+    "channel_slots",
+    metadata,
+    Column("channel", String(128), primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    Column("used_at", UTCDateTime, nullable=False),
 )
 
 replenishment_tasks = Table(
@@ -215,6 +228,10 @@ replenishment_tasks = Table(
     Column("closed_at", UTCDateTime, nullable=True),
     Column("close_reason", Text, nullable=True),
     Column("payload", JSON, nullable=False),
+    Column("sku", String(128), nullable=False, default=""),
+    Column("title", Text, nullable=False, default=""),
+    Column("tier", String(8), nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=True),
 )
 
 oauth_tokens = Table(

@@ -1,0 +1,308 @@
+"""The delivery outbox in SQL (SQLite and PostgreSQL): rows written with the alert, then claimed.
+
+Claiming is a conditional UPDATE (``WHERE status = 'pending'``) stamped with a fresh claim
+token, so two workers never own one row; a worker that dies leaves rows in ``sending`` that
+:meth:`SqlOutbox.release_stale_claims` hands back after the lease. Enqueueing is an insert that
+ignores an idempotency key already present, so replaying an evaluation adds nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Insert, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from stockwatch.adapters.db.tables import deliveries
+from stockwatch.ports import OutboxEntry, OutboxStatus, Outcome, OutgoingMessage
+
+
+def message_to_json(message: OutgoingMessage) -> dict[str, Any]:
+    return {
+        "title": message.title,
+        "text": message.text,
+        "markdown": message.markdown,
+        "idempotency_key": message.idempotency_key,
+        "tier": message.tier,
+        "kind": message.kind,
+        "payload": dict(message.payload),
+        "mention": message.mention,
+        "not_before": message.not_before.isoformat() if message.not_before else None,
+    }
+
+
+def message_from_json(data: Mapping[str, Any]) -> OutgoingMessage:
+    not_before = data.get("not_before")
+    return OutgoingMessage(
+        title=str(data["title"]),
+        text=str(data["text"]),
+        markdown=str(data["markdown"]),
+        idempotency_key=str(data["idempotency_key"]),
+        tier=str(data["tier"]),
+        kind=str(data["kind"]),
+        payload=dict(data.get("payload") or {}),
+        mention=bool(data.get("mention", False)),
+        not_before=datetime.fromisoformat(not_before) if not_before else None,
+    )
+
+
+def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    stmt: Insert
+    if conn.dialect.name == "postgresql":
+        stmt = postgresql.insert(deliveries).on_conflict_do_nothing(
+            index_elements=["idempotency_key"]
+        )
+    elif conn.dialect.name == "sqlite":
+        stmt = sqlite.insert(deliveries).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(conn.dialect.name)
+    inserted = 0
+    for row in rows:  # one by one: RETURNING tells portably whether the row was new
+        inserted += len(conn.execute(stmt.returning(deliveries.c.id), row).all())
+    return inserted
+
+
+class SqlOutbox:
+    """The ``Outbox`` port on SQLAlchemy Core; ``enqueue`` joins the caller's transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        conn: Connection,
+        entries: Iterable[tuple[str, OutgoingMessage]],
+        now: datetime,
+        event_id: int | None = None,
+    ) -> int:
+        """Insert outbox rows in the caller's transaction; return how many were new."""
+        rows = [
+            {
+                "idempotency_key": message.idempotency_key,
+                "event_id": event_id,
+                "channel": channel,
+                "message": message_to_json(message),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": max(message.not_before or now, now),
+                "created_at": now,
+                "last_error": "",
+                "provider_answer": "",
+                "stale_releases": 0,
+            }
+            for channel, message in entries
+        ]
+        return _insert_ignoring_duplicates(conn, rows) if rows else 0
+
+    def add(self, entries: Iterable[tuple[str, OutgoingMessage]], now: datetime) -> int:
+        """Enqueue in a transaction of its own (tests, ``notify test``, digests)."""
+        with self.engine.begin() as conn:
+            return self.enqueue(conn, entries, now)
+
+    # -- the Outbox port -------------------------------------------------------------------
+
+    def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[OutboxEntry]:
+        token = uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            ids = [
+                row.id
+                for row in conn.execute(
+                    select(deliveries.c.id)
+                    .where(
+                        deliveries.c.status == OutboxStatus.PENDING.value,
+                        deliveries.c.next_attempt_at <= now,
+                    )
+                    .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+                    .limit(limit)
+                )
+            ]
+            if not ids:
+                return []
+            # The conditional UPDATE is the claim: rows another worker took in between stay out.
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id.in_(ids),
+                    deliveries.c.status == OutboxStatus.PENDING.value,
+                )
+                .values(status=OutboxStatus.SENDING.value, claimed_at=now, claim_token=token)
+            )
+            rows = conn.execute(
+                select(deliveries)
+                .where(deliveries.c.claim_token == token)
+                .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            ).all()
+        return [_entry(row._mapping) for row in rows]
+
+    def mark_sent(
+        self, entry_id: int, now: datetime, answer: str, batch_key: str | None = None
+    ) -> None:
+        self._finish(
+            [entry_id],
+            status=OutboxStatus.SENT.value,
+            sent_at=now,
+            provider_answer=answer[:4000],
+            last_error="",
+            batch_key=batch_key,
+        )
+
+    def mark_sent_many(
+        self, entry_ids: Sequence[int], now: datetime, answer: str, batch_key: str | None = None
+    ) -> None:
+        self._finish(
+            entry_ids,
+            status=OutboxStatus.SENT.value,
+            sent_at=now,
+            provider_answer=answer[:4000],
+            last_error="",
+            batch_key=batch_key,
+        )
+
+    def mark_retry(
+        self, entry_id: int, now: datetime, next_attempt_at: datetime, error: str, answer: str = ""
+    ) -> None:
+        self._finish(
+            entry_id,
+            status=OutboxStatus.PENDING.value,
+            next_attempt_at=next_attempt_at,
+            last_error=error[:4000],
+            provider_answer=answer[:4000],
+        )
+
+    def mark_failed(self, entry_id: int, now: datetime, error: str, answer: str = "") -> None:
+        self._finish(
+            entry_id,
+            status=OutboxStatus.FAILED.value,
+            last_error=error[:4000],
+            provider_answer=answer[:4000],
+        )
+
+    def _finish(self, entry_ids: int | Sequence[int], **values: Any) -> None:
+        ids = [entry_ids] if isinstance(entry_ids, int) else list(entry_ids)
+        with self.engine.begin() as conn:
+            _finish_in(conn, ids, values)
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        with self.engine.begin() as conn:
+            for o in outcomes:
+                values: dict[str, Any] = {
+                    "status": o.status.value,
+                    "provider_answer": o.answer[:4000],
+                    "last_error": o.error[:4000],
+                }
+                if o.status is OutboxStatus.SENT:
+                    values.update(sent_at=o.at, batch_key=o.batch_key)
+                elif o.status is OutboxStatus.PENDING:
+                    values["next_attempt_at"] = o.next_attempt_at or o.at
+                _finish_in(conn, list(o.entry_ids), values)
+
+    def defer(self, entry_id: int, next_attempt_at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id == entry_id,
+                    deliveries.c.status == OutboxStatus.SENDING.value,
+                )
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    next_attempt_at=next_attempt_at,
+                    claim_token=None,
+                )
+            )
+
+    def requeue(self, entry_id: int, now: datetime) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id == entry_id,
+                    deliveries.c.status.in_([OutboxStatus.FAILED.value, OutboxStatus.SENT.value]),
+                )
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    next_attempt_at=now,
+                    attempts=0,
+                    claim_token=None,
+                )
+            )
+        return bool(result.rowcount)
+
+    def release_stale_claims(self, now: datetime, older_than_seconds: float) -> int:
+        cutoff = now - timedelta(seconds=older_than_seconds)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.status == OutboxStatus.SENDING.value,
+                    deliveries.c.claimed_at <= cutoff,
+                )
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    next_attempt_at=now,
+                    claim_token=None,
+                    stale_releases=deliveries.c.stale_releases + 1,
+                )
+            )
+        return int(result.rowcount)
+
+    # -- reading (CLI, dashboard, tests) ---------------------------------------------------
+
+    def get(self, entry_id: int) -> OutboxEntry | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(deliveries).where(deliveries.c.id == entry_id)).first()
+        return _entry(row._mapping) if row else None
+
+    def list(
+        self, status: OutboxStatus | None = None, limit: int = 100, channel: str | None = None
+    ) -> list[OutboxEntry]:
+        query = select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(deliveries.c.status == status.value)
+        if channel is not None:
+            query = query.where(deliveries.c.channel == channel)
+        with self.engine.connect() as conn:
+            return [_entry(row._mapping) for row in conn.execute(query)]
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+            ).all()
+        return {str(status): int(n) for status, n in rows}
+
+    def batch_keys(self, ids: Sequence[int]) -> dict[int, str | None]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries.c.id, deliveries.c.batch_key).where(deliveries.c.id.in_(ids))
+            ).all()
+        return {int(i): b for i, b in rows}
+
+
+def _finish_in(conn: Connection, ids: list[int], values: dict[str, Any]) -> None:
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids), deliveries.c.status == OutboxStatus.SENDING.value)
+        .values(attempts=deliveries.c.attempts + 1, claim_token=None, **values)
+    )
+
+
+def _entry(row: Any) -> OutboxEntry:
+    return OutboxEntry(
+        id=int(row["id"]),
+        idempotency_key=str(row["idempotency_key"]),
+        channel=str(row["channel"]),
+        message=message_from_json(row["message"]),
+        status=OutboxStatus(row["status"]),
+        attempts=int(row["attempts"]),
+        next_attempt_at=row["next_attempt_at"],
+        created_at=row["created_at"],
+        last_error=str(row["last_error"] or ""),
+        provider_answer=str(row["provider_answer"] or ""),
+        stale_releases=int(row["stale_releases"] or 0),
+    )

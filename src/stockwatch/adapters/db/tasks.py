@@ -1,0 +1,228 @@
+"""Replenishment tasks in SQL: one open task per item, closed on recovery or by hand.
+
+A task is a suggestion for a person (item, supplier, 1688 offer link, quantity, order-by date).
+Open tasks export as a draft purchase list grouped by supplier; nothing is ever ordered.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from stockwatch.adapters.db.tables import replenishment_tasks
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ReplenishmentTask:
+    item_key: str
+    sku: str
+    title: str
+    supplier: str
+    offer_id: str | None
+    offer_url: str | None
+    suggested_qty: int
+    due_date: date | None
+    tier: str
+    idempotency_key: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    id: int | None = None
+    status: str = OPEN
+    created_at: datetime | None = None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+
+
+class SqlTaskStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def upsert_open(self, task: ReplenishmentTask, now: datetime) -> tuple[int, bool]:
+        """Open a task for the item, or refresh the open one; return (id, created).
+
+        Replaying the same notice (same idempotency key) changes nothing.
+        """
+        with self.engine.begin() as conn:
+            same = conn.execute(
+                select(replenishment_tasks.c.id).where(
+                    replenishment_tasks.c.idempotency_key == task.idempotency_key
+                )
+            ).first()
+            if same is not None:
+                return int(same.id), False
+            current = conn.execute(
+                select(replenishment_tasks.c.id)
+                .where(
+                    replenishment_tasks.c.item_key == task.item_key,
+                    replenishment_tasks.c.status == OPEN,
+                )
+                .order_by(replenishment_tasks.c.id.desc())
+                .limit(1)
+            ).first()
+            values = {
+                "supplier": task.supplier,
+                "offer_id": task.offer_id,
+                "offer_url": task.offer_url,
+                "suggested_qty": task.suggested_qty,
+                "due_date": task.due_date,
+                "payload": dict(task.payload),
+                "sku": task.sku,
+                "title": task.title,
+                "tier": task.tier,
+                "updated_at": now,
+            }
+            if current is not None:
+                conn.execute(
+                    update(replenishment_tasks)
+                    .where(replenishment_tasks.c.id == current.id)
+                    .values(**values)
+                )
+                return int(current.id), False
+            row = {
+                **values,
+                "idempotency_key": task.idempotency_key,
+                "item_key": task.item_key,
+                "status": OPEN,
+                "created_at": now,
+            }
+            ins = (
+                postgresql.insert(replenishment_tasks)
+                if conn.dialect.name == "postgresql"
+                else sqlite.insert(replenishment_tasks)
+            ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+            result = conn.execute(ins.returning(replenishment_tasks.c.id), row).first()
+            if result is None:  # a concurrent writer inserted the same key first
+                again = conn.execute(
+                    select(replenishment_tasks.c.id).where(
+                        replenishment_tasks.c.idempotency_key == task.idempotency_key
+                    )
+                ).scalar_one()
+                return int(again), False
+            return int(result.id), True
+
+    def close_for_item(self, item_key: str, now: datetime, reason: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(replenishment_tasks)
+                .where(
+                    replenishment_tasks.c.item_key == item_key,
+                    replenishment_tasks.c.status == OPEN,
+                )
+                .values(status=CLOSED, closed_at=now, close_reason=reason, updated_at=now)
+            )
+        return int(result.rowcount)
+
+    def close(self, task_id: int, now: datetime, reason: str = "closed by hand") -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(replenishment_tasks)
+                .where(replenishment_tasks.c.id == task_id, replenishment_tasks.c.status == OPEN)
+                .values(status=CLOSED, closed_at=now, close_reason=reason, updated_at=now)
+            )
+        return bool(result.rowcount)
+
+    def list(self, status: str | None = OPEN, limit: int = 1000) -> list[ReplenishmentTask]:
+        query = select(replenishment_tasks).order_by(replenishment_tasks.c.id).limit(limit)
+        if status is not None:
+            query = query.where(replenishment_tasks.c.status == status)
+        with self.engine.connect() as conn:
+            return [_task(row._mapping) for row in conn.execute(query)]
+
+
+def _task(row: Any) -> ReplenishmentTask:
+    return ReplenishmentTask(
+        id=int(row["id"]),
+        item_key=row["item_key"],
+        sku=row["sku"] or row["item_key"],
+        title=row["title"] or "",
+        supplier=row["supplier"] or "",
+        offer_id=row["offer_id"],
+        offer_url=row["offer_url"],
+        suggested_qty=int(row["suggested_qty"]),
+        due_date=row["due_date"],
+        tier=row["tier"] or "",
+        idempotency_key=row["idempotency_key"],
+        payload=row["payload"] or {},
+        status=row["status"],
+        created_at=row["created_at"],
+        closed_at=row["closed_at"],
+        close_reason=row["close_reason"],
+    )
+
+
+EXPORT_COLUMNS = (
+    "supplier",
+    "sku",
+    "title",
+    "offer_url",
+    "quantity",
+    "order_by",
+    "tier",
+    "task_id",
+)
+
+
+def purchase_list(tasks: list[ReplenishmentTask]) -> list[dict[str, Any]]:
+    """Group open tasks by supplier, soonest order-by date first within each supplier."""
+    groups: dict[str, list[ReplenishmentTask]] = {}
+    for task in tasks:
+        groups.setdefault(task.supplier or "-", []).append(task)
+    out = []
+    for supplier in sorted(groups):
+        lines = sorted(groups[supplier], key=lambda t: (t.due_date or date.max, t.sku))
+        out.append(
+            {
+                "supplier": supplier,
+                "total_quantity": sum(t.suggested_qty for t in lines),
+                "lines": [
+                    {
+                        "sku": t.sku,
+                        "title": t.title,
+                        "offer_url": t.offer_url,
+                        "quantity": t.suggested_qty,
+                        "order_by": t.due_date.isoformat() if t.due_date else None,
+                        "tier": t.tier,
+                        "task_id": t.id,
+                    }
+                    for t in lines
+                ],
+            }
+        )
+    return out
+
+
+def export_purchase_list(tasks: list[ReplenishmentTask], fmt: str) -> str:
+    """Return the draft purchase list as CSV (one row per line) or JSON (nested by supplier)."""
+    groups = purchase_list(tasks)
+    if fmt == "json":
+        return json.dumps({"draft": True, "suppliers": groups}, ensure_ascii=False, indent=2)
+    if fmt != "csv":
+        raise ValueError(f"unknown export format {fmt!r}: use csv or json")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for group in groups:
+        for line in group["lines"]:
+            writer.writerow(
+                [
+                    group["supplier"],
+                    *(_cell(line[c]) for c in EXPORT_COLUMNS[1:]),
+                ]
+            )
+    return buf.getvalue()
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheet formula injection: a 1688 title starting with = + - @ must stay text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

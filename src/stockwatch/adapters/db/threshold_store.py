@@ -1,0 +1,213 @@
+"""Versioned thresholds in SQL (``thresholds``): bulk writes, review queue, history per item.
+
+Each recompute that changes an item's levels adds a version. At most one version per item is
+``active`` and at most one is ``review``; everything older is ``superseded``. Works on SQLite
+and PostgreSQL with SQLAlchemy Core only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, bindparam, func, select, update
+
+from stockwatch.adapters.db.tables import thresholds
+from stockwatch.core.model import Basis, Step, TierLevels
+from stockwatch.gcpause import paused_gc
+from stockwatch.ports import (
+    CurrentThresholds,
+    NewThreshold,
+    StoredThreshold,
+    ThresholdStatus,
+)
+
+_IN_BATCH = 500  # keys per IN (...) query: below SQLite's bound-parameter limit
+
+
+def basis_to_json(levels: TierLevels) -> dict[str, Any]:
+    """Return a JSON-ready basis; non-finite numbers become null (JSON has no NaN)."""
+    b = levels.basis
+    return {
+        "strategy": b.strategy,
+        "disabled": levels.disabled,
+        "inputs": [[name, _finite(value)] for name, value in b.inputs],
+        "steps": [[s.label, s.formula, _finite(s.value)] for s in b.steps],
+        "notes": list(b.notes),
+    }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def levels_from_row(row: Any) -> TierLevels:
+    data = row.basis or {}
+    basis = Basis(
+        strategy=data.get("strategy", row.strategy),
+        inputs=tuple((str(n), _nan(v)) for n, v in data.get("inputs", [])),
+        steps=tuple(Step(str(a), str(b), _nan(c)) for a, b, c in data.get("steps", [])),
+        notes=tuple(str(n) for n in data.get("notes", [])),
+    )
+    if data.get("disabled"):
+        return TierLevels.off(basis)
+    return TierLevels(row.t1, row.t2, row.t3, velocity=row.velocity, basis=basis)
+
+
+def _stored(row: Any) -> StoredThreshold:
+    return StoredThreshold(
+        key=row.item_key,
+        version=row.version,
+        computed_at=row.computed_at,
+        status=ThresholdStatus(row.status),
+        levels=levels_from_row(row),
+        review_reason=row.review_reason,
+    )
+
+
+def _batches(keys: Sequence[str], size: int = _IN_BATCH) -> Iterator[Sequence[str]]:
+    for lo in range(0, len(keys), size):
+        yield keys[lo : lo + size]
+
+
+class SqlThresholdStore:
+    """ThresholdStore on an SQLAlchemy Engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def current(self, keys: Sequence[str]) -> dict[str, CurrentThresholds]:
+        found: dict[str, dict[str, Any]] = defaultdict(dict)
+        t = thresholds
+        with self.engine.connect() as conn:
+            for batch in _batches(list(dict.fromkeys(keys))):
+                last = select(t.c.item_key, func.max(t.c.version)).where(t.c.item_key.in_(batch))
+                for key, version in conn.execute(last.group_by(t.c.item_key)):
+                    found[key]["last"] = version
+                live = select(t).where(
+                    t.c.item_key.in_(batch),
+                    t.c.status.in_([ThresholdStatus.ACTIVE.value, ThresholdStatus.REVIEW.value]),
+                )
+                for row in conn.execute(live):
+                    found[row.item_key][row.status] = _stored(row)
+        return {
+            key: CurrentThresholds(
+                active=parts.get(ThresholdStatus.ACTIVE.value),
+                review=parts.get(ThresholdStatus.REVIEW.value),
+                last_version=parts.get("last", 0),
+            )
+            for key, parts in found.items()
+        }
+
+    def save(self, rows: Sequence[NewThreshold], computed_at: datetime) -> None:
+        if not rows:
+            return
+        t = thresholds
+        keys = [r.key for r in rows]
+        if len(set(keys)) != len(keys):
+            raise ValueError("one new version per item and save")
+        with self.engine.begin() as conn:
+            last: dict[str, int] = {}
+            for batch in _batches(keys):
+                q = select(t.c.item_key, func.max(t.c.version)).where(t.c.item_key.in_(batch))
+                last.update({k: v for k, v in conn.execute(q.group_by(t.c.item_key))})
+            retire = update(t).where(
+                and_(t.c.item_key == bindparam("k"), t.c.status == bindparam("old"))
+            )
+            retired = [
+                {"k": r.key, "old": ThresholdStatus.REVIEW.value} for r in rows if r.key in last
+            ] + [
+                {"k": r.key, "old": ThresholdStatus.ACTIVE.value}
+                for r in rows
+                if r.key in last and r.status is ThresholdStatus.ACTIVE
+            ]
+            if retired:
+                conn.execute(retire.values(status=ThresholdStatus.SUPERSEDED.value), retired)
+            with paused_gc():  # a chunk builds ~10 objects per row and forms no cycles
+                params = [
+                    {
+                        "item_key": r.key,
+                        "version": last.get(r.key, 0) + 1,
+                        "computed_at": computed_at,
+                        "status": r.status.value,
+                        "t1": r.levels.t1,
+                        "t2": r.levels.t2,
+                        "t3": r.levels.t3,
+                        "velocity": r.levels.velocity,
+                        "strategy": r.levels.basis.strategy,
+                        "basis": basis_to_json(r.levels),
+                        "review_reason": r.review_reason,
+                    }
+                    for r in rows
+                ]
+            conn.execute(t.insert(), params)
+
+    def versions(self, key: str, limit: int = 10) -> list[StoredThreshold]:
+        t = thresholds
+        q = select(t).where(t.c.item_key == key).order_by(t.c.version.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(q)]
+
+    def in_review(self, limit: int = 1000) -> list[StoredThreshold]:
+        t = thresholds
+        q = (
+            select(t)
+            .where(t.c.status == ThresholdStatus.REVIEW.value)
+            .order_by(t.c.item_key)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(q)]
+
+    def approve(self, key: str, version: int) -> bool:
+        t = thresholds
+        with self.engine.begin() as conn:
+            pending = conn.execute(
+                select(t.c.version).where(
+                    t.c.item_key == key,
+                    t.c.version == version,
+                    t.c.status == ThresholdStatus.REVIEW.value,
+                )
+            ).first()
+            if pending is None:
+                return False
+            conn.execute(
+                update(t)
+                .where(t.c.item_key == key, t.c.status == ThresholdStatus.ACTIVE.value)
+                .values(status=ThresholdStatus.SUPERSEDED.value)
+            )
+            conn.execute(
+                update(t)
+                .where(t.c.item_key == key, t.c.version == version)
+                .values(status=ThresholdStatus.ACTIVE.value)
+            )
+            return True
+
+    def reject(self, key: str, version: int) -> bool:
+        t = thresholds
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(t)
+                .where(
+                    t.c.item_key == key,
+                    t.c.version == version,
+                    t.c.status == ThresholdStatus.REVIEW.value,
+                )
+                .values(status=ThresholdStatus.SUPERSEDED.value)
+            )
+            return done.rowcount == 1
+
+
+def last_computed_at(engine: Engine) -> datetime | None:
+    """Return when the last recompute wrote a version (for the schedule), if ever."""
+    q = select(thresholds.c.computed_at).order_by(thresholds.c.computed_at.desc()).limit(1)
+    with engine.connect() as conn:
+        value = conn.execute(q).scalar()
+    return value if isinstance(value, datetime) else None

@@ -1,0 +1,1 @@
+"""Delivery channels: one module per provider, configured by channel URLs."""

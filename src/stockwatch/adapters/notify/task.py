@@ -1,0 +1,67 @@
+"""Internal replenishment tasks as a channel: an alert opens (or refreshes) the item's task.
+
+``task://``. The task stores item, supplier, 1688 offer link, the suggested quantity (threshold
+maths rounded to the supplier's MOQ, multiple and price breaks) and the order-by date from the
+lead time. A recovery notice closes the item's open task. Nothing is ordered or paid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, ClassVar
+
+from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
+from stockwatch.adapters.notify.base import Channel
+from stockwatch.adapters.notify.render import notices_of
+from stockwatch.ports import ChannelLimits, DeliveryError, OutgoingMessage
+
+
+def task_from_notice(notice: Mapping[str, Any], key: str) -> ReplenishmentTask:
+    item = notice.get("item") or {}
+    suggestion = notice.get("suggestion") or {}
+    order_by = suggestion.get("order_by")
+    return ReplenishmentTask(
+        item_key=str(item.get("key") or item.get("sku")),
+        sku=str(item.get("sku") or item.get("key")),
+        title=str(item.get("title") or ""),
+        supplier=str(item.get("supplier") or ""),
+        offer_id=item.get("offer_id"),
+        offer_url=item.get("offer_url"),
+        suggested_qty=int(suggestion.get("quantity") or 0),
+        due_date=date.fromisoformat(order_by) if order_by else None,
+        tier=str(notice.get("tier") or ""),
+        idempotency_key=key,
+        payload=dict(notice),
+    )
+
+
+class TaskChannel(Channel):
+    scheme: ClassVar[str] = "task"
+    limits: ClassVar[ChannelLimits] = ChannelLimits(max_digest_items=10_000)
+
+    def __init__(self, *args: Any, store: SqlTaskStore | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.store = store
+
+    def _apply(self, message: OutgoingMessage) -> str:
+        if self.store is None:
+            raise DeliveryError(f"{self.name}: no database for tasks", permanent=True)
+        now = self.clock()
+        opened, closed = [], 0
+        for i, notice in enumerate(notices_of(message)):
+            item_key = str((notice.get("item") or {}).get("key") or "")
+            if notice.get("kind") == "resolved":
+                closed += self.store.close_for_item(item_key, now, "stock recovered")
+                continue
+            key = str(notice.get("idempotency_key") or f"{message.idempotency_key}#{i}")
+            task = task_from_notice(notice, key)
+            if task.suggested_qty <= 0 and task.tier in ("", "OK"):
+                continue
+            task_id, _ = self.store.upsert_open(task, now)
+            opened.append(task_id)
+        return f"tasks open/updated {opened}, closed {closed}"
+
+    async def send(self, message: OutgoingMessage) -> str:
+        return await asyncio.to_thread(self._apply, message)

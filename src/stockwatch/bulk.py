@@ -1,0 +1,822 @@
+"""Vectorised threshold recompute: ``compute_levels`` for a million items at once (numpy).
+
+This is the bulk twin of the per-item reference ``stockwatch.core.thresholds.compute_levels``
+and must reproduce it exactly: the same operation order for every float (so results are
+normally bit-identical), the same ``ceil(v − 1e-9)`` rounding, T3 floor, manual levels, clamps,
+new-item rule, velocity fallback, leading-zero trimming, intermittent items via the empirical
+lead-time quantile, promotions and tier specs. Property tests compare the two.
+
+Items are rows of an integer matrix (oldest day first, ending the day before ``as_of``, zero
+filled). Per-item policies are given as an index into a short list of distinct policies, so the
+maths runs over parameter arrays gathered from that list instead of grouping rows. The matrix is
+streamed in row chunks so temporaries stay small (a few MB) whatever the catalogue size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from stockwatch.core.model import Basis, Item, Step, TierLevels
+from stockwatch.core.thresholds import (
+    SBC_ADI,
+    Promotion,
+    Strategy,
+    ThresholdPolicy,
+    TierSpecKind,
+    z_for,
+)
+from stockwatch.gcpause import paused_gc
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.integer[Any]]
+
+CHUNK_ROWS = 8192  # 2–8k rows keep a chunk's temporaries in cache (inventory-math §9.2)
+_STRATEGIES = (
+    Strategy.FIXED,
+    Strategy.SAFETY_STOCK,
+    Strategy.REORDER_POINT,
+    Strategy.DAYS_OF_COVER,
+    Strategy.COMBINED,
+)
+_CODE = {s: i for i, s in enumerate(_STRATEGIES)}
+FIXED, SAFETY, ROP, COVER, COMBINED = range(5)
+_KINDS = (TierSpecKind.ABSOLUTE, TierSpecKind.MULTIPLE, TierSpecKind.DAYS, TierSpecKind.LEAD)
+_NONE = -1
+
+
+@dataclass(frozen=True)
+class _PolicyTable:
+    """One array per ThresholdPolicy field, indexed by policy number."""
+
+    strategy: I64
+    combine: npt.NDArray[np.bool_]  # (P, 4): which base strategies a COMBINED policy takes
+    service_level: F64
+    z: F64
+    review: F64
+    buffer_days: F64
+    buffer_units: F64
+    attention_days: F64
+    cover_t3_days: F64
+    window: I64
+    velocity_days: I64
+    min_selling: I64
+    min_history: I64
+    new_rate: F64
+    new_days: F64  # nan: no new-item rule
+    empirical: npt.NDArray[np.bool_]
+    fixed: F64  # fixed_threshold or 0
+    spec_kind: I64  # (P, 3) for T1, T2, T3: index into _KINDS or -1
+    spec_value: F64  # (P, 3)
+    t3_floor: I64
+    manual: I64  # (P, 4): t1, t2, t3, threshold; -1 when not set
+    has_manual: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, policies: Sequence[ThresholdPolicy]) -> _PolicyTable:
+        def f(get: Callable[[ThresholdPolicy], float]) -> F64:
+            return np.array([get(p) for p in policies], dtype=np.float64)
+
+        def i(get: Callable[[ThresholdPolicy], int]) -> I64:
+            return np.array([get(p) for p in policies], dtype=np.int64)
+
+        combine = np.zeros((len(policies), 4), dtype=np.bool_)
+        spec_kind = np.full((len(policies), 3), _NONE, dtype=np.int64)
+        spec_value = np.zeros((len(policies), 3), dtype=np.float64)
+        manual = np.full((len(policies), 4), _NONE, dtype=np.int64)
+        for row, p in enumerate(policies):
+            for s in p.combine:
+                combine[row, _CODE[s]] = True
+            for col, name in enumerate(("T1", "T2", "T3")):
+                spec = p.tier_spec(name)
+                if spec is not None:
+                    spec_kind[row, col] = _KINDS.index(spec.kind)
+                    spec_value[row, col] = spec.value
+            if p.manual is not None:
+                for col, value in enumerate(
+                    (p.manual.t1, p.manual.t2, p.manual.t3, p.manual.threshold)
+                ):
+                    if value is not None:
+                        manual[row, col] = value
+        return cls(
+            strategy=i(lambda p: _CODE[p.strategy]),
+            combine=combine,
+            service_level=f(lambda p: p.service_level),
+            z=f(lambda p: z_for(p.service_level)),
+            review=f(lambda p: p.review_days),
+            buffer_days=f(lambda p: p.buffer_days),
+            buffer_units=f(lambda p: p.buffer_units),
+            attention_days=f(lambda p: p.attention_days),
+            cover_t3_days=f(lambda p: p.cover_t3_days),
+            window=i(lambda p: p.window_days),
+            velocity_days=i(lambda p: p.velocity_days),
+            min_selling=i(lambda p: p.min_selling_days),
+            min_history=i(lambda p: p.min_history_days),
+            new_rate=f(lambda p: p.new_item_daily_sales),
+            new_days=f(lambda p: math.nan if p.new_item_days is None else p.new_item_days),
+            empirical=np.array([p.intermittent_method == "empirical" for p in policies]),
+            fixed=f(lambda p: float(p.fixed_threshold or 0)),
+            spec_kind=spec_kind,
+            spec_value=spec_value,
+            t3_floor=i(lambda p: p.t3_floor),
+            manual=manual,
+            has_manual=np.array([p.manual is not None for p in policies], dtype=np.bool_),
+        )
+
+
+@dataclass(frozen=True)
+class BulkLevels:
+    """Levels and every intermediate of a bulk recompute, one array element per item.
+
+    ``error`` rows (lead-time σ above the lead time, a non-finite level) have no levels;
+    ``disabled`` rows are switched off by hand (manual threshold 0).
+    """
+
+    policies: tuple[ThresholdPolicy, ...]
+    promotions: tuple[Promotion, ...]
+    policy_index: I64
+    t1: I64
+    t2: I64
+    t3: I64
+    disabled: Bool
+    error: Bool
+    strategy: I64  # effective strategy code (new-item rule may switch to FIXED)
+    new_item: Bool
+    rate: F64  # d̄ used by the formulas (velocity or mean, × demand promotion)
+    sd: F64
+    lead: F64
+    lead_sd: F64
+    review: F64
+    k: F64
+    ss: F64  # nan for strategies that have none
+    rop: F64
+    raw: F64  # (N, 3) unrounded T1, T2, T3 after tier specs and threshold promotions
+    history_days: I64
+    velocity7: F64
+    recent_selling_days: I64
+    selling_days: I64
+    lead_demand: I64  # empirical lead-time demand quantile, −1 when not used
+    intermittent: Bool
+    demand_promo: I64
+    level_promo: I64
+    t3_floored: Bool
+    t2_before_clamp: I64  # the value the T2 clamp raised, or −1
+    t1_before_clamp: I64
+
+    def __len__(self) -> int:
+        return len(self.t1)
+
+    def levels(self, i: int) -> TierLevels:
+        """Return row ``i`` as the core's TierLevels, with a basis like ``compute_levels``."""
+        policy = self.policies[int(self.policy_index[i])]
+        if self.disabled[i]:
+            return TierLevels.off(Basis("disabled", notes=("threshold set to 0 by hand",)))
+        if self.error[i]:
+            raise ValueError(self.error_message(i))
+        rate = float(self.rate[i])
+        inputs = (
+            ("d", rate),
+            ("sd", float(self.sd[i])),
+            ("L", float(self.lead[i])),
+            ("sL", float(self.lead_sd[i])),
+            ("R", float(self.review[i])),
+            ("service_level", policy.service_level),
+            ("Z", z_for(policy.service_level)),
+            ("k", float(self.k[i])),
+            ("history_days", float(self.history_days[i])),
+            ("velocity7", float(self.velocity7[i])),
+        )
+        steps = [
+            Step(f"{name} raw", "before rounding", float(self.raw[i, c]))
+            for c, name in enumerate(("T1", "T2", "T3"))
+        ]
+        if not math.isnan(self.ss[i]):
+            steps[:0] = [
+                Step("SS", "safety stock", float(self.ss[i])),
+                Step("ROP", "reorder point", float(self.rop[i])),
+            ]
+        basis = Basis(
+            strategy="default" if self.new_item[i] else _STRATEGIES[int(self.strategy[i])].value,
+            inputs=inputs,
+            steps=tuple(steps),
+            notes=tuple(self.notes(i)),
+        )
+        return TierLevels(
+            int(self.t1[i]), int(self.t2[i]), int(self.t3[i]), velocity=rate, basis=basis
+        )
+
+    def levels_list(self) -> list[TierLevels | None]:
+        """Return every row as TierLevels (None for error rows), much faster than ``levels(i)``.
+
+        Columns are turned into Python lists once and notes are worded only for the rows that
+        have any, so writing a million versions is not dominated by numpy scalar access.
+        """
+        pol = self.policies
+        pi = self.policy_index
+        review_days = np.array([p.review_days for p in pol])[pi]
+        min_selling = np.array([p.min_selling_days for p in pol])[pi]
+        empirical = np.array([p.intermittent_method == "empirical" for p in pol])[pi]
+        manual = np.array([p.manual is not None for p in pol])[pi]
+        noted = (
+            (self.lead + review_days == 0)
+            | self.new_item
+            | (self.recent_selling_days < min_selling)
+            | (self.intermittent & empirical)
+            | (self.demand_promo >= 0)
+            | (self.level_promo >= 0)
+            | self.t3_floored
+            | manual
+            | (self.t2_before_clamp >= 0)
+            | (self.t1_before_clamp >= 0)
+        ).tolist()
+        strategy = np.where(self.new_item, len(_STRATEGIES), self.strategy).tolist()
+        names = [s.value for s in _STRATEGIES] + ["default"]
+        service = [p.service_level for p in pol]
+        zs = [z_for(a) for a in service]
+        has_ss = (~np.isnan(self.ss)).tolist()
+        cols = zip(
+            pi.tolist(),
+            self.t1.tolist(),
+            self.t2.tolist(),
+            self.t3.tolist(),
+            self.rate.tolist(),
+            self.sd.tolist(),
+            self.lead.tolist(),
+            self.lead_sd.tolist(),
+            self.review.tolist(),
+            self.k.tolist(),
+            self.history_days.tolist(),
+            self.velocity7.tolist(),
+            self.ss.tolist(),
+            self.rop.tolist(),
+            self.raw.tolist(),
+            strict=True,
+        )
+        disabled = self.disabled.tolist()
+        error = self.error.tolist()
+        with paused_gc():
+            return self._build(cols, disabled, error, has_ss, names, strategy, service, zs, noted)
+
+    def _build(
+        self,
+        cols: Any,
+        disabled: list[bool],
+        error: list[bool],
+        has_ss: list[bool],
+        names: list[str],
+        strategy: list[int],
+        service: list[float],
+        zs: list[float],
+        noted: list[bool],
+    ) -> list[TierLevels | None]:
+        out: list[TierLevels | None] = []
+        for i, (p, t1, t2, t3, rate, sd, lead, lsd, rev, k, hist, v7, ss, rop, raw) in enumerate(
+            cols
+        ):
+            if disabled[i]:
+                out.append(TierLevels.off(Basis("disabled", notes=("threshold set to 0 by hand",))))
+                continue
+            if error[i]:
+                out.append(None)
+                continue
+            steps: tuple[Step, ...] = (
+                Step("T1 raw", "before rounding", raw[0]),
+                Step("T2 raw", "before rounding", raw[1]),
+                Step("T3 raw", "before rounding", raw[2]),
+            )
+            if has_ss[i]:
+                steps = (Step("SS", "safety stock", ss), Step("ROP", "reorder point", rop), *steps)
+            basis = Basis(
+                names[strategy[i]],
+                (
+                    ("d", rate),
+                    ("sd", sd),
+                    ("L", lead),
+                    ("sL", lsd),
+                    ("R", rev),
+                    ("service_level", service[p]),
+                    ("Z", zs[p]),
+                    ("k", k),
+                    ("history_days", float(hist)),
+                    ("velocity7", v7),
+                ),
+                steps,
+                tuple(self.notes(i)) if noted[i] else (),
+            )
+            out.append(TierLevels(t1, t2, t3, velocity=rate, basis=basis))
+        return out
+
+    def error_message(self, i: int) -> str:
+        if self.lead_sd[i] > self.lead[i]:
+            return f"lead-time σ ({self.lead_sd[i]:g}) exceeds the lead time ({self.lead[i]:g})"
+        return f"threshold is not finite ({self.raw[i].tolist()})"
+
+    def notes(self, i: int) -> list[str]:
+        """Return the explanation notes of row ``i``, worded as ``compute_levels`` words them."""
+        p = self.policies[int(self.policy_index[i])]
+        notes: list[str] = []
+        if self.lead[i] + p.review_days == 0:
+            notes.append("L + R = 0: review period set to 1 day")
+        n = int(self.history_days[i])
+        if self.new_item[i]:
+            rate = p.new_item_daily_sales
+            notes.append(
+                f"new item: {n} days of history < {p.min_history_days}; "
+                f"using the rule rate {rate:g}/day and σ = √rate"
+            )
+            if p.new_item_days is not None and p.strategy is not Strategy.FIXED:
+                notes.append(f"new-item rule: threshold = {rate:g}/day × {p.new_item_days:g} d")
+        else:
+            if self.recent_selling_days[i] < p.min_selling_days:
+                notes.append(
+                    f"only {int(self.recent_selling_days[i])} selling days in the last "
+                    f"{p.velocity_days}: demand rate from the {n}-day mean"
+                )
+            if self.intermittent[i] and p.intermittent_method == "empirical":
+                adi = n / int(self.selling_days[i])
+                notes.append(_intermittent_note(adi, bool(self.lead_demand[i] >= 0)))
+        if self.demand_promo[i] >= 0:
+            promo = self.promotions[int(self.demand_promo[i])]
+            notes.append(f"promotion {promo.name!r}: demand × {promo.multiplier:g}")
+        if self.level_promo[i] >= 0:
+            promo = self.promotions[int(self.level_promo[i])]
+            notes.append(f"promotion {promo.name!r}: thresholds × {promo.multiplier:g}")
+        if self.t3_floored[i]:
+            notes.append(f"T3 raised to the floor of {p.t3_floor}")
+        m = p.manual
+        if m is not None:
+            if m.threshold is not None:
+                notes.append(f"T2 set by hand to {m.threshold}")
+            for name, value in (("T1", m.t1), ("T2", m.t2), ("T3", m.t3)):
+                if value is not None:
+                    notes.append(f"{name} set by hand to {value}")
+        if self.t2_before_clamp[i] >= 0:
+            notes.append(f"T2 {int(self.t2_before_clamp[i])} clamped up to T3 {int(self.t3[i])}")
+        if self.t1_before_clamp[i] >= 0:
+            notes.append(f"T1 {int(self.t1_before_clamp[i])} clamped up to T2 {int(self.t2[i])}")
+        return notes
+
+
+def _intermittent_note(adi: float, empirical: bool) -> str:
+    # Same wording as the core reference.
+    if empirical:
+        return (
+            f"intermittent demand (ADI {adi:.2f} > {SBC_ADI}): reorder point from "
+            f"the empirical lead-time demand quantile, not the normal formula"
+        )
+    return (
+        f"intermittent demand (ADI {adi:.2f} > {SBC_ADI}): too little "
+        f"history for the empirical lead-time quantile, so the normal formula is used"
+    )
+
+
+def promotion_index(
+    items: Sequence[Item | None],
+    promotions: Sequence[Promotion],
+    as_of: date,
+    lead: F64,
+    target: str,
+) -> I64:
+    """Return, per item, the index of the promotion ``compute_levels`` would apply, or −1.
+
+    Same choice as the core's ``promotion_multiplier``: the largest active multiplier, the
+    first one on ties. Only promotions for ``target`` that are active for some lead are looked at.
+    """
+    out = np.full(len(items), _NONE, dtype=np.int64)
+    candidates = [(j, p) for j, p in enumerate(promotions) if p.target == target]
+    if not candidates:
+        return out
+    for row, item in enumerate(items):
+        if item is None:
+            continue
+        best = 1.0
+        for j, promo in candidates:
+            if (
+                promo.applies_to(item)
+                and promo.active_on(as_of, float(lead[row]))
+                and (out[row] == _NONE or promo.multiplier > best)
+            ):
+                out[row], best = j, promo.multiplier
+    return out
+
+
+def compute_bulk(
+    sales: IntArray,
+    policies: Sequence[ThresholdPolicy],
+    policy_index: IntArray,
+    lead: F64,
+    lead_sd: F64,
+    promotions: Sequence[Promotion] = (),
+    demand_promo: IntArray | None = None,
+    level_promo: IntArray | None = None,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> BulkLevels:
+    """Compute every row's levels exactly as ``compute_levels`` would, vectorised.
+
+    ``sales`` is (N, W) integer daily sales ending the day before ``as_of``; a policy window
+    longer than W reads as zero-filled on the left, which changes nothing (leading zeros are
+    skipped). ``lead``/``lead_sd`` are the per-item lead times already resolved (item override
+    or policy). ``demand_promo``/``level_promo`` come from ``promotion_index``.
+    ``progress`` is called with the number of rows finished after each chunk.
+    """
+    n_rows = sales.shape[0]
+    table = _PolicyTable.of(policies)
+    pidx = np.asarray(policy_index, dtype=np.int64)
+    if len(pidx) != n_rows or len(lead) != n_rows or len(lead_sd) != n_rows:
+        raise ValueError("policy_index, lead and lead_sd need one element per sales row")
+    lead = np.asarray(lead, dtype=np.float64)
+    lead_sd = np.asarray(lead_sd, dtype=np.float64)
+    no_promo = np.full(n_rows, _NONE, dtype=np.int64)
+    dp = no_promo if demand_promo is None else np.asarray(demand_promo, dtype=np.int64)
+    lp = no_promo if level_promo is None else np.asarray(level_promo, dtype=np.int64)
+    multipliers = np.array([1.0, *(p.multiplier for p in promotions)], dtype=np.float64)
+    out = _Out.empty(n_rows)
+    for lo in range(0, n_rows, chunk_rows):
+        hi = min(lo + chunk_rows, n_rows)
+        _chunk(
+            sales[lo:hi],
+            table,
+            pidx[lo:hi],
+            lead[lo:hi],
+            lead_sd[lo:hi],
+            multipliers[dp[lo:hi] + 1],
+            multipliers[lp[lo:hi] + 1],
+            dp[lo:hi] >= 0,
+            lp[lo:hi] >= 0,
+            out.view(lo, hi),
+        )
+        if progress is not None:
+            progress(hi - lo)
+    return BulkLevels(
+        policies=tuple(policies),
+        promotions=tuple(promotions),
+        policy_index=pidx,
+        lead=lead,
+        lead_sd=lead_sd,
+        demand_promo=dp,
+        level_promo=lp,
+        **out.arrays(),
+    )
+
+
+@dataclass(frozen=True)
+class _Out:
+    """Output arrays, written chunk by chunk."""
+
+    a: dict[str, npt.NDArray[Any]]
+
+    _FLOAT = ("rate", "sd", "review", "k", "ss", "rop", "velocity7")
+    _INT = (
+        "t1",
+        "t2",
+        "t3",
+        "strategy",
+        "history_days",
+        "recent_selling_days",
+        "selling_days",
+        "lead_demand",
+        "t2_before_clamp",
+        "t1_before_clamp",
+    )
+    _BOOL = ("disabled", "error", "new_item", "intermittent", "t3_floored")
+
+    @classmethod
+    def empty(cls, n: int) -> _Out:
+        a: dict[str, npt.NDArray[Any]] = {}
+        for name in cls._FLOAT:
+            a[name] = np.empty(n, dtype=np.float64)
+        for name in cls._INT:
+            a[name] = np.empty(n, dtype=np.int64)
+        for name in cls._BOOL:
+            a[name] = np.empty(n, dtype=np.bool_)
+        a["raw"] = np.empty((n, 3), dtype=np.float64)
+        return cls(a)
+
+    def view(self, lo: int, hi: int) -> dict[str, npt.NDArray[Any]]:
+        return {name: arr[lo:hi] for name, arr in self.a.items()}
+
+    def arrays(self) -> dict[str, Any]:
+        return dict(self.a)
+
+
+def _stats(x: IntArray, velocity_days: int) -> tuple[I64, F64, F64, I64, F64, I64]:
+    """Return n (history days), S1, S2, selling days, velocity sum, recent selling days.
+
+    The sums run in float64 (einsum is SIMD there, int64 is not): integer sums below 2^53 are
+    exact in float64, so S1, S2 and n·S2 − S1² equal the core's Python integers bit for bit.
+    """
+    if x.size and x.min() < 0:
+        x = np.maximum(x, 0)  # net returns count as 0 sold, as in demand_stats
+    width = x.shape[1]
+    f = x.astype(np.float64)
+    s1 = np.einsum("ij->i", f)
+    s2 = np.einsum("ij,ij->i", f, f)
+    selling = x > 0
+    k = selling.sum(axis=1)
+    first = selling.argmax(axis=1)
+    n = np.where(k > 0, width - first, 0)
+    vsum = s1 if velocity_days >= width else np.einsum("ij->i", f[:, -velocity_days:])
+    recent = k if velocity_days >= width else selling[:, -velocity_days:].sum(axis=1)
+    return n, s1, s2, k, vsum, recent
+
+
+def _empirical(x: IntArray, n: I64, lead_days: I64, csl: F64, rows: Bool) -> I64:
+    """Return the CSL-quantile of L-day rolling sums within each row's history, −1 if none.
+
+    Rows are ordered by L so each L is one contiguous slice of the cumulative sums. Windows that
+    start before the first sale, or do not exist for this L, get a sentinel that sorts last, so
+    the quantile index counts only windows inside the history (as the core does).
+    """
+    out = np.full(len(n), _NONE, dtype=np.int64)
+    width = x.shape[1]
+    sel = np.flatnonzero(rows & (n >= lead_days))
+    if not len(sel):
+        return out
+    sel = sel[np.argsort(lead_days[sel], kind="stable")]
+    ld = lead_days[sel]
+    block = x[sel]
+    if block.min() < 0:
+        block = np.maximum(block, 0)
+    # int32 sorts several times faster (SIMD); int64 only when a row's total could overflow it
+    small = int(block.max(initial=0)) * width < np.iinfo(np.int32).max
+    dtype = np.int32 if small else np.int64
+    big = np.iinfo(dtype).max
+    csum = np.zeros((len(sel), width + 1), dtype=dtype)
+    np.cumsum(block, axis=1, dtype=dtype, out=csum[:, 1:])
+    sums = np.full((len(sel), width), big, dtype=dtype)
+    values, starts = np.unique(ld, return_index=True)
+    bounds = [*starts.tolist(), len(sel)]
+    for j, lv in enumerate(values.tolist()):
+        lo, hi = bounds[j], bounds[j + 1]
+        np.subtract(
+            csum[lo:hi, lv:], csum[lo:hi, : width + 1 - lv], out=sums[lo:hi, : width + 1 - lv]
+        )
+    start = width - n[sel]
+    sums[np.arange(width)[None, :] < start[:, None]] = big
+    sums.sort(axis=1)
+    m = n[sel] - ld + 1
+    idx = np.minimum(m - 1, np.maximum(np.ceil(csl[sel] * m).astype(np.int64) - 1, 0))
+    out[sel] = sums[np.arange(len(sel)), idx]
+    return out
+
+
+def _chunk(
+    x: IntArray,
+    t: _PolicyTable,
+    pi: I64,
+    lead: F64,
+    lead_sd: F64,
+    dm: F64,
+    lm: F64,
+    has_dp: Bool,
+    has_lp: Bool,
+    o: dict[str, npt.NDArray[Any]],
+) -> None:
+    rows = len(pi)
+    width = x.shape[1]
+    n = np.empty(rows, dtype=np.int64)
+    s1 = np.empty(rows, dtype=np.float64)
+    s2 = np.empty(rows, dtype=np.float64)
+    k = np.empty(rows, dtype=np.int64)
+    vsum = np.empty(rows, dtype=np.float64)
+    recent = np.empty(rows, dtype=np.int64)
+    window = np.minimum(t.window[pi], width)  # a longer window is all leading zeros
+    vdays = t.velocity_days[pi]
+    groups = {(min(int(w), width), int(v)) for w, v in zip(t.window, t.velocity_days, strict=True)}
+    for w, v in groups:
+        mask = (window == w) & (vdays == v)
+        if not mask.any():
+            continue
+        block = x[:, width - w :]
+        if mask.all():
+            n[:], s1[:], s2[:], k[:], vsum[:], recent[:] = _stats(block, v)
+        else:
+            res = _stats(block[mask], v)
+            for dst, src in zip((n, s1, s2, k, vsum, recent), res, strict=True):
+                dst[mask] = src
+    nf = n.astype(np.float64)
+    mean = np.divide(s1, nf, out=np.zeros(rows), where=n > 0)
+    den = nf * (nf - 1.0)
+    var_num = np.maximum(nf * s2 - s1 * s1, 0.0)
+    sd_hist = np.sqrt(np.divide(var_num, den, out=np.zeros(rows), where=n >= 2))
+    velocity = vsum / vdays.astype(np.float64)
+
+    review = t.review[pi].copy()
+    review[lead + review == 0] = 1.0  # L = 0 would give SS = ROP = 0
+    strat = t.strategy[pi]
+    new = n < t.min_history[pi]
+    new_rate = t.new_rate[pi]
+    fallback = recent < t.min_selling[pi]
+    rate = np.where(new, new_rate, np.where(fallback, mean, velocity))
+    sd = np.where(new, np.sqrt(new_rate), sd_hist)
+    new_days = t.new_days[pi]
+    rule = new & ~np.isnan(new_days) & (strat != FIXED)
+    strat = np.where(rule, FIXED, strat)
+    fixed = np.where(rule, new_rate * new_days, t.fixed[pi])
+
+    selling_ok = k > 0
+    adi = np.divide(nf, k, out=np.zeros(rows), where=selling_ok)
+    intermittent = selling_ok & (adi > SBC_ADI)
+    lead_days = np.maximum(np.ceil(lead + review), 1).astype(np.int64)
+    wants = ~new & intermittent & t.empirical[pi]
+    lead_demand = np.full(rows, _NONE, dtype=np.int64)
+    if wants.any():
+        for w in np.unique(window[wants]).tolist():
+            sel = wants & (window == w)
+            found = _empirical(x[:, width - w :], n, lead_days, t.service_level[pi], sel)
+            lead_demand[sel] = found[sel]
+
+    has_ld = lead_demand >= 0
+    if has_dp.any():
+        rate = np.where(has_dp, rate * dm, rate)
+        sd = np.where(has_dp, sd * dm, sd)
+        promo_ld = np.ceil(lead_demand * dm).astype(np.int64)
+        lead_demand = np.where(has_ld & has_dp, promo_ld, lead_demand)
+
+    buffer_days = t.buffer_days[pi]
+    kk = rate * buffer_days + t.buffer_units[pi]
+    lr = lead + review
+    # normal safety stock and reorder point, in the core's operation order
+    ss = np.maximum(t.z[pi] * np.sqrt(lr * sd * sd + rate * rate * lead_sd**2), 0.0)
+    rop = rate * lr + ss
+    if has_ld.any():  # empirical: the quantile of lead-time demand
+        ld_f = lead_demand.astype(np.float64)
+        ss = np.where(has_ld, np.maximum(ld_f - rate * lr, 0.0), ss)
+        rop = np.where(has_ld, np.maximum(ld_f, rate * lr), rop)
+
+    # Only the strategies some row uses are evaluated.
+    single = strat != COMBINED
+    used = set(np.unique(strat[single]).tolist())
+    if not single.all():
+        used |= set(np.flatnonzero(t.combine[np.unique(pi[~single])].any(axis=0)).tolist())
+    triples: dict[int, tuple[F64, F64, F64]] = {}
+    if FIXED in used:
+        triples[FIXED] = (1.5 * fixed, fixed, 0.5 * fixed)
+    if SAFETY in used:
+        t2s = ss + kk
+        triples[SAFETY] = (t2s + rate * t.attention_days[pi], t2s, ss)
+    if ROP in used:
+        triples[ROP] = (rop + kk, rop, ss)
+    if COVER in used:
+        triples[COVER] = (rate * (lr + buffer_days), rate * lead, rate * t.cover_t3_days[pi])
+    codes = np.unique(strat).tolist()
+    if len(codes) == 1 and codes[0] != COMBINED:
+        raw = np.array(triples[codes[0]])
+    else:
+        raw = np.zeros((3, rows))
+        for code in codes:
+            if code != COMBINED:
+                raw[:, strat == code] = np.array(triples[code])[:, strat == code]
+        if not single.all():
+            comb = t.combine[pi]  # (rows, 4)
+            best = np.full((3, rows), -np.inf)
+            for code, triple in triples.items():
+                use = comb[:, code] & ~single
+                best = np.where(use[None, :], np.maximum(best, np.array(triple)), best)
+            raw = np.where(single[None, :], raw, best)
+
+    threshold = raw[1].copy()
+    kinds = t.spec_kind[pi]
+    values = t.spec_value[pi]
+    for c in range(3):
+        kind, value = kinds[:, c], values[:, c]
+        if (kind == _NONE).all():
+            continue
+        spec = np.select(
+            [kind == 0, kind == 1, kind == 2],
+            [value, value * threshold, rate * value],
+            rate * np.maximum(lead + value, 0.0),
+        )
+        raw[c] = np.where(kind == _NONE, raw[c], spec)
+    if has_lp.any():
+        raw = np.where(has_lp[None, :], raw * lm[None, :], raw)
+
+    error = ~np.isfinite(raw).all(axis=0) | (lead_sd > lead)
+    safe = np.where(np.isfinite(raw), raw, 0.0)
+    lv = np.ceil(safe - 1e-9).astype(np.int64)
+    t1, t2, t3 = lv[0], lv[1], lv[2]
+    floor = t.t3_floor[pi]
+    floored = t3 < floor
+    t3 = np.where(floored, floor, t3)
+    if t.has_manual[pi].any():
+        t1, t2, t3 = _manual(t, pi, t1, t2, t3)
+    t2_clamp = t2 < t3
+    t2_before = np.where(t2_clamp, t2, _NONE)
+    t2 = np.maximum(t2, t3)
+    t1_clamp = t1 < t2
+    t1_before = np.where(t1_clamp, t1, _NONE)
+    t1 = np.maximum(t1, t2)
+
+    disabled = t.manual[pi][:, 3] == 0
+    o["t1"][:] = np.where(disabled, 0, t1)
+    o["t2"][:] = np.where(disabled, 0, t2)
+    o["t3"][:] = np.where(disabled, 0, t3)
+    o["disabled"][:] = disabled
+    o["error"][:] = error & ~disabled
+    o["strategy"][:] = strat
+    o["new_item"][:] = new
+    o["rate"][:] = rate
+    o["sd"][:] = sd
+    o["review"][:] = review
+    o["k"][:] = kk
+    uses_ss = (
+        (strat == SAFETY)
+        | (strat == ROP)
+        | ((strat == COMBINED) & (t.combine[pi][:, SAFETY] | t.combine[pi][:, ROP]))
+    )
+    o["ss"][:] = np.where(uses_ss, ss, np.nan)
+    o["rop"][:] = np.where(uses_ss, rop, np.nan)
+    o["raw"][:] = raw.T
+    o["history_days"][:] = n
+    o["velocity7"][:] = velocity
+    o["recent_selling_days"][:] = recent
+    o["selling_days"][:] = k
+    o["lead_demand"][:] = lead_demand
+    o["intermittent"][:] = intermittent & ~new
+    o["t3_floored"][:] = floored
+    o["t2_before_clamp"][:] = t2_before
+    o["t1_before_clamp"][:] = t1_before
+
+
+def _manual(t: _PolicyTable, pi: I64, t1: I64, t2: I64, t3: I64) -> tuple[I64, I64, I64]:
+    """Vectorised ``_apply_manual``: hand-set levels win, computed ones give way."""
+    m = t.manual[pi]
+    has = t.has_manual[pi]
+    mt1, mt2, mt3, mth = m[:, 0], m[:, 1], m[:, 2], m[:, 3]
+    t2 = np.where(mth >= 0, mth, t2)
+    t1 = np.where(mt1 >= 0, mt1, t1)
+    t2 = np.where(mt2 >= 0, mt2, t2)
+    t3 = np.where(mt3 >= 0, mt3, t3)
+    raise3 = has & (mt3 < 0) & (t3 > t2)
+    t3 = np.where(raise3, np.maximum(t2, 1), t3)
+    lower2 = (mt1 >= 0) & (t2 > t1) & (mt2 < 0)
+    t2 = np.where(lower2, t1, t2)
+    t3 = np.where(lower2, np.minimum(t3, t2), t3)
+    return (
+        np.where(has, np.maximum(t1, 1), t1),
+        np.where(has, np.maximum(t2, 1), t2),
+        np.where(has, np.maximum(t3, 1), t3),
+    )
+
+
+def seed_kernel(
+    sales: IntArray,
+    z: F64,
+    lead: F64,
+    lead_sd: F64,
+    k: F64,
+    is_new: Bool,
+    new_rate: float,
+    mult: F64,
+    on_hand: F64,
+    *,
+    velocity_days: int = 7,
+    chunk_rows: int = CHUNK_ROWS,
+) -> tuple[F64, F64, F64, F64, npt.NDArray[np.int8]]:
+    """The benchmark kernel of inventory-math §9, the one every peer method reproduces.
+
+    σ = sample std over the whole window (no trimming), d̄ = mean of the last 7 days; new items
+    take the rule rate with σ = √rate; promotions multiply d̄ and σ; SS = Z·√(L·σ² + d̄²·σL²) is
+    T3, ROP = d̄·L + SS is T2, T1 = ROP + k; cover = on_hand / d̄ (∞ at 0) and the tier is 0–3.
+    Returns (SS, ROP, T1, cover, tier). Exact integer moments (held in float64, exact below
+    2^53), streamed in row chunks.
+    """
+    n_rows, width = sales.shape
+    ss = np.empty(n_rows)
+    rop = np.empty(n_rows)
+    t1 = np.empty(n_rows)
+    cover = np.empty(n_rows)
+    tier = np.empty(n_rows, dtype=np.int8)
+    den = width * (width - 1.0)
+    new_sd = math.sqrt(new_rate)
+    for lo in range(0, n_rows, chunk_rows):
+        hi = min(lo + chunk_rows, n_rows)
+        x = sales[lo:hi].astype(np.float64)  # integer sums below 2^53 stay exact
+        s1 = np.einsum("ij->i", x)
+        s2 = np.einsum("ij,ij->i", x, x)
+        sd = np.sqrt((width * s2 - s1 * s1) / den)
+        d = np.einsum("ij->i", x[:, -velocity_days:]) / velocity_days
+        new = is_new[lo:hi]
+        m = mult[lo:hi]
+        sd = np.where(new, new_sd, sd) * m
+        d = np.where(new, new_rate, d) * m
+        sl = lead_sd[lo:hi]
+        ln = lead[lo:hi]
+        s = z[lo:hi] * np.sqrt(ln * sd * sd + d * d * sl * sl)
+        r = d * ln + s
+        t = r + k[lo:hi]
+        oh = on_hand[lo:hi]
+        ss[lo:hi], rop[lo:hi], t1[lo:hi] = s, r, t
+        cover[lo:hi] = np.divide(oh, d, out=np.full(hi - lo, np.inf), where=d > 0)
+        tier[lo:hi] = np.where(oh <= s, 3, np.where(oh <= r, 2, np.where(oh <= t, 1, 0)))
+    return ss, rop, t1, cover, tier

@@ -1,0 +1,105 @@
+"""The production LevelsComputer: configuration + catalogue + sales history → ``compute_bulk``.
+
+Resolving a policy through the configuration layers is slow (pydantic), so it is done once per
+distinct (class, category, per-item section) and shared by every item in that group; per-item
+lead times and promotions become arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from stockwatch.bulk import BulkLevels, compute_bulk, promotion_index
+from stockwatch.config import Config
+from stockwatch.core.model import Item, ItemKey
+from stockwatch.core.thresholds import Promotion, ThresholdPolicy
+from stockwatch.ports import ComputedLevels
+
+History = Callable[[Sequence[str], date, int], npt.NDArray[np.int32]]
+
+
+class PolicyGroups:
+    """Distinct policies and each item's index into them."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.policies: list[ThresholdPolicy] = []
+        self._index: dict[tuple[str, str, str], int | str] = {}
+
+    def index(self, item: Item | None, sku: str) -> int | str:
+        """Return the policy number for an item, or the configuration error as text."""
+        section = sku if sku in self.config.model.items else ""
+        group = (item.item_class.value if item else "", item.category if item else "", section)
+        if group not in self._index:
+            try:
+                self.policies.append(self.config.threshold_policy(item, sku))
+                self._index[group] = len(self.policies) - 1
+            except ValueError as exc:
+                self._index[group] = str(exc)
+        return self._index[group]
+
+
+class BulkLevelsComputer:
+    """Compute levels for a batch of item keys with the numpy bulk path."""
+
+    def __init__(
+        self,
+        config: Config,
+        items: Mapping[ItemKey, Item],
+        history: History,
+        promotions: Sequence[Promotion] | None = None,
+    ) -> None:
+        self.config = config
+        self.items = items
+        self.history = history
+        self.promotions = list(config.promotions() if promotions is None else promotions)
+        self.groups = PolicyGroups(config)
+        self.last: BulkLevels | None = None
+
+    def __call__(self, keys: Sequence[str], as_of: date) -> list[ComputedLevels]:
+        parsed = [ItemKey.parse(k) for k in keys]
+        items = [self.items.get(k) for k in parsed]
+        errors: dict[int, str] = {}
+        index = np.zeros(len(keys), dtype=np.int64)
+        for row, (key, item) in enumerate(zip(parsed, items, strict=True)):
+            got = self.groups.index(item, key.sku)
+            if isinstance(got, str):
+                errors[row] = got
+            else:
+                index[row] = got
+        policies = self.groups.policies or [ThresholdPolicy()]
+        lead = np.array([policies[i].lead_time_days for i in index.tolist()], dtype=np.float64)
+        lead_sd = np.array(
+            [policies[i].lead_time_sd_days for i in index.tolist()], dtype=np.float64
+        )
+        for row, item in enumerate(items):
+            if item is not None and item.lead_time_days is not None:
+                lead[row] = item.lead_time_days
+                lead_sd[row] = item.lead_time_sd_days or 0.0
+        window = max(p.window_days for p in policies)
+        sales = self.history([k.sku for k in parsed], as_of, window)
+        bulk = compute_bulk(
+            sales,
+            policies,
+            index,
+            lead,
+            lead_sd,
+            self.promotions,
+            promotion_index(items, self.promotions, as_of, lead, "demand"),
+            promotion_index(items, self.promotions, as_of, lead, "threshold"),
+        )
+        self.last = bulk
+        out: list[ComputedLevels] = []
+        all_levels = bulk.levels_list()
+        for row, name in enumerate(keys):
+            if row in errors:
+                out.append(ComputedLevels(name, None, errors[row]))
+            elif bulk.error[row]:
+                out.append(ComputedLevels(name, None, f"item {name}: {bulk.error_message(row)}"))
+            else:
+                out.append(ComputedLevels(name, all_levels[row]))
+        return out

@@ -1,0 +1,1 @@
+"""Development tools: fake providers, the chaos worker; not used in production paths."""

@@ -1,0 +1,371 @@
+"""CLI for delivery: ``notify test``, ``outbox list/retry/work`` and ``tasks list/close/export``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.adapters.db.tasks import SqlTaskStore, export_purchase_list
+from stockwatch.config import Config, ConfigError, find_config, load_config
+from stockwatch.core.messages import check_lang
+from stockwatch.ports import DeliveryError, OutboxStatus, OutgoingMessage
+from stockwatch.service.delivery import DeliverySettings
+from stockwatch.wiring_notify import (
+    build_channels,
+    build_worker,
+    close_channels,
+    default_db_url,
+    open_engine,
+)
+
+EXIT_INPUT = 1
+
+notify_app = typer.Typer(help="Delivery channels.", no_args_is_help=True)
+outbox_app = typer.Typer(help="The notification outbox.", no_args_is_help=True)
+tasks_app = typer.Typer(help="Replenishment tasks (suggestions; nothing is ever ordered).")
+
+out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if Console().is_terminal else 160)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="database URL (default: sqlite file in general.data_dir)"),
+]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
+
+_T = {
+    "zh-CN": {
+        "test_title": "【库存预警】测试消息",
+        "test_body": "这是一条来自 stockwatch 的测试消息，渠道：{name}。",
+        "answer": "服务商回复",
+        "failed": "发送失败",
+        "no_channel": "未知渠道 {name!r}；已配置：{names}",
+        "requeued": "已重新排队 #{id}",
+        "not_failed": "#{id} 不存在或不是失败/已发送状态",
+        "closed": "已关闭任务 #{id}",
+        "not_open": "任务 #{id} 不存在或已关闭",
+        "none": "（无）",
+    },
+    "en": {
+        "test_title": "[Low stock] Test message",
+        "test_body": "This is a test message from stockwatch, channel: {name}.",
+        "answer": "Provider answer",
+        "failed": "Delivery failed",
+        "no_channel": "unknown channel {name!r}; configured: {names}",
+        "requeued": "Requeued #{id}",
+        "not_failed": "#{id} does not exist or is neither failed nor sent",
+        "closed": "Closed task #{id}",
+        "not_open": "Task #{id} does not exist or is closed already",
+        "none": "(none)",
+    },
+}
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_INPUT)
+
+
+def _load(config_path: Path | None) -> Config:
+    try:
+        return load_config(find_config(config_path))
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _lang(config: Config, lang: str | None) -> str:
+    try:
+        return check_lang(lang) if lang else config.lang
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _engine(config: Config, db: str | None) -> Engine:
+    return open_engine(db or default_db_url(config))
+
+
+# -- notify --------------------------------------------------------------------------------------
+
+
+@notify_app.command("test")
+def notify_test(
+    channel: Annotated[str, typer.Argument(help="channel name from [[channels]]")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Send a test message through CHANNEL and print the provider's answer verbatim."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    t = _T[language]
+    names = [c.name for c in cfg.model.channels]
+    if channel not in names:
+        raise _fail(t["no_channel"].format(name=channel, names=", ".join(names) or t["none"]))
+    engine = _engine(cfg, db)
+    channels = build_channels(cfg, engine)
+    if channel not in channels:
+        raise _fail(f"{channel}: disabled")
+    now = datetime.now(UTC)
+    body = t["test_body"].format(name=channel)
+    message = OutgoingMessage(
+        title=t["test_title"],
+        text=f"{t['test_title']}\n{body}",
+        markdown=f"### {t['test_title']}\n{body}",
+        idempotency_key=f"test|{channel}|{now.isoformat()}",
+        tier="T1",
+        kind="test",
+        payload={"kind": "test", "lang": language, "at": now.isoformat()},
+    )
+
+    async def send() -> str:
+        try:
+            return await channels[channel].send(message)
+        finally:
+            await close_channels(channels)
+
+    try:
+        answer = asyncio.run(send())
+    except DeliveryError as exc:
+        err.print(f"[bold red]{t['failed']}:[/] {exc}", highlight=False)
+        kind = "permanent" if exc.permanent else "transient"
+        err.print(f"({kind}) {t['answer']}: {exc.answer}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_INPUT) from None
+    finally:
+        engine.dispose()
+    out.print(f"{channels[channel].describe()}", highlight=False, markup=False)
+    out.print(f"{t['answer']}: {answer}", highlight=False, markup=False)
+
+
+# -- outbox --------------------------------------------------------------------------------------
+
+
+@outbox_app.command("list")
+def outbox_list(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    failed: Annotated[bool, typer.Option("--failed", help="only dead letters")] = False,
+    status: Annotated[str | None, typer.Option("--status", help="pending/sending/sent")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+) -> None:
+    """List outbox rows, newest first; --failed shows dead letters with the provider's error."""
+    cfg = _load(config)
+    if failed:
+        wanted: OutboxStatus | None = OutboxStatus.FAILED
+    elif status:
+        try:
+            wanted = OutboxStatus(status)
+        except ValueError:
+            raise _fail(f"--status {status!r}: use pending, sending, sent or failed") from None
+    else:
+        wanted = None
+    engine = _engine(cfg, db)
+    try:
+        entries = SqlOutbox(engine).list(wanted, limit)
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        rows: list[dict[str, Any]] = [
+            {
+                "id": e.id,
+                "channel": e.channel,
+                "status": e.status.value,
+                "attempts": e.attempts,
+                "tier": e.message.tier,
+                "title": e.message.title,
+                "idempotency_key": e.idempotency_key,
+                "next_attempt_at": e.next_attempt_at.isoformat(),
+                "last_error": e.last_error,
+                "provider_answer": e.provider_answer,
+            }
+            for e in entries
+        ]
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title="outbox" + (" (failed)" if failed else ""), title_justify="left")
+    for col in ("id", "channel", "status", "tries", "tier", "title", "error / answer"):
+        table.add_column(col)
+    for e in entries:
+        detail = e.last_error or e.provider_answer
+        if e.last_error and e.provider_answer:
+            detail = f"{e.last_error}\n{e.provider_answer}"
+        table.add_row(
+            str(e.id),
+            e.channel,
+            e.status.value,
+            str(e.attempts),
+            e.message.tier,
+            e.message.title,
+            detail,
+        )
+    out.print(table)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    entry_id: Annotated[int, typer.Argument(metavar="ID")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Put a failed (or sent) notification back in the queue; the worker re-sends it."""
+    cfg = _load(config)
+    t = _T[_lang(cfg, lang)]
+    engine = _engine(cfg, db)
+    try:
+        ok = SqlOutbox(engine).requeue(entry_id, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    if not ok:
+        raise _fail(t["not_failed"].format(id=entry_id))
+    out.print(t["requeued"].format(id=entry_id))
+
+
+@outbox_app.command("work")
+def outbox_work(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="stop when nothing is due")
+    ] = False,
+    lease: Annotated[float, typer.Option("--lease", help="seconds before a claim is stale")] = 60,
+    max_attempts: Annotated[int, typer.Option("--max-attempts")] = 8,
+    backoff: Annotated[float, typer.Option("--backoff", help="first retry delay, seconds")] = 2,
+    batch: Annotated[int, typer.Option("--batch")] = 500,
+    idle: Annotated[float, typer.Option("--idle", help="pause when idle, seconds")] = 0.5,
+) -> None:
+    """Deliver the outbox until interrupted (SIGINT/SIGTERM finish the current pass)."""
+    cfg = _load(config)
+    engine = _engine(cfg, db)
+    channels = build_channels(cfg, engine)
+    settings = DeliverySettings(
+        batch_size=batch,
+        lease_seconds=lease,
+        max_attempts=max_attempts,
+        backoff_base_seconds=backoff,
+        idle_seconds=idle,
+    )
+    worker = build_worker(engine, channels, settings=settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            total = await worker.run(stop, until_idle=until_idle)
+        finally:
+            await close_channels(channels)
+        err.print(
+            f"delivered {total.sent_rows} notification(s) in {total.messages} message(s) "
+            f"({total.digests} digest(s)); retried {total.retried}, failed {total.failed}",
+            highlight=False,
+        )
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.dispose()
+
+
+# -- tasks ---------------------------------------------------------------------------------------
+
+
+@tasks_app.callback(invoke_without_command=True)
+def tasks_default(ctx: typer.Context, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """List open replenishment tasks (the default)."""
+    if ctx.invoked_subcommand is None:
+        tasks_list(config=config, db=db, show_all=False)
+
+
+@tasks_app.command("list")
+def tasks_list(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="closed tasks too")] = False,
+) -> None:
+    """List replenishment tasks: item, supplier, 1688 link, quantity, order-by date."""
+    cfg = _load(config)
+    engine = _engine(cfg, db)
+    try:
+        tasks = SqlTaskStore(engine).list(None if show_all else "open")
+    finally:
+        engine.dispose()
+    table = Table(title="replenishment tasks", title_justify="left")
+    for col in ("id", "status", "tier", "sku", "title", "supplier", "qty", "order by", "1688"):
+        table.add_column(col)
+    for task in tasks:
+        table.add_row(
+            str(task.id),
+            task.status,
+            task.tier,
+            task.sku,
+            task.title,
+            task.supplier,
+            str(task.suggested_qty),
+            task.due_date.isoformat() if task.due_date else "",
+            task.offer_url or "",
+        )
+    out.print(table)
+
+
+@tasks_app.command("close")
+def tasks_close(
+    task_id: Annotated[int, typer.Argument(metavar="ID")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    reason: Annotated[str, typer.Option("--reason")] = "closed by hand",
+    lang: LangOpt = None,
+) -> None:
+    """Close a task by hand (ordered elsewhere, or not needed)."""
+    cfg = _load(config)
+    t = _T[_lang(cfg, lang)]
+    engine = _engine(cfg, db)
+    try:
+        ok = SqlTaskStore(engine).close(task_id, datetime.now(UTC), reason)
+    finally:
+        engine.dispose()
+    if not ok:
+        raise _fail(t["not_open"].format(id=task_id))
+    out.print(t["closed"].format(id=task_id))
+
+
+@tasks_app.command("export")
+def tasks_export(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Export open tasks grouped by supplier as a draft purchase list (never an order)."""
+    cfg = _load(config)
+    if fmt not in ("csv", "json"):
+        raise _fail(f"--format {fmt!r}: use csv or json")
+    engine = _engine(cfg, db)
+    try:
+        text = export_purchase_list(SqlTaskStore(engine).list("open"), fmt)
+    finally:
+        engine.dispose()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(notify_app, name="notify")
+    app.add_typer(outbox_app, name="outbox")
+    app.add_typer(tasks_app, name="tasks")

@@ -1,0 +1,375 @@
+"""``stockwatch sales import`` and ``stockwatch thresholds recompute|review`` (Typer + Rich)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine, create_engine
+
+from stockwatch.adapters.db.tables import metadata
+from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
+from stockwatch.adapters.files import FileFormatError, read_items
+from stockwatch.adapters.recompute_schedule import next_recompute_at
+from stockwatch.config import Config, ConfigError, find_config, load_config
+from stockwatch.core.messages import check_lang
+from stockwatch.core.model import Item, ItemKey
+from stockwatch.ports import StoredThreshold
+from stockwatch.service.recompute import describe_change, recompute
+
+EXIT_INPUT = 1
+SHOWN_PROBLEMS = 20
+
+sales_app = typer.Typer(help="Sales history commands.", no_args_is_help=True)
+thresholds_app = typer.Typer(help="Threshold recompute and review.", no_args_is_help=True)
+
+out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if Console().is_terminal else 160)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="database URL (default: SQLite <data_dir>/stockwatch.sqlite3)"),
+]
+ItemsOpt = Annotated[Path | None, typer.Option("--items", help="item catalogue CSV")]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
+
+_TEXTS: dict[str, tuple[str, str]] = {
+    "already": (
+        "{path} 已于 {at} 导入过（内容相同），未做任何更改。",
+        "{path} was already imported on {at} (same content); nothing changed.",
+    ),
+    "imported": (
+        "已导入 {path}：读取 {read} 行，{days} 个商品日汇总，跳过 {skipped} 行。",
+        "Imported {path}: {read} rows read, {days} SKU-day totals, {skipped} rows skipped.",
+    ),
+    "problems": ("跳过的行（有效行已导入）：", "Rows skipped (the valid rows were imported):"),
+    "more": ("……另有 {count} 行", "… and {count} more"),
+    "recomputing": ("重新计算预警线", "Recomputing thresholds"),
+    "recomputed": (
+        "已计算 {computed} 个商品：{activated} 个生效，{flagged} 个待审核，{unchanged} 个未变，"
+        "{errors} 个出错。",
+        "Computed {computed} items: {activated} applied, {flagged} waiting for review, "
+        "{unchanged} unchanged, {errors} failed.",
+    ),
+    "no_items": (
+        "没有商品：请在配置 [catalog] items 中指定商品目录，或先导入销售数据。",
+        "No items: set [catalog] items in the configuration or import sales first.",
+    ),
+    "next_due": ("下次计划重算：{at}", "Next scheduled recompute: {at}"),
+    "none_pending": ("没有待审核的预警线。", "No thresholds are waiting for review."),
+    "approved": ("{key} 第 {version} 版已生效。", "{key} version {version} is now active."),
+    "rejected": ("{key} 第 {version} 版已驳回。", "{key} version {version} was rejected."),
+    "not_pending": (
+        "{key} 没有待审核的第 {version} 版。",
+        "{key} has no version {version} waiting for review.",
+    ),
+}
+
+
+def _t(text_id: str, lang: str, **kw: object) -> str:
+    zh, en = _TEXTS[text_id]
+    return (en if lang == "en" else zh).format(**kw)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_INPUT)
+
+
+def _setup(config_path: Path | None, lang: str | None) -> tuple[Config, str]:
+    try:
+        cfg = load_config(find_config(config_path))
+        return cfg, check_lang(lang) if lang else cfg.lang
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def default_db_url(cfg: Config) -> str:
+    return f"sqlite+pysqlite:///{cfg.data_dir / 'stockwatch.sqlite3'}"
+
+
+def open_engine(cfg: Config, url: str | None) -> Engine:
+    """Open the database and create missing tables (the storage layer will migrate later)."""
+    if url is None:
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        url = default_db_url(cfg)
+    try:
+        engine = create_engine(url)
+        metadata.create_all(engine)
+    except Exception as exc:  # any driver/URL problem is bad input for the CLI
+        raise _fail(f"cannot open database {url}: {exc}") from None
+    return engine
+
+
+def existing_engine(cfg: Config, url: str | None) -> Engine | None:
+    """Return the engine only if the database already exists (explain must not create one)."""
+    if url is None and not (cfg.data_dir / "stockwatch.sqlite3").exists():
+        return None
+    return open_engine(cfg, url)
+
+
+def _catalogue(cfg: Config, items_path: Path | None) -> dict[ItemKey, Item] | None:
+    path = items_path or (cfg.resolve(cfg.model.catalog.items) if cfg.model.catalog.items else None)
+    if path is None:
+        return None
+    try:
+        loaded = read_items(path)
+    except FileFormatError as exc:
+        raise _fail(str(exc)) from None
+    for problem in loaded.problems:
+        err.print(f"  {path}:{problem.line}: {problem.message}", highlight=False)
+    return {item.key: item for item in loaded.rows}
+
+
+@sales_app.command("import")
+def sales_import(
+    file: Annotated[
+        Path, typer.Argument(help="sales CSV or Parquet (date, sku, quantity[, order_id])")
+    ],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    items: ItemsOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Import daily sales; bad rows are listed with their line, the rest imported once."""
+    # numpy/pyarrow load only for the commands that need them: `stockwatch --help` stays quick
+    from stockwatch.adapters.db.sales import ImportRecord, SqlSalesStore
+    from stockwatch.adapters.sales_import import read_sales_file
+
+    cfg, language = _setup(config, lang)
+    catalogue = _catalogue(cfg, items)
+    known = {key.sku for key in catalogue} if catalogue is not None else None
+    engine = open_engine(cfg, db)
+    store = SqlSalesStore(engine)
+    try:
+        parsed = read_sales_file(file, known, ZoneInfo(cfg.model.general.timezone))
+    except FileFormatError as exc:
+        raise _fail(str(exc)) from None
+    earlier = store.imported(parsed.sha256)
+    if earlier is not None:
+        out.print(_t("already", language, path=file, at=earlier.imported_at.isoformat()))
+        engine.dispose()
+        return
+    record = ImportRecord(
+        parsed.sha256, str(file), datetime.now(UTC), parsed.rows_read, len(parsed.problems)
+    )
+    added = store.add_import(record, parsed.totals)
+    engine.dispose()
+    if parsed.problems:
+        err.print(_t("problems", language), highlight=False)
+        for problem in parsed.problems[:SHOWN_PROBLEMS]:
+            err.print(f"  {file}: {problem}", highlight=False)
+        if len(parsed.problems) > SHOWN_PROBLEMS:
+            err.print(_t("more", language, count=len(parsed.problems) - SHOWN_PROBLEMS))
+    if not added:  # a concurrent import of the same file won the race
+        out.print(_t("already", language, path=file, at="-"))
+        return
+    out.print(
+        _t(
+            "imported",
+            language,
+            path=file,
+            read=parsed.rows_read,
+            days=len(parsed.totals),
+            skipped=len(parsed.problems),
+        ),
+        highlight=False,
+    )
+
+
+def _as_of(cfg: Config, text: str | None) -> date:
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise _fail(f"--as-of {text!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.now(ZoneInfo(cfg.model.general.timezone)).date()
+
+
+@thresholds_app.command("recompute")
+def thresholds_recompute(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    items: ItemsOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="business day to compute for (default: today)")
+    ] = None,
+    chunk: Annotated[int, typer.Option("--chunk", min=1, help="items per batch")] = 50_000,
+    lang: LangOpt = None,
+) -> None:
+    """Recompute every item's thresholds from the imported sales history."""
+    from stockwatch.adapters.db.sales import SqlSalesStore
+    from stockwatch.bulk_computer import BulkLevelsComputer
+
+    cfg, language = _setup(config, lang)
+    day = _as_of(cfg, as_of)
+    catalogue = _catalogue(cfg, items) or {}
+    engine = open_engine(cfg, db)
+    sales = SqlSalesStore(engine)
+    keys = sorted({str(k) for k in catalogue} or set(sales.skus()))
+    if not keys:
+        engine.dispose()
+        raise _fail(_t("no_items", language))
+    computer = BulkLevelsComputer(cfg, catalogue, sales.matrix)
+    store = SqlThresholdStore(engine)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(_t("recomputing", language), total=len(keys))
+        report = recompute(
+            keys,
+            day,
+            computer,
+            store,
+            datetime.now(UTC),
+            review_factor=cfg.model.thresholds.review_factor,
+            chunk=chunk,
+            progress=lambda done: bar.advance(task, done),
+        )
+    last = last_computed_at(engine)
+    engine.dispose()
+    for key, message in report.errors[:SHOWN_PROBLEMS]:
+        err.print(f"  {key}: {message}", highlight=False)
+    out.print(
+        _t(
+            "recomputed",
+            language,
+            computed=report.computed,
+            activated=report.activated,
+            flagged=report.flagged,
+            unchanged=report.unchanged,
+            errors=len(report.errors),
+        ),
+        highlight=False,
+    )
+    spec = cfg.model.thresholds.recompute
+    if last is not None:
+        due = next_recompute_at(spec, last, datetime.now(UTC))
+        tz = ZoneInfo(cfg.model.general.timezone)
+        out.print(_t("next_due", language, at=due.astimezone(tz).strftime("%Y-%m-%d %H:%M")))
+
+
+def _key_version(text: str) -> tuple[str, int | None]:
+    key, sep, version = text.rpartition(":")
+    if sep and version.isdigit():
+        return key, int(version)
+    return text, None
+
+
+@thresholds_app.command("review")
+def thresholds_review(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    approve: Annotated[
+        list[str] | None, typer.Option("--approve", help="ITEM or ITEM:VERSION to apply")
+    ] = None,
+    reject: Annotated[
+        list[str] | None, typer.Option("--reject", help="ITEM or ITEM:VERSION to drop")
+    ] = None,
+    lang: LangOpt = None,
+) -> None:
+    """List thresholds a recompute flagged for review, or approve/reject them."""
+    cfg, language = _setup(config, lang)
+    engine = open_engine(cfg, db)
+    store = SqlThresholdStore(engine)
+    pending = {p.key: p for p in store.in_review()}
+    acted = False
+    for text, ok_key, action in [(a, "approved", store.approve) for a in approve or []] + [
+        (r, "rejected", store.reject) for r in reject or []
+    ]:
+        acted = True
+        key, version = _key_version(text)
+        if version is None:
+            version = pending[key].version if key in pending else 0
+        if action(key, version):
+            out.print(_t(ok_key, language, key=key, version=version), highlight=False)
+        else:
+            err.print(_t("not_pending", language, key=key, version=version), highlight=False)
+    if not acted:
+        _print_pending(list(pending.values()), store, language)
+    engine.dispose()
+
+
+def _print_pending(pending: list[StoredThreshold], store: SqlThresholdStore, lang: str) -> None:
+    if not pending:
+        out.print(_t("none_pending", lang))
+        return
+    table = Table(title="review" if lang == "en" else "待审核预警线", title_justify="left")
+    for col in ("item", "version", "now T1/T2/T3", "new T1/T2/T3", "reason"):
+        table.add_column(col)
+    current = store.current([p.key for p in pending])
+    for p in pending:
+        active = current.get(p.key)
+        now = active.active.levels if active and active.active else None
+        table.add_row(
+            p.key,
+            str(p.version),
+            f"{now.t1} / {now.t2} / {now.t3}" if now else "-",
+            f"{p.levels.t1} / {p.levels.t2} / {p.levels.t3}",
+            p.review_reason or "",
+        )
+    out.print(table)
+
+
+def print_versions(key: str, versions: list[StoredThreshold], lang: str) -> None:
+    """Show an item's newest stored version and what changed since the one before (explain)."""
+    if not versions:
+        return
+    newest = versions[0]
+    older = versions[1] if len(versions) > 1 else None
+    when = newest.computed_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    lv = newest.levels
+    levels = "disabled" if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"
+    head = (
+        f"Stored version {newest.version} ({newest.status.value}, {when}): {levels}"
+        if lang == "en"
+        else f"已保存第 {newest.version} 版（{newest.status.value}，{when}）：{levels}"
+    )
+    out.print(f"[bold]{head}[/]", highlight=False)
+    if older is not None:
+        since = (
+            f"Since version {older.version}:" if lang == "en" else f"与第 {older.version} 版相比："
+        )
+        out.print(since, highlight=False)
+    for line in describe_change(older, newest, lang):
+        out.print(f"  • {line}", highlight=False)
+
+
+def stored_versions(cfg: Config, url: str | None, key: str) -> list[StoredThreshold]:
+    """Return an item's stored versions, newest first; none without a database."""
+    engine = existing_engine(cfg, url)
+    if engine is None:
+        return []
+    try:
+        return SqlThresholdStore(engine).versions(key, limit=2)
+    finally:
+        engine.dispose()
+
+
+def versions_json(versions: list[StoredThreshold]) -> dict[str, object]:
+    newest = versions[0]
+    older = versions[1] if len(versions) > 1 else None
+    return {
+        "version": newest.version,
+        "status": newest.status.value,
+        "computed_at": newest.computed_at.isoformat(),
+        "levels": {"T1": newest.levels.t1, "T2": newest.levels.t2, "T3": newest.levels.t3},
+        "review_reason": newest.review_reason,
+        "changes": describe_change(older, newest),
+    }

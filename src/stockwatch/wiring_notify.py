@@ -1,0 +1,125 @@
+"""Composition for delivery: channels, the router and the worker, built from configuration.
+
+The storage side calls :func:`build_router` once and passes the router to its alert
+transaction; the daemon (or ``stockwatch outbox work``) runs :func:`build_worker`'s loop.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, create_engine, event
+
+from stockwatch.adapters.db.budget import SqlSendBudget
+from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.adapters.db.tables import metadata
+from stockwatch.adapters.notify.base import Channel, Clock, utcnow
+from stockwatch.adapters.notify.registry import build_channel, limits_of
+from stockwatch.config import Config
+from stockwatch.core.model import Tier
+from stockwatch.service.delivery import DeliverySettings, DeliveryWorker
+from stockwatch.service.routing import QuietHours, Route, RouterSettings, RouteTable
+
+DB_FILE = "stockwatch.sqlite3"
+
+
+def default_db_url(config: Config) -> str:
+    return f"sqlite+pysqlite:///{config.data_dir / DB_FILE}"
+
+
+def open_engine(url: str, *, create: bool = True) -> Engine:
+    """Open the database; SQLite gets WAL and a busy timeout so workers and the CLI coexist.
+
+    Creates missing tables with ``metadata.create_all`` until the Alembic migrations land.
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    else:
+        engine = create_engine(url)
+    if create:
+        metadata.create_all(engine)
+    return engine
+
+
+def build_channels(
+    config: Config, engine: Engine | None = None, clock: Clock = utcnow
+) -> dict[str, Channel]:
+    """Return every enabled channel by name (URLs were validated when the config loaded)."""
+    return {
+        c.name: build_channel(c.name, c.channel_url(), engine=engine, clock=clock)
+        for c in config.model.channels
+        if c.enabled
+    }
+
+
+def build_router(config: Config) -> RouteTable:
+    """Return the ``ports.Router`` for the configured routes."""
+    tz = ZoneInfo(config.model.general.timezone)
+    enabled = {c.name for c in config.model.channels if c.enabled}
+    routes = []
+    for r in config.model.routes:
+        bypass = frozenset(Tier.parse(t) for t in r.quiet_bypass)
+        routes.append(
+            Route(
+                name=r.name,
+                channels=tuple(c for c in r.channels if c in enabled),
+                tiers=frozenset(Tier.parse(t) for t in r.tiers),
+                categories=frozenset(r.categories),
+                tags=frozenset(r.tags),
+                suppliers=frozenset(r.suppliers),
+                quiet=QuietHours.parse(r.quiet_hours, tz, bypass) if r.quiet_hours else None,
+                digest_at=_time(r.digest),
+                notify_recovery=r.notify_recovery,
+                notify_problems=r.notify_problems,
+                mention_tiers=frozenset(Tier.parse(t) for t in r.mention_tiers),
+                lang=r.lang or config.lang,
+                link_base=r.link_base,
+                tz=tz,
+            )
+        )
+    return RouteTable(RouterSettings(routes=tuple(routes)))
+
+
+def _time(text: str | None) -> time | None:
+    return time.fromisoformat(text.strip()) if text else None
+
+
+def build_worker(
+    engine: Engine,
+    channels: dict[str, Channel],
+    *,
+    clock: Clock = utcnow,
+    settings: DeliverySettings | None = None,
+    seed: int | None = None,
+) -> DeliveryWorker:
+    """Return the delivery worker over the SQL outbox and the shared send budget."""
+    return DeliveryWorker(
+        outbox=SqlOutbox(engine),
+        notifiers=channels,
+        budget=SqlSendBudget(engine),
+        clock=clock,
+        limits=limits_of(channels),
+        settings=settings or DeliverySettings(),
+        rng=random.Random(seed),
+    )
+
+
+async def close_channels(channels: dict[str, Channel]) -> None:
+    for channel in channels.values():
+        await channel.aclose()

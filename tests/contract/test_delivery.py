@@ -1,0 +1,201 @@
+"""The delivery worker against real SQLite and the loopback fakes, on a shared fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.adapters.notify.base import Channel
+from stockwatch.adapters.notify.registry import build_channel
+from stockwatch.devtools.receivers import Receivers
+from stockwatch.ports import OutboxStatus
+from stockwatch.service.delivery import DeliverySettings, DeliveryWorker, PassStats
+from stockwatch.wiring_notify import build_worker
+from tests.notify_factories import T0, routed
+
+SKU = re.compile(r"SKU-[A-Z]+-\d{5}")
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def seconds(self) -> float:
+        return self.now.timestamp()
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fakes(clock: Clock) -> Iterator[Receivers]:
+    receivers = Receivers.start(clock=clock.seconds)
+    yield receivers
+    receivers.stop()
+
+
+@pytest.fixture
+def channels(fakes: Receivers, clock: Clock) -> dict[str, Channel]:
+    return {
+        name: build_channel(name, url, clock=clock) for name, url in fakes.channel_urls().items()
+    }
+
+
+def worker(
+    engine: Engine, channels: dict[str, Channel], clock: Clock, **kw: object
+) -> DeliveryWorker:
+    settings = DeliverySettings(**{"backoff_base_seconds": 2.0, "max_attempts": 4, **kw})  # type: ignore[arg-type]
+    w = build_worker(engine, channels, clock=clock, settings=settings, seed=7)
+    return w
+
+
+def run(w: DeliveryWorker, channels: dict[str, Channel]) -> PassStats:
+    async def go() -> PassStats:
+        try:
+            return await w.run_once()
+        finally:
+            for ch in channels.values():
+                await ch.aclose()
+
+    return asyncio.run(go())
+
+
+def test_a_few_alerts_go_out_one_message_each(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(3, channel="ding0") + routed(2, channel="hook", prefix="SKU-HOOK"), T0)
+    stats = run(worker(sqlite_engine, channels, clock), channels)
+    assert stats.sent_rows == 5 and stats.digests == 0
+    assert len(fakes.dingtalk.accepted) == 3 and len(fakes.webhook.accepted) == 2
+    assert all(e.provider_answer for e in outbox.list(OutboxStatus.SENT))
+
+
+def test_a_burst_becomes_digests_and_every_item_appears(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(300, channel="ding0"), T0)
+    stats = run(worker(sqlite_engine, channels, clock), channels)
+    assert stats.sent_rows == 300 and stats.deferred == 0
+    accepted = fakes.dingtalk.accepted
+    assert len(accepted) <= 10  # half the 20/min budget kept for what comes next
+    seen = [s for r in accepted for s in SKU.findall(r.data["markdown"]["text"])]
+    assert sorted(set(seen)) == [f"SKU-TEST-{i:05d}" for i in range(300)]
+
+
+def test_more_than_a_window_can_carry_waits_for_free_slots_and_drops_nothing(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(400, channel="wecom0"), T0)  # 18 per message: 23 messages needed
+    w = worker(sqlite_engine, channels, clock)
+    first = run(w, channels)
+    assert first.messages == 20 and first.deferred > 0
+    assert not [r for r in fakes.wecom.records if not r.accepted]  # never throttled
+    pending = outbox.list(OutboxStatus.PENDING, limit=1000)
+    assert pending and all(e.next_attempt_at >= T0 + timedelta(seconds=60) for e in pending)
+    clock.advance(63)
+    run(w, channels)
+    assert outbox.counts() == {"sent": 400}
+    assert fakes.wecom.max_in_window() <= 20
+    seen = {s for r in fakes.wecom.accepted for s in SKU.findall(r.data["markdown"]["content"])}
+    assert len(seen) == 400
+
+
+def test_a_transient_failure_is_retried_with_backoff(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(1, channel="hook"), T0)
+    fakes.webhook.fail_next("http503")
+    w = worker(sqlite_engine, channels, clock)
+    assert run(w, channels).retried == 1
+    [entry] = outbox.list()
+    assert entry.status is OutboxStatus.PENDING and "HTTP 503" in entry.last_error
+    assert T0 + timedelta(seconds=1) <= entry.next_attempt_at <= T0 + timedelta(seconds=2)
+    assert run(w, channels).claimed == 0  # not due yet
+    clock.advance(2)
+    assert run(w, channels).sent_rows == 1
+    sent = outbox.get(entry.id)
+    assert sent and sent.status is OutboxStatus.SENT and sent.attempts == 2
+
+
+def test_a_permanent_failure_is_dead_lettered_at_once_with_the_answer(
+    sqlite_engine: Engine, fakes: Receivers, clock: Clock
+) -> None:
+    bad = {
+        "ding0": build_channel(
+            "ding0",
+            f"dingtalk://ding-0@/?secret=SECwrong&keyword=库存&endpoint={fakes.dingtalk.url}",
+            clock=clock,
+        )
+    }
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(1, channel="ding0"), T0)
+    assert run(worker(sqlite_engine, bad, clock), bad).failed == 1
+    [dead] = outbox.list(OutboxStatus.FAILED)
+    assert dead.attempts == 1 and "permanent" in dead.last_error
+    assert "sign not match" in dead.provider_answer
+
+
+def test_retries_stop_at_the_limit(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(1, channel="hook"), T0)
+    fakes.webhook.fail_next(*["http503"] * 5)
+    w = worker(sqlite_engine, channels, clock, max_attempts=3)
+    for _ in range(3):
+        run(w, channels)
+        clock.advance(60)
+    [dead] = outbox.list(OutboxStatus.FAILED)
+    assert dead.attempts == 3 and dead.last_error.startswith("gave up after 3 attempts")
+
+
+def test_quiet_hours_hold_a_message_until_its_time(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    from dataclasses import replace
+
+    ((channel, message),) = routed(1, channel="hook")
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add([(channel, replace(message, not_before=T0 + timedelta(hours=2)))], T0)
+    w = worker(sqlite_engine, channels, clock)
+    assert run(w, channels).claimed == 0
+    clock.advance(7200)
+    assert run(w, channels).sent_rows == 1
+
+
+def test_an_unknown_channel_is_dead_lettered(
+    sqlite_engine: Engine, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(1, channel="nowhere"), T0)
+    assert run(worker(sqlite_engine, channels, clock), channels).failed == 1
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    settings = DeliverySettings(backoff_base_seconds=2, backoff_cap_seconds=60)
+    rng = random.Random(1)
+    for attempts, ceiling in [(1, 2), (2, 4), (3, 8), (10, 60)]:
+        delays = [settings.backoff(attempts, rng) for _ in range(50)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 1  # jittered
+    assert settings.backoff(1, rng, floor=600) == 600  # a provider's block wins

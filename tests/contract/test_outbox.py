@@ -1,0 +1,100 @@
+"""The SQL outbox on SQLite and PostgreSQL: idempotent enqueue, conditional claims, outcomes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.ports import OutboxStatus
+from tests.notify_factories import T0, routed
+
+
+def test_enqueueing_inside_a_transaction_ignores_keys_already_queued(engine: Engine) -> None:
+    outbox = SqlOutbox(engine)
+    rows = routed(3)
+    with engine.begin() as conn:
+        assert outbox.enqueue(conn, rows, T0) == 3
+    with engine.begin() as conn:
+        assert outbox.enqueue(conn, rows, T0) == 0  # replaying the evaluation adds nothing
+    assert outbox.counts() == {"pending": 3}
+
+
+def test_a_rolled_back_alert_transaction_leaves_no_outbox_rows(engine: Engine) -> None:
+    outbox = SqlOutbox(engine)
+
+    class Boom(Exception):
+        pass
+
+    try:
+        with engine.begin() as conn:
+            outbox.enqueue(conn, routed(2), T0)
+            raise Boom
+    except Boom:
+        pass
+    assert outbox.counts() == {}
+
+
+def test_two_claims_never_share_a_row(engine: Engine) -> None:
+    outbox = SqlOutbox(engine)
+    outbox.add(routed(5), T0)
+    first = outbox.claim_due(T0, 3, 60)
+    second = outbox.claim_due(T0, 10, 60)
+    assert len(first) == 3 and len(second) == 2
+    assert not {e.id for e in first} & {e.id for e in second}
+    assert outbox.claim_due(T0, 10, 60) == []
+
+
+def test_rows_are_not_claimed_before_they_are_due(engine: Engine) -> None:
+    outbox = SqlOutbox(engine)
+    outbox.add(routed(1), T0 + timedelta(minutes=5))
+    assert outbox.claim_due(T0, 10, 60) == []
+    assert len(outbox.claim_due(T0 + timedelta(minutes=5), 10, 60)) == 1
+
+
+def test_outcomes_are_recorded_with_the_provider_answer(engine: Engine) -> None:
+    outbox = SqlOutbox(engine)
+    outbox.add(routed(3), T0)
+    a, b, c = outbox.claim_due(T0, 10, 60)
+    outbox.mark_sent(a.id, T0, '{"errcode":0}')
+    outbox.mark_retry(b.id, T0, T0 + timedelta(seconds=4), "busy", '{"errcode":-1}')
+    outbox.mark_failed(c.id, T0, "permanent: sign not match", '{"errcode":310000}')
+    sent, retry, dead = outbox.get(a.id), outbox.get(b.id), outbox.get(c.id)
+    assert sent and sent.status is OutboxStatus.SENT and sent.provider_answer == '{"errcode":0}'
+    assert retry and retry.status is OutboxStatus.PENDING and retry.attempts == 1
+    assert retry.next_attempt_at == T0 + timedelta(seconds=4)
+    assert dead and dead.status is OutboxStatus.FAILED and "310000" in dead.provider_answer
+    assert [e.id for e in outbox.list(OutboxStatus.FAILED)] == [c.id]
+
+
+def test_a_dead_letter_can_be_requeued_once(engine: Engine) -> None:
+    outbox = SqlOutbox(engine)
+    outbox.add(routed(1), T0)
+    [entry] = outbox.claim_due(T0, 10, 60)
+    outbox.mark_failed(entry.id, T0, "permanent: token is not exist")
+    assert outbox.requeue(entry.id, T0)
+    assert not outbox.requeue(entry.id, T0)  # already pending
+    [again] = outbox.claim_due(T0, 10, 60)
+    assert again.id == entry.id and again.attempts == 0
+
+
+def test_claims_of_a_dead_worker_return_after_the_lease(engine: Engine) -> None:
+    outbox = SqlOutbox(engine)
+    outbox.add(routed(2), T0)
+    claimed = outbox.claim_due(T0, 10, 30)
+    assert outbox.release_stale_claims(T0 + timedelta(seconds=10), 30) == 0
+    assert outbox.release_stale_claims(T0 + timedelta(seconds=31), 30) == 2
+    again = outbox.claim_due(T0 + timedelta(seconds=31), 10, 30)
+    assert {e.id for e in again} == {e.id for e in claimed}
+    assert all(e.stale_releases == 1 for e in again)
+
+
+def test_a_late_outcome_from_a_released_claim_does_not_clobber_a_sent_row(engine: Engine) -> None:
+    outbox = SqlOutbox(engine)
+    outbox.add(routed(1), T0)
+    [entry] = outbox.claim_due(T0, 10, 30)
+    outbox.mark_sent(entry.id, T0, "ok")
+    outbox.mark_retry(entry.id, T0, T0, "late failure")  # only rows in 'sending' change
+    row = outbox.get(entry.id)
+    assert row and row.status is OutboxStatus.SENT

@@ -1,0 +1,39 @@
+"""The task channel: alerts open or refresh the item's task, recoveries close it."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from stockwatch.adapters.db.tasks import SqlTaskStore
+from stockwatch.adapters.notify.task import TaskChannel
+from stockwatch.core.model import NoticeKind, Tier
+from stockwatch.service.routing import Route, RouterSettings, RouteTable
+from tests.contract.channel_helpers import send
+from tests.notify_factories import T0, item, notice
+
+TABLE = RouteTable(RouterSettings((Route("r", ("tasks",)),)))
+
+
+def test_an_alert_opens_a_task_with_link_quantity_and_order_by_date(
+    sqlite_engine: Engine,
+) -> None:
+    store = SqlTaskStore(sqlite_engine)
+    [(_, message)] = TABLE.route(notice(tier=Tier.T2, available=12), item())
+    answer = send(TaskChannel("tasks", "task://", store=store, clock=lambda: T0), message)
+    assert "tasks open/updated [1]" in answer
+    [task] = store.list()
+    assert task.offer_url == "https://detail.1688.com/offer/610947572360.html"
+    assert task.suggested_qty == 70 and task.supplier == "义乌杯业"
+    assert task.due_date is not None and task.due_date.isoformat() == "2026-11-24"
+
+
+def test_a_recovery_notice_closes_the_open_task(sqlite_engine: Engine) -> None:
+    store = SqlTaskStore(sqlite_engine)
+    channel = TaskChannel("tasks", "task://", store=store, clock=lambda: T0)
+    [(_, alert)] = TABLE.route(notice(tier=Tier.T3, available=4), item())
+    send(channel, alert)
+    resolved = notice(tier=Tier.OK, kind=NoticeKind.RESOLVED, previous=Tier.T3, available=90, seq=2)
+    [(_, recovery)] = TABLE.route(resolved, item())
+    channel = TaskChannel("tasks", "task://", store=store, clock=lambda: T0)
+    assert "closed 1" in send(channel, recovery)
+    assert store.list() == []

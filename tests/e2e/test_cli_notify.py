@@ -1,0 +1,99 @@
+"""The delivery CLI end to end: notify test, outbox list/retry/work, tasks list/close/export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.devtools.receivers import Receivers
+from stockwatch.entrypoints.cli import app
+from stockwatch.wiring_notify import open_engine
+from tests.e2e.notify_env import write_config
+from tests.notify_factories import T0, routed
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def fakes() -> Iterator[Receivers]:
+    receivers = Receivers.start()
+    yield receivers
+    receivers.stop()
+
+
+@pytest.fixture
+def config(tmp_path: Path, fakes: Receivers) -> Path:
+    bad = f"dingtalk://ding-0@/?secret=SECwrong&keyword=库存&endpoint={fakes.dingtalk.url}"
+    return write_config(tmp_path, fakes, {"bad-ding": bad})
+
+
+def db(tmp_path: Path) -> str:
+    return f"sqlite+pysqlite:///{tmp_path / 'data' / 'stockwatch.sqlite3'}"
+
+
+def test_notify_test_prints_the_providers_answer_verbatim(config: Path, fakes: Receivers) -> None:
+    result = runner.invoke(app, ["notify", "test", "ding0", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert '{"errcode": 0, "errmsg": "ok"}' in result.output
+    assert "SEC0123456789abcdef" not in result.output  # the URL shown is redacted
+    [record] = fakes.dingtalk.accepted
+    assert "测试消息" in record.data["markdown"]["text"]
+
+
+def test_notify_test_reports_a_rejection_with_the_answer(config: Path) -> None:
+    result = runner.invoke(app, ["notify", "test", "bad-ding", "-c", str(config), "--lang", "en"])
+    assert result.exit_code == 1
+    assert "sign not match" in result.output and "permanent" in result.output
+
+
+def test_notify_test_names_the_channels_when_one_is_unknown(config: Path) -> None:
+    result = runner.invoke(app, ["notify", "test", "pager", "-c", str(config)])
+    assert result.exit_code == 1 and "ding0" in result.output
+
+
+def test_a_dead_letter_is_listed_retried_and_then_delivered(
+    config: Path, tmp_path: Path, fakes: Receivers
+) -> None:
+    outbox = SqlOutbox(open_engine(db(tmp_path)))
+    outbox.add(routed(1, channel="hook"), T0)
+    fakes.webhook.fail_next("http400")
+    work = ["outbox", "work", "-c", str(config), "--until-idle"]
+    assert runner.invoke(app, work).exit_code == 0
+    listed = runner.invoke(app, ["outbox", "list", "--failed", "-c", str(config), "-f", "json"])
+    [row] = json.loads(listed.output)
+    assert row["status"] == "failed" and "HTTP 400" in row["last_error"]
+    assert "bad gateway" in row["provider_answer"]
+    retried = runner.invoke(app, ["outbox", "retry", str(row["id"]), "-c", str(config)])
+    assert retried.exit_code == 0
+    assert runner.invoke(app, work).exit_code == 0
+    assert outbox.counts() == {"sent": 1}
+    assert len(fakes.webhook.accepted) == 1
+    missing = runner.invoke(app, ["outbox", "retry", "999", "-c", str(config)])
+    assert missing.exit_code == 1
+    outbox.engine.dispose()
+
+
+def test_tasks_are_created_listed_exported_and_closed(config: Path, tmp_path: Path) -> None:
+    engine = open_engine(db(tmp_path))
+    SqlOutbox(engine).add(routed(2, channel="tasks", prefix="SKU-CUP"), T0)
+    engine.dispose()
+    assert runner.invoke(app, ["outbox", "work", "-c", str(config), "--until-idle"]).exit_code == 0
+    listed = runner.invoke(app, ["tasks", "-c", str(config)])
+    assert "SKU-CUP-00000" in listed.output and "义乌杯业" in listed.output
+    exported = runner.invoke(app, ["tasks", "export", "-c", str(config), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(exported.output)))
+    assert [r["sku"] for r in rows] == ["SKU-CUP-00000", "SKU-CUP-00001"]
+    assert all(int(r["quantity"]) % 10 == 0 and int(r["quantity"]) >= 50 for r in rows)
+    first = next(r["task_id"] for r in rows if r["sku"] == "SKU-CUP-00000")
+    closed = runner.invoke(app, ["tasks", "close", first, "-c", str(config)])
+    assert closed.exit_code == 0
+    after = runner.invoke(app, ["tasks", "export", "-c", str(config), "--format", "json"])
+    [group] = json.loads(after.output)["suppliers"]
+    assert [line["sku"] for line in group["lines"]] == ["SKU-CUP-00001"]

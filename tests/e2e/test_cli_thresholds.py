@@ -1,0 +1,128 @@
+"""``stockwatch sales import``, ``thresholds recompute|review`` and ``explain`` with versions."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from stockwatch.entrypoints.cli import app
+
+runner = CliRunner()
+START = date(2026, 8, 1)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def shop(tmp_path: Path) -> tuple[Path, str]:
+    (tmp_path / "items.csv").write_text(
+        "sku,title,class,lead_time_days\n"
+        "ROBOT-VACUUM,扫地机器人,A,7\n"
+        "BAMBOO-BRUSH,竹牙刷,C,5\n"
+        "FOLDING-KITE,折叠风筝,B,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "stockwatch.toml").write_text(
+        '[general]\nlang = "en"\n[catalog]\nitems = "items.csv"\n'
+        "[thresholds]\nreview_factor = 3.0\nwindow_days = 60\n",
+        encoding="utf-8",
+    )
+    return tmp_path / "stockwatch.toml", f"sqlite+pysqlite:///{tmp_path / 'sw.sqlite3'}"
+
+
+def sales_csv(path: Path, days: int, per_day: dict[str, int], start: date = START) -> Path:
+    lines = ["date,sku,quantity,order_id"]
+    for d in range(days):
+        for sku, qty in per_day.items():
+            lines.append(f"{start + timedelta(days=d)},{sku},{qty},{sku}-{start}-{d}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_recompute_review_and_explain_end_to_end(tmp_path: Path) -> None:
+    config, db = shop(tmp_path)
+    common = ("--config", str(config), "--db", db)
+    first = sales_csv(tmp_path / "aug.csv", 60, {"ROBOT-VACUUM": 4, "BAMBOO-BRUSH": 30})
+    with first.open("a", encoding="utf-8") as fh:
+        fh.write("2026-08-02,GHOST-ITEM,1,X1\n2026-08-03,BAMBOO-BRUSH,-3,X2\n")
+    code, out, err = invoke("sales", "import", str(first), *common)
+    assert code == 0, err
+    assert "120 SKU-day totals, 2 rows skipped" in out
+    assert "line 122" in err and "GHOST-ITEM" in err and "line 123" in err
+    code, out, _ = invoke("sales", "import", str(first), *common)
+    assert code == 0 and "already imported" in out
+
+    as_of = str(START + timedelta(days=60))
+    code, out, err = invoke("thresholds", "recompute", *common, "--as-of", as_of)
+    assert code == 0, err
+    assert "Computed 3 items: 3 applied, 0 waiting for review" in out
+    assert "Next scheduled recompute" in out
+
+    # September: the robot vacuum goes viral (×10), the brush sells a little more
+    sept = START + timedelta(days=60)
+    second = sales_csv(
+        tmp_path / "sep.csv", 30, {"ROBOT-VACUUM": 40, "BAMBOO-BRUSH": 33}, start=sept
+    )
+    assert invoke("sales", "import", str(second), *common)[0] == 0
+    later = str(sept + timedelta(days=30))
+    code, out, err = invoke("thresholds", "recompute", *common, "--as-of", later)
+    assert code == 0, err
+    assert "1 applied, 1 waiting for review, 1 unchanged" in out
+
+    code, out, _ = invoke("thresholds", "review", *common)
+    assert code == 0 and "ROBOT-VACUUM" in out and "BAMBOO-BRUSH" not in out
+
+    code, out, _ = invoke("explain", "ROBOT-VACUUM", *common, "--as-of", later, "-f", "json")
+    stored = json.loads(out)["stored"]
+    assert stored["status"] == "review" and stored["version"] == 2
+    assert any(c.startswith("T2: ") for c in stored["changes"])
+    assert any("waiting for review" in c for c in stored["changes"])
+
+    code, out, _ = invoke("thresholds", "review", *common, "--approve", "ROBOT-VACUUM")
+    assert code == 0 and "ROBOT-VACUUM version 2 is now active" in out
+    code, out, _ = invoke("thresholds", "review", *common, "--approve", "ROBOT-VACUUM:2")
+    assert code == 0  # nothing pending any more: reported, not fatal
+    code, out, _ = invoke("explain", "ROBOT-VACUUM", *common, "--as-of", later)
+    assert code == 0 and "Stored version 2 (active" in out and "Since version 1" in out
+
+
+def test_a_parquet_file_imports_and_a_bad_one_is_refused(tmp_path: Path) -> None:
+    config, db = shop(tmp_path)
+    common = ("--config", str(config), "--db", db)
+    path = tmp_path / "orders.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "date": pa.array([START, START, START], pa.date32()),
+                "sku": ["FOLDING-KITE", "FOLDING-KITE", "UFO"],
+                "quantity": pa.array([2, 3, 1], pa.int64()),
+            }
+        ),
+        path,
+    )
+    code, out, err = invoke("sales", "import", str(path), *common)
+    assert code == 0 and "1 SKU-day totals, 1 rows skipped" in out and "row 3" in err
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"not parquet at all")
+    code, _, err = invoke("sales", "import", str(bad), *common)
+    assert code == 1 and "broken.parquet" in err
+
+
+def test_recompute_without_items_or_sales_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "stockwatch.toml").write_text('[general]\nlang = "en"\n', encoding="utf-8")
+    code, _, err = invoke(
+        "thresholds",
+        "recompute",
+        "--config",
+        str(tmp_path / "stockwatch.toml"),
+        "--db",
+        f"sqlite+pysqlite:///{tmp_path / 'x.sqlite3'}",
+    )
+    assert code == 1 and "No items" in err

@@ -1,0 +1,73 @@
+"""The configured bulk computer gives every item what ``stockwatch check`` computes per item."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from stockwatch.adapters.files import daily_series, read_items, read_sales
+from stockwatch.bulk_computer import BulkLevelsComputer
+from stockwatch.config import load_config
+from stockwatch.entrypoints.cli import sample_dir
+from stockwatch.service.check import levels_for_items
+from stockwatch.wiring import policy_resolver
+
+
+def test_the_sample_shop_gets_the_same_levels_as_the_per_item_path() -> None:
+    sample = sample_dir()
+    cfg = load_config(sample / "stockwatch.toml")
+    items = {i.key: i for i in read_items(sample / "items.csv").rows}
+    lines = read_sales(sample / "sales.csv").rows
+    # during the 双12 promotion, so demand promotions are exercised too
+    as_of = date(2026, 12, 8)
+    series = daily_series(lines, as_of, 90)
+
+    def history(skus: list[str], end: date, days: int) -> np.ndarray:
+        assert end == as_of
+        return np.array([series.get(s, [0] * 90)[-days:] for s in skus], dtype=np.int32)
+
+    computer = BulkLevelsComputer(cfg, items, history)  # type: ignore[arg-type]
+    keys = [str(k) for k in items]
+    got = {c.key: c for c in computer(keys, as_of)}
+    want, errors = levels_for_items(
+        list(items), items, policy_resolver(cfg), series, as_of, cfg.promotions()
+    )
+    assert not errors
+    promoted = 0
+    for key, levels in want.items():
+        mine = got[str(key)].levels
+        assert mine is not None, got[str(key)].error
+        assert (mine.t1, mine.t2, mine.t3, mine.disabled) == (
+            levels.t1,
+            levels.t2,
+            levels.t3,
+            levels.disabled,
+        )
+        assert mine.basis.notes == levels.basis.notes
+        promoted += any("promotion" in n for n in mine.basis.notes)
+    assert promoted >= 2
+    assert len(computer.groups.policies) < len(items)  # policies are shared, not per item
+
+
+def test_the_item_lead_time_beats_the_configured_one_and_strangers_get_defaults(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "items.csv").write_text(
+        "sku,lead_time_days,lead_time_sd_days\nSOLAR-FAN,3,2\n", encoding="utf-8"
+    )
+    (tmp_path / "stockwatch.toml").write_text(
+        '[items."SOLAR-FAN"]\nlead_time_days = 1\nlead_time_sd_days = 1\n', encoding="utf-8"
+    )
+    cfg = load_config(tmp_path / "stockwatch.toml")
+    items = {i.key: i for i in read_items(tmp_path / "items.csv").rows}
+
+    def history(skus: list[str], end: date, days: int) -> np.ndarray:
+        return np.full((len(skus), days), 2, dtype=np.int32)
+
+    computer = BulkLevelsComputer(cfg, items, history)  # type: ignore[arg-type]
+    [ok] = computer(["SOLAR-FAN"], date(2026, 11, 24) + timedelta(days=0))
+    assert ok.levels is not None and ok.levels.basis.input("L") == 3.0
+    [unknown] = computer(["SOLAR-FAN@NOWHERE"], date(2026, 11, 24))
+    assert unknown.levels is not None  # not in the catalogue: the defaults apply

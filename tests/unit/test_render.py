@@ -1,0 +1,66 @@
+"""Jinja2 templates in zh-CN and English, and escaping of hostile 1688 titles per format."""
+
+from __future__ import annotations
+
+from stockwatch.adapters.notify.render import escape_lark, escape_md, escape_wecom, render
+from stockwatch.core.model import Tier
+from tests.notify_factories import HOSTILE, routed
+
+
+def test_chinese_alerts_show_every_number_people_act_on() -> None:
+    [(_, message)] = routed(1, tier=Tier.T2)
+    body = render(message, "md").body
+    for words in ("可用库存", "预警线", "可售天数", "建议补货", "最晚下单", "T2 紧急补货"):
+        assert words in body
+    assert "[查看商品](https://detail.1688.com/offer/610947572360.html)" in body
+
+
+def test_english_alerts_use_english_labels() -> None:
+    [(_, message)] = routed(1, lang="en")
+    body = render(message, "md").body
+    for words in ("Available", "Levels", "Days of cover", "Suggested reorder", "Open item"):
+        assert words in body
+    assert "可用库存" not in body
+
+
+def test_hostile_titles_are_escaped_for_each_format() -> None:
+    [(_, message)] = routed(1, title=HOSTILE)
+    md = render(message, "md", escape="markdown").body
+    assert "](http://evil.example)" not in md and "\\*\\*爆款\\*\\*" in md
+    html = render(message, "html").body
+    assert "<b>**爆款**</b>" not in html and "&lt;b&gt;" in html
+    [(_, forged)] = routed(1, title="杯子\n可用库存: 9999")
+    text = render(forged, "txt", escape="text").body
+    assert "\n可用库存: 9999" not in text  # a title cannot forge a line of its own
+    assert "杯子 可用库存: 9999" in text
+
+
+def test_escapers_neutralise_tags_links_and_newlines() -> None:
+    assert escape_md("a\n# b [x](y)") == "a \\# b \\[x\\]\\(y\\)"
+    assert "<@boss>" not in escape_wecom("<@boss>") and "＜@boss＞" in escape_wecom("<@boss>")
+    assert escape_lark('<at id="all"></at>').startswith("&lt;at")
+
+
+def test_a_digest_lists_every_item_and_the_count() -> None:
+    from stockwatch.ports import OutgoingMessage
+
+    rows = routed(3)
+    digest = OutgoingMessage(
+        title="【库存预警汇总】3 项",
+        text="",
+        markdown="",
+        idempotency_key="d",
+        tier="T2",
+        kind="digest",
+        payload={"kind": "digest", "lang": "zh-CN", "notices": [m.payload for _, m in rows]},
+    )
+    body = render(digest, "md").body
+    assert body.startswith("### 【库存预警汇总】3 项")
+    assert all(f"SKU-TEST-{i:05d}" in body for i in range(3))
+
+
+def test_the_keyword_is_prefixed_only_when_missing() -> None:
+    [(_, zh)] = routed(1)
+    [(_, en)] = routed(1, lang="en")
+    assert render(zh, "md", keyword="库存").title == zh.title
+    assert render(en, "md", keyword="库存").title.startswith("【库存】")

@@ -1,0 +1,45 @@
+"""Reorder suggestions: threshold maths, supplier rounding and price breaks, order-by dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from stockwatch.core.replenishment import PriceBreak, round_to_supplier, suggest
+
+TODAY = date(2026, 11, 24)
+
+
+def test_it_orders_up_to_t1_plus_lead_time_demand() -> None:
+    s = suggest(available=12, t1=60, velocity=4.0, today=TODAY, lead_time_days=5)
+    assert s.raw_quantity == 60 + 20 - 12 and s.quantity == 68
+
+
+def test_it_rounds_up_to_the_moq_and_the_order_multiple() -> None:
+    assert round_to_supplier(13, min_order_qty=50, order_multiple=1)[0] == 50
+    assert round_to_supplier(73, min_order_qty=50, order_multiple=12)[0] == 84
+
+
+def test_a_price_break_that_costs_no_more_in_total_is_taken() -> None:
+    breaks = [PriceBreak(1, 10.0), PriceBreak(100, 8.0)]
+    # 90 × 10 = 900 > 100 × 8 = 800: ordering 100 is cheaper.
+    qty, reason = round_to_supplier(90, breaks=breaks)
+    assert qty == 100 and "price break" in reason
+    # 50 × 10 = 500 < 800: stay at 50.
+    assert round_to_supplier(50, breaks=breaks)[0] == 50
+
+
+def test_the_order_by_date_leaves_the_lead_time_before_stock_runs_out() -> None:
+    s = suggest(available=40, t1=60, velocity=4.0, today=TODAY, lead_time_days=5)
+    assert s.order_by == date(2026, 11, 29)  # 10 days of cover − 5 days of lead time
+    late = suggest(available=8, t1=60, velocity=4.0, today=TODAY, lead_time_days=5)
+    assert late.order_by == TODAY  # already late: order today
+
+
+def test_out_of_stock_without_sales_data_still_suggests_the_moq() -> None:
+    s = suggest(available=0, t1=0, velocity=0.0, today=TODAY, lead_time_days=None, min_order_qty=30)
+    assert s.quantity == 30 and s.lead_time_days == 7.0
+
+
+def test_a_healthy_position_needs_no_order() -> None:
+    s = suggest(available=500, t1=60, velocity=4.0, today=TODAY, lead_time_days=5)
+    assert s.quantity == 0
