@@ -119,7 +119,8 @@ class RetentionConfig(_Section):
 
 
 class DaemonConfig(_Section):
-    """``stockwatch run``: poll schedules, the HTTP endpoints, recompute and retention."""
+    """``stockwatch run``: poll schedules, the HTTP endpoints and retention (the recompute runs
+    on ``[thresholds] recompute``)."""
 
     groups: list[PollGroupConfig] = Field(
         default_factory=lambda: [PollGroupConfig(name="default", interval="1h")]
@@ -129,17 +130,9 @@ class DaemonConfig(_Section):
     http: HttpConfig = HttpConfig()
     push_app_secret: SecretStr | None = None  # 1688 appSecret, written as "${ALI_APP_SECRET}"
     webhook_token: SecretStr | None = None  # X-Stockwatch-Token the order webhook must carry
-    recompute: str | None = "0 3 * * 1"  # cron (UTC): weekly, Monday 03:00; None = never
     retention: RetentionConfig = RetentionConfig()
     deliver_every: str | float = "5s"
     fail_backoff: str | float = "5m"  # a failed read re-polls the item no sooner than this
-
-    @field_validator("recompute")
-    @classmethod
-    def _recompute(cls, value: str | None) -> str | None:
-        if value is not None and not croniter.is_valid(value):
-            raise ValueError(f"bad cron expression {value!r}")
-        return value
 
     @field_validator("deliver_every", "fail_backoff")
     @classmethod

@@ -14,7 +14,9 @@ from stockwatch.adapters.alibaba1688_push import interpret as interpret_push
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.engine import database_url, make_engine
 from stockwatch.adapters.db.store import SqlStore
+from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.files import Loaded, RowProblem, daily_series, read_items, read_sales
+from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.adapters.stock_file import FileStockSource
 from stockwatch.config import Config
 from stockwatch.config_daemon import PollGroupConfig
@@ -24,6 +26,8 @@ from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.polling import Evaluator
+from stockwatch.service.recompute import recompute as recompute_thresholds
+from stockwatch.wiring_notify import build_channels, build_router, build_worker, close_channels
 
 
 @dataclass
@@ -100,7 +104,7 @@ class DaemonParts:
     deliver: Deliver
     interpret: PushInterpreter
     recompute: Recompute | None = None
-    recompute_cron: str | None = None
+    next_recompute: Callable[[datetime], datetime] | None = None  # when the next one is due
     http_host: str = "127.0.0.1"
     http_port: int | None = 8686  # None: no HTTP server
     push_secret: str | None = None
@@ -114,6 +118,7 @@ class DaemonParts:
     tick: float = 1.0  # how often early rechecks are looked for
     push_batch_wait: float = 0.2  # pause between passes of the push processor
     checkpoint: Callable[[], None] | None = None  # SQLite WAL checkpoint, run every second
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
 
 
 class NoStockSource(Exception):
@@ -188,19 +193,79 @@ def log_deliverer(store: SqlStore, lang: str = "zh-CN") -> Callable[[datetime], 
     return deliver
 
 
+def default_router(config: Config) -> Router:
+    """Return the ``[[routes]]`` router, or every notice to ``[daemon] channels`` without routes."""
+    if config.model.routes:
+        return build_router(config)
+    return BroadcastRouter(tuple(config.model.daemon.channels), config.lang)
+
+
+def channel_deliverer(
+    config: Config, store: SqlStore
+) -> tuple[Deliver, Callable[[], Awaitable[None]]]:
+    """Return the delivery worker's pass as a deliver function, and how to close its channels."""
+    channels = build_channels(config, store.engine)
+    worker = build_worker(store.engine, channels)
+
+    async def deliver(now: datetime) -> int:
+        stats = await worker.run_once()
+        return stats.claimed
+
+    async def close() -> None:
+        await close_channels(channels)
+
+    return deliver, close
+
+
+def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> Recompute:
+    """Return the scheduled recompute: the bulk path over imported sales into the thresholds
+    table (alerting reads the active rows), plus a refresh of the computed fallback levels."""
+
+    def run(now: datetime) -> object:
+        # numpy and pyarrow load only when a recompute actually runs (CLI start-up stays fast).
+        from stockwatch.adapters.db.sales import SqlSalesStore
+        from stockwatch.bulk_computer import BulkLevelsComputer
+
+        catalog = cache.refresh()
+        sales = SqlSalesStore(store.engine)
+        keys = sorted({str(k) for k in catalog.items} or set(sales.skus()))
+        if not keys or not sales.skus():
+            return None  # nothing imported yet: the fallback levels are all there is
+        day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
+        computer = BulkLevelsComputer(config, catalog.items, sales.matrix)
+        return recompute_thresholds(
+            keys,
+            day,
+            computer,
+            SqlThresholdStore(store.engine),
+            now,
+            review_factor=config.model.thresholds.review_factor,
+        )
+
+    async def recompute(now: datetime) -> object:
+        return await asyncio.to_thread(run, now)
+
+    return recompute
+
+
 def build_daemon(
     config: Config,
     *,
     source: StockSource | None = None,
     router: Router | None = None,
-    deliver: Callable[[datetime], Awaitable[int]] | None = None,
-    recompute: Callable[[datetime], Awaitable[object]] | None = None,
+    deliver: Deliver | None = None,
+    recompute: Recompute | None = None,
     clock: Clock | None = None,
     as_of: date | None = None,
     max_cycles: int | None = None,
     http_port: int | None = -1,
 ) -> DaemonParts:
-    """Assemble the daemon from configuration; every keyword replaces one default part."""
+    """Assemble the daemon from configuration; every keyword replaces one default part.
+
+    Plug points: ``source`` (stock_source: the snapshot file, later the 1688 client),
+    ``router`` (default_router), ``deliver`` (the delivery worker when ``[[channels]]`` exist,
+    else log_deliverer), ``recompute`` (threshold_recompute, on ``[thresholds] recompute``).
+    """
     model = config.model
     daemon = model.daemon
     store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
@@ -209,16 +274,29 @@ def build_daemon(
     now = (clock or _utc_now)()
     items = list(catalog.items.values())
     store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, now)
-
-    async def refresh_levels(_now: datetime) -> object:
-        return await asyncio.to_thread(cache.refresh)
-
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if deliver is None and model.channels:
+        deliver, close = channel_deliverer(config, store)
+        closers.append(close)
     evaluator = Evaluator(
         store=store,
-        router=router or BroadcastRouter(tuple(daemon.channels), config.lang),
+        router=router or default_router(config),
         policy=config.alert_policy(),
         levels_for=cache,
     )
+    spec = model.thresholds.recompute
+    tz = ZoneInfo(model.general.timezone)
+    scheduled = recompute or threshold_recompute(config, store, cache)
+    ran: list[datetime] = []  # a run that wrote nothing (no sales yet) still counts as a run
+
+    async def recompute_and_note(moment: datetime) -> object:
+        ran.append(moment)
+        return await scheduled(moment)
+
+    def next_recompute(moment: datetime) -> datetime:
+        last = max([t for t in (last_computed_at(store.engine), *ran[-1:]) if t], default=None)
+        return next_recompute_at(spec, last, moment, tz)
+
     retention = daemon.retention
     return DaemonParts(
         store=store,
@@ -228,8 +306,8 @@ def build_daemon(
         clock=clock or _utc_now,
         deliver=deliver or log_deliverer(store, config.lang),
         interpret=interpret_push,
-        recompute=recompute or refresh_levels,
-        recompute_cron=daemon.recompute,
+        recompute=recompute_and_note,
+        next_recompute=next_recompute,
         http_host=daemon.http.host,
         http_port=(daemon.http.port if daemon.http.enabled else None)
         if http_port == -1
@@ -246,6 +324,7 @@ def build_daemon(
         run_file=config.data_dir / "daemon.json",
         checkpoint=store.checkpoint,
         max_cycles=max_cycles,
+        closers=closers,
     )
 
 

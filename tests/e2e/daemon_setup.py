@@ -36,7 +36,6 @@ stock_file = "stock.csv"
 channels = ["console", "dingtalk"]
 push_app_secret = "{SECRET}"
 deliver_every = 0.2
-recompute = "0 3 * * 1"
 [[daemon.groups]]
 name = "fast"
 interval = {interval}

@@ -69,14 +69,14 @@ def test_duplicate_group_names_are_refused() -> None:
 def test_a_bad_daemon_section_is_reported_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "stockwatch.toml"
     path.write_text(
-        '[general]\nlang = "en"\n\n[daemon]\nrecompute = "weekly"\n\n[daemon.retention]\n'
+        '[general]\nlang = "en"\n\n[daemon]\ndeliver_every = "soon"\n\n[daemon.retention]\n'
         "raw_days = 30\nkeep_days = 7\n",
         encoding="utf-8",
     )
     with pytest.raises(ConfigError) as info:
         load_config(path, env={})
     text = str(info.value)
-    assert ":5 daemon.recompute: bad cron expression 'weekly'" in text
+    assert ":5 daemon.deliver_every: bad duration 'soon'" in text
     assert "keep_days must be at least raw_days" in text
 
 

@@ -22,11 +22,10 @@ import socket
 import sys
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import uvicorn
-from croniter import croniter  # type: ignore[import-untyped]
 
 from stockwatch.entrypoints.web import WebDeps, create_app
 from stockwatch.service.polling import poll_items
@@ -88,7 +87,7 @@ class Daemon:
             asyncio.create_task(self._pushes(), name="pushes"),
             asyncio.create_task(self._deliveries(), name="deliveries"),
         ]
-        if p.recompute is not None and p.recompute_cron:
+        if p.recompute is not None and p.next_recompute is not None:
             loops.append(asyncio.create_task(self._recompute(), name="recompute"))
         if p.retention is not None:
             loops.append(asyncio.create_task(self._retention(), name="retention"))
@@ -115,6 +114,9 @@ class Daemon:
             if self._server is not None and server_task is not None:
                 self._server.should_exit = True
                 await server_task
+            for close in p.closers:
+                with contextlib.suppress(Exception):
+                    await close()
             if p.run_file is not None:
                 p.run_file.unlink(missing_ok=True)
             log.info("stopped after %d poll cycle(s)", self.cycles)
@@ -252,16 +254,21 @@ class Daemon:
 
     async def _recompute(self) -> None:
         p = self.parts
-        assert p.recompute is not None and p.recompute_cron
+        assert p.recompute is not None and p.next_recompute is not None
         while not self.stop.is_set():
-            nxt = croniter(p.recompute_cron, p.clock()).get_next(datetime)
-            await _wait_any([self.stop], max(0.0, (nxt - p.clock()).total_seconds()))
+            try:
+                due = await asyncio.to_thread(p.next_recompute, p.clock())
+            except Exception:
+                log.exception("cannot tell when the next recompute is due")
+                due = p.clock() + timedelta(hours=1)
+            await _wait_any([self.stop], max(0.0, (due - p.clock()).total_seconds()))
             if self.stop.is_set():
                 return
             try:
-                await p.recompute(p.clock())
+                log.info("threshold recompute: %s", await p.recompute(p.clock()))
             except Exception:
                 log.exception("threshold recompute failed")
+                await _wait_any([self.stop], 3600)  # do not retry in a tight loop
 
     async def _checkpoints(self) -> None:
         p = self.parts
