@@ -344,3 +344,9 @@ def demo(lang: LangOpt = None) -> None:
         fmt="table",
         lang=language,
     )
+
+
+from stockwatch.entrypoints.cli_gateway import auth_app, simulate_gateway  # noqa: E402
+
+app.add_typer(auth_app, name="auth")
+app.command("simulate-gateway")(simulate_gateway)
