@@ -21,7 +21,8 @@ from tenacity import (
     AsyncRetrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from stockwatch.adapters.alibaba1688.errors import (
@@ -139,7 +140,9 @@ class GatewayClient:
         s = self.settings
         retrying = AsyncRetrying(
             stop=stop_after_attempt(s.max_attempts),
-            wait=wait_exponential_jitter(initial=s.backoff_initial, max=s.backoff_max),
+            # initial, 2×, 4×… capped, plus up to one initial of jitter so callers spread out
+            wait=wait_exponential(multiplier=s.backoff_initial, max=s.backoff_max)
+            + wait_random(0, s.backoff_initial),
             retry=retry_if_exception(_retryable),
             reraise=True,
         )

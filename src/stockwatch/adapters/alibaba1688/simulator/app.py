@@ -138,6 +138,8 @@ async def admin_action(gateway: Gateway, action: str, p: dict[str, Any]) -> Any:
         return gateway.classic(offer)
     if action == "offers":
         return {"offer_ids": [o.offer_id for o in cat]}
+    if action == "catalogue":
+        return {"offers": [gateway.classic(o) for o in cat if cat.get(o.offer_id, now)]}
     if action == "stock":
         offer = cat.get(int(p["offer_id"]), now)
         if offer is None:

@@ -56,6 +56,7 @@ class SimOptions:
     daily_quota: int | None = None
     access_ttl: float = 36000.0  # 10 h
     refresh_ttl: float = 180 * 86400.0  # half a year
+    postpone_ttl: float = 180 * 86400.0  # what postponeToken grants
     code_ttl: float = 120.0
     speed: float = 1.0  # simulated seconds per real second (the sales model's pace)
     authorize_member: str = "seller"
@@ -353,7 +354,7 @@ class Gateway:
                 return Answer(400, {"error": "bad request", "error_description": "bad request"})
             del self.refresh[params["refresh_token"]]
             new = str(uuid.uuid4())
-            expires = now + timedelta(seconds=self.options.refresh_ttl)
+            expires = now + timedelta(seconds=self.options.postpone_ttl)
             self.refresh[new] = Grant(grant.member, expires)
             return Answer(200, {"refresh_token": new, "refresh_token_timeout": fmt_date(expires)})
         grant_type = params.get("grant_type")

@@ -176,6 +176,11 @@ class SimulatorHandle:
     def offer_ids(self) -> list[int]:
         return list(self.admin("offers")["offer_ids"])
 
+    def catalogue(self) -> dict[int, dict[str, Any]]:
+        """Every offer as ``alibaba.product.get`` would show it, by offer id (one request)."""
+        offers = self.admin("catalogue")["offers"]
+        return {int(o["productID"]): o for o in offers}
+
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = self.admin("stats")
         return result
