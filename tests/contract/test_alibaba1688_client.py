@@ -19,11 +19,9 @@ from stockwatch.adapters.alibaba1688.client import (
     GatewayClient,
 )
 from stockwatch.adapters.alibaba1688.errors import (
-    AclDeclinedError,
     ApiUnsupportedError,
     AppKeyError,
     AuthError,
-    NoUsageLeftError,
     ParamMissingError,
     ReauthorizationRequired,
     SignatureError,
@@ -31,8 +29,8 @@ from stockwatch.adapters.alibaba1688.errors import (
 from stockwatch.adapters.alibaba1688.session import GatewaySession
 from stockwatch.adapters.alibaba1688.settings import GatewaySettings
 from stockwatch.adapters.alibaba1688.signing import sign
-from stockwatch.adapters.alibaba1688.stock import iter_own_offers
 from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle, running_simulator
+from stockwatch.adapters.alibaba1688.stock import iter_own_offers
 from stockwatch.core.model import Item, OfferMapping, OfferStatus
 from tests.contract.conftest import MemoryTokenStore
 
@@ -149,9 +147,7 @@ def test_delisted_expired_and_deleted_offers_are_unavailable_while_the_rest_read
     items = [Item(f"ITEM-{i}", offer=OfferMapping(f"ITEM-{i}", str(i))) for i in ids]
     items.append(Item("GHOST", offer=OfferMapping("GHOST", "699999999999")))
     for side, member in (("seller", "seller"), ("buyer", "buyer")):
-        readings = run(
-            simulator, lambda gw: gw.source.read(items, NOW), side=side, member=member
-        )
+        readings = run(simulator, lambda gw: gw.source.read(items, NOW), side=side, member=member)
         assert [r.offer_status for r in readings] == [
             OfferStatus.DELISTED,
             OfferStatus.EXPIRED,
@@ -211,7 +207,9 @@ def test_the_simulator_hints_when_a_client_sorts_by_key(simulator: SimulatorHand
     assert response.json()["error_code"] == "gw.SignatureInvalid"
     assert "sorted by key" in response.json()["error_message"]
     good = sign(path, params, simulator.app_secret)
-    ok = httpx.get(f"{simulator.base_url}/openapi/{path}", params={**params, "_aop_signature": good})
+    ok = httpx.get(
+        f"{simulator.base_url}/openapi/{path}", params={**params, "_aop_signature": good}
+    )
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/json")
 
 
@@ -233,9 +231,9 @@ def test_a_missing_parameter_is_named(simulator: SimulatorHandle) -> None:
 def test_an_api_outside_the_solution_package_is_declined(simulator: SimulatorHandle) -> None:
     simulator.admin("acl", deny=["alibaba.fenxiao.productInfo.get"])
     item = items_for(simulator, 1)[0]
-    reading = run(
-        simulator, lambda gw: gw.source.read([item], NOW), member="buyer", side="buyer"
-    )[0]
+    reading = run(simulator, lambda gw: gw.source.read([item], NOW), member="buyer", side="buyer")[
+        0
+    ]
     assert reading.is_failed and "gw.APIACLDecline" in (reading.error or "")
     assert simulator.stats()["requests"]["alibaba.fenxiao.productInfo.get"] == 1
 
@@ -246,9 +244,10 @@ def test_no_usage_left_fails_fast(simulator: SimulatorHandle) -> None:
     readings = run(simulator, lambda gw: gw.source.read(items, NOW), concurrency=1)
     failed = [r for r in readings if r.is_failed]
     assert failed and all("gw.NoUsageLeftError" in (r.error or "") for r in failed)
-    assert simulator.stats()["errors"]["gw.NoUsageLeftError"] == len(
-        {r.key for r in failed}
-    ) or simulator.stats()["errors"]["gw.NoUsageLeftError"] >= 1
+    assert (
+        simulator.stats()["errors"]["gw.NoUsageLeftError"] == len({r.key for r in failed})
+        or simulator.stats()["errors"]["gw.NoUsageLeftError"] >= 1
+    )
 
 
 def test_a_token_is_refreshed_before_it_expires(simulator: SimulatorHandle) -> None:
@@ -272,7 +271,7 @@ def test_a_rejected_token_is_refreshed_once_then_the_call_retried(
         simulator.admin("expire_tokens")  # the token dies after it was handed out
         async with gw:
             body = await gw.client.call(PRODUCT_GET, {"productID": simulator.offer_ids()[0]})
-            return gw.client.stats.token_refreshes, body
+            return gw.client.stats.auth_retries, body
 
     refreshes, body = asyncio.run(main())
     assert refreshes == 1 and "productInfo" in body

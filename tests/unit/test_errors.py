@@ -64,13 +64,17 @@ def test_it_reads_business_errors_in_their_many_shapes() -> None:
         {"success": False, "errorCode": "500_004", "errorMessage": "库存不足"}, 200
     )
     assert isinstance(stock, BusinessError) and stock.code == "500_004" and stock.permanent
-    assert isinstance(error_from_body({"errMsg": "商品[620201390299]不存在"}, 200), OfferNotFoundError)
+    assert isinstance(
+        error_from_body({"errMsg": "商品[620201390299]不存在"}, 200), OfferNotFoundError
+    )
     no_right = error_from_body({"success": False, "message": "没有该商品的查询权限"}, 200)
     assert isinstance(no_right, NoPermissionError)
 
 
 def test_a_success_with_an_error_message_is_an_empty_success() -> None:
-    assert error_from_body({"success": True, "errorMessage": "该订单没有物流跟踪信息。"}, 200) is None
+    assert (
+        error_from_body({"success": True, "errorMessage": "该订单没有物流跟踪信息。"}, 200) is None
+    )
     assert error_from_body({"productInfo": {}}, 200) is None
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from stockwatch.adapters.alibaba1688.simulator.verify import check, expected_signature, push_signature
+from stockwatch.adapters.alibaba1688.simulator.verify import (
+    check,
+    expected_signature,
+    push_signature,
+)
 
 SYSTEM = {"access_token": "6c8e7d1e-0f8a-4a5a-9d57-3f0d1c2b7a91", "_aop_timestamp": "1735689600000"}
 LIST = "param2/1/com.alibaba.product/alibaba.product.list.get/5555555"
@@ -17,7 +21,11 @@ def test_it_accepts_the_official_vector_in_any_letter_case() -> None:
 def test_it_computes_examples_1_to_4() -> None:
     get = "param2/1/com.alibaba.product/alibaba.product.get/5555555"
     cases = [
-        (get, {"productID": "584051070147", "webSite": "1688"}, "A5549B704E0B4E3E60A8E2932813B304194AF9A9"),
+        (
+            get,
+            {"productID": "584051070147", "webSite": "1688"},
+            "A5549B704E0B4E3E60A8E2932813B304194AF9A9",
+        ),
         (
             "param2/1/com.alibaba.product/alibaba.cross.productList/5555555",
             {"productIdList": "[574325651942,570027659932]"},
@@ -49,7 +57,9 @@ def test_it_computes_examples_1_to_4() -> None:
 def test_it_rejects_the_key_sort_variant_with_a_hint() -> None:
     path = "param2/1/system/currentTime/1000000"
     official = {"type": "ORDER", "typeName": "x"}
-    assert expected_signature(path, official, "test123") == "52404A3755EA620E1C53518D57C58DC48BF15ABD"
+    assert (
+        expected_signature(path, official, "test123") == "52404A3755EA620E1C53518D57C58DC48BF15ABD"
+    )
     wrong = {**official, "_aop_signature": "C8EE1744D9997C030423CD85A21A8122992B2F67"}
     problem = check(path, wrong, "test123")
     assert problem is not None

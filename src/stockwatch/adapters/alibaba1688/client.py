@@ -80,7 +80,7 @@ class CallStats:
     calls: int = 0  # logical calls
     retries: int = 0
     throttled: int = 0
-    token_refreshes: int = 0
+    auth_retries: int = 0  # calls repeated after a 401 (the token is refreshed once for all)
     failures: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
 
@@ -170,7 +170,7 @@ class GatewayClient:
         except AuthError:
             # Expired or revoked early: refresh once and try again; a second 401 is final.
             token = await self.tokens.refresh_after_rejection(token)
-            self.stats.token_refreshes += 1
+            self.stats.auth_retries += 1
             return await self._send(api, wire, token)
 
     async def _send(self, api: Api, wire: dict[str, str], token: str | None) -> dict[str, Any]:

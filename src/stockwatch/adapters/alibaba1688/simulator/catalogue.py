@@ -1,8 +1,9 @@
 """The simulated sellers' offers, their SKUs and a sales model that drains and restocks them.
 
 Time moves in one-hour steps of simulated time. An offer is brought up to date lazily when it
-is read or changed, with a random stream seeded by (seed, offer, step), so a catalogue of any
-size costs nothing until it is touched and the same seed always tells the same story.
+is read or changed, step by step with its own random stream seeded by (seed, offer), so a
+catalogue of any size costs nothing until it is touched and the same seed always tells the same
+story, however often it is read.
 Patterns: steady (Poisson), intermittent (rare lumpy orders), promo (a spike day each week);
 every pattern restocks some hours after falling under its reorder point. Offers are delisted
 (``member expired``) and relisted now and then; a few expire or are deleted for good.
@@ -53,6 +54,7 @@ class Offer:
     step: int = 0  # last simulated step applied
     restock_due: int | None = None
     followers: set[str] = field(default_factory=set)
+    rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @property
     def total(self) -> int:
@@ -191,6 +193,8 @@ class Catalogue:
         return cat
 
     def add(self, offer: Offer) -> None:
+        # One stream per offer, consumed step by step in order: reads never change the story.
+        offer.rng = random.Random(self.seed * 1_000_003 + offer.offer_id)
         self.offers[offer.offer_id] = offer
 
     def __len__(self) -> int:
@@ -218,7 +222,7 @@ class Catalogue:
             self.listener(offer, changes)
 
     def _step(self, offer: Offer, step: int) -> list[Change]:
-        rng = random.Random(f"{self.seed}:{offer.offer_id}:{step}")
+        rng = offer.rng
         at = EPOCH + STEP * step
         changes: list[Change] = []
         if self.churn and offer.status != "deleted":
