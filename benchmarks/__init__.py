@@ -1,0 +1,1 @@
+"""Benchmarks: plain scripts, ``python -m benchmarks.<name>``; each prints a ratio to a peer."""
