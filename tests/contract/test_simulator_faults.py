@@ -94,7 +94,16 @@ def test_a_partial_list_page_falls_back_to_single_reads(simulator: SimulatorHand
 
 def test_throttling_is_retried_with_backoff_when_the_client_has_no_budget() -> None:
     with running_simulator(offers=30, seed=5, qps=20, burst=5) as sim:
-        readings, stats = poll(sim, plain_items(sim), qps=None, max_attempts=8, backoff_max=0.3)
+        # Backoff (0.1 s doubling, capped at 1 s, 10 tries) outlasts the 1.5 s this load needs.
+        readings, stats = poll(
+            sim,
+            plain_items(sim),
+            qps=None,
+            concurrency=4,
+            max_attempts=10,
+            backoff_initial=0.1,
+            backoff_max=1.0,
+        )
         assert stats.throttled > 0
         assert not any(r.is_failed for r in readings)
 
