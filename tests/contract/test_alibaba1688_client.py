@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ import pytest
 from stockwatch.adapters.alibaba1688.client import (
     CURRENT_TIME,
     PRODUCT_GET,
+    PRODUCT_LIST_GET,
     PUSH_CURSOR_MESSAGES,
     Api,
     GatewayClient,
@@ -22,6 +24,7 @@ from stockwatch.adapters.alibaba1688.errors import (
     ApiUnsupportedError,
     AppKeyError,
     AuthError,
+    BusinessError,
     ParamMissingError,
     ReauthorizationRequired,
     SignatureError,
@@ -240,14 +243,16 @@ def test_an_api_outside_the_solution_package_is_declined(simulator: SimulatorHan
 
 def test_no_usage_left_fails_fast(simulator: SimulatorHandle) -> None:
     simulator.admin("qos", daily_quota=2)
-    items = items_for(simulator, 4)[:4]
+    items = [
+        Item(f"TIN-ROBOT-{i}", offer=OfferMapping(f"TIN-ROBOT-{i}", str(oid)))
+        for i, oid in enumerate(simulator.offer_ids()[:4])
+    ]
     readings = run(simulator, lambda gw: gw.source.read(items, NOW), concurrency=1)
+    assert [r.is_failed for r in readings].count(False) == 2
     failed = [r for r in readings if r.is_failed]
-    assert failed and all("gw.NoUsageLeftError" in (r.error or "") for r in failed)
-    assert (
-        simulator.stats()["errors"]["gw.NoUsageLeftError"] == len({r.key for r in failed})
-        or simulator.stats()["errors"]["gw.NoUsageLeftError"] >= 1
-    )
+    assert len(failed) == 2
+    assert all("gw.NoUsageLeftError" in (r.error or "") for r in failed)
+    assert simulator.stats()["errors"]["gw.NoUsageLeftError"] == 2  # no retries
 
 
 def test_a_token_is_refreshed_before_it_expires(simulator: SimulatorHandle) -> None:
@@ -390,3 +395,29 @@ def test_no_client_is_left_unclosed(simulator: SimulatorHandle) -> None:
         return client.http.is_closed
 
     assert asyncio.run(main())
+
+
+def test_a_parameter_of_the_wrong_shape_is_a_business_error(simulator: SimulatorHandle) -> None:
+    error = call_error(simulator, PRODUCT_LIST_GET, {"productIds": "[not-a-number]"})
+    assert isinstance(error, BusinessError) and error.permanent
+    assert "参数错误" in str(error)
+
+
+def test_refreshing_logs_no_secret(
+    simulator: SimulatorHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    async def main() -> MemoryTokenStore:
+        store = MemoryTokenStore(simulator.mint_token(access_ttl=60))
+        async with GatewaySession(simulator.settings(), store) as gw:
+            await gw.client.call(PRODUCT_GET, {"productID": simulator.offer_ids()[0]})
+        return store
+
+    store = asyncio.run(main())
+    tokens = store.tokens[simulator.app_key]
+    assert any("refreshed" in r.getMessage() for r in caplog.records)
+    for record in caplog.records:
+        text = record.getMessage()
+        assert tokens.access_token not in text and tokens.refresh_token not in text
+        assert simulator.app_secret not in text

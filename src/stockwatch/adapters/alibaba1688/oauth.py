@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -321,8 +321,3 @@ class TokenManager:
         if warning:
             self._warned_at = now
             log.warning(warning)
-
-
-def with_expiry(tokens: OAuthTokens, **changes: Any) -> OAuthTokens:
-    """Return a copy with some fields changed (tests and the simulator's expired-token fault)."""
-    return replace(tokens, **changes)

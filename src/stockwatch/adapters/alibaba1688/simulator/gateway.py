@@ -258,7 +258,12 @@ class Gateway:
         for required in spec.required:
             if not params.get(required):
                 raise GatewayProblem("gw.ParamMissing", f"Required parameter {required} is missing")
-        answer = spec.handler(params, member)
+        try:
+            answer = spec.handler(params, member)
+        except (ValueError, TypeError, KeyError) as exc:
+            # A parameter of the wrong shape: the API runs and refuses, as business errors do.
+            body = {"success": False, "errorCode": "400", "errorMessage": f"参数错误: {exc}"}
+            return Answer(200, body)
         if "partial_page" in hits and name == "alibaba.product.list.get":
             rows = answer.body["result"]["pageResult"]["resultList"]
             del rows[len(rows) // 2 :]
