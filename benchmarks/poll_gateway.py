@@ -144,7 +144,7 @@ def main() -> None:
 
     ctx = mp.get_context("spawn")
     urls = ctx.Queue()
-    # The simulator throttles at the budget, with a 0.1 s burst (the client keeps 0.02 s).
+    # The simulator throttles at the budget with a 0.1 s burst; the client keeps 0.05 s.
     burst = max(20.0, args.budget / 10)
     child = ctx.Process(
         target=_child, args=(args.offers, args.seed, args.budget, burst, urls), daemon=True

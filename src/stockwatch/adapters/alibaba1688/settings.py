@@ -28,7 +28,7 @@ class GatewaySettings:
     buyer_api: BuyerApi = "fenxiao"
     seller_read: SellerRead = "get"
     qps: float | None = 5.0  # None: no budget (benchmarks only)
-    burst: float | None = None  # limiter capacity; default 2 % of a second's budget, ≥ 1
+    burst: float | None = None  # limiter capacity; default 50 ms of budget, ≥ 1
     concurrency: int = 4
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
@@ -67,4 +67,4 @@ class GatewaySettings:
     def limiter_capacity(self) -> float:
         if self.qps is None:
             return 0.0
-        return self.burst if self.burst is not None else max(1.0, self.qps * 0.02)
+        return self.burst if self.burst is not None else max(1.0, self.qps * 0.05)
