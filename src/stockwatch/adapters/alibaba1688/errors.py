@@ -163,11 +163,8 @@ def error_from_body(body: Mapping[str, Any], status: int) -> GatewayError | None
             return OfferNotFoundError(f"1688 business error: {message}", code=code, status=status)
         if "权限" in message:
             return NoPermissionError(f"1688 business error: {message}", code=code, status=status)
-        return BusinessError(
-            f"1688 business error {code or ''}: {message}".replace("  ", " "),
-            code=code,
-            status=status,
-        )
+        label = f"1688 business error {code}" if code else "1688 business error"
+        return BusinessError(f"{label}: {message}", code=code, status=status)
     return None
 
 

@@ -14,7 +14,12 @@ from starlette.routing import Route
 
 from stockwatch.adapters.alibaba1688.simulator.catalogue import BUYER, MEMBERS_BY_ROLE
 from stockwatch.adapters.alibaba1688.simulator.faults import FaultRule
-from stockwatch.adapters.alibaba1688.simulator.gateway import Answer, Gateway, GatewayProblem
+from stockwatch.adapters.alibaba1688.simulator.gateway import (
+    Answer,
+    Gateway,
+    GatewayProblem,
+    TokenBucket,
+)
 
 JSON_TYPE = "application/json;charset=UTF-8"
 ADMIN_HEADER = "X-Sim-Admin"
@@ -121,8 +126,6 @@ async def admin_action(gateway: Gateway, action: str, p: dict[str, Any]) -> Any:
         gateway.denied = set(p.get("deny", []))
         return {"ok": True}
     if action == "qos":
-        from stockwatch.adapters.alibaba1688.simulator.gateway import TokenBucket
-
         qps = p.get("qps")
         gateway.bucket = TokenBucket(float(qps), float(p.get("burst", 20))) if qps else None
         gateway.options.daily_quota = p.get("daily_quota")
