@@ -421,3 +421,18 @@ def test_refreshing_logs_no_secret(
         text = record.getMessage()
         assert tokens.access_token not in text and tokens.refresh_token not in text
         assert simulator.app_secret not in text
+
+
+def test_simulated_time_expires_tokens_and_the_client_recovers(
+    simulator: SimulatorHandle,
+) -> None:
+    async def main() -> tuple[int, Any]:
+        gw, _ = session(simulator)
+        simulator.admin("advance", hours=11)  # past the 10 h access token lifetime
+        async with gw:
+            body = await gw.client.call(PRODUCT_GET, {"productID": simulator.offer_ids()[0]})
+            return gw.tokens.refreshes, body
+
+    refreshes, body = asyncio.run(main())
+    assert refreshes == 1 and "productInfo" in body
+    assert simulator.stats()["errors"]["401"] == 1
