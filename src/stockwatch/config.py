@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from croniter import croniter  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from stockwatch.config_daemon import DaemonConfig, DatabaseConfig
 from stockwatch.config_notify import ChannelConfig, RouteConfig, notify_problems
@@ -244,6 +244,52 @@ class CatalogConfig(Section):
     sales: str | None = None  # CSV of daily sales for thresholds
 
 
+class GatewayConfig(Section):
+    """``[gateway]``: the 1688 Open API (or the local simulator, the default)."""
+
+    base_url: str = "http://127.0.0.1:8688"  # the real one: https://gw.open.1688.com
+    app_key: str = "5555555"  # the simulator's demo app
+    app_secret: SecretStr = SecretStr("demoSecret123")  # write "${STOCKWATCH_1688_APP_SECRET}"
+    redirect_uri: str = "http://127.0.0.1:8688/oauth/callback"
+    authorize_url: str | None = None
+    access_token: SecretStr | None = None  # console "multi-user" long-lived token, if used
+    side: Literal["seller", "buyer"] = "seller"
+    buyer_api: Literal["fenxiao", "crossborder", "cross"] = "fenxiao"
+    seller_read: Literal["get", "list"] = "get"
+    qps: float = Field(5.0, gt=0)
+    concurrency: int = Field(4, ge=1, le=64)
+    connect_timeout: str | float = "5s"
+    read_timeout: str | float = "15s"
+    max_attempts: int = Field(5, ge=1, le=20)
+    backoff_initial: str | float = "1s"
+    backoff_max: str | float = "60s"
+    refresh_margin: str | float = "10m"
+    refresh_warn_days: float = Field(30.0, ge=0)
+    token_store: Literal["file", "db"] = "file"
+
+    @field_validator(
+        "connect_timeout", "read_timeout", "backoff_initial", "backoff_max", "refresh_margin"
+    )
+    @classmethod
+    def _duration(cls, value: str | float) -> str | float:
+        parse_duration(value)
+        return value
+
+    @field_validator("app_key")
+    @classmethod
+    def _app_key(cls, value: str) -> str:
+        if not value.strip().isdigit():
+            raise ValueError("app_key must be the numeric AppKey of the 1688 application")
+        return value.strip()
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")
+
+
 class StockwatchConfig(Section):
     general: GeneralConfig = GeneralConfig()
     catalog: CatalogConfig = CatalogConfig()
@@ -255,6 +301,7 @@ class StockwatchConfig(Section):
     promotions: list[PromotionConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
     routes: list[RouteConfig] = Field(default_factory=list)
+    gateway: GatewayConfig = GatewayConfig()
     database: DatabaseConfig = DatabaseConfig()
     daemon: DaemonConfig = DaemonConfig()
 

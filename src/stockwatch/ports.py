@@ -48,6 +48,28 @@ class DeliveryError(BoundaryError):
         self.retry_after = retry_after  # seconds the provider asked us to wait (rate limits)
 
 
+@dataclass(frozen=True)
+class OAuthTokens:
+    """One member's 1688 OAuth tokens with their expiry times (aware, UTC). Secrets: never log."""
+
+    app_key: str
+    access_token: str = field(repr=False)
+    access_expires_at: datetime
+    refresh_token: str = field(repr=False)
+    refresh_expires_at: datetime
+    member_id: str | None = None
+    ali_id: str | None = None
+    resource_owner: str | None = None
+
+
+class TokenStore(Protocol):
+    """Where the 1688 OAuth tokens of an app key persist between runs."""
+
+    def load(self, app_key: str) -> OAuthTokens | None: ...
+
+    def save(self, tokens: OAuthTokens) -> None: ...
+
+
 class StockSource(Protocol):
     """Where readings come from: the 1688 client, a CSV snapshot, a push message."""
 

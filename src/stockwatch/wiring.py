@@ -10,19 +10,24 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
+
+from stockwatch.adapters.alibaba1688.settings import GatewaySettings
+from stockwatch.adapters.alibaba1688.token_file import JsonTokenStore
 from stockwatch.adapters.alibaba1688_push import interpret as interpret_push
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.engine import database_url, make_engine
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
+from stockwatch.adapters.db.token_store import SqlTokenStore
 from stockwatch.adapters.files import Loaded, RowProblem, daily_series, read_items, read_sales
 from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.adapters.stock_file import FileStockSource
-from stockwatch.config import Config
+from stockwatch.config import Config, parse_duration
 from stockwatch.config_daemon import PollGroupConfig
 from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import ThresholdPolicy
-from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store
+from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store, TokenStore
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.polling import Evaluator
@@ -79,6 +84,40 @@ def policy_resolver(config: Config) -> Callable[[Item | None, str], ThresholdPol
     return policy_for
 
 
+def gateway_settings(config: Config) -> GatewaySettings:
+    """The 1688 client's settings from ``[gateway]`` (secrets already expanded)."""
+    g = config.model.gateway
+    return GatewaySettings(
+        app_key=g.app_key,
+        app_secret=g.app_secret.get_secret_value(),
+        base_url=g.base_url,
+        redirect_uri=g.redirect_uri,
+        authorize_url=g.authorize_url,
+        side=g.side,
+        buyer_api=g.buyer_api,
+        seller_read=g.seller_read,
+        qps=g.qps,
+        concurrency=g.concurrency,
+        connect_timeout=parse_duration(g.connect_timeout).total_seconds(),
+        read_timeout=parse_duration(g.read_timeout).total_seconds(),
+        max_attempts=g.max_attempts,
+        backoff_initial=parse_duration(g.backoff_initial).total_seconds(),
+        backoff_max=parse_duration(g.backoff_max).total_seconds(),
+        refresh_margin=parse_duration(g.refresh_margin).total_seconds(),
+        refresh_warn_days=g.refresh_warn_days,
+        static_access_token=g.access_token.get_secret_value() if g.access_token else None,
+    )
+
+
+def token_store(config: Config, engine: Engine | None = None) -> TokenStore:
+    """Where 1688 tokens persist: ``[gateway] token_store`` = file (data dir) or db."""
+    if config.model.gateway.token_store == "db":
+        if engine is None:
+            raise ValueError("[gateway] token_store = 'db' needs a database engine")
+        return SqlTokenStore(engine)
+    return JsonTokenStore(config.data_dir / "1688-tokens.json")
+
+
 # --- The watch daemon (issue #5) ---------------------------------------------------------------
 #
 # build_daemon() is where the daemon's parts are chosen. Plug points:
@@ -121,18 +160,21 @@ class DaemonParts:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
 
 
-class NoStockSource(Exception):
-    """The configuration names nowhere to read stock from."""
+def stock_source(
+    config: Config, engine: Engine | None = None
+) -> tuple[StockSource, Callable[[], Awaitable[None]] | None]:
+    """Return the StockSource the daemon polls, and how to close it.
 
-
-def stock_source(config: Config) -> StockSource:
-    """Return the StockSource the daemon polls: the snapshot file, else the 1688 client."""
+    ``[daemon] stock_file`` (a snapshot an ERP rewrites) wins; otherwise the 1688 gateway of
+    ``[gateway]`` (the local simulator by default), with its tokens from ``token_store``.
+    """
     daemon = config.model.daemon
     if daemon.stock_file:
-        return FileStockSource(config.resolve(daemon.stock_file))
-    raise NoStockSource(
-        "no stock source: set [daemon] stock_file (a CSV/JSON snapshot your ERP rewrites)"
-    )
+        return FileStockSource(config.resolve(daemon.stock_file)), None
+    from stockwatch.adapters.alibaba1688.session import GatewaySession
+
+    session = GatewaySession(gateway_settings(config), token_store(config, engine))
+    return session.source, session.aclose
 
 
 def open_store(
@@ -275,6 +317,10 @@ def build_daemon(
     items = list(catalog.items.values())
     store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, now)
     closers: list[Callable[[], Awaitable[None]]] = []
+    if source is None:
+        source, close_source = stock_source(config, store.engine)
+        if close_source is not None:
+            closers.append(close_source)
     if deliver is None and model.channels:
         deliver, close = channel_deliverer(config, store)
         closers.append(close)
@@ -300,7 +346,7 @@ def build_daemon(
     retention = daemon.retention
     return DaemonParts(
         store=store,
-        source=source or stock_source(config),
+        source=source,
         evaluator=evaluator,
         groups=daemon.groups,
         clock=clock or _utc_now,

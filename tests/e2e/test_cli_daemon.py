@@ -82,10 +82,21 @@ def test_status_shows_the_last_poll_and_the_outbox_backlog(config: Path) -> None
     assert status["daemon_url"] is None
 
 
-def test_run_refuses_a_config_without_a_stock_source(tmp_path: Path) -> None:
-    (tmp_path / "stockwatch.toml").write_text('[general]\ndata_dir = "d"\n', encoding="utf-8")
-    code, output = _cli("run", "-c", str(tmp_path / "stockwatch.toml"))
-    assert code == 1 and "no stock source" in output
+def test_without_a_stock_file_the_daemon_polls_the_1688_gateway(tmp_path: Path) -> None:
+    from stockwatch.adapters.alibaba1688.stock import Alibaba1688StockSource
+    from stockwatch.adapters.stock_file import FileStockSource
+    from stockwatch.wiring import stock_source
+
+    plain = tmp_path / "plain.toml"
+    plain.write_text('[general]\ndata_dir = "d"\n', encoding="utf-8")
+    source, close = stock_source(load_config(plain, env={}))
+    assert isinstance(source, Alibaba1688StockSource) and close is not None
+    asyncio.run(close())
+    erp = tmp_path / "erp.toml"
+    erp.write_text('[daemon]\nstock_file = "stock.csv"\n', encoding="utf-8")
+    source, close = stock_source(load_config(erp, env={}))
+    assert isinstance(source, FileStockSource) and source.path == tmp_path / "stock.csv"
+    assert close is None
 
 
 def test_the_demo_runs_end_to_end_and_exits(tmp_path: Path) -> None:

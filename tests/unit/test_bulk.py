@@ -109,10 +109,12 @@ def policies(draw: st.DrawFn) -> ThresholdPolicy:
             tiers[name] = draw(tier_specs)
     manual = None
     if draw(st.integers(0, 5)) == 0:
+        # Hand-set levels must be ordered (ManualLevels rejects T1 < T2 < T3 at load time).
+        hand = sorted(draw(st.lists(st.integers(0, 200), min_size=3, max_size=3)), reverse=True)
         manual = ManualLevels(
-            t1=draw(st.one_of(st.none(), st.integers(0, 200))),
-            t2=draw(st.one_of(st.none(), st.integers(0, 200))),
-            t3=draw(st.one_of(st.none(), st.integers(0, 200))),
+            t1=draw(st.one_of(st.none(), st.just(hand[0]))),
+            t2=draw(st.one_of(st.none(), st.just(hand[1]))),
+            t3=draw(st.one_of(st.none(), st.just(hand[2]))),
             threshold=draw(st.one_of(st.none(), st.integers(0, 200))),
         )
     combine = tuple(

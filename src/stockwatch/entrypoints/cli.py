@@ -394,8 +394,11 @@ def _static_demo(lang: str | None) -> None:
 app.add_typer(sales_app, name="sales")
 app.add_typer(thresholds_app, name="thresholds")
 
+from stockwatch.entrypoints.cli_gateway import auth_app, simulate_gateway  # noqa: E402
 from stockwatch.entrypoints.cli_notify import register as _register_notify  # noqa: E402
 
+app.add_typer(auth_app, name="auth")
+app.command("simulate-gateway")(simulate_gateway)
 _register_notify(app)
 
 from stockwatch.entrypoints import cli_daemon  # noqa: E402  (registers run, db, alerts, ...)

@@ -28,7 +28,7 @@ from stockwatch.entrypoints.daemon import Daemon, run_daemon
 from stockwatch.entrypoints.web import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
-from stockwatch.wiring import NoStockSource, build_daemon, load_catalog, open_store
+from stockwatch.wiring import build_daemon, load_catalog, open_store
 
 EXIT_INPUT = 1
 out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
@@ -125,7 +125,7 @@ def run(
     _logging()
     try:
         parts = build_daemon(cfg, max_cycles=max_cycles, http_port=-1 if port is None else port)
-    except (NoStockSource, FileFormatError) as exc:
+    except FileFormatError as exc:
         raise _fail(str(exc)) from None
     run_daemon(parts)
 

@@ -1,0 +1,1 @@
+"""The 1688 Open Platform adapter: signing, OAuth, the async client, stock mapping, a simulator."""

@@ -1,0 +1,38 @@
+"""One object that owns the whole 1688 stack: HTTP pool, token upkeep, client, stock source."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from stockwatch.adapters.alibaba1688.client import GatewayClient
+from stockwatch.adapters.alibaba1688.oauth import OAuthClient, TokenManager, utc_now
+from stockwatch.adapters.alibaba1688.settings import GatewaySettings
+from stockwatch.adapters.alibaba1688.stock import Alibaba1688StockSource
+from stockwatch.ports import Clock, TokenStore
+
+
+class GatewaySession:
+    """``async with GatewaySession(settings, store) as gw: await gw.source.read(items, now)``."""
+
+    def __init__(self, settings: GatewaySettings, store: TokenStore, clock: Clock = utc_now):
+        self.settings = settings
+        # Token calls go through the same pool but not through the request budget.
+        self.client = GatewayClient(settings, None, clock=clock)
+        self.oauth = OAuthClient(settings, self.client.http, clock)
+        self.tokens = TokenManager(settings, self.oauth, store, clock)
+        self.client.tokens = self.tokens
+        self.source = Alibaba1688StockSource(self.client)
+
+    async def __aenter__(self) -> GatewaySession:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
