@@ -82,6 +82,8 @@ def measure(name: str, engine: Engine, n_bulk: int, n_naive: int) -> tuple[float
         f"ratio {bulk_rate / naive_rate:5.1f}×",
         flush=True,
     )
+    ok = bulk_rate / naive_rate >= 20
+    print(f"{'PASS' if ok else 'MISS'}  {name} bulk ≥ 20× naive: {bulk_rate / naive_rate:.1f}×")
     return bulk_rate, naive_rate
 
 
