@@ -80,6 +80,23 @@ def test_an_upgrade_keeps_the_data_of_an_older_schema(empty_engine: Engine) -> N
     assert "ix_push_messages_status" in indexes
 
 
+def test_columns_added_later_get_defaults_on_rows_already_there(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0002")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (idempotency_key, channel, message, status, attempts,"
+                " next_attempt_at, created_at, last_error, provider_answer) VALUES"
+                " ('k|console', 'console', '{}', 'pending', 0, '2026-11-24 01:00:00',"
+                " '2026-11-24 01:00:00', '', '')"
+            )
+        )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        row = conn.execute(text("SELECT stale_releases, batch_key FROM deliveries")).one()
+    assert tuple(row) == (0, None)
+
+
 def test_db_upgrade_command_migrates_the_configured_sqlite_file(tmp_path: Path) -> None:
     config = tmp_path / "stockwatch.toml"
     config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
