@@ -97,6 +97,13 @@ def test_columns_added_later_get_defaults_on_rows_already_there(empty_engine: En
     assert tuple(row) == (0, None)
 
 
+def test_a_schema_made_by_create_all_is_adopted_not_recreated(empty_engine: Engine) -> None:
+    metadata.create_all(empty_engine)
+    before, after = migrate.upgrade(empty_engine)
+    assert before is None and after == migrate.head_revision(empty_engine)
+    assert migrate.upgrade(empty_engine)[0] == after
+
+
 def test_db_upgrade_command_migrates_the_configured_sqlite_file(tmp_path: Path) -> None:
     config = tmp_path / "stockwatch.toml"
     config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")

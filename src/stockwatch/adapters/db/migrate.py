@@ -9,7 +9,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, inspect
+
+from stockwatch.adapters.db.tables import metadata
 
 
 def migrations_dir() -> Path:
@@ -35,13 +37,26 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
-    """Migrate to ``revision``; return (revision before, revision after)."""
+    """Migrate to ``revision``; return (revision before, revision after).
+
+    A database whose tables were made by ``metadata.create_all`` (the other CLI commands'
+    ``open_engine`` do that) has no revision yet but the current schema: it is stamped at head
+    instead of failing on "table already exists".
+    """
     before = current_revision(engine)
     cfg = alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        if before is None and revision == "head" and _has_current_tables(conn):
+            command.stamp(cfg, "head")
+        else:
+            command.upgrade(cfg, revision)
     return before, current_revision(engine)
+
+
+def _has_current_tables(conn: Connection) -> bool:
+    present = set(inspect(conn).get_table_names())
+    return bool(present) and set(metadata.tables) <= present
 
 
 def is_current(engine: Engine) -> bool:
