@@ -243,11 +243,15 @@ def default_router(config: Config) -> Router:
 
 
 def channel_deliverer(
-    config: Config, store: SqlStore
+    config: Config, store: SqlStore, clock: Clock | None = None
 ) -> tuple[Deliver, Callable[[], Awaitable[None]]]:
-    """Return the delivery worker's pass as a deliver function, and how to close its channels."""
+    """Return the delivery worker's pass as a deliver function, and how to close its channels.
+
+    The worker runs on the daemon's ``clock`` (outbox rows are due in its time); the channels
+    keep the wall clock, which providers check signature timestamps against.
+    """
     channels = build_channels(config, store.engine)
-    worker = build_worker(store.engine, channels)
+    worker = build_worker(store.engine, channels, clock=clock or _utc_now)
 
     async def deliver(now: datetime) -> int:
         stats = await worker.run_once()
@@ -322,7 +326,7 @@ def build_daemon(
         if close_source is not None:
             closers.append(close_source)
     if deliver is None and model.channels:
-        deliver, close = channel_deliverer(config, store)
+        deliver, close = channel_deliverer(config, store, clock)
         closers.append(close)
     evaluator = Evaluator(
         store=store,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,9 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from stockwatch.config import load_config
+from stockwatch.core.model import ItemKey
 from stockwatch.entrypoints.cli import app
 from stockwatch.service.polling import poll_items
-from stockwatch.wiring import build_daemon
+from stockwatch.wiring import build_daemon, open_store
 from tests.e2e.daemon_setup import write_shop, write_stock
 
 
@@ -99,7 +101,7 @@ def test_without_a_stock_file_the_daemon_polls_the_1688_gateway(tmp_path: Path) 
     assert close is None
 
 
-def test_the_demo_runs_end_to_end_and_exits(tmp_path: Path) -> None:
+def test_the_demo_runs_end_to_end_against_the_simulator_and_exits(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     done = subprocess.run(
         [
@@ -119,7 +121,26 @@ def test_the_demo_runs_end_to_end_and_exits(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "stockwatch demo" in done.stdout and "stockwatch status -c" in done.stdout
-    assert (data / "stockwatch.sqlite3").exists()
+    store = open_store(load_config(data / "stockwatch.toml"))
+    try:
+        # Readings came from the simulator through the 1688 client, every item read.
+        run = store.last_poll_runs()["sample"]
+        assert (run.items, run.failed) == (14, 0)
+        polled = store.readings(ItemKey("LED-STRIP-5M"))
+        assert polled and all(not r.reading.is_failed for r in polled)
+        # The token came through the simulator's authorize page and getToken, and was stored.
+        assert json.loads((data / "1688-tokens.json").read_text(encoding="utf-8"))
+        # At least one notice was accepted by the fake DingTalk robot (errcode 0 → "sent").
+        sent = [d for d in store.deliveries() if d["status"] == "sent"]
+        assert {"console", "dingtalk", "wecom", "webhook"} <= {d["channel"] for d in sent}
+        accepted = re.search(r"dingtalk:\s+(\d+) message", done.stdout)
+        assert accepted and int(accepted.group(1)) >= 1
+        assert "[console] [Low stock]" in done.stdout
+        # The simulator's signed pushes were received and stored: orders and stock changes.
+        topics = {m.topic for m in store.push_messages()}
+        assert {"ORDER_PAY", "PRODUCT_PRODUCT_INVENTORY_CHANGE"} <= topics
+    finally:
+        store.engine.dispose()
     code, output = _cli("events", "-c", str(data / "stockwatch.toml"), "-f", "json")
     assert code == 0
     assert "raised" in {e["kind"] for e in json.loads(output)}

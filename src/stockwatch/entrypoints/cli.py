@@ -337,22 +337,25 @@ def demo(
     lang: LangOpt = None,
     once: Annotated[bool, typer.Option("--once", help="run a few cycles, then exit")] = False,
     cycles: Annotated[int | None, typer.Option("--cycles", help="stop after N polls")] = None,
-    every: Annotated[float, typer.Option("--every", help="seconds between polls")] = 5.0,
+    every: Annotated[float, typer.Option("--every", help="real seconds between polls")] = 2.0,
+    speed: Annotated[
+        float, typer.Option("--speed", help="simulated seconds per real second")
+    ] = 3600.0,
     port: Annotated[int, typer.Option("--port", help="HTTP port (0: any free)")] = 8686,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="where the demo keeps its SQLite database")
     ] = None,
 ) -> None:
-    """Full demo: sample data, a stock feed that sells down, the daemon and its web endpoint."""
-    from stockwatch.entrypoints.cli_daemon import run_demo
+    """Full demo: the daemon polls the built-in 1688 simulator, gets its pushes and alerts
+    fake DingTalk/WeCom robots and a webhook on this machine (stop: Ctrl+C)."""
+    from stockwatch.entrypoints.demo import DemoOptions, run_demo
 
     _static_demo(lang)
     if once:
-        cycles, every, port = cycles or 3, min(every, 0.5), 0
+        cycles, every, port = cycles or 6, min(every, 0.5), 0
     target = data_dir or Path.cwd() / ".stockwatch-demo"
-    run_demo(
-        sample_dir() / "stockwatch.toml", target, lang=lang, cycles=cycles, every=every, port=port
-    )
+    options = DemoOptions(lang=lang, cycles=cycles, every=every, port=port, speed=speed)
+    run_demo(sample_dir() / "stockwatch.toml", target, options)
 
 
 def _static_demo(lang: str | None) -> None:

@@ -4,31 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import socket
 import sys
-import threading
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.store import SqlStore
-from stockwatch.adapters.files import FileFormatError, read_stock
+from stockwatch.adapters.files import FileFormatError
 from stockwatch.config import Config, ConfigError, find_config, load_config, parse_duration
 from stockwatch.core.messages import check_lang, tier_label
 from stockwatch.core.model import ItemKey, Phase
-from stockwatch.entrypoints.daemon import Daemon, run_daemon
+from stockwatch.entrypoints.daemon import run_daemon
 from stockwatch.entrypoints.web import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
-from stockwatch.wiring import build_daemon, load_catalog, open_store
+from stockwatch.wiring import build_daemon, open_store
 
 EXIT_INPUT = 1
 out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
@@ -329,141 +324,6 @@ def status(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = "tab
         )
     b = report.backlog
     out.print(_t("backlog", language, pending=b.pending, sending=b.sending, failed=b.failed))
-
-
-# --- the demo ----------------------------------------------------------------------------------
-
-
-class StockDrain:
-    """Rewrite a stock snapshot every ``every`` seconds: stock sells down, then gets restocked."""
-
-    def __init__(self, path: Path, start: dict[ItemKey, int], seed: int = 7) -> None:
-        self.path = path
-        self.stock = dict(start)
-        self.rng = random.Random(seed)
-        self._stop = threading.Event()
-        self.write(datetime.now(UTC))
-
-    def step(self, now: datetime) -> None:
-        for key, qty in self.stock.items():
-            if qty <= 0 and self.rng.random() < 0.3:
-                self.stock[key] = self.rng.randint(150, 400)  # the supplier delivered
-            else:
-                self.stock[key] = max(0, qty - self.rng.randint(0, max(3, qty // 6)))
-        self.write(now)
-
-    def write(self, now: datetime) -> None:
-        lines = ["sku,warehouse,on_hand,observed_at"]
-        lines += [
-            f"{k.sku},{k.warehouse or ''},{q},{now.isoformat()}" for k, q in self.stock.items()
-        ]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        tmp.replace(self.path)  # atomic: the daemon never reads half a file
-
-    def run(self, every: float) -> None:
-        while not self._stop.wait(every):
-            self.step(datetime.now(UTC))
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-DEMO_PUSH_SECRET = "demoSecret123"
-
-
-def demo_config(
-    sample_config: Path, data_dir: Path, every: float, port: int, lang: str | None = None
-) -> Config:
-    """Return the bundled sample configuration pointed at a writable demo directory."""
-    cfg = _load(sample_config)
-    model = cfg.model
-    group = model.daemon.groups[0].model_copy(update={"interval": every, "cron": None})
-    daemon = model.daemon.model_copy(
-        update={
-            "stock_file": str(data_dir / "stock.csv"),
-            "groups": [group],
-            "http": model.daemon.http.model_copy(update={"port": port}),
-            "deliver_every": 1.0,
-            "push_app_secret": SecretStr(DEMO_PUSH_SECRET),
-        }
-    )
-    general = model.general.model_copy(update={"data_dir": str(data_dir), "lang": _lang(cfg, lang)})
-    # No debounce in the demo: a tier shows at the first reading instead of after 30 minutes.
-    alerting = model.alerting.model_copy(update={"debounce": {"T1": "0s", "T2": "0s"}})
-    new = model.model_copy(update={"daemon": daemon, "general": general, "alerting": alerting})
-    return replace(cfg, model=new)
-
-
-def run_demo(
-    sample_config: Path,
-    data_dir: Path,
-    *,
-    lang: str | None,
-    cycles: int | None,
-    every: float,
-    port: int,
-) -> Daemon:
-    """Run the daemon on SQLite in ``data_dir`` fed by a draining stock file; stop after
-    ``cycles`` polls when given."""
-    _logging()
-    port = port if _port_free(port) else 0  # a busy 8686 must not spoil `make run`
-    cfg = demo_config(sample_config, data_dir, every, port, lang)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    snapshot = read_stock(sample_config.parent / "stock.csv", datetime.now(UTC))
-    drain = StockDrain(data_dir / "stock.csv", {r.key: r.on_hand or 0 for r in snapshot.rows})
-    catalog = load_catalog(cfg, datetime.now(UTC).date())
-    as_of = (catalog.sales_end or datetime.now(UTC).date()) + timedelta(days=1)
-    parts = build_daemon(cfg, as_of=as_of, max_cycles=cycles, http_port=port)
-    cfg_path = data_dir / "stockwatch.toml"
-    cfg_path.write_text(_demo_toml(cfg, sample_config), encoding="utf-8")
-
-    worker = threading.Thread(target=drain.run, args=(every,), daemon=True)
-    worker.start()
-    out.rule("stockwatch demo")
-    out.print(f"data:      {data_dir}", highlight=False)
-    out.print(f"database:  {data_dir / 'stockwatch.sqlite3'}", highlight=False)
-    out.print(f"stock:     {data_dir / 'stock.csv'} (rewritten every {every:g}s)", highlight=False)
-    out.print(f"try:       stockwatch status -c {cfg_path}", highlight=False)
-    out.print(f"           stockwatch alerts list -c {cfg_path}", highlight=False)
-    out.print(f"           stockwatch events -c {cfg_path}", highlight=False)
-    if port:
-        out.print(f"API:       http://127.0.0.1:{port}/api/status", highlight=False)
-        out.print(f"1688 push: http://127.0.0.1:{port}/1688/push (appSecret {DEMO_PUSH_SECRET})")
-    else:
-        out.print("API:       see the 'listening on' line below", highlight=False)
-    out.print("stop:      Ctrl+C", highlight=False)
-    try:
-        daemon = run_daemon(parts)
-    finally:
-        drain.stop()
-        worker.join(timeout=every + 1)
-    if daemon.url:
-        out.print(f"served at {daemon.url}", highlight=False)
-    return daemon
-
-
-def _port_free(port: int) -> bool:
-    if port == 0:
-        return True
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _demo_toml(cfg: Config, sample_config: Path) -> str:
-    """Return a config the CLI can use against the demo's database."""
-    base = sample_config.parent
-    group = cfg.model.daemon.groups[0]
-    return (
-        f'[general]\nlang = "{cfg.lang}"\ndata_dir = "{cfg.data_dir}"\n\n'
-        f'[catalog]\nitems = "{base / "items.csv"}"\nsales = "{base / "sales.csv"}"\n\n'
-        f'[daemon]\nstock_file = "{cfg.data_dir / "stock.csv"}"\n\n'
-        f'[[daemon.groups]]\nname = "{group.name}"\ninterval = {json.dumps(group.interval)}\n'
-    )
 
 
 def register(app: typer.Typer) -> None:

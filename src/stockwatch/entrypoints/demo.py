@@ -1,0 +1,367 @@
+"""``make run`` / ``stockwatch demo``: the whole system on one machine, nothing to configure.
+
+Started in this process, all on 127.0.0.1:
+- the 1688 gateway simulator, seeded from the bundled sample (offer/spec ids of ``items.csv``),
+  its sales model draining stock in accelerated time (``speed`` simulated seconds per second),
+  sending signed push messages (inventory changes, orders) to the daemon's push endpoint;
+- fake DingTalk and WeCom robots and a signed-webhook receiver (``devtools.receivers``);
+- the daemon on SQLite, polling the simulator through the real ``GatewaySession`` with a token
+  obtained through the simulator's authorize page and ``getToken``, delivering through the real
+  channels to the fakes and to the console.
+
+The daemon runs on the simulator's clock: readings, pushes and alert times all tell the same
+(simulated) time, so a push never looks older or newer than the poll it sits next to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import logging
+import random
+import secrets
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from rich.console import Console
+
+from stockwatch.adapters.alibaba1688.session import GatewaySession
+from stockwatch.adapters.alibaba1688.simulator.push import PushSettings
+from stockwatch.adapters.alibaba1688.simulator.server import (
+    SimulatorHandle,
+    build_catalogue,
+    running_simulator,
+)
+from stockwatch.config import Config, load_config
+from stockwatch.devtools.receivers import Receivers
+from stockwatch.entrypoints.daemon import Daemon, run_daemon
+from stockwatch.ports import OAuthTokens
+from stockwatch.wiring import build_daemon, gateway_settings, load_catalog, token_store
+
+log = logging.getLogger("stockwatch.demo")
+out = Console(soft_wrap=True, highlight=False)
+
+DEMO_SECRET = "demoSecret123"  # the simulator's demo app: AppSecret and push signing key
+DB_FILES = ("stockwatch.sqlite3", "stockwatch.sqlite3-wal", "stockwatch.sqlite3-shm")
+DEMO_FILES = (*DB_FILES, "1688-tokens.json", "daemon.json")
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    lang: str | None = None
+    cycles: int | None = None  # stop after this many polls (``--once``)
+    every: float = 2.0  # real seconds between polls
+    port: int = 8686  # the daemon's HTTP port; busy: any free one
+    speed: float = 3600.0  # simulated seconds per real second (1 h per second)
+    seed: int = 7
+
+
+def free_port(preferred: int) -> int:
+    """Return ``preferred`` if it is free on 127.0.0.1, else a free port (the push URL must
+    be known before the daemon starts, so port 0 is resolved here)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fresh_data_dir(data_dir: Path) -> None:
+    """Start from an empty database: the simulated clock restarts at today on every run, and
+    readings of a previous run (days ahead in simulated time) would hide the new ones."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for name in DEMO_FILES:
+        (data_dir / name).unlink(missing_ok=True)
+
+
+def write_items(sample: Path, target: Path, sim: SimulatorHandle) -> int:
+    """Copy the sample's items.csv, adding each SKU's 1688 ``sku_id`` (inventory pushes name
+    SKUs by skuId only) as the merchant's own mapping would; return how many were mapped."""
+    sku_ids = {
+        (str(oid), str(s["specId"])): str(s["skuId"])
+        for oid, offer in sim.catalogue().items()
+        for s in offer.get("skuInfos") or []
+    }
+    with (sample / "items.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    fields = list(rows[0]) + (["sku_id"] if "sku_id" not in rows[0] else [])
+    mapped = 0
+    for row in rows:
+        sku_id = sku_ids.get((row["offer_id"], row.get("spec_id") or ""))
+        row["sku_id"] = sku_id or row.get("sku_id") or ""
+        mapped += bool(sku_id)
+    with target.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return mapped
+
+
+def _replace(text: str, old: str, new: str) -> str:
+    if old not in text:
+        raise RuntimeError(f"the sample configuration no longer has {old!r}")
+    return text.replace(old, new, 1)
+
+
+def demo_toml(
+    sample_config: Path,
+    data_dir: Path,
+    lang: str,
+    sim_url: str,
+    port: int,
+    interval: float,
+    channel_urls: dict[str, str],
+) -> str:
+    """The sample configuration, pointed at the demo's data, simulator and fake receivers."""
+    text = sample_config.read_text(encoding="utf-8")
+    text = _replace(text, 'data_dir = ".stockwatch"', f"data_dir = {json.dumps(str(data_dir))}")
+    text = _replace(text, 'lang = "zh-CN"', f'lang = "{lang}"')
+    text = _replace(
+        text, 'items = "items.csv"', f"items = {json.dumps(str(data_dir / 'items.csv'))}"
+    )
+    sales = sample_config.parent / "sales.csv"
+    text = _replace(text, 'sales = "sales.csv"', f"sales = {json.dumps(str(sales))}")
+    # Reminders of a still-open alert once a simulated week (~3 minutes), not every 24 s.
+    text = _replace(text, "dedupe_hours = 24 ", "dedupe_hours = 168")
+    channels = "\n".join(
+        f'[[channels]]\nname = "{name}"\nurl = {json.dumps(url)}\n'
+        for name, url in channel_urls.items()
+    )
+    return f"""{text}
+
+# --- written by `stockwatch demo` ----------------------------------------------------------
+[daemon]
+push_app_secret = "{DEMO_SECRET}"
+deliver_every = 1
+[[daemon.groups]]
+name = "sample"
+interval = "{interval:g}s"   # simulated seconds: one poll every few real seconds
+[daemon.http]
+port = {port}
+
+[gateway]                    # the built-in simulator
+base_url = "{sim_url}"
+app_key = "5555555"
+app_secret = "{DEMO_SECRET}"
+redirect_uri = "{sim_url}/oauth/callback"
+seller_read = "list"         # one alibaba.product.list.get for the whole sample
+qps = 50
+read_timeout = "5s"
+backoff_initial = "0.2s"
+backoff_max = "2s"
+
+{channels}
+[[routes]]
+name = "demo"
+channels = {json.dumps(list(channel_urls))}
+"""
+
+
+async def authorize(config: Config, sim: SimulatorHandle) -> OAuthTokens:
+    """Go through the simulator's OAuth flow as a browser would; store the tokens."""
+    async with GatewaySession(gateway_settings(config), token_store(config)) as gw:
+        async with httpx.AsyncClient(timeout=5) as browser:
+            page = await browser.get(gw.oauth.authorize_url(secrets.token_urlsafe(8)))
+        location = page.headers.get("location", "")
+        code = parse_qs(urlsplit(location).query).get("code", [""])[0]
+        if not code:
+            raise RuntimeError(f"the simulator's authorize page gave no code: {page.text[:200]}")
+        return await gw.tokens.login(code)
+
+
+class Market(threading.Thread):
+    """Buyers at work: advance the sales model now and then, place and pay orders (each
+    sends order pushes; a paid order also moves stock, which sends an inventory push)."""
+
+    def __init__(self, sim: SimulatorHandle, every: float, run_file: Path, seed: int) -> None:
+        super().__init__(name="demo-market", daemon=True)
+        self.sim = sim
+        self.every = every
+        self.run_file = run_file
+        self.rng = random.Random(seed)
+        self.stop = threading.Event()
+        self.orders = 0
+        self.offers = [
+            (oid, [s["specId"] for s in o.get("skuInfos") or []] or [None])
+            for oid, o in sim.catalogue().items()
+        ]
+
+    def run(self) -> None:
+        while not self.run_file.exists():  # first orders once the push endpoint listens
+            if self.stop.wait(0.02):
+                return
+        while not self.stop.is_set():
+            try:
+                self.step()
+            except (httpx.HTTPError, RuntimeError) as exc:  # simulator stopping
+                log.debug("market step failed: %s", exc)
+            self.stop.wait(self.every)
+
+    def step(self) -> None:
+        self.sim.catalogue()  # reading every offer brings the sales model up to date
+        if self.orders == 0 or self.rng.random() < 0.5:
+            offer_id, specs = self.rng.choice(self.offers)
+            order = self.sim.admin(
+                "order",
+                offer_id=offer_id,
+                spec_id=self.rng.choice(specs),
+                quantity=self.rng.randint(5, 40),
+            )
+            self.sim.admin("pay", order_id=order["order_id"])
+            self.orders += 1
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # httpx logs every request at INFO; the simulator every push retry (the daemon is late).
+    quiet = ("alembic", "httpx", "httpcore", "stockwatch.adapters.alibaba1688.simulator")
+    for noisy in quiet:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@contextmanager
+def receivers_running() -> Iterator[Receivers]:
+    fakes = Receivers.start(robots=1)
+    try:
+        yield fakes
+    finally:
+        fakes.stop()
+
+
+def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemon:
+    """Run simulator, fake receivers and daemon until Ctrl-C (or ``options.cycles`` polls)."""
+    _logging()
+    data_dir = data_dir.resolve()
+    fresh_data_dir(data_dir)
+    sample = sample_config.parent
+    lang = options.lang or load_config(sample_config).lang
+    port = free_port(options.port or 0)
+    push = PushSettings(
+        callback_url=f"http://127.0.0.1:{port}/1688/push", retry_delays=(1.0, 3.0, 10.0)
+    )
+    catalogue = build_catalogue(0, sample=sample, seed=options.seed)
+    year = 365 * 86400.0
+    with (
+        receivers_running() as fakes,
+        running_simulator(
+            catalogue,
+            speed=options.speed,
+            qps=None,
+            push=push,
+            access_ttl=30 * 86400.0,  # a month of simulated time: ~12 minutes at 3600×
+            refresh_ttl=10 * year,
+            postpone_ttl=10 * year,
+        ) as sim,
+    ):
+        for offer_id in sim.offer_ids():
+            sim.admin("follow", offer_id=offer_id, member="seller")  # inventory pushes
+        write_items(sample, data_dir / "items.csv", sim)
+        urls = fakes.channel_urls()
+        channel_urls = {
+            "console": "console://?stream=stdout",
+            "dingtalk": urls["ding0"],
+            "wecom": urls["wecom0"],
+            "webhook": urls["hook"],
+        }
+        channel_urls = {name: f"{url}&lang={lang}" for name, url in channel_urls.items()}
+        cfg_path = data_dir / "stockwatch.toml"
+        cfg_path.write_text(
+            demo_toml(
+                sample_config,
+                data_dir,
+                lang,
+                sim.base_url,
+                port,
+                options.every * options.speed,
+                channel_urls,
+            ),
+            encoding="utf-8",
+        )
+        cfg = load_config(cfg_path)
+        tokens = asyncio.run(authorize(cfg, sim))
+        clock = sim.gateway.clock.now  # thread-safe: arithmetic on the monotonic clock
+        session = GatewaySession(gateway_settings(cfg), token_store(cfg), clock=clock)
+        catalog = load_catalog(cfg, clock().date())
+        as_of = (catalog.sales_end or clock().date()) + timedelta(days=1)
+        parts = build_daemon(
+            cfg,
+            source=session.source,
+            clock=clock,
+            as_of=as_of,
+            max_cycles=options.cycles,
+            http_port=port,
+        )
+        parts.closers.append(session.aclose)
+        # The scheduler's waits are computed in simulated seconds; wake often enough in real
+        # time to keep the poll interval.
+        parts.tick = min(1.0, options.every / 4)
+        market = Market(sim, options.every / 2, data_dir / "daemon.json", options.seed)
+        _banner(cfg_path, data_dir, port, sim, fakes, tokens, options)
+        market.start()
+        try:
+            daemon = run_daemon(parts)
+        finally:
+            market.stop.set()
+            market.join(timeout=10)
+        _summary(sim, fakes, market, daemon)
+    return daemon
+
+
+def _banner(
+    cfg_path: Path,
+    data_dir: Path,
+    port: int,
+    sim: SimulatorHandle,
+    fakes: Receivers,
+    tokens: OAuthTokens,
+    options: DemoOptions,
+) -> None:
+    c = f"-c {cfg_path}"
+    base = f"http://127.0.0.1:{port}"
+    out.rule("stockwatch demo: daemon + 1688 simulator + fake robots")
+    lines = [
+        f"dashboard:  {base}/",
+        f"API:        {base}/api/status   {base}/api/alerts   {base}/api/events",
+        f"1688 push:  {base}/1688/push  (signed with AppSecret {DEMO_SECRET})",
+        f"1688 sim:   {sim.base_url}  ({len(sim.offer_ids())} offers from the sample, "
+        f"time ×{options.speed:g}: one real second = {options.speed / 3600:g} simulated hour(s))",
+        f"authorized: member {tokens.member_id} through {sim.base_url}/oauth/authorize "
+        f"(tokens in {data_dir / '1688-tokens.json'})",
+        f"receivers:  DingTalk robot {fakes.dingtalk.url}  WeCom robot {fakes.wecom.url}  "
+        f"webhook {fakes.webhook.url}",
+        f"data:       {data_dir}  (SQLite: stockwatch.sqlite3, config: stockwatch.toml)",
+        f"try:        stockwatch status {c}",
+        f"            stockwatch alerts list {c}",
+        f"            stockwatch events {c}",
+        f"            stockwatch outbox list {c}",
+        f"            stockwatch tasks {c}",
+        f"            stockwatch explain RETRO-CLOCK {c}",
+        "note:       times shown are simulated (they run ahead of the wall clock)",
+        "stop:       Ctrl+C",
+    ]
+    for line in lines:
+        out.print(line)
+    out.rule()
+
+
+def _summary(sim: SimulatorHandle, fakes: Receivers, market: Market, daemon: Daemon) -> None:
+    out.rule("demo summary")
+    try:
+        push = sim.stats()["push"]
+        out.print(f"1688 pushes:   {push['acked']} acknowledged, {len(push['kept'])} kept")
+    except (httpx.HTTPError, RuntimeError):
+        pass
+    out.print(f"orders placed: {market.orders}")
+    out.print(f"poll cycles:   {daemon.cycles}")
+    for fake in (fakes.dingtalk, fakes.wecom, fakes.webhook):
+        out.print(f"{fake.name + ':':14} {len(fake.accepted)} message(s) accepted")
