@@ -1,9 +1,12 @@
-"""A small shop for daemon tests: two items with hand-set levels, a stock file, a config."""
+"""A small shop for daemon tests: two items with hand-set levels, a stock file or the 1688
+simulator as the source, a config."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+
+from stockwatch.adapters.alibaba1688.simulator.catalogue import Catalogue, Offer, Sku, step_of
 
 SECRET = "demoSecret123"
 ITEMS = (
@@ -13,10 +16,26 @@ ITEMS = (
 )
 
 
-def write_shop(root: Path, interval: float = 0.2, extra: str = "") -> Path:
-    """Write items.csv and stockwatch.toml under ``root``; return the config path."""
+DUCK_OFFER, LAMP_OFFER, LAMP_SKU, LAMP_SPEC = 610000000001, 610000000002, 5104790281451, "glow"
+
+
+def write_shop(
+    root: Path, interval: float = 0.2, extra: str = "", gateway: str | None = None
+) -> Path:
+    """Write items.csv and stockwatch.toml under ``root``; return the config path.
+
+    The daemon reads ``stock.csv`` or, given ``gateway`` (a simulator's base URL), polls 1688.
+    """
     (root / "items.csv").write_text(ITEMS, encoding="utf-8")
     levels = "t1 = 50\nt2 = 30\nt3 = 10\n"
+    source = 'stock_file = "stock.csv"'
+    if gateway is not None:
+        source = ""
+        extra += (
+            f'\n[gateway]\nbase_url = "{gateway}"\nqps = 200\nread_timeout = "2s"\n'
+            'connect_timeout = "1s"\nmax_attempts = 3\nbackoff_initial = "0.05s"\n'
+            'backoff_max = "0.2s"\n'
+        )
     config = root / "stockwatch.toml"
     config.write_text(
         f"""
@@ -32,7 +51,7 @@ debounce = {{ T1 = "0s", T2 = "0s", T3 = "0s", OUT = "0s" }}
 [items."GLOW-LAMP"]
 {levels}
 [daemon]
-stock_file = "stock.csv"
+{source}
 channels = ["console", "dingtalk"]
 push_app_secret = "{SECRET}"
 deliver_every = 0.2
@@ -46,6 +65,19 @@ port = 0
         encoding="utf-8",
     )
     return config
+
+
+def shop_catalogue(duck: int, lamp: int) -> Catalogue:
+    """The shop's two offers for the simulator, with no sales and no restocks: the stock moves
+    only when a test sets it."""
+    now = step_of(datetime.now(UTC))
+    cat = Catalogue(seed=1, churn=False)
+    for offer_id, skus, amount in (
+        (DUCK_OFFER, [], duck),
+        (LAMP_OFFER, [Sku(LAMP_SKU, LAMP_SPEC, lamp, "黄色")], 0),
+    ):
+        cat.add(Offer(offer_id, "样品", skus, amount, "steady", 0.0, -1, 0, step=now))
+    return cat
 
 
 def write_stock(root: Path, at: datetime, duck: int, lamp: int) -> None:
