@@ -132,7 +132,7 @@ def test_the_demo_runs_end_to_end_against_the_simulator_and_exits(tmp_path: Path
         assert json.loads((data / "1688-tokens.json").read_text(encoding="utf-8"))
         # At least one notice was accepted by the fake DingTalk robot (errcode 0 → "sent").
         sent = [d for d in store.deliveries() if d["status"] == "sent"]
-        assert {"console", "dingtalk", "wecom", "webhook"} <= {d["channel"] for d in sent}
+        assert {"console", "dingtalk", "wecom", "webhook", "tasks"} <= {d["channel"] for d in sent}
         accepted = re.search(r"dingtalk:\s+(\d+) message", done.stdout)
         assert accepted and int(accepted.group(1)) >= 1
         assert "[console] [Low stock]" in done.stdout

@@ -272,8 +272,12 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
             "dingtalk": urls["ding0"],
             "wecom": urls["wecom0"],
             "webhook": urls["hook"],
+            "tasks": "task://",  # replenishment tasks: `stockwatch tasks`
         }
-        channel_urls = {name: f"{url}&lang={lang}" for name, url in channel_urls.items()}
+        channel_urls = {
+            name: f"{url}{'&' if '?' in url else '?'}lang={lang}"
+            for name, url in channel_urls.items()
+        }
         cfg_path = data_dir / "stockwatch.toml"
         cfg_path.write_text(
             demo_toml(
