@@ -247,11 +247,12 @@ def channel_deliverer(
 ) -> tuple[Deliver, Callable[[], Awaitable[None]]]:
     """Return the delivery worker's pass as a deliver function, and how to close its channels.
 
-    The worker runs on the daemon's ``clock`` (outbox rows are due in its time); the channels
-    keep the wall clock, which providers check signature timestamps against.
+    Worker and channels run on the daemon's ``clock``: outbox rows are due in its time, and
+    send budgets and signature timestamps must agree with it (the demo's time is simulated).
     """
-    channels = build_channels(config, store.engine)
-    worker = build_worker(store.engine, channels, clock=clock or _utc_now)
+    now = clock or _utc_now
+    channels = build_channels(config, store.engine, clock=now)
+    worker = build_worker(store.engine, channels, clock=now)
 
     async def deliver(now: datetime) -> int:
         stats = await worker.run_once()
