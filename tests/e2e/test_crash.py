@@ -226,15 +226,18 @@ def test_kill_9_at_random_points_loses_nothing_and_repeats_nothing(tmp_path: Pat
         for r in (s.reading for s in store.readings(key, limit=100_000))
         if r.source is ReadingSource.PUSH
     }
+    applied = 0
     for msg_id, sent in acked.items():
         message = stored[msg_id]
         assert message.status in ("processed", "stale"), message
         if message.status == "processed" and sent.type == INVENTORY:
+            applied += 1
             for entry in sent.data["OfferInventoryChangeList"]:
                 item = "RUBBER-DUCK" if entry["offerId"] == DUCK_OFFER else "GLOW-LAMP"
                 at = datetime.fromtimestamp(entry["bizTime"] / 1000, UTC)
                 on_sale = entry.get("skuOnSale", entry["offerOnSale"])
                 assert (item, at, on_sale) in push_readings, (msg_id, entry)
+    assert applied >= 1
     # Every breach produced exactly one notice, in order, each once per channel in the outbox.
     expected = [kind for _, kind in SCRIPT if kind]
     events = list(reversed(store.events(item=DUCK, kinds=NOTICE_KINDS, limit=1000)))

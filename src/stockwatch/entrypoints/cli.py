@@ -348,14 +348,17 @@ def demo(
 ) -> None:
     """Full demo: the daemon polls the built-in 1688 simulator, gets its pushes and alerts
     fake DingTalk/WeCom robots and a webhook on this machine (stop: Ctrl+C)."""
-    from stockwatch.entrypoints.demo import DemoOptions, run_demo
+    from stockwatch.entrypoints.demo import DemoOptions, NotADemoDir, run_demo
 
     _static_demo(lang)
     if once:
         cycles, every, port = cycles or 6, min(every, 0.5), 0
     target = data_dir or Path.cwd() / ".stockwatch-demo"
     options = DemoOptions(lang=lang, cycles=cycles, every=every, port=port, speed=speed)
-    run_demo(sample_dir() / "stockwatch.toml", target, options)
+    try:
+        run_demo(sample_dir() / "stockwatch.toml", target, options)
+    except NotADemoDir as exc:
+        raise _fail(str(exc)) from None
 
 
 def _static_demo(lang: str | None) -> None:

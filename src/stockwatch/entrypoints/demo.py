@@ -52,6 +52,7 @@ out = Console(soft_wrap=True, highlight=False)
 DEMO_SECRET = "demoSecret123"  # the simulator's demo app: AppSecret and push signing key
 DB_FILES = ("stockwatch.sqlite3", "stockwatch.sqlite3-wal", "stockwatch.sqlite3-shm")
 DEMO_FILES = (*DB_FILES, "1688-tokens.json", "daemon.json")
+MARKER = ".stockwatch-demo"
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,25 @@ def free_port(preferred: int) -> int:
         return int(probe.getsockname()[1])
 
 
+class NotADemoDir(RuntimeError):
+    """The data directory holds a database the demo did not create: it is not wiped."""
+
+
 def fresh_data_dir(data_dir: Path) -> None:
     """Start from an empty database: the simulated clock restarts at today on every run, and
-    readings of a previous run (days ahead in simulated time) would hide the new ones."""
+    readings of a previous run (days ahead in simulated time) would hide the new ones.
+
+    Only a directory the demo made (it leaves a marker) is wiped, never someone's real data.
+    """
+    marker = data_dir / MARKER
+    ours = marker.exists() or data_dir.name == MARKER  # the default dir is named like it
+    if (data_dir / DB_FILES[0]).exists() and not ours:
+        raise NotADemoDir(
+            f"{data_dir} holds a stockwatch database the demo did not create; "
+            "give the demo another --data-dir"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text("made by `stockwatch demo`: wiped on every demo run\n", encoding="utf-8")
     for name in DEMO_FILES:
         (data_dir / name).unlink(missing_ok=True)
 
@@ -169,7 +185,8 @@ channels = {json.dumps(list(channel_urls))}
 
 async def authorize(config: Config, sim: SimulatorHandle) -> OAuthTokens:
     """Go through the simulator's OAuth flow as a browser would; store the tokens."""
-    async with GatewaySession(gateway_settings(config), token_store(config)) as gw:
+    clock = sim.gateway.clock.now  # expiry times in simulated time, as the daemon sees them
+    async with GatewaySession(gateway_settings(config), token_store(config), clock) as gw:
         async with httpx.AsyncClient(timeout=5) as browser:
             page = await browser.get(gw.oauth.authorize_url(secrets.token_urlsafe(8)))
         location = page.headers.get("location", "")
@@ -345,6 +362,7 @@ def _banner(
         f"(tokens in {data_dir / '1688-tokens.json'})",
         f"receivers:  DingTalk robot {fakes.dingtalk.url}  WeCom robot {fakes.wecom.url}  "
         f"webhook {fakes.webhook.url}",
+        f"            what each got: curl {fakes.dingtalk.url}/__snapshot (likewise the others)",
         f"data:       {data_dir}  (SQLite: stockwatch.sqlite3, config: stockwatch.toml)",
         f"try:        stockwatch status {c}",
         f"            stockwatch alerts list {c}",
