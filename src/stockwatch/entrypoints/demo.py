@@ -22,6 +22,7 @@ import logging
 import random
 import secrets
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -350,6 +351,7 @@ def _banner(
     options: DemoOptions,
 ) -> None:
     c = f"-c {cfg_path}"
+    sw = _cli_name()
     base = f"http://127.0.0.1:{port}"
     out.rule("stockwatch demo: daemon + 1688 simulator + fake robots")
     lines = [
@@ -364,18 +366,29 @@ def _banner(
         f"webhook {fakes.webhook.url}",
         f"            what each got: curl {fakes.dingtalk.url}/__snapshot (likewise the others)",
         f"data:       {data_dir}  (SQLite: stockwatch.sqlite3, config: stockwatch.toml)",
-        f"try:        stockwatch status {c}",
-        f"            stockwatch alerts list {c}",
-        f"            stockwatch events {c}",
-        f"            stockwatch outbox list {c}",
-        f"            stockwatch tasks {c}",
-        f"            stockwatch explain RETRO-CLOCK {c}",
+        f"try:        {sw} status {c}",
+        f"            {sw} alerts list {c}",
+        f"            {sw} events {c}",
+        f"            {sw} outbox list {c}",
+        f"            {sw} tasks {c}",
+        f"            {sw} explain RETRO-CLOCK {c}",
         "note:       times shown are simulated (they run ahead of the wall clock)",
         "stop:       Ctrl+C",
     ]
     for line in lines:
         out.print(line)
     out.rule()
+
+
+def _cli_name() -> str:
+    """How to call the CLI from here: ``make run`` leaves it in .venv/bin, not on PATH."""
+    script = Path(sys.executable).parent / "stockwatch"
+    if not script.exists():
+        return "stockwatch"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def _summary(sim: SimulatorHandle, fakes: Receivers, market: Market, daemon: Daemon) -> None:
