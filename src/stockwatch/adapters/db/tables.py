@@ -212,6 +212,17 @@ channel_slots = Table(
     Column("used_at", UTCDateTime, nullable=False),
 )
 
+# A channel switched off after a permanent delivery error (bad token, signature, keyword):
+# later rows go straight to dead letter until ``notify test``/``notify enable`` turns it back on.
+channel_status = Table(
+    "channel_status",
+    metadata,
+    Column("channel", String(128), primary_key=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 replenishment_tasks = Table(
     "replenishment_tasks",
     metadata,

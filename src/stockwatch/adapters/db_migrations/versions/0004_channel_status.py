@@ -1,0 +1,33 @@
+"""channel status: channels disabled after a permanent delivery error
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-24 11:50:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "channel_status",
+        sa.Column("channel", sa.String(length=128), nullable=False),
+        sa.Column("disabled", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("channel", name=op.f("pk_channel_status")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("channel_status")
