@@ -116,6 +116,20 @@ sales_days = Table(
     Column("stockout", Boolean, nullable=False, default=False),
 )
 
+# Order lines already counted into sales_days (1688 orders): re-reading an order adds nothing,
+# and an order closed after it was counted takes its units back once.
+sales_order_lines = Table(
+    "sales_order_lines",
+    metadata,
+    Column("order_id", String(40), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("sku", String(128), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("cancelled", Boolean, nullable=False, default=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+)
+
 sales_imports = Table(
     "sales_imports",
     metadata,

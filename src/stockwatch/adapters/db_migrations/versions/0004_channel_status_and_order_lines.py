@@ -1,4 +1,4 @@
-"""channel status: channels disabled after a permanent delivery error
+"""channel status (channels disabled after a permanent delivery error), 1688 order lines
 
 Revision ID: 0004
 Revises: 0003
@@ -27,7 +27,19 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("channel", name=op.f("pk_channel_status")),
     )
+    op.create_table(
+        "sales_order_lines",
+        sa.Column("order_id", sa.String(length=40), nullable=False),
+        sa.Column("line", sa.Integer(), nullable=False),
+        sa.Column("sku", sa.String(length=128), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("cancelled", sa.Boolean(), nullable=False),
+        sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("order_id", "line", name=op.f("pk_sales_order_lines")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("sales_order_lines")
     op.drop_table("channel_status")
