@@ -19,6 +19,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # The CLI's open_engine() runs create_all, so a database still at 0003 may hold these
+    # tables already (empty and identical): create only what is missing.
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+    if "channel_status" not in existing:
+        _channel_status()
+    if "sales_order_lines" not in existing:
+        _sales_order_lines()
+
+
+def _channel_status() -> None:
     op.create_table(
         "channel_status",
         sa.Column("channel", sa.String(length=128), nullable=False),
@@ -27,6 +37,9 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("channel", name=op.f("pk_channel_status")),
     )
+
+
+def _sales_order_lines() -> None:
     op.create_table(
         "sales_order_lines",
         sa.Column("order_id", sa.String(length=40), nullable=False),
