@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from stockwatch.adapters.alibaba1688.client import GatewayClient
 from stockwatch.adapters.alibaba1688.errors import GatewayError
-from stockwatch.adapters.alibaba1688.orders import OrderLine, seller_order_lines
+from stockwatch.adapters.alibaba1688.orders import OrderLine, TooManyOrders, seller_order_lines
 from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle
 from stockwatch.adapters.alibaba1688.token_file import JsonTokenStore
 from stockwatch.adapters.db.sales import SqlSalesStore
@@ -43,11 +43,11 @@ def multi_spec(sim: SimulatorHandle) -> tuple[int, str, str]:
     raise AssertionError("the seeded catalogue has no multi-spec offer")
 
 
-def read_lines(sim: SimulatorHandle, since: datetime) -> list[OrderLine]:
+def read_lines(sim: SimulatorHandle, since: datetime, **kw: int) -> list[OrderLine]:
     async def go() -> list[OrderLine]:
         token = sim.mint_token("seller").access_token
         async with GatewayClient(sim.settings(), StaticTokens(token)) as client:
-            return await seller_order_lines(client, since)
+            return await seller_order_lines(client, since, **kw)
 
     return asyncio.run(go())
 
@@ -67,6 +67,19 @@ def test_the_reader_walks_every_page_of_orders(simulator: SimulatorHandle) -> No
     assert simulator.stats()["requests"]["alibaba.trade.getSellerOrderList"] == 3
     # Orders created before the window are not returned.
     assert read_lines(simulator, datetime.now(UTC) + timedelta(minutes=1)) == []
+
+
+def test_a_window_with_too_many_orders_asks_for_a_shorter_one(
+    simulator: SimulatorHandle,
+) -> None:
+    since = datetime.now(UTC) - timedelta(hours=1)
+    offer, spec, _ = multi_spec(simulator)
+    for _ in range(12):
+        simulator.admin("order", offer_id=offer, spec_id=spec, quantity=1)
+    with pytest.raises(TooManyOrders, match="12 orders") as caught:
+        read_lines(simulator, since, max_orders=10)
+    assert "--since/--until" in caught.value.hint
+    assert len(read_lines(simulator, since, max_orders=12)) == 12
 
 
 def test_import_orders_counts_paid_lines_once_and_takes_back_closed_ones(

@@ -95,6 +95,10 @@ def test_a_successful_notify_test_re_enables_a_disabled_channel(
     engine = open_engine(db(tmp_path))
     status = SqlChannelStatus(engine)
     status.disable("ding0", "dingtalk: 310000 keywords not in content", T0)
+    listed = runner.invoke(app, ["notify", "status", "-c", str(config), "--lang", "en"])
+    assert listed.exit_code == 0
+    [line] = [row for row in listed.output.splitlines() if "ding0" in row]
+    assert "disabled" in line and "310000" in line
     result = runner.invoke(app, ["notify", "test", "ding0", "-c", str(config), "--lang", "en"])
     assert result.exit_code == 0 and "re-enabled" in result.output
     assert status.disabled() == {}

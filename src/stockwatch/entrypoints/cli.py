@@ -210,7 +210,9 @@ def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[Ite
     except SQLAlchemyError as exc:
         if db is not None:
             raise _fail(f"--db {db}: {exc}") from None
-        return {}  # the configured database is unreachable: computing still works
+        # The configured database is unreachable: computing from the files still works.
+        err.print(f"database unavailable, levels computed from files: {exc}", highlight=False)
+        return {}
     finally:
         engine.dispose()
     return {ItemKey.parse(k): c.active.levels for k, c in current.items() if c.active is not None}

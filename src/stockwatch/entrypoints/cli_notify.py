@@ -158,6 +158,31 @@ def notify_test(
         out.print(t["enabled"].format(name=channel), highlight=False, markup=False)
 
 
+@notify_app.command("status")
+def notify_status(config: ConfigOpt = None, db: DbOpt = None, lang: LangOpt = None) -> None:
+    """List the configured channels and which ones a permanent error disabled, and why."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    engine = _engine(cfg, db)
+    try:
+        disabled = SqlChannelStatus(engine).disabled()
+    finally:
+        engine.dispose()
+    table = Table()
+    table.add_column("channel")
+    table.add_column("status")
+    table.add_column("reason")
+    for channel in cfg.model.channels:
+        if channel.name in disabled:
+            state = "已停用" if language == "zh-CN" else "disabled"
+            table.add_row(channel.name, f"[red]{state}[/]", disabled[channel.name])
+        elif not channel.enabled:
+            table.add_row(channel.name, "off (config)" if language == "en" else "配置关闭", "")
+        else:
+            table.add_row(channel.name, "ok" if language == "en" else "正常", "")
+    out.print(table)
+
+
 @notify_app.command("enable")
 def notify_enable(
     channel: Annotated[str, typer.Argument(help="channel name from [[channels]]")],

@@ -205,6 +205,10 @@ def sales_import_orders(
         str | None,
         typer.Option("--since", help="first order day, YYYY-MM-DD (default: 30 days ago)"),
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="last order day, YYYY-MM-DD (default: today)"),
+    ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     items: ItemsOpt = None,
@@ -230,21 +234,19 @@ def sales_import_orders(
     if not catalogue:
         raise _fail(_t("no_items", language))
     now = datetime.now(UTC)
-    try:
-        first = (
-            date.fromisoformat(since)
-            if since
-            else date.fromordinal(now.astimezone(tz).date().toordinal() - 30)
-        )
-    except ValueError:
-        raise _fail(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
+    today = now.astimezone(tz).date()
+    first = _day_option("--since", since, date.fromordinal(today.toordinal() - 30))
+    last = _day_option("--until", until, today)
+    if last < first:
+        raise _fail(f"--until {last} is before --since {first}")
     start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    end = datetime.combine(date.fromordinal(last.toordinal() + 1), datetime.min.time(), tzinfo=tz)
     engine = open_engine(cfg, db)
 
     async def fetch() -> list[OrderLine]:
         session = GatewaySession(gateway_settings(cfg), token_store(cfg, engine))
         async with session:
-            return await seller_order_lines(session.client, start, None)
+            return await seller_order_lines(session.client, start, end)
 
     try:
         lines = asyncio.run(fetch())
@@ -286,6 +288,15 @@ def sales_import_orders(
     )
     if unmapped:
         err.print(_t("unmapped", language, offers=", ".join(sorted(unmapped)[:20])))
+
+
+def _day_option(name: str, text: str | None, default: date) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _as_of(cfg: Config, text: str | None) -> date:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -43,6 +44,7 @@ from stockwatch.ports import (
     SendBudget,
 )
 
+log = logging.getLogger("stockwatch.delivery")
 _TIER_ORDER = {"OUT": 0, "T3": 1, "T2": 2, "T1": 3, "OK": 4}
 _SINGLE_ONLY = ("daily_digest", "test")
 _DIGEST_TITLE = {"zh-CN": "【库存预警汇总】{n} 项", "en": "[Low stock digest] {n} items"}
@@ -256,6 +258,14 @@ class DeliveryWorker:
         error = str(exc)
         outcomes = []
         if exc.permanent and plan.channel not in self._disabled:
+            log.warning(
+                "channel %s disabled after a permanent error (%s); fix it, then run "
+                "`stockwatch notify test %s` or `stockwatch notify enable %s`",
+                plan.channel,
+                error,
+                plan.channel,
+                plan.channel,
+            )
             self._disabled[plan.channel] = error
             if self.switch is not None:
                 self.switch.disable(plan.channel, error, now)

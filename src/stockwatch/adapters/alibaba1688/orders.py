@@ -22,7 +22,7 @@ from stockwatch.core.model import Item
 
 SELLER_ORDER_LIST = Api("com.alibaba.trade", "alibaba.trade.getSellerOrderList")
 PAGE_SIZE = 20  # the gateway's maximum
-MAX_PAGES = 500  # 10 000 orders per call of ``seller_order_lines``: ask for a shorter window
+MAX_ORDERS = 10_000  # per window: more and the caller must ask for a shorter one
 UNPAID = frozenset({"waitbuyerpay"})
 CLOSED = frozenset({"cancel", "terminated"})
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -78,10 +78,22 @@ def _lines(order: Mapping[str, Any]) -> list[OrderLine]:
     return out
 
 
+class TooManyOrders(GatewayError):
+    hint = "import a shorter period: --since/--until"
+
+
 async def seller_order_lines(
-    client: GatewayClient, since: datetime, until: datetime | None = None
+    client: GatewayClient,
+    since: datetime,
+    until: datetime | None = None,
+    *,
+    max_orders: int = MAX_ORDERS,
 ) -> list[OrderLine]:
-    """Return every line of the orders created in [since, until), walking all pages."""
+    """Return every line of the orders created in [since, until), walking all pages.
+
+    Raise :class:`TooManyOrders` before reading further when the window holds more than
+    ``max_orders``: paging that deep is slow and shifts under new orders.
+    """
     params: dict[str, Any] = {"pageSize": PAGE_SIZE, "createStartTime": format_date(since)}
     if until is not None:
         params["createEndTime"] = format_date(until)
@@ -97,7 +109,11 @@ async def seller_order_lines(
                 code=str(body.get("code") or body.get("errorCode") or ""),
             )
         total = int(body.get("totalRecord") or 0)
-        pages = min(math.ceil(total / PAGE_SIZE), MAX_PAGES)
+        if total > max_orders:
+            raise TooManyOrders(
+                f"{total} orders from {since.isoformat()} (more than {max_orders})", permanent=True
+            )
+        pages = math.ceil(total / PAGE_SIZE)
         for order in body.get("result") or []:
             for line in _lines(order):
                 # A new order arriving between pages shifts the rest by one: skip repeats.
