@@ -61,6 +61,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "computed_at": ("计算时间", "Computed at"),
     "status": ("状态", "Status"),
     "change": ("变化与原因", "What changed and why"),
+    "st_active": ("生效中", "active"),
+    "st_review": ("待审核", "waiting for review"),
+    "st_superseded": ("已替换", "superseded"),
     "no_thresholds": (
         "没有保存的预警线版本（使用配置中的值）。",
         "No stored versions (config levels).",
