@@ -34,6 +34,8 @@ from stockwatch.core.model import (
     Item,
     ItemKey,
     OfferMapping,
+    Reading,
+    ReadingSource,
     Tier,
     TierLevels,
 )
@@ -45,6 +47,7 @@ from stockwatch.service.recompute import recompute
 from stockwatch.service.routing import Route, RouterSettings, RouteTable
 from stockwatch.service.status import status_report
 from stockwatch.wiring_notify import build_worker, close_channels
+from tests.fakes import InMemoryStore
 from tests.servers import serve
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -347,3 +350,28 @@ def test_with_a_token_pages_need_a_login_and_the_api_a_bearer(
         assert "s3cret-web" not in c.cookies["stockwatch_session"]
         bearer = {"Authorization": "Bearer s3cret-web"}
         assert httpx.get(f"{url}/api/items", headers=bearer).status_code == 200
+
+
+def test_unknown_items_and_bad_periods_get_clear_errors(client: httpx.Client) -> None:
+    assert client.get("/api/items/NO-SUCH-SKU").status_code == 404
+    assert client.get("/items/NO-SUCH-SKU").status_code == 404
+    assert client.get("/api/review", params={"days": 0}).status_code == 422
+    assert client.get("/api/review", params={"since": "soon"}).status_code == 400
+    assert client.get("/api/outbox", params={"status": "lost"}).status_code == 400
+
+
+def test_without_sql_side_tables_the_pages_say_so_instead_of_failing() -> None:
+    store = InMemoryStore()
+    store.sync_items(ITEMS, {}, T0)
+    store.add_readings([Reading(ItemKey(DUCK), T0, ReadingSource.POLL, 7)], T0)
+    deps = WebDeps(
+        store=store,
+        clock=lambda: T0,
+        push_secret=None,
+        status=lambda: status_report(store, {}, T0, timedelta(hours=6)),
+    )
+    with serve(create_app(deps)) as url, httpx.Client(base_url=url) as c:
+        assert "当前存储不支持此页面" in c.get("/outbox").text
+        assert c.get("/api/tasks").status_code == 404
+        duck = next(r for r in c.get("/api/items").json() if r["item"] == DUCK)
+        assert (duck["available"], duck["on_hand"], duck["levels"]) == (7, 7, None)

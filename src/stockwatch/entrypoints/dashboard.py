@@ -47,6 +47,7 @@ EVENT_KINDS = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
 REVIEW_DAYS = (7, 30, 90, 365)
 _T = TypeVar("_T")
 _TIERS = ("T1", "T2", "T3")
+ALL_TASKS = 1_000_000  # open tasks are one per item at most: list them all
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,9 @@ def item_rows(
     readings = store.latest_good_readings()
     levels = _levels(store, sources, items, levels_for)
     stale = {s.key for s in status.stale}
-    tasks = {t.item_key: t.id for t in (sources.tasks.list(OPEN) if sources.tasks else [])}
+    tasks = {
+        t.item_key: t.id for t in (sources.tasks.list(OPEN, ALL_TASKS) if sources.tasks else [])
+    }
     rows = []
     for item in items:
         state = states.get(item.key)
@@ -445,7 +448,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         status = d.status()
         rows = item_rows(d.store, d.sources, status, levels_for=d.levels_for)
         counts = {tier: sum(1 for r in rows if r.tier is tier) for tier in Tier}
-        open_tasks = len(d.sources.tasks.list(OPEN)) if d.sources.tasks else 0
+        open_tasks = len(d.sources.tasks.list(OPEN, ALL_TASKS)) if d.sources.tasks else 0
         return page(
             request,
             "overview.html",
@@ -514,7 +517,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
 
     @router.get("/tasks", response_class=HTMLResponse, include_in_schema=False)
     def tasks_page(request: Request) -> HTMLResponse:
-        groups = purchase_list(d.sources.tasks.list(OPEN)) if d.sources.tasks else None
+        groups = purchase_list(d.sources.tasks.list(OPEN, ALL_TASKS)) if d.sources.tasks else None
         return page(request, "tasks.html", "tasks", groups=groups)
 
     @router.post("/tasks/{task_id}/close", include_in_schema=False)
@@ -523,7 +526,9 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return back("/tasks")
 
     @router.get("/review", response_class=HTMLResponse, include_in_schema=False)
-    def review_page(request: Request, days: int = 30, since: str | None = None) -> HTMLResponse:
+    def review_page(
+        request: Request, days: Annotated[int, Query(ge=1, le=3650)] = 30, since: str | None = None
+    ) -> HTMLResponse:
         result = load_review(d.store, _since(since, days, d.clock()))
         return page(
             request,
@@ -616,8 +621,10 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return outbox_json(_retry(entry_id))
 
     @router.get("/api/tasks")
-    def api_tasks(status: str | None = OPEN) -> list[dict[str, Any]]:
-        return [task_json(t) for t in _need(d.sources.tasks).list(status or None)]
+    def api_tasks(
+        status: str | None = OPEN, limit: int = Query(1000, ge=1, le=100_000)
+    ) -> list[dict[str, Any]]:
+        return [task_json(t) for t in _need(d.sources.tasks).list(status or None, limit)]
 
     @router.post("/api/tasks/{task_id}/close")
     def api_close(task_id: int) -> dict[str, Any]:
@@ -628,14 +635,16 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     def api_export(format: str = "csv") -> Response:
         if format not in ("csv", "json"):
             raise HTTPException(400, "format must be csv or json")
-        body = export_purchase_list(_need(d.sources.tasks).list(OPEN), format)
+        body = export_purchase_list(_need(d.sources.tasks).list(OPEN, ALL_TASKS), format)
         media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
         name = f"purchase-list-{d.clock().date().isoformat()}.{format}"
         disposition = f'attachment; filename="{name}"'
         return Response(body, media_type=media, headers={"Content-Disposition": disposition})
 
     @router.get("/api/review")
-    def api_review(days: int | None = 30, since: str | None = None) -> dict[str, Any]:
+    def api_review(
+        days: Annotated[int, Query(ge=1, le=3650)] = 30, since: str | None = None
+    ) -> dict[str, Any]:
         start = _since(since, days, d.clock())
         return {"since": _iso(start)} | review_json(load_review(d.store, start))
 
@@ -660,7 +669,9 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
                 versions.append((version, describe_change(older, version, lang)))
         task = None
         if row.task_id is not None and d.sources.tasks is not None:
-            task = next((t for t in d.sources.tasks.list(OPEN) if t.id == row.task_id), None)
+            task = next(
+                (t for t in d.sources.tasks.list(OPEN, ALL_TASKS) if t.id == row.task_id), None
+            )
         return {
             "row": row,
             "readings": readings,
