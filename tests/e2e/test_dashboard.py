@@ -167,6 +167,8 @@ def test_the_overview_lists_items_worst_first_with_counts_and_backlog(
     assert '<b class="count-T2">2</b>' in html and '<b class="count-OUT">1</b>' in html
     assert "发送失败 " in html and "未完成补货任务 3 个" in html
     assert "库存总览" in html and 'lang="zh-CN"' in html
+    # The last poll (10:00 UTC) is shown in the shop's time zone.
+    assert "<td>2026-11-20 18:00</td>" in html and "Asia/Shanghai" in html
 
 
 def test_the_overview_api_gives_the_same_rows_with_levels_and_cover(

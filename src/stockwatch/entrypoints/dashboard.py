@@ -13,9 +13,10 @@ import hmac
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -364,16 +365,19 @@ class DashboardDeps:
     lang: str = "zh-CN"
     token: str | None = None
     levels_for: LevelsFor | None = None
+    timezone: str = "Asia/Shanghai"  # pages show local time ([general] timezone)
 
 
-def _env() -> Environment:
+def _env(tz: tzinfo) -> Environment:
     env = Environment(
         loader=PackageLoader("stockwatch.entrypoints", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = lambda v: "-" if v is None else v.strftime("%Y-%m-%d %H:%M")
+    env.filters["when"] = lambda v: (
+        "-" if v is None else v.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    )
     env.filters["cover"] = lambda v: "∞" if v is None else f"{v:.1f}"
     env.filters["hours"] = _fmt_hours
     env.filters["http_url"] = _http_url
@@ -405,19 +409,21 @@ def _need(source: _T | None) -> _T:
     return source
 
 
-def _since(value: str | None, days: int | None, now: datetime) -> datetime | None:
+def _since(value: str | None, days: int | None, now: datetime, tz: tzinfo = UTC) -> datetime | None:
+    """A date or time without a zone is local time (a date picker gives local midnight)."""
     if value:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise HTTPException(400, f"since: not a date or time: {value!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
     return None if days is None else now - timedelta(days=days)
 
 
 def dashboard_router(d: DashboardDeps) -> APIRouter:
     """Pages and the JSON API; ``create_app`` includes it."""
-    env = _env()
+    local = ZoneInfo(d.timezone)
+    env = _env(local)
     router = APIRouter(dependencies=[Depends(make_guard(d.token))])
 
     def page(request: Request, name: str, title_key: str, **ctx: Any) -> HTMLResponse:
@@ -431,6 +437,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             switch_url=f"{request.url.path}?{urlencode(query)}",
             path=request.url.path,
             login=bool(d.token),
+            timezone=d.timezone,
             **ctx,
         )
         response = HTMLResponse(html)
@@ -494,7 +501,9 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         tier: str | None = None,
         since: str | None = None,
     ) -> HTMLResponse:
-        rows = _events(item or None, kind or None, tier or None, _since(since, None, d.clock()))
+        rows = _events(
+            item or None, kind or None, tier or None, _since(since, None, d.clock(), local)
+        )
         return page(
             request,
             "alerts.html",
@@ -529,7 +538,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     def review_page(
         request: Request, days: Annotated[int, Query(ge=1, le=3650)] = 30, since: str | None = None
     ) -> HTMLResponse:
-        result = load_review(d.store, _since(since, days, d.clock()))
+        result = load_review(d.store, _since(since, days, d.clock(), local))
         return page(
             request,
             "review.html",
@@ -645,7 +654,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     def api_review(
         days: Annotated[int, Query(ge=1, le=3650)] = 30, since: str | None = None
     ) -> dict[str, Any]:
-        start = _since(since, days, d.clock())
+        start = _since(since, days, d.clock(), local)
         return {"since": _iso(start)} | review_json(load_review(d.store, start))
 
     # -- shared helpers ---------------------------------------------------------------------

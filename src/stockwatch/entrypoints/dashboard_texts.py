@@ -126,6 +126,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "bad_token": ("令牌不正确。", "Wrong token."),
     "not_available": ("当前存储不支持此页面。", "Not available with this store."),
     "back": ("返回总览", "Back to overview"),
+    "times_in": ("时间均为 {tz} 时区。", "Times are in {tz}."),
 }
 
 

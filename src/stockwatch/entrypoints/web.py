@@ -43,6 +43,7 @@ class WebDeps:
     web_token: str | None = None  # when set, the dashboard and /api/* need it (login form)
     sources: Sources | None = None  # outbox/tasks/thresholds; None: derived from the store
     levels_for: LevelsFor | None = None  # the evaluator's configured levels (overview T1/T2/T3)
+    timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
 
 
 def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
@@ -285,6 +286,7 @@ def create_app(deps: WebDeps) -> FastAPI:
                 lang=deps.lang,
                 token=deps.web_token,
                 levels_for=deps.levels_for,
+                timezone=deps.timezone,
             )
         )
     )
