@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -65,22 +66,22 @@ def _span(value: timedelta | None) -> str:
     return f"{hours / 24:.1f} d" if abs(hours) >= 48 else f"{hours:.1f} h"
 
 
-def _when(value: datetime | None) -> str:
-    return "-" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+def _when(value: datetime | None, tz: tzinfo) -> str:
+    return "-" if value is None else f"{value.astimezone(tz):%Y-%m-%d %H:%M}"
 
 
-def _since(text: str | None, now: datetime) -> datetime:
+def _since(text: str | None, now: datetime, tz: tzinfo) -> datetime:
     if not text:
         return now - timedelta(days=DEFAULT_DAYS)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise _fail(f"--since {text!r}: not a date (use YYYY-MM-DD)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)  # a date: local midnight
 
 
-def print_review(result: AlertReview, since: datetime, lang: str) -> None:
-    out.print(_t("title", lang, since=_when(since)), style="bold", highlight=False)
+def print_review(result: AlertReview, since: datetime, lang: str, tz: tzinfo) -> None:
+    out.print(_t("title", lang, since=_when(since, tz)), style="bold", highlight=False)
     summary = Table(show_header=False)
     summary.add_column()
     summary.add_column(justify="right")
@@ -110,10 +111,10 @@ def print_review(result: AlertReview, since: datetime, lang: str) -> None:
             verdict = _t("v_in_time" if e.early_enough else "v_late", lang)
         table.add_row(
             str(e.key),
-            _when(e.started),
+            _when(e.started, tz),
             tier_label(e.worst_tier, lang),
             str(e.notices),
-            _when(e.stockout_at),
+            _when(e.stockout_at, tz),
             _span(e.warning),
             _span(e.lead_time),
             verdict,
@@ -147,7 +148,11 @@ def review(
         language = check_lang(lang) if lang else cfg.lang
     except (ConfigError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    start = _since(since, datetime.now(UTC))
+    try:
+        tz = ZoneInfo(cfg.model.general.timezone)
+    except (ValueError, KeyError) as exc:
+        raise _fail(f"[general] timezone: {exc}") from None
+    start = _since(since, datetime.now(UTC), tz)
     try:
         store = open_store(cfg)
     except Exception as exc:  # an unreachable database is bad input for a CLI command
@@ -160,4 +165,4 @@ def review(
         data = {"since": start.isoformat()} | review_json(result)
         out.print_json(json.dumps(data, ensure_ascii=False))
         return
-    print_review(result, start, language)
+    print_review(result, start, language, tz)
