@@ -15,7 +15,7 @@ from rich.table import Table
 from stockwatch.config import ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang, tier_label
 from stockwatch.core.review import AlertReview
-from stockwatch.entrypoints.dashboard import review_json
+from stockwatch.entrypoints.api_json import review_json
 from stockwatch.service.alert_review import load_review
 from stockwatch.wiring import open_store
 

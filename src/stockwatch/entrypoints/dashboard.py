@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -21,20 +20,24 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import Engine
 
-from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.tasks import (
     OPEN,
-    ReplenishmentTask,
-    SqlTaskStore,
     export_purchase_list,
     purchase_list,
 )
-from stockwatch.adapters.db.threshold_store import SqlThresholdStore
-from stockwatch.core.model import Item, ItemKey, NoticeKind, Phase, Tier
-from stockwatch.core.review import AlertReview
+from stockwatch.core.model import ItemKey, NoticeKind, Phase, Tier
+from stockwatch.entrypoints.api_json import (
+    iso,
+    item_event_json,
+    outbox_json,
+    review_json,
+    row_json,
+    task_json,
+)
+from stockwatch.entrypoints.chart import CHART_H, CHART_W, PAD, stock_chart
 from stockwatch.entrypoints.dashboard_texts import LANGS, text
+from stockwatch.entrypoints.item_rows import ALL_TASKS, Sources, item_rows
 from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus, Store, StoredThreshold
 from stockwatch.service.alert_review import load_review
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
@@ -48,259 +51,6 @@ EVENT_KINDS = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
 REVIEW_DAYS = (7, 30, 90, 365)
 _T = TypeVar("_T")
 _TIERS = ("T1", "T2", "T3")
-ALL_TASKS = 1_000_000  # open tasks are one per item at most: list them all
-
-
-@dataclass(frozen=True)
-class Sources:
-    """The SQL side tables the dashboard reads besides the Store (None: not available)."""
-
-    outbox: SqlOutbox | None = None
-    tasks: SqlTaskStore | None = None
-    thresholds: SqlThresholdStore | None = None
-
-    @classmethod
-    def for_store(cls, store: Store) -> Sources:
-        engine = getattr(store, "engine", None)
-        if not isinstance(engine, Engine):
-            return cls()
-        return cls(SqlOutbox(engine), SqlTaskStore(engine), SqlThresholdStore(engine))
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    key: ItemKey
-    title: str
-    supplier: str
-    tier: Tier
-    phase: Phase
-    available: int | None
-    on_hand: int | None
-    levels: tuple[int, int, int] | None
-    velocity: float
-    days_of_cover: float | None
-    last_reading_at: datetime | None
-    failed_reads: int
-    stale: bool
-    acked: bool
-    snoozed_until: datetime | None
-    task_id: int | None
-
-    def sort_key(self) -> tuple[int, float, str]:
-        cover = math.inf if self.days_of_cover is None else self.days_of_cover
-        return (-int(self.tier), cover, str(self.key))
-
-
-def item_rows(
-    store: Store,
-    sources: Sources,
-    status: Status,
-    only: ItemKey | None = None,
-    levels_for: LevelsFor | None = None,
-) -> list[ItemRow]:
-    """Every active item with its state, levels and stock, worst first."""
-    items = [i for i in store.items() if only is None or i.key == only]
-    states = store.alert_states()
-    readings = store.latest_good_readings()
-    levels = _levels(store, sources, items, levels_for)
-    stale = {s.key for s in status.stale}
-    tasks = {
-        t.item_key: t.id for t in (sources.tasks.list(OPEN, ALL_TASKS) if sources.tasks else [])
-    }
-    rows = []
-    for item in items:
-        state = states.get(item.key)
-        lv = levels.get(item.key)
-        available = state.last_available if state else None
-        reading = readings.get(item.key)
-        if available is None and reading is not None:
-            available = reading.reading.available
-        velocity = lv[3] if lv else 0.0
-        cover = None
-        if available is not None and velocity > 0:
-            cover = max(available, 0) / velocity
-        rows.append(
-            ItemRow(
-                key=item.key,
-                title=item.title,
-                supplier=item.supplier,
-                tier=state.tier if state else Tier.OK,
-                phase=state.phase if state else Phase.OK,
-                available=available,
-                on_hand=reading.reading.on_hand if reading else None,
-                levels=lv[:3] if lv else None,
-                velocity=velocity,
-                days_of_cover=cover,
-                last_reading_at=state.last_reading_at if state else None,
-                failed_reads=state.failed_reads if state else 0,
-                stale=item.key in stale,
-                acked=state.acked if state else False,
-                snoozed_until=state.snoozed_until if state else None,
-                task_id=tasks.get(str(item.key)),
-            )
-        )
-    return sorted(rows, key=ItemRow.sort_key)
-
-
-def _levels(
-    store: Store, sources: Sources, items: Sequence[Item], levels_for: LevelsFor | None
-) -> dict[ItemKey, tuple[int, int, int, float]]:
-    """What the evaluator uses: an active stored version, else the configured levels; without
-    the configured ones (``levels_for`` not wired) the levels of the item's last event."""
-    out = dict(store.latest_event_levels())
-    for item in items:
-        lv = None if levels_for is None else levels_for(item.key, item)
-        if lv is not None and not lv.disabled:
-            out[item.key] = (lv.t1, lv.t2, lv.t3, lv.velocity)
-        elif lv is not None:
-            out.pop(item.key, None)
-    if sources.thresholds is not None:
-        for name, current in sources.thresholds.current([str(i.key) for i in items]).items():
-            if current.active is None:
-                continue
-            lv = current.active.levels
-            if lv.disabled:
-                out.pop(ItemKey.parse(name), None)
-            else:
-                out[ItemKey.parse(name)] = (lv.t1, lv.t2, lv.t3, lv.velocity)
-    return out
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def row_json(row: ItemRow) -> dict[str, Any]:
-    return {
-        "item": str(row.key),
-        "title": row.title,
-        "supplier": row.supplier,
-        "tier": row.tier.name,
-        "phase": row.phase.value,
-        "available": row.available,
-        "on_hand": row.on_hand,
-        "levels": None
-        if row.levels is None
-        else dict(zip(("T1", "T2", "T3"), row.levels, strict=True)),
-        "velocity": row.velocity,
-        "days_of_cover": None if row.days_of_cover is None else round(row.days_of_cover, 2),
-        "last_reading_at": _iso(row.last_reading_at),
-        "failed_reads": row.failed_reads,
-        "stale": row.stale,
-        "acked": row.acked,
-        "snoozed_until": _iso(row.snoozed_until),
-        "task_id": row.task_id,
-    }
-
-
-def outbox_json(entry: OutboxEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "channel": entry.channel,
-        "status": entry.status.value,
-        "title": entry.message.title,
-        "item": entry.message.payload.get("item"),
-        "tier": entry.message.tier,
-        "attempts": entry.attempts,
-        "last_error": entry.last_error,
-        "provider_answer": entry.provider_answer,
-        "created_at": _iso(entry.created_at),
-        "next_attempt_at": _iso(entry.next_attempt_at),
-    }
-
-
-def task_json(task: ReplenishmentTask) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "item": task.item_key,
-        "sku": task.sku,
-        "title": task.title,
-        "supplier": task.supplier,
-        "offer_url": task.offer_url,
-        "quantity": task.suggested_qty,
-        "order_by": _iso(task.due_date),
-        "tier": task.tier,
-        "status": task.status,
-        "created_at": _iso(task.created_at),
-        "closed_at": _iso(task.closed_at),
-        "close_reason": task.close_reason,
-    }
-
-
-def _hours(value: timedelta | None) -> float | None:
-    return None if value is None else round(value.total_seconds() / 3600, 2)
-
-
-def review_json(result: AlertReview) -> dict[str, Any]:
-    return {
-        "episodes": len(result.episodes),
-        "stockouts": result.stockouts,
-        "warned_in_time": result.warned_in_time,
-        "warned_late": result.warned_late,
-        "missed": result.missed,
-        "likely_noise": result.likely_noise,
-        "median_warning_hours": _hours(result.median_warning),
-        "noise_after_hours": _hours(result.noise_after),
-        "notices_per_item": {
-            str(k): n
-            for k, n in sorted(result.notices_per_item.items(), key=lambda p: (-p[1], str(p[0])))
-        },
-        "episode_list": [
-            {
-                "item": str(e.key),
-                "episode": e.episode,
-                "started": e.started.isoformat(),
-                "first_tier": e.first_tier.name,
-                "worst_tier": e.worst_tier.name,
-                "notices": e.notices,
-                "stockout_at": _iso(e.stockout_at),
-                "resolved_at": _iso(e.resolved_at),
-                "warning_hours": _hours(e.warning),
-                "lead_time_hours": _hours(e.lead_time),
-                "missed": e.missed,
-                "early_enough": e.early_enough,
-            }
-            for e in result.episodes
-        ],
-    }
-
-
-# -- the stock chart ------------------------------------------------------------------------
-
-CHART_W, CHART_H, PAD = 720, 240, 40
-
-
-@dataclass(frozen=True)
-class Chart:
-    points: str  # SVG polyline points
-    levels: tuple[tuple[str, int, float], ...]  # name, quantity, y
-    y_max: int
-    first: datetime
-    last: datetime
-    dots: tuple[tuple[float, float, int], ...]
-
-
-def stock_chart(
-    samples: Sequence[tuple[datetime, int]], levels: tuple[int, int, int] | None
-) -> Chart | None:
-    """Scale (time, available) samples and the T1/T2/T3 lines into the SVG's box."""
-    if not samples:
-        return None
-    first, last = samples[0][0], samples[-1][0]
-    span = max((last - first).total_seconds(), 1.0)
-    top = max([q for _, q in samples] + list(levels or ()) + [1])
-    y_max = math.ceil(top * 1.15)
-
-    def x(at: datetime) -> float:
-        return round(PAD + (at - first).total_seconds() / span * (CHART_W - 2 * PAD), 1)
-
-    def y(qty: float) -> float:
-        return round(CHART_H - PAD - max(qty, 0) / y_max * (CHART_H - 2 * PAD), 1)
-
-    dots = tuple((x(at), y(q), q) for at, q in samples)
-    names = ("T1", "T2", "T3")
-    lines = tuple((n, lv, y(lv)) for n, lv in zip(names, levels or (), strict=False))
-    return Chart(" ".join(f"{a},{b}" for a, b, _ in dots), lines, y_max, first, last, dots)
 
 
 # -- language, login, same-origin -----------------------------------------------------------
@@ -600,12 +350,12 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
                 }
                 for r in detail["readings"]
             ],
-            "events": [_event_json(e) for e in detail["events"]],
+            "events": [item_event_json(e) for e in detail["events"]],
             "threshold_versions": [
                 {
                     "version": v.version,
                     "status": v.status.value,
-                    "computed_at": _iso(v.computed_at),
+                    "computed_at": iso(v.computed_at),
                     "levels": {"T1": v.levels.t1, "T2": v.levels.t2, "T3": v.levels.t3},
                     "velocity": v.levels.velocity,
                     "strategy": v.levels.basis.strategy,
@@ -655,7 +405,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         days: Annotated[int, Query(ge=1, le=3650)] = 30, since: str | None = None
     ) -> dict[str, Any]:
         start = _since(since, days, d.clock(), local)
-        return {"since": _iso(start)} | review_json(load_review(d.store, start))
+        return {"since": iso(start)} | review_json(load_review(d.store, start))
 
     # -- shared helpers ---------------------------------------------------------------------
 
@@ -716,18 +466,3 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             raise HTTPException(404, f"no open task {task_id}")
 
     return router
-
-
-def _event_json(event: AlertEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "kind": event.kind,
-        "tier": event.tier,
-        "previous_tier": event.previous_tier,
-        "at": event.at.isoformat(),
-        "episode": event.episode,
-        "available": event.available,
-        "levels": list(event.levels) if event.levels else None,
-        "detail": event.detail,
-        "actor": event.actor,
-    }

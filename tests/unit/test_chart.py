@@ -1,11 +1,10 @@
-"""The stock chart's scaling and the dashboard's sort order, without a server."""
+"""The stock chart's scaling into the SVG box."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from stockwatch.core.model import ItemKey, Phase, Tier
-from stockwatch.entrypoints.dashboard import CHART_H, CHART_W, PAD, ItemRow, stock_chart
+from stockwatch.entrypoints.chart import CHART_H, CHART_W, PAD, stock_chart
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
@@ -29,36 +28,3 @@ def test_levels_and_stock_share_one_scale_and_stay_inside_the_box() -> None:
 
 def test_no_readings_means_no_chart() -> None:
     assert stock_chart([], None) is None
-
-
-def _row(sku: str, tier: Tier, cover: float | None) -> ItemRow:
-    return ItemRow(
-        ItemKey(sku),
-        "",
-        "",
-        tier,
-        Phase.FIRING,
-        1,
-        1,
-        None,
-        0.0,
-        cover,
-        None,
-        0,
-        False,
-        False,
-        None,
-        None,
-    )
-
-
-def test_rows_sort_by_tier_then_days_of_cover_with_unknown_cover_last() -> None:
-    rows = [
-        _row("PAPER-KITE", Tier.T2, None),
-        _row("TIN-ROBOT", Tier.T2, 3.0),
-        _row("SNOW-GLOBE", Tier.OUT, 0.0),
-        _row("GLOW-LAMP", Tier.OK, 1.0),
-        _row("RUBBER-DUCK", Tier.T2, 1.5),
-    ]
-    ordered = [r.key.sku for r in sorted(rows, key=ItemRow.sort_key)]
-    assert ordered == ["SNOW-GLOBE", "RUBBER-DUCK", "TIN-ROBOT", "PAPER-KITE", "GLOW-LAMP"]
