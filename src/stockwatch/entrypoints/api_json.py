@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from stockwatch.adapters.db.tasks import (
-    ReplenishmentTask,
-)
+from stockwatch.adapters.db.tasks import ReplenishmentTask
 from stockwatch.core.review import AlertReview
 from stockwatch.entrypoints.item_rows import ItemRow
 from stockwatch.ports import AlertEvent, OutboxEntry

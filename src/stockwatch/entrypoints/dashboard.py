@@ -21,11 +21,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from stockwatch.adapters.db.tasks import (
-    OPEN,
-    export_purchase_list,
-    purchase_list,
-)
+from stockwatch.adapters.db.tasks import OPEN, export_purchase_list, purchase_list
 from stockwatch.core.model import ItemKey, NoticeKind, Phase, Tier
 from stockwatch.entrypoints.api_json import (
     iso,

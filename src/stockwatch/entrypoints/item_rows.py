@@ -10,10 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from stockwatch.adapters.db.outbox import SqlOutbox
-from stockwatch.adapters.db.tasks import (
-    OPEN,
-    SqlTaskStore,
-)
+from stockwatch.adapters.db.tasks import OPEN, SqlTaskStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
 from stockwatch.core.model import Item, ItemKey, Phase, Tier
 from stockwatch.ports import Store
