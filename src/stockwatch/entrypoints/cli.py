@@ -455,5 +455,9 @@ from stockwatch.entrypoints import cli_daemon  # noqa: E402  (registers run, db,
 
 cli_daemon.register(app)
 
+from stockwatch.entrypoints.cli_review import review as _review  # noqa: E402
+
+app.command("review")(_review)
+
 if __name__ == "__main__":
     main()
