@@ -259,6 +259,25 @@ class InMemoryStore:
             min((d["created_at"] for d in pending), default=None),
         )
 
+    def readings(self, key: ItemKey, limit: int = 100) -> list[StoredReading]:
+        rows = [r for r in self.data.readings if r.reading.key == key]
+        return sorted(rows, key=lambda r: (r.reading.observed_at, r.id), reverse=True)[:limit]
+
+    def latest_good_readings(self) -> dict[ItemKey, StoredReading]:
+        out: dict[ItemKey, StoredReading] = {}
+        for r in self.data.readings:  # in insertion order, like the SQL id
+            if r.reading.on_hand is not None:
+                out[r.reading.key] = r
+        return out
+
+    def latest_event_levels(self) -> dict[ItemKey, tuple[int, int, int, float]]:
+        out: dict[ItemKey, tuple[int, int, int, float]] = {}
+        for e in sorted(self.data.events, key=lambda e: e.id or 0):
+            if e.levels is not None:
+                t1, t2, t3, velocity = e.levels
+                out[e.item_key] = (int(t1), int(t2), int(t3), float(velocity))
+        return out
+
     def apply_retention(self, now: datetime, raw_for: timedelta, keep_for: timedelta) -> int:
         with self._lock:
             before = len(self.data.readings)

@@ -101,6 +101,8 @@ class HttpConfig(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(8686, ge=0, le=65535)  # 0 = any free port (written to daemon.json)
+    # Dashboard and /api/* login; write "${STOCKWATCH_WEB_TOKEN}". Unset: open (keep host loopback).
+    token: SecretStr | None = None
 
 
 class RetentionConfig(_Section):

@@ -389,6 +389,18 @@ class Store(Protocol):
 
     def outbox_backlog(self) -> OutboxBacklog: ...
 
+    def readings(self, key: ItemKey, limit: int = 100) -> list[StoredReading]:
+        """Return an item's newest readings, newest first (dashboard)."""
+        ...
+
+    def latest_good_readings(self) -> dict[ItemKey, StoredReading]:
+        """Return each item's newest reading that has a stock figure (dashboard)."""
+        ...
+
+    def latest_event_levels(self) -> dict[ItemKey, tuple[int, int, int, float]]:
+        """Return (T1, T2, T3, velocity) from each item's newest event that carries levels."""
+        ...
+
     def apply_retention(self, now: datetime, raw_for: timedelta, keep_for: timedelta) -> int:
         """Thin old readings to one per item per hour, drop the oldest; return rows deleted."""
         ...

@@ -17,6 +17,7 @@ from stockwatch.adapters.alibaba1688.token_file import JsonTokenStore
 from stockwatch.adapters.alibaba1688_push import interpret as interpret_push
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.engine import database_url, make_engine
+from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.db.token_store import SqlTokenStore
@@ -30,8 +31,10 @@ from stockwatch.core.thresholds import ThresholdPolicy
 from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store, TokenStore
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
+from stockwatch.service.digest import DailyDigests, at_risk
 from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import recompute as recompute_thresholds
+from stockwatch.service.routing import RouteTable
 from stockwatch.wiring_notify import build_channels, build_router, build_worker, close_channels
 
 
@@ -157,6 +160,7 @@ class DaemonParts:
     tick: float = 1.0  # how often early rechecks are looked for
     push_batch_wait: float = 0.2  # pause between passes of the push processor
     checkpoint: Callable[[], None] | None = None  # SQLite WAL checkpoint, run every second
+    digests: DailyDigests | None = None  # routes with a daily digest
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
 
 
@@ -335,6 +339,7 @@ def build_daemon(
         policy=config.alert_policy(),
         levels_for=cache,
     )
+    digests = daily_digests(evaluator.router, store, cache)
     spec = model.thresholds.recompute
     tz = ZoneInfo(model.general.timezone)
     scheduled = recompute or threshold_recompute(config, store, cache)
@@ -376,7 +381,16 @@ def build_daemon(
         checkpoint=store.checkpoint,
         max_cycles=max_cycles,
         closers=closers,
+        digests=digests,
     )
+
+
+def daily_digests(router: Router, store: SqlStore, cache: LevelCache) -> DailyDigests | None:
+    """Return the daily digest job when a ``[[routes]]`` entry asks for one."""
+    if not isinstance(router, RouteTable) or all(r.digest_at is None for r in router.routes):
+        return None
+    outbox = SqlOutbox(store.engine)
+    return DailyDigests(router, lambda now: at_risk(store, cache, now), outbox.add)
 
 
 def _utc_now() -> datetime:

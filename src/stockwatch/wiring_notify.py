@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, create_engine, event
 
 from stockwatch.adapters.db.budget import SqlSendBudget
+from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.tables import metadata
 from stockwatch.adapters.notify.base import Channel, Clock, utcnow
-from stockwatch.adapters.notify.registry import build_channel, limits_of
+from stockwatch.adapters.notify.registry import budget_keys_of, build_channel, limits_of
 from stockwatch.config import Config
 from stockwatch.core.model import Tier
 from stockwatch.service.delivery import DeliverySettings, DeliveryWorker
@@ -117,6 +118,8 @@ def build_worker(
         limits=limits_of(channels),
         settings=settings or DeliverySettings(),
         rng=random.Random(seed),
+        switch=SqlChannelStatus(engine),
+        budget_keys=budget_keys_of(channels),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import re
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
+from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.notify.base import Channel
 from stockwatch.adapters.notify.registry import build_channel
@@ -199,3 +201,52 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(set(delays)) > 1  # jittered
     assert settings.backoff(1, rng, floor=600) == 600  # a provider's block wins
+
+
+def test_a_permanent_error_disables_the_channel_until_it_is_enabled_again(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    url = f"dingtalk://ding-0@/?secret=SECwrong&keyword=库存&endpoint={fakes.dingtalk.url}"
+    bad = {"ding0": build_channel("ding0", url, clock=clock)}
+    outbox = SqlOutbox(sqlite_engine)
+    status = SqlChannelStatus(sqlite_engine)
+    outbox.add(routed(1, channel="ding0"), T0)
+    assert run(worker(sqlite_engine, bad, clock), bad).failed == 1
+    assert "sign not match" in status.disabled()["ding0"]
+    calls = len(fakes.dingtalk.records)
+    # Later rows never reach the provider: dead letter at once, saying why.
+    outbox.add(routed(3, channel="ding0", prefix="SKU-LATER"), T0)
+    clock.advance(60)
+    bad = {"ding0": build_channel("ding0", url, clock=clock)}
+    stats = run(worker(sqlite_engine, bad, clock), bad)
+    assert stats.failed == 3 and stats.messages == 0
+    assert len(fakes.dingtalk.records) == calls
+    later = [e for e in outbox.list(OutboxStatus.FAILED) if "SKU-LATER" in e.idempotency_key]
+    assert len(later) == 3
+    assert all(e.last_error.startswith("channel disabled: ") for e in later)
+    # Fixed and re-enabled (what a successful `notify test` does): rows flow again.
+    assert status.enable("ding0", clock()) is True
+    assert status.disabled() == {}
+    outbox.add(routed(2, channel="ding0", prefix="SKU-FIXED"), clock())
+    assert run(worker(sqlite_engine, channels, clock), channels).sent_rows == 2
+    assert len(fakes.dingtalk.accepted) == 2
+
+
+def test_two_channels_on_one_robot_share_its_budget(
+    sqlite_engine: Engine, fakes: Receivers, clock: Clock
+) -> None:
+    base = f"dingtalk://ding-0@/?secret={fakes.DINGTALK_SECRET}&keyword={fakes.KEYWORD}"
+    endpoint = f"&endpoint={fakes.dingtalk.url}"
+    twins = {
+        "ops": build_channel("ops", base + endpoint, clock=clock),
+        "buyers": build_channel("buyers", base + "&mobiles=13900000000" + endpoint, clock=clock),
+    }
+    outbox = SqlOutbox(sqlite_engine)
+    for channel in twins:
+        # "test" messages are never merged into digests: each one is one robot call.
+        rows = routed(15, channel=channel, prefix=f"SKU-{channel.upper()}")
+        outbox.add([(c, dataclasses.replace(m, kind="test")) for c, m in rows], T0)
+    stats = run(worker(sqlite_engine, twins, clock), twins)
+    assert stats.messages == 20 and stats.deferred == 10
+    assert len(fakes.dingtalk.accepted) == 20
+    assert all(r.accepted for r in fakes.dingtalk.records)  # the robot never throttled us

@@ -97,6 +97,16 @@ def test_columns_added_later_get_defaults_on_rows_already_there(empty_engine: En
     assert tuple(row) == (0, None)
 
 
+def test_tables_a_cli_created_ahead_of_0004_do_not_break_the_upgrade(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0003")
+    metadata.create_all(empty_engine)  # what the notify/outbox CLI's open_engine() does
+    before, after = migrate.upgrade(empty_engine)
+    assert (before, after) == ("0003", migrate.head_revision(empty_engine))
+    assert {"channel_status", "sales_order_lines"} <= set(inspect(empty_engine).get_table_names())
+
+
 def test_a_schema_made_by_create_all_is_adopted_not_recreated(empty_engine: Engine) -> None:
     metadata.create_all(empty_engine)
     before, after = migrate.upgrade(empty_engine)

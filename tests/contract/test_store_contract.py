@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -330,3 +331,19 @@ def test_only_one_of_two_racing_evaluations_of_an_item_notifies(store: Any) -> N
     assert sorted(results) == [0, 1]
     assert [e.kind for e in store.events()] == ["raised"]
     assert store.outbox_backlog().pending == 1
+
+
+def test_it_returns_each_items_newest_good_reading_and_newest_levels(store: Any) -> None:
+    store.add_readings(
+        [_reading(DUCK, 0, 40), _reading(DUCK, 5, 30), _reading(DUCK, 10, None)], CLOCK
+    )
+    store.add_readings([_reading(KETTLE, 3, 7)], CLOCK)
+    latest = store.latest_good_readings()
+    assert {k: r.reading.on_hand for k, r in latest.items()} == {DUCK: 30, KETTLE: 7}
+    assert [r.reading.on_hand for r in store.readings(DUCK, limit=2)] == [None, 30]
+    with store.transaction() as tx:
+        tx.add_event(_event("a", CLOCK))
+        tx.add_event(replace(_event("b", CLOCK + timedelta(hours=1)), levels=(40, 25, 8, 3.0)))
+        tx.add_event(AlertEvent("c", DUCK, "ack", "T3", "T3", CLOCK + timedelta(hours=2), 1))
+        tx.commit()
+    assert store.latest_event_levels() == {DUCK: (40, 25, 8, 3.0)}

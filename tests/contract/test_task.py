@@ -37,3 +37,14 @@ def test_a_recovery_notice_closes_the_open_task(sqlite_engine: Engine) -> None:
     channel = TaskChannel("tasks", "task://", store=store, clock=lambda: T0)
     assert "closed 1" in send(channel, recovery)
     assert store.list() == []
+
+
+def test_the_fallback_broadcast_router_feeds_the_task_channel_too(sqlite_engine: Engine) -> None:
+    # Without [[routes]] the daemon broadcasts; the task channel must understand that payload.
+    from stockwatch.service.broadcast import BroadcastRouter
+
+    store = SqlTaskStore(sqlite_engine)
+    [(_, message)] = BroadcastRouter(("tasks",)).route(notice(tier=Tier.T2, available=12), item())
+    send(TaskChannel("tasks", "task://", store=store, clock=lambda: T0), message)
+    [task] = store.list()
+    assert task.suggested_qty == 70 and task.supplier == "义乌杯业"

@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from stockwatch.entrypoints.cli import app, sample_dir
+from tests.e2e.test_cli_thresholds import START, sales_csv, shop
 
 runner = CliRunner()
 SAMPLE = sample_dir()
@@ -194,3 +196,34 @@ def test_the_console_script_runs_as_a_real_process(tmp_path: Path) -> None:
     )
     assert proc.returncode == 3, proc.stderr
     assert json.loads(proc.stdout)["checked"] == 14
+
+
+def test_check_uses_the_recomputed_levels_in_the_database(tmp_path: Path) -> None:
+    config, db = shop(tmp_path)
+    history = sales_csv(tmp_path / "aug.csv", 60, {"ROBOT-VACUUM": 4, "BAMBOO-BRUSH": 30})
+    assert invoke("sales", "import", str(history), "-c", str(config), "--db", db)[0] == 0
+    as_of = str(START + timedelta(days=60))
+    recompute = ("thresholds", "recompute", "-c", str(config), "--db", db, "--as-of", as_of)
+    code, _, err = invoke(*recompute)
+    assert code == 0, err
+    stock = tmp_path / "stock.csv"
+    stock.write_text(
+        "sku,on_hand,observed_at\n"
+        "ROBOT-VACUUM,20,2026-09-30T09:00:00+08:00\n"
+        "BAMBOO-BRUSH,5000,2026-09-30T09:00:00+08:00\n",
+        encoding="utf-8",
+    )
+    args = ["check", "-c", str(config), "-s", str(stock), "--as-of", as_of, "-f", "json", "--all"]
+    code, out, _ = invoke(*args, "--db", db)
+    rows = {r["item"]: r for r in json.loads(out)["items"]}
+    # The sales live only in the database: its recomputed levels carry the real velocity.
+    assert rows["ROBOT-VACUUM"]["levels_source"] == "database"
+    assert rows["ROBOT-VACUUM"]["velocity"] == pytest.approx(4.0, rel=0.2)
+    assert rows["ROBOT-VACUUM"]["tier"] != "OK" and code == 3
+    assert rows["BAMBOO-BRUSH"]["tier"] == "OK"
+    # Without a database (none in the data dir either) the levels are computed from the files.
+    code, out, _ = invoke(*args)
+    computed = {r["item"]: r for r in json.loads(out)["items"]}
+    assert all(r["levels_source"] == "computed" for r in computed.values())
+    # No sales file in the config: the policy's default, not the 4 a day the database knows.
+    assert computed["ROBOT-VACUUM"]["velocity"] != rows["ROBOT-VACUUM"]["velocity"]

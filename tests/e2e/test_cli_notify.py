@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.devtools.receivers import Receivers
 from stockwatch.entrypoints.cli import app
+from stockwatch.ports import OutboxStatus
 from stockwatch.wiring_notify import open_engine
 from tests.e2e.notify_env import write_config
 from tests.notify_factories import T0, routed
@@ -72,12 +74,35 @@ def test_a_dead_letter_is_listed_retried_and_then_delivered(
     assert "bad gateway" in row["provider_answer"]
     retried = runner.invoke(app, ["outbox", "retry", str(row["id"]), "-c", str(config)])
     assert retried.exit_code == 0
+    # The permanent error disabled the channel: the retry is dead-lettered without a call.
+    assert runner.invoke(app, work).exit_code == 0
+    [again] = outbox.list(OutboxStatus.FAILED)
+    assert again.last_error.startswith("channel disabled: ") and len(fakes.webhook.records) == 1
+    enabled = runner.invoke(app, ["notify", "enable", "hook", "-c", str(config), "--lang", "en"])
+    assert enabled.exit_code == 0 and "re-enabled" in enabled.output
+    assert runner.invoke(app, ["outbox", "retry", str(row["id"]), "-c", str(config)]).exit_code == 0
     assert runner.invoke(app, work).exit_code == 0
     assert outbox.counts() == {"sent": 1}
     assert len(fakes.webhook.accepted) == 1
     missing = runner.invoke(app, ["outbox", "retry", "999", "-c", str(config)])
     assert missing.exit_code == 1
     outbox.engine.dispose()
+
+
+def test_a_successful_notify_test_re_enables_a_disabled_channel(
+    config: Path, tmp_path: Path, fakes: Receivers
+) -> None:
+    engine = open_engine(db(tmp_path))
+    status = SqlChannelStatus(engine)
+    status.disable("ding0", "dingtalk: 310000 keywords not in content", T0)
+    listed = runner.invoke(app, ["notify", "status", "-c", str(config), "--lang", "en"])
+    assert listed.exit_code == 0
+    [line] = [row for row in listed.output.splitlines() if "ding0" in row]
+    assert "disabled" in line and "310000" in line
+    result = runner.invoke(app, ["notify", "test", "ding0", "-c", str(config), "--lang", "en"])
+    assert result.exit_code == 0 and "re-enabled" in result.output
+    assert status.disabled() == {}
+    engine.dispose()
 
 
 def test_tasks_are_created_listed_exported_and_closed(config: Path, tmp_path: Path) -> None:

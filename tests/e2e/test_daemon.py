@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -203,3 +203,45 @@ def test_sigterm_stops_the_daemon_gracefully(tmp_path: Path) -> None:
     assert store.outbox_backlog().pending == 0  # the last cycle's notices were delivered
     assert [e.kind for e in store.events(kinds=["raised"])] == ["raised"]
     store.engine.dispose()
+
+
+def test_the_daemon_enqueues_the_daily_digest_when_its_time_comes(tmp_path: Path) -> None:
+    # A clock that runs at real speed but says 08:59:58.5 in Shanghai when the test starts.
+    shanghai_nine = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    offset = shanghai_nine - timedelta(seconds=1.5) - datetime.now(UTC)
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + offset
+
+    write_stock(tmp_path, clock(), duck=5, lamp=500)
+    routes = (
+        '[[channels]]\nname = "console"\nurl = "console://?lang=en"\n'
+        '[[routes]]\nname = "morning"\nchannels = ["console"]\ndigest = "09:00"\nlang = "en"\n'
+    )
+    cfg = load_config(write_shop(tmp_path, interval=3600, extra=routes), env={})
+
+    async def main() -> None:
+        sent: asyncio.Queue[tuple[str, OutgoingMessage]] = asyncio.Queue()
+        parts = build_daemon(cfg, http_port=0, clock=clock)
+        assert isinstance(parts.store, SqlStore) and parts.digests is not None
+        parts.deliver = _recording_deliver(parts.store, sent)
+        daemon = Daemon(parts)
+
+        async def scenario(url: str) -> None:
+            while True:  # the duck's own alert comes first, then the 09:00 digest
+                channel, message = await sent.get()
+                if message.kind == "daily_digest":
+                    break
+            assert channel == "console"
+            assert message.payload["route"] == "morning"
+            assert [n["item"]["sku"] for n in message.payload["notices"]] == ["RUBBER-DUCK"]
+
+        await _run_with(daemon, scenario)
+        store = parts.store
+        assert isinstance(store, SqlStore)
+        keys = [d["idempotency_key"] for d in store.deliveries()]
+        keys = [k for k in keys if k.startswith("daily|")]
+        assert keys == ["daily|morning|2026-11-24|console"]
+        store.engine.dispose()
+
+    asyncio.run(main())

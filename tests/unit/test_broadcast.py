@@ -37,7 +37,9 @@ def test_it_sends_one_rendered_message_to_every_channel() -> None:
     assert message.idempotency_key == "JADE-BANGLE|e1|n1|raised|T3|dingtalk"
     assert other.idempotency_key == "JADE-BANGLE|e1|n1|raised|T3|wecom"
     assert (message.kind, message.tier, message.mention) == ("raised", "T3", True)
-    assert message.payload["available"] == 3 and message.payload["levels"]["T3"] == 5
+    # The same payload shape as [[routes]] give, so task and robot channels can read it.
+    assert message.payload["reading"]["available"] == 3 and message.payload["levels"]["T3"] == 5
+    assert message.payload["item"]["title"] == "翡翠手镯"
 
 
 def test_only_t3_and_worse_mention_people_and_english_is_one_switch_away() -> None:

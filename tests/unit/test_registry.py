@@ -7,7 +7,7 @@ import io
 import pytest
 
 from stockwatch.adapters.notify.console import ConsoleChannel
-from stockwatch.adapters.notify.registry import CHANNEL_TYPES, build_channel
+from stockwatch.adapters.notify.registry import CHANNEL_TYPES, budget_keys_of, build_channel
 from stockwatch.core.channel_url import SCHEMES
 from tests.contract.channel_helpers import send
 from tests.notify_factories import routed
@@ -44,3 +44,12 @@ def test_the_console_channel_prints_the_rendered_text() -> None:
     channel = ConsoleChannel("demo", "console://?lang=en", stream=stream)
     assert send(channel, routed(1, lang="en")[0][1]) == "printed"
     assert "[demo]" in stream.getvalue() and "SKU-TEST-00000" in stream.getvalue()
+
+
+def test_two_channels_on_one_robot_token_share_an_identity() -> None:
+    a = build_channel("a", "dingtalk://tok-1@/?secret=SEC1&keyword=库存")
+    b = build_channel("b", "dingtalk://tok-1@/?secret=SEC1&keyword=补货&mobiles=13800000000")
+    c = build_channel("c", "dingtalk://tok-2@/?secret=SEC1&keyword=库存")
+    keys = budget_keys_of({"a": a, "b": b, "c": c})
+    assert keys["a"] == keys["b"] != keys["c"]
+    assert "tok-1" not in keys["a"]

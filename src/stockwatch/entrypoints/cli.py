@@ -124,8 +124,19 @@ def check(
     fmt: FormatOpt = "table",
     lang: LangOpt = None,
     show_all: Annotated[bool, typer.Option("--all", help="also list items that are OK")] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="database with recomputed thresholds (default: the configured one, if it exists)",
+        ),
+    ] = None,
 ) -> None:
-    """Check a stock snapshot and list items at risk, worst first (exit 3 if any is T2+)."""
+    """Check a stock snapshot and list items at risk, worst first (exit 3 if any is T2+).
+
+    Levels come from the active threshold versions in the database (``thresholds recompute``)
+    when there are any; items without one get levels computed from the sales file.
+    """
     cfg = _load(config)
     language = _lang(cfg, lang)
     if fmt not in ("table", "json"):
@@ -139,9 +150,16 @@ def check(
         raise _fail(str(exc)) from None
     skipped = [*catalog.skipped, *((snapshot.path, p) for p in snapshot.problems)]
     keys = sorted({r.key for r in snapshot.rows})
+    stored = _stored_levels(cfg, db, keys)
     levels, errors = levels_for_items(
-        keys, catalog.items, policy_resolver(cfg), catalog.sales, day, cfg.promotions()
+        [k for k in keys if k not in stored],
+        catalog.items,
+        policy_resolver(cfg),
+        catalog.sales,
+        day,
+        cfg.promotions(),
     )
+    levels.update(stored)
     statuses = assess(snapshot.rows, catalog.items, levels)
     shown = [s for s in statuses if show_all or s.tier is not Tier.OK]
     urgent = sum(1 for s in statuses if s.tier >= Tier.T2)
@@ -152,7 +170,7 @@ def check(
             "checked": len(statuses),
             "at_risk": risk,
             "urgent": urgent,
-            "items": [_status_json(s) for s in shown],
+            "items": [_status_json(s, s.key in stored) for s in shown],
             "errors": [{"item": str(e.key), "error": e.message} for e in errors],
             "skipped_rows": [
                 {"file": str(path), "line": p.line, "error": p.message} for path, p in skipped
@@ -169,7 +187,38 @@ def check(
         raise typer.Exit(EXIT_URGENT)
 
 
-def _status_json(s: ItemStatus) -> dict[str, Any]:
+def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[ItemKey, TierLevels]:
+    """Return the active recomputed levels of ``keys``; none when there is no database yet."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from stockwatch.adapters.db.engine import database_url
+    from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+
+    url = db or database_url(cfg.model.database.url, cfg.data_dir)
+    if url.startswith("sqlite") and "///" in url:
+        path = Path(url.split("///", 1)[1])
+        if not path.exists():
+            if db is not None:
+                raise _fail(f"--db {db}: no such database file")
+            return {}  # never ran recompute here: compute from the sales file
+    engine = create_engine(url)
+    try:
+        if not inspect(engine).has_table("thresholds"):
+            return {}
+        current = SqlThresholdStore(engine).current([str(k) for k in keys])
+    except SQLAlchemyError as exc:
+        if db is not None:
+            raise _fail(f"--db {db}: {exc}") from None
+        # The configured database is unreachable: computing from the files still works.
+        err.print(f"database unavailable, levels computed from files: {exc}", highlight=False)
+        return {}
+    finally:
+        engine.dispose()
+    return {ItemKey.parse(k): c.active.levels for k, c in current.items() if c.active is not None}
+
+
+def _status_json(s: ItemStatus, stored: bool = False) -> dict[str, Any]:
     lv = s.levels
     return {
         "item": str(s.key),
@@ -185,6 +234,7 @@ def _status_json(s: ItemStatus) -> dict[str, Any]:
         "velocity": round(lv.velocity, 4),
         "days_of_cover": _cover(s.days_of_cover),
         "strategy": lv.basis.strategy,
+        "levels_source": "database" if stored else "computed",
     }
 
 
@@ -410,6 +460,10 @@ _register_notify(app)
 from stockwatch.entrypoints import cli_daemon  # noqa: E402  (registers run, db, alerts, ...)
 
 cli_daemon.register(app)
+
+from stockwatch.entrypoints.cli_review import review as _review  # noqa: E402
+
+app.command("review")(_review)
 
 if __name__ == "__main__":
     main()

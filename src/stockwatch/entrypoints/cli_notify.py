@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.tasks import SqlTaskStore, export_purchase_list
 from stockwatch.config import Config, ConfigError, find_config, load_config
@@ -58,6 +59,8 @@ _T = {
         "closed": "已关闭任务 #{id}",
         "not_open": "任务 #{id} 不存在或已关闭",
         "none": "（无）",
+        "enabled": "渠道 {name} 已重新启用",
+        "was_enabled": "渠道 {name} 本来就是启用状态",
     },
     "en": {
         "test_title": "[Low stock] Test message",
@@ -70,6 +73,8 @@ _T = {
         "closed": "Closed task #{id}",
         "not_open": "Task #{id} does not exist or is closed already",
         "none": "(none)",
+        "enabled": "Channel {name} re-enabled",
+        "was_enabled": "Channel {name} was not disabled",
     },
 }
 
@@ -138,6 +143,8 @@ def notify_test(
 
     try:
         answer = asyncio.run(send())
+        # It works now: a channel a permanent error had disabled takes messages again.
+        reenabled = SqlChannelStatus(engine).enable(channel, datetime.now(UTC))
     except DeliveryError as exc:
         err.print(f"[bold red]{t['failed']}:[/] {exc}", highlight=False)
         kind = "permanent" if exc.permanent else "transient"
@@ -147,6 +154,54 @@ def notify_test(
         engine.dispose()
     out.print(f"{channels[channel].describe()}", highlight=False, markup=False)
     out.print(f"{t['answer']}: {answer}", highlight=False, markup=False)
+    if reenabled:
+        out.print(t["enabled"].format(name=channel), highlight=False, markup=False)
+
+
+@notify_app.command("status")
+def notify_status(config: ConfigOpt = None, db: DbOpt = None, lang: LangOpt = None) -> None:
+    """List the configured channels and which ones a permanent error disabled, and why."""
+    cfg = _load(config)
+    language = _lang(cfg, lang)
+    engine = _engine(cfg, db)
+    try:
+        disabled = SqlChannelStatus(engine).disabled()
+    finally:
+        engine.dispose()
+    table = Table()
+    table.add_column("channel")
+    table.add_column("status")
+    table.add_column("reason")
+    for channel in cfg.model.channels:
+        if channel.name in disabled:
+            state = "已停用" if language == "zh-CN" else "disabled"
+            table.add_row(channel.name, f"[red]{state}[/]", disabled[channel.name])
+        elif not channel.enabled:
+            table.add_row(channel.name, "off (config)" if language == "en" else "配置关闭", "")
+        else:
+            table.add_row(channel.name, "ok" if language == "en" else "正常", "")
+    out.print(table)
+
+
+@notify_app.command("enable")
+def notify_enable(
+    channel: Annotated[str, typer.Argument(help="channel name from [[channels]]")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Re-enable CHANNEL after a permanent delivery error disabled it (no test message)."""
+    cfg = _load(config)
+    t = _T[_lang(cfg, lang)]
+    names = [c.name for c in cfg.model.channels]
+    if channel not in names:
+        raise _fail(t["no_channel"].format(name=channel, names=", ".join(names) or t["none"]))
+    engine = _engine(cfg, db)
+    try:
+        was = SqlChannelStatus(engine).enable(channel, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    out.print(t["enabled" if was else "was_enabled"].format(name=channel), highlight=False)
 
 
 # -- outbox --------------------------------------------------------------------------------------

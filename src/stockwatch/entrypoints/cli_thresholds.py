@@ -64,6 +64,17 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "没有商品：请在配置 [catalog] items 中指定商品目录，或先导入销售数据。",
         "No items: set [catalog] items in the configuration or import sales first.",
     ),
+    "orders_imported": (
+        "已从 1688 读取 {orders} 个订单（{lines} 行）：新计入 {added} 行，"
+        "因关闭退回 {reversed} 行，已计入过 {unchanged} 行，"
+        "未付款 {unpaid} 行，无对应商品 {unmapped} 行。",
+        "Read {orders} 1688 orders ({lines} lines): {added} lines counted, {reversed} taken back "
+        "(closed), {unchanged} already counted, {unpaid} unpaid, {unmapped} not in the catalogue.",
+    ),
+    "unmapped": (
+        "无对应商品的 1688 商品：{offers}",
+        "1688 offers/specs with no item in the catalogue: {offers}",
+    ),
     "next_due": ("下次计划重算：{at}", "Next scheduled recompute: {at}"),
     "none_pending": ("没有待审核的预警线。", "No thresholds are waiting for review."),
     "approved": ("{key} 第 {version} 版已生效。", "{key} version {version} is now active."),
@@ -186,6 +197,106 @@ def sales_import(
         ),
         highlight=False,
     )
+
+
+@sales_app.command("import-orders")
+def sales_import_orders(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="first order day, YYYY-MM-DD (default: 30 days ago)"),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="last order day, YYYY-MM-DD (default: today)"),
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    items: ItemsOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Count paid 1688 seller orders into daily sales per SKU (each order line once)."""
+    import asyncio
+
+    from stockwatch.adapters.alibaba1688.errors import GatewayError
+    from stockwatch.adapters.alibaba1688.orders import (
+        OrderLine,
+        seller_order_lines,
+        sku_index,
+        sku_of,
+    )
+    from stockwatch.adapters.alibaba1688.session import GatewaySession
+    from stockwatch.adapters.db.order_sales import SoldLine, SqlOrderSales
+    from stockwatch.wiring import gateway_settings, token_store
+
+    cfg, language = _setup(config, lang)
+    tz = ZoneInfo(cfg.model.general.timezone)
+    catalogue = _catalogue(cfg, items)
+    if not catalogue:
+        raise _fail(_t("no_items", language))
+    now = datetime.now(UTC)
+    today = now.astimezone(tz).date()
+    first = _day_option("--since", since, date.fromordinal(today.toordinal() - 30))
+    last = _day_option("--until", until, today)
+    if last < first:
+        raise _fail(f"--until {last} is before --since {first}")
+    start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    end = datetime.combine(date.fromordinal(last.toordinal() + 1), datetime.min.time(), tzinfo=tz)
+    engine = open_engine(cfg, db)
+
+    async def fetch() -> list[OrderLine]:
+        session = GatewaySession(gateway_settings(cfg), token_store(cfg, engine))
+        async with session:
+            return await seller_order_lines(session.client, start, end)
+
+    try:
+        lines = asyncio.run(fetch())
+    except (GatewayError, ValueError) as exc:
+        engine.dispose()
+        hint = getattr(exc, "hint", "")
+        raise _fail(f"1688: {exc}" + (f" ({hint})" if hint else "")) from None
+    index = sku_index(catalogue.values())
+    sold: list[SoldLine] = []
+    unpaid = 0
+    unmapped: set[str] = set()
+    for line in lines:
+        sku = sku_of(line, index)
+        if sku is None:
+            unmapped.add(f"{line.offer_id}/{line.spec_id or line.sku_id or '-'}")
+            continue
+        if line.unpaid:
+            unpaid += 1
+            continue
+        sold.append(
+            SoldLine(line.order_id, line.line, sku, line.day(tz), line.quantity, line.closed)
+        )
+    result = SqlOrderSales(engine).add(sold, now)
+    engine.dispose()
+    orders = len({line.order_id for line in lines})
+    out.print(
+        _t(
+            "orders_imported",
+            language,
+            orders=orders,
+            lines=len(lines),
+            added=result.added,
+            reversed=result.reversed,
+            unchanged=result.unchanged,
+            unpaid=unpaid,
+            unmapped=len(lines) - len(sold) - unpaid,
+        ),
+        highlight=False,
+    )
+    if unmapped:
+        err.print(_t("unmapped", language, offers=", ".join(sorted(unmapped)[:20])))
+
+
+def _day_option(name: str, text: str | None, default: date) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _as_of(cfg: Config, text: str | None) -> date:

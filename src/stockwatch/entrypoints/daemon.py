@@ -7,7 +7,8 @@ Loops (all stop on SIGTERM/SIGINT after finishing the step in hand):
 3. push processor: apply stored 1688 push messages;
 4. delivery: hand the outbox to the injected ``deliver`` function;
 5. recompute (cron) and retention (interval);
-6. the HTTP server (uvicorn) for pushes, the order webhook and the JSON API.
+6. the daily digest per route (``digest = "09:00"`` on a ``[[routes]]``), enqueued once a day;
+7. the HTTP server (uvicorn) for pushes, the order webhook and the JSON API.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ class Daemon:
         ]
         if p.recompute is not None and p.next_recompute is not None:
             loops.append(asyncio.create_task(self._recompute(), name="recompute"))
+        if p.digests is not None:
+            loops.append(asyncio.create_task(self._digests(), name="digests"))
         if p.retention is not None:
             loops.append(asyncio.create_task(self._retention(), name="retention"))
         if p.checkpoint is not None:
@@ -269,6 +272,25 @@ class Daemon:
             except Exception:
                 log.exception("threshold recompute failed")
                 await _wait_any([self.stop], 3600)  # do not retry in a tight loop
+
+    async def _digests(self) -> None:
+        p = self.parts
+        digests = p.digests
+        assert digests is not None
+        while not self.stop.is_set():
+            now = p.clock()
+            if digests.due(now):
+                try:
+                    added = await asyncio.to_thread(digests.run, now)
+                    log.info("daily digest: %d message(s) enqueued", added)
+                    if added:
+                        self._deliver_wake.set()
+                except Exception:  # nothing marked done: the next pass tries again
+                    log.exception("daily digest failed")
+            nxt = digests.next_at(p.clock())
+            wait = 60.0 if nxt is None else (nxt - p.clock()).total_seconds()
+            # At most a minute: a clock jump (or a test clock) is noticed soon enough.
+            await _wait_any([self.stop], min(max(wait, 1.0), 60.0))
 
     async def _checkpoints(self) -> None:
         p = self.parts

@@ -21,8 +21,11 @@ from fastapi.responses import JSONResponse
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
+from stockwatch.entrypoints.dashboard import DashboardDeps, dashboard_router, make_guard
+from stockwatch.entrypoints.item_rows import Sources
 from stockwatch.ports import AlertEvent, Clock, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
+from stockwatch.service.polling import LevelsFor
 from stockwatch.service.status import Status
 
 log = logging.getLogger("stockwatch.web")
@@ -37,6 +40,11 @@ class WebDeps:
     on_push: Callable[[], None] = lambda: None  # wake the push processor
     on_recheck: Callable[[], None] = lambda: None  # wake the scheduler
     webhook_token: str | None = None
+    lang: str = "zh-CN"  # dashboard default; ?lang=en switches (remembered in a cookie)
+    web_token: str | None = None  # when set, the dashboard and /api/* need it (login form)
+    sources: Sources | None = None  # outbox/tasks/thresholds; None: derived from the store
+    levels_for: LevelsFor | None = None  # the evaluator's configured levels (overview T1/T2/T3)
+    timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
 
 
 def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
@@ -161,9 +169,11 @@ Deps = Annotated[WebDeps, Depends(_deps)]
 
 def create_app(deps: WebDeps) -> FastAPI:
     """Return the app; nothing is built at import time."""
+    # /docs (Swagger UI) would load its script from a CDN; the schema is at /openapi.json.
     app = FastAPI(title="stockwatch", docs_url=None, redoc_url=None)
     app.state.deps = deps
     writer = PushWriter(deps.store)
+    guarded = [Depends(make_guard(deps.web_token))]
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -221,7 +231,7 @@ def create_app(deps: WebDeps) -> FastAPI:
         d.on_recheck()
         return {"ok": True, "rechecking": count}
 
-    @app.get("/api/alerts")
+    @app.get("/api/alerts", dependencies=guarded)
     def alerts(d: Deps, all_items: bool = False) -> list[dict[str, Any]]:
         states = d.store.alert_states()
         return [
@@ -230,7 +240,7 @@ def create_app(deps: WebDeps) -> FastAPI:
             if all_items or s.phase.value != "ok"
         ]
 
-    @app.post("/api/alerts/{item}/ack")
+    @app.post("/api/alerts/{item}/ack", dependencies=guarded)
     def ack(item: str, d: Deps, actor: str = "web") -> dict[str, Any]:
         key = _key(item)
         try:
@@ -238,7 +248,7 @@ def create_app(deps: WebDeps) -> FastAPI:
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
 
-    @app.post("/api/alerts/{item}/snooze")
+    @app.post("/api/alerts/{item}/snooze", dependencies=guarded)
     def snooze(item: str, d: Deps, hours: float = 4.0, actor: str = "web") -> dict[str, Any]:
         key = _key(item)
         now = d.clock()
@@ -250,7 +260,7 @@ def create_app(deps: WebDeps) -> FastAPI:
             raise HTTPException(400, str(exc)) from None
         return state_json(key, state)
 
-    @app.get("/api/events")
+    @app.get("/api/events", dependencies=guarded)
     def events(
         d: Deps,
         item: str | None = None,
@@ -263,10 +273,24 @@ def create_app(deps: WebDeps) -> FastAPI:
         rows = d.store.events(_key(item) if item else None, kind or (), since, limit)
         return [event_json(e) for e in rows]
 
-    @app.get("/api/status")
+    @app.get("/api/status", dependencies=guarded)
     def status(d: Deps) -> dict[str, Any]:
         return status_json(d.status())
 
+    app.include_router(
+        dashboard_router(
+            DashboardDeps(
+                store=deps.store,
+                clock=deps.clock,
+                status=deps.status,
+                sources=deps.sources or Sources.for_store(deps.store),
+                lang=deps.lang,
+                token=deps.web_token,
+                levels_for=deps.levels_for,
+                timezone=deps.timezone,
+            )
+        )
+    )
     return app
 
 

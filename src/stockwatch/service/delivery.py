@@ -10,19 +10,25 @@ Each pass:
    is dropped: rows that do not fit in the budget wait for the next free slot.
 5. Take a send permit from the shared budget, send, and record the outcome: sent; transient
    failure → retry with exponential backoff and jitter up to ``max_attempts``; permanent
-   failure → dead letter at once, with the provider's answer.
+   failure → dead letter at once, with the provider's answer, and the channel is disabled
+   (bad token, signature or keyword fail every message alike): its later rows go straight to
+   dead letter with "channel disabled: <reason>" until someone re-enables it.
+
+The send budget is keyed by the robot behind a channel (``budget_keys``), not the channel's
+name: two channels on one robot token share that robot's 20 messages a minute.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from stockwatch.core.messages import check_lang
 from stockwatch.ports import (
@@ -38,6 +44,7 @@ from stockwatch.ports import (
     SendBudget,
 )
 
+log = logging.getLogger("stockwatch.delivery")
 _TIER_ORDER = {"OUT": 0, "T3": 1, "T2": 2, "T1": 3, "OK": 4}
 _SINGLE_ONLY = ("daily_digest", "test")
 _DIGEST_TITLE = {"zh-CN": "【库存预警汇总】{n} 项", "en": "[Low stock digest] {n} items"}
@@ -60,6 +67,14 @@ class DeliverySettings:
         )
         delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
         return float(max(delay, floor or 0.0))
+
+
+class ChannelSwitch(Protocol):
+    """Where disabled channels are kept (the ``channel_status`` table)."""
+
+    def disabled(self) -> dict[str, str]: ...
+
+    def disable(self, channel: str, reason: str, now: datetime) -> None: ...
 
 
 @dataclass
@@ -91,10 +106,17 @@ class DeliveryWorker:
     settings: DeliverySettings = field(default_factory=DeliverySettings)
     rng: random.Random = field(default_factory=random.Random)
     on_sent: Callable[[Planned, str], None] | None = None
+    switch: ChannelSwitch | None = None  # None: a permanent error disables nothing
+    budget_keys: Mapping[str, str] = field(default_factory=dict)  # channel → robot identity
+    _disabled: dict[str, str] = field(default_factory=dict, init=False)
+
+    def _budget_key(self, channel: str) -> str:
+        return self.budget_keys.get(channel, channel)
 
     async def run_once(self) -> PassStats:
         stats = PassStats()
         now = self.clock()
+        self._disabled = self.switch.disabled() if self.switch is not None else {}
         # 1. Sweep stale claims.
         stats.released = self.outbox.release_stale_claims(now, self.settings.lease_seconds)
         # 2. Claim.
@@ -155,12 +177,18 @@ class DeliveryWorker:
                 self.outbox.mark_failed(entry.id, now, f"unknown channel {channel!r}")
                 stats.failed += 1
             return []
+        if channel in self._disabled:
+            for entry in rows:
+                self.outbox.mark_failed(entry.id, now, _disabled_error(self._disabled[channel]))
+                stats.failed += 1
+            return []
         limits = self.limits.get(channel, ChannelLimits())
         singles = [e for e in rows if e.message.kind in _SINGLE_ONLY]
         mergeable = [e for e in rows if e.message.kind not in _SINGLE_ONLY]
         if limits.per_window is None:
             return [Planned(channel, (e,), e.message) for e in rows]
-        available = self.budget.available(channel, now, limits.per_window, limits.window_seconds)
+        budget_key = self._budget_key(channel)
+        available = self.budget.available(budget_key, now, limits.per_window, limits.window_seconds)
         # Keep half the window's budget for what comes next (a T3 after a burst of T1s).
         comfortable = max(available // 2, 1) if available else 0
         chunks: list[list[OutboxEntry]] = [[e] for e in singles]
@@ -174,7 +202,7 @@ class DeliveryWorker:
         planned, later = chunks[:available], chunks[available:]
         if later:
             free_at = self.budget.next_free_at(
-                channel, now, limits.per_window, limits.window_seconds
+                budget_key, now, limits.per_window, limits.window_seconds
             )
             if free_at <= now:  # the free slots are about to be used by this very pass
                 free_at = now + timedelta(seconds=limits.window_seconds)
@@ -189,12 +217,17 @@ class DeliveryWorker:
     async def _deliver(self, plan: Planned, stats: PassStats) -> list[Outcome] | None:
         limits = self.limits.get(plan.channel, ChannelLimits())
         now = self.clock()
+        if plan.channel in self._disabled:  # an earlier message of this pass disabled it
+            reason = _disabled_error(self._disabled[plan.channel])
+            stats.failed += len(plan.entries)
+            return [Outcome((e.id,), OutboxStatus.FAILED, now, "", reason) for e in plan.entries]
+        budget_key = self._budget_key(plan.channel)
         if limits.per_window is not None and not self.budget.try_acquire(
-            plan.channel, now, limits.per_window, limits.window_seconds
+            budget_key, now, limits.per_window, limits.window_seconds
         ):
             # Another worker used the slot meanwhile: wait for the next one, no attempt used.
             free_at = self.budget.next_free_at(
-                plan.channel, now, limits.per_window, limits.window_seconds
+                budget_key, now, limits.per_window, limits.window_seconds
             )
             for entry in plan.entries:
                 self.outbox.defer(entry.id, free_at)
@@ -224,6 +257,18 @@ class DeliveryWorker:
         now = self.clock()
         error = str(exc)
         outcomes = []
+        if exc.permanent and plan.channel not in self._disabled:
+            log.warning(
+                "channel %s disabled after a permanent error (%s); fix it, then run "
+                "`stockwatch notify test %s` or `stockwatch notify enable %s`",
+                plan.channel,
+                error,
+                plan.channel,
+                plan.channel,
+            )
+            self._disabled[plan.channel] = error
+            if self.switch is not None:
+                self.switch.disable(plan.channel, error, now)
         for entry in plan.entries:
             attempts = entry.attempts + 1
             if exc.permanent:
@@ -245,6 +290,10 @@ class DeliveryWorker:
                 )
                 stats.retried += 1
         return outcomes
+
+
+def _disabled_error(reason: str) -> str:
+    return f"channel disabled: {reason}"
 
 
 def _urgency(entry: OutboxEntry) -> tuple[int, float, int]:

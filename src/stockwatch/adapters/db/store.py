@@ -380,6 +380,32 @@ class SqlStore:
             )
             return [StoredReading(r.id, reading_from_row(r), r.received_at) for r in rows]
 
+    def latest_good_readings(self) -> dict[ItemKey, StoredReading]:
+        """Return each item's newest successful reading (dashboard: on-hand stock)."""
+        r = t.readings
+        newest = select(func.max(r.c.id)).where(r.c.on_hand.is_not(None)).group_by(r.c.item_key)
+        with self._read() as conn:
+            rows = conn.execute(select(r).where(r.c.id.in_(newest)))
+            return {
+                ItemKey.parse(row.item_key): StoredReading(
+                    row.id, reading_from_row(row), row.received_at
+                )
+                for row in rows
+            }
+
+    def latest_event_levels(self) -> dict[ItemKey, tuple[int, int, int, float]]:
+        """Return the levels (T1, T2, T3, velocity) of each item's newest event that has them."""
+        e = t.alert_events
+        newest = select(func.max(e.c.id)).where(e.c.t1.is_not(None)).group_by(e.c.item_key)
+        with self._read() as conn:
+            rows = conn.execute(
+                select(e.c.item_key, e.c.t1, e.c.t2, e.c.t3, e.c.velocity).where(e.c.id.in_(newest))
+            )
+            return {
+                ItemKey.parse(row.item_key): (row.t1, row.t2, row.t3, row.velocity or 0.0)
+                for row in rows
+            }
+
     def apply_retention(self, now: datetime, raw_for: timedelta, keep_for: timedelta) -> int:
         r = t.readings
         raw_cutoff, keep_cutoff = now - raw_for, now - keep_for

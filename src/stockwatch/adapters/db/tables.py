@@ -116,6 +116,20 @@ sales_days = Table(
     Column("stockout", Boolean, nullable=False, default=False),
 )
 
+# Order lines already counted into sales_days (1688 orders): re-reading an order adds nothing,
+# and an order closed after it was counted takes its units back once.
+sales_order_lines = Table(
+    "sales_order_lines",
+    metadata,
+    Column("order_id", String(40), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("sku", String(128), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("cancelled", Boolean, nullable=False, default=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+)
+
 sales_imports = Table(
     "sales_imports",
     metadata,
@@ -210,6 +224,17 @@ channel_slots = Table(
     Column("channel", String(128), primary_key=True),
     Column("slot", Integer, primary_key=True),
     Column("used_at", UTCDateTime, nullable=False),
+)
+
+# A channel switched off after a permanent delivery error (bad token, signature, keyword):
+# later rows go straight to dead letter until ``notify test``/``notify enable`` turns it back on.
+channel_status = Table(
+    "channel_status",
+    metadata,
+    Column("channel", String(128), primary_key=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 replenishment_tasks = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import Engine
@@ -49,3 +50,17 @@ def build_channel(
 
 def limits_of(channels: dict[str, Channel]) -> dict[str, ChannelLimits]:
     return {name: type(channel).limits for name, channel in channels.items()}
+
+
+def robot_identity(url: ChannelUrl) -> str:
+    """Return who enforces the rate limit behind ``url``: scheme + token/host + endpoint.
+
+    Two channels on one robot (same token, different keyword or mentions) share one identity,
+    so they share that robot's budget; the secret parameters never enter it in clear.
+    """
+    parts = (url.scheme, url.user, url.host, str(url.port or ""), url.path, url.get("endpoint"))
+    return "robot:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def budget_keys_of(channels: dict[str, Channel]) -> dict[str, str]:
+    return {name: robot_identity(channel.url) for name, channel in channels.items()}

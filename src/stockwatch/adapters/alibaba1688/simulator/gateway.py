@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
+from stockwatch.adapters.alibaba1688.signing import parse_date
 from stockwatch.adapters.alibaba1688.simulator import verify
 from stockwatch.adapters.alibaba1688.simulator.catalogue import (
     MEMBERS_BY_ROLE,
@@ -113,6 +114,8 @@ class Order:
     buyer: str
     status: str = "waitbuyerpay"
     deducted: bool = False
+    created: datetime | None = None
+    modified: datetime | None = None
 
 
 @dataclass
@@ -188,6 +191,9 @@ class Gateway:
             ),
             ("com.alibaba.product", "alibaba.product.unfollow.crossborder", 1): ApiSpec(
                 self._unfollow, ("productId",)
+            ),
+            ("com.alibaba.trade", "alibaba.trade.getSellerOrderList", 1): ApiSpec(
+                self._seller_orders
             ),
             ("cn.alibaba.open", "push.cursor.messageList", 1): ApiSpec(
                 self._cursor_messages, needs_token=False
@@ -671,7 +677,10 @@ class Gateway:
         if offer is None:
             raise KeyError(f"no offer {offer_id}")
         self._order_ids += 1
-        order = Order(self._order_ids, offer_id, spec_id, quantity, buyer)
+        now = self.clock.now()
+        order = Order(
+            self._order_ids, offer_id, spec_id, quantity, buyer, created=now, modified=now
+        )
         self.orders[order.order_id] = order
         self._order_push(order, "ORDER_BUYER_MAKE", "ORDER_BUYER_VIEW_BUYER_MAKE")
         if offer.inv_reduce_type == "1":
@@ -681,6 +690,7 @@ class Gateway:
     def pay_order(self, order_id: int) -> None:
         order = self.orders[order_id]
         order.status = "waitsellersend"
+        order.modified = self.clock.now()
         offer = self.catalogue.offers[order.offer_id]
         self._order_push(order, "ORDER_PAY", "ORDER_BUYER_VIEW_ORDER_PAY")
         if not order.deducted:
@@ -689,11 +699,60 @@ class Gateway:
     def close_order(self, order_id: int) -> None:
         order = self.orders[order_id]
         order.status = "cancel"
+        order.modified = self.clock.now()
         offer = self.catalogue.offers[order.offer_id]
         self._order_push(order, "ORDER_ORDER_BUYER_CLOSE", "ORDER_BUYER_VIEW_ORDER_BUYER_CLOSE")
         if order.deducted:
             self._deduct(order, offer, order.quantity)  # stock returns
             order.deducted = False
+
+    def _seller_orders(self, params: Mapping[str, str], member: str | None) -> Answer:
+        """``alibaba.trade.getSellerOrderList``: the seller's orders, newest first, 20 a page."""
+        if member != SELLER:
+            return Answer(200, {"success": False, "code": "500", "message": "不是自己的订单"})
+        page = max(1, int(params.get("page") or 1))
+        size = min(20, max(1, int(params.get("pageSize") or 20)))
+        start = parse_date(params["createStartTime"]) if params.get("createStartTime") else None
+        end = parse_date(params["createEndTime"]) if params.get("createEndTime") else None
+        orders = [
+            o
+            for o in self.orders.values()
+            if o.created is not None
+            and (start is None or o.created >= start)
+            and (end is None or o.created < end)
+        ]
+        orders.sort(key=lambda o: (o.created, o.order_id), reverse=True)
+        rows = [self._order_json(o) for o in orders[(page - 1) * size : page * size]]
+        return Answer(200, {"success": True, "totalRecord": len(orders), "result": rows})
+
+    def _order_json(self, order: Order) -> dict[str, Any]:
+        offer = self.catalogue.offers.get(order.offer_id)
+        sku = next((s for s in offer.skus if s.spec_id == order.spec_id), None) if offer else None
+        created = order.created or self.clock.now()
+        item: dict[str, Any] = {
+            "productID": order.offer_id,
+            "name": offer.subject if offer else "",
+            "quantity": order.quantity,
+            "price": 18.5,
+            "itemAmount": round(18.5 * order.quantity, 2),
+            "subItemID": order.order_id * 10 + 1,
+            "status": order.status,
+        }
+        if sku is not None:
+            item.update(skuID=sku.sku_id, specId=sku.spec_id)
+        return {
+            "baseInfo": {
+                "id": order.order_id,
+                "idOfStr": str(order.order_id),
+                "status": order.status,
+                "createTime": fmt_date(created),
+                "modifyTime": fmt_date(order.modified or created),
+                "buyerID": order.buyer,
+                "sellerID": SELLER,
+                "totalAmount": round(18.5 * order.quantity, 2),
+            },
+            "productItems": [item],
+        }
 
     def _deduct(self, order: Order, offer: Offer, delta: int) -> None:
         sku = next((s for s in offer.skus if s.spec_id == order.spec_id), None)

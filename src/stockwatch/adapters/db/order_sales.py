@@ -1,0 +1,108 @@
+"""1688 order lines into the daily sales store, each line counted exactly once.
+
+One transaction per import: a line whose (order id, line) is already in ``sales_order_lines``
+adds nothing; a new paid line adds its units to ``sales_days`` for its (SKU, day); a counted
+line whose order was closed since takes its units back once. Re-running an import, or running
+it after a crash, leaves the totals as one clean run would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from stockwatch.adapters.db.tables import sales_days, sales_order_lines
+
+
+@dataclass(frozen=True)
+class SoldLine:
+    order_id: str
+    line: int
+    sku: str
+    day: date
+    quantity: int
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class OrderImport:
+    added: int = 0  # lines newly counted
+    reversed: int = 0  # counted lines whose order was closed since
+    unchanged: int = 0  # lines seen before (or closed before they were counted)
+
+
+class SqlOrderSales:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, lines: Sequence[SoldLine], now: datetime) -> OrderImport:
+        added = reversed_ = unchanged = 0
+        with self.engine.begin() as conn:
+            o = sales_order_lines.c
+            for line in lines:
+                row = conn.execute(
+                    select(o.cancelled, o.sku, o.day, o.quantity).where(
+                        o.order_id == line.order_id, o.line == line.line
+                    )
+                ).first()
+                if row is None and not line.closed:
+                    conn.execute(
+                        sales_order_lines.insert().values(
+                            order_id=line.order_id,
+                            line=line.line,
+                            sku=line.sku,
+                            day=line.day,
+                            quantity=line.quantity,
+                            cancelled=False,
+                            imported_at=now,
+                        )
+                    )
+                    _add_day(conn, line.sku, line.day, line.quantity)
+                    added += 1
+                elif row is not None and line.closed and not row.cancelled:
+                    conn.execute(
+                        update(sales_order_lines)
+                        .where(o.order_id == line.order_id, o.line == line.line)
+                        .values(cancelled=True)
+                    )
+                    _add_day(conn, row.sku, row.day, -row.quantity)
+                    reversed_ += 1
+                else:
+                    unchanged += 1
+        return OrderImport(added, reversed_, unchanged)
+
+    def counted(self) -> int:
+        with self.engine.connect() as conn:
+            return len(
+                conn.execute(
+                    select(sales_order_lines.c.order_id).where(
+                        sales_order_lines.c.cancelled.is_(False)
+                    )
+                ).all()
+            )
+
+
+def _add_day(conn: Connection, sku: str, day: date, quantity: int) -> None:
+    row = {"sku": sku, "day": day, "quantity": max(quantity, 0)}
+    # Other imports may hold the same day: add (or take back), never overwrite; never below 0.
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(sales_days).values(row)
+        new = sales_days.c.quantity + quantity
+        conn.execute(
+            pg.on_conflict_do_update(
+                index_elements=["sku", "day"],
+                set_={"quantity": func.greatest(new, 0)},
+            )
+        )
+        return
+    lite = sqlite.insert(sales_days).values(row)
+    new = sales_days.c.quantity + quantity
+    conn.execute(
+        lite.on_conflict_do_update(
+            index_elements=["sku", "day"], set_={"quantity": func.max(new, 0)}
+        )
+    )

@@ -1,0 +1,45 @@
+"""The alert review over a period, read from the store's event log and item lead times.
+
+A period holds the episodes that *started* in it, each reviewed whole: an episode that began
+before the period is left out rather than cut in half (its first notice in the period would
+look like a late or missed warning).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from stockwatch.core.model import ItemKey, NoticeKind, Tier
+from stockwatch.core.review import AlertReview, EventRecord, review
+from stockwatch.ports import Store
+
+_KINDS = {k.value for k in NoticeKind}
+_ALL = 10_000_000  # the review reads the whole period, not a page
+LOOKBACK = timedelta(days=90)  # episodes open longer than this before the period look new
+
+
+def load_review(
+    store: Store,
+    since: datetime | None,
+    until: datetime | None = None,
+    noise_after: timedelta = timedelta(hours=24),
+) -> AlertReview:
+    """Review the episodes that started in [since, until); ack/snooze lines are not notices."""
+    start = None if since is None else since - LOOKBACK
+    records = [
+        EventRecord(e.item_key, NoticeKind(e.kind), Tier.parse(e.tier), e.at, e.episode)
+        for e in store.events(since=start, limit=_ALL)
+        if e.kind in _KINDS
+    ]
+    lead_times = {i.key: i.lead_time_days for i in store.items() if i.lead_time_days is not None}
+    whole = review(records, lead_times, noise_after)
+    kept = tuple(
+        e
+        for e in whole.episodes
+        if (since is None or e.started >= since) and (until is None or e.started < until)
+    )
+    per_item: dict[ItemKey, int] = {}
+    for e in kept:
+        per_item[e.key] = per_item.get(e.key, 0) + e.notices
+    return replace(whole, episodes=kept, notices_per_item=per_item)
