@@ -251,12 +251,12 @@ def channel_deliverer(
 ) -> tuple[Deliver, Callable[[], Awaitable[None]]]:
     """Return the delivery worker's pass as a deliver function, and how to close its channels.
 
-    Worker and channels run on the daemon's ``clock``: outbox rows are due in its time, and
-    send budgets and signature timestamps must agree with it (the demo's time is simulated).
+    The worker runs on the daemon's ``clock``: outbox rows are due, and send budgets counted,
+    in its time (simulated in the demo). The channels keep the wall clock: providers check
+    signature timestamps against theirs.
     """
-    now = clock or _utc_now
-    channels = build_channels(config, store.engine, clock=now)
-    worker = build_worker(store.engine, channels, clock=now)
+    channels = build_channels(config, store.engine)
+    worker = build_worker(store.engine, channels, clock=clock or _utc_now)
 
     async def deliver(now: datetime) -> int:
         stats = await worker.run_once()

@@ -409,6 +409,8 @@ def demo(
         run_demo(sample_dir() / "stockwatch.toml", target, options)
     except NotADemoDir as exc:
         raise _fail(str(exc)) from None
+    except KeyboardInterrupt:  # Ctrl+C while starting up: everything started is stopped
+        raise typer.Exit(130) from None
 
 
 def _static_demo(lang: str | None) -> None:

@@ -24,7 +24,7 @@ import secrets
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -248,8 +248,15 @@ def _logging() -> None:
 
 
 @contextmanager
-def receivers_running(clock: Callable[[], float]) -> Iterator[Receivers]:
-    fakes = Receivers.start(robots=1, clock=clock)
+def receivers_running(speed: float) -> Iterator[Receivers]:
+    """The fake providers, checking signature times on the wall clock (as the real ones do)
+    but counting their rate limits per simulated minute: the delivery worker keeps to its
+    send budget in the daemon's simulated time, and an hour of notices fits in a real minute.
+    """
+    fakes = Receivers.start(robots=1)
+    for fake in fakes.all():
+        fake.window /= speed
+    fakes.dingtalk.block_seconds /= speed
     try:
         yield fakes
     finally:
@@ -278,10 +285,9 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
             access_ttl=30 * 86400.0,  # a month of simulated time: ~12 minutes at 3600×
             refresh_ttl=10 * year,
             postpone_ttl=10 * year,
+            code_ttl=120 * options.speed,  # two real minutes to trade the code for tokens
         ) as sim,
-        # The robots count their per-minute limits and check signature times in simulated
-        # time too: in accelerated time a real minute holds an hour of notices.
-        receivers_running(lambda: sim.gateway.clock.now().timestamp()) as fakes,
+        receivers_running(options.speed) as fakes,
     ):
         for offer_id in sim.offer_ids():
             sim.admin("follow", offer_id=offer_id, member="seller")  # inventory pushes
