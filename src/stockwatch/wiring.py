@@ -161,6 +161,9 @@ class DaemonParts:
     push_batch_wait: float = 0.2  # pause between passes of the push processor
     checkpoint: Callable[[], None] | None = None  # SQLite WAL checkpoint, run every second
     digests: DailyDigests | None = None  # routes with a daily digest
+    lang: str = "zh-CN"  # dashboard default language
+    timezone: str = "Asia/Shanghai"  # dashboard times
+    web_token: str | None = None  # [daemon.http] token: the dashboard and /api/* need it
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
 
 
@@ -382,6 +385,9 @@ def build_daemon(
         max_cycles=max_cycles,
         closers=closers,
         digests=digests,
+        lang=config.lang,
+        timezone=config.model.general.timezone,
+        web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
     )
 
 

@@ -245,3 +245,36 @@ def test_the_daemon_enqueues_the_daily_digest_when_its_time_comes(tmp_path: Path
         store.engine.dispose()
 
     asyncio.run(main())
+
+
+def test_the_daemon_serves_its_dashboard_with_the_configured_language_token_and_levels(
+    tmp_path: Path,
+) -> None:
+    start = datetime.now(UTC)
+    write_stock(tmp_path, start, duck=80, lamp=500)
+    # extra lands inside [daemon.http]: the dashboard token.
+    cfg = load_config(write_shop(tmp_path, interval=3600, extra='token = "open-sesame-42"'))
+
+    async def main() -> None:
+        parts = build_daemon(cfg, http_port=0)
+        polled = asyncio.Event()
+        parts.on_cycle = lambda group, notices: polled.set()
+        daemon = Daemon(parts)
+
+        async def scenario(url: str) -> None:
+            await polled.wait()
+            async with httpx.AsyncClient(base_url=url) as client:
+                assert (await client.get("/api/items")).status_code == 401
+                bearer = {"Authorization": "Bearer open-sesame-42"}
+                rows = (await client.get("/api/items", headers=bearer)).json()
+                page = await client.get("/", headers=bearer)
+            duck = next(r for r in rows if r["item"] == "RUBBER-DUCK")
+            # A quiet item shows the configured levels, not blanks.
+            assert duck["levels"]["T1"] == 50 and duck["levels"]["T3"] == 10
+            assert page.status_code == 200 and 'lang="en"' in page.text
+
+        await _run_with(daemon, scenario)
+        assert isinstance(parts.store, SqlStore)
+        parts.store.engine.dispose()
+
+    asyncio.run(main())

@@ -136,6 +136,10 @@ class Daemon:
             on_push=self._push_wake.set,
             on_recheck=self._wake.set,
             webhook_token=p.webhook_token,
+            lang=p.lang,
+            web_token=p.web_token,
+            levels_for=p.evaluator.levels_for,
+            timezone=p.timezone,
         )
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.
