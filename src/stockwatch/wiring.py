@@ -184,19 +184,31 @@ def stock_source(
     return session.source, session.aclose
 
 
-def open_store(
-    config: Config, *, upgrade: bool | None = None, autocheckpoint: bool = True
-) -> SqlStore:
-    """Return the store for the configured database, migrated when ``auto_upgrade`` is on."""
+def open_database(
+    config: Config,
+    url: str | None = None,
+    *,
+    upgrade: bool | None = None,
+    autocheckpoint: bool = True,
+) -> Engine:
+    """Return the engine every command shares: ``url``, else $STOCKWATCH_DATABASE_URL, else
+    ``[database] url``, else SQLite in the data dir; migrated when ``auto_upgrade`` is on."""
     db = config.model.database
     engine = make_engine(
-        database_url(db.url, config.data_dir),
+        url or database_url(db.url, config.data_dir),
         busy_timeout_ms=db.busy_timeout_ms,
         autocheckpoint=autocheckpoint,
     )
     if db.auto_upgrade if upgrade is None else upgrade:
         migrate.upgrade(engine)
-    return SqlStore(engine)
+    return engine
+
+
+def open_store(
+    config: Config, *, upgrade: bool | None = None, autocheckpoint: bool = True
+) -> SqlStore:
+    """Return the store for the configured database, migrated when ``auto_upgrade`` is on."""
+    return SqlStore(open_database(config, upgrade=upgrade, autocheckpoint=autocheckpoint))
 
 
 class LevelCache:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import random
 from datetime import time
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 
+from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.budget import SqlSendBudget
 from stockwatch.adapters.db.channel_status import SqlChannelStatus
+from stockwatch.adapters.db.engine import make_engine
 from stockwatch.adapters.db.outbox import SqlOutbox
-from stockwatch.adapters.db.tables import metadata
 from stockwatch.adapters.notify.base import Channel, Clock, utcnow
 from stockwatch.adapters.notify.registry import budget_keys_of, build_channel, limits_of
 from stockwatch.config import Config
@@ -25,36 +24,12 @@ from stockwatch.core.model import Tier
 from stockwatch.service.delivery import DeliverySettings, DeliveryWorker
 from stockwatch.service.routing import QuietHours, Route, RouterSettings, RouteTable
 
-DB_FILE = "stockwatch.sqlite3"
 
-
-def default_db_url(config: Config) -> str:
-    return f"sqlite+pysqlite:///{config.data_dir / DB_FILE}"
-
-
-def open_engine(url: str, *, create: bool = True) -> Engine:
-    """Open the database; SQLite gets WAL and a busy timeout so workers and the CLI coexist.
-
-    Creates missing tables with ``metadata.create_all`` until the Alembic migrations land.
-    """
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-    else:
-        engine = create_engine(url)
-    if create:
-        metadata.create_all(engine)
+def open_engine(url: str, *, upgrade: bool = True) -> Engine:
+    """Open a database by URL with the shared engine settings, migrated to the newest schema."""
+    engine = make_engine(url)
+    if upgrade:
+        migrate.upgrade(engine)
     return engine
 
 

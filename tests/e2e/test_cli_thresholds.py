@@ -126,3 +126,19 @@ def test_recompute_without_items_or_sales_says_what_to_do(tmp_path: Path) -> Non
         f"sqlite+pysqlite:///{tmp_path / 'x.sqlite3'}",
     )
     assert code == 1 and "No items" in err
+
+
+def test_without_db_the_commands_use_the_configured_database_not_a_private_file(
+    tmp_path: Path,
+) -> None:
+    config, _ = shop(tmp_path)
+    shared = tmp_path / "shared.sqlite3"
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write(f'[database]\nurl = "sqlite+pysqlite:///{shared}"\n')
+    sales = sales_csv(tmp_path / "aug.csv", 20, {"ROBOT-VACUUM": 4})
+    code, _, err = invoke("sales", "import", str(sales), "--config", str(config))
+    assert code == 0, err
+    # The daemon, `outbox` and `thresholds` all open [database] url: one database, migrated.
+    assert shared.exists() and not (tmp_path / ".stockwatch" / "stockwatch.sqlite3").exists()
+    code, out, _ = invoke("outbox", "list", "--config", str(config), "-f", "json")
+    assert code == 0 and json.loads(out) == []

@@ -21,12 +21,11 @@ from stockwatch.config import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang
 from stockwatch.ports import DeliveryError, OutboxStatus, OutgoingMessage
 from stockwatch.service.delivery import DeliverySettings
+from stockwatch.wiring import open_database
 from stockwatch.wiring_notify import (
     build_channels,
     build_worker,
     close_channels,
-    default_db_url,
-    open_engine,
 )
 
 EXIT_INPUT = 1
@@ -99,7 +98,10 @@ def _lang(config: Config, lang: str | None) -> str:
 
 
 def _engine(config: Config, db: str | None) -> Engine:
-    return open_engine(db or default_db_url(config))
+    try:
+        return open_database(config, db)
+    except Exception as exc:  # an unreachable or bad database is bad input for the CLI
+        raise _fail(f"cannot open the database: {exc}") from None
 
 
 # -- notify --------------------------------------------------------------------------------------

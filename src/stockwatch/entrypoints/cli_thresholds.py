@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, make_url
 
-from stockwatch.adapters.db.tables import metadata
+from stockwatch.adapters.db.engine import database_url
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.files import FileFormatError, read_items
 from stockwatch.adapters.recompute_schedule import next_recompute_at
@@ -22,6 +22,7 @@ from stockwatch.core.messages import check_lang
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
+from stockwatch.wiring import open_database
 
 EXIT_INPUT = 1
 SHOWN_PROBLEMS = 20
@@ -106,26 +107,19 @@ def _setup(config_path: Path | None, lang: str | None) -> tuple[Config, str]:
         raise _fail(str(exc)) from None
 
 
-def default_db_url(cfg: Config) -> str:
-    return f"sqlite+pysqlite:///{cfg.data_dir / 'stockwatch.sqlite3'}"
-
-
 def open_engine(cfg: Config, url: str | None) -> Engine:
-    """Open the database and create missing tables (the storage layer will migrate later)."""
-    if url is None:
-        cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        url = default_db_url(cfg)
+    """Open the shared database (see ``wiring.open_database``); failures are bad input."""
     try:
-        engine = create_engine(url)
-        metadata.create_all(engine)
+        return open_database(cfg, url)
     except Exception as exc:  # any driver/URL problem is bad input for the CLI
-        raise _fail(f"cannot open database {url}: {exc}") from None
-    return engine
+        raise _fail(f"cannot open the database: {exc}") from None
 
 
 def existing_engine(cfg: Config, url: str | None) -> Engine | None:
     """Return the engine only if the database already exists (explain must not create one)."""
-    if url is None and not (cfg.data_dir / "stockwatch.sqlite3").exists():
+    configured = url or database_url(cfg.model.database.url, cfg.data_dir)
+    parsed = make_url(configured)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").exists():
         return None
     return open_engine(cfg, url)
 
