@@ -16,13 +16,22 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from stockwatch.adapters.files import FileFormatError, read_stock
-from stockwatch.config import Config, ConfigError, find_config, load_config
-from stockwatch.core.messages import check_lang, format_cover, tier_label
+from stockwatch.config import Config, find_config
+from stockwatch.core.messages import format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
+from stockwatch.entrypoints.cli_common import (
+    ConfigOpt,
+    FormatOpt,
+    LangOpt,
+    err,
+    out,
+)
+from stockwatch.entrypoints.cli_common import fail as _fail
+from stockwatch.entrypoints.cli_common import lang_of as _lang
+from stockwatch.entrypoints.cli_common import load as _load
 from stockwatch.entrypoints.cli_thresholds import (
     print_versions,
     sales_app,
@@ -34,7 +43,6 @@ from stockwatch.entrypoints.texts import t
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
 from stockwatch.wiring import Catalog, load_catalog, policy_resolver
 
-EXIT_INPUT = 1
 EXIT_URGENT = 3
 
 app = typer.Typer(
@@ -47,43 +55,16 @@ app = typer.Typer(
 config_app = typer.Typer(help="Configuration commands.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-# Piped output (CI, scripts) gets a wide console so tables do not wrap CJK titles.
-out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
-err = Console(stderr=True, soft_wrap=True, width=None if Console().is_terminal else 160)
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
-]
-LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
 ItemsOpt = Annotated[Path | None, typer.Option("--items", help="item catalogue CSV")]
 SalesOpt = Annotated[Path | None, typer.Option("--sales", help="daily sales CSV")]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="business day to compute for (default: today)")
 ]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json")]
 
 
 def main() -> None:
     app()
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(EXIT_INPUT)
-
-
-def _load(config_path: Path | None) -> Config:
-    try:
-        return load_config(find_config(config_path))
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _lang(config: Config, lang: str | None) -> str:
-    try:
-        return check_lang(lang) if lang else config.lang
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _today(config: Config, as_of: str | None) -> date:

@@ -6,34 +6,31 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.files import FileFormatError
-from stockwatch.config import Config, ConfigError, find_config, load_config, parse_duration
-from stockwatch.core.messages import check_lang, tier_label
+from stockwatch.config import Config, parse_duration
+from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, Phase
+from stockwatch.entrypoints.cli_common import (
+    ConfigOpt,
+    FormatOpt,
+    LangOpt,
+    out,
+)
+from stockwatch.entrypoints.cli_common import fail as _fail
+from stockwatch.entrypoints.cli_common import lang_of as _lang
+from stockwatch.entrypoints.cli_common import load as _load
 from stockwatch.entrypoints.daemon import run_daemon
 from stockwatch.entrypoints.web import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
 from stockwatch.wiring import build_daemon, open_store
-
-EXIT_INPUT = 1
-out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
-err = Console(stderr=True, soft_wrap=True, width=None if Console().is_terminal else 160)
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
-]
-LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json")]
 
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Open alerts: list, acknowledge, snooze.", no_args_is_help=True)
@@ -73,25 +70,6 @@ _T: dict[str, tuple[str, str]] = {
 def _t(name: str, lang: str, **values: object) -> str:
     zh, en = _T[name]
     return (zh if lang == "zh-CN" else en).format(**values)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(EXIT_INPUT)
-
-
-def _load(config_path: Path | None) -> Config:
-    try:
-        return load_config(find_config(config_path))
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _lang(cfg: Config, lang: str | None) -> str:
-    try:
-        return check_lang(lang) if lang else cfg.lang
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _store(cfg: Config) -> SqlStore:

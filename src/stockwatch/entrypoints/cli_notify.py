@@ -10,15 +10,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
 from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.tasks import SqlTaskStore, export_purchase_list
-from stockwatch.config import Config, ConfigError, find_config, load_config
-from stockwatch.core.messages import check_lang
+from stockwatch.config import Config
+from stockwatch.entrypoints.cli_common import (
+    EXIT_INPUT,
+    ConfigOpt,
+    DbOpt,
+    LangOpt,
+    err,
+    out,
+)
+from stockwatch.entrypoints.cli_common import fail as _fail
+from stockwatch.entrypoints.cli_common import lang_of as _lang
+from stockwatch.entrypoints.cli_common import load as _load
 from stockwatch.ports import DeliveryError, OutboxStatus, OutgoingMessage
 from stockwatch.service.delivery import DeliverySettings
 from stockwatch.wiring import open_database
@@ -28,23 +37,10 @@ from stockwatch.wiring_notify import (
     close_channels,
 )
 
-EXIT_INPUT = 1
-
 notify_app = typer.Typer(help="Delivery channels.", no_args_is_help=True)
 outbox_app = typer.Typer(help="The notification outbox.", no_args_is_help=True)
 tasks_app = typer.Typer(help="Replenishment tasks (suggestions; nothing is ever ordered).")
 
-out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
-err = Console(stderr=True, soft_wrap=True, width=None if Console().is_terminal else 160)
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
-]
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="database URL (default: sqlite file in general.data_dir)"),
-]
-LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
 
 _T = {
     "zh-CN": {
@@ -76,25 +72,6 @@ _T = {
         "was_enabled": "Channel {name} was not disabled",
     },
 }
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(EXIT_INPUT)
-
-
-def _load(config_path: Path | None) -> Config:
-    try:
-        return load_config(find_config(config_path))
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _lang(config: Config, lang: str | None) -> str:
-    try:
-        return check_lang(lang) if lang else config.lang
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
 
 
 def _engine(config: Config, db: str | None) -> Engine:

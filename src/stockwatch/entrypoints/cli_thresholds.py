@@ -8,7 +8,6 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, make_url
@@ -17,31 +16,28 @@ from stockwatch.adapters.db.engine import database_url
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.files import FileFormatError, read_items
 from stockwatch.adapters.recompute_schedule import next_recompute_at
-from stockwatch.config import Config, ConfigError, find_config, load_config
-from stockwatch.core.messages import check_lang
+from stockwatch.config import Config
 from stockwatch.core.model import Item, ItemKey
+from stockwatch.entrypoints.cli_common import (
+    ConfigOpt,
+    DbOpt,
+    LangOpt,
+    err,
+    out,
+)
+from stockwatch.entrypoints.cli_common import fail as _fail
+from stockwatch.entrypoints.cli_common import setup as _setup
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
 from stockwatch.wiring import open_database
 
-EXIT_INPUT = 1
 SHOWN_PROBLEMS = 20
 
 sales_app = typer.Typer(help="Sales history commands.", no_args_is_help=True)
 thresholds_app = typer.Typer(help="Threshold recompute and review.", no_args_is_help=True)
 
-out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
-err = Console(stderr=True, soft_wrap=True, width=None if Console().is_terminal else 160)
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
-]
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="database URL (default: SQLite <data_dir>/stockwatch.sqlite3)"),
-]
 ItemsOpt = Annotated[Path | None, typer.Option("--items", help="item catalogue CSV")]
-LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
 
 _TEXTS: dict[str, tuple[str, str]] = {
     "already": (
@@ -90,21 +86,6 @@ _TEXTS: dict[str, tuple[str, str]] = {
 def _t(text_id: str, lang: str, **kw: object) -> str:
     zh, en = _TEXTS[text_id]
     return (en if lang == "en" else zh).format(**kw)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(EXIT_INPUT)
-
-
-def _setup(config_path: Path | None, lang: str | None) -> tuple[Config, str]:
-    try:
-        cfg = load_config(find_config(config_path))
-        return cfg, check_lang(lang) if lang else cfg.lang
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
 
 
 def open_engine(cfg: Config, url: str | None) -> Engine:

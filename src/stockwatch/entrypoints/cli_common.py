@@ -1,0 +1,59 @@
+"""What every `stockwatch` command shares: consoles, common options, loading, failing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from stockwatch.config import Config, ConfigError, find_config, load_config
+from stockwatch.core.messages import check_lang
+
+EXIT_INPUT = 1  # bad input: configuration, unreadable file, unreachable database
+
+# Piped output (CI, scripts) gets a wide console so tables do not wrap CJK titles.
+out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if Console().is_terminal else 160)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
+]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="database URL (default: $STOCKWATCH_DATABASE_URL, [database] url, or SQLite in "
+        "the data dir)",
+    ),
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print an error and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_INPUT)
+
+
+def load(config_path: Path | None) -> Config:
+    """Load --config / $STOCKWATCH_CONFIG / ./stockwatch.toml; every problem is listed."""
+    try:
+        return load_config(find_config(config_path))
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def lang_of(config: Config, lang: str | None) -> str:
+    """Return --lang when given, else the configured language."""
+    try:
+        return check_lang(lang) if lang else config.lang
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def setup(config_path: Path | None, lang: str | None) -> tuple[Config, str]:
+    config = load(config_path)
+    return config, lang_of(config, lang)
