@@ -44,11 +44,20 @@ def parse_duration(value: str | float | int) -> timedelta:
     if isinstance(value, int | float):
         if value < 0 or not math.isfinite(value):
             raise ValueError(f"duration must be ≥ 0 seconds, got {value}")
-        return timedelta(seconds=value)
+        return _seconds(value, value)
     match = _DURATION.match(value)
     if not match:
         raise ValueError(f"bad duration {value!r}: use e.g. 90s, 30m, 2h, 1d")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
+    return _seconds(float(match.group(1)) * _UNITS[match.group(2) or "s"], value)
+
+
+MAX_DURATION = timedelta(days=3660)  # ten years: anything longer is a typo
+
+
+def _seconds(seconds: float, shown: object) -> timedelta:
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {shown!r} is longer than ten years")
+    return timedelta(seconds=seconds)
 
 
 class Section(BaseModel):
@@ -71,7 +80,7 @@ DEFAULT_DEBOUNCE: dict[str, str | float] = {"T1": "30m", "T2": "15m", "T3": "0s"
 
 
 class AlertingConfig(Section):
-    dedupe_hours: float = Field(24.0, ge=0)
+    dedupe_hours: float = Field(24.0, ge=0, le=24 * 366)
     debounce: dict[str, str | float] = Field(default_factory=lambda: dict(DEFAULT_DEBOUNCE))
     debounce_readings: dict[str, int] = Field(default_factory=dict)
     recover_margin_ratio: float = Field(0.10, ge=0, lt=1)
@@ -361,8 +370,23 @@ class Config:
         return [p.to_promotion() for p in self.model.promotions]
 
     def threshold_policy(self, item: Item | None, sku: str | None = None) -> ThresholdPolicy:
-        """Resolve defaults ← class ← category ← item for one item."""
-        return _policy_from_layers(self._layers(item, sku), self._manual(item, sku))
+        """Resolve defaults ← class ← category ← item for one item.
+
+        Each layer was checked on its own at load time; a combination can still clash (a
+        category's lead-time σ above an item's lead time): the error names the item and layers.
+        """
+        try:
+            return _policy_from_layers(self._layers(item, sku), self._manual(item, sku))
+        except ValueError as exc:
+            name = sku or (item.sku if item else "")
+            layers = ["[thresholds]"]
+            if item is not None:
+                layers.append(f"[classes.{item.item_class.value}]")
+                if item.category:
+                    layers.append(f'[categories."{item.category}"]')
+            if name in self.model.items:
+                layers.append(f'[items."{name}"]')
+            raise ValueError(f"item {name}: {exc} (settings from {', '.join(layers)})") from None
 
     def _layers(self, item: Item | None, sku: str | None) -> list[dict[str, Any]]:
         m = self.model
@@ -510,15 +534,16 @@ def _semantic_problems(model: StockwatchConfig, text: str) -> list[Problem]:
     except ValueError as exc:
         problems.append(Problem("thresholds", line_of(text, ("thresholds",)), str(exc)))
         defaults = {}  # judge the other layers on their own, not on the defaults' mistake
-    checks: list[tuple[tuple[str | int, ...], list[dict[str, Any]], ManualLevels | None]] = []
+    checks: list[tuple[tuple[str | int, ...], list[dict[str, Any]], ItemSection | None]] = []
     for cls, section in model.classes.items():
         checks.append((("classes", cls.value), [defaults, section.layer()], None))
     for name, section in model.categories.items():
         checks.append((("categories", name), [defaults, section.layer()], None))
     for sku, item_section in model.items.items():
-        checks.append((("items", sku), [defaults, item_section.layer()], item_section.manual()))
-    for path, layers, manual in checks:
+        checks.append((("items", sku), [defaults, item_section.layer()], item_section))
+    for path, layers, item_section_or_none in checks:
         try:
+            manual = item_section_or_none.manual() if item_section_or_none else None
             _policy_from_layers(layers, manual)
         except ValueError as exc:
             problems.append(Problem(_dotted(path), line_of(text, path), str(exc)))

@@ -70,12 +70,21 @@ def load_catalog(
         loaded_sales = read_sales(sales_path)
         catalog.note(loaded_sales)  # type: ignore[arg-type]
         window = max(
-            [config.threshold_policy(item).window_days for item in catalog.items.values()]
+            [_window_days(config, item) for item in catalog.items.values()]
             or [config.threshold_policy(None).window_days]
         )
         catalog.sales = daily_series(loaded_sales.rows, as_of, window)
         catalog.sales_end = max((line.day for line in loaded_sales.rows), default=None)
     return catalog
+
+
+def _window_days(config: Config, item: Item) -> int:
+    """Return the item's history window; an item whose settings clash is reported later, per
+    item (levels_for_items), so here it just gets the default window."""
+    try:
+        return config.threshold_policy(item).window_days
+    except ValueError:
+        return config.threshold_policy(None).window_days
 
 
 def policy_resolver(config: Config) -> Callable[[Item | None, str], ThresholdPolicy]:

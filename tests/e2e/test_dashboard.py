@@ -346,6 +346,10 @@ def test_with_a_token_pages_need_a_login_and_the_api_a_bearer(
         assert c.get("/healthz").status_code == 200
         wrong = c.post("/login", data={"token": "guess", "next": "/tasks"})
         assert wrong.status_code == 401 and "stockwatch_session" not in c.cookies
+        # Non-ASCII guesses are wrong tokens too, not server errors.
+        assert c.post("/login", data={"token": "密码", "next": "/tasks"}).status_code == 401
+        bad_bearer = {"Authorization": "Bearer 密码".encode()}
+        assert httpx.get(f"{url}/api/items", headers=bad_bearer).status_code == 401
         ok = c.post("/login", data={"token": "s3cret-web", "next": "/tasks"})
         assert ok.status_code == 303 and ok.headers["location"] == "/tasks"
         assert c.get("/tasks").status_code == 200

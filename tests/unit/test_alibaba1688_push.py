@@ -40,6 +40,7 @@ def test_it_accepts_the_signature_in_any_letter_case() -> None:
     [
         ({"message": WORKED}, "missing _aop_signature"),
         ({"message": WORKED, "_aop_signature": "0" * 40}, "bad _aop_signature"),
+        ({"message": WORKED, "_aop_signature": "é" * 40}, "bad _aop_signature"),  # not a 500
         (
             {
                 "message": WORKED.replace('"skuOnSale":37', '"skuOnSale":99'),
@@ -127,3 +128,15 @@ def test_order_topics_ask_for_a_re_read_and_other_topics_do_nothing() -> None:
     price = parse_push({"message": '{"msgId": 2, "type": "FENXIAO_PRICE_CHANGE"}'}, NOW)
     assert interpret(order).recheck_all
     assert interpret(price).changes == () and not interpret(price).recheck_all
+
+
+@pytest.mark.parametrize("amount", ["1e400", "-1e400", "99999999999"])
+def test_an_absurd_stock_figure_is_skipped_not_a_blocker_for_later_pushes(amount: str) -> None:
+    text = (
+        '{"msgId": 7, "type": "PRODUCT_PRODUCT_INVENTORY_CHANGE", "gmtBorn": 1764000000000,'
+        ' "data": {"OfferInventoryChangeList": [{"offerId": 1, "offerOnSale": ' + amount + "},"
+        ' {"offerId": 2, "offerOnSale": 5}]}}'
+    )
+    message = parse_push({"message": text}, datetime(2026, 11, 24, tzinfo=UTC))
+    changes = interpret(message).changes
+    assert [(c.offer_id, c.on_sale) for c in changes] == [("2", 5)]

@@ -199,3 +199,35 @@ def test_the_bundled_sample_config_is_valid() -> None:
 
     cfg = load_config(sample_dir() / "stockwatch.toml", env={})
     assert cfg.model.catalog.items == "items.csv"
+
+
+def test_out_of_order_hand_set_levels_are_a_config_error_with_their_line(tmp_path: Path) -> None:
+    text = '[items."RED-MUG"]\nt1 = 5\nt2 = 10\n'
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    (problem,) = info.value.problems
+    assert problem.path == "items.RED-MUG" and problem.line == 1
+    assert "out of order" in problem.message
+
+
+def test_absurd_durations_are_config_errors_not_crashes(tmp_path: Path) -> None:
+    text = '[alerting]\nstale_after = "9999999999w"\ndedupe_hours = 1e300\n'
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    assert {p.path for p in info.value.problems} == {
+        "alerting.stale_after",
+        "alerting.dedupe_hours",
+    }
+
+
+def test_layers_that_clash_only_together_name_the_item_and_its_layers(tmp_path: Path) -> None:
+    text = (
+        "[thresholds]\nlead_time_days = 2\n"
+        '[categories."cups"]\nlead_time_sd_days = 1\n'
+        '[items."RED-MUG"]\nlead_time_days = 0.5\n'
+    )
+    cfg = load_config(write(tmp_path, text), env={})
+    with pytest.raises(
+        ValueError, match=r"item RED-MUG: .*categories\.\"cups\".*items\.\"RED-MUG\""
+    ):
+        cfg.threshold_policy(Item("RED-MUG", category="cups"))

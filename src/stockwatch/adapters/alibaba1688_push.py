@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -61,7 +62,7 @@ def verify_push(params: Mapping[str, str], secret: str) -> None:
     given = params.get(SIGNATURE_FIELD, "")
     if not given:
         raise PushRejected("missing _aop_signature", 401)
-    if not hmac.compare_digest(given.upper(), push_signature(params, secret)):
+    if not hmac.compare_digest(given.upper().encode(), push_signature(params, secret).encode()):
         raise PushRejected("bad _aop_signature", 401)
 
 
@@ -98,10 +99,17 @@ def parse_push(params: Mapping[str, str], received_at: datetime) -> PushMessage:
     )
 
 
+MAX_STOCK = 2**31 - 1  # the readings column is a 32-bit integer on both databases
+
+
 def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("boolean")
     number = float(value)
+    # inf/nan (JSON 1e400) and absurd sizes would fail later, in the batch insert, and block
+    # every push queued behind this one.
+    if not math.isfinite(number) or abs(number) > MAX_STOCK:
+        raise ValueError(f"{value!r} is not a plausible stock quantity")
     if number != int(number):
         raise ValueError(f"{value!r} is not whole")
     return int(number)

@@ -427,7 +427,7 @@ class FakeDingTalk(FakeServer):
                     robot.secret.encode(), f"{ts}\n{robot.secret}".encode(), hashlib.sha256
                 ).digest()
             ).decode()
-            if not hmac.compare_digest(expected, sign):
+            if not hmac.compare_digest(expected.encode(), sign.encode()):
                 return err(310000, "sign not match")
         if len(body) > 20000:
             return err(460101, "body 大小不合法，请保持在 20000bytes 以内")

@@ -83,9 +83,9 @@ def make_guard(token: str | None) -> Callable[[Request], None]:
             return
         cookie = request.cookies.get(SESSION_COOKIE, "")
         bearer = request.headers.get("authorization", "")
-        if hmac.compare_digest(cookie, session_value(token)) or hmac.compare_digest(
-            bearer, f"Bearer {token}"
-        ):
+        if hmac.compare_digest(
+            cookie.encode(), session_value(token).encode()
+        ) or hmac.compare_digest(bearer.encode(), f"Bearer {token}".encode()):
             return
         if request.url.path.startswith("/api/") or request.method != "GET":
             raise HTTPException(401, "login required")
@@ -306,7 +306,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         token: Annotated[str, Form()] = "",
         next: Annotated[str, Form()] = "/",
     ) -> Response:
-        if not d.token or hmac.compare_digest(token, d.token):
+        if not d.token or hmac.compare_digest(token.encode(), d.token.encode()):
             response: Response = back(_safe_next(next))
             if d.token:
                 response.set_cookie(

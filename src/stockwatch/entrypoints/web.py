@@ -212,7 +212,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     @app.post("/hooks/order-created")
     async def order_created(request: Request, d: Deps) -> dict[str, Any]:
         if d.webhook_token and not hmac.compare_digest(
-            request.headers.get("x-stockwatch-token", ""), d.webhook_token
+            request.headers.get("x-stockwatch-token", "").encode(), d.webhook_token.encode()
         ):
             log.warning("order webhook rejected from %s: bad token", _peer(request))
             raise HTTPException(401, "bad token")
@@ -249,7 +249,12 @@ def create_app(deps: WebDeps) -> FastAPI:
             raise HTTPException(404, str(exc)) from None
 
     @app.post("/api/alerts/{item}/snooze", dependencies=guarded)
-    def snooze(item: str, d: Deps, hours: float = 4.0, actor: str = "web") -> dict[str, Any]:
+    def snooze(
+        item: str,
+        d: Deps,
+        hours: Annotated[float, Query(gt=0, le=24 * 30)] = 4.0,
+        actor: str = "web",
+    ) -> dict[str, Any]:
         key = _key(item)
         now = d.clock()
         try:

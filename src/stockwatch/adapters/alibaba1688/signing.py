@@ -34,7 +34,7 @@ def sign_push(params: Mapping[str, str], secret: str) -> str:
 def verify_push(params: Mapping[str, str], secret: str) -> bool:
     """Return whether a received push form (URL-decoded) carries a valid ``_aop_signature``."""
     given = params.get(SIGNATURE_PARAM, "")
-    return hmac.compare_digest(given.upper(), sign_push(params, secret))
+    return hmac.compare_digest(given.upper().encode(), sign_push(params, secret).encode())
 
 
 def format_date(value: datetime) -> str:

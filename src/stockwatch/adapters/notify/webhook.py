@@ -27,7 +27,7 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def verify(secret: str, timestamp: str, body: bytes, header: str) -> bool:
-    return hmac.compare_digest(signature(secret, timestamp, body), header)
+    return hmac.compare_digest(signature(secret, timestamp, body).encode(), header.encode())
 
 
 def event_of(message: OutgoingMessage) -> str:

@@ -76,7 +76,7 @@ def build_app(gateway: Gateway) -> Starlette:
 
     async def admin(request: Request) -> Response:
         given = request.headers.get(ADMIN_HEADER, "")
-        if not hmac.compare_digest(given, gateway.options.app_secret):
+        if not hmac.compare_digest(given.encode(), gateway.options.app_secret.encode()):
             return JSONResponse({"error": "admin needs the X-Sim-Admin header"}, 403)
         try:
             payload = await request.json() if await request.body() else {}
