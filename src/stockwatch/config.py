@@ -551,6 +551,20 @@ def _semantic_problems(model: StockwatchConfig, text: str) -> list[Problem]:
         config.alert_policy()
     except ValueError as exc:
         problems.append(Problem("alerting", line_of(text, ("alerting",)), str(exc)))
+    # [daemon] channels is the broadcast list when there are [[channels]] but no [[routes]]:
+    # the delivery worker would dead-letter a name it lacks. (Without [[channels]] the log
+    # deliverer writes every row and the names are labels; with [[routes]] they are unused.)
+    known = {c.name for c in model.channels} | {"console"}
+    broadcast = model.daemon.channels if model.channels and not model.routes else []
+    for i, name in enumerate(broadcast):
+        if name not in known:
+            problems.append(
+                Problem(
+                    f"daemon.channels[{i}]",
+                    line_of(text, ("daemon", "channels")),
+                    f"unknown channel {name!r}; defined: {', '.join(sorted(known))}",
+                )
+            )
     for where, message in notify_problems(model.channels, model.routes):
         problems.append(Problem(_dotted(where), line_of(text, where), message))
     for i, promo in enumerate(model.promotions):

@@ -61,6 +61,15 @@ class ChannelConfig(_Section):
         return parse_channel_url(self.url.get_secret_value())
 
 
+def _local_time(text: str) -> time:
+    """Parse HH:MM in ``general.timezone``; an offset (``09:00+08:00``, ``22:00Z``) is refused
+    because it cannot be compared with the shop's local clock."""
+    parsed = time.fromisoformat(text.strip())
+    if parsed.tzinfo is not None:
+        raise ValueError("time with an offset")
+    return parsed
+
+
 def _tiers(values: list[str]) -> list[str]:
     for name in values:
         if Tier.parse(name) is Tier.OK:
@@ -95,8 +104,8 @@ class RouteConfig(_Section):
         if value is None:
             return None
         try:
-            a, b = (part.strip() for part in value.split("-"))
-            if time.fromisoformat(a) == time.fromisoformat(b):
+            a, b = (_local_time(part) for part in value.split("-"))
+            if a == b:
                 raise ValueError
         except ValueError:
             raise ValueError(f"quiet_hours {value!r}: use HH:MM-HH:MM, e.g. 22:00-08:00") from None
@@ -107,7 +116,7 @@ class RouteConfig(_Section):
     def _digest(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                time.fromisoformat(value.strip())
+                _local_time(value)
             except ValueError:
                 raise ValueError(f"digest {value!r}: a time of day such as 09:00") from None
         return value

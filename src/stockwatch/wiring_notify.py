@@ -36,12 +36,19 @@ def open_engine(url: str, *, upgrade: bool = True) -> Engine:
 def build_channels(
     config: Config, engine: Engine | None = None, clock: Clock = utcnow
 ) -> dict[str, Channel]:
-    """Return every enabled channel by name (URLs were validated when the config loaded)."""
-    return {
+    """Return every enabled channel by name (URLs were validated when the config loaded).
+
+    ``console`` always exists, even when not configured: it is ``[daemon] channels``' default,
+    so a broadcast to it must never dead-letter for want of a channel.
+    """
+    channels = {
         c.name: build_channel(c.name, c.channel_url(), engine=engine, clock=clock)
         for c in config.model.channels
         if c.enabled
     }
+    if "console" not in {c.name for c in config.model.channels}:
+        channels["console"] = build_channel("console", "console://", engine=engine, clock=clock)
+    return channels
 
 
 def build_router(config: Config) -> RouteTable:

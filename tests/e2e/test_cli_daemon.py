@@ -144,3 +144,20 @@ def test_the_demo_runs_end_to_end_against_the_simulator_and_exits(tmp_path: Path
     code, output = _cli("events", "-c", str(data / "stockwatch.toml"), "-f", "json")
     assert code == 0
     assert "raised" in {e["kind"] for e in json.loads(output)}
+
+
+def test_the_daemon_log_never_carries_request_urls_with_robot_tokens() -> None:
+    import logging
+
+    from stockwatch.entrypoints import cli_daemon
+
+    loggers = [logging.getLogger(n) for n in ("httpx", "httpcore")]
+    before = [lg.level for lg in loggers]
+    try:
+        cli_daemon._logging()
+        # httpx logs "HTTP Request: POST https://oapi.dingtalk.com/robot/send?access_token=…"
+        # at INFO; the daemon must not.
+        assert all(not lg.isEnabledFor(logging.INFO) for lg in loggers)
+    finally:
+        for lg, level in zip(loggers, before, strict=True):
+            lg.setLevel(level)

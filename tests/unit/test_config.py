@@ -231,3 +231,15 @@ def test_layers_that_clash_only_together_name_the_item_and_its_layers(tmp_path: 
         ValueError, match=r"item RED-MUG: .*categories\.\"cups\".*items\.\"RED-MUG\""
     ):
         cfg.threshold_policy(Item("RED-MUG", category="cups"))
+
+
+def test_daemon_channels_must_name_a_defined_channel_or_console(tmp_path: Path) -> None:
+    text = (
+        '[daemon]\nchannels = ["console", "dingtlak"]\n'
+        '[[channels]]\nname = "dingtalk"\nurl = "console://"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    (problem,) = info.value.problems
+    assert problem.path == "daemon.channels[1]" and problem.line == 2
+    assert "dingtlak" in problem.message

@@ -44,7 +44,7 @@ def test_a_valid_config_builds_channels_and_routes(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD), env={"WECOM_URL": "wecom://k-1@/"})
     assert "k-1" not in repr(config.model.channels[0])  # the URL is a secret
     channels = build_channels(config)
-    assert sorted(channels) == ["buyer-mail", "ops"]
+    assert sorted(channels) == ["buyer-mail", "console", "ops"]  # console: always there
     router = build_router(config)
     assert [r.name for r in router.routes] == ["everyone", "buyer"]
     assert router.routes[1].tiers and router.routes[0].quiet is not None
@@ -87,3 +87,18 @@ def test_a_secret_spliced_into_a_url_is_refused_rather_than_sent_literally(
         load_config(write(tmp_path, text), env={"WECOM_KEY": "k"})
     [problem] = caught.value.problems
     assert problem.path == "channels[0].url" and "whole URL" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("digest", "09:00+08:00"), ("quiet_hours", "22:00Z-08:00Z")]
+)
+def test_route_times_with_an_offset_are_refused_at_load_time(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    # They would crash the daemon later, when compared with the shop's local clock.
+    line = 'digest = "09:00"' if field == "digest" else 'quiet_hours = "22:00-08:00"'
+    text = GOOD.replace(line, f'{field} = "{value}"')
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text), env={"WECOM_URL": "wecom://k@/"})
+    [problem] = caught.value.problems
+    assert problem.path == f"routes[0].{field}"

@@ -1,0 +1,27 @@
+"""Channels built from config: the default broadcast target always exists."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from stockwatch.config import load_config
+from stockwatch.core.model import Tier
+from stockwatch.wiring import default_router
+from stockwatch.wiring_notify import build_channels, close_channels
+from tests.notify_factories import item, notice
+
+
+def test_channels_without_routes_still_deliver_the_default_broadcast(tmp_path: Path) -> None:
+    config = tmp_path / "stockwatch.toml"
+    config.write_text(
+        '[[channels]]\nname = "ops"\nurl = "webhook+http://127.0.0.1:9/hook?secret=s3cret"\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(config, env={})
+    channels = build_channels(cfg)
+    routed = default_router(cfg).route(notice(tier=Tier.T3, available=4), item())
+    # Every channel a notice is routed to exists in the worker: nothing dead-letters as unknown.
+    assert {name for name, _ in routed} <= set(channels)
+    assert set(channels) == {"ops", "console"}
+    asyncio.run(close_channels(channels))
