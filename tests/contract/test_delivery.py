@@ -250,3 +250,26 @@ def test_two_channels_on_one_robot_share_its_budget(
     assert stats.messages == 20 and stats.deferred == 10
     assert len(fakes.dingtalk.accepted) == 20
     assert all(r.accepted for r in fakes.dingtalk.records)  # the robot never throttled us
+
+
+def test_an_unexpected_failure_in_one_send_does_not_unrecord_the_others(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(1, channel="ding0") + routed(2, channel="hook", prefix="SKU-HOOK"), T0)
+    w = worker(sqlite_engine, channels, clock)
+    real = w.budget.try_acquire
+    ding_key = w.budget_keys.get("ding0", "ding0")
+
+    def locked(key: str, *args: object) -> bool:
+        if key == ding_key:  # e.g. "database is locked" while taking the robot's send slot
+            raise RuntimeError("database is locked")
+        return real(key, *args)  # type: ignore[arg-type]
+
+    w.budget.try_acquire = locked  # type: ignore[method-assign]
+    run(w, channels)
+    # The webhook rows went out and are recorded as sent in the same pass, so the sweeper
+    # will not resend them; only the failed plan stays claimed for a retry after the lease.
+    assert len(fakes.webhook.accepted) == 2
+    assert len(outbox.list(OutboxStatus.SENT)) == 2
+    assert [e.channel for e in outbox.list(OutboxStatus.SENDING)] == ["ding0"]

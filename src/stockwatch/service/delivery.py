@@ -132,20 +132,22 @@ class DeliveryWorker:
         plans: list[Planned] = []
         for channel, rows in groups.items():
             plans.extend(self._plan(channel, rows, now, stats))
-        # 5. Send, then record every outcome in one transaction. A crash before the record
-        #    means those rows are resent after the lease: the one duplicate we accept.
+        # 5. Send, and record each outcome as soon as its send returns: a crash (or an error
+        #    in another send) then leaves at most the message in flight unrecorded, resent after
+        #    the lease: the one duplicate we accept.
         semaphore = asyncio.Semaphore(self.settings.concurrency)
-        outcomes: list[Outcome] = []
 
         async def deliver(plan: Planned) -> None:
             async with semaphore:
                 outcome = await self._deliver(plan, stats)
-            if outcome is not None:
-                outcomes.extend(outcome)
+                if outcome:
+                    await asyncio.to_thread(self.outbox.record, outcome)
 
-        await asyncio.gather(*(deliver(p) for p in plans))
-        if outcomes:
-            self.outbox.record(outcomes)
+        results = await asyncio.gather(*(deliver(p) for p in plans), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                # The rows stay claimed and go back to the queue after the lease.
+                log.error("delivery failed unexpectedly: %r", result)
         return stats
 
     async def run(
