@@ -42,10 +42,14 @@ class DeliveryError(BoundaryError):
         code: str | None = None,
         answer: str = "",
         retry_after: float | None = None,
+        message_only: bool = False,
     ) -> None:
         super().__init__(message, permanent=permanent, code=code)
         self.answer = answer
         self.retry_after = retry_after  # seconds the provider asked us to wait (rate limits)
+        # True when the provider rejected this one message (too long, a bad recipient), not
+        # the channel: the message is dead-lettered but the channel stays enabled.
+        self.message_only = message_only
 
 
 @dataclass(frozen=True)

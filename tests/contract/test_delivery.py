@@ -273,3 +273,17 @@ def test_an_unexpected_failure_in_one_send_does_not_unrecord_the_others(
     assert len(fakes.webhook.accepted) == 2
     assert len(outbox.list(OutboxStatus.SENT)) == 2
     assert [e.channel for e in outbox.list(OutboxStatus.SENDING)] == ["ding0"]
+
+
+def test_a_rejection_of_one_message_dead_letters_it_but_keeps_the_channel(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    status = SqlChannelStatus(sqlite_engine)
+    outbox.add(routed(1, channel="hook"), T0)
+    fakes.webhook.fail_next("http413")  # "payload too large": this message, not the endpoint
+    assert run(worker(sqlite_engine, channels, clock), channels).failed == 1
+    assert status.disabled() == {}
+    outbox.add(routed(1, channel="hook", prefix="SKU-NEXT"), T0)
+    fresh = {"hook": build_channel("hook", fakes.channel_urls()["hook"], clock=clock)}
+    assert run(worker(sqlite_engine, fresh, clock), fresh).sent_rows == 1

@@ -65,12 +65,12 @@ def test_a_dead_letter_is_listed_retried_and_then_delivered(
 ) -> None:
     outbox = SqlOutbox(open_engine(db(tmp_path)))
     outbox.add(routed(1, channel="hook"), T0)
-    fakes.webhook.fail_next("http400")
+    fakes.webhook.fail_next("http403")  # forbidden: the endpoint, not this message
     work = ["outbox", "work", "-c", str(config), "--until-idle"]
     assert runner.invoke(app, work).exit_code == 0
     listed = runner.invoke(app, ["outbox", "list", "--failed", "-c", str(config), "-f", "json"])
     [row] = json.loads(listed.output)
-    assert row["status"] == "failed" and "HTTP 400" in row["last_error"]
+    assert row["status"] == "failed" and "HTTP 403" in row["last_error"]
     assert "bad gateway" in row["provider_answer"]
     retried = runner.invoke(app, ["outbox", "retry", str(row["id"]), "-c", str(config)])
     assert retried.exit_code == 0

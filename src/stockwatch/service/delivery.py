@@ -259,7 +259,7 @@ class DeliveryWorker:
         now = self.clock()
         error = str(exc)
         outcomes = []
-        if exc.permanent and plan.channel not in self._disabled:
+        if exc.permanent and not exc.message_only and plan.channel not in self._disabled:
             log.warning(
                 "channel %s disabled after a permanent error (%s); fix it, then run "
                 "`stockwatch notify test %s` or `stockwatch notify enable %s`",

@@ -99,6 +99,11 @@ class HttpChannel(Channel):
             ) from None
 
 
+# Statuses that reject this one request's body; 401/403/404 mean the endpoint or its
+# credentials are wrong, which disables the channel.
+MESSAGE_STATUSES = frozenset({400, 413, 415, 422})
+
+
 def json_body(channel: str, response: httpx.Response) -> dict[str, Any]:
     """Return the JSON body; an unreadable body is a transient error (proxy pages, resets)."""
     try:
@@ -126,6 +131,7 @@ def http_status_error(channel: str, response: httpx.Response) -> DeliveryError:
     return DeliveryError(
         f"{channel}: HTTP {code}",
         permanent=permanent,
+        message_only=code in MESSAGE_STATUSES,
         code=f"http_{code}",
         answer=response.text[:500],
         retry_after=retry_after,

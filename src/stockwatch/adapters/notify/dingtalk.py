@@ -31,6 +31,7 @@ ERRORS: dict[int, tuple[bool, str]] = {
     400102: (True, "robot disabled"),
 }
 BLOCK_SECONDS = 600.0
+MESSAGE_ONLY = {460101}  # about the message, not the robot: the channel stays enabled
 
 
 def sign(secret: str, timestamp_ms: int) -> str:
@@ -47,6 +48,7 @@ def classify(errcode: int, errmsg: str) -> DeliveryError:
         permanent=permanent,
         code=str(errcode),
         retry_after=BLOCK_SECONDS if errcode == 130101 else None,
+        message_only=errcode in MESSAGE_ONLY,
     )
 
 

@@ -106,6 +106,7 @@ class EmailChannel(Channel):
             raise DeliveryError(
                 f"{self.name}: every recipient refused: {exc.recipients}",
                 permanent=all(c >= 500 for c in codes),
+                message_only=True,  # these recipients, not the mail server
                 code=str(codes[0]) if codes else None,
                 answer=str(exc.recipients),
             ) from None
@@ -120,6 +121,8 @@ class EmailChannel(Channel):
                     else ""
                 ),
                 permanent=exc.smtp_code >= 500,
+                # 535 (authentication) is the server for every message; 550-554 are this one.
+                message_only=exc.smtp_code in (550, 551, 552, 553, 554),
                 code=str(exc.smtp_code),
                 answer=f"{exc.smtp_code} {detail}",
             ) from None

@@ -23,6 +23,13 @@ from stockwatch.adapters.notify.render import lang_of, notices_of
 from stockwatch.ports import ChannelLimits, DeliveryError, OutgoingMessage
 
 TRANSIENT_CODES = {"isp.SYSTEM_ERROR", "isv.BUSINESS_LIMIT_CONTROL", "Throttling.User"}
+# Rejections of this one message (a bad number, a parameter too long); the channel stays on.
+MESSAGE_CODES = {
+    "isv.MOBILE_NUMBER_ILLEGAL",
+    "isv.TEMPLATE_PARAMS_ILLEGAL",
+    "isv.PARAM_LENGTH_LIMIT",
+    "isv.TEMPLATE_MISSING_PARAMETERS",
+}
 
 
 def pe(value: str) -> str:
@@ -112,6 +119,7 @@ class AliyunSms:
         raise DeliveryError(
             f"aliyun sms {code or 'HTTP ' + str(response.status_code)}: {data.get('Message', '')}",
             permanent=permanent,
+            message_only=code in MESSAGE_CODES,
             code=code or None,
             answer=response.text,
             retry_after=3600.0 if code == "isv.BUSINESS_LIMIT_CONTROL" else None,

@@ -34,6 +34,7 @@ def classify(errcode: int, errmsg: str) -> DeliveryError:
         permanent=permanent,
         code=str(errcode),
         retry_after=60.0 if errcode == 45009 else None,
+        message_only=errcode == 40058,  # this message's content, not the robot
     )
 
 
