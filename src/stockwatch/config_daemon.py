@@ -116,7 +116,8 @@ class RetentionConfig(_Section):
     def _order(self) -> RetentionConfig:
         if self.keep_days < self.raw_days:
             raise ValueError("keep_days must be at least raw_days")
-        _seconds(self.run_every)
+        if _seconds(self.run_every) <= 0:
+            raise ValueError("run_every must be longer than 0 s (0 would loop without pause)")
         return self
 
 
@@ -139,7 +140,8 @@ class DaemonConfig(_Section):
     @field_validator("deliver_every", "fail_backoff")
     @classmethod
     def _duration(cls, value: str | float) -> str | float:
-        _seconds(value)
+        if _seconds(value) <= 0:
+            raise ValueError("must be longer than 0 s (0 would loop without pause)")
         return value
 
     @model_validator(mode="after")

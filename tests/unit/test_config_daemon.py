@@ -87,3 +87,13 @@ def test_the_push_secret_comes_from_the_environment_and_prints_masked(tmp_path: 
     secret = cfg.model.daemon.push_app_secret
     assert secret is not None and secret.get_secret_value() == "demoSecret123"
     assert "demoSecret123" not in repr(cfg.model.daemon)
+
+
+@pytest.mark.parametrize(
+    "text", ['[daemon]\ndeliver_every = "0s"\n', "[daemon.retention]\nrun_every = 0\n"]
+)
+def test_a_loop_period_of_zero_is_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "stockwatch.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="0 would loop without pause"):
+        load_config(path, env={})

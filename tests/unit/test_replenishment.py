@@ -43,3 +43,9 @@ def test_out_of_stock_without_sales_data_still_suggests_the_moq() -> None:
 def test_a_healthy_position_needs_no_order() -> None:
     s = suggest(available=500, t1=60, velocity=4.0, today=TODAY, lead_time_days=5)
     assert s.quantity == 0
+
+
+def test_an_oversold_position_is_a_backorder_the_order_also_covers() -> None:
+    # T1 100 + 10/day × 7 days = 170 target; 50 units already owed to buyers → 220 (§2.4).
+    s = suggest(available=-50, t1=100, velocity=10, today=TODAY, lead_time_days=7)
+    assert s.quantity == 220 and s.order_by == TODAY

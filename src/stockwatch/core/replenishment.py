@@ -81,14 +81,15 @@ def suggest(
 ) -> Suggestion:
     """Return the order quantity and order-by date for one item at ``available`` units."""
     lead = DEFAULT_LEAD_TIME_DAYS if lead_time_days is None else max(lead_time_days, 0.0)
-    position = max(available or 0, 0)
+    # An oversold (negative) position is a backorder the order must also cover (§2.4).
+    position = available or 0
     target = t1 + velocity * lead
     raw = max(target - position, 0.0)
     if raw == 0 and position <= 0:
         raw = float(max(min_order_qty, 1))  # out of stock with no sales data: at least the MOQ
     qty, reason = round_to_supplier(raw, min_order_qty, order_multiple, breaks)
     if velocity > 0:
-        slack = position / velocity - lead  # days left before the order must go out
+        slack = max(position, 0) / velocity - lead  # days left before the order must go out
         order_by = today + timedelta(days=max(math.floor(slack), 0))
     else:
         order_by = today

@@ -183,8 +183,9 @@ def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[Ite
             if db is not None:
                 raise _fail(f"--db {db}: no such database file")
             return {}  # never ran recompute here: compute from the sales file
-    engine = create_engine(url)
+    engine = None
     try:
+        engine = create_engine(url)
         if not inspect(engine).has_table("thresholds"):
             return {}
         current = SqlThresholdStore(engine).current([str(k) for k in keys])
@@ -195,7 +196,8 @@ def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[Ite
         err.print(f"database unavailable, levels computed from files: {exc}", highlight=False)
         return {}
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     return {ItemKey.parse(k): c.active.levels for k, c in current.items() if c.active is not None}
 
 
