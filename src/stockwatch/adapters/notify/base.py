@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -154,3 +154,27 @@ def fit_bytes(text: str, limit: int, marker: str = "\n…") -> str:
         return text
     cut = raw[: limit - len(marker.encode("utf-8"))].decode("utf-8", errors="ignore")
     return cut + marker
+
+
+def classify_code(
+    label: str,
+    table: Mapping[int, tuple[bool, str]],
+    code: int,
+    msg: str,
+    *,
+    retry_after: Mapping[int, float] | None = None,
+    message_only: Collection[int] = (),
+) -> DeliveryError:
+    """Turn a robot's in-body error code into a DeliveryError using the vendor's table.
+
+    Unknown codes are permanent: retrying a rejection we do not understand only burns the
+    robot's rate budget.
+    """
+    permanent, meaning = table.get(code, (True, "unknown error code"))
+    return DeliveryError(
+        f"{label} {code}: {msg} ({meaning})",
+        permanent=permanent,
+        code=str(code),
+        retry_after=(retry_after or {}).get(code),
+        message_only=code in message_only,
+    )

@@ -12,7 +12,13 @@ import hmac
 import json
 from typing import Any, ClassVar
 
-from stockwatch.adapters.notify.base import HttpChannel, fit_bytes, http_status_error, json_body
+from stockwatch.adapters.notify.base import (
+    HttpChannel,
+    classify_code,
+    fit_bytes,
+    http_status_error,
+    json_body,
+)
 from stockwatch.adapters.notify.render import render
 from stockwatch.ports import ChannelLimits, DeliveryError, OutgoingMessage
 
@@ -42,13 +48,13 @@ def sign(secret: str, timestamp_ms: int) -> str:
 
 
 def classify(errcode: int, errmsg: str) -> DeliveryError:
-    permanent, meaning = ERRORS.get(errcode, (True, "unknown error code"))
-    return DeliveryError(
-        f"dingtalk errcode {errcode}: {errmsg} ({meaning})",
-        permanent=permanent,
-        code=str(errcode),
-        retry_after=BLOCK_SECONDS if errcode == 130101 else None,
-        message_only=errcode in MESSAGE_ONLY,
+    return classify_code(
+        "dingtalk errcode",
+        ERRORS,
+        errcode,
+        errmsg,
+        retry_after={130101: BLOCK_SECONDS},
+        message_only=MESSAGE_ONLY,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from stockwatch.adapters.notify.base import (
     HttpChannel,
+    classify_code,
     fit_bytes,
     http_status_error,
     json_body,
@@ -44,13 +45,7 @@ def sign(secret: str, timestamp_s: int) -> str:
 
 
 def classify(code: int, msg: str) -> DeliveryError:
-    permanent, meaning = ERRORS.get(code, (True, "unknown error code"))
-    return DeliveryError(
-        f"feishu code {code}: {msg} ({meaning})",
-        permanent=permanent,
-        code=str(code),
-        retry_after=1.0 if code == 11232 else None,
-    )
+    return classify_code("feishu code", ERRORS, code, msg, retry_after={11232: 1.0})
 
 
 class FeishuChannel(HttpChannel):

@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from stockwatch.adapters.notify.base import HttpChannel, fit_bytes, http_status_error, json_body
+from stockwatch.adapters.notify.base import (
+    HttpChannel,
+    classify_code,
+    fit_bytes,
+    http_status_error,
+    json_body,
+)
 from stockwatch.adapters.notify.render import render
 from stockwatch.ports import ChannelLimits, DeliveryError, OutgoingMessage
 
@@ -28,13 +34,9 @@ ERRORS: dict[int, tuple[bool, str]] = {
 
 
 def classify(errcode: int, errmsg: str) -> DeliveryError:
-    permanent, meaning = ERRORS.get(errcode, (True, "unknown error code"))
-    return DeliveryError(
-        f"wecom errcode {errcode}: {errmsg} ({meaning})",
-        permanent=permanent,
-        code=str(errcode),
-        retry_after=60.0 if errcode == 45009 else None,
-        message_only=errcode == 40058,  # this message's content, not the robot
+    # 40058 is this message's content, not the robot.
+    return classify_code(
+        "wecom errcode", ERRORS, errcode, errmsg, retry_after={45009: 60.0}, message_only={40058}
     )
 
 
