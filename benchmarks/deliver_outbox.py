@@ -37,7 +37,7 @@ from stockwatch.devtools.receivers import max_in_window, serve
 from stockwatch.ports import OutgoingMessage
 from stockwatch.service.delivery import DeliverySettings
 from stockwatch.service.routing import Route, RouterSettings, RouteTable
-from stockwatch.wiring_notify import build_worker, open_engine
+from stockwatch.wiring.notify import build_worker, open_engine
 
 SKU = re.compile(r"BENCH-\d{6}")
 TIERS = (Tier.T1, Tier.T2, Tier.T3, Tier.OUT)

@@ -182,7 +182,7 @@ def start_daemon(root: Path) -> tuple[subprocess.Popen[bytes], str, int]:
         [
             sys.executable,
             "-c",
-            "from stockwatch.entrypoints.cli import main; main()",
+            "from stockwatch.entrypoints.cli.app import main; main()",
             "run",
             "-c",
             str(root / "stockwatch.toml"),

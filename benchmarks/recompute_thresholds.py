@@ -142,7 +142,7 @@ def finish(sd: np.ndarray, d: np.ndarray, p: dict[str, np.ndarray]) -> dict[str,
 
 # ---------------------------------------------------------------- methods (run in a child)
 def ours_kernel(n: int, repeats: int) -> dict[str, Any]:
-    from stockwatch.bulk import seed_kernel
+    from stockwatch.bulk.levels import seed_kernel
 
     t0 = time.perf_counter()
     sales, p = load(n)
@@ -180,7 +180,7 @@ def _policies_and_promos(p: dict[str, np.ndarray]) -> tuple[list[Any], list[Any]
 
 
 def ours_full(n: int, repeats: int) -> dict[str, Any]:
-    from stockwatch.bulk import compute_bulk
+    from stockwatch.bulk.levels import compute_bulk
     from stockwatch.core.model import Item
     from stockwatch.core.thresholds import compute_levels
 
@@ -337,7 +337,7 @@ def e2e_memory(n: int, repeats: int) -> dict[str, Any]:
     The history streams one row group at a time (the next decoded while this one computes),
     so the whole matrix is never in memory at once.
     """
-    from stockwatch.bulk import compute_bulk
+    from stockwatch.bulk.levels import compute_bulk
 
     sales_path, params_path = cache_paths(n)
     times = []
@@ -377,7 +377,7 @@ def e2e_sqlite(n: int, repeats: int) -> dict[str, Any]:
 
     from stockwatch.adapters.db.tables import metadata
     from stockwatch.adapters.db.threshold_store import SqlThresholdStore
-    from stockwatch.bulk import compute_bulk
+    from stockwatch.bulk.levels import compute_bulk
     from stockwatch.ports import ComputedLevels
     from stockwatch.service.recompute import recompute
 

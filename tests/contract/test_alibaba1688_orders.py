@@ -16,8 +16,8 @@ from stockwatch.adapters.alibaba1688.orders import OrderLine, TooManyOrders, sel
 from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle
 from stockwatch.adapters.alibaba1688.token_file import JsonTokenStore
 from stockwatch.adapters.db.sales import SqlSalesStore
-from stockwatch.entrypoints.cli import app
-from stockwatch.wiring_notify import open_engine
+from stockwatch.entrypoints.cli.app import app
+from stockwatch.wiring.notify import open_engine
 
 runner = CliRunner()
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -10,7 +10,7 @@ import httpx
 from typer.testing import CliRunner
 
 from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle, running_simulator
-from stockwatch.entrypoints.cli import app, sample_dir
+from stockwatch.entrypoints.cli.app import app, sample_dir
 
 runner = CliRunner()
 

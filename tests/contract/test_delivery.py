@@ -20,7 +20,7 @@ from stockwatch.adapters.notify.registry import build_channel
 from stockwatch.devtools.receivers import Receivers
 from stockwatch.ports import OutboxStatus
 from stockwatch.service.delivery import DeliverySettings, DeliveryWorker, PassStats
-from stockwatch.wiring_notify import build_worker
+from stockwatch.wiring.notify import build_worker
 from tests.notify_factories import T0, routed
 
 SKU = re.compile(r"SKU-[A-Z]+-\d{5}")

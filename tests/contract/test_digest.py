@@ -16,7 +16,7 @@ from stockwatch.core.model import AlertState, Item, ItemKey, Phase, Tier, TierLe
 from stockwatch.devtools.receivers import Receivers
 from stockwatch.service.digest import DailyDigests, at_risk
 from stockwatch.service.routing import Route, RouterSettings, RouteTable
-from stockwatch.wiring_notify import build_worker
+from stockwatch.wiring.notify import build_worker
 
 # 08:59 in Shanghai on 24 November.
 BEFORE = datetime(2026, 11, 24, 0, 59, tzinfo=UTC)

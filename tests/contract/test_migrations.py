@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.engine import make_engine
 from stockwatch.adapters.db.tables import metadata
-from stockwatch.entrypoints.cli import app
+from stockwatch.entrypoints.cli.app import app
 from tests.conftest import PG_URL, require_pg
 
 

@@ -21,7 +21,7 @@ import pytest
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.devtools.receivers import Receivers
 from stockwatch.ports import OutboxStatus
-from stockwatch.wiring_notify import open_engine
+from stockwatch.wiring.notify import open_engine
 from tests.e2e.notify_env import write_config
 from tests.notify_factories import T0, routed
 

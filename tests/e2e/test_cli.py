@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from stockwatch.entrypoints.cli import app, sample_dir
+from stockwatch.entrypoints.cli.app import app, sample_dir
 from tests.e2e.test_cli_thresholds import START, sales_csv, shop
 
 runner = CliRunner()
@@ -176,7 +176,7 @@ def test_the_console_script_runs_as_a_real_process(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "stockwatch.entrypoints.cli",
+            "stockwatch.entrypoints.cli.app",
             "check",
             "--config",
             str(SAMPLE / "stockwatch.toml"),

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from stockwatch.config import load_config
+from stockwatch.config.settings import load_config
 from stockwatch.core.model import ItemKey
-from stockwatch.entrypoints.cli import app
+from stockwatch.entrypoints.cli.app import app
 from stockwatch.service.polling import poll_items
-from stockwatch.wiring import build_daemon, open_store
+from stockwatch.wiring.compose import build_daemon, open_store
 from tests.e2e.daemon_setup import write_shop, write_stock
 
 
@@ -87,7 +87,7 @@ def test_status_shows_the_last_poll_and_the_outbox_backlog(config: Path) -> None
 def test_without_a_stock_file_the_daemon_polls_the_1688_gateway(tmp_path: Path) -> None:
     from stockwatch.adapters.alibaba1688.stock import Alibaba1688StockSource
     from stockwatch.adapters.stock_file import FileStockSource
-    from stockwatch.wiring import stock_source
+    from stockwatch.wiring.compose import stock_source
 
     plain = tmp_path / "plain.toml"
     plain.write_text('[general]\ndata_dir = "d"\n', encoding="utf-8")
@@ -107,7 +107,7 @@ def test_the_demo_runs_end_to_end_against_the_simulator_and_exits(tmp_path: Path
         [
             sys.executable,
             "-c",
-            "from stockwatch.entrypoints.cli import main; main()",
+            "from stockwatch.entrypoints.cli.app import main; main()",
             "demo",
             "--once",
             "--data-dir",
@@ -149,7 +149,7 @@ def test_the_demo_runs_end_to_end_against_the_simulator_and_exits(tmp_path: Path
 def test_the_daemon_log_never_carries_request_urls_with_robot_tokens() -> None:
     import logging
 
-    from stockwatch.entrypoints import cli_daemon
+    from stockwatch.entrypoints.cli import daemon as cli_daemon
 
     loggers = [logging.getLogger(n) for n in ("httpx", "httpcore")]
     before = [lg.level for lg in loggers]

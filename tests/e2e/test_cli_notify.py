@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.devtools.receivers import Receivers
-from stockwatch.entrypoints.cli import app
+from stockwatch.entrypoints.cli.app import app
 from stockwatch.ports import OutboxStatus
-from stockwatch.wiring_notify import open_engine
+from stockwatch.wiring.notify import open_engine
 from tests.e2e.notify_env import write_config
 from tests.notify_factories import T0, routed
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from stockwatch.config import load_config
-from stockwatch.entrypoints.cli import app
+from stockwatch.config.settings import load_config
+from stockwatch.entrypoints.cli.app import app
 from stockwatch.service.polling import poll_items
-from stockwatch.wiring import build_daemon
+from stockwatch.wiring.compose import build_daemon
 from tests.e2e.daemon_setup import write_shop, write_stock
 
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from stockwatch.entrypoints.cli import app
+from stockwatch.entrypoints.cli.app import app
 
 runner = CliRunner()
 START = date(2026, 8, 1)

@@ -27,9 +27,9 @@ import httpx
 from stockwatch.adapters.alibaba1688.simulator.push import PushSettings
 from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle, running_simulator
 from stockwatch.adapters.db.store import SqlStore
-from stockwatch.config import load_config
+from stockwatch.config.settings import load_config
 from stockwatch.core.model import ItemKey, Phase, ReadingSource
-from stockwatch.wiring import open_store, token_store
+from stockwatch.wiring.compose import open_store, token_store
 from tests.e2e.daemon_setup import (
     DUCK_OFFER,
     LAMP_OFFER,

@@ -20,11 +20,11 @@ from sqlalchemy import create_engine, text
 
 from stockwatch.adapters.alibaba1688_push import push_signature
 from stockwatch.adapters.db.store import SqlStore
-from stockwatch.config import load_config
+from stockwatch.config.settings import load_config
 from stockwatch.core.model import ItemKey, ReadingSource
 from stockwatch.entrypoints.daemon import Daemon
 from stockwatch.ports import OutgoingMessage
-from stockwatch.wiring import build_daemon, open_store
+from stockwatch.wiring.compose import build_daemon, open_store
 from tests.conftest import PG_URL, require_pg
 from tests.e2e.daemon_setup import SECRET, write_shop, write_stock
 
@@ -173,7 +173,7 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> 
 
 
 def stockwatch_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from stockwatch.entrypoints.cli import main; main()", *args]
+    return [sys.executable, "-c", "from stockwatch.entrypoints.cli.app import main; main()", *args]
 
 
 def test_sigterm_stops_the_daemon_gracefully(tmp_path: Path) -> None:

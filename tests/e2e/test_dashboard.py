@@ -40,13 +40,13 @@ from stockwatch.core.model import (
     TierLevels,
 )
 from stockwatch.devtools.receivers import FakeWeCom
-from stockwatch.entrypoints.web import WebDeps, create_app
+from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.ports import ComputedLevels, OutboxStatus
 from stockwatch.service.polling import Evaluator, poll_items
 from stockwatch.service.recompute import recompute
 from stockwatch.service.routing import Route, RouterSettings, RouteTable
 from stockwatch.service.status import status_report
-from stockwatch.wiring_notify import build_worker, close_channels
+from stockwatch.wiring.notify import build_worker, close_channels
 from tests.fakes import InMemoryStore
 from tests.servers import serve
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from stockwatch.adapters.alibaba1688_push import push_signature
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.core.model import AlertPolicy, Item, ItemKey, Reading, ReadingSource, TierLevels
-from stockwatch.entrypoints.web import WebDeps, create_app
+from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator
 from stockwatch.service.status import status_report

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.special import ndtri
 from scipy.stats import norm
 
-from stockwatch.bulk import compute_bulk, promotion_index
+from stockwatch.bulk.levels import compute_bulk, promotion_index
 from stockwatch.core.model import Item
 from stockwatch.core.thresholds import (
     ManualLevels,
@@ -344,7 +344,7 @@ def _scalar_seed(
 
 
 def test_the_benchmark_kernel_matches_its_scalar_reference() -> None:
-    from stockwatch.bulk import seed_kernel
+    from stockwatch.bulk.levels import seed_kernel
 
     rng = np.random.default_rng(9)
     n = 3000

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from stockwatch.adapters.files import daily_series, read_items, read_sales
-from stockwatch.bulk_computer import BulkLevelsComputer
-from stockwatch.config import load_config
-from stockwatch.entrypoints.cli import sample_dir
+from stockwatch.bulk.computer import BulkLevelsComputer
+from stockwatch.config.settings import load_config
+from stockwatch.entrypoints.cli.app import sample_dir
 from stockwatch.service.check import levels_for_items
-from stockwatch.wiring import policy_resolver
+from stockwatch.wiring.compose import policy_resolver
 
 
 def test_the_sample_shop_gets_the_same_levels_as_the_per_item_path() -> None:

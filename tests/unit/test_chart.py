@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from stockwatch.entrypoints.chart import CHART_H, CHART_W, PAD, stock_chart
+from stockwatch.entrypoints.web.chart import CHART_H, CHART_W, PAD, stock_chart
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stockwatch.config import ConfigError, find_config, load_config, mask, parse_duration
+from stockwatch.config.settings import ConfigError, find_config, load_config, mask, parse_duration
 from stockwatch.core.model import Item, ItemClass, Tier
 from stockwatch.core.thresholds import Strategy
 
@@ -195,7 +195,7 @@ def test_find_config_prefers_explicit_then_env_then_local(
 
 
 def test_the_bundled_sample_config_is_valid() -> None:
-    from stockwatch.entrypoints.cli import sample_dir
+    from stockwatch.entrypoints.cli.app import sample_dir
 
     cfg = load_config(sample_dir() / "stockwatch.toml", env={})
     assert cfg.model.catalog.items == "items.csv"

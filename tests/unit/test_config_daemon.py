@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from stockwatch.config import ConfigError, load_config
-from stockwatch.config_daemon import DaemonConfig, PollGroupConfig
+from stockwatch.config.daemon import DaemonConfig, PollGroupConfig
+from stockwatch.config.settings import ConfigError, load_config
 from stockwatch.core.model import Item
 
 T0 = datetime(2026, 11, 24, 1, 7, tzinfo=UTC)

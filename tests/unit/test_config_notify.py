@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stockwatch.config import ConfigError, load_config
-from stockwatch.wiring_notify import build_channels, build_router
+from stockwatch.config.settings import ConfigError, load_config
+from stockwatch.wiring.notify import build_channels, build_router
 
 GOOD = """
 [general]

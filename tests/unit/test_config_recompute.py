@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stockwatch.config import ConfigError, load_config
+from stockwatch.config.settings import ConfigError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

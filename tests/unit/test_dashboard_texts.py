@@ -6,12 +6,12 @@ import re
 from importlib.resources import files
 
 from stockwatch.core.model import Phase, Tier
-from stockwatch.entrypoints.dashboard_texts import TEXTS, text
+from stockwatch.entrypoints.web.dashboard_texts import TEXTS, text
 from stockwatch.ports import ThresholdStatus
 
 
 def test_every_key_the_templates_use_has_a_chinese_and_an_english_text() -> None:
-    templates = files("stockwatch.entrypoints").joinpath("templates")
+    templates = files("stockwatch.entrypoints.web").joinpath("templates")
     used = set()
     for page in templates.iterdir():
         used |= set(re.findall(r't\("(\w+)"\s*[,)]', page.read_text(encoding="utf-8")))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stockwatch.entrypoints.demo import MARKER, NotADemoDir, fresh_data_dir
+from stockwatch.entrypoints.cli.demo import MARKER, NotADemoDir, fresh_data_dir
 
 
 def test_it_refuses_to_wipe_a_database_it_did_not_create(tmp_path: Path) -> None:

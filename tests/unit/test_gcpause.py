@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from stockwatch.gcpause import paused_gc
+from stockwatch.bulk.gcpause import paused_gc
 
 
 def test_the_collector_comes_back_on_after_an_error() -> None:

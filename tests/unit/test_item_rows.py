@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stockwatch.core.model import ItemKey, Phase, Tier
-from stockwatch.entrypoints.item_rows import ItemRow
+from stockwatch.entrypoints.web.item_rows import ItemRow
 
 
 def _row(sku: str, tier: Tier, cover: float | None) -> ItemRow:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stockwatch.tomlpos import key_lines, line_of
+from stockwatch.config.tomlpos import key_lines, line_of
 
 TEXT = '''\
 top = 1

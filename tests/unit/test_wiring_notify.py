@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from stockwatch.config import load_config
+from stockwatch.config.settings import load_config
 from stockwatch.core.model import Tier
-from stockwatch.wiring import default_router
-from stockwatch.wiring_notify import build_channels, close_channels
+from stockwatch.wiring.compose import default_router
+from stockwatch.wiring.notify import build_channels, close_channels
 from tests.notify_factories import item, notice
 
 

@@ -28,11 +28,11 @@ from typing import Any
 
 import uvicorn
 
-from stockwatch.entrypoints.web import WebDeps, create_app
+from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.service.polling import poll_items
 from stockwatch.service.push import apply_pending_pushes
 from stockwatch.service.status import Status, status_report
-from stockwatch.wiring import DaemonParts
+from stockwatch.wiring.compose import DaemonParts
 
 log = logging.getLogger("stockwatch.daemon")
 PUSH_BATCH = 500

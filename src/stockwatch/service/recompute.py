@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.core.model import TierLevels
-from stockwatch.gcpause import paused_gc
 from stockwatch.ports import (
     CurrentThresholds,
     LevelsComputer,

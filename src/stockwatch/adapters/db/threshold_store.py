@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
 from stockwatch.adapters.db.tables import thresholds
+from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.core.model import Basis, Step, TierLevels
-from stockwatch.gcpause import paused_gc
 from stockwatch.ports import (
     CurrentThresholds,
     NewThreshold,

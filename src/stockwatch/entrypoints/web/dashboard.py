@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.adapters.db.tasks import OPEN, export_purchase_list, purchase_list
 from stockwatch.core.model import ItemKey, NoticeKind, Phase, Tier
-from stockwatch.entrypoints.api_json import (
+from stockwatch.entrypoints.web.api_json import (
     iso,
     item_event_json,
     outbox_json,
@@ -31,9 +31,9 @@ from stockwatch.entrypoints.api_json import (
     row_json,
     task_json,
 )
-from stockwatch.entrypoints.chart import CHART_H, CHART_W, PAD, stock_chart
-from stockwatch.entrypoints.dashboard_texts import LANGS, text
-from stockwatch.entrypoints.item_rows import ALL_TASKS, Sources, item_rows
+from stockwatch.entrypoints.web.chart import CHART_H, CHART_W, PAD, stock_chart
+from stockwatch.entrypoints.web.dashboard_texts import LANGS, text
+from stockwatch.entrypoints.web.item_rows import ALL_TASKS, Sources, item_rows
 from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus, Store, StoredThreshold
 from stockwatch.service.alert_review import load_review
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
@@ -116,7 +116,7 @@ class DashboardDeps:
 
 def _env(tz: tzinfo) -> Environment:
     env = Environment(
-        loader=PackageLoader("stockwatch.entrypoints", "templates"),
+        loader=PackageLoader("stockwatch.entrypoints.web", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,

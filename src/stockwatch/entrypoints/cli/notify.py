@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.tasks import SqlTaskStore, export_purchase_list
-from stockwatch.config import Config
-from stockwatch.entrypoints.cli_common import (
+from stockwatch.config.settings import Config
+from stockwatch.entrypoints.cli.common import (
     EXIT_INPUT,
     ConfigOpt,
     DbOpt,
@@ -25,13 +25,13 @@ from stockwatch.entrypoints.cli_common import (
     err,
     out,
 )
-from stockwatch.entrypoints.cli_common import fail as _fail
-from stockwatch.entrypoints.cli_common import lang_of as _lang
-from stockwatch.entrypoints.cli_common import load as _load
+from stockwatch.entrypoints.cli.common import fail as _fail
+from stockwatch.entrypoints.cli.common import lang_of as _lang
+from stockwatch.entrypoints.cli.common import load as _load
 from stockwatch.ports import DeliveryError, OutboxStatus, OutgoingMessage
 from stockwatch.service.delivery import DeliverySettings
-from stockwatch.wiring import open_database
-from stockwatch.wiring_notify import (
+from stockwatch.wiring.compose import open_database
+from stockwatch.wiring.notify import (
     build_channels,
     build_worker,
     close_channels,

@@ -20,9 +20,9 @@ from stockwatch.adapters.alibaba1688.simulator.gateway import SimOptions
 from stockwatch.adapters.alibaba1688.simulator.push import PushSettings
 from stockwatch.adapters.alibaba1688.simulator.server import build_catalogue, serve_forever
 from stockwatch.adapters.alibaba1688.token_file import TokenFileError
-from stockwatch.config import Config, ConfigError, find_config, load_config, mask
+from stockwatch.config.settings import Config, ConfigError, find_config, load_config, mask
 from stockwatch.core.messages import check_lang
-from stockwatch.wiring import gateway_settings, token_store
+from stockwatch.wiring.compose import gateway_settings, token_store
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
-from stockwatch.entrypoints.dashboard import DashboardDeps, dashboard_router, make_guard
-from stockwatch.entrypoints.item_rows import Sources
+from stockwatch.entrypoints.web.dashboard import DashboardDeps, dashboard_router, make_guard
+from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.ports import AlertEvent, Clock, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor

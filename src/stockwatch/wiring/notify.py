@@ -19,7 +19,7 @@ from stockwatch.adapters.db.engine import make_engine
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.notify.base import Channel, Clock, utcnow
 from stockwatch.adapters.notify.registry import budget_keys_of, build_channel, limits_of
-from stockwatch.config import Config
+from stockwatch.config.settings import Config
 from stockwatch.core.model import Tier
 from stockwatch.service.delivery import DeliverySettings, DeliveryWorker
 from stockwatch.service.routing import QuietHours, Route, RouterSettings, RouteTable

@@ -41,11 +41,11 @@ from stockwatch.adapters.alibaba1688.simulator.server import (
     build_catalogue,
     running_simulator,
 )
-from stockwatch.config import Config, load_config
+from stockwatch.config.settings import Config, load_config
 from stockwatch.devtools.receivers import Receivers
 from stockwatch.entrypoints.daemon import Daemon, run_daemon
 from stockwatch.ports import OAuthTokens
-from stockwatch.wiring import build_daemon, gateway_settings, load_catalog, token_store
+from stockwatch.wiring.compose import build_daemon, gateway_settings, load_catalog, token_store
 
 log = logging.getLogger("stockwatch.demo")
 out = Console(soft_wrap=True, highlight=False)

@@ -19,29 +19,29 @@ import typer
 from rich.table import Table
 
 from stockwatch.adapters.files import FileFormatError, read_stock
-from stockwatch.config import Config, find_config
+from stockwatch.config.settings import Config, find_config
 from stockwatch.core.messages import format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
-from stockwatch.entrypoints.cli_common import (
+from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
     LangOpt,
     err,
     out,
 )
-from stockwatch.entrypoints.cli_common import fail as _fail
-from stockwatch.entrypoints.cli_common import lang_of as _lang
-from stockwatch.entrypoints.cli_common import load as _load
-from stockwatch.entrypoints.cli_thresholds import (
+from stockwatch.entrypoints.cli.common import fail as _fail
+from stockwatch.entrypoints.cli.common import lang_of as _lang
+from stockwatch.entrypoints.cli.common import load as _load
+from stockwatch.entrypoints.cli.texts import t
+from stockwatch.entrypoints.cli.thresholds import (
     print_versions,
     sales_app,
     stored_versions,
     thresholds_app,
     versions_json,
 )
-from stockwatch.entrypoints.texts import t
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
-from stockwatch.wiring import Catalog, load_catalog, policy_resolver
+from stockwatch.wiring.compose import Catalog, load_catalog, policy_resolver
 
 EXIT_URGENT = 3
 
@@ -381,7 +381,7 @@ def demo(
 ) -> None:
     """Full demo: the daemon polls the built-in 1688 simulator, gets its pushes and alerts
     fake DingTalk/WeCom robots and a webhook on this machine (stop: Ctrl+C)."""
-    from stockwatch.entrypoints.demo import DemoOptions, NotADemoDir, run_demo
+    from stockwatch.entrypoints.cli.demo import DemoOptions, NotADemoDir, run_demo
 
     _static_demo(lang)
     if once:
@@ -435,18 +435,18 @@ def _static_demo(lang: str | None) -> None:
 app.add_typer(sales_app, name="sales")
 app.add_typer(thresholds_app, name="thresholds")
 
-from stockwatch.entrypoints.cli_gateway import auth_app, simulate_gateway  # noqa: E402
-from stockwatch.entrypoints.cli_notify import register as _register_notify  # noqa: E402
+from stockwatch.entrypoints.cli.gateway import auth_app, simulate_gateway  # noqa: E402
+from stockwatch.entrypoints.cli.notify import register as _register_notify  # noqa: E402
 
 app.add_typer(auth_app, name="auth")
 app.command("simulate-gateway")(simulate_gateway)
 _register_notify(app)
 
-from stockwatch.entrypoints import cli_daemon  # noqa: E402  (registers run, db, alerts, ...)
+from stockwatch.entrypoints.cli import daemon as cli_daemon  # noqa: E402  (registers run, db, alerts, ...)
 
 cli_daemon.register(app)
 
-from stockwatch.entrypoints.cli_review import review as _review  # noqa: E402
+from stockwatch.entrypoints.cli.review import review as _review  # noqa: E402
 
 app.command("review")(_review)
 

@@ -20,8 +20,9 @@ from typing import Any, Literal
 from croniter import croniter  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from stockwatch.config_daemon import DaemonConfig, DatabaseConfig
-from stockwatch.config_notify import ChannelConfig, RouteConfig, notify_problems
+from stockwatch.config.daemon import DaemonConfig, DatabaseConfig
+from stockwatch.config.notify import ChannelConfig, RouteConfig, notify_problems
+from stockwatch.config.tomlpos import line_of
 from stockwatch.core.messages import check_lang
 from stockwatch.core.model import AlertPolicy, DebounceRule, Item, ItemClass, Tier
 from stockwatch.core.thresholds import (
@@ -31,7 +32,6 @@ from stockwatch.core.thresholds import (
     ThresholdPolicy,
     TierSpec,
 )
-from stockwatch.tomlpos import line_of
 
 DEFAULT_CONFIG_NAME = "stockwatch.toml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")

@@ -16,20 +16,20 @@ from stockwatch.adapters.db.engine import database_url
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.files import FileFormatError, read_items
 from stockwatch.adapters.recompute_schedule import next_recompute_at
-from stockwatch.config import Config
+from stockwatch.config.settings import Config
 from stockwatch.core.model import Item, ItemKey
-from stockwatch.entrypoints.cli_common import (
+from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     DbOpt,
     LangOpt,
     err,
     out,
 )
-from stockwatch.entrypoints.cli_common import fail as _fail
-from stockwatch.entrypoints.cli_common import setup as _setup
+from stockwatch.entrypoints.cli.common import fail as _fail
+from stockwatch.entrypoints.cli.common import setup as _setup
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
-from stockwatch.wiring import open_database
+from stockwatch.wiring.compose import open_database
 
 SHOWN_PROBLEMS = 20
 
@@ -201,7 +201,7 @@ def sales_import_orders(
     )
     from stockwatch.adapters.alibaba1688.session import GatewaySession
     from stockwatch.adapters.db.order_sales import SoldLine, SqlOrderSales
-    from stockwatch.wiring import gateway_settings, token_store
+    from stockwatch.wiring.compose import gateway_settings, token_store
 
     cfg, language = _setup(config, lang)
     tz = ZoneInfo(cfg.model.general.timezone)
@@ -296,7 +296,7 @@ def thresholds_recompute(
 ) -> None:
     """Recompute every item's thresholds from the imported sales history."""
     from stockwatch.adapters.db.sales import SqlSalesStore
-    from stockwatch.bulk_computer import BulkLevelsComputer
+    from stockwatch.bulk.computer import BulkLevelsComputer
 
     cfg, language = _setup(config, lang)
     day = _as_of(cfg, as_of)

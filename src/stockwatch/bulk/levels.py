@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.core.model import Basis, Item, Step, TierLevels
 from stockwatch.core.thresholds import (
     SBC_ADI,
@@ -32,7 +33,6 @@ from stockwatch.core.thresholds import (
     TierSpecKind,
     z_for,
 )
-from stockwatch.gcpause import paused_gc
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

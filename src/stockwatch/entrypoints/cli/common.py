@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from stockwatch.config import Config, ConfigError, find_config, load_config
+from stockwatch.config.settings import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang
 
 EXIT_INPUT = 1  # bad input: configuration, unreadable file, unreachable database

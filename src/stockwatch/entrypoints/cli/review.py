@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from stockwatch.config import ConfigError, find_config, load_config
+from stockwatch.config.settings import ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang, tier_label
 from stockwatch.core.review import AlertReview
-from stockwatch.entrypoints.api_json import review_json
+from stockwatch.entrypoints.web.api_json import review_json
 from stockwatch.service.alert_review import load_review
-from stockwatch.wiring import open_store
+from stockwatch.wiring.compose import open_store
 
 EXIT_INPUT = 1
 DEFAULT_DAYS = 30

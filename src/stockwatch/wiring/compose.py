@@ -24,8 +24,8 @@ from stockwatch.adapters.db.token_store import SqlTokenStore
 from stockwatch.adapters.files import Loaded, RowProblem, daily_series, read_items, read_sales
 from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.adapters.stock_file import FileStockSource
-from stockwatch.config import Config, parse_duration
-from stockwatch.config_daemon import PollGroupConfig
+from stockwatch.config.daemon import PollGroupConfig
+from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import ThresholdPolicy
 from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store, TokenStore
@@ -35,7 +35,7 @@ from stockwatch.service.digest import DailyDigests, at_risk
 from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
-from stockwatch.wiring_notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
 
 
 @dataclass
@@ -299,7 +299,7 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
     def run(now: datetime) -> object:
         # numpy and pyarrow load only when a recompute actually runs (CLI start-up stays fast).
         from stockwatch.adapters.db.sales import SqlSalesStore
-        from stockwatch.bulk_computer import BulkLevelsComputer
+        from stockwatch.bulk.computer import BulkLevelsComputer
 
         catalog = cache.refresh()
         sales = SqlSalesStore(store.engine)

@@ -7,7 +7,7 @@ from typing import Any
 
 from stockwatch.adapters.db.tasks import ReplenishmentTask
 from stockwatch.core.review import AlertReview
-from stockwatch.entrypoints.item_rows import ItemRow
+from stockwatch.entrypoints.web.item_rows import ItemRow
 from stockwatch.ports import AlertEvent, OutboxEntry
 
 

@@ -14,23 +14,23 @@ from rich.table import Table
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.files import FileFormatError
-from stockwatch.config import Config, parse_duration
+from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, Phase
-from stockwatch.entrypoints.cli_common import (
+from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
     LangOpt,
     out,
 )
-from stockwatch.entrypoints.cli_common import fail as _fail
-from stockwatch.entrypoints.cli_common import lang_of as _lang
-from stockwatch.entrypoints.cli_common import load as _load
+from stockwatch.entrypoints.cli.common import fail as _fail
+from stockwatch.entrypoints.cli.common import lang_of as _lang
+from stockwatch.entrypoints.cli.common import load as _load
 from stockwatch.entrypoints.daemon import run_daemon
-from stockwatch.entrypoints.web import event_json, state_json, status_json
+from stockwatch.entrypoints.web.app import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
-from stockwatch.wiring import build_daemon, open_store
+from stockwatch.wiring.compose import build_daemon, open_store
 
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Open alerts: list, acknowledge, snooze.", no_args_is_help=True)

@@ -13,8 +13,8 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from stockwatch.bulk import BulkLevels, compute_bulk, promotion_index
-from stockwatch.config import Config
+from stockwatch.bulk.levels import BulkLevels, compute_bulk, promotion_index
+from stockwatch.config.settings import Config
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.thresholds import Promotion, ThresholdPolicy
 from stockwatch.ports import ComputedLevels
