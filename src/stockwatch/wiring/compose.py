@@ -175,6 +175,8 @@ class DaemonParts:
     timezone: str = "Asia/Shanghai"  # dashboard times
     web_token: str | None = None  # [daemon.http] token: the dashboard and /api/* need it
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    # Catalogue load, levels and item sync: run after the HTTP server is up, before polling.
+    prepare: Callable[[], None] | None = None
 
 
 def stock_source(
@@ -335,21 +337,31 @@ def build_daemon(
     as_of: date | None = None,
     max_cycles: int | None = None,
     http_port: int | None = -1,
+    lazy: bool = False,
 ) -> DaemonParts:
     """Assemble the daemon from configuration; every keyword replaces one default part.
 
     Plug points: ``source`` (stock_source: the snapshot file, later the 1688 client),
     ``router`` (default_router), ``deliver`` (the delivery worker when ``[[channels]]`` exist,
     else log_deliverer), ``recompute`` (threshold_recompute, on ``[thresholds] recompute``).
+    ``lazy``: leave the catalogue load and item sync to the daemon, after its HTTP server is up
+    (``stockwatch run``); otherwise they happen here.
     """
     model = config.model
     daemon = model.daemon
     store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
     cache = LevelCache(config, as_of)
-    catalog = cache.refresh()
-    now = (clock or _utc_now)()
-    items = list(catalog.items.values())
-    store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, now)
+
+    def prepare() -> None:
+        # Run by the daemon once its HTTP server answers: at 100,000 items reading the
+        # catalogue, computing every item's levels and syncing the items table take far longer
+        # than a health check waits, and the dashboard can serve from the database meanwhile.
+        catalog = cache.refresh()
+        items = list(catalog.items.values())
+        store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, (clock or _utc_now)())
+
+    if not lazy:
+        prepare()
     closers: list[Callable[[], Awaitable[None]]] = []
     if source is None:
         source, close_source = stock_source(config, store.engine)
@@ -411,6 +423,7 @@ def build_daemon(
         lang=config.lang,
         timezone=config.model.general.timezone,
         web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
+        prepare=prepare if lazy else None,
     )
 
 
