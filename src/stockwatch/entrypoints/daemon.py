@@ -160,6 +160,7 @@ class Daemon:
             timezone=p.timezone,
             stale_after=p.stale_after,
             status_summary=self.summary,
+            promotions=p.promotions,
         )
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.

@@ -27,7 +27,7 @@ from stockwatch.adapters.stock_file import FileStockSource
 from stockwatch.config.daemon import PollGroupConfig
 from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.model import Item, ItemKey, TierLevels
-from stockwatch.core.thresholds import ThresholdPolicy
+from stockwatch.core.thresholds import Promotion, ThresholdPolicy
 from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store, TokenStore
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
@@ -177,6 +177,7 @@ class DaemonParts:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
     # Catalogue load, levels and item sync: run after the HTTP server is up, before polling.
     prepare: Callable[[], None] | None = None
+    promotions: Callable[[], Sequence[Promotion]] | None = None  # the item chart's windows
 
 
 def stock_source(
@@ -424,6 +425,7 @@ def build_daemon(
         timezone=config.model.general.timezone,
         web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
         prepare=prepare if lazy else None,
+        promotions=config.promotions,
     )
 
 

@@ -11,7 +11,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
+from stockwatch.core.thresholds import Promotion
 from stockwatch.entrypoints.web.dashboard import dashboard_router, make_guard
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.item_rows import Sources
@@ -51,6 +52,7 @@ class WebDeps:
     timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
     stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
     status_summary: Callable[[], Status] | None = None  # status without per-item lists
+    promotions: Callable[[], Sequence[Promotion]] | None = None  # windows on the item chart
 
 
 def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
@@ -299,6 +301,7 @@ def create_app(deps: WebDeps) -> FastAPI:
                 timezone=deps.timezone,
                 stale_after=deps.stale_after,
                 status_summary=deps.status_summary,
+                promotions=deps.promotions,
             )
         )
     )

@@ -74,6 +74,7 @@ def chart_data(
     now: datetime,
     sales: Sequence[tuple[date, int]] = (),
     labels: dict[str, str] | None = None,
+    promotions: Sequence[tuple[str, datetime, datetime]] = (),
 ) -> dict[str, Any]:
     """Everything the item chart draws, JSON-ready."""
     stock = [
@@ -102,7 +103,7 @@ def chart_data(
         "levels": levels,
         "alerts": alerts,
         "sales": [[d.isoformat(), q] for d, q in sales],
-        "promotions": [],
+        "promotions": [[name, _ms(start), _ms(end)] for name, start, end in promotions],
         "orders": [],
         "labels": labels or {},
     }

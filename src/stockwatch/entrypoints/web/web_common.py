@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -11,6 +11,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from stockwatch.core.model import ItemKey
+from stockwatch.core.thresholds import Promotion
 from stockwatch.entrypoints.web.dashboard_texts import LANGS
 from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.ports import Store
@@ -38,6 +39,7 @@ class DashboardDeps:
     stale_after: timedelta = timedelta(hours=6)
     # The cards of the overview (groups, backlog) without the per-item lists of ``status``.
     status_summary: Callable[[], Status] | None = None
+    promotions: Callable[[], Sequence[Promotion]] | None = None  # configured promotion windows
 
     def summary(self) -> Status:
         return (self.status_summary or self.status)()

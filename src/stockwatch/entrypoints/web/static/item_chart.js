@@ -11,7 +11,11 @@
   if (box) {
     var series = [{
       name: L.available || "available", type: "line", data: data.stock, showSymbol: true,
-      symbolSize: 4, lineStyle: { width: 2, color: "#1565c0" }, itemStyle: { color: "#1565c0" }
+      symbolSize: 4, lineStyle: { width: 2, color: "#1565c0" }, itemStyle: { color: "#1565c0" },
+      markArea: {  // promotion windows
+        itemStyle: { color: "rgba(255, 193, 7, 0.15)" },
+        data: data.promotions.map(function (p) { return [{ name: p[0], xAxis: p[1] }, { xAxis: p[2] }]; })
+      }
     }];
     ["T1", "T2", "T3"].forEach(function (tier) {
       series.push({
