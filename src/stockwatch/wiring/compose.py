@@ -28,7 +28,15 @@ from stockwatch.config.daemon import PollGroupConfig
 from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import Promotion, ThresholdPolicy
-from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store, TokenStore
+from stockwatch.ports import (
+    Clock,
+    PromotionStore,
+    PushInterpreter,
+    Router,
+    StockSource,
+    Store,
+    TokenStore,
+)
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
@@ -36,6 +44,7 @@ from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 
 
 @dataclass
@@ -175,9 +184,11 @@ class DaemonParts:
     timezone: str = "Asia/Shanghai"  # dashboard times
     web_token: str | None = None  # [daemon.http] token: the dashboard and /api/* need it
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    promotions: PromotionApplier | None = None  # applies promotions on time
+    promotion_store: PromotionStore | None = None  # /api/promotions
     # Catalogue load, levels and item sync: run after the HTTP server is up, before polling.
     prepare: Callable[[], None] | None = None
-    promotions: Callable[[], Sequence[Promotion]] | None = None  # the item chart's windows
+    promotion_windows: Callable[[], Sequence[Promotion]] | None = None  # item chart windows
 
 
 def stock_source(
@@ -227,9 +238,12 @@ def open_store(
 class LevelCache:
     """Computed levels per item from config + sales; rebuilt by ``refresh`` (the recompute)."""
 
-    def __init__(self, config: Config, as_of: date | None = None) -> None:
+    def __init__(
+        self, config: Config, as_of: date | None = None, engine: Engine | None = None
+    ) -> None:
         self.config = config
         self.as_of = as_of
+        self.engine = engine  # promotions entered through the API live there
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
 
@@ -242,7 +256,7 @@ class LevelCache:
             policy_resolver(self.config),
             catalog.sales,
             day,
-            self.config.promotions(),
+            all_promotions(self.config, self.engine),
         )
         self.levels, self.catalog = levels, catalog
         return catalog
@@ -311,7 +325,14 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
         if not keys or not sales.skus():
             return None  # nothing imported yet: the fallback levels are all there is
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
-        computer = BulkLevelsComputer(config, catalog.items, sales.matrix)
+        tz_name = config.model.general.timezone
+        computer = BulkLevelsComputer(
+            config,
+            catalog.items,
+            sales.matrix,
+            promotions=all_promotions(config, store.engine),
+            stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+        )
         return recompute_thresholds(
             keys,
             day,
@@ -351,7 +372,7 @@ def build_daemon(
     model = config.model
     daemon = model.daemon
     store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
-    cache = LevelCache(config, as_of)
+    cache = LevelCache(config, as_of, store.engine)
 
     def prepare() -> None:
         # Run by the daemon once its HTTP server answers: at 100,000 items reading the
@@ -392,6 +413,7 @@ def build_daemon(
         return next_recompute_at(spec, last, moment, tz)
 
     retention = daemon.retention
+    promotions = PromotionApplier(config, store, cache)
     return DaemonParts(
         store=store,
         source=source,
@@ -425,7 +447,9 @@ def build_daemon(
         timezone=config.model.general.timezone,
         web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
         prepare=prepare if lazy else None,
-        promotions=config.promotions,
+        promotion_windows=lambda: all_promotions(config, store.engine),
+        promotions=promotions,
+        promotion_store=promotion_store(store.engine),
     )
 
 
