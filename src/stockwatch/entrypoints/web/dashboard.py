@@ -1,15 +1,13 @@
 """The merchant dashboard (server-rendered Jinja2, zh-CN/en) and the JSON API behind it.
 
 Pages work without JavaScript: every action is a POST form that redirects back. Titles come
-from 1688 and are hostile input, so templates autoescape everything. Unsafe requests from
-another origin are refused (a browser always sends ``Origin`` on a cross-site POST); when
-``web_token`` is set every page and API call needs it (a cookie after /login, or a bearer).
+from 1688 and are hostile input, so templates autoescape everything. Login, roles, CSRF and
+security headers are the SecurityMiddleware's (security.py): every form carries
+``csrf_token`` and routes read who acts from ``request.state.principal``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -17,11 +15,12 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.adapters.db.tasks import OPEN, export_purchase_list, purchase_list
+from stockwatch.core.accounts import Principal, Via
 from stockwatch.core.model import ItemKey, NoticeKind, Phase, Tier
 from stockwatch.entrypoints.web.api_json import (
     iso,
@@ -42,7 +41,7 @@ from stockwatch.service.recompute import describe_change
 from stockwatch.service.status import Status
 
 LANG_COOKIE = "stockwatch_lang"
-SESSION_COOKIE = "stockwatch_session"
+MAX_ID = 2**63 - 1  # ids are 64-bit in the database; a longer one cannot exist (404, not 500)
 EVENT_KINDS = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
 REVIEW_DAYS = (7, 30, 90, 365)
 _T = TypeVar("_T")
@@ -62,41 +61,23 @@ def request_lang(request: Request, default: str) -> str:
     return cookie if cookie in LANGS else default
 
 
-def session_value(token: str) -> str:
-    """What the login cookie holds: derived from the token, never the token itself."""
-    return hmac.new(token.encode(), b"stockwatch-session", hashlib.sha256).hexdigest()
+def actor_of(request: Request) -> Principal | None:
+    """Who makes the request (set by the SecurityMiddleware); None only without it."""
+    who = getattr(request.state, "principal", None)
+    return who if isinstance(who, Principal) else None
 
 
-def _same_origin(request: Request) -> bool:
-    source = request.headers.get("origin") or request.headers.get("referer")
-    if not source:
-        return True  # not a browser form (curl, scripts); browsers send Origin on POST
-    host = request.headers.get("host", "")
-    return urlsplit(source).netloc == host
+def _actor(request: Request) -> str:
+    who = actor_of(request)
+    return who.name if who is not None else "dashboard"
 
 
-def make_guard(token: str | None) -> Callable[[Request], None]:
-    def guard(request: Request) -> None:
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
-            raise HTTPException(403, "cross-origin request refused")
-        if not token or request.url.path in ("/login", "/logout"):
-            return
-        cookie = request.cookies.get(SESSION_COOKIE, "")
-        bearer = request.headers.get("authorization", "")
-        if hmac.compare_digest(
-            cookie.encode(), session_value(token).encode()
-        ) or hmac.compare_digest(bearer.encode(), f"Bearer {token}".encode()):
-            return
-        if request.url.path.startswith("/api/") or request.method != "GET":
-            raise HTTPException(401, "login required")
-        target = urlencode({"next": request.url.path})
-        raise HTTPException(303, "login required", headers={"Location": f"/login?{target}"})
-
-    return guard
-
-
-def _safe_next(value: str) -> str:
-    return value if value.startswith("/") and not value.startswith("//") else "/"
+def snooze_length(hours: float) -> timedelta:
+    """A snooze of so few hours that it rounds to nothing is refused, not a 500."""
+    length = timedelta(hours=hours)
+    if length < timedelta(minutes=1):
+        raise HTTPException(400, "hours: a snooze must last at least a minute")
+    return length
 
 
 # -- the router -----------------------------------------------------------------------------
@@ -109,7 +90,6 @@ class DashboardDeps:
     status: Callable[[], Status]
     sources: Sources
     lang: str = "zh-CN"
-    token: str | None = None
     levels_for: LevelsFor | None = None
     timezone: str = "Asia/Shanghai"  # pages show local time ([general] timezone)
 
@@ -162,18 +142,21 @@ def _since(value: str | None, days: int | None, now: datetime, tz: tzinfo = UTC)
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise HTTPException(400, f"since: not a date or time: {value!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        try:
+            return aware.astimezone(UTC)  # year 1 in UTC+8 is before year 1 in UTC
+        except OverflowError:
+            raise HTTPException(400, f"since: out of range: {value!r}") from None
     return None if days is None else now - timedelta(days=days)
 
 
-def dashboard_router(d: DashboardDeps) -> APIRouter:
-    """Pages and the JSON API; ``create_app`` includes it."""
-    local = ZoneInfo(d.timezone)
-    env = _env(local)
-    router = APIRouter(dependencies=[Depends(make_guard(d.token))])
+def page_renderer(d: DashboardDeps) -> Callable[..., HTMLResponse]:
+    """Return ``page(request, template, title_key, **context)`` for every HTML page."""
+    env = _env(ZoneInfo(d.timezone))
 
     def page(request: Request, name: str, title_key: str, **ctx: Any) -> HTMLResponse:
         lang = request_lang(request, d.lang)
+        who = actor_of(request)
         other = "en" if lang == "zh-CN" else "zh-CN"
         query = dict(request.query_params) | {"lang": other}
         html = env.get_template(name).render(
@@ -182,7 +165,9 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             page_title=text(title_key, lang),
             switch_url=f"{request.url.path}?{urlencode(query)}",
             path=request.url.path,
-            login=bool(d.token),
+            login=who is not None and who.via is Via.SESSION,
+            who_name=who.name if who is not None and who.via is Via.SESSION else None,
+            csrf_token=getattr(request.state, "csrf_token", None),
             timezone=d.timezone,
             **ctx,
         )
@@ -190,6 +175,16 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         if request.query_params.get("lang") and lang != request.cookies.get(LANG_COOKIE):
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
         return response
+
+    return page
+
+
+def dashboard_router(d: DashboardDeps) -> APIRouter:
+    """Pages and the JSON API; ``create_app`` includes it."""
+    local = ZoneInfo(d.timezone)
+    router = APIRouter()  # the SecurityMiddleware guards every route (login, roles, CSRF)
+
+    page = page_renderer(d)
 
     def back(path: str) -> RedirectResponse:
         return RedirectResponse(path, status_code=303)
@@ -213,30 +208,32 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             refresh=60,
         )
 
-    @router.get("/items/{key}", response_class=HTMLResponse, include_in_schema=False)
+    @router.get("/items/{key:path}", response_class=HTMLResponse, include_in_schema=False)
     def item_page(request: Request, key: str) -> HTMLResponse:
         detail = _item_detail(_key(key), request_lang(request, d.lang))
         return page(request, "item.html", "item", **detail)
 
-    @router.post("/items/{key}/ack", include_in_schema=False)
-    def item_ack(key: str) -> RedirectResponse:
+    @router.post("/items/{key:path}/ack", include_in_schema=False)
+    def item_ack(request: Request, key: str) -> RedirectResponse:
         item = _key(key)
         try:
-            acknowledge_alert(d.store, item, "dashboard", d.clock())
+            acknowledge_alert(d.store, item, _actor(request), d.clock())
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
         return back(f"/items/{item}")
 
-    @router.post("/items/{key}/snooze", include_in_schema=False)
+    @router.post("/items/{key:path}/snooze", include_in_schema=False)
     def item_snooze(
-        key: str, hours: Annotated[float, Form(gt=0, le=24 * 30)] = 4.0
+        request: Request, key: str, hours: Annotated[float, Form(gt=0, le=24 * 30)] = 4.0
     ) -> RedirectResponse:
         item = _key(key)
         now = d.clock()
         try:
-            snooze_alert(d.store, item, now + timedelta(hours=hours), "dashboard", now)
+            snooze_alert(d.store, item, now + snooze_length(hours), _actor(request), now)
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
         return back(f"/items/{item}")
 
     @router.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
@@ -266,7 +263,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return page(request, "outbox.html", "outbox", entries=entries)
 
     @router.post("/outbox/{entry_id}/retry", include_in_schema=False)
-    def outbox_retry(entry_id: int) -> RedirectResponse:
+    def outbox_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:
         _retry(entry_id)
         return back("/outbox")
 
@@ -276,7 +273,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return page(request, "tasks.html", "tasks", groups=groups)
 
     @router.post("/tasks/{task_id}/close", include_in_schema=False)
-    def task_close(task_id: int) -> RedirectResponse:
+    def task_close(task_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:
         _close(task_id)
         return back("/tasks")
 
@@ -296,33 +293,6 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             per_item=sorted(result.notices_per_item.items(), key=lambda p: (-p[1], str(p[0]))),
         )
 
-    @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login_form(request: Request, next: str = "/") -> HTMLResponse:
-        return page(request, "login.html", "login", next=_safe_next(next), failed=False)
-
-    @router.post("/login", include_in_schema=False, response_model=None)
-    def login(
-        request: Request,
-        token: Annotated[str, Form()] = "",
-        next: Annotated[str, Form()] = "/",
-    ) -> Response:
-        if not d.token or hmac.compare_digest(token.encode(), d.token.encode()):
-            response: Response = back(_safe_next(next))
-            if d.token:
-                response.set_cookie(
-                    SESSION_COOKIE, session_value(d.token), httponly=True, samesite="strict"
-                )
-            return response
-        response = page(request, "login.html", "login", next=_safe_next(next), failed=True)
-        response.status_code = 401
-        return response
-
-    @router.post("/logout", include_in_schema=False)
-    def logout() -> RedirectResponse:
-        response = back("/login")
-        response.delete_cookie(SESSION_COOKIE)
-        return response
-
     # -- JSON -------------------------------------------------------------------------------
 
     @router.get("/api/items")
@@ -331,7 +301,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             row_json(r) for r in item_rows(d.store, d.sources, d.status(), levels_for=d.levels_for)
         ]
 
-    @router.get("/api/items/{key}")
+    @router.get("/api/items/{key:path}")
     def api_item(key: str, lang: str = "en") -> dict[str, Any]:
         detail = _item_detail(_key(key), lang)
         return {
@@ -372,7 +342,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return [outbox_json(e) for e in _need(d.sources.outbox).list(wanted, limit)]
 
     @router.post("/api/outbox/{entry_id}/retry")
-    def api_retry(entry_id: int) -> dict[str, Any]:
+    def api_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
         return outbox_json(_retry(entry_id))
 
     @router.get("/api/tasks")
@@ -382,7 +352,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return [task_json(t) for t in _need(d.sources.tasks).list(status or None, limit)]
 
     @router.post("/api/tasks/{task_id}/close")
-    def api_close(task_id: int) -> dict[str, Any]:
+    def api_close(task_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
         _close(task_id)
         return {"ok": True, "id": task_id}
 
