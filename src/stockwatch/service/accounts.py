@@ -63,9 +63,7 @@ class Accounts:
         self.store = store
         self.hasher = hasher
         self.session_lifetime = session_lifetime
-        # Verifying against a fixed hash when the user is unknown keeps the answer time the
-        # same, so timing does not tell which user names exist.
-        self._decoy = hasher.hash(secrets.token_hex(16))
+        self._decoy: str | None = None  # made at the first unknown name: start-up stays fast
 
     # -- users -----------------------------------------------------------------------------
 
@@ -106,6 +104,10 @@ class Accounts:
         """Return a new session for the right password, else None (no hint which was wrong)."""
         user = self.store.user(name)
         if user is None:
+            # Verifying against a throwaway hash keeps the answer time the same, so timing
+            # does not tell which user names exist.
+            if self._decoy is None:
+                self._decoy = self.hasher.hash(secrets.token_hex(16))
             self.hasher.verify(self._decoy, password)
             return None
         if not self.hasher.verify(user.password_hash, password):
