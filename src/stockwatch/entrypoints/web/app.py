@@ -23,13 +23,14 @@ from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
+from stockwatch.entrypoints.web.api_promotions import promotions_router
 from stockwatch.entrypoints.web.auth_routes import AuthDeps, auth_router
 from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_renderer
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
 from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, snooze_length
-from stockwatch.ports import AlertEvent, Clock, PushMessage, Store
+from stockwatch.ports import AlertEvent, Clock, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor
 from stockwatch.service.status import Status
@@ -52,6 +53,8 @@ class WebDeps:
     sources: Sources | None = None  # outbox/tasks/thresholds; None: derived from the store
     levels_for: LevelsFor | None = None  # the evaluator's configured levels (overview T1/T2/T3)
     timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
+    promotions: PromotionStore | None = None  # /api/promotions; None: not offered
+    on_promotions: Callable[[], None] = lambda: None  # apply changed promotions at once
     stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
     status_summary: Callable[[], Status] | None = None  # status without per-item lists
 
@@ -297,6 +300,10 @@ def create_app(deps: WebDeps) -> FastAPI:
     @app.get("/api/status")
     def status(d: Deps) -> dict[str, Any]:
         return status_json(d.status())
+
+    if deps.promotions is not None:
+        # No per-router guard: the SecurityMiddleware guards every route.
+        app.include_router(promotions_router(deps.promotions, deps.clock, (), deps.on_promotions))
 
     dashboard = DashboardDeps(
         store=deps.store,
