@@ -2,8 +2,9 @@
 
 One browser for the module and one seeded shop (``tests.e2e.test_dashboard``'s: stock polled
 from a file that drains, alerts raised by the evaluator, a dead letter, two threshold
-versions), served by ``create_app`` on loopback behind the token login. Screenshots go to
-``tests/artifacts/`` (gitignored). Required when CI is set; skipped with a reason otherwise.
+versions), served by ``create_app`` on loopback behind the login (a user with a password).
+Screenshots go to ``tests/artifacts/`` (gitignored). Required when CI is set; skipped with a
+reason otherwise.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,16 +24,19 @@ from sqlalchemy import Engine
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.tables import metadata
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+from stockwatch.core.accounts import Role
 from stockwatch.core.model import Basis, TierLevels
 from stockwatch.entrypoints.web.app import create_app
+from stockwatch.entrypoints.web.security import WebSecurity
 from stockwatch.ports import NewThreshold, ThresholdStatus
+from stockwatch.wiring.accounts import build_accounts
 from tests.conftest import sqlite_engine_at
 from tests.e2e.test_dashboard import DRAGON, GLOBE, HOSTILE, T0, Clock, _deps, _seed
 from tests.servers import serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-TOKEN = "browser-s3cret"
+USER, PASSWORD = "otto", "correct horse battery"
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -77,7 +82,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, SqlSto
     SqlThresholdStore(engine).save(
         [NewThreshold(GLOBE, held, ThresholdStatus.REVIEW, "T2 ×3.3")], clock()
     )
-    with serve(create_app(_deps(store, clock, token=TOKEN))) as url:
+    accounts = build_accounts(engine, fast_hash=True)
+    accounts.add_user(USER, PASSWORD, Role.OPERATOR, clock())
+    deps = replace(_deps(store, clock), security=WebSecurity(accounts=accounts, clock=clock))
+    with serve(create_app(deps)) as url:
         yield url, store, clock
     engine.dispose()
 
@@ -96,8 +104,9 @@ def page(site: tuple[str, SqlStore, Clock]) -> Iterator[Page]:
         tab.dialogs = dialogs  # type: ignore[attr-defined]
         url = site[0]
         tab.goto(f"{url}/")
-        tab.fill("input[name=token]", TOKEN)
-        tab.click("main form button")
+        tab.fill("input[name=user]", USER)
+        tab.fill("input[name=password]", PASSWORD)
+        tab.click("#login-form button")
         tab.wait_for_selector("#items")
         yield tab
         context.close()
@@ -121,7 +130,7 @@ def test_after_login_the_drained_item_is_out_and_a_hostile_title_is_text(page: P
 
 def test_the_chart_draws_on_a_canvas_with_the_levels_as_they_were(page: Page) -> None:
     page.click(f"a[href='/items/{GLOBE}']")
-    page.wait_for_function("window.stockChart !== undefined")
+    page.wait_for_selector("#stock-chart canvas")  # (the page's CSP forbids wait_for_function)
     option: dict[str, Any] = page.evaluate(
         "(() => { const o = window.stockChart.getOption();"
         " return {series: o.series.map(s => ({name: s.name, data: s.data}))}; })()"
