@@ -276,7 +276,7 @@ def _client(engine: Engine) -> TestClient:
         status=summary,
         status_summary=summary,
     )
-    return TestClient(create_app(deps))
+    return TestClient(create_app(deps), base_url="http://127.0.0.1")
 
 
 def measure(engine: Engine, runs: int) -> dict[str, tuple[float, float, int]]:

@@ -39,6 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from stockwatch.adapters.db import tables as t
 from stockwatch.adapters.db.codec import item_from_row, state_from_json
+from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.core.model import AlertState, Item
 
 OPEN = "open"
@@ -119,11 +120,14 @@ class SqlOverview:
             where.append(i.c.key == only)
         joined = i.outerjoin(s, s.c.item_key == i.c.key)
         rank = func.coalesce(s.c.tier_rank, 0)
-        with self.engine.connect() as conn:
-            counted = conn.execute(
-                select(rank, func.count()).select_from(joined).where(*where).group_by(rank)
-            )
-            counts = {int(r): int(n) for r, n in counted}
+        with self._read() as conn:
+            if flt.active() or only is not None:
+                counted = conn.execute(
+                    select(rank, func.count()).select_from(joined).where(*where).group_by(rank)
+                )
+                counts = {int(r): int(n) for r, n in counted}
+            else:
+                counts = self._all_counts(conn)
             total = sum(counts.values())
             at_risk = total - counts.get(0, 0)
             keys: list[str] = []
@@ -142,6 +146,27 @@ class SqlOverview:
                 keys += [row.key for row in conn.execute(query)]
             items = self._details(conn, keys, now, stale_after)
         return OverviewPage(items, total, counts, offset, limit)
+
+    def _read(self) -> Any:
+        # A plain BEGIN on SQLite: pages read a snapshot and never take the write lock.
+        return self.engine.connect().execution_options(**{READ_ONLY: True})
+
+    def _all_counts(self, conn: Any) -> dict[int, int]:
+        """Counts per tier of every active item: the few at risk through the rank index, the
+        rest as the difference (a join over all 100k items cost ~150 ms on SQLite)."""
+        i, s = t.items, t.alert_states
+        total = conn.execute(select(func.count()).select_from(i).where(i.c.active == true()))
+        counts = {0: int(total.scalar_one())}
+        at_risk = conn.execute(
+            select(s.c.tier_rank, func.count())
+            .select_from(s.join(i, i.c.key == s.c.item_key))
+            .where(s.c.tier_rank > 0, i.c.active == true())
+            .group_by(s.c.tier_rank)
+        )
+        for rank, n in at_risk:
+            counts[int(rank)] = int(n)
+            counts[0] -= int(n)
+        return counts
 
     def _risk_keys(
         self,
@@ -315,7 +340,7 @@ class SqlOverview:
 
     def open_tasks(self) -> int:
         task = t.replenishment_tasks
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             query = select(func.count()).select_from(task).where(task.c.status == OPEN)
             return int(conn.execute(query).scalar_one())
 
@@ -326,7 +351,7 @@ class SqlOverview:
         """
         i = t.items
         out: dict[str, list[str]] = {}
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             for name, column in (
                 ("category", i.c.category),
                 ("supplier", i.c.supplier),

@@ -15,12 +15,11 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from stockwatch.adapters.db.overview import OverviewFilter
-from stockwatch.adapters.db.tasks import OPEN
 from stockwatch.core.model import Item, ItemKey, Phase
 from stockwatch.entrypoints.web.api_json import iso, item_event_json, row_json
 from stockwatch.entrypoints.web.dashboard_texts import text
 from stockwatch.entrypoints.web.item_chart import chart_data
-from stockwatch.entrypoints.web.item_rows import ALL_TASKS, ItemRow, RowsPage
+from stockwatch.entrypoints.web.item_rows import ItemRow, RowsPage
 from stockwatch.entrypoints.web.web_common import (
     DashboardDeps,
     PageRenderer,
@@ -177,9 +176,7 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
             explained = d.levels_for(key, None)
         task = None
         if row.task_id is not None and d.sources.tasks is not None:
-            task = next(
-                (t for t in d.sources.tasks.list(OPEN, ALL_TASKS) if t.id == row.task_id), None
-            )
+            task = d.sources.tasks.get(row.task_id)
         events = d.store.events(key, limit=200)
         sales: list[tuple[Any, int]] = []
         if d.sources.sales is not None:
