@@ -33,6 +33,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     true,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -344,27 +345,25 @@ class SqlOverview:
             query = select(func.count()).select_from(task).where(task.c.status == OPEN)
             return int(conn.execute(query).scalar_one())
 
-    def choices(self) -> dict[str, list[str]]:
+    def choices(self, limit: int = 500) -> dict[str, list[str]]:
         """The distinct categories, suppliers and warehouses (the filter menus), each sorted.
 
-        Each comes from its own index (a skip over equal values), not a scan of the items.
+        A loose index scan: each next value is one index lookup (``min(col) > previous``), so
+        200 suppliers cost 200 lookups, not a scan of 100,000 items (PostgreSQL has no skip
+        scan; a plain DISTINCT took ~80 ms per menu there).
         """
-        i = t.items
         out: dict[str, list[str]] = {}
         with self._read() as conn:
-            for name, column in (
-                ("category", i.c.category),
-                ("supplier", i.c.supplier),
-                ("warehouse", i.c.warehouse),
-            ):
-                query = (
-                    select(column)
-                    .where(column.is_not(None), column != "")
-                    .distinct()
-                    .order_by(column)
-                    .limit(500)
+            for name in ("category", "supplier", "warehouse"):
+                # ``name`` is one of three constants above, never input.
+                query = text(
+                    f"WITH RECURSIVE menu(v, n) AS ("
+                    f" SELECT min({name}), 1 FROM items WHERE {name} > ''"
+                    f" UNION ALL SELECT (SELECT min({name}) FROM items WHERE {name} > menu.v),"
+                    f" n + 1 FROM menu WHERE menu.v IS NOT NULL AND n < :limit)"
+                    f" SELECT v FROM menu WHERE v IS NOT NULL"
                 )
-                out[name] = [str(v) for v in conn.execute(query).scalars()]
+                out[name] = [str(v) for v in conn.execute(query, {"limit": limit}).scalars()]
         return out
 
 
