@@ -23,6 +23,7 @@ from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verif
 from stockwatch.core.model import AlertState, ItemKey
 from stockwatch.entrypoints.web.dashboard import DashboardDeps, dashboard_router, make_guard
 from stockwatch.entrypoints.web.item_rows import Sources
+from stockwatch.entrypoints.web.orders import orders_router
 from stockwatch.ports import AlertEvent, Clock, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor
@@ -282,20 +283,18 @@ def create_app(deps: WebDeps) -> FastAPI:
     def status(d: Deps) -> dict[str, Any]:
         return status_json(d.status())
 
-    app.include_router(
-        dashboard_router(
-            DashboardDeps(
-                store=deps.store,
-                clock=deps.clock,
-                status=deps.status,
-                sources=deps.sources or Sources.for_store(deps.store),
-                lang=deps.lang,
-                token=deps.web_token,
-                levels_for=deps.levels_for,
-                timezone=deps.timezone,
-            )
-        )
+    dashboard = DashboardDeps(
+        store=deps.store,
+        clock=deps.clock,
+        status=deps.status,
+        sources=deps.sources or Sources.for_store(deps.store),
+        lang=deps.lang,
+        token=deps.web_token,
+        levels_for=deps.levels_for,
+        timezone=deps.timezone,
     )
+    app.include_router(dashboard_router(dashboard))
+    app.include_router(orders_router(dashboard))
     return app
 
 

@@ -38,6 +38,7 @@ from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus, Store, Store
 from stockwatch.service.alert_review import load_review
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor
+from stockwatch.service.purchasing import order_view
 from stockwatch.service.recompute import describe_change
 from stockwatch.service.status import Status
 
@@ -273,7 +274,13 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     @router.get("/tasks", response_class=HTMLResponse, include_in_schema=False)
     def tasks_page(request: Request) -> HTMLResponse:
         groups = purchase_list(d.sources.tasks.list(OPEN, ALL_TASKS)) if d.sources.tasks else None
-        return page(request, "tasks.html", "tasks", groups=groups)
+        now = d.clock()
+        orders = (
+            [order_view(o, now) for o in d.sources.orders.find(open_only=True)]
+            if d.sources.orders
+            else None
+        )
+        return page(request, "tasks.html", "tasks", groups=groups, orders=orders)
 
     @router.post("/tasks/{task_id}/close", include_in_schema=False)
     def task_close(task_id: int) -> RedirectResponse:

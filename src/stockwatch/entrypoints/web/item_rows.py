@@ -15,7 +15,9 @@ from stockwatch.adapters.db.threshold_store import SqlThresholdStore
 from stockwatch.core.model import Item, ItemKey, Phase, Tier
 from stockwatch.ports import Store
 from stockwatch.service.polling import LevelsFor
+from stockwatch.service.purchasing import PurchaseOrders
 from stockwatch.service.status import Status
+from stockwatch.wiring.purchasing import purchase_orders
 
 ALL_TASKS = 1_000_000  # open tasks are one per item at most: list them all
 
@@ -27,13 +29,19 @@ class Sources:
     outbox: SqlOutbox | None = None
     tasks: SqlTaskStore | None = None
     thresholds: SqlThresholdStore | None = None
+    orders: PurchaseOrders | None = None
 
     @classmethod
     def for_store(cls, store: Store) -> Sources:
         engine = getattr(store, "engine", None)
         if not isinstance(engine, Engine):
             return cls()
-        return cls(SqlOutbox(engine), SqlTaskStore(engine), SqlThresholdStore(engine))
+        return cls(
+            SqlOutbox(engine),
+            SqlTaskStore(engine),
+            SqlThresholdStore(engine),
+            purchase_orders(engine),
+        )
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ class ItemRow:
     supplier: str
     tier: Tier
     phase: Phase
-    available: int | None
+    available: int | None  # the position: on hand − committed + on order
     on_hand: int | None
     levels: tuple[int, int, int] | None
     velocity: float
@@ -54,6 +62,7 @@ class ItemRow:
     acked: bool
     snoozed_until: datetime | None
     task_id: int | None
+    shelf: int | None = None  # on hand − committed: what customers can buy now
 
     def sort_key(self) -> tuple[int, float, str]:
         cover = math.inf if self.days_of_cover is None else self.days_of_cover
@@ -85,9 +94,11 @@ def item_rows(
         if available is None and reading is not None:
             available = reading.reading.available
         velocity = lv[3] if lv else 0.0
+        shelf = reading.reading.shelf if reading else None
         cover = None
-        if available is not None and velocity > 0:
-            cover = max(available, 0) / velocity
+        stock = shelf if shelf is not None else available
+        if stock is not None and velocity > 0:
+            cover = max(stock, 0) / velocity  # how long the shelf lasts
         rows.append(
             ItemRow(
                 key=item.key,
@@ -106,6 +117,7 @@ def item_rows(
                 acked=state.acked if state else False,
                 snoozed_until=state.snoozed_until if state else None,
                 task_id=tasks.get(str(item.key)),
+                shelf=shelf,
             )
         )
     return sorted(rows, key=ItemRow.sort_key)
