@@ -24,7 +24,6 @@ def row_json(row: ItemRow) -> dict[str, Any]:
         "phase": row.phase.value,
         "available": row.available,
         "on_hand": row.on_hand,
-        "shelf": row.shelf,
         "levels": None
         if row.levels is None
         else dict(zip(("T1", "T2", "T3"), row.levels, strict=True)),
