@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
-from stockwatch.entrypoints.web.dashboard import DashboardDeps, make_guard
+from stockwatch.entrypoints.web.dashboard import make_guard
+from stockwatch.entrypoints.web.web_common import DashboardDeps
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
 
 MAX_QTY = 2**31 - 1
