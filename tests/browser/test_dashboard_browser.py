@@ -149,16 +149,23 @@ def test_the_chart_draws_on_a_canvas_with_the_levels_as_they_were(page: Page) ->
     _shot(page, "item-chart")
 
 
-def test_acknowledge_and_close_the_task_in_place(page: Page, site: Any) -> None:
+def test_acknowledge_and_mark_the_order_placed_in_place(page: Page, site: Any) -> None:
     url = site[0]
     page.goto(f"{url}/items/{DRAGON}")
     page.evaluate("window.__sameDocument = true")
     page.click("#ack-button")
     page.wait_for_selector("#acked")
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
-    page.click("#close-task-button")
-    page.wait_for_selector("#close-task-button", state="detached")
+    page.click("#order-button")  # the reorder task's quantity, ordered now
+    order = page.wait_for_selector("[data-order]")
+    assert order is not None and "#" in order.inner_text()
     assert page.evaluate("window.__sameDocument") is True
+    page.goto(f"{url}/items/{DRAGON}")  # the chart marks the order: placed and expected
+    page.wait_for_selector("#stock-chart canvas")
+    marks = page.evaluate(
+        "window.stockChart.getOption().series[0].markLine.data.map(m => m.name || m[0].name)"
+    )
+    assert any(m.endswith("ETA") for m in marks) and any("+" in m for m in marks), marks
     assert "acked" in page.inner_text("#item-state") or "已确认" in page.inner_text("#item-state")
     _shot(page, "item-acknowledged")
 

@@ -44,6 +44,7 @@ from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.core.model import AlertState, Item
 
 OPEN = "open"
+OPEN_ORDER_STATUSES = ("ordered", "partial")
 TIER_RANKS = {"OK": 0, "T1": 1, "T2": 2, "T3": 3, "OUT": 4}
 
 
@@ -58,7 +59,8 @@ class OverviewFilter:
     tag: str = ""
     warehouse: str = ""
     stale: bool = False  # no reading, failed reads, or older than stale_after
-    open_task: bool = False  # an open replenishment task (an order to place or placed)
+    open_task: bool = False  # an open replenishment task (an order to place)
+    ordered: bool = False  # an open purchase order (placed, not all received)
 
     def active(self) -> bool:
         return any(
@@ -71,6 +73,7 @@ class OverviewFilter:
                 self.warehouse,
                 self.stale,
                 self.open_task,
+                self.ordered,
             )
         )
 
@@ -234,6 +237,11 @@ class SqlOverview:
         if flt.open_task:
             task = t.replenishment_tasks
             where.append(exists().where(task.c.status == OPEN, task.c.item_key == i.c.key))
+        if flt.ordered:
+            po = t.purchase_orders
+            where.append(
+                exists().where(po.c.item_key == i.c.key, po.c.status.in_(OPEN_ORDER_STATUSES))
+            )
         return where
 
     def _details(

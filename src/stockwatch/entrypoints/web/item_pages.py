@@ -178,6 +178,7 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
         if row.task_id is not None and d.sources.tasks is not None:
             task = d.sources.tasks.get(row.task_id)
         events = d.store.events(key, limit=200)
+        orders = d.sources.orders.find(key) if d.sources.orders is not None else []
         sales: list[tuple[Any, int]] = []
         if d.sources.sales is not None:
             end = now.date()
@@ -188,8 +189,16 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
             "readings": newest_first[:50],
             "all_readings": readings,
             "chart": chart_data(
-                readings, stored, events, row.levels, now, sales, promotions=_promotions(row)
+                readings,
+                stored,
+                events,
+                row.levels,
+                now,
+                sales,
+                promotions=_promotions(row),
+                orders=orders,
             ),
+            "orders": [o for o in orders if o.is_open],
             "events": events,
             "versions": versions,
             "explained": explained,
