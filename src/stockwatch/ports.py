@@ -43,6 +43,7 @@ class DeliveryError(BoundaryError):
         answer: str = "",
         retry_after: float | None = None,
         message_only: bool = False,
+        unknown: bool = False,
     ) -> None:
         super().__init__(message, permanent=permanent, code=code)
         self.answer = answer
@@ -50,6 +51,8 @@ class DeliveryError(BoundaryError):
         # True when the provider rejected this one message (too long, a bad recipient), not
         # the channel: the message is dead-lettered but the channel stays enabled.
         self.message_only = message_only
+        # True for a provider code we do not know: retried a few times, never disables.
+        self.unknown = unknown
 
 
 @dataclass(frozen=True)

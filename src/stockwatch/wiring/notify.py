@@ -41,13 +41,16 @@ def build_channels(
     ``console`` always exists, even when not configured: it is ``[daemon] channels``' default,
     so a broadcast to it must never dead-letter for want of a channel.
     """
+    lang = config.lang
     channels = {
-        c.name: build_channel(c.name, c.channel_url(), engine=engine, clock=clock)
+        c.name: build_channel(c.name, c.channel_url(), engine=engine, clock=clock, lang=lang)
         for c in config.model.channels
         if c.enabled
     }
     if "console" not in {c.name for c in config.model.channels}:
-        channels["console"] = build_channel("console", "console://", engine=engine, clock=clock)
+        channels["console"] = build_channel(
+            "console", "console://", engine=engine, clock=clock, lang=lang
+        )
     return channels
 
 
