@@ -119,7 +119,7 @@ async def run_naive(engine: Engine, channels: dict[str, Channel]) -> float:
         while claimed := outbox.claim_due(datetime.now(UTC), 1, 60):
             [entry] = claimed
             answer = await channels[entry.channel].send(entry.message)
-            outbox.mark_sent(entry.id, datetime.now(UTC), answer)
+            outbox.mark_sent(entry, datetime.now(UTC), answer)
     finally:
         for channel in channels.values():
             await channel.aclose()
