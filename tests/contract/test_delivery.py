@@ -6,6 +6,9 @@ import asyncio
 import dataclasses
 import random
 import re
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -349,3 +352,43 @@ def test_sends_to_a_refusing_robot_stop_at_its_first_permanent_error(
     # main sent all six at once (concurrently), each refused; one robot gets one call at a time.
     assert len(fakes.dingtalk.records) == 1
     assert stats.failed == 6 and outbox.counts() == {"failed": 6}
+
+
+def test_a_pass_waiting_on_the_database_never_blocks_the_event_loop(
+    sqlite_engine: Engine, channels: dict[str, Channel], clock: Clock
+) -> None:
+    SqlOutbox(sqlite_engine).add(routed(2, channel="hook"), T0)
+    database = sqlite_engine.url.database
+    assert database
+    locked = threading.Event()
+
+    def another_writer() -> None:  # e.g. the poll cycle committing a big batch
+        conn = sqlite3.connect(database, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(2.0)  # holds the write lock for two seconds
+        conn.execute("COMMIT")
+        conn.close()
+
+    async def go() -> float:
+        loop = asyncio.get_running_loop()
+        gaps: list[float] = []
+        writer = threading.Thread(target=another_writer)
+        writer.start()
+        await asyncio.to_thread(locked.wait, 10)
+        w = worker(sqlite_engine, channels, clock)
+        delivery = asyncio.ensure_future(w.run_once())
+        last = loop.time()
+        while not delivery.done():  # the loop also serves /1688/push: it must keep turning
+            await asyncio.sleep(0.01)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+        stats = await delivery
+        writer.join()
+        for ch in channels.values():
+            await ch.aclose()
+        assert stats.sent_rows == 2
+        return max(gaps)
+
+    # main called the database on the loop: it stood still for the whole two seconds.
+    assert asyncio.run(go()) < 1.0
