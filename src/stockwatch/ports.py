@@ -189,6 +189,12 @@ class Outbox(Protocol):
         """
         ...
 
+    def claim_many(
+        self, requests: Sequence[tuple[Sequence[int], str | None]], now: datetime
+    ) -> list[list[OutboxEntry]]:
+        """:meth:`claim` for several messages (ids, batch key) in one transaction."""
+        ...
+
     def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[OutboxEntry]:
         """Claim up to ``limit`` due rows at once (simple consumers; the worker uses claim)."""
         ...

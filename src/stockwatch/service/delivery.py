@@ -32,11 +32,9 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from stockwatch.ports import (
     ChannelLimits,
@@ -49,24 +47,10 @@ from stockwatch.ports import (
     Outcome,
     SendBudget,
 )
+from stockwatch.service.delivery_db import GroupCommit, db
 from stockwatch.service.delivery_plan import Planned, combine, plan_channel
 
 log = logging.getLogger("stockwatch.delivery")
-T = TypeVar("T")
-_db_thread: ThreadPoolExecutor | None = None
-
-
-async def _db(call: Callable[..., T], /, *args: Any) -> T:
-    """Run a database call off the event loop, in the process's one delivery database thread.
-
-    One thread, not one per send: SQLite takes one writer at a time anyway, and many threads
-    queueing in its busy handler starve each other (a claim then waits past the busy timeout).
-    Calls are short; the sends themselves run concurrently on the loop.
-    """
-    global _db_thread
-    if _db_thread is None:
-        _db_thread = ThreadPoolExecutor(1, thread_name_prefix="delivery-db")
-    return await asyncio.get_running_loop().run_in_executor(_db_thread, partial(call, *args))
 
 
 @dataclass(frozen=True)
@@ -129,6 +113,21 @@ class DeliveryWorker:
     switch: ChannelSwitch | None = None  # None: a permanent error disables nothing
     budget_keys: Mapping[str, str] = field(default_factory=dict)  # channel → robot identity
     _disabled: dict[str, str] = field(default_factory=dict, init=False)
+    _claims: GroupCommit[tuple[tuple[int, ...], str | None], list[OutboxEntry]] | None = field(
+        default=None, init=False
+    )
+    _records: GroupCommit[list[Outcome], None] | None = field(default=None, init=False)
+
+    def _claim_rows(self, requests: list[tuple[tuple[int, ...], str | None]]) -> list[Any]:
+        return list(self.outbox.claim_many(requests, self.clock()))
+
+    def _record_rows(self, batches: list[list[Outcome]]) -> list[None]:
+        self.outbox.record([o for batch in batches for o in batch])
+        return [None] * len(batches)
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        assert self._records is not None
+        await self._records.submit(outcomes)
 
     def _budget_key(self, channel: str) -> str:
         return self.budget_keys.get(channel, channel)
@@ -139,7 +138,9 @@ class DeliveryWorker:
     async def run_once(self) -> PassStats:
         stats = PassStats()
         now = self.clock()
-        rows = await _db(self._look, now, stats)
+        self._claims = GroupCommit(self._claim_rows)
+        self._records = GroupCommit(self._record_rows)
+        rows = await db(self._look, now, stats)
         groups: dict[str, list[OutboxEntry]] = {}
         for entry in rows:
             groups.setdefault(entry.channel, []).append(entry)
@@ -151,7 +152,7 @@ class DeliveryWorker:
                     if channel not in self.notifiers
                     else _disabled_error(self._disabled[channel])
                 )
-                await _db(self._fail_unclaimed, group, now, reason, stats)
+                await db(self._fail_unclaimed, group, now, reason, stats)
                 continue
             planned = await self._plan(channel, group, now, stats)
             for i, plan in enumerate(planned):
@@ -204,18 +205,18 @@ class DeliveryWorker:
         available = None
         if limits.per_window is not None:
             key, per, window = self._budget_key(channel), limits.per_window, limits.window_seconds
-            available = await _db(self.budget.available, key, now, per, window)
+            available = await db(self.budget.available, key, now, per, window)
         planned, later = plan_channel(channel, rows, limits, available, fits)
         if later and limits.per_window is not None:
             free_at = await self._next_free(channel, now)
-            await _db(self.outbox.postpone, [e.id for e in later], free_at)
+            await db(self.outbox.postpone, [e.id for e in later], free_at)
             stats.deferred += len(later)
         return planned
 
     async def _next_free(self, channel: str, now: datetime) -> datetime:
         limits = self._limits(channel)
         assert limits.per_window is not None
-        free_at = await _db(
+        free_at = await db(
             self.budget.next_free_at,
             self._budget_key(channel),
             now,
@@ -250,7 +251,7 @@ class DeliveryWorker:
             if stop is not None:
                 rest = [e.id for p in plans[index + 1 :] for e in p.entries]
                 if rest:
-                    await _db(self.outbox.postpone, rest, stop.until)
+                    await db(self.outbox.postpone, rest, stop.until)
                     stats.deferred += len(rest)
                 return
 
@@ -258,9 +259,10 @@ class DeliveryWorker:
         now = self.clock()
         if plan.channel in self._disabled:  # an earlier message of this lane disabled it
             reason = _disabled_error(self._disabled[plan.channel])
-            await _db(self._fail_unclaimed, list(plan.entries), now, reason, stats)
+            await db(self._fail_unclaimed, list(plan.entries), now, reason, stats)
             return None
-        claimed = await _db(self.outbox.claim, plan.ids, now, plan.batch_key)
+        assert self._claims is not None
+        claimed = await self._claims.submit((plan.ids, plan.batch_key))
         if not claimed:
             return None  # another worker took them
         stats.claimed += len(claimed)
@@ -273,7 +275,7 @@ class DeliveryWorker:
         answer = ""
         for part in range(first, len(plan.messages)):
             message = plan.messages[part]
-            if limits.per_window is not None and not await _db(
+            if limits.per_window is not None and not await db(
                 self.budget.try_acquire,
                 self._budget_key(plan.channel),
                 self.clock(),
@@ -283,7 +285,7 @@ class DeliveryWorker:
                 # Another worker used the slot meanwhile: wait for the next one, no attempt used.
                 free_at = await self._next_free(plan.channel, self.clock())
                 deferral = Outcome(plan.ids, OutboxStatus.PENDING, self.clock(), "", "", free_at)
-                await _db(self.outbox.record, [_with(deferral, token=token, attempt=False)])
+                await self._record([_with(deferral, token=token, attempt=False)])
                 stats.deferred += len(claimed)
                 return _Stop(free_at)
             stats.messages += 1
@@ -296,14 +298,14 @@ class DeliveryWorker:
                 error = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False)
                 return await self._failed(plan, claimed, error, stats)
             if part + 1 < len(plan.messages):  # a split digest: note each part as it goes
-                await _db(self.outbox.part_sent, claimed[0], part + 1, self.clock(), answer)
+                await db(self.outbox.part_sent, claimed[0], part + 1, self.clock(), answer)
         stats.sent_rows += len(claimed)
         if self.on_sent is not None:
             self.on_sent(plan, answer)
         sent = Outcome(
             plan.ids, OutboxStatus.SENT, self.clock(), answer, "", None, plan.batch_key, token
         )
-        await _db(self.outbox.record, [sent])
+        await self._record([sent])
         return None
 
     async def _failed(
@@ -323,9 +325,9 @@ class DeliveryWorker:
             )
             self._disabled[plan.channel] = error
             if self.switch is not None:
-                await _db(self.switch.disable, plan.channel, error, now)
+                await db(self.switch.disable, plan.channel, error, now)
         outcomes = [self._outcome(entry, exc, now, stats) for entry in claimed]
-        await _db(self.outbox.record, outcomes)
+        await self._record(outcomes)
         retries = [o.next_attempt_at for o in outcomes if o.next_attempt_at is not None]
         if retries and self._limits(plan.channel).per_window is not None:
             return _Stop(min(retries))  # a busy robot: its other messages wait for the retry

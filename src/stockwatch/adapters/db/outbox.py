@@ -126,14 +126,49 @@ class SqlOutbox:
     def claim(
         self, ids: Sequence[int], now: datetime, batch_key: str | None = None
     ) -> list[OutboxEntry]:
-        if not ids:
-            return []
-        return self._claim(
-            now,
-            batch_key,
-            deliveries.c.id.in_(list(ids)),
-            limit=None,
+        return self.claim_many([(ids, batch_key)], now)[0]
+
+    def claim_many(
+        self, requests: Sequence[tuple[Sequence[int], str | None]], now: datetime
+    ) -> list[list[OutboxEntry]]:
+        """Claim several messages' rows in one transaction (a group commit of small claims).
+
+        Each request gets those of its rows still pending and due, stamped with its batch key;
+        all share one fresh claim token.
+        """
+        wanted = [i for ids, _ in requests for i in ids]
+        if not wanted:
+            return [[] for _ in requests]
+        token = uuid.uuid4().hex
+        query = select(deliveries.c.id).where(
+            deliveries.c.id.in_(wanted),
+            deliveries.c.status == OutboxStatus.PENDING.value,
+            deliveries.c.next_attempt_at <= now,
         )
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Lock what we take, skip what another worker is taking: no waiting, no overlap.
+                query = query.with_for_update(skip_locked=True)
+            free = {row.id for row in conn.execute(query)}
+            for ids, batch_key in requests:
+                mine = [i for i in ids if i in free]
+                if mine:
+                    conn.execute(
+                        update(deliveries)
+                        .where(
+                            deliveries.c.id.in_(mine),
+                            deliveries.c.status == OutboxStatus.PENDING.value,
+                        )
+                        .values(
+                            status=OutboxStatus.SENDING.value,
+                            claimed_at=now,
+                            claim_token=token,
+                            batch_key=batch_key,
+                        )
+                    )
+            rows = conn.execute(select(deliveries).where(deliveries.c.claim_token == token)).all()
+        by_id = {int(row.id): _entry(row._mapping) for row in rows}
+        return [[by_id[i] for i in ids if i in by_id] for ids, _ in requests]
 
     def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[OutboxEntry]:
         return self._claim(now, None, None, limit=limit)
