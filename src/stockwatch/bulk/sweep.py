@@ -1,0 +1,391 @@
+"""A whole-catalogue backtest: every candidate policy × every item, levels and simulation in numpy.
+
+The per-item reference is ``core.tuning.replay_item``; this module gives the same numbers for
+every (candidate, item) row at once: levels with ``compute_bulk`` (one call per candidate over
+all items), then ``simulate_bulk`` over all rows. Lead times of simulated orders are one matrix
+shared by every candidate (common random numbers), so differences between policies are the
+policies' and not the dice's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from stockwatch.bulk.backtest import BulkOutcome, RowParams, simulate_bulk
+from stockwatch.bulk.levels import BulkLevels, compute_bulk, promotion_index
+from stockwatch.core.backtest import SimOutcome
+from stockwatch.core.model import Item
+from stockwatch.core.thresholds import Promotion, ThresholdPolicy
+from stockwatch.core.tuning import (
+    Candidate,
+    Metrics,
+    frontier,
+    item_for,
+    service_level_for_fill_rate,
+)
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+IntArray = npt.NDArray[np.integer[Any]]
+Resolve = Callable[[Item | None, str], ThresholdPolicy]
+DEFAULT_LEAD_DAYS = 7.0
+
+
+@dataclass
+class ReplayData:
+    """The catalogue's history around the replayed period, one row per item."""
+
+    skus: list[str]
+    items: list[Item | None]
+    before: IntArray  # (items, window) daily sales before the first replayed day
+    demand: IntArray  # (items, days) daily sales during the replay
+    start_on_hand: IntArray  # (items,) stock at the start; −1 when unknown
+    as_of: date  # the first replayed day
+    prices: F64 | None = None  # (items,) unit price, nan when unknown
+    lead_samples: list[Sequence[float]] = field(default_factory=list)  # per item, may be empty
+    actual_on_hand: IntArray | None = None  # (items, days) real end-of-day stock, −1 unknown
+    promotions: Sequence[Promotion] = ()
+
+    def __post_init__(self) -> None:
+        n = len(self.skus)
+        if len(self.items) != n or self.before.shape[0] != n or self.demand.shape[0] != n:
+            raise ValueError("skus, items, before and demand need one row per item")
+        if len(self.start_on_hand) != n:
+            raise ValueError("start_on_hand needs one value per item")
+        if not self.lead_samples:
+            self.lead_samples = [() for _ in range(n)]
+
+    @property
+    def days(self) -> int:
+        return int(self.demand.shape[1])
+
+
+@dataclass
+class CandidateResult:
+    """One candidate over every item: per-item arrays and what could not be computed."""
+
+    candidate: Candidate
+    outcome: BulkOutcome  # rows in item order
+    t1: I64
+    t2: I64
+    t3: I64
+    order_up_to: F64
+    service_level: F64
+    errors: dict[int, str]  # item row → why it has no levels (left out of the metrics)
+
+    def item_metrics(self, row: int, price: float | None = None) -> Metrics:
+        o = self.outcome
+        return Metrics.of(
+            SimOutcome(
+                days=o.days,
+                demand=int(o.demand[row]),
+                sold=int(o.sold[row]),
+                lost=int(o.lost[row]),
+                stockout_days=int(o.stockout_days[row]),
+                notices=int(o.notices[row]),
+                orders=int(o.orders[row]),
+                units_ordered=int(o.units_ordered[row]),
+                stock_sum=int(o.stock_sum[row]),
+            ),
+            price,
+        )
+
+    def total(self, prices: F64 | None, rows: IntArray | None = None) -> Metrics:
+        o = self.outcome
+        keep = np.ones(len(o.demand), dtype=np.bool_)
+        if self.errors:
+            keep[list(self.errors)] = False
+        if rows is not None:
+            only = np.zeros(len(keep), dtype=np.bool_)
+            only[np.asarray(rows, dtype=np.int64)] = True
+            keep &= only
+        value_sum, priced = 0.0, 0
+        if prices is not None:
+            known = keep & np.isfinite(prices)
+            value_sum = float((o.stock_sum[known] * prices[known]).sum())
+            priced = int(known.sum())
+        return Metrics(
+            items=int(keep.sum()),
+            days=o.days,
+            demand=int(o.demand[keep].sum()),
+            sold=int(o.sold[keep].sum()),
+            lost=int(o.lost[keep].sum()),
+            stockout_days=int(o.stockout_days[keep].sum()),
+            notices=int(o.notices[keep].sum()),
+            orders=int(o.orders[keep].sum()),
+            units_ordered=int(o.units_ordered[keep].sum()),
+            stock_sum=int(o.stock_sum[keep].sum()),
+            value_sum=value_sum,
+            priced=priced,
+        )
+
+
+@dataclass
+class SweepResult:
+    data: ReplayData
+    results: list[CandidateResult]  # the policy in force first
+
+    def totals(self) -> dict[str, Metrics]:
+        return {r.candidate.name: r.total(self.data.prices) for r in self.results}
+
+    def frontier(self) -> list[str]:
+        points = {}
+        for name, m in self.totals().items():
+            points[name] = (float(m.stockout_days), m.mean_stock, float(m.notices))
+        return frontier(points)
+
+    def by_name(self, name: str) -> CandidateResult:
+        for r in self.results:
+            if r.candidate.name == name:
+                return r
+        raise KeyError(name)
+
+
+def lead_matrix(
+    data: ReplayData,
+    declared: F64,
+    declared_sd: F64,
+    *,
+    sampled: bool,
+    seed: int,
+) -> I64:
+    """Return (items, days) lead times in whole days for orders placed on each day.
+
+    Observed: the mean of the item's received orders (else its declared lead time), rounded up.
+    Sampled: a seeded draw per day from the received orders (else a normal around the declared
+    lead time with its σ), rounded up; at least one day either way.
+    """
+    n, days = data.demand.shape
+    out = np.empty((n, days), dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    for row in range(n):
+        samples = [float(x) for x in data.lead_samples[row] if math.isfinite(x) and x >= 0]
+        if not sampled:
+            mean = sum(samples) / len(samples) if samples else float(declared[row])
+            out[row] = max(math.ceil(mean - 1e-9), 1)
+        elif samples:
+            out[row] = np.ceil(rng.choice(np.asarray(samples), size=days) - 1e-9)
+        else:
+            draw = rng.normal(float(declared[row]), float(declared_sd[row]), size=days)
+            out[row] = np.ceil(draw - 1e-9)
+    return np.maximum(out, 1)
+
+
+def declared_lead(items: Sequence[Item | None], policies: Sequence[ThresholdPolicy]) -> F64:
+    return np.array(
+        [
+            it.lead_time_days
+            if it is not None and it.lead_time_days is not None
+            else p.lead_time_days
+            for it, p in zip(items, policies, strict=True)
+        ],
+        dtype=np.float64,
+    )
+
+
+def run_sweep(
+    data: ReplayData,
+    candidates: Sequence[Candidate],
+    resolve: Resolve,
+    *,
+    group_of: Callable[[Item | None, str], object] | None = None,
+    sampled_leads: bool = False,
+    seed: int = 0,
+    trace_items: Sequence[int] = (),
+) -> SweepResult:
+    """Replay every candidate over every item; the first candidate is the policy in force."""
+    n = len(data.skus)
+    base, errors = _base_policies(data, resolve, group_of)
+    fallback = ThresholdPolicy()
+    bases = [b if b is not None else fallback for b in base]
+    lead = declared_lead(data.items, bases)
+    lead_sd = np.array(
+        [
+            (it.lead_time_sd_days or 0.0)
+            if it is not None and it.lead_time_days is not None
+            else p.lead_time_sd_days
+            for it, p in zip(data.items, bases, strict=True)
+        ],
+        dtype=np.float64,
+    )
+    leads = lead_matrix(data, lead, lead_sd, sampled=sampled_leads, seed=seed)
+    start = np.asarray(data.start_on_hand, dtype=np.int64)
+    per_candidate = []
+    for candidate in candidates:
+        per_candidate.append(_levels(data, candidate, bases, errors))
+    # The stock at the start, when no reading says it: as if just replenished under the policy
+    # in force (the same for every candidate, so the comparison stays fair).
+    first = per_candidate[0]
+    start = np.where(start < 0, np.ceil(np.where(first[5], 0, first[4])), start).astype(np.int64)
+    moq = np.array([it.min_order_qty if it else 1 for it in data.items], dtype=np.int64)
+    mult = np.array([it.order_multiple if it else 1 for it in data.items], dtype=np.int64)
+    rows = np.tile(np.arange(n, dtype=np.int64), len(candidates))
+    cat = [np.concatenate([c[i] for c in per_candidate]) for i in range(6)]
+    t1, t2, t3, _, up_to, off = cat
+    deb1 = np.repeat([c.debounce_t1 for c in candidates], n)
+    deb2 = np.repeat([c.debounce_t2 for c in candidates], n)
+    dedupe = np.repeat([c.dedupe_days for c in candidates], n)
+    bad = np.concatenate([c[6] for c in per_candidate])
+    disabled = off | bad  # rows without levels simulate nothing and are left out of totals
+    trace_rows = tuple(k * n + i for k in range(len(candidates)) for i in trace_items)
+    outcome = simulate_bulk(
+        data.demand,
+        leads,
+        start,
+        rows,
+        RowParams(t1, t2, t3, up_to, disabled, deb1, deb2, dedupe),
+        moq,
+        mult,
+        trace_rows=trace_rows,
+    )
+    results = []
+    for k, candidate in enumerate(candidates):
+        sl = slice(k * n, (k + 1) * n)
+        part = BulkOutcome(
+            demand=outcome.demand[sl],
+            sold=outcome.sold[sl],
+            lost=outcome.lost[sl],
+            stockout_days=outcome.stockout_days[sl],
+            notices=outcome.notices[sl],
+            orders=outcome.orders[sl],
+            units_ordered=outcome.units_ordered[sl],
+            stock_sum=outcome.stock_sum[sl],
+            days=outcome.days,
+            on_hand={i: outcome.on_hand[k * n + i] for i in trace_items},
+        )
+        levels = per_candidate[k]
+        row_errors = dict(errors)
+        row_errors.update(levels[7])
+        results.append(
+            CandidateResult(
+                candidate, part, levels[0], levels[1], levels[2], levels[4], levels[3], row_errors
+            )
+        )
+    return SweepResult(data, results)
+
+
+def _base_policies(
+    data: ReplayData, resolve: Resolve, group_of: Callable[[Item | None, str], object] | None
+) -> tuple[list[ThresholdPolicy | None], dict[int, str]]:
+    cache: dict[object, ThresholdPolicy | str] = {}
+    out: list[ThresholdPolicy | None] = []
+    errors: dict[int, str] = {}
+    for row, (item, sku) in enumerate(zip(data.items, data.skus, strict=True)):
+        key = group_of(item, sku) if group_of else (sku,)
+        if key not in cache:
+            try:
+                cache[key] = resolve(item, sku)
+            except ValueError as exc:
+                cache[key] = str(exc)
+        got = cache[key]
+        if isinstance(got, str):
+            errors[row] = got
+            out.append(None)
+        else:
+            out.append(got)
+    return out, errors
+
+
+def _levels(
+    data: ReplayData,
+    candidate: Candidate,
+    bases: Sequence[ThresholdPolicy],
+    errors: dict[int, str],
+) -> tuple[I64, I64, I64, F64, F64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], dict[int, str]]:
+    """Return the candidate's (t1, t2, t3, α, order-up-to, disabled, bad, errors) per item."""
+    n = len(data.skus)
+    items = [
+        item_for(candidate, item, samples)
+        for item, samples in zip(data.items, data.lead_samples, strict=True)
+    ]
+    policies: list[ThresholdPolicy] = []
+    index = np.zeros(n, dtype=np.int64)
+    seen: dict[ThresholdPolicy, int] = {}
+    bad_rows: dict[int, str] = {}
+    for row, base in enumerate(bases):
+        try:
+            policy = candidate.policy(base)
+        except ValueError as exc:
+            bad_rows[row] = f"{candidate.name}: {exc}"
+            policy = base
+        if policy not in seen:
+            seen[policy] = len(policies)
+            policies.append(policy)
+        index[row] = seen[policy]
+    bulk = _compute(data, items, policies, index)
+    if candidate.fill_rate is not None:
+        policies, index = _fill_rate_policies(candidate.fill_rate, bulk, policies, index)
+        bulk = _compute(data, items, policies, index)
+    bad = bulk.error.copy()
+    for row in list(errors) + list(bad_rows):
+        bad[row] = True
+    for row in np.flatnonzero(bulk.error).tolist():
+        bad_rows.setdefault(row, f"{data.skus[row]}: {bulk.error_message(row)}")
+    alpha = np.array([p.service_level for p in policies], dtype=np.float64)[index]
+    up_to = bulk.t1 + bulk.rate * bulk.lead
+    t1 = np.where(bad | bulk.disabled, 0, bulk.t1)
+    t2 = np.where(bad | bulk.disabled, 0, bulk.t2)
+    t3 = np.where(bad | bulk.disabled, 0, bulk.t3)
+    up_to = np.where(bad | bulk.disabled, 0.0, up_to)
+    return t1, t2, t3, alpha, up_to, bulk.disabled.copy(), bad, bad_rows
+
+
+def _compute(
+    data: ReplayData, items: list[Item | None], policies: list[ThresholdPolicy], index: I64
+) -> BulkLevels:
+    lead = declared_lead(items, [policies[i] for i in index.tolist()])
+    lead_sd = np.array(
+        [
+            (it.lead_time_sd_days or 0.0)
+            if it is not None and it.lead_time_days is not None
+            else policies[i].lead_time_sd_days
+            for it, i in zip(items, index.tolist(), strict=True)
+        ],
+        dtype=np.float64,
+    )
+    promos = list(data.promotions)
+    return compute_bulk(
+        data.before,
+        policies,
+        index,
+        lead,
+        lead_sd,
+        promos,
+        promotion_index(items, promos, data.as_of, lead, "demand"),
+        promotion_index(items, promos, data.as_of, lead, "threshold"),
+    )
+
+
+def _fill_rate_policies(
+    beta: float, bulk: BulkLevels, policies: list[ThresholdPolicy], index: I64
+) -> tuple[list[ThresholdPolicy], I64]:
+    """Give each item the α that reaches fill rate β (the scalar solver of the core, per item,
+    so both paths round the same way)."""
+    out: list[ThresholdPolicy] = []
+    seen: dict[ThresholdPolicy, int] = {}
+    new_index = np.zeros(len(index), dtype=np.int64)
+    for row in range(len(index)):
+        policy = policies[int(index[row])]
+        if not (bulk.disabled[row] or bulk.error[row]):
+            d, sd = float(bulk.rate[row]), float(bulk.sd[row])
+            lead, lead_sd, review = (
+                float(bulk.lead[row]),
+                float(bulk.lead_sd[row]),
+                float(bulk.review[row]),
+            )
+            sd_lt = math.sqrt((lead + review) * sd * sd + d * d * lead_sd * lead_sd)
+            qty = max(float(bulk.k[row]) + d * lead, 1.0)
+            alpha = round(service_level_for_fill_rate(beta, sd_lt, qty), 4)
+            policy = replace(policy, service_level=alpha)
+        if policy not in seen:
+            seen[policy] = len(out)
+            out.append(policy)
+        new_index[row] = seen[policy]
+    return out, new_index
