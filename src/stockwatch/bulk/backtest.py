@@ -176,7 +176,6 @@ def _simulate_chunk(
     step = np.maximum(multiple_items[items], 1).astype(dt)
     wanted_by_day = demand_by_day[:, items]  # one gather per chunk, not one per day
     on_hand = np.maximum(start[items], 0).astype(dt)
-    on_order = np.zeros(n, dtype=dt)
     ring = np.zeros((width, n), dtype=dt)
     # Episode state; only rows in a breach or an episode are touched each day.
     tier = np.zeros(n, dtype=dt)
@@ -189,9 +188,8 @@ def _simulate_chunk(
     episode_start = np.zeros(n, dtype=dt)
     sold = np.zeros(n, dtype=dt)
     short = np.zeros(n, dtype=dt)
-    position = np.zeros(n, dtype=dt)
+    position = on_hand.copy()  # on hand + on order, kept up to date as stock moves
     lost = np.zeros(n, dtype=dt)
-    sold_total = np.zeros(n, dtype=dt)
     stockouts = np.zeros(n, dtype=dt)
     notices = np.zeros(n, dtype=dt)
     orders = np.zeros(n, dtype=dt)
@@ -202,16 +200,14 @@ def _simulate_chunk(
     for t in range(n_days):
         arrived = ring[t % width]
         on_hand += arrived
-        on_order -= arrived
         arrived[:] = 0
         wanted = wanted_by_day[t]
         np.minimum(on_hand, wanted, out=sold)
         on_hand -= sold
-        sold_total += sold
         np.subtract(wanted, sold, out=short)
         lost += short
         stockouts += short > 0
-        np.add(on_hand, on_order, out=position)
+        position -= sold
         stock_sum += on_hand
         for row, local in traced:
             traces[row][t] = on_hand[local]
@@ -264,12 +260,12 @@ def _simulate_chunk(
         qty = qty[placed]
         due = (t + lead_by_day[t][items[o]]) % width
         ring[due, o] += qty
-        on_order[o] += qty
+        position[o] += qty
         orders[o] += 1
         units[o] += qty
         acked[o] = True
     totals["demand"][lo:hi] = demand_by_day.sum(axis=0)[items]
-    totals["sold"][lo:hi] = sold_total
+    totals["sold"][lo:hi] = totals["demand"][lo:hi] - lost
     totals["lost"][lo:hi] = lost
     totals["stockout_days"][lo:hi] = stockouts
     totals["notices"][lo:hi] = notices

@@ -163,19 +163,27 @@ def lead_matrix(
     lead time with its σ), rounded up; at least one day either way.
     """
     n, days = data.demand.shape
-    out = np.empty((n, days), dtype=np.int64)
+    clean = [[float(x) for x in row if math.isfinite(x) and x >= 0] for row in data.lead_samples]
+    counts = np.array([len(row) for row in clean], dtype=np.int64)
+    if not sampled:
+        sums = np.array([math.fsum(row) for row in clean], dtype=np.float64)
+        mean = np.where(counts > 0, sums / np.maximum(counts, 1), declared)
+        return np.repeat(np.maximum(np.ceil(mean - 1e-9), 1).astype(np.int64)[:, None], days, 1)
     rng = np.random.default_rng(seed)
-    for row in range(n):
-        samples = [float(x) for x in data.lead_samples[row] if math.isfinite(x) and x >= 0]
-        if not sampled:
-            mean = sum(samples) / len(samples) if samples else float(declared[row])
-            out[row] = max(math.ceil(mean - 1e-9), 1)
-        elif samples:
-            out[row] = np.ceil(rng.choice(np.asarray(samples), size=days) - 1e-9)
-        else:
-            draw = rng.normal(float(declared[row]), float(declared_sd[row]), size=days)
-            out[row] = np.ceil(draw - 1e-9)
-    return np.maximum(out, 1)
+    out = np.empty((n, days), dtype=np.float64)
+    known = np.flatnonzero(counts > 0)
+    if known.size:  # a uniform pick among each item's received orders
+        padded = np.zeros((known.size, int(counts.max())), dtype=np.float64)
+        for k, row in enumerate(known.tolist()):
+            padded[k, : counts[row]] = clean[row]
+        pick = (rng.random((known.size, days)) * counts[known][:, None]).astype(np.int64)
+        out[known] = np.take_along_axis(padded, pick, axis=1)
+    unknown = np.flatnonzero(counts == 0)
+    if unknown.size:  # a normal around the declared lead time with its σ
+        draw = rng.standard_normal((unknown.size, days))
+        out[unknown] = declared[unknown][:, None] + declared_sd[unknown][:, None] * draw
+    out = np.ceil(out - 1e-9)
+    return np.maximum(out, 1).astype(np.int64)
 
 
 def declared_lead(items: Sequence[Item | None], policies: Sequence[ThresholdPolicy]) -> F64:
@@ -217,9 +225,20 @@ def run_sweep(
     )
     leads = lead_matrix(data, lead, lead_sd, sampled=sampled_leads, seed=seed)
     start = np.asarray(data.start_on_hand, dtype=np.int64)
-    per_candidate = []
-    for candidate in candidates:
-        per_candidate.append(_levels(data, candidate, bases, errors))
+    # Policies are resolved once per distinct base policy, not once per item and candidate.
+    distinct: dict[ThresholdPolicy, int] = {}
+    base_index = np.array([distinct.setdefault(b, len(distinct)) for b in bases], dtype=np.int64)
+    items_by_model = {
+        model: [
+            item_for(Candidate("", lead_model=model), item, samples)
+            for item, samples in zip(data.items, data.lead_samples, strict=True)
+        ]
+        for model in {c.lead_model for c in candidates}
+    }
+    per_candidate = [
+        _levels(data, c, list(distinct), base_index, items_by_model[c.lead_model], errors)
+        for c in candidates
+    ]
     # The stock at the start, when no reading says it: as if just replenished under the policy
     # in force (the same for every candidate, so the comparison stays fair).
     first = per_candidate[0]
@@ -297,28 +316,24 @@ def _levels(
     data: ReplayData,
     candidate: Candidate,
     bases: Sequence[ThresholdPolicy],
+    base_index: I64,
+    items: list[Item | None],
     errors: dict[int, str],
 ) -> tuple[I64, I64, I64, F64, F64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], dict[int, str]]:
     """Return the candidate's (t1, t2, t3, α, order-up-to, disabled, bad, errors) per item."""
-    n = len(data.skus)
-    items = [
-        item_for(candidate, item, samples)
-        for item, samples in zip(data.items, data.lead_samples, strict=True)
-    ]
     policies: list[ThresholdPolicy] = []
-    index = np.zeros(n, dtype=np.int64)
-    seen: dict[ThresholdPolicy, int] = {}
-    bad_rows: dict[int, str] = {}
-    for row, base in enumerate(bases):
+    clash: dict[int, str] = {}
+    for number, base in enumerate(bases):
         try:
-            policy = candidate.policy(base)
+            policies.append(candidate.policy(base))
         except ValueError as exc:
-            bad_rows[row] = f"{candidate.name}: {exc}"
-            policy = base
-        if policy not in seen:
-            seen[policy] = len(policies)
-            policies.append(policy)
-        index[row] = seen[policy]
+            clash[number] = f"{candidate.name}: {exc}"
+            policies.append(base)
+    index = base_index
+    bad_rows: dict[int, str] = {}
+    if clash:
+        for row in np.flatnonzero(np.isin(base_index, list(clash))).tolist():
+            bad_rows[row] = clash[int(base_index[row])]
     bulk = _compute(data, items, policies, index)
     if candidate.fill_rate is not None:
         policies, index = _fill_rate_policies(candidate.fill_rate, bulk, policies, index)
