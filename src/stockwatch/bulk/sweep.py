@@ -52,9 +52,12 @@ class ReplayData:
     lead_samples: list[Sequence[float]] = field(default_factory=list)  # per item, may be empty
     actual_on_hand: IntArray | None = None  # (items, days) real end-of-day stock, −1 unknown
     promotions: Sequence[Promotion] = ()
+    names: list[str] = field(default_factory=list)  # item keys as shown (SKU@warehouse)
 
     def __post_init__(self) -> None:
         n = len(self.skus)
+        if not self.names:
+            self.names = list(self.skus)
         if len(self.items) != n or self.before.shape[0] != n or self.demand.shape[0] != n:
             raise ValueError("skus, items, before and demand need one row per item")
         if len(self.start_on_hand) != n:
@@ -242,6 +245,11 @@ def run_sweep(
     # The stock at the start, when no reading says it: as if just replenished under the policy
     # in force (the same for every candidate, so the comparison stays fair).
     first = per_candidate[0]
+    unwatched = np.flatnonzero((start < 0) & first[5])
+    for row in unwatched.tolist():
+        errors.setdefault(
+            row, "switched off in the policy in force and no stock reading: not replayed"
+        )
     start = np.where(start < 0, np.ceil(np.where(first[5], 0, first[4])), start).astype(np.int64)
     moq = np.array([it.min_order_qty if it else 1 for it in data.items], dtype=np.int64)
     mult = np.array([it.order_multiple if it else 1 for it in data.items], dtype=np.int64)

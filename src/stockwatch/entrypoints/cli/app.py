@@ -450,5 +450,9 @@ from stockwatch.entrypoints.cli.review import review as _review  # noqa: E402
 
 app.command("review")(_review)
 
+from stockwatch.entrypoints.cli.backtest import backtest as _backtest  # noqa: E402
+
+app.command("backtest")(_backtest)
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,210 @@
+"""Composition for the backtest and the review: history from the database or the catalogue.
+
+Daily sales come from the imported sales (``sales import``) when there are any, else from the
+catalogue's sales file; real stock from stored readings; observed lead times from received
+purchase orders when the store keeps them. Item prices, where known, come from a CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import Engine
+
+from stockwatch.adapters.db.sales import SqlSalesStore
+from stockwatch.adapters.db.stock_history import daily_stock
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+from stockwatch.adapters.files import daily_series, read_sales
+from stockwatch.bulk.sweep import ReplayData
+from stockwatch.config.settings import Config
+from stockwatch.core.model import Item, ItemKey
+from stockwatch.service.recompute import RecomputeReport, recompute
+from stockwatch.wiring.compose import load_catalog
+
+MIN_BEFORE_DAYS = 28  # the replay keeps at least this much history before it for the levels
+DEFAULT_DAYS = 60
+
+
+class HistoryError(ValueError):
+    """The history cannot support the asked replay (no sales, a period outside it)."""
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    days: int
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=self.days)
+
+
+def read_prices(path: Path) -> dict[str, float]:
+    """Read ``sku,unit_price`` rows; a bad row is an error naming its line."""
+    prices: dict[str, float] = {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or not {"sku", "unit_price"} <= set(reader.fieldnames):
+            raise HistoryError(f"{path}: needs the columns sku,unit_price")
+        for line, row in enumerate(reader, start=2):
+            try:
+                value = float(row["unit_price"])
+            except (TypeError, ValueError):
+                raise HistoryError(f"{path}:{line}: unit_price {row['unit_price']!r}") from None
+            if not math.isfinite(value) or value < 0:
+                raise HistoryError(f"{path}:{line}: unit_price must be ≥ 0")
+            prices[(row["sku"] or "").strip()] = value
+    return prices
+
+
+def load_replay(
+    config: Config,
+    engine: Engine | None,
+    *,
+    start: date | None = None,
+    days: int | None = None,
+    select_items: list[str] | None = None,
+    category: str | None = None,
+    item_class: str | None = None,
+    prices_path: Path | None = None,
+) -> tuple[ReplayData, Period]:
+    """Return the history to replay: by default the last ``DEFAULT_DAYS`` days of sales."""
+    tz = ZoneInfo(config.model.general.timezone)
+    sales_store = SqlSalesStore(engine) if engine is not None else None
+    db_skus = sales_store.skus() if sales_store is not None else []
+    last_day = sales_store.last_day() if db_skus and sales_store is not None else None
+    probe = load_catalog(config, date.today())
+    catalogue: dict[ItemKey, Item] = dict(probe.items)
+    if engine is not None:
+        for item in SqlStore(engine).items():
+            catalogue.setdefault(item.key, item)
+    if last_day is None:
+        last_day = probe.sales_end
+    if last_day is None:
+        raise HistoryError("no sales history: import sales first (stockwatch sales import FILE)")
+    window = max(config.threshold_policy(None).window_days, MIN_BEFORE_DAYS)
+    if days is None:
+        days = DEFAULT_DAYS
+    if days < 1:
+        raise HistoryError("--days must be at least 1")
+    if start is None:
+        start = last_day + timedelta(days=1) - timedelta(days=days)
+    period = Period(start, days)
+    keys = [k for k in catalogue if _wanted(catalogue[k], select_items, category, item_class)]
+    if not catalogue:
+        keys = [ItemKey(s) for s in db_skus]
+    if select_items:
+        missing = sorted(set(select_items) - {k.sku for k in keys} - set(db_skus))
+        if missing:
+            raise HistoryError(f"unknown item(s): {', '.join(missing)}")
+        keys = keys or [ItemKey(s) for s in select_items]
+    if not keys:
+        raise HistoryError("no items to replay (check --item, --category and --class)")
+    keys.sort(key=str)
+    skus = [k.sku for k in keys]
+    if db_skus and sales_store is not None:
+        sales = np.asarray(sales_store.matrix(skus, period.end, window + days), dtype=np.int64)
+    else:
+        full = _catalogue_sales(config, period.end, window + days)
+        sales = np.zeros((len(skus), window + days), dtype=np.int64)
+        for row, sku in enumerate(skus):
+            if sku in full:
+                sales[row] = full[sku]
+    actual = np.full((len(keys), days), -1, dtype=np.int64)
+    start_stock = np.full(len(keys), -1, dtype=np.int64)
+    if engine is not None:
+        series_by_key, before = daily_stock(engine, [str(k) for k in keys], start, days, tz)
+        for row, key in enumerate(keys):
+            real = series_by_key.get(str(key))
+            if real is not None:
+                actual[row] = [-1 if v is None else v for v in real]
+            if str(key) in before:
+                start_stock[row] = before[str(key)]
+    prices = np.full(len(keys), np.nan)
+    if prices_path is not None:
+        known = read_prices(prices_path)
+        prices = np.array([known.get(s, np.nan) for s in skus], dtype=np.float64)
+    data = ReplayData(
+        skus=skus,
+        items=[catalogue.get(k) for k in keys],
+        before=sales[:, :window],
+        demand=sales[:, window:],
+        start_on_hand=start_stock,
+        as_of=start,
+        prices=prices,
+        actual_on_hand=actual,
+        promotions=config.promotions(),
+        names=[str(k) for k in keys],
+    )
+    return data, period
+
+
+def _catalogue_sales(config: Config, end: date, width: int) -> dict[str, list[int]]:
+    """Daily sales from ``[catalog] sales`` for the ``width`` days before ``end``."""
+    if not config.model.catalog.sales:
+        return {}
+    loaded = read_sales(config.resolve(config.model.catalog.sales))
+    return daily_series(loaded.rows, end, width)
+
+
+def _wanted(
+    item: Item, only: list[str] | None, category: str | None, item_class: str | None
+) -> bool:
+    if only and item.sku not in only:
+        return False
+    if category is not None and item.category != category:
+        return False
+    return item_class is None or item.item_class.value == item_class.upper()
+
+
+def policy_groups(config: Config) -> Callable[[Item | None, str], object]:
+    """Group key for resolving policies once per (class, category, per-item section)."""
+
+    def group(item: Item | None, sku: str) -> object:
+        section = sku if sku in config.model.items else ""
+        return (item.item_class.value if item else "", item.category if item else "", section)
+
+    return group
+
+
+def recompute_items(
+    config: Config, url: str | None, skus: list[str] | None
+) -> RecomputeReport | None:
+    """Recompute the thresholds of ``skus`` (all when None) under ``config``, through the same
+    review guard as a scheduled recompute; None when no sales were imported into the database."""
+    from stockwatch.bulk.computer import BulkLevelsComputer
+    from stockwatch.wiring.compose import open_database
+
+    engine = open_database(config, url)
+    try:
+        sales = SqlSalesStore(engine)
+        imported = sales.skus()
+        if not imported:
+            return None
+        tz = ZoneInfo(config.model.general.timezone)
+        catalogue = dict(load_catalog(config, datetime.now(tz).date()).items)
+        for item in SqlStore(engine).items():
+            catalogue.setdefault(item.key, item)
+        keys = sorted(str(k) for k in catalogue if skus is None or k.sku in skus) or sorted(
+            s for s in imported if skus is None or s in skus
+        )
+        last = sales.last_day()
+        as_of = (last + timedelta(days=1)) if last else datetime.now(tz).date()
+        return recompute(
+            keys,
+            as_of,
+            BulkLevelsComputer(config, catalogue, sales.matrix),
+            SqlThresholdStore(engine),
+            datetime.now(UTC),
+            review_factor=config.model.thresholds.review_factor,
+        )
+    finally:
+        engine.dispose()
