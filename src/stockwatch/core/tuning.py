@@ -24,6 +24,7 @@ from stockwatch.core.thresholds import (
     Strategy,
     ThresholdPolicy,
     TierSpec,
+    check_service_level,
     compute_levels,
 )
 
@@ -99,6 +100,10 @@ def parse_setting(name: str, text: str) -> Any:
         raise ValueError(f"{name}: {text!r} is not a valid value") from None
     if name == "intermittent_method" and value not in ("empirical", "normal"):
         raise ValueError(f"{name}: use empirical or normal, not {text!r}")
+    if name == "service_level":
+        check_service_level(value)
+    elif kind in (int, float) and (not math.isfinite(value) or value < 0):
+        raise ValueError(f"{name}: must be a number ≥ 0, got {text!r}")
     return value
 
 

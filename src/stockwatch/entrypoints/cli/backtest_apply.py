@@ -178,7 +178,9 @@ def apply_policy(
         raise fail(_t("invalid", lang, error=exc)) from None
     settings = ", ".join(f"{k}={v}" for k, v in {**values, **alerting}.items()) or "-"
     out.print(
-        _t("written", lang, path=config.path, layer=shown, settings=settings), highlight=False
+        _t("written", lang, path=config.path, layer=shown, settings=settings),
+        highlight=False,
+        markup=False,  # the layer is written [categories."x"], not Rich markup
     )
     report = recompute_items(updated, db, item)
     if report is None:
