@@ -167,6 +167,7 @@ class DaemonParts:
     max_cycles: int | None = None  # stop after this many group polls (demo --once, tests)
     on_cycle: Callable[[str, int], None] | None = None  # (group, notices) after each poll
     tick: float = 1.0  # how often early rechecks are looked for
+    recheck_gap: float = 2.0  # early re-reads (webhook, order push) at most once per gap
     push_batch_wait: float = 0.2  # pause between passes of the push processor
     checkpoint: Callable[[], None] | None = None  # SQLite WAL checkpoint, run every second
     digests: DailyDigests | None = None  # routes with a daily digest
@@ -395,6 +396,7 @@ def build_daemon(
         push_secret=daemon.push_app_secret.get_secret_value() if daemon.push_app_secret else None,
         webhook_token=daemon.webhook_token.get_secret_value() if daemon.webhook_token else None,
         deliver_every=daemon.seconds(daemon.deliver_every),
+        recheck_gap=daemon.seconds(daemon.recheck_coalesce),
         retention=(
             timedelta(days=retention.raw_days),
             timedelta(days=retention.keep_days),
