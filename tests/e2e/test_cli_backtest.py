@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import tomllib
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from stockwatch.entrypoints.cli.app import app
-
-LAST = date(2026, 11, 23)
+from tests.e2e.backtest_shop import write_backtest_shop
 
 
 def _cli(*args: str) -> tuple[int, str]:
@@ -24,22 +22,7 @@ def _cli(*args: str) -> tuple[int, str]:
 def shop(tmp_path: Path) -> Path:
     """Item A sells 2 a day for 100 days, fixed threshold 10 (T1 15, T2 10, T3 5), lead 3 days;
     item B sells 1 a day under the default policy."""
-    (tmp_path / "items.csv").write_text(
-        "sku,title,category,class,lead_time_days\nA,甲,toys,B,3\nB,乙,toys,B,5\n", encoding="utf-8"
-    )
-    lines = ["date,sku,quantity"]
-    for d in range(100):
-        day = LAST - timedelta(days=d)
-        lines += [f"{day},A,2", f"{day},B,1"]
-    (tmp_path / "sales.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    config = tmp_path / "stockwatch.toml"
-    config.write_text(
-        '# the shop\n[general]\ndata_dir = "data"\n[catalog]\nitems = "items.csv"\n'
-        'sales = "sales.csv"\n[alerting]\ndebounce = { T1 = "0s", T2 = "0s" }\n'
-        '[items."A"]\nstrategy = "fixed"\nthreshold = 10\n',
-        encoding="utf-8",
-    )
-    return config
+    return write_backtest_shop(tmp_path)
 
 
 def test_replay_of_a_hand_computed_item(shop: Path) -> None:

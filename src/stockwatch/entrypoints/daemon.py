@@ -151,6 +151,8 @@ class Daemon:
             timezone=p.timezone,
             stale_after=p.stale_after,
             status_summary=self.summary,
+            backtest=p.backtest,
+            review_advice=p.review_advice,
         )
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.

@@ -8,7 +8,9 @@ purchase orders when the store keeps them. Item prices, where known, come from a
 from __future__ import annotations
 
 import csv
+import itertools
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,9 +25,10 @@ from stockwatch.adapters.db.stock_history import daily_stock
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
 from stockwatch.adapters.files import daily_series, read_sales
-from stockwatch.bulk.sweep import ReplayData
+from stockwatch.bulk.sweep import ReplayData, SweepResult
 from stockwatch.config.settings import Config
-from stockwatch.core.model import Item, ItemKey
+from stockwatch.core.model import Item, ItemKey, Tier
+from stockwatch.core.tuning import Candidate
 from stockwatch.service.recompute import RecomputeReport, recompute
 from stockwatch.wiring.compose import load_catalog
 
@@ -208,3 +211,92 @@ def recompute_items(
         )
     finally:
         engine.dispose()
+
+
+# The dashboard's /backtest page: a small default grid, cached for a while (a replay of the
+# whole catalogue takes a second or more; the page must not redo it on every refresh).
+PAGE_SERVICE_LEVELS = ("0.9", "0.95", "0.99")
+PAGE_BUFFERS = ("0", "2", "4")
+PAGE_CACHE_SECONDS = 300.0
+
+
+def page_candidates(in_force: Candidate, params: dict[str, str]) -> list[Candidate]:
+    """The policy in force, then either the one candidate the query asks for, or a grid."""
+    from stockwatch.core.tuning import parse_setting
+
+    asked = {
+        k: v for k, v in params.items() if k in ("service_level", "buffer_days", "strategy") and v
+    }
+    if asked:
+        settings = tuple((k, parse_setting(k, v)) for k, v in sorted(asked.items()))
+        return [in_force, Candidate("candidate", settings)]
+    grid = [in_force]
+    for sl, buf in itertools.product(PAGE_SERVICE_LEVELS, PAGE_BUFFERS):
+        grid.append(
+            Candidate(
+                f"P{len(grid)}",
+                (("service_level", float(sl)), ("buffer_days", float(buf))),
+                debounce_t1=in_force.debounce_t1,
+                debounce_t2=in_force.debounce_t2,
+                dedupe_days=in_force.dedupe_days,
+            )
+        )
+    return grid
+
+
+def in_force_candidate(config: Config, name: str = "in force") -> Candidate:
+    """The policy in force, with the alerting settings turned into daily readings."""
+    policy = config.alert_policy()
+
+    def days(tier: Tier) -> int:
+        rule = policy.debounce_for(tier)
+        return max(rule.readings, math.ceil(rule.duration.total_seconds() / 86400), 1)
+
+    return Candidate(
+        name,
+        debounce_t1=days(Tier.T1),
+        debounce_t2=days(Tier.T2),
+        dedupe_days=max(math.ceil(policy.dedupe_window.total_seconds() / 86400), 1),
+    )
+
+
+PageResult = tuple[SweepResult, date] | None
+
+
+def backtest_page(config: Config, engine: Engine) -> Callable[[str, dict[str, str]], PageResult]:
+    """Return what the /backtest page calls: the replay for a language and query (and its first
+    day), or None when there is no history. Bad query values raise ValueError (a 400)."""
+    from stockwatch.bulk.sweep import run_sweep
+
+    cache: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, PageResult]] = {}
+
+    def build(lang: str, params: dict[str, str]) -> PageResult:
+        key = (lang, tuple(sorted(params.items())))
+        hit = cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < PAGE_CACHE_SECONDS:
+            return hit[1]
+        name = "现行策略" if lang != "en" else "in force"
+        candidates = page_candidates(in_force_candidate(config, name), params)
+        try:
+            data, period = load_replay(config, engine)
+        except HistoryError:
+            cache[key] = (time.monotonic(), None)
+            return None
+        probe = run_sweep(
+            data, candidates[:1], config.threshold_policy, group_of=policy_groups(config)
+        )
+        ranked = sorted(
+            range(len(data.skus)),
+            key=lambda i: (-int(probe.results[0].outcome.stockout_days[i]), i),
+        )[:5]
+        result = run_sweep(
+            data,
+            candidates,
+            config.threshold_policy,
+            group_of=policy_groups(config),
+            trace_items=ranked,
+        )
+        cache[key] = (time.monotonic(), (result, period.start))
+        return result, period.start
+
+    return build

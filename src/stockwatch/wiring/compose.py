@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -175,6 +176,8 @@ class DaemonParts:
     timezone: str = "Asia/Shanghai"  # dashboard times
     web_token: str | None = None  # [daemon.http] token: the dashboard and /api/* need it
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    backtest: Callable[[str, dict[str, str]], Any] | None = None  # the dashboard's /backtest
+    review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
 
 
 def stock_source(
@@ -411,7 +414,32 @@ def build_daemon(
         lang=config.lang,
         timezone=config.model.general.timezone,
         web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
+        backtest=_lazy_backtest(config, store),
+        review_advice=_lazy_advice(config, store),
     )
+
+
+def _lazy_backtest(config: Config, store: SqlStore) -> Callable[[str, dict[str, str]], Any]:
+    """The /backtest replay; numpy and the backtest load at the first visit, not at start-up."""
+    built: list[Callable[[str, dict[str, str]], Any]] = []
+
+    def run(lang: str, params: dict[str, str]) -> Any:
+        if not built:
+            from stockwatch.wiring.backtest import backtest_page
+
+            built.append(backtest_page(config, store.engine))
+        return built[0](lang, params)
+
+    return run
+
+
+def _lazy_advice(config: Config, store: SqlStore) -> Callable[[Any, datetime, datetime], Any]:
+    def run(review: Any, since: datetime, until: datetime) -> Any:
+        from stockwatch.wiring.review import review_advice
+
+        return review_advice(config, store.engine, store, review, since, until)
+
+    return run
 
 
 def daily_digests(router: Router, store: SqlStore, cache: LevelCache) -> DailyDigests | None:

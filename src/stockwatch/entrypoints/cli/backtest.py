@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +13,6 @@ import typer
 from rich.table import Table
 
 from stockwatch.config.settings import Config
-from stockwatch.core.model import AlertPolicy, Tier
 from stockwatch.core.thresholds import TierSpec
 from stockwatch.core.tuning import Candidate, parse_setting
 from stockwatch.entrypoints.cli.common import (
@@ -71,20 +69,10 @@ def _split(text_value: str | None) -> list[str]:
     return [] if not text_value else [v.strip() for v in text_value.split(",") if v.strip()]
 
 
-def _days(policy: AlertPolicy, tier: Tier) -> int:
-    """A debounce in daily readings: a duration below a day is one reading."""
-    rule = policy.debounce_for(tier)
-    return max(rule.readings, math.ceil(rule.duration.total_seconds() / 86400), 1)
-
-
 def in_force_candidate(config: Config, lang: str) -> Candidate:
-    policy = config.alert_policy()
-    return Candidate(
-        IN_FORCE.get(lang, "in force"),
-        debounce_t1=_days(policy, Tier.T1),
-        debounce_t2=_days(policy, Tier.T2),
-        dedupe_days=max(math.ceil(policy.dedupe_window.total_seconds() / 86400), 1),
-    )
+    from stockwatch.wiring.backtest import in_force_candidate as from_config
+
+    return from_config(config, IN_FORCE.get(lang, "in force"))
 
 
 def build_candidates(

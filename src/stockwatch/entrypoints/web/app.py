@@ -25,6 +25,7 @@ from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verif
 from stockwatch.core.model import AlertState, ItemKey
 from stockwatch.entrypoints.web.dashboard import dashboard_router, make_guard
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
+from stockwatch.entrypoints.web.insight_pages import insight_router
 from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.entrypoints.web.web_common import DashboardDeps
 from stockwatch.ports import AlertEvent, Clock, PushMessage, Store
@@ -51,6 +52,8 @@ class WebDeps:
     timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
     stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
     status_summary: Callable[[], Status] | None = None  # status without per-item lists
+    backtest: Callable[[str, dict[str, str]], Any] | None = None  # /backtest (wiring.backtest)
+    review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
 
 
 def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
@@ -299,9 +302,12 @@ def create_app(deps: WebDeps) -> FastAPI:
                 timezone=deps.timezone,
                 stale_after=deps.stale_after,
                 status_summary=deps.status_summary,
+                backtest=deps.backtest,
+                review_advice=deps.review_advice,
             )
         )
     )
+    app.include_router(insight_router(deps.backtest, deps.lang, guarded))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app, deps.lang)
     return app
