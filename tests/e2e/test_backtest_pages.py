@@ -19,7 +19,7 @@ from tests.e2e.backtest_shop import write_backtest_shop
 from tests.servers import serve
 
 NOW = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 2026-11-24 00:00 in Shanghai
-SILENT = tuple(date(2026, 11, d) for d in (18, 19, 20, 21))
+SILENT = tuple(date(2026, 11, d) for d in (18, 19, 20, 21, 22))
 
 
 def _event(key: str, kind: str, tier: str, at: datetime) -> AlertEvent:
@@ -77,7 +77,7 @@ def test_review_page_finds_stockouts_in_readings_and_sales_and_gives_tier_figure
     assert 'id="found-stockouts"' in html
     found = html[html.index('id="found-stockouts"') :]
     assert "2026-11-15" in found and "stock 0" in found  # A: the reading said 0
-    assert "2026-11-18" in found and "2026-11-21" in found and "sales stopped" in found  # B
+    assert "2026-11-18" in found and "2026-11-22" in found and "sales stopped" in found  # B
     tiers = html[
         html.index('id="tier-stats"') : html.index("</table>", html.index('id="tier-stats"'))
     ]

@@ -29,12 +29,14 @@ def test_a_day_ending_at_zero_stock_is_a_stockout() -> None:
 
 
 def test_sales_stopping_while_demand_was_expected_is_a_stockout() -> None:
-    # 2 a day expected: 2 silent days (d̄·n = 4 ≥ 3) are unlikely by chance; 1 day (2) is not.
-    sales = [2, 0, 0, 3, 0, 2]
-    assert detect_stockouts([None] * 6, sales, 2.0) == [StockoutSpan(1, 2, "sales stopped")]
-    # A slow seller (0.5 a day) needs 6 silent days before it counts.
-    assert detect_stockouts([None] * 5, [0] * 5, 0.5) == []
-    assert detect_stockouts([None] * 6, [0] * 6, 0.5) == [StockoutSpan(0, 5, "sales stopped")]
+    # 2 a day expected: 3 silent days (d̄·n = 6 ≥ 4.6) are unlikely by chance; 2 days (4) are not.
+    sales = [2, 0, 0, 0, 3, 0, 0, 2]
+    assert detect_stockouts([None] * 8, sales, 2.0) == [StockoutSpan(1, 3, "sales stopped")]
+    # A slow seller (0.5 a day) needs 10 silent days before it counts.
+    assert detect_stockouts([None] * 9, [0] * 9, 0.5) == []
+    assert detect_stockouts([None] * 10, [0] * 10, 0.5) == [StockoutSpan(0, 9, "sales stopped")]
+    # A fast seller's single silent day is not enough on its own.
+    assert detect_stockouts([None] * 3, [9, 0, 9], 9.0) == []
     # A reading that shows stock on the shelf means nobody wanted it: not a stockout.
     assert detect_stockouts([None, 7, None], [0, 0, 0], 2.0) == []
 
@@ -70,7 +72,9 @@ def test_suggestions_are_ranked_by_expected_good_and_useless_ones_dropped() -> N
     )
     lower = Suggestion("lower_t1", ("C",), {"notices": 9}, Effect(0, 0, -1.0, 9, 3))
     useless = Suggestion("lower_t1", ("D",), {"notices": 9}, Effect(0, 1, -1.0, 9, 9))
-    assert rank([lower, useless, raise_sl]) == [raise_sl, lower]
+    riskier = Suggestion("lower_t1", ("E",), {"notices": 9}, Effect(0, 2, -1.0, 9, 1))
+    no_gain = Suggestion("raise_service_level", ("F",), {"stockouts": 1}, Effect(3, 3, 1.0, 5, 2))
+    assert rank([lower, useless, riskier, no_gain, raise_sl]) == [raise_sl, lower]
     assert describe(raise_sl, "en") == (
         "Raise the service level of these 2 items (A, B): they ran out 2 time(s); a backtest "
         "expects -80 % stockout days for +3.0 days of stock"

@@ -1,10 +1,10 @@
 """What the review should tell a merchant to change, and the facts it stands on.
 
 - Stockouts are found in what really happened, not only in OUT notices: a day that ended with
-  stock 0 in the readings, or a run of days without a single sale while the item usually sells
-  enough that such a run is unlikely by chance (Poisson: no sale in n days has probability
-  e^(−d̄·n); below 5 %, i.e. d̄·n ≥ 3, the shelf was most likely empty) — unless a reading shows
-  stock on the shelf on those days.
+  stock 0 in the readings, or a run of at least two days without a single sale while the item
+  usually sells enough that such a run is unlikely by chance (Poisson: no sale in n days has
+  probability e^(−d̄·n); below 1 %, i.e. d̄·n ≥ 4.6, the shelf was most likely empty; real demand
+  is burstier than Poisson, hence the strict cut) — unless a reading shows stock on those days.
 - Per tier: how many notices, how long before the stockout the tier's first notice came
   (median and worst), and how long people took to acknowledge.
 - Suggestions, ranked, each with the effect a backtest expects.
@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
 
-UNLIKELY_SILENCE = 3.0  # d̄·n: no sale in n days has probability e^-3 ≈ 5 %
+UNLIKELY_SILENCE = 4.6  # d̄·n: no sale in n days has probability e^-4.6 ≈ 1 %
+MIN_SILENT_DAYS = 2
 NOISY_NOTICES = 5  # notices in 30 days that count as noisy for an item that never ran out
 
 
@@ -65,7 +66,12 @@ def detect_stockouts(
             shelf_seen = any(
                 w < len(stock) and stock[w] is not None and (stock[w] or 0) > 0 for w in window
             )
-            if not shelf_seen and expected_rate * (end - day + 1) >= UNLIKELY_SILENCE:
+            length = end - day + 1
+            if (
+                not shelf_seen
+                and length >= MIN_SILENT_DAYS
+                and expected_rate * length >= UNLIKELY_SILENCE
+            ):
                 spans.append(StockoutSpan(day, end, "sales stopped"))
             day = end + 1
             continue
@@ -180,9 +186,23 @@ class Suggestion:
         return float(self.facts.get("late_share", 0)) * 10
 
 
+def _useful(s: Suggestion) -> bool:
+    """Keep a change only when the backtest expects it to do what it is for."""
+    e = s.effect
+    if e is None:
+        return True
+    if s.kind == "raise_service_level":
+        return e.stockout_days_after < e.stockout_days_before
+    if s.kind == "lower_t1":
+        return (
+            e.notices_after < e.notices_before and e.stockout_days_after <= e.stockout_days_before
+        )
+    return s.weight > 0
+
+
 def rank(suggestions: Iterable[Suggestion]) -> list[Suggestion]:
     """Most useful first; a change the backtest expects to do no good is dropped."""
-    useful = [s for s in suggestions if s.effect is None or s.weight > 0]
+    useful = [s for s in suggestions if _useful(s)]
     return sorted(useful, key=lambda s: (-s.weight, s.kind, s.items))
 
 
