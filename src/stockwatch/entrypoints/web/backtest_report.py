@@ -14,65 +14,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.bulk.sweep import SweepResult
 from stockwatch.core.tuning import Metrics
+from stockwatch.entrypoints.web.dashboard_texts import text as dashboard_text
 
 MAX_ITEM_ROWS = 200
 CHART_ITEMS = 5
 
-TEXTS: dict[str, tuple[str, str]] = {
-    "title": ("回测：用店铺自己的历史检验预警策略", "Backtest: the shop's own history, replayed"),
-    "period": (
-        "回测区间 {start} 至 {end}（{days} 天，{items} 个商品）",
-        "Period {start} to {end} ({days} days, {items} items)",
-    ),
-    "policy": ("策略", "Policy"),
-    "settings": ("设置", "Settings"),
-    "in_force": ("现行策略", "policy in force"),
-    "stockout_days": ("断货天数", "Stockout days"),
-    "lost": ("缺货损失（件）", "Lost units"),
-    "fill_rate": ("满足率", "Fill rate"),
-    "notices": ("通知数", "Notices"),
-    "notices_month": ("每商品每月通知", "Notices / item / month"),
-    "stock_days": ("平均库存（天）", "Stock held (days)"),
-    "stock_units": ("平均库存（件）", "Stock held (units)"),
-    "stock_value": ("平均库存金额", "Stock value"),
-    "orders": ("下单次数", "Orders"),
-    "frontier": ("最优取舍", "Frontier"),
-    "frontier_chart": (
-        "取舍前沿：断货天数 vs 平均库存（气泡大小 = 通知数）",
-        "Trade-off: stockout days vs stock held (bubble size = notices)",
-    ),
-    "item": ("商品", "Item"),
-    "per_item": ("逐个商品（现行 → 候选）", "Per item (in force → candidate)"),
-    "item_chart": (
-        "{sku}：模拟库存与实际库存",
-        "{sku}: simulated stock against what really happened",
-    ),
-    "actual": ("实际库存", "actual stock"),
-    "day": ("日期", "Day"),
-    "errors": ("无法回测的商品", "Items that could not be replayed"),
-    "none": ("—", "—"),
-    "delta": ("对比现行", "vs in force"),
-    "how": (
-        "每天：先到货，再按真实销量出货（库存不足的部分记为缺货损失），再按可用库存判断预警级别；"
-        "到 T2 且已通知时按补货任务规则下单（起订量、倍数），到货时间取该供应商的实际交期。"
-        "预警线在回测开始时按各策略计算。",
-        "Each day: deliveries arrive, the real sales are served from stock (what stock cannot "
-        "cover is lost), the position is classified into tiers; at T2, once announced, the "
-        "task's order is placed (MOQ, multiple) and arrives after the supplier's observed lead "
-        "time. Levels are computed at the start of the period under each policy.",
-    ),
-    "apply_hint": (
-        "采用某个策略：stockwatch backtest --sweep … --apply 名称",
-        "Adopt a policy: stockwatch backtest --sweep … --apply NAME",
-    ),
-    "nav_back": ("返回总览", "Back to the dashboard"),
-    "no_data": ("还没有可回测的销售历史。", "No sales history to replay yet."),
-}
-
 
 def text(key: str, lang: str, **values: object) -> str:
-    zh, en = TEXTS[key]
-    return (en if lang == "en" else zh).format(**values)
+    """The backtest's texts live with the dashboard's, under ``bt_``."""
+    return dashboard_text("bt_" + key, lang, **values)
 
 
 def _pct(new: float, old: float) -> float | None:
@@ -197,7 +147,7 @@ def render_html(report: dict[str, Any], lang: str, *, inline: bool) -> str:
     return template.render(
         report=report,
         lang=lang,
-        t=lambda key, **kw: text(key, lang, **kw),
+        t=lambda key, **kw: dashboard_text(key, lang, **kw),
         echarts_js=echarts_source() if inline else None,
         fmt=_fmt,
         pct=_fmt_pct,
