@@ -19,7 +19,14 @@ import numpy as np
 import numpy.typing as npt
 
 from stockwatch.bulk.backtest import BulkOutcome, RowParams, simulate_bulk
-from stockwatch.bulk.levels import BulkLevels, compute_bulk, promotion_index
+from stockwatch.bulk.levels import (
+    BulkLevels,
+    baseline_marks,
+    compute_bulk,
+    demand_uplifts,
+    horizons,
+    promotion_index,
+)
 from stockwatch.core.backtest import SimOutcome
 from stockwatch.core.model import Item
 from stockwatch.core.thresholds import Promotion, ThresholdPolicy
@@ -381,8 +388,10 @@ def _compute(
         lead,
         lead_sd,
         promos,
-        promotion_index(items, promos, data.as_of, lead, "demand"),
+        demand_uplifts(items, promos, data.as_of, horizons(policies, index, lead)),
         promotion_index(items, promos, data.as_of, lead, "threshold"),
+        marks=baseline_marks(items, promos, data.as_of, int(data.before.shape[1])),
+        as_of=data.as_of,
     )
 
 

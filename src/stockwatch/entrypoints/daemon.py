@@ -24,12 +24,13 @@ import sys
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
 
 from stockwatch.entrypoints.web.app import WebDeps, create_app
+from stockwatch.entrypoints.web.security import WebSecurity
 from stockwatch.service.polling import poll_items
 from stockwatch.service.push import apply_pending_pushes
 from stockwatch.service.status import Status, status_report, status_summary
@@ -68,6 +69,7 @@ class Daemon:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _push_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _deliver_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _promo_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _server: uvicorn.Server | None = None
     _last_early: float | None = None  # time.monotonic() of the last early re-read pass
 
@@ -105,6 +107,8 @@ class Daemon:
             loops.append(asyncio.create_task(self._retention(), name="retention"))
         if p.checkpoint is not None:
             loops.append(asyncio.create_task(self._checkpoints(), name="checkpoints"))
+        if p.promotions is not None:
+            loops.append(asyncio.create_task(self._promotions(), name="promotions"))
         self.ready.set()
         try:
             done, _ = await asyncio.wait(
@@ -149,10 +153,23 @@ class Daemon:
             web_token=p.web_token,
             levels_for=p.evaluator.levels_for,
             timezone=p.timezone,
+            promotions=p.promotion_store,
+            on_promotions=self._promo_wake.set,
             stale_after=p.stale_after,
             status_summary=self.summary,
             backtest=p.backtest,
             review_advice=p.review_advice,
+            security=WebSecurity(
+                accounts=p.accounts,
+                # Sessions, login throttling and the audit run on the wall clock, also when the
+                # daemon's clock is simulated (the demo runs faster than time).
+                clock=_wall_clock,
+                bind_host=p.http_host,
+                allowed_hosts=frozenset(p.http.allowed_hosts),
+                legacy_token=p.web_token,
+                public_metrics=p.http.public_metrics,
+                secure_cookies=p.http.secure_cookies,
+            ),
         )
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.
@@ -308,6 +325,28 @@ class Daemon:
                 log.exception("threshold recompute failed")
                 await _wait_any([self.stop], 3600)  # do not retry in a tight loop
 
+    async def _promotions(self) -> None:
+        """Apply promotions on time: on start, at each local midnight while one is in play
+        (its days enter the protection window from ``start − L`` and leave after ``end``),
+        and at once when one is added or deleted through the API."""
+        p = self.parts
+        applier = p.promotions
+        assert applier is not None
+        while not self.stop.is_set():
+            self._promo_wake.clear()
+            try:
+                count = await asyncio.to_thread(applier.run, p.clock())
+                if count:
+                    log.info("promotions applied to %d item(s)", count)
+                    self._wake.set()  # read them now, against their new levels
+                nxt = await asyncio.to_thread(applier.next_at, p.clock())
+            except Exception:
+                log.exception("applying promotions failed")
+                nxt = p.clock() + timedelta(hours=1)
+            wait = 3600.0 if nxt is None else (nxt - p.clock()).total_seconds()
+            # At most an hour: a clock jump (or the demo's fast clock) is noticed soon enough.
+            await _wait_any([self.stop, self._promo_wake], min(max(wait, 1.0), 3600.0))
+
     async def _digests(self) -> None:
         p = self.parts
         digests = p.digests
@@ -350,6 +389,10 @@ class Daemon:
             except Exception:
                 log.exception("retention failed")
             await _wait_any([self.stop], every)
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def run_daemon(parts: DaemonParts) -> Daemon:

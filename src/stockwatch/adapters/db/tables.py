@@ -136,6 +136,32 @@ sales_order_lines = Table(
     Column("imported_at", UTCDateTime, nullable=False),
 )
 
+# Promotions entered through the JSON API (the config file and a CSV file are the others).
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("start_day", Date, nullable=False),
+    Column("end_day", Date, nullable=False),
+    Column("multiplier", Float, nullable=False),
+    Column("target", String(16), nullable=False, default="demand"),
+    Column("skus", JSON, nullable=False, default=list),
+    Column("categories", JSON, nullable=False, default=list),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Where an incremental sync stopped (e.g. 1688 seller orders by modification time): survives a
+# restart, so the next pull asks only for what changed since.
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 sales_imports = Table(
     "sales_imports",
     metadata,
@@ -311,4 +337,58 @@ poll_runs = Table(
     Column("failed", Integer, nullable=False, default=0),
     Column("requests", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
+)
+
+# -- accounts (issue #14): users, sessions, API tokens, the audit trail, the health probe --------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),  # argon2id, with its own salt and cost
+    Column("role", String(16), nullable=False),  # viewer|operator|admin
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # sha256 of the cookie value: a database dump does not hand out live sessions.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(64), nullable=True),  # None: the open single-user mode
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_user", "user_name"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(8), nullable=False),  # read|write
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(96), nullable=False),  # user name, "token:NAME" or "local"
+    Column("action", String(128), nullable=False),  # e.g. "POST /items/{key}/ack"
+    Column("target", Text, nullable=False),  # the concrete path or object
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_audit_log_at", "at"),
+)
+
+health_probe = Table(
+    "health_probe",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row: /healthz writes it to prove writability
+    Column("at", UTCDateTime, nullable=False),
 )

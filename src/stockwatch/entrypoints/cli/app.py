@@ -453,6 +453,9 @@ app.command("review")(_review)
 from stockwatch.entrypoints.cli.backtest import backtest as _backtest  # noqa: E402
 
 app.command("backtest")(_backtest)
+from stockwatch.entrypoints.cli.accounts import register as _register_accounts  # noqa: E402
+
+_register_accounts(app)
 
 if __name__ == "__main__":
     main()
