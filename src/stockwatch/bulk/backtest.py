@@ -20,7 +20,9 @@ I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.integer[Any]]
 
-CHUNK_ROWS = 16384
+# Larger chunks pay numpy's per-call cost of the episode logic (run on the few rows in a breach)
+# fewer times; 32k rows measured faster than 16k on the benchmark.
+CHUNK_ROWS = 32768
 _NEVER = -(10**9)
 
 
@@ -174,7 +176,6 @@ def _simulate_chunk(
     dedupe = np.asarray(params.dedupe_days[lo:hi], dtype=dt)
     moq1 = np.maximum(moq_items[items], 1).astype(dt)
     step = np.maximum(multiple_items[items], 1).astype(dt)
-    wanted_by_day = demand_by_day[:, items]  # one gather per chunk, not one per day
     on_hand = np.maximum(start[items], 0).astype(dt)
     ring = np.zeros((width, n), dtype=dt)
     # Episode state; only rows in a breach or an episode are touched each day.
@@ -201,7 +202,7 @@ def _simulate_chunk(
         arrived = ring[t % width]
         on_hand += arrived
         arrived[:] = 0
-        wanted = wanted_by_day[t]
+        wanted = demand_by_day[t][items]
         np.minimum(on_hand, wanted, out=sold)
         on_hand -= sold
         np.subtract(wanted, sold, out=short)
