@@ -12,7 +12,9 @@ def write_backtest_shop(root: Path, b_silent: tuple[date, ...] = ()) -> Path:
     """Item A sells 2 a day, fixed threshold 10 (T1 15, T2 10, T3 5), lead 3 days; item B
     sells 1 a day (none on ``b_silent`` days) under the default policy. Returns the config."""
     (root / "items.csv").write_text(
-        "sku,title,category,class,lead_time_days\nA,甲,toys,B,3\nB,乙,toys,B,\n", encoding="utf-8"
+        "sku,title,category,class,supplier,lead_time_days\nA,甲,toys,B,义乌晨光,3\n"
+        "B,乙,toys,B,东莞壳王,\n",
+        encoding="utf-8",
     )
     lines = ["date,sku,quantity"]
     for d in range(100):

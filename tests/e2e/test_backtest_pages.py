@@ -9,12 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.config.settings import load_config
 from stockwatch.core.model import ItemKey, Reading, ReadingSource
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.ports import AlertEvent
 from stockwatch.service.status import status_report
-from stockwatch.wiring.compose import build_daemon
+from stockwatch.wiring.backtest import load_replay
+from stockwatch.wiring.compose import build_daemon, open_database
 from tests.e2e.backtest_shop import write_backtest_shop
 from tests.servers import serve
 
@@ -42,6 +45,15 @@ def client(tmp_path: Path) -> Iterator[httpx.Client]:
         tx.add_event(_event("A", "ack", "T2", t2_at + timedelta(hours=3)))
         tx.add_event(_event("A", "worsened", "OUT", t2_at + timedelta(hours=30)))
         tx.commit()
+    # The supplier of A promised 3 days and delivered after 8, 9 and 3 days.
+    orders = SqlPurchaseOrderStore(store.engine)
+    for n, days in enumerate((8, 9, 3)):
+        placed = datetime(2026, 10, 1 + 10 * n, tzinfo=UTC)
+        order = orders.add(
+            PurchaseOrder(ItemKey("A"), "义乌晨光", 20, placed, placed + timedelta(days=3)), placed
+        )
+        assert order.id is not None
+        orders.receive(order.id, None, placed + timedelta(days=days))
     deps = WebDeps(
         store=store,
         clock=lambda: NOW,
@@ -83,4 +95,22 @@ def test_review_page_finds_stockouts_in_readings_and_sales_and_gives_tier_figure
     ]
     assert "30.0 h" in tiers  # T2 came 30 h before the stockout
     assert "3.0 h" in tiers  # and was acknowledged after 3 h
-    assert 'id="suggestions"' in html
+    assert (
+        "Supplier 义乌晨光 is late on 67% of orders: its learned lead time is 6.7 days, not 3"
+        in html
+    )
+
+
+def test_learned_lead_times_come_from_the_suppliers_received_orders(tmp_path: Path) -> None:
+    config = load_config(write_backtest_shop(tmp_path))
+    engine = open_database(config)
+    orders = SqlPurchaseOrderStore(engine)
+    placed = datetime(2026, 10, 1, tzinfo=UTC)
+    for sku, days in (("A", 8), ("A", 9), ("X", 3)):  # X: another item of the same supplier
+        order = orders.add(PurchaseOrder(ItemKey(sku), "义乌晨光", 5, placed, placed), placed)
+        assert order.id is not None
+        orders.receive(order.id, None, placed + timedelta(days=days))
+    data, _ = load_replay(config, engine)
+    engine.dispose()
+    samples = dict(zip(data.names, data.lead_samples, strict=True))
+    assert sorted(samples["A"]) == [3.0, 8.0, 9.0] and list(samples["B"]) == []

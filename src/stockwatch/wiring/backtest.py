@@ -11,7 +11,7 @@ import csv
 import itertools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Engine
 
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.sales import SqlSalesStore
 from stockwatch.adapters.db.stock_history import daily_stock
 from stockwatch.adapters.db.store import SqlStore
@@ -28,6 +29,7 @@ from stockwatch.adapters.files import daily_series, read_sales
 from stockwatch.bulk.sweep import ReplayData, SweepResult
 from stockwatch.config.settings import Config
 from stockwatch.core.model import Item, ItemKey, Tier
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.core.tuning import Candidate
 from stockwatch.service.recompute import RecomputeReport, recompute
 from stockwatch.wiring.compose import load_catalog
@@ -131,6 +133,14 @@ def load_replay(
                 actual[row] = [-1 if v is None else v for v in real]
             if str(key) in before:
                 start_stock[row] = before[str(key)]
+    lead_samples: list[Sequence[float]] = [() for _ in keys]
+    if engine is not None:
+        by_supplier, by_item = received_lead_times(engine)
+        for row, key in enumerate(keys):
+            listed = catalogue.get(key)
+            supplier = listed.supplier if listed is not None else ""
+            # The supplier's received orders say how long it really takes; else the item's own.
+            lead_samples[row] = by_supplier.get(supplier) or by_item.get(str(key)) or ()
     prices = np.full(len(keys), np.nan)
     if prices_path is not None:
         known = read_prices(prices_path)
@@ -146,8 +156,28 @@ def load_replay(
         actual_on_hand=actual,
         promotions=config.promotions(),
         names=[str(k) for k in keys],
+        lead_samples=list(lead_samples),
     )
     return data, period
+
+
+def received_orders(engine: Engine) -> list[PurchaseOrder]:
+    """Every received purchase order (each one an observed lead time)."""
+    return SqlPurchaseOrderStore(engine).received()
+
+
+def received_lead_times(engine: Engine) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Observed lead times in days, by supplier and by item key."""
+    by_supplier: dict[str, list[float]] = {}
+    by_item: dict[str, list[float]] = {}
+    for order in received_orders(engine):
+        days = order.lead_time_days
+        if days is None:
+            continue
+        by_item.setdefault(str(order.key), []).append(days)
+        if order.supplier:
+            by_supplier.setdefault(order.supplier, []).append(days)
+    return by_supplier, by_item
 
 
 def _catalogue_sales(config: Config, end: date, width: int) -> dict[str, list[int]]:

@@ -23,11 +23,12 @@ from stockwatch.core.review_advice import (
     TimedEvent,
     detect_stockouts,
     rank,
+    supplier_lateness,
     tier_stats,
 )
 from stockwatch.core.tuning import Candidate
 from stockwatch.ports import Store
-from stockwatch.wiring.backtest import HistoryError, load_replay, policy_groups
+from stockwatch.wiring.backtest import HistoryError, load_replay, policy_groups, received_orders
 
 _ALL = 10_000_000
 RATE_DAYS = 28  # the expected daily demand before the period: the mean of these days
@@ -175,8 +176,49 @@ def review_advice(
         suggestions.append(
             Suggestion("lower_t1", tuple(sub.names), {"notices": notices}, _effect(result))
         )
+    suggestions += supplier_suggestions(engine, history)
     advice.suggestions = rank(suggestions)
     return advice
+
+
+LATE_SHARE = 0.3  # a supplier late on this share of its received orders gets a suggestion
+MIN_ORDERS = 3
+
+
+def supplier_suggestions(engine: Engine, history: ReplayData) -> list[Suggestion]:
+    """Suppliers late on many received orders: their learned lead time against the promise."""
+    day = timedelta(days=1)
+    rows = [
+        (o.supplier, (o.expected_at - o.ordered_at) / day, o.lead_time_days)
+        for o in received_orders(engine)
+        if o.supplier and o.lead_time_days is not None
+    ]
+    promised: dict[str, list[float]] = {}
+    for supplier, days, _ in rows:
+        promised.setdefault(supplier, []).append(days)
+    out = []
+    for supplier, (n, late, mean) in sorted(supplier_lateness(rows).items()):
+        if n < MIN_ORDERS or late / n < LATE_SHARE:
+            continue
+        items = tuple(
+            name
+            for name, item in zip(history.names, history.items, strict=True)
+            if item is not None and item.supplier == supplier
+        )
+        declared = sum(promised[supplier]) / len(promised[supplier])
+        out.append(
+            Suggestion(
+                "supplier_late",
+                items or (supplier,),
+                {
+                    "supplier": supplier,
+                    "late_share": late / n,
+                    "learned": round(mean, 1),
+                    "declared": round(declared, 1),
+                },
+            )
+        )
+    return out
 
 
 def _last_sales_day(data: ReplayData) -> date | None:

@@ -453,6 +453,11 @@ app.command("review")(_review)
 from stockwatch.entrypoints.cli.backtest import backtest as _backtest  # noqa: E402
 
 app.command("backtest")(_backtest)
+
+from stockwatch.entrypoints.cli.orders import register as _register_orders  # noqa: E402
+
+_register_orders(app)
+
 from stockwatch.entrypoints.cli.accounts import register as _register_accounts  # noqa: E402
 
 _register_accounts(app)

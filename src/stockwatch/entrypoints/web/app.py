@@ -29,6 +29,7 @@ from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.insight_pages import insight_router
 from stockwatch.entrypoints.web.item_rows import Sources
+from stockwatch.entrypoints.web.orders import orders_router
 from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
 from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, snooze_length
 from stockwatch.ports import AlertEvent, Clock, PromotionStore, PushMessage, Store
@@ -322,6 +323,7 @@ def create_app(deps: WebDeps) -> FastAPI:
         review_advice=deps.review_advice,
     )
     app.include_router(dashboard_router(dashboard))
+    app.include_router(orders_router(dashboard))
     app.include_router(insight_router(deps.backtest, deps.lang, ()))
     app.include_router(auth_router(AuthDeps(security, deps.clock, page_renderer(dashboard))))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
