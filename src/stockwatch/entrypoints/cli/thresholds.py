@@ -242,9 +242,7 @@ def sales_import_orders(
         if line.unpaid:
             unpaid += 1
             continue
-        sold.append(
-            SoldLine(line.order_id, line.line, sku, line.day(tz), line.quantity, line.closed)
-        )
+        sold.append(SoldLine(line.order_id, line.line, sku, line.day(tz), line.sold, line.closed))
     result = SqlOrderSales(engine).add(sold, now)
     engine.dispose()
     orders = len({line.order_id for line in lines})
