@@ -136,7 +136,11 @@ def sales_import(
 
     cfg, language = _setup(config, lang)
     catalogue = _catalogue(cfg, items)
-    known = {key.sku for key in catalogue} if catalogue is not None else None
+    known = (
+        {key.sku for key in catalogue} | {str(key) for key in catalogue}
+        if catalogue is not None
+        else None
+    )
     engine = open_engine(cfg, db)
     store = SqlSalesStore(engine)
     try:
