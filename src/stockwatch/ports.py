@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from stockwatch.core.model import AlertState, Item, ItemKey, Notice, Reading, TierLevels
 from stockwatch.core.promotions import Promotion
+from stockwatch.core.purchasing import PurchaseOrder
 
 Clock = Callable[[], datetime]
 
@@ -316,6 +317,10 @@ class Transaction(Protocol):
 
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None: ...
 
+    def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
+        """Return the item's open purchase orders (the on-order part of its position)."""
+        ...
+
     def commit(self) -> None: ...
 
 
@@ -513,6 +518,42 @@ class LevelsComputer(Protocol):
     def __call__(self, keys: Sequence[str], as_of: date) -> list[ComputedLevels]: ...
 
 
+class PurchaseOrderStore(Protocol):
+    """Purchase orders: placed from a task or by hand, imported from 1688, received in parts."""
+
+    def add(self, order: PurchaseOrder, now: datetime) -> PurchaseOrder:
+        """Store a new order (its id filled in); an order from a task marks the task ordered."""
+        ...
+
+    def get(self, order_id: int) -> PurchaseOrder:
+        """Return the order; ``LookupError`` when there is none."""
+        ...
+
+    def receive(self, order_id: int, quantity: int | None, at: datetime) -> PurchaseOrder:
+        """Record units received (all that is open when None); a full receipt closes the task."""
+        ...
+
+    def cancel(self, order_id: int, now: datetime) -> PurchaseOrder: ...
+
+    def upsert_imported(self, orders: Sequence[PurchaseOrder], now: datetime) -> int:
+        """Insert or update imported orders by their external reference; return how many."""
+        ...
+
+    def find(
+        self, key: ItemKey | None = None, open_only: bool = False, limit: int = 1000
+    ) -> list[PurchaseOrder]:
+        """Return orders, newest first: one item's, or only the open ones."""
+        ...
+
+    def received(self, since: datetime | None = None) -> list[PurchaseOrder]:
+        """Return the received orders (observed lead times), oldest first."""
+        ...
+
+    def task_for_order(self, task_id: int) -> tuple[ItemKey, str, int] | None:
+        """Return an open task's item, supplier and suggested quantity, or None."""
+        ...
+
+
 @dataclass(frozen=True)
 class StoredPromotionRecord:
     """A promotion entered through the API, with its id."""
@@ -530,3 +571,83 @@ class PromotionStore(Protocol):
     def list(self) -> Sequence[StoredPromotionRecord]: ...
 
     def delete(self, promo_id: int) -> bool: ...
+
+
+# -- accounts (issue #14) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    name: str
+    role: str
+    created_at: datetime
+    password_hash: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    user_name: str | None  # None: an open-mode (no login) browser session
+    csrf_token: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: int
+    name: str
+    scope: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: str
+
+
+class AccountStore(Protocol):
+    """Users, browser sessions, API tokens and the audit trail. Secrets arrive hashed."""
+
+    def add_user(self, name: str, password_hash: str, role: str, now: datetime) -> bool: ...
+    def user(self, name: str) -> UserRecord | None: ...
+    def users(self) -> list[UserRecord]: ...
+    def any_user(self) -> bool: ...
+    def update_user(
+        self, name: str, *, password_hash: str | None = None, role: str | None = None
+    ) -> bool: ...
+    def remove_user(self, name: str) -> bool: ...
+
+    def add_session(
+        self,
+        token_hash: str,
+        user_name: str | None,
+        csrf_token: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+    def session(self, token_hash: str, now: datetime) -> SessionRecord | None: ...
+    def end_session(self, token_hash: str) -> None: ...
+    def end_sessions_of(self, user_name: str) -> int: ...
+    def purge_sessions(self, now: datetime) -> int: ...
+
+    def add_token(self, name: str, token_hash: str, scope: str, now: datetime) -> bool: ...
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None: ...
+    def tokens(self) -> list[TokenRecord]: ...
+    def touch_token(self, token_id: int, now: datetime) -> None: ...
+    def revoke_token(self, name: str, now: datetime) -> bool: ...
+
+    def record(self, at: datetime, actor: str, action: str, target: str, detail: str) -> None: ...
+    def audit(
+        self, limit: int, actor: str | None = None, since: datetime | None = None
+    ) -> list[AuditEntry]: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...

@@ -299,6 +299,30 @@ replenishment_tasks = Table(
     Index("ix_replenishment_tasks_status", "status", "item_key"),  # open tasks (0005)
 )
 
+# One row per purchase-order line. Imported 1688 lines carry external_ref "1688:<orderId>:<n>"
+# (unique, so re-importing changes the row instead of adding one); receipts lists each part
+# received as {"at": ISO time, "quantity": n}.
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_key", String(200), nullable=False),
+    Column("supplier", String(200), nullable=False, default=""),
+    Column("quantity", Integer, nullable=False),
+    Column("received_qty", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),  # ordered|partial|received|cancelled
+    Column("ordered_at", UTCDateTime, nullable=False),
+    Column("expected_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=True),
+    Column("task_id", Id, nullable=True),
+    Column("external_ref", String(120), nullable=True, unique=True),
+    Column("source", String(16), nullable=False, default="manual"),
+    Column("receipts", JSON, nullable=False, default=list),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # The evaluator reads an item's open orders on every evaluation.
+    Index("ix_purchase_orders_item_status", "item_key", "status"),
+)
+
 oauth_tokens = Table(
     "oauth_tokens",
     metadata,
@@ -337,4 +361,58 @@ poll_runs = Table(
     Column("failed", Integer, nullable=False, default=0),
     Column("requests", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
+)
+
+# -- accounts (issue #14): users, sessions, API tokens, the audit trail, the health probe --------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),  # argon2id, with its own salt and cost
+    Column("role", String(16), nullable=False),  # viewer|operator|admin
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # sha256 of the cookie value: a database dump does not hand out live sessions.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(64), nullable=True),  # None: the open single-user mode
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_user", "user_name"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(8), nullable=False),  # read|write
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(96), nullable=False),  # user name, "token:NAME" or "local"
+    Column("action", String(128), nullable=False),  # e.g. "POST /items/{key}/ack"
+    Column("target", Text, nullable=False),  # the concrete path or object
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_audit_log_at", "at"),
+)
+
+health_probe = Table(
+    "health_probe",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row: /healthz writes it to prove writability
+    Column("at", UTCDateTime, nullable=False),
 )
