@@ -39,6 +39,14 @@ log = logging.getLogger("stockwatch.daemon")
 PUSH_BATCH = 500
 
 
+class ListenError(RuntimeError):
+    """The HTTP port cannot be opened: in use (another stockwatch?) or not allowed."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
+        self.host, self.port, self.reason = host, port, reason
+
+
 class _QuietServer(uvicorn.Server):
     """uvicorn without its own signal handlers: the daemon owns shutdown."""
 
@@ -147,7 +155,11 @@ class Daemon:
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((p.http_host, p.http_port))
+        try:
+            sock.bind((p.http_host, p.http_port))
+        except OSError as exc:
+            sock.close()
+            raise ListenError(p.http_host, p.http_port, exc.strerror or str(exc)) from None
         host, port = sock.getsockname()[:2]
         config = uvicorn.Config(
             create_app(deps), log_level="warning", lifespan="off", access_log=False

@@ -46,9 +46,11 @@ class Catalog:
     sales: dict[str, list[int]] = field(default_factory=dict)
     skipped: list[tuple[Path, RowProblem]] = field(default_factory=list)
     sales_end: date | None = None
+    unknown_columns: list[tuple[Path, str]] = field(default_factory=list)  # ignored columns
 
     def note(self, loaded: Loaded[object]) -> None:
         self.skipped.extend((loaded.path, p) for p in loaded.problems)
+        self.unknown_columns.extend((loaded.path, c) for c in loaded.unknown_columns)
 
 
 def load_catalog(

@@ -16,10 +16,12 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from stockwatch import __version__
 from stockwatch.adapters.files import FileFormatError, read_stock
-from stockwatch.config.settings import Config, find_config
+from stockwatch.config.settings import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
 from stockwatch.entrypoints.cli.common import (
@@ -51,7 +53,29 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts name config sections ("[database] url"); Rich markup would swallow them.
+    rich_markup_mode=None,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"stockwatch {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """库存预警 stockwatch: low-stock alerts for 1688 merchants."""
+
+
 config_app = typer.Typer(help="Configuration commands.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
@@ -83,12 +107,18 @@ def _catalog(config: Config, day: date, items: Path | None, sales: Path | None) 
         raise _fail(str(exc)) from None
 
 
+def report_unknown_columns(columns: list[tuple[Path, str]], lang: str) -> None:
+    """Warn about every column a file had that stockwatch does not read (never silently)."""
+    for path, column in columns:
+        err.print(escape(t("unknown_column", lang, path=path, column=column)), highlight=False)
+
+
 def _report_skipped(catalog_skipped: list[tuple[Path, Any]], lang: str) -> None:
     if not catalog_skipped:
         return
     err.print(t("skipped", lang, count=len(catalog_skipped)), highlight=False)
     for path, problem in catalog_skipped:
-        err.print(f"  {path}:{problem.line}: {problem.message}", highlight=False)
+        err.print(escape(f"  {path}:{problem.line}: {problem.message}"), highlight=False)
 
 
 def _cover(value: float | None) -> float | None:
@@ -130,6 +160,10 @@ def check(
     except FileFormatError as exc:
         raise _fail(str(exc)) from None
     skipped = [*catalog.skipped, *((snapshot.path, p) for p in snapshot.problems)]
+    report_unknown_columns(
+        [*catalog.unknown_columns, *((snapshot.path, c) for c in snapshot.unknown_columns)],
+        language,
+    )
     keys = sorted({r.key for r in snapshot.rows})
     stored = _stored_levels(cfg, db, keys)
     levels, errors = levels_for_items(
@@ -352,7 +386,11 @@ def _print_explanation(key: ItemKey, lv: TierLevels, lang: str, policy: Any) -> 
 def config_validate(config: ConfigOpt = None, lang: LangOpt = None) -> None:
     """Validate stockwatch.toml and list every problem with its line."""
     path = find_config(config)
-    cfg = _load(config)
+    try:
+        # One pass: field errors, cross-section problems and missing catalogue files together.
+        cfg = load_config(path, check_files=True)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
     language = _lang(cfg, lang)
     if path is None:
         out.print(t("config_default", language))

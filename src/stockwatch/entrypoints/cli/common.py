@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang
@@ -34,7 +35,8 @@ DbOpt = Annotated[
 
 def fail(message: str) -> typer.Exit:
     """Print an error and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # escape: "[database]" in a message is a config section, not Rich markup to swallow.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(EXIT_INPUT)
 
 

@@ -26,7 +26,7 @@ from stockwatch.entrypoints.cli.common import (
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import lang_of as _lang
 from stockwatch.entrypoints.cli.common import load as _load
-from stockwatch.entrypoints.daemon import run_daemon
+from stockwatch.entrypoints.daemon import ListenError, run_daemon
 from stockwatch.entrypoints.web.app import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
@@ -48,6 +48,12 @@ _T: dict[str, tuple[str, str]] = {
     "stale": ("数据过期的商品：{items}", "Stale items: {items}"),
     "daemon_url": ("守护进程运行中：{url}", "Daemon running at {url}"),
     "no_daemon": ("守护进程未运行。", "Daemon not running."),
+    "listen": (
+        "无法监听 {host}:{port}（{reason}）：可能已有 stockwatch 在运行；请先停止它，"
+        "或用 --port / [daemon.http] port 换一个端口（0 表示任意空闲端口）。",
+        "cannot listen on {host}:{port} ({reason}): another stockwatch may be running; stop it "
+        "or choose another port with --port or [daemon.http] port (0: any free port).",
+    ),
     "col_item": ("商品", "item"),
     "col_tier": ("级别", "tier"),
     "col_phase": ("状态", "phase"),
@@ -103,7 +109,12 @@ def run(
         parts = build_daemon(cfg, max_cycles=max_cycles, http_port=-1 if port is None else port)
     except FileFormatError as exc:
         raise _fail(str(exc)) from None
-    run_daemon(parts)
+    try:
+        run_daemon(parts)
+    except ListenError as exc:
+        raise _fail(
+            _t("listen", _lang(cfg, None), host=exc.host, port=exc.port, reason=exc.reason)
+        ) from None
 
 
 @db_app.command("upgrade")

@@ -37,6 +37,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "result": ("结果", "Result"),
     "disabled": ("已停用（阈值为 0）", "disabled (threshold 0)"),
     "policy": ("策略参数", "Policy"),
+    "unknown_column": (
+        "警告：{path} 的列 {column!r} 无法识别，已忽略（可用列名见 README「Input files」）。",
+        "warning: {path}: column {column!r} is not recognised and was ignored "
+        '(accepted names: README, "Input files").',
+    ),
 }
 
 

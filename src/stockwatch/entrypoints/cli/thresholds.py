@@ -8,6 +8,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, make_url
@@ -27,6 +28,7 @@ from stockwatch.entrypoints.cli.common import (
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import setup as _setup
+from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
 from stockwatch.wiring.compose import open_database
@@ -142,6 +144,8 @@ def sales_import(
         parsed = read_sales_file(file, known, ZoneInfo(cfg.model.general.timezone))
     except FileFormatError as exc:
         raise _fail(str(exc)) from None
+    for column in parsed.unknown_columns:
+        err.print(escape(t("unknown_column", language, path=file, column=column)), highlight=False)
     earlier = store.imported(parsed.sha256)
     if earlier is not None:
         out.print(_t("already", language, path=file, at=earlier.imported_at.isoformat()))
