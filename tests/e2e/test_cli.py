@@ -301,3 +301,65 @@ def test_config_sections_in_help_and_errors_are_not_eaten_as_markup(tmp_path: Pa
 def test_version_is_printed() -> None:
     code, out, _ = invoke("--version")
     assert code == 0 and out.strip().startswith("stockwatch 0.")
+
+
+def test_check_without_a_config_says_it_uses_built_in_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Finding 18: the built-in defaults were used silently.
+    monkeypatch.delenv("STOCKWATCH_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku,on_hand\nDESK-LAMP,5\n", encoding="utf-8")
+    _, _, err = invoke("check", "--stock", str(stock), "--lang", "en")
+    assert "using built-in defaults" in err
+
+
+def test_explain_asks_which_warehouse_when_a_sku_has_several() -> None:
+    # Finding 18: `explain DESK-LAMP` ran with the wrong inputs.
+    code, _, err = invoke("explain", "DESK-LAMP", "--config", str(SAMPLE / "stockwatch.toml"))
+    assert code == 1
+    assert "DESK-LAMP@GZ, DESK-LAMP@HZ" in err
+
+
+def test_check_reports_duplicate_rows_and_items_missing_from_the_catalogue(
+    tmp_path: Path,
+) -> None:
+    # Finding 18: a duplicated row was counted twice; unknown SKUs went unmentioned.
+    stock = tmp_path / "stock.csv"
+    stock.write_text(
+        "sku,warehouse,on_hand\nDESK-LAMP,HZ,300\nDESK-LAMP,HZ,300\nGHOST-SKU,,4\n",
+        encoding="utf-8",
+    )
+    _, out, err = invoke(
+        "check",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--stock",
+        str(stock),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    )
+    report = json.loads(out)
+    assert report["checked"] == 2
+    assert [row["line"] for row in report["skipped_rows"]] == [3]
+    assert "duplicate row for DESK-LAMP@HZ (first on line 2)" in report["skipped_rows"][0]["error"]
+    assert "GHOST-SKU" in err and "不在商品目录中" in err
+
+
+def test_explain_policy_line_shows_the_items_own_lead_time() -> None:
+    # Finding 21: the policy line showed the configured default lead time, not the item's.
+    code, out, _ = invoke(
+        "explain",
+        "DESK-LAMP@HZ",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--as-of",
+        AS_OF,
+        "--lang",
+        "en",
+    )
+    assert code == 0
+    assert "lead_time_days=8 " in out

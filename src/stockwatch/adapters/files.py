@@ -287,13 +287,15 @@ def read_stock(path: Path, now: datetime) -> Loaded[Reading]:
             str(k).strip().lower() for _, obj in rows if isinstance(obj, dict) for k in obj
         )
         out.unknown_columns = _unknown(list(keys), accepted)
+        seen_json: dict[ItemKey, int] = {}
         for line, obj in rows:
             try:
                 if not isinstance(obj, dict):
                     raise ValueError("expected an object with sku and on_hand")
                 norm = {k: obj.get(k) for k in obj}
                 norm.setdefault("sku", obj.get("sku"))
-                out.rows.append(_reading_from(_normalise(norm), now, ReadingSource.IMPORT))
+                reading = _reading_from(_normalise(norm), now, ReadingSource.IMPORT)
+                _add_once(out, reading, line, seen_json)
             except ValueError as exc:
                 out.problems.append(RowProblem(line, str(exc)))
         return out
@@ -301,14 +303,23 @@ def read_stock(path: Path, now: datetime) -> Loaded[Reading]:
     _require_column(path, header, "sku")
     _require_column(path, header, "on_hand")
     out.unknown_columns = _unknown(header, accepted)
+    seen: dict[ItemKey, int] = {}
     for line, row in rows:
         try:
             if "__extra__" in row:
                 raise ValueError("more cells than header columns")
-            out.rows.append(_reading_from(_normalise(row), now, ReadingSource.IMPORT))
+            _add_once(out, _reading_from(_normalise(row), now, ReadingSource.IMPORT), line, seen)
         except ValueError as exc:
             out.problems.append(RowProblem(line, str(exc)))
     return out
+
+
+def _add_once(out: Loaded[Reading], reading: Reading, line: int, seen: dict[ItemKey, int]) -> None:
+    """Keep the first row of an item; a second one is reported, never counted twice."""
+    if reading.key in seen:
+        raise ValueError(f"duplicate row for {reading.key} (first on line {seen[reading.key]})")
+    seen[reading.key] = line
+    out.rows.append(reading)
 
 
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:

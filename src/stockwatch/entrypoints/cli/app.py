@@ -152,6 +152,8 @@ def check(
     language = _lang(cfg, lang)
     if fmt not in ("table", "json"):
         raise _fail(f"--format {fmt!r}: use table or json")
+    if cfg.path is None:  # say so: the levels below are not the merchant's own
+        err.print(t("no_config", language), highlight=False)
     day = _today(cfg, as_of)
     catalog = _catalog(cfg, day, items, sales)
     now = datetime.now(ZoneInfo(cfg.model.general.timezone))
@@ -160,6 +162,14 @@ def check(
     except FileFormatError as exc:
         raise _fail(str(exc)) from None
     skipped = [*catalog.skipped, *((snapshot.path, p) for p in snapshot.problems)]
+    if catalog.items:
+        unknown = sorted({str(r.key) for r in snapshot.rows if r.key not in catalog.items})
+        if unknown:
+            shown_unknown = ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else "")
+            err.print(
+                escape(t("not_in_catalog", language, count=len(unknown), items=shown_unknown)),
+                highlight=False,
+            )
     report_unknown_columns(
         [*catalog.unknown_columns, *((snapshot.path, c) for c in snapshot.unknown_columns)],
         language,
@@ -310,6 +320,12 @@ def explain(
         key = ItemKey.parse(item)
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    if key.warehouse is None and key not in catalog.items:
+        places = sorted(str(k) for k in catalog.items if k.sku == key.sku and k.warehouse)
+        if len(places) > 1:
+            raise _fail(t("which_warehouse", language, key=key, keys=", ".join(places)))
+        if places:
+            key = ItemKey.parse(places[0])
     versions = stored_versions(cfg, db, str(key))
     if versions and fmt != "json":
         print_versions(str(key), versions, language)
@@ -334,7 +350,9 @@ def explain(
         return
     if versions:
         out.rule()
-    _print_explanation(key, lv, language, cfg.threshold_policy(catalog.items.get(key), key.sku))
+    item_lead = catalog.items[key].lead_time_days if key in catalog.items else None
+    policy = cfg.threshold_policy(catalog.items.get(key), key.sku)
+    _print_explanation(key, lv, language, policy, item_lead)
 
 
 def _levels_json(key: ItemKey, lv: TierLevels) -> dict[str, Any]:
@@ -352,22 +370,24 @@ def _levels_json(key: ItemKey, lv: TierLevels) -> dict[str, Any]:
     }
 
 
-def _print_explanation(key: ItemKey, lv: TierLevels, lang: str, policy: Any) -> None:
+def _print_explanation(
+    key: ItemKey, lv: TierLevels, lang: str, policy: Any, item_lead: float | None = None
+) -> None:
     out.print(
         f"[bold]{t('explain_head', lang, key=key)}[/]  ({t('strategy', lang)}: {lv.basis.strategy})"
     )
     if lv.basis.inputs:
         inputs = Table(title=t("inputs", lang), title_justify="left")
-        inputs.add_column("name")
-        inputs.add_column("value", justify="right")
+        inputs.add_column(t("col_name", lang))
+        inputs.add_column(t("col_value", lang), justify="right")
         for name, value in lv.basis.inputs:
             inputs.add_row(name, f"{value:.4g}")
         out.print(inputs)
     if lv.basis.steps:
         steps = Table(title=t("steps", lang), title_justify="left")
-        steps.add_column("step")
-        steps.add_column("formula")
-        steps.add_column("value", justify="right")
+        steps.add_column(t("col_step", lang))
+        steps.add_column(t("col_formula", lang))
+        steps.add_column(t("col_value", lang), justify="right")
         for step in lv.basis.steps:
             steps.add_row(step.label, step.formula, f"{step.value:.2f}")
         out.print(steps)
@@ -375,9 +395,11 @@ def _print_explanation(key: ItemKey, lv: TierLevels, lang: str, policy: Any) -> 
         out.print(f"• {note}", highlight=False)
     result = t("disabled", lang) if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"
     out.print(f"[bold]{t('result', lang)}:[/] {result}")
+    # The item's own lead time (items file) wins over the configured default, as in the math.
+    lead = item_lead if item_lead is not None else policy.lead_time_days
     out.print(
         f"{t('policy', lang)}: service_level={policy.service_level} "
-        f"lead_time_days={policy.lead_time_days} window_days={policy.window_days}",
+        f"lead_time_days={lead:g} window_days={policy.window_days}",
         highlight=False,
     )
 

@@ -37,6 +37,24 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "result": ("结果", "Result"),
     "disabled": ("已停用（阈值为 0）", "disabled (threshold 0)"),
     "policy": ("策略参数", "Policy"),
+    "col_name": ("名称", "name"),
+    "col_value": ("数值", "value"),
+    "col_step": ("步骤", "step"),
+    "col_formula": ("公式", "formula"),
+    "no_config": (
+        "未找到配置文件（--config、$STOCKWATCH_CONFIG 或当前目录的 stockwatch.toml）："
+        "使用内置默认值。",
+        "No configuration file (--config, $STOCKWATCH_CONFIG or ./stockwatch.toml): "
+        "using built-in defaults.",
+    ),
+    "not_in_catalog": (
+        "警告：库存文件中有 {count} 个商品不在商品目录中：{items}",
+        "warning: {count} item(s) in the stock file are not in the item catalogue: {items}",
+    ),
+    "which_warehouse": (
+        "{key} 在多个仓库中：{keys}。请指定其中一个（SKU@仓库）。",
+        "{key} is stocked in several warehouses: {keys}. Name one of them (SKU@WAREHOUSE).",
+    ),
     "unknown_column": (
         "警告：{path} 的列 {column!r} 无法识别，已忽略（可用列名见 README「Input files」）。",
         "warning: {path}: column {column!r} is not recognised and was ignored "
