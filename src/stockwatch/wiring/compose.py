@@ -33,6 +33,7 @@ from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
 from stockwatch.service.polling import Evaluator
+from stockwatch.service.recompute import NoSalesHistory
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
@@ -306,19 +307,25 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
 
         catalog = cache.refresh()
         sales = SqlSalesStore(store.engine)
-        keys = sorted({str(k) for k in catalog.items} or set(sales.skus()))
-        if not keys or not sales.skus():
-            return None  # nothing imported yet: the fallback levels are all there is
+        imported = sales.skus()
+        keys = sorted({str(k) for k in catalog.items} or set(imported))
+        if not keys:
+            return None
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
         computer = BulkLevelsComputer(config, catalog.items, sales.matrix)
-        return recompute_thresholds(
-            keys,
-            day,
-            computer,
-            SqlThresholdStore(store.engine),
-            now,
-            review_factor=config.model.thresholds.review_factor,
-        )
+        try:
+            return recompute_thresholds(
+                keys,
+                day,
+                computer,
+                SqlThresholdStore(store.engine),
+                now,
+                review_factor=config.model.thresholds.review_factor,
+                has_sales=bool(imported),
+            )
+        except NoSalesHistory as exc:  # the same rule as `thresholds recompute`: skip, say why
+            logging.getLogger("stockwatch.recompute").warning("recompute skipped: %s", exc)
+            return None
 
     async def recompute(now: datetime) -> object:
         return await asyncio.to_thread(run, now)

@@ -75,6 +75,23 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "1688 offers/specs with no item in the catalogue: {offers}",
     ),
     "next_due": ("下次计划重算：{at}", "Next scheduled recompute: {at}"),
+    "no_sales": (
+        "尚未导入任何销售数据：现在重算会用新品规则替换所有商品的预警线（并关闭未解决的预警）。"
+        "请先运行 `stockwatch sales import`；确需如此请加 --allow-no-sales。",
+        "No sales have been imported: recomputing now would replace every item's levels by the "
+        "new-item rule (and resolve open alerts). Run `stockwatch sales import` first, or pass "
+        "--allow-no-sales if that is really what you want.",
+    ),
+    "already_active": (
+        "{key} 第 {version} 版已生效。",
+        "{key} version {version} is already active.",
+    ),
+    "review_title": ("待审核预警线", "Waiting for review"),
+    "col_item": ("商品", "item"),
+    "col_version": ("版本", "version"),
+    "col_now": ("当前 T1/T2/T3", "now T1/T2/T3"),
+    "col_new": ("新 T1/T2/T3", "new T1/T2/T3"),
+    "col_reason": ("原因", "reason"),
     "none_pending": ("没有待审核的预警线。", "No thresholds are waiting for review."),
     "approved": ("{key} 第 {version} 版已生效。", "{key} version {version} is now active."),
     "rejected": ("{key} 第 {version} 版已驳回。", "{key} version {version} was rejected."),
@@ -296,6 +313,13 @@ def thresholds_recompute(
         str | None, typer.Option("--as-of", help="business day to compute for (default: today)")
     ] = None,
     chunk: Annotated[int, typer.Option("--chunk", min=1, help="items per batch")] = 50_000,
+    allow_no_sales: Annotated[
+        bool,
+        typer.Option(
+            "--allow-no-sales",
+            help="compute even though no sales were imported (every item gets the new-item rule)",
+        ),
+    ] = False,
     lang: LangOpt = None,
 ) -> None:
     """Recompute every item's thresholds from the imported sales history."""
@@ -311,6 +335,10 @@ def thresholds_recompute(
     if not keys:
         engine.dispose()
         raise _fail(_t("no_items", language))
+    has_sales = bool(sales.skus())
+    if not has_sales and not allow_no_sales:
+        engine.dispose()
+        raise _fail(_t("no_sales", language))
     computer = BulkLevelsComputer(cfg, catalogue, sales.matrix)
     store = SqlThresholdStore(engine)
     with Progress(
@@ -331,6 +359,8 @@ def thresholds_recompute(
             review_factor=cfg.model.thresholds.review_factor,
             chunk=chunk,
             progress=lambda done: bar.advance(task, done),
+            has_sales=has_sales,
+            allow_no_sales=allow_no_sales,
         )
     last = last_computed_at(engine)
     engine.dispose()
@@ -372,37 +402,59 @@ def thresholds_review(
     reject: Annotated[
         list[str] | None, typer.Option("--reject", help="ITEM or ITEM:VERSION to drop")
     ] = None,
+    approve_all: Annotated[
+        bool, typer.Option("--approve-all", help="apply every version waiting for review")
+    ] = False,
     lang: LangOpt = None,
 ) -> None:
-    """List thresholds a recompute flagged for review, or approve/reject them."""
+    """List thresholds a recompute flagged for review, or approve/reject them.
+
+    Exit 1 when an item named by --approve/--reject has no such version waiting.
+    """
     cfg, language = _setup(config, lang)
     engine = open_engine(cfg, db)
     store = SqlThresholdStore(engine)
     pending = {p.key: p for p in store.in_review()}
-    acted = False
-    for text, ok_key, action in [(a, "approved", store.approve) for a in approve or []] + [
-        (r, "rejected", store.reject) for r in reject or []
-    ]:
+    approvals = [f"{k}:{p.version}" for k, p in pending.items()] if approve_all else []
+    acted, failed = approve_all, False
+    for text, ok_key, action in (
+        [(a, "approved", store.approve) for a in approvals]
+        + [(a, "approved", store.approve) for a in approve or []]
+        + [(r, "rejected", store.reject) for r in reject or []]
+    ):
         acted = True
         key, version = _key_version(text)
         if version is None:
             version = pending[key].version if key in pending else 0
         if action(key, version):
             out.print(_t(ok_key, language, key=key, version=version), highlight=False)
+        elif ok_key == "approved" and _is_active(store, key, version):
+            out.print(_t("already_active", language, key=key, version=version), highlight=False)
         else:
-            err.print(_t("not_pending", language, key=key, version=version), highlight=False)
+            failed = True
+            shown = version or "?"
+            err.print(_t("not_pending", language, key=key, version=shown), highlight=False)
+    if approve_all and not pending:
+        out.print(_t("none_pending", language))
     if not acted:
         _print_pending(list(pending.values()), store, language)
     engine.dispose()
+    if failed:
+        raise typer.Exit(1)
+
+
+def _is_active(store: SqlThresholdStore, key: str, version: int) -> bool:
+    current = store.current([key]).get(key)
+    return current is not None and current.active is not None and current.active.version == version
 
 
 def _print_pending(pending: list[StoredThreshold], store: SqlThresholdStore, lang: str) -> None:
     if not pending:
         out.print(_t("none_pending", lang))
         return
-    table = Table(title="review" if lang == "en" else "待审核预警线", title_justify="left")
-    for col in ("item", "version", "now T1/T2/T3", "new T1/T2/T3", "reason"):
-        table.add_column(col)
+    table = Table(title=_t("review_title", lang), title_justify="left")
+    for col in ("col_item", "col_version", "col_now", "col_new", "col_reason"):
+        table.add_column(_t(col, lang))
     current = store.current([p.key for p in pending])
     for p in pending:
         active = current.get(p.key)
