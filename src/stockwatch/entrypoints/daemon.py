@@ -32,7 +32,7 @@ import uvicorn
 from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.service.polling import poll_items
 from stockwatch.service.push import apply_pending_pushes
-from stockwatch.service.status import Status, status_report
+from stockwatch.service.status import Status, status_report, status_summary
 from stockwatch.wiring.compose import DaemonParts
 
 log = logging.getLogger("stockwatch.daemon")
@@ -84,13 +84,20 @@ class Daemon:
         nxt: dict[str, datetime | None] = {g.name: self.next_at.get(g.name) for g in p.groups}
         return status_report(p.store, nxt, p.clock(), p.stale_after)
 
+    def summary(self) -> Status:
+        p = self.parts
+        nxt: dict[str, datetime | None] = {g.name: self.next_at.get(g.name) for g in p.groups}
+        return status_summary(p.store, nxt, p.clock())
+
     async def run(self) -> None:
         """Run until ``stop`` is set (a signal, or ``max_cycles`` reached)."""
         p = self.parts
+        # HTTP first: the dashboard and the push receiver answer while the catch-up runs (at
+        # 100k items and 10M readings the catch-up alone took longer than a health check waits).
+        server_task = await self._start_http()
         caught = await asyncio.to_thread(p.evaluator.catch_up, p.clock())
         if caught:
             log.info("catch-up: %d notice(s) from readings accepted before a restart", len(caught))
-        server_task = await self._start_http()
         self._push_wake.set()  # apply pushes stored but not applied before a restart
         self._deliver_wake.set()
         loops = [
@@ -150,6 +157,8 @@ class Daemon:
             web_token=p.web_token,
             levels_for=p.evaluator.levels_for,
             timezone=p.timezone,
+            stale_after=p.stale_after,
+            status_summary=self.summary,
         )
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.

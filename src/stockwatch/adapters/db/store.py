@@ -122,6 +122,10 @@ class SqlTransaction:
             "version": state.version,
             "updated_at": now,
             "last_reading_at": state.last_reading_at,
+            # Plain copies for the dashboard's SQL (sorting and filtering without the JSON).
+            "tier_rank": int(state.tier),
+            "available": state.last_available,
+            "failed_reads": state.failed_reads,
         }
         if expected_version == 0:
             stmt = (

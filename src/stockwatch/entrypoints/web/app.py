@@ -19,11 +19,14 @@ from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
-from stockwatch.entrypoints.web.dashboard import DashboardDeps, dashboard_router, make_guard
+from stockwatch.entrypoints.web.dashboard import dashboard_router, make_guard
+from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.item_rows import Sources
+from stockwatch.entrypoints.web.web_common import DashboardDeps
 from stockwatch.ports import AlertEvent, Clock, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor
@@ -46,6 +49,8 @@ class WebDeps:
     sources: Sources | None = None  # outbox/tasks/thresholds; None: derived from the store
     levels_for: LevelsFor | None = None  # the evaluator's configured levels (overview T1/T2/T3)
     timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
+    stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
+    status_summary: Callable[[], Status] | None = None  # status without per-item lists
 
 
 def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
@@ -292,9 +297,13 @@ def create_app(deps: WebDeps) -> FastAPI:
                 token=deps.web_token,
                 levels_for=deps.levels_for,
                 timezone=deps.timezone,
+                stale_after=deps.stale_after,
+                status_summary=deps.status_summary,
             )
         )
     )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_pages(app, deps.lang)
     return app
 
 
