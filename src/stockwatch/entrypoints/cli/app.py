@@ -217,10 +217,9 @@ def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[Ite
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.exc import SQLAlchemyError
 
-    from stockwatch.adapters.db.engine import database_url
-    from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+    from stockwatch.wiring.stores import SqlThresholdStore, configured_url
 
-    url = db or database_url(cfg.model.database.url, cfg.data_dir)
+    url = configured_url(cfg, db)
     if url.startswith("sqlite") and "///" in url:
         path = Path(url.split("///", 1)[1])
         if not path.exists():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -46,6 +48,15 @@ def load(config_path: Path | None) -> Config:
         return load_config(find_config(config_path))
     except ConfigError as exc:
         raise fail(str(exc)) from None
+
+
+def local_time(config: Config, moment: datetime | None, seconds: bool = False) -> str:
+    """Return ``moment`` in the shop's time zone (``[general] timezone``), as the dashboard
+    shows it; "" for None."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(config.model.general.timezone))
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def lang_of(config: Config, lang: str | None) -> str:

@@ -13,8 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine, make_url
 
-from stockwatch.adapters.db.engine import database_url
-from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.files import FileFormatError, read_items
 from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.config.settings import Config
@@ -32,6 +30,16 @@ from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
 from stockwatch.wiring.compose import open_database
+from stockwatch.wiring.stores import (
+    SoldLine,
+    SqlOrderSales,
+    SqlThresholdStore,
+    configured_url,
+    database_exists,
+    import_record,
+    last_computed_at,
+    sales_store,
+)
 
 SHOWN_PROBLEMS = 20
 
@@ -117,7 +125,7 @@ def open_engine(cfg: Config, url: str | None) -> Engine:
 
 def existing_engine(cfg: Config, url: str | None) -> Engine | None:
     """Return the engine only if the database already exists (explain must not create one)."""
-    configured = url or database_url(cfg.model.database.url, cfg.data_dir)
+    configured = configured_url(cfg, url)
     parsed = make_url(configured)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").exists():
         return None
@@ -149,14 +157,13 @@ def sales_import(
 ) -> None:
     """Import daily sales; bad rows are listed with their line, the rest imported once."""
     # numpy/pyarrow load only for the commands that need them: `stockwatch --help` stays quick
-    from stockwatch.adapters.db.sales import ImportRecord, SqlSalesStore
     from stockwatch.adapters.sales_import import read_sales_file
 
     cfg, language = _setup(config, lang)
     catalogue = _catalogue(cfg, items)
     known = {key.sku for key in catalogue} if catalogue is not None else None
     engine = open_engine(cfg, db)
-    store = SqlSalesStore(engine)
+    store = sales_store(engine)
     try:
         parsed = read_sales_file(file, known, ZoneInfo(cfg.model.general.timezone))
     except FileFormatError as exc:
@@ -168,7 +175,7 @@ def sales_import(
         out.print(_t("already", language, path=file, at=earlier.imported_at.isoformat()))
         engine.dispose()
         return
-    record = ImportRecord(
+    record = import_record(
         parsed.sha256, str(file), datetime.now(UTC), parsed.rows_read, len(parsed.problems)
     )
     added = store.add_import(record, parsed.totals)
@@ -221,7 +228,6 @@ def sales_import_orders(
         sku_of,
     )
     from stockwatch.adapters.alibaba1688.session import GatewaySession
-    from stockwatch.adapters.db.order_sales import SoldLine, SqlOrderSales
     from stockwatch.wiring.compose import gateway_settings, token_store
 
     cfg, language = _setup(config, lang)
@@ -323,14 +329,13 @@ def thresholds_recompute(
     lang: LangOpt = None,
 ) -> None:
     """Recompute every item's thresholds from the imported sales history."""
-    from stockwatch.adapters.db.sales import SqlSalesStore
     from stockwatch.bulk.computer import BulkLevelsComputer
 
     cfg, language = _setup(config, lang)
     day = _as_of(cfg, as_of)
     catalogue = _catalogue(cfg, items) or {}
     engine = open_engine(cfg, db)
-    sales = SqlSalesStore(engine)
+    sales = sales_store(engine)
     keys = sorted({str(k) for k in catalogue} or set(sales.skus()))
     if not keys:
         engine.dispose()
@@ -412,6 +417,9 @@ def thresholds_review(
     Exit 1 when an item named by --approve/--reject has no such version waiting.
     """
     cfg, language = _setup(config, lang)
+    if not (approve or reject or approve_all) and not database_exists(cfg, db):
+        out.print(_t("none_pending", language))  # looking must not create a database
+        return
     engine = open_engine(cfg, db)
     store = SqlThresholdStore(engine)
     pending = {p.key: p for p in store.in_review()}
