@@ -541,8 +541,11 @@ def load_config(
     model, broken = _validate_sections(expanded, text, problems)
     if model is not None:
         checked = Config(model, path, base)
+        # Sections replaced by their defaults would report problems that are not there: skip
+        # what they touch (routes name channels, so the two go together).
+        if broken & {"channels", "routes"}:
+            broken |= {"channels", "routes", "daemon"}
         for problem in _semantic_problems(model, text):
-            # A section replaced by its defaults would report problems that are not there.
             if problem.path.split(".")[0].split("[")[0] not in broken:
                 problems.append(problem)
         if check_files:

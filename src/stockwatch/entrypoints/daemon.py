@@ -113,6 +113,8 @@ class Daemon:
             loops.append(asyncio.create_task(self._retention(), name="retention"))
         if p.checkpoint is not None:
             loops.append(asyncio.create_task(self._checkpoints(), name="checkpoints"))
+        if p.token_watch is not None:
+            loops.append(asyncio.create_task(self._token_watch(), name="token-watch"))
         self.ready.set()
         try:
             done, _ = await asyncio.wait(
@@ -159,6 +161,7 @@ class Daemon:
             timezone=p.timezone,
             stale_after=p.stale_after,
             status_summary=self.summary,
+            oauth=p.oauth,
         )
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.
@@ -286,6 +289,18 @@ class Daemon:
             # Apply in batches, not per message: under a burst the endpoint keeps the write
             # lock and the GIL to itself, and one pass handles what arrived meanwhile.
             await _wait_any([self.stop], p.push_batch_wait)
+
+    async def _token_watch(self) -> None:
+        """Hourly: warn on the alert channels before the 1688 refresh token expires."""
+        p = self.parts
+        assert p.token_watch is not None
+        while not self.stop.is_set():
+            try:
+                if await asyncio.to_thread(p.token_watch, p.clock()):
+                    self._deliver_wake.set()
+            except Exception:  # the token store or database hiccups: try again next hour
+                log.exception("token expiry check failed")
+            await _wait_any([self.stop], 3600.0)
 
     async def _deliveries(self) -> None:
         p = self.parts

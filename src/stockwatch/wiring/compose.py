@@ -28,7 +28,15 @@ from stockwatch.config.daemon import PollGroupConfig
 from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import ThresholdPolicy
-from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store, TokenStore
+from stockwatch.ports import (
+    Clock,
+    OAuthFlow,
+    PushInterpreter,
+    Router,
+    StockSource,
+    Store,
+    TokenStore,
+)
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
@@ -36,6 +44,7 @@ from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import NoSalesHistory
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
+from stockwatch.wiring.auth import auth_expiry_watch
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
 
 
@@ -178,6 +187,8 @@ class DaemonParts:
     timezone: str = "Asia/Shanghai"  # dashboard times
     web_token: str | None = None  # [daemon.http] token: the dashboard and /api/* need it
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    oauth: OAuthFlow | None = None  # /oauth/login and /oauth/callback (polling 1688 only)
+    token_watch: Callable[[datetime], int] | None = None  # warns before the refresh token dies
 
 
 def stock_source(
@@ -360,7 +371,17 @@ def build_daemon(
     items = list(catalog.items.values())
     store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, now)
     closers: list[Callable[[], Awaitable[None]]] = []
-    if source is None:
+    oauth: OAuthFlow | None = None
+    token_watch: Callable[[datetime], int] | None = None
+    if source is None and not daemon.stock_file:
+        from stockwatch.adapters.alibaba1688.session import GatewaySession
+
+        session = GatewaySession(gateway_settings(config), token_store(config, store.engine))
+        source = session.source
+        closers.append(session.aclose)
+        oauth = OAuthFlow(session.oauth.authorize_url, session.tokens.login)
+        token_watch = auth_expiry_watch(config, store, session.tokens.health)
+    elif source is None:
         source, close_source = stock_source(config, store.engine)
         if close_source is not None:
             closers.append(close_source)
@@ -420,6 +441,8 @@ def build_daemon(
         lang=config.lang,
         timezone=config.model.general.timezone,
         web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
+        oauth=oauth,
+        token_watch=token_watch,
     )
 
 
