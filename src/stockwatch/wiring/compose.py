@@ -31,6 +31,7 @@ from stockwatch.core.thresholds import ThresholdPolicy
 from stockwatch.ports import (
     Clock,
     OAuthFlow,
+    PromotionStore,
     PushInterpreter,
     Router,
     StockSource,
@@ -46,6 +47,7 @@ from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.auth import auth_expiry_watch
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 
 
 @dataclass
@@ -189,6 +191,8 @@ class DaemonParts:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
     oauth: OAuthFlow | None = None  # /oauth/login and /oauth/callback (polling 1688 only)
     token_watch: Callable[[datetime], int] | None = None  # warns before the refresh token dies
+    promotions: PromotionApplier | None = None  # applies promotions on time
+    promotion_store: PromotionStore | None = None  # /api/promotions
 
 
 def stock_source(
@@ -238,9 +242,12 @@ def open_store(
 class LevelCache:
     """Computed levels per item from config + sales; rebuilt by ``refresh`` (the recompute)."""
 
-    def __init__(self, config: Config, as_of: date | None = None) -> None:
+    def __init__(
+        self, config: Config, as_of: date | None = None, engine: Engine | None = None
+    ) -> None:
         self.config = config
         self.as_of = as_of
+        self.engine = engine  # promotions entered through the API live there
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
 
@@ -253,7 +260,7 @@ class LevelCache:
             policy_resolver(self.config),
             catalog.sales,
             day,
-            self.config.promotions(),
+            all_promotions(self.config, self.engine),
         )
         self.levels, self.catalog = levels, catalog
         return catalog
@@ -323,7 +330,14 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
         if not keys:
             return None
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
-        computer = BulkLevelsComputer(config, catalog.items, sales.matrix)
+        tz_name = config.model.general.timezone
+        computer = BulkLevelsComputer(
+            config,
+            catalog.items,
+            sales.matrix,
+            promotions=all_promotions(config, store.engine),
+            stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+        )
         try:
             return recompute_thresholds(
                 keys,
@@ -365,7 +379,7 @@ def build_daemon(
     model = config.model
     daemon = model.daemon
     store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
-    cache = LevelCache(config, as_of)
+    cache = LevelCache(config, as_of, store.engine)
     catalog = cache.refresh()
     now = (clock or _utc_now)()
     items = list(catalog.items.values())
@@ -409,6 +423,7 @@ def build_daemon(
         return next_recompute_at(spec, last, moment, tz)
 
     retention = daemon.retention
+    promotions = PromotionApplier(config, store, cache)
     return DaemonParts(
         store=store,
         source=source,
@@ -443,6 +458,8 @@ def build_daemon(
         web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
         oauth=oauth,
         token_watch=token_watch,
+        promotions=promotions,
+        promotion_store=promotion_store(store.engine),
     )
 
 

@@ -30,6 +30,7 @@ from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
 from stockwatch.wiring.compose import open_database
+from stockwatch.wiring.promotions import all_promotions
 from stockwatch.wiring.stores import (
     SoldLine,
     SqlOrderSales,
@@ -344,7 +345,14 @@ def thresholds_recompute(
     if not has_sales and not allow_no_sales:
         engine.dispose()
         raise _fail(_t("no_sales", language))
-    computer = BulkLevelsComputer(cfg, catalogue, sales.matrix)
+    tz_name = cfg.model.general.timezone
+    computer = BulkLevelsComputer(
+        cfg,
+        catalogue,
+        sales.matrix,
+        promotions=all_promotions(cfg, engine),
+        stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+    )
     store = SqlThresholdStore(engine)
     with Progress(
         TextColumn("{task.description}"),

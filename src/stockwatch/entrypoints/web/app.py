@@ -25,11 +25,12 @@ from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
+from stockwatch.entrypoints.web.api_promotions import promotions_router
 from stockwatch.entrypoints.web.dashboard import dashboard_router, make_guard
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.entrypoints.web.web_common import DashboardDeps
-from stockwatch.ports import AlertEvent, Clock, OAuthFlow, PushMessage, Store
+from stockwatch.ports import AlertEvent, Clock, OAuthFlow, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor
 from stockwatch.service.status import Status
@@ -52,6 +53,8 @@ class WebDeps:
     levels_for: LevelsFor | None = None  # the evaluator's configured levels (overview T1/T2/T3)
     timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
     oauth: OAuthFlow | None = None  # 1688 authorization in the browser (None: not polling 1688)
+    promotions: PromotionStore | None = None  # /api/promotions; None: not offered
+    on_promotions: Callable[[], None] = lambda: None  # apply changed promotions at once
     stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
     status_summary: Callable[[], Status] | None = None  # status without per-item lists
 
@@ -323,6 +326,11 @@ def create_app(deps: WebDeps) -> FastAPI:
     @app.get("/api/status", dependencies=guarded)
     def status(d: Deps) -> dict[str, Any]:
         return status_json(d.status())
+
+    if deps.promotions is not None:
+        app.include_router(
+            promotions_router(deps.promotions, deps.clock, guarded, deps.on_promotions)
+        )
 
     app.include_router(
         dashboard_router(
