@@ -509,5 +509,9 @@ from stockwatch.entrypoints.cli.review import review as _review  # noqa: E402
 
 app.command("review")(_review)
 
+from stockwatch.entrypoints.cli.accounts import register as _register_accounts  # noqa: E402
+
+_register_accounts(app)
+
 if __name__ == "__main__":
     main()

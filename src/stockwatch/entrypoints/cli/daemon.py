@@ -31,7 +31,7 @@ from stockwatch.entrypoints.daemon import ListenError, run_daemon
 from stockwatch.entrypoints.web.app import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
-from stockwatch.wiring.compose import build_daemon, open_store
+from stockwatch.wiring.compose import OpenExposure, build_daemon, open_store
 from stockwatch.wiring.stores import SqlStore, configured_url, database_exists, upgrade_schema
 
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -118,7 +118,7 @@ def run(
     _logging()
     try:
         parts = build_daemon(cfg, max_cycles=max_cycles, http_port=-1 if port is None else port)
-    except FileFormatError as exc:
+    except (FileFormatError, OpenExposure) as exc:
         raise _fail(str(exc)) from None
     try:
         run_daemon(parts)
