@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from stockwatch.config.daemon import DaemonConfig, DatabaseConfig
 from stockwatch.config.notify import ChannelConfig, RouteConfig, notify_problems
+from stockwatch.config.scale import ScaleConfig
 from stockwatch.config.tomlpos import line_of
 from stockwatch.core.messages import check_lang
 from stockwatch.core.model import AlertPolicy, DebounceRule, Item, ItemClass, Tier
@@ -313,6 +314,7 @@ class StockwatchConfig(Section):
     gateway: GatewayConfig = GatewayConfig()
     database: DatabaseConfig = DatabaseConfig()
     daemon: DaemonConfig = DaemonConfig()
+    scale: ScaleConfig = ScaleConfig()
 
 
 CLASS_DEFAULTS: dict[ItemClass, dict[str, Any]] = {

@@ -187,9 +187,9 @@ def stock_source(
     daemon = config.model.daemon
     if daemon.stock_file:
         return FileStockSource(config.resolve(daemon.stock_file)), None
-    from stockwatch.adapters.alibaba1688.session import GatewaySession
+    from stockwatch.wiring.scale import gateway_session
 
-    session = GatewaySession(gateway_settings(config), token_store(config, engine))
+    session = gateway_session(config, engine)
     return session.source, session.aclose
 
 

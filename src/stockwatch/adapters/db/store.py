@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from stockwatch.adapters.db import batch
 from stockwatch.adapters.db import tables as t
 from stockwatch.adapters.db.codec import (
     item_from_row,
@@ -48,6 +49,7 @@ from stockwatch.ports import (
     OutgoingMessage,
     PollRun,
     PushMessage,
+    StateSave,
     StoredReading,
 )
 
@@ -194,6 +196,38 @@ class SqlTransaction:
 
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None:
         self.conn.execute(update(t.items).where(t.items.c.key == str(key)).values(next_poll_at=at))
+
+    # -- the batched path (adapters/db/batch.py) --------------------------------------------
+
+    def alert_states_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, AlertState]:
+        return batch.alert_states_of(self.conn, keys)
+
+    def pending_readings(
+        self, keys: Sequence[ItemKey], states: Mapping[ItemKey, AlertState]
+    ) -> dict[ItemKey, list[StoredReading]]:
+        return batch.pending_readings(self.conn, keys, states)
+
+    def items_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
+        return batch.items_of(self.conn, keys)
+
+    def active_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
+        return batch.active_levels_of(self.conn, keys)
+
+    def save_alert_states(self, saves: Sequence[StateSave], now: datetime) -> set[ItemKey]:
+        return batch.save_alert_states(self.conn, saves, now)
+
+    def add_events(self, events: Sequence[AlertEvent]) -> list[int | None]:
+        return batch.add_events(self.conn, events)
+
+    def set_next_polls(self, at: Mapping[ItemKey, datetime | None]) -> None:
+        batch.set_next_polls(self.conn, at)
+
+    def enqueue_many(
+        self,
+        batches: Sequence[tuple[int | None, Sequence[tuple[str, OutgoingMessage]]]],
+        now: datetime,
+    ) -> int:
+        return SqlOutbox(self.conn.engine).enqueue_many(self.conn, batches, now)
 
     def commit(self) -> None:
         self.conn.commit()

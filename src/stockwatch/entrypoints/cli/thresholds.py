@@ -199,9 +199,8 @@ def sales_import_orders(
         sku_index,
         sku_of,
     )
-    from stockwatch.adapters.alibaba1688.session import GatewaySession
     from stockwatch.adapters.db.order_sales import SoldLine, SqlOrderSales
-    from stockwatch.wiring.compose import gateway_settings, token_store
+    from stockwatch.wiring.scale import gateway_session
 
     cfg, language = _setup(config, lang)
     tz = ZoneInfo(cfg.model.general.timezone)
@@ -219,7 +218,7 @@ def sales_import_orders(
     engine = open_engine(cfg, db)
 
     async def fetch() -> list[OrderLine]:
-        session = GatewaySession(gateway_settings(cfg), token_store(cfg, engine))
+        session = gateway_session(cfg, engine)  # the shared 1688 budget when Redis is set
         async with session:
             return await seller_order_lines(session.client, start, end)
 
