@@ -4,7 +4,7 @@
 
 Each database (SQLite file, PostgreSQL in a throwaway schema) gets the SKUs and two cycles of
 readings: the first creates every alert state, the second is a steady-state cycle where about
-one SKU in six crosses a tier (so the outbox gets rows). Both cycles are timed end to end
+one SKU in twenty-five is at some tier (so the outbox gets rows). Both cycles are timed end to end
 (``add_readings`` → evaluation → outbox) with the batched evaluator, counting statements
 (round trips) and commits per SKU. The per-item peer (today's path: one transaction per SKU)
 runs on ``--peer-skus`` of the same SKUs in the same run — its cost per SKU does not depend on
@@ -76,8 +76,8 @@ def stock(count: int, cycle: int, seed: int = 7) -> list[int | None]:
         roll = rng.random()
         if roll < 0.01:
             out.append(None)  # a failed read
-        elif roll < 0.17:
-            out.append(rng.randint(0, 59))  # some tier
+        elif roll < 0.05:
+            out.append(rng.randint(0, 59))  # some tier: a few percent of SKUs per cycle
         else:
             out.append(rng.randint(61, 400))
     return out

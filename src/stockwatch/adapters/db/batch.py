@@ -11,11 +11,23 @@ Both SQLite (≥ 3.35 for RETURNING) and PostgreSQL run the same statements.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, column, or_, select, update, values
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    column,
+    or_,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import Integer, String
 
@@ -47,12 +59,20 @@ def _insert(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+def _among(conn: Connection, col: Any, values: Sequence[str]) -> Any:
+    """``col IN (…)``; on PostgreSQL ``col = ANY(:array)``: one parameter, not one per key, so
+    the statement text stays the same and neither SQLAlchemy nor psycopg re-parse it."""
+    if conn.dialect.name == "postgresql":
+        return col == any_(bindparam("among", list(values), type_=ARRAY(String)))
+    return col.in_(values)
+
+
 def alert_states_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, AlertState]:
     s = t.alert_states
     out: dict[ItemKey, AlertState] = {}
     for part in chunks([str(k) for k in keys]):
         rows = conn.execute(
-            select(s.c.item_key, s.c.state, s.c.version).where(s.c.item_key.in_(part))
+            select(s.c.item_key, s.c.state, s.c.version).where(_among(conn, s.c.item_key, part))
         )
         for row in rows:
             state = dataclasses.replace(state_from_json(row.state), version=row.version)
@@ -71,7 +91,7 @@ def pending_readings(
             select(r)
             .select_from(r.outerjoin(s, s.c.item_key == r.c.item_key))
             .where(
-                r.c.item_key.in_(part),
+                _among(conn, r.c.item_key, part),
                 or_(s.c.last_reading_at.is_(None), r.c.observed_at > s.c.last_reading_at),
             )
             .order_by(r.c.item_key, r.c.observed_at, r.c.id)
@@ -91,7 +111,7 @@ def pending_readings(
 def items_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
     out: dict[ItemKey, Item] = {}
     for part in chunks([str(k) for k in keys]):
-        for row in conn.execute(select(t.items).where(t.items.c.key.in_(part))):
+        for row in conn.execute(select(t.items).where(_among(conn, t.items.c.key, part))):
             out[ItemKey.parse(row.key)] = item_from_row(row)
     return out
 
@@ -100,7 +120,9 @@ def active_levels_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey,
     th = t.thresholds
     newest: dict[str, tuple[int, Any]] = {}
     for part in chunks([str(k) for k in keys]):
-        rows = conn.execute(select(th).where(th.c.item_key.in_(part), th.c.status == "active"))
+        rows = conn.execute(
+            select(th).where(_among(conn, th.c.item_key, part), th.c.status == "active")
+        )
         for row in rows:
             seen = newest.get(row.item_key)
             if seen is None or row.version > seen[0]:
@@ -136,6 +158,9 @@ def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetim
         rows = conn.execute(stmt, [_state_values(x, now) for x in fresh])
         won.update(row.item_key for row in rows)
     known = [x for x in saves if x.expected_version != 0]
+    if known and conn.dialect.name == "postgresql":
+        won.update(_pg_update_states(conn, known, now))
+        known = []
     for part in chunks(known):
         given = (
             values(
@@ -181,6 +206,36 @@ def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetim
     return {ItemKey.parse(k) for k in won}
 
 
+_PG_UPDATE_STATES = """
+UPDATE alert_states AS s
+SET phase = g.phase, tier = g.tier, state = g.state::json, version = g.version,
+    last_reading_at = g.last_reading_at, updated_at = %(now)s
+FROM unnest(%(k)s::text[], %(expected)s::int[], %(phase)s::text[], %(tier)s::text[],
+            %(state)s::text[], %(version)s::int[], %(last)s::timestamptz[])
+     AS g(k, expected, phase, tier, state, version, last_reading_at)
+WHERE s.item_key = g.k AND s.version = g.expected
+RETURNING s.item_key
+"""
+
+
+def _pg_update_states(conn: Connection, saves: Sequence[StateSave], now: datetime) -> set[str]:
+    """PostgreSQL: the whole batch as seven arrays, one short statement whatever its size."""
+    rows = conn.exec_driver_sql(
+        _PG_UPDATE_STATES,
+        {
+            "now": now,
+            "k": [str(x.key) for x in saves],
+            "expected": [x.expected_version for x in saves],
+            "phase": [x.state.phase.value for x in saves],
+            "tier": [x.state.tier.name for x in saves],
+            "state": [json.dumps(state_to_json(x.state)) for x in saves],
+            "version": [x.state.version for x in saves],
+            "last": [x.state.last_reading_at for x in saves],
+        },
+    )
+    return {row[0] for row in rows}
+
+
 def add_events(conn: Connection, events: Sequence[AlertEvent]) -> list[int | None]:
     e = t.alert_events
     if not events:
@@ -224,10 +279,17 @@ def set_next_polls(conn: Connection, at: Mapping[ItemKey, datetime | None]) -> N
     for part in chunks(clear):
         conn.execute(
             update(items)
-            .where(items.c.key.in_(part), items.c.next_poll_at.is_not(None))
+            .where(_among(conn, items.c.key, part), items.c.next_poll_at.is_not(None))
             .values(next_poll_at=None)
         )
     timed = [(str(k), when) for k, when in at.items() if when is not None]
+    if timed and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE items SET next_poll_at = g.at FROM unnest(%(k)s::text[],"
+            " %(at)s::timestamptz[]) AS g(k, at) WHERE items.key = g.k",
+            {"k": [k for k, _ in timed], "at": [w for _, w in timed]},
+        )
+        timed = []
     for rows in chunks(timed):
         given = (
             values(column("k", String), column("at", items.c.next_poll_at.type), name="given")

@@ -447,8 +447,10 @@ from stockwatch.entrypoints.cli import daemon as cli_daemon  # noqa: E402  (regi
 cli_daemon.register(app)
 
 from stockwatch.entrypoints.cli.review import review as _review  # noqa: E402
+from stockwatch.entrypoints.cli.worker import register as _register_worker  # noqa: E402
 
 app.command("review")(_review)
+_register_worker(app)
 
 if __name__ == "__main__":
     main()
