@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from stockwatch.core.model import AlertState, Item, ItemKey, Notice, Reading, TierLevels
+from stockwatch.core.promotions import Promotion
 
 Clock = Callable[[], datetime]
 
@@ -572,3 +573,22 @@ class LevelsComputer(Protocol):
     """Compute levels for a batch of items as of a business day (the bulk numpy path)."""
 
     def __call__(self, keys: Sequence[str], as_of: date) -> list[ComputedLevels]: ...
+
+
+@dataclass(frozen=True)
+class StoredPromotionRecord:
+    """A promotion entered through the API, with its id."""
+
+    id: int
+    promotion: Promotion
+    created_at: datetime
+
+
+class PromotionStore(Protocol):
+    """Promotions entered through the JSON API (the config and CSV files are read directly)."""
+
+    def add(self, promo: Promotion, now: datetime) -> int: ...
+
+    def list(self) -> Sequence[StoredPromotionRecord]: ...
+
+    def delete(self, promo_id: int) -> bool: ...

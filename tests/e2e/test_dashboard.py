@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -168,7 +170,7 @@ def test_the_overview_lists_items_worst_first_with_counts_and_backlog(
     assert "发送失败 " in html and "未完成补货任务 3 个" in html
     assert "库存总览" in html and 'lang="zh-CN"' in html
     # The last poll (10:00 UTC) is shown in the shop's time zone.
-    assert "<td>2026-11-20 18:00</td>" in html and "Asia/Shanghai" in html
+    assert ">2026-11-20 18:00</td>" in html and "Asia/Shanghai" in html
 
 
 def test_the_overview_api_gives_the_same_rows_with_levels_and_cover(
@@ -214,15 +216,26 @@ def test_a_hostile_title_from_1688_is_escaped_everywhere(client: httpx.Client) -
         assert "&lt;script&gt;alert(&#34;pwn&#34;)&lt;/script&gt;龙茶杯" in html, path
 
 
-def test_the_item_page_draws_the_stock_line_and_the_three_levels(client: httpx.Client) -> None:
-    html = client.get(f"/items/{DUCK}").text
-    svg = html[html.index('<svg id="chart"') : html.index("</svg>")]
-    levels = re.findall(r'data-level="(T\d)" data-qty="(\d+)" x1="\d+" y1="([\d.]+)"', svg)
-    assert [(n, q) for n, q, _ in levels] == [("T1", "50"), ("T2", "30"), ("T3", "10")]
-    heights = [float(y) for _, _, y in levels]
-    assert heights == sorted(heights)  # higher stock is drawn higher up (smaller y)
-    points = re.search(r'<polyline class="stock" points="([^"]+)"', svg)
-    assert points is not None and len(points.group(1).split()) == len(STOCK)
+def _chart(html: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html, re.S)
+    assert found is not None
+    data: dict[str, Any] = json.loads(found.group(1))
+    return data
+
+
+def test_the_item_page_carries_the_stock_line_and_the_levels_as_they_were(
+    client: httpx.Client,
+) -> None:
+    html = client.get(f"/items/{GLOBE}").text
+    assert '<div id="stock-chart"' in html and "/static/echarts.min.js" in html
+    chart = _chart(html)
+    assert [q for _, q in chart["stock"]] == [25, 20, 25]
+    # The evaluator used the configured 50/30/10; the recompute then activated 50/30/10 and
+    # 60/36/12 one hour apart: the T2 line steps from 30 to 36, it is not today's 36 throughout.
+    t2 = [q for _, q in chart["levels"]["T2"]]
+    assert t2[0] == 30 and t2[-1] == 36
+    assert [a["kind"] for a in chart["alerts"]][:1] == ["raised"]
+    assert client.get("/static/echarts.min.js").status_code == 200
     assert "raised" in html  # the alert history
 
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 
 from stockwatch.adapters.alibaba1688_push import push_signature
 from stockwatch.adapters.db.store import SqlStore
+from stockwatch.adapters.db.tables import metadata
 from stockwatch.core.model import AlertPolicy, Item, ItemKey, Reading, ReadingSource, TierLevels
 from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator
 from stockwatch.service.status import status_report
+from tests.conftest import sqlite_engine_at
 from tests.servers import serve
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -164,3 +167,67 @@ def test_status_and_health(client: httpx.Client, store: SqlStore) -> None:
     assert status["outbox"]["pending"] == 1
     assert [a["item"] for a in status["open_alerts"]] == ["SNOW-GLOBE"]
     assert [s["item"] for s in status["stale"]] == ["TIN-ROBOT"]  # never read
+
+
+def test_an_oversized_push_is_refused_with_413_before_it_is_read_whole(
+    client: httpx.Client, store: SqlStore
+) -> None:
+    # Finding 4: a 500 MB unsigned POST was read into memory before the signature check.
+    big = b"message=" + b"x" * (3 << 20)
+    assert client.post("/1688/push", content=big).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the cap must hold while streaming
+        for _ in range(64):
+            yield b"x" * (64 << 10)
+
+    assert client.post("/1688/push", content=chunks()).status_code == 413
+    assert store.push_messages() == []
+
+
+def _signed_text(text: str) -> dict[str, str]:
+    return {"message": text, "_aop_signature": push_signature({"message": text}, SECRET)}
+
+
+def test_hostile_pushes_get_a_4xx_never_a_5xx(client: httpx.Client, store: SqlStore) -> None:
+    # Finding 5: 100,000-deep JSON was a RecursionError (500); a lone surrogate in msgId could
+    # not be stored and answered 503, so 1688 would have re-sent it for ever.
+    deep = "[" * 100_000 + "]" * 100_000
+    assert client.post("/1688/push", data=_signed_text(deep)).status_code == 400
+    surrogate = '{"msgId":"\\ud800","type":"PRODUCT_PRODUCT_INVENTORY_CHANGE","gmtBorn":1}'
+    assert client.post("/1688/push", data=_signed_text(surrogate)).status_code == 400
+    assert store.push_messages() == []
+
+
+def test_hostile_order_webhooks_get_a_4xx_never_a_5xx(
+    client: httpx.Client, store: SqlStore
+) -> None:
+    # Finding 5: a lone surrogate in a SKU and 500,000 SKUs in one call both answered 500.
+    headers = {"X-Stockwatch-Token": "s3cret", "Content-Type": "application/json"}
+    lone = b'{"items": ["SNOW-GLOBE", "\\ud800"]}'
+    assert client.post("/hooks/order-created", content=lone, headers=headers).status_code == 400
+    many = json.dumps({"items": [f"S{i}" for i in range(500_000)]}).encode()
+    assert client.post("/hooks/order-created", content=many, headers=headers).status_code == 413
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert client.post("/hooks/order-created", content=deep, headers=headers).status_code == 400
+    assert store.due_items(NOW) == []
+
+
+def test_the_order_webhook_answers_503_while_the_database_is_unwritable(tmp_path: Path) -> None:
+    # Finding 5: a read-only database made the webhook answer 500 with a traceback.
+    path = tmp_path / "stockwatch.sqlite3"
+    writable = SqlStore(sqlite_engine_at(path))
+    metadata.create_all(writable.engine)
+    writable.sync_items([Item("SNOW-GLOBE")], {}, NOW)
+    writable.engine.dispose()
+    read_only = SqlStore(create_engine(f"sqlite+pysqlite:///file:{path}?mode=ro&uri=true"))
+    deps = WebDeps(
+        store=read_only,
+        clock=lambda: NOW,
+        push_secret=SECRET,
+        status=lambda: status_report(read_only, {}, NOW, AlertPolicy().stale_after),
+    )
+    with serve(create_app(deps)) as url, httpx.Client(base_url=url) as c:
+        answer = c.post("/hooks/order-created", json={"items": ["SNOW-GLOBE"]})
+    read_only.engine.dispose()
+    assert answer.status_code == 503
+    assert "database" in answer.json()["detail"]

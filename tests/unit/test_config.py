@@ -164,6 +164,24 @@ def test_a_missing_secret_is_reported_with_its_line(tmp_path: Path) -> None:
     assert problem.path == "catalog.items" and problem.line == 3 and "NOPE" in problem.message
 
 
+def test_a_secret_that_resolves_empty_is_a_configuration_error(tmp_path: Path) -> None:
+    # Finding 2: token = "${WEB_TOKEN}" with WEB_TOKEN="" silently opened /api/* to anyone.
+    write(tmp_path, 'HOOK = ""\n', "secrets.toml")
+    text = (
+        '[general]\nsecrets_file = "secrets.toml"\n'
+        '[daemon]\nwebhook_token = "${HOOK}"\n'
+        '[daemon.http]\ntoken = "${WEB_TOKEN}"\n'
+        '[gateway]\napp_secret = ""\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={"WEB_TOKEN": ""})
+    found = {(p.path, p.line): p.message for p in info.value.problems}
+    assert "WEB_TOKEN" in found[("daemon.http.token", 6)]
+    assert "empty" in found[("daemon.http.token", 6)]
+    assert "HOOK" in found[("daemon.webhook_token", 4)]
+    assert "empty" in found[("gateway.app_secret", 8)]
+
+
 def test_mask_hides_secrets() -> None:
     assert mask("SEC0123456789abcdef") == "***ef"
     assert mask("short") == "***"

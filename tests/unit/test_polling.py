@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from stockwatch.core.model import AlertPolicy, Item, ItemKey, Phase, Tier, TierLevels
+from stockwatch.core.model import AlertPolicy, Item, ItemKey, Phase, Reading, Tier, TierLevels
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator, poll_items
 from tests.fakes import InMemoryStore, ScriptedSource
@@ -150,3 +152,24 @@ def test_an_item_without_levels_is_skipped_not_failed() -> None:
     asyncio.run(poll_items("default", [TEAPOT], source, evaluator, Clock()))
     assert store.events() == [] and store.alert_states() == {}
     assert store.unevaluated_keys(T0) == [TEAPOT.key]
+
+
+def test_a_reading_stamped_in_the_future_is_bounded_by_its_receive_time() -> None:
+    # Finding 1, poll path: an ERP snapshot with a wrong clock must not hide later failed reads.
+    class FutureFirst(ScriptedSource):
+        async def read(self, items: Sequence[Item], now: datetime) -> list[Reading]:
+            readings = await super().read(items, now)
+            if self.calls == 1:
+                ahead = now + timedelta(days=365 * 50)
+                readings = [dataclasses.replace(r, observed_at=ahead) for r in readings]
+            return readings
+
+    store, evaluator, _, clock = _setup({})
+    source = FutureFirst({TEAPOT.key: [44444, None], CANDLE.key: [200]})
+    for _ in range(5):
+        _poll(store, evaluator, source, clock)
+        clock.advance(minutes=10)
+    with store.transaction() as tx:
+        first = tx.readings_after(TEAPOT.key, None)[0]
+    assert first.reading.observed_at == T0
+    assert [e.kind for e in store.events(item=TEAPOT.key)] == ["stale"]

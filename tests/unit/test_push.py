@@ -11,6 +11,7 @@ from stockwatch.core.model import (
     Item,
     ItemKey,
     OfferMapping,
+    Reading,
     ReadingSource,
     TierLevels,
 )
@@ -140,3 +141,26 @@ def test_an_order_push_asks_for_an_immediate_re_read_of_every_item() -> None:
     store.add_push_message(_message(6, [], topic="ORDER_PAY"))
     assert apply_pending_pushes(interpret, store, evaluator, NOW) == (1, True)
     assert set(store.due_items(NOW)) == {BLACK.key, WHITE.key, PLAIN.key}
+
+
+def test_a_push_from_the_far_future_does_not_hide_later_readings() -> None:
+    # Finding 1: a signed push 50 years ahead used to become the newest reading for 50 years.
+    store, evaluator = _setup()
+    future = _message(
+        6,
+        [
+            {
+                "offerId": 620201390233,
+                "skuId": 5104790281451,
+                "skuOnSale": 44444,
+                "bizTime": _ms(NOW + timedelta(days=365 * 50)),
+            }
+        ],
+    )
+    store.add_push_message(future)
+    apply_pending_pushes(interpret, store, evaluator, NOW)
+    later = NOW + timedelta(minutes=10)
+    store.add_readings([Reading(BLACK.key, later, ReadingSource.POLL, 3)], later)
+    evaluator.evaluate_keys([BLACK.key], later)
+    assert _readings(store, BLACK.key) == [44444, 3]
+    assert [e.kind for e in store.events()] == ["raised"]

@@ -66,6 +66,32 @@ def verify_push(params: Mapping[str, str], secret: str) -> None:
         raise PushRejected("bad _aop_signature", 401)
 
 
+MAX_NESTING = 32  # real envelopes nest 4 levels deep
+MAX_ID_LENGTH = 100  # msgId is a long, type a topic name
+
+
+def _nesting(text: str) -> int:
+    """Return the deepest bracket nesting of JSON text (brackets inside strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 def _ms(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
@@ -80,16 +106,28 @@ def parse_push(params: Mapping[str, str], received_at: datetime) -> PushMessage:
     text = params.get("message")
     if not text:
         raise PushRejected("missing message field", 400)
+    brackets = text.count("[") + text.count("{")
+    if brackets > MAX_NESTING and _nesting(text) > MAX_NESTING:
+        # json.loads would recurse once per level: 100,000 levels end in a RecursionError.
+        raise PushRejected(f"message is nested deeper than {MAX_NESTING} levels", 400)
     try:
         envelope = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PushRejected(f"message is not JSON: {exc.msg}", 400) from None
     if not isinstance(envelope, dict):
         raise PushRejected("message is not a JSON object", 400)
+    try:
+        # A lone surrogate (\ud800) parses but cannot be stored: the store would fail on every
+        # redelivery and 1688 would retry for ever. It is the sender's mistake: 400.
+        json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise PushRejected("message contains text that is not valid Unicode", 400) from None
     msg_id = envelope.get("msgId")
     topic = envelope.get("type")
     if msg_id in (None, "") or not isinstance(topic, str) or not topic:
         raise PushRejected("message lacks msgId or type", 400)
+    if len(str(msg_id)) > MAX_ID_LENGTH or len(topic) > MAX_ID_LENGTH:
+        raise PushRejected(f"msgId or type longer than {MAX_ID_LENGTH} characters", 400)
     return PushMessage(
         msg_id=str(msg_id),
         topic=topic,

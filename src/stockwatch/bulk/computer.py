@@ -7,19 +7,28 @@ lead times and promotions become arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
-from stockwatch.bulk.levels import BulkLevels, compute_bulk, promotion_index
+from stockwatch.bulk.levels import (
+    BulkLevels,
+    baseline_marks,
+    compute_bulk,
+    demand_uplifts,
+    horizons,
+    promotion_index,
+)
 from stockwatch.config.settings import Config
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.thresholds import Promotion, ThresholdPolicy
 from stockwatch.ports import ComputedLevels
 
 History = Callable[[Sequence[str], date, int], npt.NDArray[np.int32]]
+# (item keys, as_of, days) -> per key, the days in the window its shelf was empty
+StockoutDays = Callable[[Sequence[str], date, int], Sequence[Collection[date]]]
 
 
 class PolicyGroups:
@@ -52,10 +61,12 @@ class BulkLevelsComputer:
         items: Mapping[ItemKey, Item],
         history: History,
         promotions: Sequence[Promotion] | None = None,
+        stockouts: StockoutDays | None = None,
     ) -> None:
         self.config = config
         self.items = items
         self.history = history
+        self.stockouts = stockouts
         self.promotions = list(config.promotions() if promotions is None else promotions)
         self.groups = PolicyGroups(config)
         self.last: BulkLevels | None = None
@@ -82,6 +93,7 @@ class BulkLevelsComputer:
                 lead_sd[row] = item.lead_time_sd_days or 0.0
         window = max(p.window_days for p in policies)
         sales = self.history([k.sku for k in parsed], as_of, window)
+        outs = self.stockouts(list(keys), as_of, window) if self.stockouts else None
         bulk = compute_bulk(
             sales,
             policies,
@@ -89,8 +101,10 @@ class BulkLevelsComputer:
             lead,
             lead_sd,
             self.promotions,
-            promotion_index(items, self.promotions, as_of, lead, "demand"),
+            demand_uplifts(items, self.promotions, as_of, horizons(policies, index, lead)),
             promotion_index(items, self.promotions, as_of, lead, "threshold"),
+            marks=baseline_marks(items, self.promotions, as_of, sales.shape[1], outs),
+            as_of=as_of,
         )
         self.last = bulk
         out: list[ComputedLevels] = []

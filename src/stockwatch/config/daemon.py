@@ -136,12 +136,21 @@ class DaemonConfig(_Section):
     retention: RetentionConfig = RetentionConfig()
     deliver_every: str | float = "5s"
     fail_backoff: str | float = "5m"  # a failed read re-polls the item no sooner than this
+    # Early re-reads (order webhook, order pushes, debounce ends) at most once per this gap:
+    # a burst of 200 order posts becomes a few reads, not 200 rounds of 1688 calls.
+    recheck_coalesce: str | float = "2s"
 
     @field_validator("deliver_every", "fail_backoff")
     @classmethod
     def _duration(cls, value: str | float) -> str | float:
         if _seconds(value) <= 0:
             raise ValueError("must be longer than 0 s (0 would loop without pause)")
+        return value
+
+    @field_validator("recheck_coalesce")
+    @classmethod
+    def _gap(cls, value: str | float) -> str | float:
+        _seconds(value)  # 0 is allowed: every early re-read at once
         return value
 
     @model_validator(mode="after")

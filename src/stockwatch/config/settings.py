@@ -252,6 +252,7 @@ class PromotionConfig(Section):
 class CatalogConfig(Section):
     items: str | None = None  # CSV of the merchant's SKUs and their 1688 mapping
     sales: str | None = None  # CSV of daily sales for thresholds
+    promotions: str | None = None  # CSV of promotions: name,start,end,multiplier[,target,...]
 
 
 class GatewayConfig(Section):
@@ -428,7 +429,7 @@ def _policy_from_layers(
 def expand_secrets(
     raw: Any, env: Mapping[str, str], secrets: Mapping[str, str], path: tuple[str | int, ...] = ()
 ) -> tuple[Any, list[tuple[tuple[str | int, ...], str]]]:
-    """Replace ``"${NAME}"`` strings; return the new tree and the names that were missing."""
+    """Replace ``"${NAME}"`` strings; return the new tree and (path, problem) for each bad one."""
     missing: list[tuple[tuple[str | int, ...], str]] = []
     if isinstance(raw, dict):
         out: dict[str, Any] = {}
@@ -447,11 +448,18 @@ def expand_secrets(
         match = _SECRET_REF.match(raw)
         if match:
             name = match.group(1)
-            if name in env:
-                return env[name], []
-            if name in secrets:
-                return secrets[name], []
-            return raw, [(path, name)]
+            value = env[name] if name in env else secrets.get(name)
+            if value is None:
+                return raw, [
+                    (
+                        path,
+                        f"secret ${{{name}}} is not set in the environment nor in the secrets file",
+                    )
+                ]
+            if not value.strip():
+                # An empty token would switch its check off without a word: refuse it.
+                return raw, [(path, f"secret ${{{name}}} is set but empty")]
+            return value, []
     return raw, []
 
 
@@ -502,14 +510,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
             secrets_path if secrets_path.is_absolute() else base / secrets_path
         )
     expanded, missing = expand_secrets(raw, env, secrets)
-    problems = [
-        Problem(
-            _dotted(p),
-            line_of(text, p),
-            f"secret ${{{name}}} is not set in the environment nor in the secrets file",
-        )
-        for p, name in missing
-    ]
+    problems = [Problem(_dotted(p), line_of(text, p), why) for p, why in missing]
     model: StockwatchConfig | None = None
     try:
         model = StockwatchConfig.model_validate(expanded)
@@ -526,9 +527,29 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     return Config(model, path, base)
 
 
+def _empty_secrets(
+    model: BaseModel, path: tuple[str | int, ...] = ()
+) -> list[tuple[str | int, ...]]:
+    """Return the paths of secret fields written as an empty string (not left unset)."""
+    found: list[tuple[str | int, ...]] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        values = value if isinstance(value, list) else [value]
+        for i, one in enumerate(values):
+            where = (*path, name, i) if isinstance(value, list) else (*path, name)
+            if isinstance(one, SecretStr) and not one.get_secret_value().strip():
+                found.append(where)
+            elif isinstance(one, BaseModel):
+                found.extend(_empty_secrets(one, where))
+    return found
+
+
 def _semantic_problems(model: StockwatchConfig, text: str) -> list[Problem]:
     """Build every policy layer once so that impossible combinations fail at load time."""
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem(_dotted(p), line_of(text, p), "empty secret: set it or leave the key out")
+        for p in _empty_secrets(model)
+    ]
     config = Config(model, None, Path.cwd())
     defaults = model.thresholds.layer()
     try:

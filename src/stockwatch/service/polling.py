@@ -17,6 +17,7 @@ run would have decided, down to the idempotency keys.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +45,25 @@ from stockwatch.ports import (
 )
 
 LevelsFor = Callable[[ItemKey, Item | None], TierLevels | None]
+
+# Clocks disagree a little (the ERP's, 1688's, ours); more than this is a wrong clock. A reading
+# stamped further ahead would count as the newest for years and hide every later reading.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def bound_observed_at(observed_at: datetime, received_at: datetime) -> datetime:
+    """Return ``observed_at``, or ``received_at`` when it claims to be from the future."""
+    return received_at if observed_at > received_at + MAX_CLOCK_SKEW else observed_at
+
+
+def bound_readings(readings: Sequence[Reading], received_at: datetime) -> list[Reading]:
+    """Return the readings with every observation time bounded by the receive time."""
+    return [
+        r
+        if r.observed_at <= received_at + MAX_CLOCK_SKEW
+        else dataclasses.replace(r, observed_at=received_at)
+        for r in readings
+    ]
 
 
 def notice_payload(notice: Notice) -> dict[str, object]:
@@ -277,7 +297,7 @@ async def poll_items(
         error = f"{type(exc).__name__}: {exc}"
         readings = [Reading.failed(i.key, now, ReadingSource.POLL, error) for i in items]
     wanted = {i.key for i in items}
-    readings = [r for r in readings if r.key in wanted]
+    readings = bound_readings([r for r in readings if r.key in wanted], now)
     await asyncio.to_thread(store.add_readings, readings, now)
     keys = sorted({r.key for r in readings})
     notices = await asyncio.to_thread(evaluator.evaluate_keys, keys, now)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from stockwatch.core.model import Item, ItemKey, Reading, ReadingSource
 from stockwatch.ports import InventoryChange, PushInterpreter, PushMessage, Store
-from stockwatch.service.polling import Evaluator
+from stockwatch.service.polling import Evaluator, bound_observed_at
 
 
 def items_for_change(items: Sequence[Item], change: InventoryChange) -> list[Item]:
@@ -49,20 +49,22 @@ def apply_pushes(
         effect = interpret(message)
         status = "ignored"
         for change in effect.changes:
+            # A bizTime far ahead of the receipt would hide every later reading of the item.
+            at = bound_observed_at(change.at, message.received_at)
             if change.offer_id not in offers:
                 offers[change.offer_id] = store.items_by_offer(change.offer_id)
             for item in items_for_change(offers[change.offer_id], change):
                 if item.key not in latest:
                     latest[item.key] = store.latest_reading_at(item.key)
                 known = latest[item.key]
-                if known is not None and change.at < known:
+                if known is not None and at < known:
                     status = "stale" if status == "ignored" else status
                     continue
                 status = "processed"
-                if known is not None and change.at == known:
+                if known is not None and at == known:
                     continue
-                latest[item.key] = change.at
-                fresh.append(Reading(item.key, change.at, ReadingSource.PUSH, change.on_sale))
+                latest[item.key] = at
+                fresh.append(Reading(item.key, at, ReadingSource.PUSH, change.on_sale))
         if effect.recheck_all:
             recheck, status = True, "processed"
         statuses[message.msg_id] = status

@@ -77,6 +77,8 @@ def decide(
         return NewThreshold(key, levels, ThresholdStatus.ACTIVE)
     if same_levels(current.active.levels, levels):
         return None
+    if current.active.levels.basis.strategy == "hand_set":
+        return None  # a person set this item's level on the dashboard: it stays until cleared
     if current.review is not None and same_levels(current.review.levels, levels):
         return None  # already waiting for a person
     reason = review_reason(current.active.levels, levels, review_factor)

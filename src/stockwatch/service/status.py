@@ -49,6 +49,16 @@ def stale_items(
     return out
 
 
+def status_summary(
+    store: Store, next_polls: Mapping[str, datetime | None], now: datetime
+) -> Status:
+    """Groups and the outbox only: what every dashboard page shows, without reading every
+    item's state (the overview counts and filters those in SQL)."""
+    runs = store.last_poll_runs()
+    groups = [GroupStatus(name, runs.get(name), at) for name, at in next_polls.items()]
+    return Status(now, groups, [], [], store.outbox_backlog())
+
+
 def status_report(
     store: Store, next_polls: Mapping[str, datetime | None], now: datetime, stale_after: timedelta
 ) -> Status:

@@ -28,7 +28,15 @@ from stockwatch.config.daemon import PollGroupConfig
 from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import ThresholdPolicy
-from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store, TokenStore
+from stockwatch.ports import (
+    Clock,
+    PromotionStore,
+    PushInterpreter,
+    Router,
+    StockSource,
+    Store,
+    TokenStore,
+)
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
@@ -36,6 +44,7 @@ from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 
 
 @dataclass
@@ -167,6 +176,7 @@ class DaemonParts:
     max_cycles: int | None = None  # stop after this many group polls (demo --once, tests)
     on_cycle: Callable[[str, int], None] | None = None  # (group, notices) after each poll
     tick: float = 1.0  # how often early rechecks are looked for
+    recheck_gap: float = 2.0  # early re-reads (webhook, order push) at most once per gap
     push_batch_wait: float = 0.2  # pause between passes of the push processor
     checkpoint: Callable[[], None] | None = None  # SQLite WAL checkpoint, run every second
     digests: DailyDigests | None = None  # routes with a daily digest
@@ -174,6 +184,8 @@ class DaemonParts:
     timezone: str = "Asia/Shanghai"  # dashboard times
     web_token: str | None = None  # [daemon.http] token: the dashboard and /api/* need it
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    promotions: PromotionApplier | None = None  # applies promotions on time
+    promotion_store: PromotionStore | None = None  # /api/promotions
 
 
 def stock_source(
@@ -223,9 +235,12 @@ def open_store(
 class LevelCache:
     """Computed levels per item from config + sales; rebuilt by ``refresh`` (the recompute)."""
 
-    def __init__(self, config: Config, as_of: date | None = None) -> None:
+    def __init__(
+        self, config: Config, as_of: date | None = None, engine: Engine | None = None
+    ) -> None:
         self.config = config
         self.as_of = as_of
+        self.engine = engine  # promotions entered through the API live there
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
 
@@ -238,7 +253,7 @@ class LevelCache:
             policy_resolver(self.config),
             catalog.sales,
             day,
-            self.config.promotions(),
+            all_promotions(self.config, self.engine),
         )
         self.levels, self.catalog = levels, catalog
         return catalog
@@ -307,7 +322,14 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
         if not keys or not sales.skus():
             return None  # nothing imported yet: the fallback levels are all there is
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
-        computer = BulkLevelsComputer(config, catalog.items, sales.matrix)
+        tz_name = config.model.general.timezone
+        computer = BulkLevelsComputer(
+            config,
+            catalog.items,
+            sales.matrix,
+            promotions=all_promotions(config, store.engine),
+            stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+        )
         return recompute_thresholds(
             keys,
             day,
@@ -344,7 +366,7 @@ def build_daemon(
     model = config.model
     daemon = model.daemon
     store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
-    cache = LevelCache(config, as_of)
+    cache = LevelCache(config, as_of, store.engine)
     catalog = cache.refresh()
     now = (clock or _utc_now)()
     items = list(catalog.items.values())
@@ -378,6 +400,7 @@ def build_daemon(
         return next_recompute_at(spec, last, moment, tz)
 
     retention = daemon.retention
+    promotions = PromotionApplier(config, store, cache)
     return DaemonParts(
         store=store,
         source=source,
@@ -395,6 +418,7 @@ def build_daemon(
         push_secret=daemon.push_app_secret.get_secret_value() if daemon.push_app_secret else None,
         webhook_token=daemon.webhook_token.get_secret_value() if daemon.webhook_token else None,
         deliver_every=daemon.seconds(daemon.deliver_every),
+        recheck_gap=daemon.seconds(daemon.recheck_coalesce),
         retention=(
             timedelta(days=retention.raw_days),
             timedelta(days=retention.keep_days),
@@ -409,6 +433,8 @@ def build_daemon(
         lang=config.lang,
         timezone=config.model.general.timezone,
         web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
+        promotions=promotions,
+        promotion_store=promotion_store(store.engine),
     )
 
 

@@ -124,6 +124,10 @@ class SqlTransaction:
             "version": state.version,
             "updated_at": now,
             "last_reading_at": state.last_reading_at,
+            # Plain copies for the dashboard's SQL (sorting and filtering without the JSON).
+            "tier_rank": int(state.tier),
+            "available": state.last_available,
+            "failed_reads": state.failed_reads,
         }
         if expected_version == 0:
             stmt = (
@@ -324,11 +328,16 @@ class SqlStore:
             return [ItemKey.parse(r.key) for r in rows]
 
     def request_recheck(self, keys: Sequence[ItemKey] | None, at: datetime) -> int:
+        stmt = update(t.items).where(t.items.c.active.is_(True)).values(next_poll_at=at)
         with self.engine.begin() as conn:
-            stmt = update(t.items).where(t.items.c.active.is_(True)).values(next_poll_at=at)
-            if keys is not None:
-                stmt = stmt.where(t.items.c.key.in_([str(k) for k in keys]))
-            return int(conn.execute(stmt).rowcount)
+            if keys is None:
+                return int(conn.execute(stmt).rowcount)
+            # In chunks: one IN list of every key would pass SQLite's variable limit.
+            names = sorted({str(k) for k in keys})
+            return sum(
+                int(conn.execute(stmt.where(t.items.c.key.in_(names[i : i + 500]))).rowcount)
+                for i in range(0, len(names), 500)
+            )
 
     def clear_due(self, keys: Sequence[ItemKey], now: datetime) -> None:
         names = [str(k) for k in keys]

@@ -87,6 +87,10 @@ items = Table(
     Column("next_poll_at", UTCDateTime, nullable=True, index=True),
     Column("active", Boolean, nullable=False, default=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The dashboard's filters (migration 0005): one ordered index per filterable column.
+    Index("ix_items_category", "category", "key"),
+    Index("ix_items_supplier", "supplier", "key"),
+    Index("ix_items_warehouse", "warehouse", "key"),
 )
 
 readings = Table(
@@ -103,6 +107,8 @@ readings = Table(
     Column("offer_status", String(16), nullable=False, default="active"),
     Column("error", Text, nullable=True),
     Index("ix_readings_item_time", "item_key", "observed_at"),
+    # Start-up catch-up looks for readings received in the last two days (migration 0005).
+    Index("ix_readings_received_at", "received_at"),
 )
 
 sales_days = Table(
@@ -130,6 +136,32 @@ sales_order_lines = Table(
     Column("imported_at", UTCDateTime, nullable=False),
 )
 
+# Promotions entered through the JSON API (the config file and a CSV file are the others).
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("start_day", Date, nullable=False),
+    Column("end_day", Date, nullable=False),
+    Column("multiplier", Float, nullable=False),
+    Column("target", String(16), nullable=False, default="demand"),
+    Column("skus", JSON, nullable=False, default=list),
+    Column("categories", JSON, nullable=False, default=list),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Where an incremental sync stopped (e.g. 1688 seller orders by modification time): survives a
+# restart, so the next pull asks only for what changed since.
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 sales_imports = Table(
     "sales_imports",
     metadata,
@@ -155,6 +187,7 @@ thresholds = Table(
     Column("basis", JSON, nullable=False),  # inputs, steps, notes
     Column("review_reason", Text, nullable=True),
     Index("ix_thresholds_status", "item_key", "status"),
+    Index("ix_thresholds_by_status", "status", "item_key"),  # the review queue (0005)
 )
 
 alert_states = Table(
@@ -169,6 +202,12 @@ alert_states = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # The newest reading evaluated; readings after it are still to evaluate (crash catch-up).
     Column("last_reading_at", UTCDateTime, nullable=True),
+    # Copies of the state's tier (as a number, worse is larger) and available position, kept in
+    # step by save_alert_state so that the dashboard sorts and filters 100k items in SQL.
+    Column("tier_rank", Integer, nullable=False, server_default="0"),
+    Column("available", Integer, nullable=True),
+    Column("failed_reads", Integer, nullable=False, server_default="0"),
+    Index("ix_alert_states_rank", "tier_rank", "item_key"),
 )
 
 alert_events = Table(
@@ -257,6 +296,7 @@ replenishment_tasks = Table(
     Column("title", Text, nullable=False, default=""),
     Column("tier", String(8), nullable=False, default=""),
     Column("updated_at", UTCDateTime, nullable=True),
+    Index("ix_replenishment_tasks_status", "status", "item_key"),  # open tasks (0005)
 )
 
 oauth_tokens = Table(

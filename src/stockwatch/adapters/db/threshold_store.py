@@ -204,6 +204,16 @@ class SqlThresholdStore:
             )
             return done.rowcount == 1
 
+    def retire_active(self, key: str) -> bool:
+        t = thresholds
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(t)
+                .where(t.c.item_key == key, t.c.status == ThresholdStatus.ACTIVE.value)
+                .values(status=ThresholdStatus.SUPERSEDED.value)
+            )
+            return done.rowcount >= 1
+
 
 def last_computed_at(engine: Engine) -> datetime | None:
     """Return when the last recompute wrote a version (for the schedule), if ever."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,12 +19,16 @@ from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
-from stockwatch.entrypoints.web.dashboard import DashboardDeps, dashboard_router, make_guard
+from stockwatch.entrypoints.web.api_promotions import promotions_router
+from stockwatch.entrypoints.web.dashboard import dashboard_router, make_guard
+from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.item_rows import Sources
-from stockwatch.ports import AlertEvent, Clock, PushMessage, Store
+from stockwatch.entrypoints.web.web_common import DashboardDeps
+from stockwatch.ports import AlertEvent, Clock, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor
 from stockwatch.service.status import Status
@@ -45,6 +50,10 @@ class WebDeps:
     sources: Sources | None = None  # outbox/tasks/thresholds; None: derived from the store
     levels_for: LevelsFor | None = None  # the evaluator's configured levels (overview T1/T2/T3)
     timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
+    promotions: PromotionStore | None = None  # /api/promotions; None: not offered
+    on_promotions: Callable[[], None] = lambda: None  # apply changed promotions at once
+    stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
+    status_summary: Callable[[], Status] | None = None  # status without per-item lists
 
 
 def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
@@ -184,7 +193,11 @@ def create_app(deps: WebDeps) -> FastAPI:
         # multipart parser (1688 sends application/x-www-form-urlencoded only).
         d = deps
         params: dict[str, str] = dict(request.query_params)
-        body = (await request.body()).decode("utf-8", errors="replace")
+        raw = await read_capped(request, MAX_PUSH_BODY)
+        if raw is None:
+            log.warning("push rejected from %s: body over %d bytes", _peer(request), MAX_PUSH_BODY)
+            return JSONResponse({"error": f"body over {MAX_PUSH_BODY} bytes"}, status_code=413)
+        body = raw.decode("utf-8", errors="replace")
         params.update(parse_qsl(body, keep_blank_values=True))
         if not d.push_secret:
             log.warning("push rejected: no push_app_secret configured")
@@ -216,18 +229,12 @@ def create_app(deps: WebDeps) -> FastAPI:
         ):
             log.warning("order webhook rejected from %s: bad token", _peer(request))
             raise HTTPException(401, "bad token")
+        keys = parse_order_items(await read_capped(request, MAX_WEBHOOK_BODY))
         try:
-            body = await request.json()
-        except ValueError:
-            raise HTTPException(400, "body is not JSON") from None
-        raw = body.get("items") if isinstance(body, dict) else None
-        if raw is not None and not (isinstance(raw, list) and all(isinstance(x, str) for x in raw)):
-            raise HTTPException(400, "items must be a list of SKU strings")
-        try:
-            keys = None if raw is None else [ItemKey.parse(x) for x in raw]
-        except ValueError as exc:
-            raise HTTPException(400, str(exc)) from None
-        count = await asyncio.to_thread(d.store.request_recheck, keys, d.clock())
+            count = await asyncio.to_thread(d.store.request_recheck, keys, d.clock())
+        except Exception as exc:  # the database is down or read-only: the caller may retry
+            log.error("order webhook: re-read not recorded: %s", type(exc).__name__)
+            raise HTTPException(503, "database unavailable; try again later") from None
         d.on_recheck()
         return {"ok": True, "rechecking": count}
 
@@ -282,6 +289,11 @@ def create_app(deps: WebDeps) -> FastAPI:
     def status(d: Deps) -> dict[str, Any]:
         return status_json(d.status())
 
+    if deps.promotions is not None:
+        app.include_router(
+            promotions_router(deps.promotions, deps.clock, guarded, deps.on_promotions)
+        )
+
     app.include_router(
         dashboard_router(
             DashboardDeps(
@@ -293,10 +305,69 @@ def create_app(deps: WebDeps) -> FastAPI:
                 token=deps.web_token,
                 levels_for=deps.levels_for,
                 timezone=deps.timezone,
+                stale_after=deps.stale_after,
+                status_summary=deps.status_summary,
             )
         )
     )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_pages(app, deps.lang)
     return app
+
+
+# A 1688 push is a few hundred bytes; anything near a megabyte is not one. The body is read in
+# chunks and refused as soon as it passes the cap, before the signature is checked.
+MAX_PUSH_BODY = 1 << 20
+MAX_WEBHOOK_BODY = 1 << 20
+MAX_WEBHOOK_ITEMS = 10_000  # one order names a few SKUs; more is a mistake or an attack
+MAX_SKU_LENGTH = 200
+
+
+async def read_capped(request: Request, limit: int) -> bytes | None:
+    """Return the request body, or None as soon as it is longer than ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_order_items(raw: bytes | None) -> list[ItemKey] | None:
+    """Return the SKUs an order-webhook body names (None: every item); HTTPException if bad."""
+    if raw is None:
+        raise HTTPException(413, f"body over {MAX_WEBHOOK_BODY} bytes")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise HTTPException(400, "body is not JSON") from None
+    except RecursionError:
+        raise HTTPException(400, "body is JSON nested too deeply") from None
+    items = body.get("items") if isinstance(body, dict) else None
+    if items is None:
+        return None
+    if not (isinstance(items, list) and all(isinstance(x, str) for x in items)):
+        raise HTTPException(400, "items must be a list of SKU strings")
+    if len(items) > MAX_WEBHOOK_ITEMS:
+        raise HTTPException(413, f"more than {MAX_WEBHOOK_ITEMS} items in one call")
+    keys = []
+    for text in items:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise HTTPException(400, "items: a SKU is not valid Unicode text") from None
+        if len(text) > MAX_SKU_LENGTH:
+            raise HTTPException(400, f"items: a SKU is longer than {MAX_SKU_LENGTH} characters")
+        try:
+            keys.append(ItemKey.parse(text))
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+    return keys
 
 
 def _key(text: str) -> ItemKey:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -21,45 +20,39 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from stockwatch.adapters.db.overview import OverviewFilter
 from stockwatch.adapters.db.tasks import OPEN, export_purchase_list, purchase_list
-from stockwatch.core.model import ItemKey, NoticeKind, Phase, Tier
+from stockwatch.core.model import ItemKey, NoticeKind, Tier
 from stockwatch.entrypoints.web.api_json import (
     iso,
-    item_event_json,
     outbox_json,
     review_json,
     row_json,
     task_json,
 )
-from stockwatch.entrypoints.web.chart import CHART_H, CHART_W, PAD, stock_chart
-from stockwatch.entrypoints.web.dashboard_texts import LANGS, text
-from stockwatch.entrypoints.web.item_rows import ALL_TASKS, Sources, item_rows
-from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus, Store, StoredThreshold
+from stockwatch.entrypoints.web.dashboard_texts import text
+from stockwatch.entrypoints.web.item_pages import item_routes
+from stockwatch.entrypoints.web.item_rows import ALL_TASKS, RowsPage, rows_page
+from stockwatch.entrypoints.web.ops_pages import BannerCache, ops_routes
+from stockwatch.entrypoints.web.web_common import (
+    LANG_COOKIE,
+    DashboardDeps,
+    need,
+    parse_key,
+    request_lang,
+)
+from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus
 from stockwatch.service.alert_review import load_review
-from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
-from stockwatch.service.polling import LevelsFor
-from stockwatch.service.recompute import describe_change
-from stockwatch.service.status import Status
 
-LANG_COOKIE = "stockwatch_lang"
 SESSION_COOKIE = "stockwatch_session"
 EVENT_KINDS = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
 REVIEW_DAYS = (7, 30, 90, 365)
+PER_PAGE = 50
 _T = TypeVar("_T")
 _TIERS = ("T1", "T2", "T3")
 
 
 # -- language, login, same-origin -----------------------------------------------------------
-
-
-def request_lang(request: Request, default: str) -> str:
-    asked = request.query_params.get("lang")
-    if asked in LANGS:
-        return asked
-    if asked in ("zh", "zh-cn"):
-        return "zh-CN"
-    cookie = request.cookies.get(LANG_COOKIE)
-    return cookie if cookie in LANGS else default
 
 
 def session_value(token: str) -> str:
@@ -95,23 +88,31 @@ def make_guard(token: str | None) -> Callable[[Request], None]:
     return guard
 
 
+def _filter(
+    q: str = "",
+    tier: str = "",
+    category: str = "",
+    supplier: str = "",
+    tag: str = "",
+    warehouse: str = "",
+    stale: bool = False,
+    open_task: Annotated[bool, Query(alias="open")] = False,
+) -> OverviewFilter:
+    """The overview's filter from the query string (the form and the API share it)."""
+    if len(q) > 200:
+        raise HTTPException(400, "q: at most 200 characters")
+    return OverviewFilter(q, tier, category, supplier, tag, warehouse, stale, open_task)
+
+
+def _with(query: dict[str, str], **values: object) -> str:
+    return "/?" + urlencode({**query, **{k: str(v) for k, v in values.items()}})
+
+
 def _safe_next(value: str) -> str:
     return value if value.startswith("/") and not value.startswith("//") else "/"
 
 
 # -- the router -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DashboardDeps:
-    store: Store
-    clock: Callable[[], datetime]
-    status: Callable[[], Status]
-    sources: Sources
-    lang: str = "zh-CN"
-    token: str | None = None
-    levels_for: LevelsFor | None = None
-    timezone: str = "Asia/Shanghai"  # pages show local time ([general] timezone)
 
 
 def _env(tz: tzinfo) -> Environment:
@@ -142,19 +143,6 @@ def _fmt_hours(value: timedelta | None) -> str:
     return f"{hours / 24:.1f} d" if abs(hours) >= 48 else f"{hours:.1f} h"
 
 
-def _key(text_: str) -> ItemKey:
-    try:
-        return ItemKey.parse(text_)
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from None
-
-
-def _need(source: _T | None) -> _T:
-    if source is None:
-        raise HTTPException(404, "not available with this store")
-    return source
-
-
 def _since(value: str | None, days: int | None, now: datetime, tz: tzinfo = UTC) -> datetime | None:
     """A date or time without a zone is local time (a date picker gives local midnight)."""
     if value:
@@ -171,6 +159,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     local = ZoneInfo(d.timezone)
     env = _env(local)
     router = APIRouter(dependencies=[Depends(make_guard(d.token))])
+    banners = BannerCache(d)
 
     def page(request: Request, name: str, title_key: str, **ctx: Any) -> HTMLResponse:
         lang = request_lang(request, d.lang)
@@ -184,6 +173,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             path=request.url.path,
             login=bool(d.token),
             timezone=d.timezone,
+            banners=[] if name.startswith("_") else banners.banners(lang),
             **ctx,
         )
         response = HTMLResponse(html)
@@ -197,47 +187,42 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     # -- pages ------------------------------------------------------------------------------
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def overview(request: Request) -> HTMLResponse:
-        status = d.status()
-        rows = item_rows(d.store, d.sources, status, levels_for=d.levels_for)
-        counts = {tier: sum(1 for r in rows if r.tier is tier) for tier in Tier}
-        open_tasks = len(d.sources.tasks.list(OPEN, ALL_TASKS)) if d.sources.tasks else 0
+    def overview(
+        request: Request,
+        flt: Annotated[OverviewFilter, Depends(_filter)],
+        page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+        per: Annotated[int, Query(ge=1, le=500)] = PER_PAGE,
+        partial: bool = False,
+    ) -> HTMLResponse:
+        found = _page(flt, (page_no - 1) * per, per)
+        pages = max(1, -(-found.total // per))
+        query = {k: v for k, v in request.query_params.items() if k not in ("page", "partial")}
+        ctx: dict[str, Any] = {
+            "rows": found.rows,
+            "counts": found.counts,
+            "total": found.total,
+            "page_no": page_no,
+            "pages": pages,
+            "prev_url": _with(query, page=page_no - 1) if page_no > 1 else None,
+            "next_url": _with(query, page=page_no + 1) if page_no < pages else None,
+            "f": flt,
+            "filtered": flt.active(),
+            "refresh_url": _with(query, page=page_no, partial=1),
+        }
+        if partial:  # the self-refresh asks for the live part only
+            return page(request, "_overview_live.html", "overview", **ctx)
+        summary = d.summary()
+        choices = d.sources.overview.choices() if d.sources.overview else {}
         return page(
             request,
             "overview.html",
             "overview",
-            rows=rows,
-            counts=counts,
-            status=status,
-            open_tasks=open_tasks,
-            refresh=60,
+            status=summary,
+            open_tasks=d.sources.overview.open_tasks() if d.sources.overview else 0,
+            choices=choices,
+            tiers=[t.name for t in Tier],
+            **ctx,
         )
-
-    @router.get("/items/{key}", response_class=HTMLResponse, include_in_schema=False)
-    def item_page(request: Request, key: str) -> HTMLResponse:
-        detail = _item_detail(_key(key), request_lang(request, d.lang))
-        return page(request, "item.html", "item", **detail)
-
-    @router.post("/items/{key}/ack", include_in_schema=False)
-    def item_ack(key: str) -> RedirectResponse:
-        item = _key(key)
-        try:
-            acknowledge_alert(d.store, item, "dashboard", d.clock())
-        except AlertNotFound as exc:
-            raise HTTPException(404, str(exc)) from None
-        return back(f"/items/{item}")
-
-    @router.post("/items/{key}/snooze", include_in_schema=False)
-    def item_snooze(
-        key: str, hours: Annotated[float, Form(gt=0, le=24 * 30)] = 4.0
-    ) -> RedirectResponse:
-        item = _key(key)
-        now = d.clock()
-        try:
-            snooze_alert(d.store, item, now + timedelta(hours=hours), "dashboard", now)
-        except AlertNotFound as exc:
-            raise HTTPException(404, str(exc)) from None
-        return back(f"/items/{item}")
 
     @router.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
     def alerts_page(
@@ -326,40 +311,16 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     # -- JSON -------------------------------------------------------------------------------
 
     @router.get("/api/items")
-    def api_items() -> list[dict[str, Any]]:
-        return [
-            row_json(r) for r in item_rows(d.store, d.sources, d.status(), levels_for=d.levels_for)
-        ]
-
-    @router.get("/api/items/{key}")
-    def api_item(key: str, lang: str = "en") -> dict[str, Any]:
-        detail = _item_detail(_key(key), lang)
-        return {
-            **row_json(detail["row"]),
-            "readings": [
-                {
-                    "observed_at": r.reading.observed_at.isoformat(),
-                    "source": r.reading.source.value,
-                    "on_hand": r.reading.on_hand,
-                    "available": r.reading.available,
-                    "error": r.reading.error,
-                }
-                for r in detail["readings"]
-            ],
-            "events": [item_event_json(e) for e in detail["events"]],
-            "threshold_versions": [
-                {
-                    "version": v.version,
-                    "status": v.status.value,
-                    "computed_at": iso(v.computed_at),
-                    "levels": {"T1": v.levels.t1, "T2": v.levels.t2, "T3": v.levels.t3},
-                    "velocity": v.levels.velocity,
-                    "strategy": v.levels.basis.strategy,
-                    "change": change,
-                }
-                for v, change in detail["versions"]
-            ],
-        }
+    def api_items(
+        response: Response,
+        flt: Annotated[OverviewFilter, Depends(_filter)],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> list[dict[str, Any]]:
+        """Items worst first, ``limit`` at a time; ``X-Total-Count`` has the number matching."""
+        found = _page(flt, offset, limit)
+        response.headers["X-Total-Count"] = str(found.total)
+        return [row_json(r) for r in found.rows]
 
     @router.get("/api/outbox")
     def api_outbox(
@@ -369,7 +330,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             wanted = OutboxStatus(status)
         except ValueError:
             raise HTTPException(400, f"unknown status {status!r}") from None
-        return [outbox_json(e) for e in _need(d.sources.outbox).list(wanted, limit)]
+        return [outbox_json(e) for e in need(d.sources.outbox).list(wanted, limit)]
 
     @router.post("/api/outbox/{entry_id}/retry")
     def api_retry(entry_id: int) -> dict[str, Any]:
@@ -379,7 +340,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     def api_tasks(
         status: str | None = OPEN, limit: int = Query(1000, ge=1, le=100_000)
     ) -> list[dict[str, Any]]:
-        return [task_json(t) for t in _need(d.sources.tasks).list(status or None, limit)]
+        return [task_json(t) for t in need(d.sources.tasks).list(status or None, limit)]
 
     @router.post("/api/tasks/{task_id}/close")
     def api_close(task_id: int) -> dict[str, Any]:
@@ -390,7 +351,9 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     def api_export(format: str = "csv") -> Response:
         if format not in ("csv", "json"):
             raise HTTPException(400, "format must be csv or json")
-        body = export_purchase_list(_need(d.sources.tasks).list(OPEN, ALL_TASKS), format)
+        body = export_purchase_list(need(d.sources.tasks).list(OPEN, ALL_TASKS), format)
+        if format == "csv":  # a BOM: Excel on Chinese Windows reads UTF-8 only with it
+            body = "\ufeff" + body
         media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
         name = f"purchase-list-{d.clock().date().isoformat()}.{format}"
         disposition = f'attachment; filename="{name}"'
@@ -405,49 +368,21 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
 
     # -- shared helpers ---------------------------------------------------------------------
 
-    def _item_detail(key: ItemKey, lang: str) -> dict[str, Any]:
-        rows = item_rows(d.store, d.sources, d.status(), key, d.levels_for)
-        if not rows:
-            raise HTTPException(404, f"{key}: no such item")
-        row = rows[0]
-        readings = list(reversed(d.store.readings(key, limit=500)))
-        samples = [
-            (r.reading.observed_at, r.reading.available)
-            for r in readings
-            if r.reading.available is not None
-        ]
-        versions: list[tuple[StoredThreshold, list[str]]] = []
-        if d.sources.thresholds is not None:
-            stored = d.sources.thresholds.versions(str(key), 10)
-            for i, version in enumerate(stored):
-                older = stored[i + 1] if i + 1 < len(stored) else None
-                versions.append((version, describe_change(older, version, lang)))
-        task = None
-        if row.task_id is not None and d.sources.tasks is not None:
-            task = next(
-                (t for t in d.sources.tasks.list(OPEN, ALL_TASKS) if t.id == row.task_id), None
-            )
-        return {
-            "row": row,
-            "readings": readings,
-            "chart": stock_chart(samples, row.levels),
-            "chart_w": CHART_W,
-            "chart_h": CHART_H,
-            "pad": PAD,
-            "events": d.store.events(key, limit=200),
-            "versions": versions,
-            "task": task,
-            "open_alert": row.phase is not Phase.OK,
-        }
+    def _page(
+        flt: OverviewFilter, offset: int, limit: int, only: ItemKey | None = None
+    ) -> RowsPage:
+        return rows_page(
+            d.store, d.sources, flt, d.clock(), d.stale_after, offset, limit, d.levels_for, only
+        )
 
     def _events(
         item: str | None, kind: str | None, tier: str | None, since: datetime | None
     ) -> list[AlertEvent]:
-        rows = d.store.events(_key(item) if item else None, [kind] if kind else (), since, 500)
+        rows = d.store.events(parse_key(item) if item else None, [kind] if kind else (), since, 500)
         return [e for e in rows if tier is None or e.tier == tier]
 
     def _retry(entry_id: int) -> OutboxEntry:
-        outbox = _need(d.sources.outbox)
+        outbox = need(d.sources.outbox)
         if not outbox.requeue(entry_id, d.clock()):
             found = outbox.get(entry_id)
             if found is None:
@@ -458,7 +393,9 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return entry
 
     def _close(task_id: int) -> None:
-        if not _need(d.sources.tasks).close(task_id, d.clock(), "closed on the dashboard"):
+        if not need(d.sources.tasks).close(task_id, d.clock(), "closed on the dashboard"):
             raise HTTPException(404, f"no open task {task_id}")
 
+    item_routes(router, d, page, _page)
+    ops_routes(router, d, page, banners)
     return router

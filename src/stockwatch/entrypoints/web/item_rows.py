@@ -1,21 +1,29 @@
-"""The dashboard's rows: every item with its state, levels, stock and open task, worst first."""
+"""The dashboard's rows: items with their state, levels, stock and open task, worst first.
+
+With the SQL store a page comes from ``SqlOverview`` (filtered, sorted and paged in the
+database); other stores (the in-memory one of the tests) get the same result in Python.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from stockwatch.adapters.db.attention import SqlAttention
+from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.adapters.db.overview import OverviewFilter, OverviewItem, SqlOverview
+from stockwatch.adapters.db.sales import SqlSalesStore
 from stockwatch.adapters.db.tasks import OPEN, SqlTaskStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
-from stockwatch.core.model import Item, ItemKey, Phase, Tier
+from stockwatch.core.model import AlertState, Item, ItemKey, Phase, Tier
 from stockwatch.ports import Store
 from stockwatch.service.polling import LevelsFor
-from stockwatch.service.status import Status
+from stockwatch.service.status import stale_items
 
 ALL_TASKS = 1_000_000  # open tasks are one per item at most: list them all
 
@@ -27,13 +35,25 @@ class Sources:
     outbox: SqlOutbox | None = None
     tasks: SqlTaskStore | None = None
     thresholds: SqlThresholdStore | None = None
+    overview: SqlOverview | None = None
+    sales: SqlSalesStore | None = None
+    attention: SqlAttention | None = None
+    channel_switch: SqlChannelStatus | None = None
 
     @classmethod
     def for_store(cls, store: Store) -> Sources:
         engine = getattr(store, "engine", None)
         if not isinstance(engine, Engine):
             return cls()
-        return cls(SqlOutbox(engine), SqlTaskStore(engine), SqlThresholdStore(engine))
+        return cls(
+            SqlOutbox(engine),
+            SqlTaskStore(engine),
+            SqlThresholdStore(engine),
+            SqlOverview(engine),
+            SqlSalesStore(engine),
+            SqlAttention(engine),
+            SqlChannelStatus(engine),
+        )
 
 
 @dataclass(frozen=True)
@@ -54,25 +74,127 @@ class ItemRow:
     acked: bool
     snoozed_until: datetime | None
     task_id: int | None
+    category: str = ""
+    warehouse: str | None = None
+    tags: tuple[str, ...] = ()
 
     def sort_key(self) -> tuple[int, float, str]:
         cover = math.inf if self.days_of_cover is None else self.days_of_cover
         return (-int(self.tier), cover, str(self.key))
 
 
-def item_rows(
+@dataclass(frozen=True)
+class RowsPage:
+    rows: list[ItemRow]
+    total: int  # rows matching the filter
+    counts: dict[Tier, int] = field(default_factory=dict)  # per tier, matching the filter
+    offset: int = 0
+    limit: int = 50
+
+
+def rows_page(
     store: Store,
     sources: Sources,
-    status: Status,
-    only: ItemKey | None = None,
+    flt: OverviewFilter,
+    now: datetime,
+    stale_after: timedelta,
+    offset: int = 0,
+    limit: int = 50,
     levels_for: LevelsFor | None = None,
-) -> list[ItemRow]:
-    """Every active item with its state, levels and stock, worst first."""
+    only: ItemKey | None = None,
+) -> RowsPage:
+    """One page of items, worst first, matching ``flt``."""
+    if sources.overview is None:
+        return _python_page(store, sources, flt, now, stale_after, offset, limit, levels_for, only)
+    page = sources.overview.page(
+        flt, now, stale_after, offset, limit, None if only is None else str(only)
+    )
+    rows = [_row(found, levels_for) for found in page.items]
+    counts = {tier: page.counts.get(int(tier), 0) for tier in Tier}
+    return RowsPage(rows, page.total, counts, offset, limit)
+
+
+def _row(found: OverviewItem, levels_for: LevelsFor | None) -> ItemRow:
+    key = ItemKey.parse(found.key)
+    levels: tuple[int, int, int] | None = found.levels
+    velocity = found.velocity
+    if not found.has_version:
+        configured = None if levels_for is None else levels_for(key, found.item)
+        if configured is not None:
+            levels = None if configured.disabled else (configured.t1, configured.t2, configured.t3)
+            velocity = 0.0 if configured.disabled else configured.velocity
+        elif found.event_levels is not None:
+            levels, velocity = found.event_levels[:3], found.event_levels[3]
+    state = found.state or AlertState()
+    return _make_row(
+        key,
+        found.item,
+        state,
+        found.state is not None,
+        found.available,
+        found.on_hand,
+        levels,
+        velocity,
+        found.stale,
+        found.task_id,
+    )
+
+
+def _make_row(
+    key: ItemKey,
+    item: Item,
+    state: AlertState,
+    has_state: bool,
+    available: int | None,
+    on_hand: int | None,
+    levels: tuple[int, int, int] | None,
+    velocity: float,
+    stale: bool,
+    task_id: int | None,
+) -> ItemRow:
+    cover = None
+    if available is not None and velocity > 0:
+        cover = max(available, 0) / velocity
+    return ItemRow(
+        key=key,
+        title=item.title,
+        supplier=item.supplier,
+        tier=state.tier if has_state else Tier.OK,
+        phase=state.phase if has_state else Phase.OK,
+        available=available,
+        on_hand=on_hand,
+        levels=levels,
+        velocity=velocity if levels is not None else 0.0,
+        days_of_cover=cover,
+        last_reading_at=state.last_reading_at,
+        failed_reads=state.failed_reads,
+        stale=stale,
+        acked=state.acked,
+        snoozed_until=state.snoozed_until,
+        task_id=task_id,
+        category=item.category,
+        warehouse=item.warehouse,
+        tags=tuple(sorted(item.tags)),
+    )
+
+
+def _python_page(
+    store: Store,
+    sources: Sources,
+    flt: OverviewFilter,
+    now: datetime,
+    stale_after: timedelta,
+    offset: int,
+    limit: int,
+    levels_for: LevelsFor | None,
+    only: ItemKey | None,
+) -> RowsPage:
+    """The same page without SQL (small in-memory stores): every item, then filter and cut."""
     items = [i for i in store.items() if only is None or i.key == only]
     states = store.alert_states()
     readings = store.latest_good_readings()
     levels = _levels(store, sources, items, levels_for)
-    stale = {s.key for s in status.stale}
+    stale = {s.key for s in stale_items(states, [i.key for i in items], now, stale_after)}
     tasks = {
         t.item_key: t.id for t in (sources.tasks.list(OPEN, ALL_TASKS) if sources.tasks else [])
     }
@@ -84,31 +206,41 @@ def item_rows(
         reading = readings.get(item.key)
         if available is None and reading is not None:
             available = reading.reading.available
-        velocity = lv[3] if lv else 0.0
-        cover = None
-        if available is not None and velocity > 0:
-            cover = max(available, 0) / velocity
         rows.append(
-            ItemRow(
-                key=item.key,
-                title=item.title,
-                supplier=item.supplier,
-                tier=state.tier if state else Tier.OK,
-                phase=state.phase if state else Phase.OK,
-                available=available,
-                on_hand=reading.reading.on_hand if reading else None,
-                levels=lv[:3] if lv else None,
-                velocity=velocity,
-                days_of_cover=cover,
-                last_reading_at=state.last_reading_at if state else None,
-                failed_reads=state.failed_reads if state else 0,
-                stale=item.key in stale,
-                acked=state.acked if state else False,
-                snoozed_until=state.snoozed_until if state else None,
-                task_id=tasks.get(str(item.key)),
+            _make_row(
+                item.key,
+                item,
+                state or AlertState(),
+                state is not None,
+                available,
+                reading.reading.on_hand if reading else None,
+                lv[:3] if lv else None,
+                lv[3] if lv else 0.0,
+                item.key in stale,
+                tasks.get(str(item.key)),
             )
         )
-    return sorted(rows, key=ItemRow.sort_key)
+    rows = sorted((r for r in rows if _matches(r, flt)), key=ItemRow.sort_key)
+    counts = {tier: sum(1 for r in rows if r.tier is tier) for tier in Tier}
+    return RowsPage(rows[offset : offset + limit], len(rows), counts, offset, limit)
+
+
+def _matches(row: ItemRow, flt: OverviewFilter) -> bool:
+    q = flt.search.strip().lower()
+    if q and not any(q in v.lower() for v in (str(row.key), row.title, row.supplier)):
+        return False
+    if flt.tier == "risk" and row.tier is Tier.OK:
+        return False
+    if flt.tier and flt.tier != "risk" and row.tier.name != flt.tier:
+        return False
+    return (
+        (not flt.category or row.category == flt.category)
+        and (not flt.supplier or row.supplier == flt.supplier)
+        and (not flt.warehouse or row.warehouse == flt.warehouse)
+        and (not flt.tag or flt.tag in row.tags)
+        and (not flt.stale or row.stale)
+        and (not flt.open_task or row.task_id is not None)
+    )
 
 
 def _levels(

@@ -1,0 +1,178 @@
+"""The item page (chart, sales, explanation, history) and its in-place actions.
+
+Every action is a plain POST form that redirects back, so the page works without JavaScript;
+``dashboard.js`` sends the same forms with fetch and swaps the page's live parts in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from stockwatch.adapters.db.overview import OverviewFilter
+from stockwatch.adapters.db.tasks import OPEN
+from stockwatch.core.model import ItemKey, Phase
+from stockwatch.entrypoints.web.api_json import iso, item_event_json, row_json
+from stockwatch.entrypoints.web.dashboard_texts import text
+from stockwatch.entrypoints.web.item_chart import chart_data
+from stockwatch.entrypoints.web.item_rows import ALL_TASKS, RowsPage
+from stockwatch.entrypoints.web.web_common import (
+    DashboardDeps,
+    PageRenderer,
+    need,
+    parse_key,
+    request_lang,
+)
+from stockwatch.ports import StoredThreshold
+from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
+from stockwatch.service.hand_levels import clear_hand_level, is_hand_set, set_hand_level
+from stockwatch.service.recompute import describe_change
+
+READINGS_SHOWN = 1000  # the chart's newest readings
+SALES_DAYS = 90
+CHART_LABELS = ("available", "alerts", "sales_qty", "chart_levels_note")
+
+PageOf = Callable[[OverviewFilter, int, int, ItemKey | None], RowsPage]
+
+
+def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: PageOf) -> None:
+    """Add the item page, its actions and ``/api/items/{key}`` to ``router``."""
+
+    def back(key: ItemKey) -> RedirectResponse:
+        return RedirectResponse(f"/items/{key}", status_code=303)
+
+    @router.get("/items/{key}", response_class=HTMLResponse, include_in_schema=False)
+    def item_page(request: Request, key: str) -> HTMLResponse:
+        lang = request_lang(request, d.lang)
+        detail = _detail(parse_key(key), lang)
+        labels = {name: text(name, lang) for name in CHART_LABELS}
+        detail["chart"]["labels"] = labels
+        return page(request, "item.html", "item", **detail)
+
+    @router.post("/items/{key}/ack", include_in_schema=False)
+    def item_ack(key: str) -> RedirectResponse:
+        item = parse_key(key)
+        try:
+            acknowledge_alert(d.store, item, "dashboard", d.clock())
+        except AlertNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        return back(item)
+
+    @router.post("/items/{key}/snooze", include_in_schema=False)
+    def item_snooze(
+        key: str, hours: Annotated[float, Form(gt=0, le=24 * 30)] = 4.0
+    ) -> RedirectResponse:
+        item = parse_key(key)
+        now = d.clock()
+        try:
+            snooze_alert(d.store, item, now + timedelta(hours=hours), "dashboard", now)
+        except AlertNotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        return back(item)
+
+    @router.post("/items/{key}/level", include_in_schema=False)
+    def item_level(
+        key: str,
+        t2: Annotated[int, Form(ge=0, le=10**9)],
+        t1: Annotated[int | None, Form(ge=1, le=10**9)] = None,
+        t3: Annotated[int | None, Form(ge=1, le=10**9)] = None,
+    ) -> RedirectResponse:
+        item = _known(parse_key(key))
+        try:
+            set_hand_level(
+                need(d.sources.thresholds), str(item), t2, "dashboard", d.clock(), t1, t3
+            )
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return back(item)
+
+    @router.post("/items/{key}/level/clear", include_in_schema=False)
+    def item_level_clear(key: str) -> RedirectResponse:
+        item = _known(parse_key(key))
+        if not clear_hand_level(need(d.sources.thresholds), str(item), d.clock()):
+            raise HTTPException(409, f"{item}: no hand-set level to clear")
+        return back(item)
+
+    @router.get("/api/items/{key}")
+    def api_item(key: str, lang: str = "en") -> dict[str, Any]:
+        detail = _detail(parse_key(key), lang)
+        return {
+            **row_json(detail["row"]),
+            "readings": [
+                {
+                    "observed_at": r.reading.observed_at.isoformat(),
+                    "source": r.reading.source.value,
+                    "on_hand": r.reading.on_hand,
+                    "available": r.reading.available,
+                    "error": r.reading.error,
+                }
+                for r in detail["all_readings"]
+            ],
+            "events": [item_event_json(e) for e in detail["events"]],
+            "threshold_versions": [
+                {
+                    "version": v.version,
+                    "status": v.status.value,
+                    "computed_at": iso(v.computed_at),
+                    "levels": {"T1": v.levels.t1, "T2": v.levels.t2, "T3": v.levels.t3},
+                    "velocity": v.levels.velocity,
+                    "strategy": v.levels.basis.strategy,
+                    "change": change,
+                }
+                for v, change in detail["versions"]
+            ],
+            "chart": detail["chart"],
+        }
+
+    def _known(key: ItemKey) -> ItemKey:
+        if not rows(OverviewFilter(), 0, 1, key).rows:
+            raise HTTPException(404, f"{key}: no such item")
+        return key
+
+    def _detail(key: ItemKey, lang: str) -> dict[str, Any]:
+        found = rows(OverviewFilter(), 0, 1, key).rows
+        if not found:
+            raise HTTPException(404, f"{key}: no such item")
+        row = found[0]
+        now = d.clock()
+        newest_first = d.store.readings(key, limit=READINGS_SHOWN)
+        readings = list(reversed(newest_first))
+        stored: list[StoredThreshold] = []
+        versions: list[tuple[StoredThreshold, list[str]]] = []
+        if d.sources.thresholds is not None:
+            stored = d.sources.thresholds.versions(str(key), 50)
+            for i, version in enumerate(stored[:10]):
+                older = stored[i + 1] if i + 1 < len(stored) else None
+                versions.append((version, describe_change(older, version, lang)))
+        active = next((v for v in stored if v.status.value == "active"), None)
+        explained = active.levels if active else None
+        if explained is None and d.levels_for is not None:
+            explained = d.levels_for(key, None)
+        task = None
+        if row.task_id is not None and d.sources.tasks is not None:
+            task = next(
+                (t for t in d.sources.tasks.list(OPEN, ALL_TASKS) if t.id == row.task_id), None
+            )
+        events = d.store.events(key, limit=200)
+        sales: list[tuple[Any, int]] = []
+        if d.sources.sales is not None:
+            end = now.date()
+            daily = d.sources.sales.daily([key.sku], end, SALES_DAYS).get(key.sku, [])
+            sales = [(end - timedelta(days=len(daily) - 1 - i), q) for i, q in enumerate(daily)]
+        return {
+            "row": row,
+            "readings": newest_first[:50],
+            "all_readings": readings,
+            "chart": chart_data(readings, stored, events, row.levels, now, sales),
+            "events": events,
+            "versions": versions,
+            "explained": explained,
+            "hand_set": is_hand_set(active.levels if active else None),
+            "task": task,
+            "open_alert": row.phase is not Phase.OK,
+            "sales_total": sum(q for _, q in sales),
+        }

@@ -1,0 +1,66 @@
+"""What the dashboard's page modules share: their dependencies, language choice, key parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from stockwatch.core.model import ItemKey
+from stockwatch.entrypoints.web.dashboard_texts import LANGS
+from stockwatch.entrypoints.web.item_rows import Sources
+from stockwatch.ports import Store
+from stockwatch.service.polling import LevelsFor
+from stockwatch.service.status import Status
+
+LANG_COOKIE = "stockwatch_lang"
+_T = TypeVar("_T")
+
+
+class PageRenderer(Protocol):
+    def __call__(self, request: Request, name: str, title_key: str, **ctx: Any) -> HTMLResponse: ...
+
+
+@dataclass(frozen=True)
+class DashboardDeps:
+    store: Store
+    clock: Callable[[], datetime]
+    status: Callable[[], Status]
+    sources: Sources
+    lang: str = "zh-CN"
+    token: str | None = None
+    levels_for: LevelsFor | None = None
+    timezone: str = "Asia/Shanghai"  # pages show local time ([general] timezone)
+    stale_after: timedelta = timedelta(hours=6)
+    # The cards of the overview (groups, backlog) without the per-item lists of ``status``.
+    status_summary: Callable[[], Status] | None = None
+
+    def summary(self) -> Status:
+        return (self.status_summary or self.status)()
+
+
+def request_lang(request: Request, default: str) -> str:
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked
+    if asked in ("zh", "zh-cn"):
+        return "zh-CN"
+    cookie = request.cookies.get(LANG_COOKIE)
+    return cookie if cookie in LANGS else default
+
+
+def parse_key(text_: str) -> ItemKey:
+    try:
+        return ItemKey.parse(text_)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def need(source: _T | None) -> _T:
+    if source is None:
+        raise HTTPException(404, "not available with this store")
+    return source
