@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from stockwatch.adapters.db.store import SqlStore
-from stockwatch.core.model import AlertPolicy, Item, ItemKey, Reading, ReadingSource, TierLevels
+from stockwatch.core.model import (
+    AlertPolicy,
+    Item,
+    ItemKey,
+    Reading,
+    ReadingSource,
+    Tier,
+    TierLevels,
+)
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator
 from tests.fakes import InMemoryStore
@@ -152,3 +161,23 @@ def test_two_workers_evaluating_overlapping_batches_notify_each_breach_once(
     raised = store.events(kinds=["raised"], limit=1000)
     assert sorted(str(e.item_key) for e in raised) == sorted(str(k) for k in keys)
     assert store.outbox_backlog().pending == 120  # two channels, once each
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_batch_fills_the_dashboards_plain_state_columns(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    store = _stores(request, kind)
+    _run(store, _items(12), batch=True)
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT tier, tier_rank, available, failed_reads, state FROM alert_states")
+        ).all()
+    assert len(rows) == 12
+    for row in rows:
+        state = row.state if isinstance(row.state, dict) else json.loads(row.state)
+        assert row.tier_rank == int(Tier[row.tier])
+        assert (row.available, row.failed_reads) == (
+            state["last_available"],
+            state["failed_reads"],
+        )

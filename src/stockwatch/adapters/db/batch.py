@@ -130,17 +130,24 @@ def active_levels_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey,
     return {ItemKey.parse(k): levels_from_row(row) for k, (_, row) in newest.items()}
 
 
-def _state_values(save: StateSave, now: datetime) -> dict[str, Any]:
-    state = save.state
+def state_columns(state: AlertState, now: datetime) -> dict[str, Any]:
+    """The alert_states columns of ``state``: the per-item and the batched save write these."""
     return {
-        "item_key": str(save.key),
         "phase": state.phase.value,
         "tier": state.tier.name,
         "state": state_to_json(state),
         "version": state.version,
         "updated_at": now,
         "last_reading_at": state.last_reading_at,
+        # Plain copies for the dashboard's SQL (sorting and filtering without the JSON).
+        "tier_rank": int(state.tier),
+        "available": state.last_available,
+        "failed_reads": state.failed_reads,
     }
+
+
+def _state_values(save: StateSave, now: datetime) -> dict[str, Any]:
+    return {"item_key": str(save.key), **state_columns(save.state, now)}
 
 
 def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetime) -> set[ItemKey]:
@@ -171,6 +178,9 @@ def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetim
                 column("state", s.c.state.type),
                 column("version", Integer),
                 column("last_reading_at", s.c.last_reading_at.type),
+                column("tier_rank", Integer),
+                column("available", Integer),
+                column("failed_reads", Integer),
                 name="given",
             )
             .data(
@@ -183,6 +193,9 @@ def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetim
                         state_to_json(x.state),
                         x.state.version,
                         x.state.last_reading_at,
+                        int(x.state.tier),
+                        x.state.last_available,
+                        x.state.failed_reads,
                     )
                     for x in part
                 ]
@@ -198,6 +211,9 @@ def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetim
                 state=given.c.state,
                 version=given.c.version,
                 last_reading_at=given.c.last_reading_at,
+                tier_rank=given.c.tier_rank,
+                available=given.c.available,
+                failed_reads=given.c.failed_reads,
                 updated_at=now,
             )
             .returning(s.c.item_key)
@@ -209,10 +225,13 @@ def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetim
 _PG_UPDATE_STATES = """
 UPDATE alert_states AS s
 SET phase = g.phase, tier = g.tier, state = g.state::json, version = g.version,
-    last_reading_at = g.last_reading_at, updated_at = %(now)s
+    last_reading_at = g.last_reading_at, tier_rank = g.tier_rank, available = g.available,
+    failed_reads = g.failed_reads, updated_at = %(now)s
 FROM unnest(%(k)s::text[], %(expected)s::int[], %(phase)s::text[], %(tier)s::text[],
-            %(state)s::text[], %(version)s::int[], %(last)s::timestamptz[])
-     AS g(k, expected, phase, tier, state, version, last_reading_at)
+            %(state)s::text[], %(version)s::int[], %(last)s::timestamptz[],
+            %(tier_rank)s::int[], %(available)s::int[], %(failed_reads)s::int[])
+     AS g(k, expected, phase, tier, state, version, last_reading_at, tier_rank, available,
+          failed_reads)
 WHERE s.item_key = g.k AND s.version = g.expected
 RETURNING s.item_key
 """
@@ -231,6 +250,9 @@ def _pg_update_states(conn: Connection, saves: Sequence[StateSave], now: datetim
             "state": [json.dumps(state_to_json(x.state)) for x in saves],
             "version": [x.state.version for x in saves],
             "last": [x.state.last_reading_at for x in saves],
+            "tier_rank": [int(x.state.tier) for x in saves],
+            "available": [x.state.last_available for x in saves],
+            "failed_reads": [x.state.failed_reads for x in saves],
         },
     )
     return {row[0] for row in rows}

@@ -38,7 +38,6 @@ from stockwatch.adapters.db.codec import (
     reading_from_row,
     reading_to_row,
     state_from_json,
-    state_to_json,
 )
 from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.adapters.db.outbox import SqlOutbox, message_from_json
@@ -117,18 +116,7 @@ class SqlTransaction:
     def save_alert_state(
         self, key: ItemKey, state: AlertState, expected_version: int, now: datetime
     ) -> bool:
-        values = {
-            "phase": state.phase.value,
-            "tier": state.tier.name,
-            "state": state_to_json(state),
-            "version": state.version,
-            "updated_at": now,
-            "last_reading_at": state.last_reading_at,
-            # Plain copies for the dashboard's SQL (sorting and filtering without the JSON).
-            "tier_rank": int(state.tier),
-            "available": state.last_available,
-            "failed_reads": state.failed_reads,
-        }
+        values = batch.state_columns(state, now)  # the same columns as the batched save
         if expected_version == 0:
             stmt = (
                 _insert(self.conn, t.alert_states)
