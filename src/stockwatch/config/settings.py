@@ -20,7 +20,7 @@ from typing import Any, Literal
 from croniter import croniter  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from stockwatch.config.daemon import DaemonConfig, DatabaseConfig
+from stockwatch.config.daemon import DaemonConfig, DatabaseConfig, LoggingConfig
 from stockwatch.config.notify import ChannelConfig, RouteConfig, notify_problems
 from stockwatch.config.scale import ScaleConfig
 from stockwatch.config.tomlpos import line_of
@@ -316,6 +316,7 @@ class StockwatchConfig(Section):
     database: DatabaseConfig = DatabaseConfig()
     daemon: DaemonConfig = DaemonConfig()
     scale: ScaleConfig = ScaleConfig()
+    logging: LoggingConfig = LoggingConfig()
 
 
 CLASS_DEFAULTS: dict[ItemClass, dict[str, Any]] = {

@@ -452,5 +452,9 @@ from stockwatch.entrypoints.cli.worker import register as _register_worker  # no
 app.command("review")(_review)
 _register_worker(app)
 
+from stockwatch.entrypoints.cli.accounts import register as _register_accounts  # noqa: E402
+
+_register_accounts(app)
+
 if __name__ == "__main__":
     main()
