@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
     OutboxBacklog,
@@ -33,6 +34,7 @@ class _Data:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     pushes: dict[str, PushMessage] = field(default_factory=dict)
     runs: list[PollRun] = field(default_factory=list)
+    orders: list[PurchaseOrder] = field(default_factory=list)
 
 
 class InMemoryTransaction:
@@ -144,6 +146,13 @@ class InMemoryTransaction:
         now: datetime,
     ) -> int:
         return sum(self.enqueue(event_id, routes, now) for event_id, routes in batches)
+
+    def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:
+        found = {k: self.open_orders(k) for k in keys}
+        return {k: orders for k, orders in found.items() if orders}
+
+    def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
+        return [o for o in self.data.orders if o.key == key and o.is_open]
 
     def commit(self) -> None:
         self.committed = True

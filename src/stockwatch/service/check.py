@@ -81,7 +81,11 @@ def assess(
             continue
         out.append(
             ItemStatus(
-                reading.key, items.get(reading.key), reading, lv, lv.classify(reading.available)
+                reading.key,
+                items.get(reading.key),
+                reading,
+                lv,
+                lv.classify_stock(reading.available, reading.shelf or 0),
             )
         )
     return sorted(out, key=ItemStatus.urgency)

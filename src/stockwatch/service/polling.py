@@ -29,10 +29,12 @@ from stockwatch.core.model import (
     Item,
     ItemKey,
     Notice,
+    OnOrder,
     Reading,
     ReadingSource,
     TierLevels,
 )
+from stockwatch.core.purchasing import PurchaseOrder, late_notice, late_orders, on_order
 from stockwatch.ports import (
     AlertEvent,
     Clock,
@@ -84,6 +86,26 @@ def notice_payload(notice: Notice) -> dict[str, object]:
         "velocity": lv.velocity,
         "strategy": lv.basis.strategy,
         "detail": notice.detail,
+        "shelf": notice.shelf,
+        "on_order": notice.on_order,
+        "due": notice.due.isoformat() if notice.due else None,
+        "late": _late_payload(notice),
+    }
+
+
+def _late_payload(notice: Notice) -> dict[str, object] | None:
+    late = notice.late
+    if late is None:
+        return None
+    return {
+        "order": late.order_ref,
+        "supplier": late.supplier,
+        "ordered_at": late.ordered_at.isoformat(),
+        "expected_at": late.expected_at.isoformat(),
+        "open_quantity": late.open_quantity,
+        "days_late": round(late.days_late, 2),
+        "shelf_days": None if late.shelf_days is None else round(late.shelf_days, 2),
+        "escalated": late.escalated,
     }
 
 
@@ -136,13 +158,14 @@ def _run_readings(
     pending: Sequence[StoredReading],
     levels: TierLevels,
     policy: AlertPolicy,
+    ordered: OnOrder,
 ) -> tuple[AlertState, list[Notice], Events]:
     """Evaluate ``pending`` in order from ``state``: the new state, its notices and log lines."""
     notices: list[Notice] = []
     events: Events = []
     for stored in pending:
         before = state
-        state, out = evaluate(state, stored.reading, levels, policy, stored.received_at)
+        state, out = evaluate(state, stored.reading, levels, policy, stored.received_at, ordered)
         for notice in out:
             notices.append(notice)
             events.append((notice_event(notice), notice))
@@ -182,12 +205,23 @@ class Evaluator:
             if levels is None:
                 return []
             expected = state.version
-            state, notices, events = _run_readings(key, state, pending, levels, self.policy)
+            orders = tx.open_orders(key)
+            ordered = on_order(orders)
+            state, notices, events = _run_readings(
+                key, state, pending, levels, self.policy, ordered
+            )
             if state.version == expected:
                 return []
+            late = self._late(key, orders, ordered, pending[-1], levels, state.episode)
             if not tx.save_alert_state(key, state, expected, now):
                 return []  # another worker evaluated these readings first; roll back
             self._write_events(tx, item, events, now)
+            # Each late order is announced once per severity: its event key is the guard.
+            for notice in late:
+                event_id = tx.add_event(notice_event(notice))
+                if event_id is not None:
+                    tx.enqueue(event_id, self.router.route(notice, item), now)
+                    notices.append(notice)
             tx.set_next_poll(key, self._next_poll(state, now))
             tx.commit()
         return notices
@@ -204,24 +238,34 @@ class Evaluator:
             wanted = sorted(pending)
             items = tx.items_of(wanted)
             stored_levels = tx.active_levels_of(wanted)
+            open_orders = tx.open_orders_of(wanted)
             saves: list[StateSave] = []
             results: dict[ItemKey, tuple[AlertState, list[Notice], Events]] = {}
+            late: dict[ItemKey, list[Notice]] = {}
             for key in wanted:
                 item = items.get(key)
                 levels = stored_levels.get(key) or self.levels_for(key, item)
                 if levels is None:
                     continue
                 before = states.get(key, AlertState())
+                orders = open_orders.get(key, [])
+                ordered = on_order(orders)
                 after, notices, events = _run_readings(
-                    key, before, pending[key], levels, self.policy
+                    key, before, pending[key], levels, self.policy, ordered
                 )
                 if after.version == before.version:
                     continue
                 saves.append(StateSave(key, after, before.version))
                 results[key] = (after, notices, events)
+                if orders:
+                    last = pending[key][-1]
+                    late[key] = self._late(key, orders, ordered, last, levels, after.episode)
             won = tx.save_alert_states(saves, now) if saves else set()
             # Events of the items this transaction saved; the others belong to their winner.
             flat = [(key, ev) for key in wanted if key in won for ev in results[key][2]]
+            # Each late order is announced once per severity: its event key is the guard.
+            overdue = [(key, n) for key in wanted if key in won for n in late.get(key, [])]
+            flat += [(key, (notice_event(n), n)) for key, n in overdue]
             ids = tx.add_events([ev for _, (ev, _) in flat])
             tx.enqueue_many(
                 [
@@ -233,7 +277,42 @@ class Evaluator:
             )
             tx.set_next_polls({k: self._next_poll(results[k][0], now) for k in wanted if k in won})
             tx.commit()
-        return [n for key in wanted if key in won for n in results[key][1]]
+        committed = [n for key in wanted if key in won for n in results[key][1]]
+        late_ids = ids[len(ids) - len(overdue) :]
+        committed += [n for (_, n), i in zip(overdue, late_ids, strict=True) if i is not None]
+        return committed
+
+    def _late(
+        self,
+        key: ItemKey,
+        orders: Sequence[PurchaseOrder],
+        ordered: OnOrder,
+        last: StoredReading,
+        levels: TierLevels,
+        episode: int,
+    ) -> list[Notice]:
+        """Return a late-supplier notice per late order; the event key keeps each one single."""
+        reading = last.reading
+        if reading.on_hand is None or levels.disabled:
+            return []
+        shelf = reading.shelf or 0
+        position = shelf + max(reading.in_transit, ordered.quantity)
+        at = last.received_at
+        return [
+            late_notice(
+                key,
+                late,
+                levels,
+                at,
+                on_hand=reading.on_hand,
+                shelf=shelf,
+                position=position,
+                on_order_qty=ordered.quantity,
+                due=ordered.due,
+                episode=episode,
+            )
+            for late in late_orders(orders, shelf, levels.velocity, at, self.policy.late_tolerance)
+        ]
 
     def _write_events(
         self, tx: Transaction, item: Item | None, events: Events, now: datetime

@@ -39,7 +39,10 @@ from stockwatch.adapters.db.codec import (
     state_from_json,
     state_to_json,
 )
+from stockwatch.adapters.db.purchase_orders import order_from_row
+from stockwatch.adapters.db.tables import purchase_orders
 from stockwatch.core.model import AlertState, Item, ItemKey, TierLevels
+from stockwatch.core.purchasing import OPEN_STATUSES, PurchaseOrder
 from stockwatch.ports import AlertEvent, StateSave, StoredReading
 
 # 500 keys × ≤ 16 columns stays far below SQLite's 32,766 bound parameters.
@@ -144,6 +147,25 @@ def state_columns(state: AlertState, now: datetime) -> dict[str, Any]:
         "available": state.last_available,
         "failed_reads": state.failed_reads,
     }
+
+
+def open_orders_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:
+    """Open purchase orders per item, oldest first (``purchase_orders.open_orders`` in bulk)."""
+    po = purchase_orders
+    out: dict[ItemKey, list[PurchaseOrder]] = {}
+    for part in chunks([str(k) for k in keys]):
+        rows = conn.execute(
+            select(po)
+            .where(
+                _among(conn, po.c.item_key, part),
+                po.c.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(po.c.item_key, po.c.ordered_at, po.c.id)
+        )
+        for row in rows:
+            order = order_from_row(row._mapping)
+            out.setdefault(order.key, []).append(order)
+    return out
 
 
 def _state_values(save: StateSave, now: datetime) -> dict[str, Any]:

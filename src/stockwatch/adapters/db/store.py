@@ -41,7 +41,9 @@ from stockwatch.adapters.db.codec import (
 )
 from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.adapters.db.outbox import SqlOutbox, message_from_json
+from stockwatch.adapters.db.purchase_orders import open_orders
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
     OutboxBacklog,
@@ -220,6 +222,12 @@ class SqlTransaction:
         now: datetime,
     ) -> int:
         return SqlOutbox(self.conn.engine).enqueue_many(self.conn, batches, now)
+
+    def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:
+        return batch.open_orders_of(self.conn, keys)
+
+    def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
+        return open_orders(self.conn, key)
 
     def commit(self) -> None:
         self.conn.commit()

@@ -23,7 +23,9 @@ from stockwatch.adapters.db.threshold_store import SqlThresholdStore
 from stockwatch.core.model import AlertState, Item, ItemKey, Phase, Tier
 from stockwatch.ports import Store
 from stockwatch.service.polling import LevelsFor
+from stockwatch.service.purchasing import PurchaseOrders
 from stockwatch.service.status import stale_items
+from stockwatch.wiring.purchasing import purchase_orders
 
 ALL_TASKS = 1_000_000  # open tasks are one per item at most: list them all
 
@@ -39,6 +41,7 @@ class Sources:
     sales: SqlSalesStore | None = None
     attention: SqlAttention | None = None
     channel_switch: SqlChannelStatus | None = None
+    orders: PurchaseOrders | None = None
 
     @classmethod
     def for_store(cls, store: Store) -> Sources:
@@ -53,6 +56,7 @@ class Sources:
             SqlSalesStore(engine),
             SqlAttention(engine),
             SqlChannelStatus(engine),
+            purchase_orders(engine),
         )
 
 
