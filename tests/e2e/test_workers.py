@@ -144,7 +144,7 @@ def test_three_workers_poll_everything_once_within_budget_and_a_standby_takes_ov
             leader_log, standby_log = tmp_path / "sched-a.log", tmp_path / "sched-b.log"
             leader = _start(["scheduler", "-c", str(config), "--tick", "0.2"], leader_log, tmp_path)
             procs.append(leader)
-            _wait_for("the leader", lambda: "leader" in leader_log.read_text(), 60)
+            _wait_for("the leader", lambda: "scheduler: leader," in leader_log.read_text(), 60)
             standby = _start(
                 ["scheduler", "-c", str(config), "--tick", "0.2"], standby_log, tmp_path
             )
@@ -178,9 +178,11 @@ def test_three_workers_poll_everything_once_within_budget_and_a_standby_takes_ov
             assert stats["errors"].get("gw.QosAppFrequencyLimit", 0) == 0
 
             # The standby scheduler takes over when the leader dies.
-            assert "leader" not in standby_log.read_text()
+            assert "scheduler: leader," not in standby_log.read_text()
             leader.send_signal(signal.SIGKILL)
-            took = _wait_for("the standby to lead", lambda: "leader" in standby_log.read_text(), 15)
+            took = _wait_for(
+                "the standby to lead", lambda: "scheduler: leader," in standby_log.read_text(), 15
+            )
             assert took < 15
         finally:
             for proc in procs:
