@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -46,6 +47,7 @@ from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.accounts import build_accounts
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 
 
@@ -188,7 +190,10 @@ class DaemonParts:
     http: HttpConfig = field(default_factory=HttpConfig)  # allowed hosts, cookies, /metrics
     accounts: Accounts | None = None  # users, sessions, API tokens, audit (None: open mode)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    backtest: Callable[[str, dict[str, str]], Any] | None = None  # the dashboard's /backtest
+    review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
     promotions: PromotionApplier | None = None  # applies promotions on time
+    orders: OrderSync | None = None  # seller orders into sales; the push compensation API
     promotion_store: PromotionStore | None = None  # /api/promotions
 
 
@@ -376,10 +381,15 @@ def build_daemon(
     items = list(catalog.items.values())
     store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, now)
     closers: list[Callable[[], Awaitable[None]]] = []
-    if source is None:
-        source, close_source = stock_source(config, store.engine)
-        if close_source is not None:
-            closers.append(close_source)
+    client = None
+    if source is None and daemon.stock_file:
+        source = FileStockSource(config.resolve(daemon.stock_file))
+    elif source is None:
+        from stockwatch.adapters.alibaba1688.session import GatewaySession
+
+        session = GatewaySession(gateway_settings(config), token_store(config, store.engine))
+        source, client = session.source, session.client
+        closers.append(session.aclose)
     if deliver is None and model.channels:
         deliver, close = channel_deliverer(config, store, clock)
         closers.append(close)
@@ -410,6 +420,19 @@ def build_daemon(
     if port is not None:
         refuse_open_exposure(daemon.http.host, accounts, web_token)
     promotions = PromotionApplier(config, store, cache)
+    o = daemon.orders
+    orders = None
+    if client is not None and o.enabled is not False:
+        orders = OrderSync(
+            config,
+            store,
+            cache,
+            client,
+            every=daemon.seconds(o.every),
+            compensate_every=daemon.seconds(o.compensate_every),
+            # by default only a seller's daemon reads its own orders
+            pull_orders=o.enabled or model.gateway.side == "seller",
+        )
     return DaemonParts(
         store=store,
         source=source,
@@ -443,7 +466,10 @@ def build_daemon(
         http=daemon.http,
         accounts=accounts,
         promotions=promotions,
+        orders=orders,
         promotion_store=promotion_store(store.engine),
+        backtest=_lazy_backtest(config, store),
+        review_advice=_lazy_advice(config, store),
     )
 
 
@@ -470,6 +496,29 @@ def refuse_open_exposure(host: str, accounts: Accounts, web_token: str | None) -
         "(stockwatch users add NAME --role admin, or stockwatch tokens add NAME), or bind "
         "to 127.0.0.1."
     )
+
+
+def _lazy_backtest(config: Config, store: SqlStore) -> Callable[[str, dict[str, str]], Any]:
+    """The /backtest replay; numpy and the backtest load at the first visit, not at start-up."""
+    built: list[Callable[[str, dict[str, str]], Any]] = []
+
+    def run(lang: str, params: dict[str, str]) -> Any:
+        if not built:
+            from stockwatch.wiring.backtest import backtest_page
+
+            built.append(backtest_page(config, store.engine))
+        return built[0](lang, params)
+
+    return run
+
+
+def _lazy_advice(config: Config, store: SqlStore) -> Callable[[Any, datetime, datetime], Any]:
+    def run(review: Any, since: datetime, until: datetime) -> Any:
+        from stockwatch.wiring.review import review_advice
+
+        return review_advice(config, store.engine, store, review, since, until)
+
+    return run
 
 
 def daily_digests(router: Router, store: SqlStore, cache: LevelCache) -> DailyDigests | None:

@@ -452,6 +452,10 @@ from stockwatch.entrypoints.cli.worker import register as _register_worker  # no
 app.command("review")(_review)
 _register_worker(app)
 
+from stockwatch.entrypoints.cli.backtest import backtest as _backtest  # noqa: E402
+
+app.command("backtest")(_backtest)
+
 from stockwatch.entrypoints.cli.orders import register as _register_orders  # noqa: E402
 
 _register_orders(app)
