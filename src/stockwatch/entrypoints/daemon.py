@@ -40,6 +40,14 @@ log = logging.getLogger("stockwatch.daemon")
 PUSH_BATCH = 500
 
 
+class ListenError(RuntimeError):
+    """The HTTP port cannot be opened: in use (another stockwatch?) or not allowed."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
+        self.host, self.port, self.reason = host, port, reason
+
+
 class _QuietServer(uvicorn.Server):
     """uvicorn without its own signal handlers: the daemon owns shutdown."""
 
@@ -91,6 +99,12 @@ class Daemon:
         # HTTP first: the dashboard and the push receiver answer while the catch-up runs (at
         # 100k items and 10M readings the catch-up alone took longer than a health check waits).
         server_task = await self._start_http()
+        if p.prepare is not None:
+            try:
+                await asyncio.to_thread(p.prepare)
+            except BaseException:
+                await self._stop_http(server_task)
+                raise
         caught = await asyncio.to_thread(p.evaluator.catch_up, p.clock())
         if caught:
             log.info("catch-up: %d notice(s) from readings accepted before a restart", len(caught))
@@ -109,6 +123,8 @@ class Daemon:
             loops.append(asyncio.create_task(self._retention(), name="retention"))
         if p.checkpoint is not None:
             loops.append(asyncio.create_task(self._checkpoints(), name="checkpoints"))
+        if p.token_watch is not None:
+            loops.append(asyncio.create_task(self._token_watch(), name="token-watch"))
         if p.promotions is not None:
             loops.append(asyncio.create_task(self._promotions(), name="promotions"))
         if p.orders is not None:
@@ -131,15 +147,18 @@ class Daemon:
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
-            if self._server is not None and server_task is not None:
-                self._server.should_exit = True
-                await server_task
+            await self._stop_http(server_task)
             for close in p.closers:
                 with contextlib.suppress(Exception):
                     await close()
             if p.run_file is not None:
                 p.run_file.unlink(missing_ok=True)
             log.info("stopped after %d poll cycle(s)", self.cycles)
+
+    async def _stop_http(self, server_task: asyncio.Task[None] | None) -> None:
+        if self._server is not None and server_task is not None and not server_task.done():
+            self._server.should_exit = True
+            await server_task
 
     async def _start_http(self) -> asyncio.Task[None] | None:
         p = self.parts
@@ -161,6 +180,8 @@ class Daemon:
             on_promotions=self._promo_wake.set,
             stale_after=p.stale_after,
             status_summary=self.summary,
+            promotion_windows=p.promotion_windows,
+            oauth=p.oauth,
             backtest=p.backtest,
             review_advice=p.review_advice,
             security=WebSecurity(
@@ -179,7 +200,11 @@ class Daemon:
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((p.http_host, p.http_port))
+        try:
+            sock.bind((p.http_host, p.http_port))
+        except OSError as exc:
+            sock.close()
+            raise ListenError(p.http_host, p.http_port, exc.strerror or str(exc)) from None
         host, port = sock.getsockname()[:2]
         config = uvicorn.Config(
             create_app(deps), log_level="warning", lifespan="off", access_log=False
@@ -303,6 +328,18 @@ class Daemon:
             # Apply in batches, not per message: under a burst the endpoint keeps the write
             # lock and the GIL to itself, and one pass handles what arrived meanwhile.
             await _wait_any([self.stop], p.push_batch_wait)
+
+    async def _token_watch(self) -> None:
+        """Hourly: warn on the alert channels before the 1688 refresh token expires."""
+        p = self.parts
+        assert p.token_watch is not None
+        while not self.stop.is_set():
+            try:
+                if await asyncio.to_thread(p.token_watch, p.clock()):
+                    self._deliver_wake.set()
+            except Exception:  # the token store or database hiccups: try again next hour
+                log.exception("token expiry check failed")
+            await _wait_any([self.stop], 3600.0)
 
     async def _deliveries(self) -> None:
         p = self.parts
