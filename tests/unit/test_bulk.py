@@ -27,9 +27,9 @@ AS_OF = date(2026, 11, 24)
 WIDTH = 40
 
 
-def _reference(policy, row, item, promotions):  # type: ignore[no-untyped-def]
+def _reference(policy, row, item, promotions, learned=None):  # type: ignore[no-untyped-def]
     try:
-        return compute_levels(policy, row, AS_OF, item, promotions)
+        return compute_levels(policy, row, AS_OF, item, promotions, learned)
     except ValueError:
         return None
 
@@ -52,8 +52,12 @@ def _leads(items, policies, index):  # type: ignore[no-untyped-def]
     return lead, lead_sd
 
 
-def assert_same(policies, index, items, sales, promotions=(), chunk_rows=3):  # type: ignore[no-untyped-def]
+def assert_same(policies, index, items, sales, promotions=(), chunk_rows=3, learned=None):  # type: ignore[no-untyped-def]
     lead, lead_sd = _leads(items, policies, index)
+    promo_lead = lead.copy()  # promotions start L before: the learned L where there is one
+    for i, lt in enumerate(learned or ()):
+        if lt is not None:
+            promo_lead[i] = lt.mean
     bulk = compute_bulk(
         np.array(sales, dtype=np.int32).reshape(len(items), -1),
         policies,
@@ -61,13 +65,15 @@ def assert_same(policies, index, items, sales, promotions=(), chunk_rows=3):  # 
         lead,
         lead_sd,
         promotions,
-        promotion_index(items, promotions, AS_OF, lead, "demand"),
-        promotion_index(items, promotions, AS_OF, lead, "threshold"),
+        promotion_index(items, promotions, AS_OF, promo_lead, "demand"),
+        promotion_index(items, promotions, AS_OF, promo_lead, "threshold"),
         chunk_rows=chunk_rows,
+        learned=learned,
     )
     fast = bulk.levels_list()
     for i, item in enumerate(items):
-        want = _reference(policies[index[i]], sales[i], item, promotions)
+        lt = learned[i] if learned else None
+        want = _reference(policies[index[i]], sales[i], item, promotions, lt)
         if want is None:
             assert bulk.error[i], f"row {i}: reference raised, bulk did not"
             assert fast[i] is None
@@ -79,7 +85,7 @@ def assert_same(policies, index, items, sales, promotions=(), chunk_rows=3):  # 
         got = bulk.levels(i)
         assert (got.t1, got.t2, got.t3, got.disabled) == (want.t1, want.t2, want.t3, want.disabled)
         assert got.basis.strategy == want.basis.strategy
-        assert got.basis.notes == want.basis.notes
+        assert got.basis.notes == want.basis.notes, (got.basis.notes, want.basis.notes)
         assert math.isclose(got.velocity, want.velocity, rel_tol=1e-9, abs_tol=1e-9)
         for (name, g), (wname, w) in zip(got.basis.inputs, want.basis.inputs, strict=True):
             assert name == wname

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from stockwatch.bulk.levels import BulkLevels, compute_bulk, promotion_index
 from stockwatch.config.settings import Config
+from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.thresholds import Promotion, ThresholdPolicy
 from stockwatch.ports import ComputedLevels
@@ -52,8 +53,10 @@ class BulkLevelsComputer:
         items: Mapping[ItemKey, Item],
         history: History,
         promotions: Sequence[Promotion] | None = None,
+        lead_times: Mapping[ItemKey, LearnedLeadTime] | None = None,
     ) -> None:
         self.config = config
+        self.lead_times = dict(lead_times or {})
         self.items = items
         self.history = history
         self.promotions = list(config.promotions() if promotions is None else promotions)
@@ -80,6 +83,11 @@ class BulkLevelsComputer:
             if item is not None and item.lead_time_days is not None:
                 lead[row] = item.lead_time_days
                 lead_sd[row] = item.lead_time_sd_days or 0.0
+        learned = [self.lead_times.get(k) for k in parsed]
+        effective = lead.copy()  # promotions start one (learned) lead time before
+        for row, found in enumerate(learned):
+            if found is not None:
+                effective[row] = found.mean
         window = max(p.window_days for p in policies)
         sales = self.history([k.sku for k in parsed], as_of, window)
         bulk = compute_bulk(
@@ -89,8 +97,9 @@ class BulkLevelsComputer:
             lead,
             lead_sd,
             self.promotions,
-            promotion_index(items, self.promotions, as_of, lead, "demand"),
-            promotion_index(items, self.promotions, as_of, lead, "threshold"),
+            promotion_index(items, self.promotions, as_of, effective, "demand"),
+            promotion_index(items, self.promotions, as_of, effective, "threshold"),
+            learned=learned if any(x is not None for x in learned) else None,
         )
         self.last = bulk
         out: list[ComputedLevels] = []

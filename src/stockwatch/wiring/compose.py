@@ -36,6 +36,7 @@ from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.purchasing import learned_lead_times
 
 
 @dataclass
@@ -224,22 +225,27 @@ def open_store(
 class LevelCache:
     """Computed levels per item from config + sales; rebuilt by ``refresh`` (the recompute)."""
 
-    def __init__(self, config: Config, as_of: date | None = None) -> None:
+    def __init__(
+        self, config: Config, as_of: date | None = None, engine: Engine | None = None
+    ) -> None:
         self.config = config
         self.as_of = as_of
+        self.engine = engine  # received purchase orders: learned lead times
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
 
     def refresh(self) -> Catalog:
         day = self.as_of or datetime.now(ZoneInfo(self.config.model.general.timezone)).date()
         catalog = load_catalog(self.config, day)
+        resolve = policy_resolver(self.config)
         levels, _ = levels_for_items(
             catalog.items,
             catalog.items,
-            policy_resolver(self.config),
+            resolve,
             catalog.sales,
             day,
             self.config.promotions(),
+            learned_lead_times(self.engine, catalog.items, resolve),
         )
         self.levels, self.catalog = levels, catalog
         return catalog
@@ -308,7 +314,8 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
         if not keys or not sales.skus():
             return None  # nothing imported yet: the fallback levels are all there is
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
-        computer = BulkLevelsComputer(config, catalog.items, sales.matrix)
+        learned = learned_lead_times(store.engine, catalog.items, policy_resolver(config))
+        computer = BulkLevelsComputer(config, catalog.items, sales.matrix, lead_times=learned)
         return recompute_thresholds(
             keys,
             day,
@@ -345,7 +352,7 @@ def build_daemon(
     model = config.model
     daemon = model.daemon
     store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
-    cache = LevelCache(config, as_of)
+    cache = LevelCache(config, as_of, store.engine)
     catalog = cache.refresh()
     now = (clock or _utc_now)()
     items = list(catalog.items.values())
