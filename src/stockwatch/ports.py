@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from stockwatch.core.model import AlertState, Item, ItemKey, Notice, Reading, TierLevels
+from stockwatch.core.promotions import Promotion
 from stockwatch.core.purchasing import PurchaseOrder
 
 Clock = Callable[[], datetime]
@@ -550,3 +551,22 @@ class PurchaseOrderStore(Protocol):
     def task_for_order(self, task_id: int) -> tuple[ItemKey, str, int] | None:
         """Return an open task's item, supplier and suggested quantity, or None."""
         ...
+
+
+@dataclass(frozen=True)
+class StoredPromotionRecord:
+    """A promotion entered through the API, with its id."""
+
+    id: int
+    promotion: Promotion
+    created_at: datetime
+
+
+class PromotionStore(Protocol):
+    """Promotions entered through the JSON API (the config and CSV files are read directly)."""
+
+    def add(self, promo: Promotion, now: datetime) -> int: ...
+
+    def list(self) -> Sequence[StoredPromotionRecord]: ...
+
+    def delete(self, promo_id: int) -> bool: ...

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from scipy.special import ndtri
 from scipy.stats import norm
 
-from stockwatch.bulk.levels import compute_bulk, promotion_index
+from stockwatch.bulk.levels import (
+    baseline_marks,
+    compute_bulk,
+    demand_uplifts,
+    horizons,
+    promotion_index,
+)
 from stockwatch.core.model import Item
 from stockwatch.core.thresholds import (
     ManualLevels,
@@ -27,9 +33,9 @@ AS_OF = date(2026, 11, 24)
 WIDTH = 40
 
 
-def _reference(policy, row, item, promotions, learned=None):  # type: ignore[no-untyped-def]
+def _reference(policy, row, item, promotions, outs=(), learned=None):  # type: ignore[no-untyped-def]
     try:
-        return compute_levels(policy, row, AS_OF, item, promotions, learned)
+        return compute_levels(policy, row, AS_OF, item, promotions, outs, lead_time=learned)
     except ValueError:
         return None
 
@@ -52,28 +58,34 @@ def _leads(items, policies, index):  # type: ignore[no-untyped-def]
     return lead, lead_sd
 
 
-def assert_same(policies, index, items, sales, promotions=(), chunk_rows=3, learned=None):  # type: ignore[no-untyped-def]
+def assert_same(
+    policies, index, items, sales, promotions=(), chunk_rows=3, outs=None, learned=None
+):  # type: ignore[no-untyped-def]
     lead, lead_sd = _leads(items, policies, index)
+    matrix = np.array(sales, dtype=np.int32).reshape(len(items), -1)
     promo_lead = lead.copy()  # promotions start L before: the learned L where there is one
     for i, lt in enumerate(learned or ()):
         if lt is not None:
             promo_lead[i] = lt.mean
     bulk = compute_bulk(
-        np.array(sales, dtype=np.int32).reshape(len(items), -1),
+        matrix,
         policies,
         np.array(index),
         lead,
         lead_sd,
         promotions,
-        promotion_index(items, promotions, AS_OF, promo_lead, "demand"),
+        demand_uplifts(items, promotions, AS_OF, horizons(policies, np.array(index), promo_lead)),
         promotion_index(items, promotions, AS_OF, promo_lead, "threshold"),
+        marks=baseline_marks(items, promotions, AS_OF, matrix.shape[1], outs),
+        as_of=AS_OF,
         chunk_rows=chunk_rows,
         learned=learned,
     )
     fast = bulk.levels_list()
     for i, item in enumerate(items):
         lt = learned[i] if learned else None
-        want = _reference(policies[index[i]], sales[i], item, promotions, lt)
+        out_days = outs[i] if outs else ()
+        want = _reference(policies[index[i]], sales[i], item, promotions, out_days, lt)
         if want is None:
             assert bulk.error[i], f"row {i}: reference raised, bulk did not"
             assert fast[i] is None
@@ -235,6 +247,56 @@ def test_it_matches_the_per_item_reference_on_random_catalogues(data: st.DataObj
     sales = [data.draw(histories()) for _ in range(n)]
     promos = PROMOS if data.draw(st.booleans()) else ()
     assert_same(pols, index, its, sales, promos, chunk_rows=data.draw(st.integers(1, 4)))
+
+
+PAST_PROMOS = (
+    *PROMOS,
+    Promotion(
+        "国庆",
+        AS_OF - timedelta(days=30),
+        AS_OF - timedelta(days=24),
+        2.0,
+        tags=frozenset({"促销"}),
+    ),
+    Promotion(
+        "昨天",
+        AS_OF - timedelta(days=3),
+        AS_OF - timedelta(days=1),
+        1.8,
+        skus=frozenset({"CAT-LAMP-0"}),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_it_matches_the_reference_with_stockout_and_promotion_days_left_out(
+    data: st.DataObject,
+) -> None:
+    pols = data.draw(st.lists(policies(), min_size=1, max_size=3))
+    n = data.draw(st.integers(1, 8))
+    index = [data.draw(st.integers(0, len(pols) - 1)) for _ in range(n)]
+    its = [data.draw(items(f"CAT-LAMP-{i}")) for i in range(n)]
+    sales = [data.draw(histories()) for _ in range(n)]
+    outs = [
+        {AS_OF - timedelta(days=d) for d in data.draw(st.sets(st.integers(1, WIDTH + 3)))}
+        for _ in range(n)
+    ]
+    promos = PAST_PROMOS if data.draw(st.booleans()) else ()
+    assert_same(pols, index, its, sales, promos, data.draw(st.integers(1, 4)), outs)
+
+
+def test_stockout_days_are_left_out_in_bulk_as_in_example_4_5() -> None:
+    # 83 days of 20 then the week of §4.5; day 3 of that week the shelf was empty.
+    week = [18, 25, 0, 22, 19, 27, 21]
+    policy = ThresholdPolicy(lead_time_days=7, window_days=90, min_selling_days=2)
+    its = [Item("LAMP-OUT"), Item("LAMP-OK")]
+    outs = [{AS_OF - timedelta(days=5)}, set()]
+    bulk = assert_same([policy], [0, 0], its, [[20] * 83 + week] * 2, outs=outs)
+    assert bulk.rate[0] == pytest.approx(132 / 6)  # 22.00: the censored 0 is not demand
+    assert bulk.rate[1] == pytest.approx(132 / 7)  # 18.86
+    assert bulk.history_days[0] == 89 and bulk.baseline_noted[0]
+    assert "1 stockout day(s) (2026-11-19)" in bulk.levels(0).basis.notes[0]
 
 
 def test_it_matches_the_reference_on_the_worked_examples() -> None:

@@ -34,7 +34,9 @@ def test_learned_lead_times_match_the_reference_on_random_catalogues(
         for _ in range(n)
     ]
     promos = PROMOS if data.draw(st.booleans()) else ()
-    bulk = assert_same(pols, index, its, sales, promos, data.draw(st.integers(1, 3)), learned)
+    bulk = assert_same(
+        pols, index, its, sales, promos, data.draw(st.integers(1, 3)), learned=learned
+    )
     for i, lt in enumerate(learned):
         if lt is not None and not bulk.disabled[i]:
             assert bulk.lead[i] == lt.mean and not bulk.error[i]

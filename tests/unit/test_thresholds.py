@@ -148,10 +148,11 @@ def test_a_new_item_rule_of_daily_estimate_times_days() -> None:
     assert (levels.t1, levels.t3) == (60, 20)
 
 
-def test_a_simple_promotion_scales_every_threshold_by_m_example_4_9() -> None:
+def test_a_promotion_over_the_whole_window_scales_every_threshold_by_m_example_4_9() -> None:
     policy = BASELINE
     item = Item("YOGA-MAT", tags=frozenset({"促销"}))
-    promo = Promotion("双12", date(2026, 11, 28), date(2026, 12, 12), 2.5, tags=frozenset({"促销"}))
+    # 11-24 .. 12-12 covers the whole 7-day protection window from DAY = 11-24
+    promo = Promotion("双12", date(2026, 11, 24), date(2026, 12, 12), 2.5, tags=frozenset({"促销"}))
     base = compute_levels(policy, _history(20, 6), DAY, item)
     boosted = compute_levels(policy, _history(20, 6), DAY, item, [promo])
     sd = statistics.stdev(_history(20, 6))

@@ -7,13 +7,20 @@ lead times and promotions become arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
-from stockwatch.bulk.levels import BulkLevels, compute_bulk, promotion_index
+from stockwatch.bulk.levels import (
+    BulkLevels,
+    baseline_marks,
+    compute_bulk,
+    demand_uplifts,
+    horizons,
+    promotion_index,
+)
 from stockwatch.config.settings import Config
 from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
@@ -21,6 +28,8 @@ from stockwatch.core.thresholds import Promotion, ThresholdPolicy
 from stockwatch.ports import ComputedLevels
 
 History = Callable[[Sequence[str], date, int], npt.NDArray[np.int32]]
+# (item keys, as_of, days) -> per key, the days in the window its shelf was empty
+StockoutDays = Callable[[Sequence[str], date, int], Sequence[Collection[date]]]
 
 
 class PolicyGroups:
@@ -53,12 +62,14 @@ class BulkLevelsComputer:
         items: Mapping[ItemKey, Item],
         history: History,
         promotions: Sequence[Promotion] | None = None,
+        stockouts: StockoutDays | None = None,
         lead_times: Mapping[ItemKey, LearnedLeadTime] | None = None,
     ) -> None:
         self.config = config
         self.lead_times = dict(lead_times or {})
         self.items = items
         self.history = history
+        self.stockouts = stockouts
         self.promotions = list(config.promotions() if promotions is None else promotions)
         self.groups = PolicyGroups(config)
         self.last: BulkLevels | None = None
@@ -90,6 +101,7 @@ class BulkLevelsComputer:
                 effective[row] = found.mean
         window = max(p.window_days for p in policies)
         sales = self.history([k.sku for k in parsed], as_of, window)
+        outs = self.stockouts(list(keys), as_of, window) if self.stockouts else None
         bulk = compute_bulk(
             sales,
             policies,
@@ -97,8 +109,10 @@ class BulkLevelsComputer:
             lead,
             lead_sd,
             self.promotions,
-            promotion_index(items, self.promotions, as_of, effective, "demand"),
+            demand_uplifts(items, self.promotions, as_of, horizons(policies, index, effective)),
             promotion_index(items, self.promotions, as_of, effective, "threshold"),
+            marks=baseline_marks(items, self.promotions, as_of, sales.shape[1], outs),
+            as_of=as_of,
             learned=learned if any(x is not None for x in learned) else None,
         )
         self.last = bulk

@@ -4,7 +4,8 @@ This is the bulk twin of the per-item reference ``stockwatch.core.thresholds.com
 and must reproduce it exactly: the same operation order for every float (so results are
 normally bit-identical), the same ``ceil(v − 1e-9)`` rounding, T3 floor, manual levels, clamps,
 new-item rule, velocity fallback, leading-zero trimming, intermittent items via the empirical
-lead-time quantile, promotions and tier specs. Property tests compare the two.
+lead-time quantile, stockout and promotion days left out of the baseline (a marks matrix beside
+the sales), the calendar uplift of promotions, and tier specs. Property tests compare the two.
 
 Items are rows of an integer matrix (oldest day first, ending the day before ``as_of``, zero
 filled). Per-item policies are given as an index into a short list of distinct policies, so the
@@ -15,7 +16,7 @@ streamed in row chunks so temporaries stay small (a few MB) whatever the catalog
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,6 +26,7 @@ import numpy.typing as npt
 
 from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.bulk.leadtime import demand_quantiles
+from stockwatch.core.baseline import day_marks, dropped_days_notes
 from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Basis, Item, Step, TierLevels
 from stockwatch.core.thresholds import (
@@ -33,8 +35,12 @@ from stockwatch.core.thresholds import (
     Strategy,
     ThresholdPolicy,
     TierSpecKind,
+    Uplift,
+    clean_history,
+    empirical_lead_time_demand,
     learned_inputs,
     learned_note,
+    promotion_uplift,
     z_for,
 )
 
@@ -146,6 +152,9 @@ class BulkLevels:
 
     policies: tuple[ThresholdPolicy, ...]
     promotions: tuple[Promotion, ...]
+    uplifts: tuple[Uplift | None, ...]  # per row: the demand promotions in its window
+    marks: npt.NDArray[np.int8] | None  # (N, W) baseline.DayMark per day, or None: all clean
+    as_of: date | None
     policy_index: I64
     t1: I64
     t2: I64
@@ -169,8 +178,11 @@ class BulkLevels:
     selling_days: I64
     lead_demand: I64  # empirical lead-time demand quantile, −1 when not used
     intermittent: Bool
-    demand_promo: I64
     level_promo: I64
+    baseline_noted: Bool  # some stockout/promotion day counted: explained in the notes
+    baseline_kept: Bool  # ... but kept, too few clean days would remain
+    raw_first: I64  # index (within the row's window) of the first sale, marks unused
+    clean_days: I64  # history days once the marked days are left out
     t3_floored: Bool
     t2_before_clamp: I64  # the value the T2 clamp raised, or −1
     t1_before_clamp: I64
@@ -244,7 +256,8 @@ class BulkLevels:
             | self.new_item
             | (self.recent_selling_days < min_selling)
             | (self.intermittent & empirical)
-            | (self.demand_promo >= 0)
+            | self.baseline_noted
+            | np.array([u is not None for u in self.uplifts], dtype=np.bool_)
             | (self.level_promo >= 0)
             | self.t3_floored
             | manual
@@ -356,6 +369,19 @@ class BulkLevels:
             if p.new_item_days is not None and p.strategy is not Strategy.FIXED:
                 notes.append(f"new-item rule: threshold = {rate:g}/day × {p.new_item_days:g} d")
         else:
+            if self.baseline_noted[i]:
+                assert self.marks is not None and self.as_of is not None
+                w = min(p.window_days, self.marks.shape[1])
+                notes.extend(
+                    dropped_days_notes(
+                        self.marks[i, self.marks.shape[1] - w :].tolist(),
+                        int(self.raw_first[i]),
+                        self.as_of,
+                        bool(self.baseline_kept[i]),
+                        int(self.clean_days[i]),
+                        p.min_history_days,
+                    )
+                )
             if self.recent_selling_days[i] < p.min_selling_days:
                 notes.append(
                     f"only {int(self.recent_selling_days[i])} selling days in the last "
@@ -364,9 +390,9 @@ class BulkLevels:
             if self.intermittent[i] and p.intermittent_method == "empirical":
                 adi = n / int(self.selling_days[i])
                 notes.append(_intermittent_note(adi, bool(self.lead_demand[i] >= 0)))
-        if self.demand_promo[i] >= 0:
-            promo = self.promotions[int(self.demand_promo[i])]
-            notes.append(f"promotion {promo.name!r}: demand × {promo.multiplier:g}")
+        uplift = self.uplifts[i]
+        if uplift is not None:
+            notes.append(uplift.note())
         if self.level_promo[i] >= 0:
             promo = self.promotions[int(self.level_promo[i])]
             notes.append(f"promotion {promo.name!r}: thresholds × {promo.multiplier:g}")
@@ -429,6 +455,55 @@ def promotion_index(
     return out
 
 
+def horizons(policies: Sequence[ThresholdPolicy], policy_index: IntArray, lead: F64) -> F64:
+    """Return each row's protection window L + R (R = 1 day when L + R = 0), as the core."""
+    review = np.array([p.review_days for p in policies], dtype=np.float64)[
+        np.asarray(policy_index, dtype=np.int64)
+    ]
+    review = np.where(lead + review == 0, 1.0, review)
+    return np.asarray(lead + review, dtype=np.float64)
+
+
+def demand_uplifts(
+    items: Sequence[Item | None], promotions: Sequence[Promotion], as_of: date, horizon: F64
+) -> list[Uplift | None]:
+    """Return, per item, the core's ``promotion_uplift`` over its protection window."""
+    if not any(p.target == "demand" for p in promotions):
+        return [None] * len(items)
+    return [
+        promotion_uplift(item, promotions, as_of, float(h))
+        for item, h in zip(items, horizon.tolist(), strict=True)
+    ]
+
+
+def baseline_marks(
+    items: Sequence[Item | None],
+    promotions: Sequence[Promotion],
+    as_of: date,
+    width: int,
+    stockout_days: Sequence[Collection[date]] | None = None,
+) -> npt.NDArray[np.int8] | None:
+    """Return the (N, width) ``DayMark`` matrix of the core's ``day_marks``, None if all clean.
+
+    Only rows with a stockout day or a promotion that names them are worded by the core; the
+    rest stay 0, so a big catalogue with a few promotions costs a few rows of Python.
+    """
+    out: npt.NDArray[np.int8] | None = None
+    for row, item in enumerate(items):
+        outs = stockout_days[row] if stockout_days is not None else ()
+        promos = (
+            [p for p in promotions if p.applies_to(item)] if item is not None and promotions else []
+        )
+        if not outs and not promos:
+            continue
+        marks = day_marks(width, as_of, item, promos, outs)
+        if any(marks):
+            if out is None:
+                out = np.zeros((len(items), width), dtype=np.int8)
+            out[row] = marks
+    return out
+
+
 def compute_bulk(
     sales: IntArray,
     policies: Sequence[ThresholdPolicy],
@@ -436,9 +511,11 @@ def compute_bulk(
     lead: F64,
     lead_sd: F64,
     promotions: Sequence[Promotion] = (),
-    demand_promo: IntArray | None = None,
+    uplifts: Sequence[Uplift | None] | None = None,
     level_promo: IntArray | None = None,
     *,
+    marks: npt.NDArray[np.int8] | None = None,
+    as_of: date | None = None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
     learned: Sequence[LearnedLeadTime | None] | None = None,
@@ -448,12 +525,17 @@ def compute_bulk(
     ``sales`` is (N, W) integer daily sales ending the day before ``as_of``; a policy window
     longer than W reads as zero-filled on the left, which changes nothing (leading zeros are
     skipped). ``lead``/``lead_sd`` are the per-item lead times already resolved (item override
-    or policy). ``demand_promo``/``level_promo`` come from ``promotion_index``. ``learned`` gives
-    rows a lead time learned from received orders: its mean and σ replace ``lead``/``lead_sd``
-    and the reorder point is the demand quantile over its distribution, as in the core.
+    or policy). ``uplifts`` come from ``demand_uplifts``, ``level_promo`` from
+    ``promotion_index``; ``marks`` (from ``baseline_marks``, same shape as ``sales``) leaves
+    stockout and promotion days out of the baseline and needs ``as_of`` for the notes.
+    ``learned`` gives rows a lead time learned from received orders: its mean and σ replace
+    ``lead``/``lead_sd`` and the reorder point is the demand quantile over its distribution,
+    as in the core (``uplifts`` and ``level_promo`` must then use the learned L too).
     ``progress`` is called with the number of rows finished after each chunk.
     """
     n_rows = sales.shape[0]
+    if marks is not None and (marks.shape != sales.shape or as_of is None):
+        raise ValueError("marks need the shape of sales and an as_of date")
     table = _PolicyTable.of(policies)
     pidx = np.asarray(policy_index, dtype=np.int64)
     if len(pidx) != n_rows or len(lead) != n_rows or len(lead_sd) != n_rows:
@@ -469,7 +551,12 @@ def compute_bulk(
             if found is not None:
                 lead[i], lead_sd[i] = found.mean, found.sd
     no_promo = np.full(n_rows, _NONE, dtype=np.int64)
-    dp = no_promo if demand_promo is None else np.asarray(demand_promo, dtype=np.int64)
+    ups = tuple(uplifts) if uplifts is not None else (None,) * n_rows
+    if len(ups) != n_rows:
+        raise ValueError("uplifts need one element per sales row")
+    up_rate = np.array([1.0 if u is None else u.rate for u in ups], dtype=np.float64)
+    up_sd = np.array([1.0 if u is None else u.sd for u in ups], dtype=np.float64)
+    has_up = np.array([u is not None for u in ups], dtype=np.bool_)
     lp = no_promo if level_promo is None else np.asarray(level_promo, dtype=np.int64)
     multipliers = np.array([1.0, *(p.multiplier for p in promotions)], dtype=np.float64)
     out = _Out.empty(n_rows)
@@ -481,10 +568,10 @@ def compute_bulk(
             pidx[lo:hi],
             lead[lo:hi],
             lead_sd[lo:hi],
-            multipliers[dp[lo:hi] + 1],
+            (up_rate[lo:hi], up_sd[lo:hi], has_up[lo:hi]),
             multipliers[lp[lo:hi] + 1],
-            dp[lo:hi] >= 0,
             lp[lo:hi] >= 0,
+            None if marks is None else marks[lo:hi],
             out.view(lo, hi),
             promised[lo:hi],
             rows_learned[lo:hi],
@@ -494,10 +581,12 @@ def compute_bulk(
     return BulkLevels(
         policies=tuple(policies),
         promotions=tuple(promotions),
+        uplifts=ups,
+        marks=marks,
+        as_of=as_of,
         policy_index=pidx,
         lead=lead,
         lead_sd=lead_sd,
-        demand_promo=dp,
         level_promo=lp,
         **out.arrays(),
         learned=rows_learned,
@@ -522,8 +611,18 @@ class _Out:
         "lead_demand",
         "t2_before_clamp",
         "t1_before_clamp",
+        "raw_first",
+        "clean_days",
     )
-    _BOOL = ("disabled", "error", "new_item", "intermittent", "t3_floored")
+    _BOOL = (
+        "disabled",
+        "error",
+        "new_item",
+        "intermittent",
+        "t3_floored",
+        "baseline_noted",
+        "baseline_kept",
+    )
 
     @classmethod
     def empty(cls, n: int) -> _Out:
@@ -563,6 +662,47 @@ def _stats(x: IntArray, velocity_days: int) -> tuple[I64, F64, F64, I64, F64, I6
     vsum = s1 if velocity_days >= width else np.einsum("ij->i", f[:, -velocity_days:])
     recent = k if velocity_days >= width else selling[:, -velocity_days:].sum(axis=1)
     return n, s1, s2, k, vsum, recent
+
+
+@dataclass(frozen=True)
+class _Clean:
+    """Demand statistics with the marked days left out (rows of one window group)."""
+
+    raw_first: I64
+    dropped: Bool  # (r, w): the marked days that count (from the first sale on)
+    n: I64
+    s1: F64
+    s2: F64
+    k: I64
+    velocity: F64
+    recent: I64
+
+
+def _clean_stats(x: IntArray, mk: npt.NDArray[np.int8], velocity_days: int) -> _Clean:
+    """The core's ``demand_stats(..., marks)`` for a block of rows, vectorised."""
+    if x.size and x.min() < 0:
+        x = np.maximum(x, 0)
+    width = x.shape[1]
+    cols = np.arange(width)[None, :]
+    selling = x > 0
+    raw_first = np.where(selling.any(axis=1), selling.argmax(axis=1), width)
+    dropped = (mk != 0) & (cols >= raw_first[:, None])
+    keep = ~dropped
+    xc = np.where(keep, x, 0)
+    sell_c = xc > 0
+    k = sell_c.sum(axis=1)
+    first_c = np.where(k > 0, sell_c.argmax(axis=1), width)
+    n = (keep & (cols >= first_c[:, None])).sum(axis=1)
+    f = xc.astype(np.float64)
+    s1 = np.einsum("ij->i", f)
+    s2 = np.einsum("ij,ij->i", f, f)
+    lo = max(width - velocity_days, 0)
+    vsum = np.einsum("ij->i", f[:, lo:])
+    counted = velocity_days - dropped[:, lo:].sum(axis=1)
+    mean = np.divide(s1, n.astype(np.float64), out=np.zeros(len(n)), where=n > 0)
+    velocity = np.where(counted > 0, vsum / np.maximum(counted, 1).astype(np.float64), mean)
+    recent = sell_c[:, lo:].sum(axis=1)
+    return _Clean(raw_first, dropped, n, s1, s2, k, velocity, recent)
 
 
 def _empirical(x: IntArray, n: I64, lead_days: I64, csl: F64, rows: Bool) -> I64:
@@ -611,10 +751,10 @@ def _chunk(
     pi: I64,
     lead: F64,
     lead_sd: F64,
-    dm: F64,
+    up: tuple[F64, F64, Bool],
     lm: F64,
-    has_dp: Bool,
     has_lp: Bool,
+    mk: npt.NDArray[np.int8] | None,
     o: dict[str, npt.NDArray[Any]],
     promised: F64,
     learned: Sequence[LearnedLeadTime | None],
@@ -641,17 +781,42 @@ def _chunk(
             res = _stats(block[mask], v)
             for dst, src in zip((n, s1, s2, k, vsum, recent), res, strict=True):
                 dst[mask] = src
+    velocity = vsum / vdays.astype(np.float64)
+    new = n < t.min_history[pi]  # on the raw history: a new item has no baseline to clean
+    noted = np.zeros(rows, dtype=np.bool_)
+    kept = np.zeros(rows, dtype=np.bool_)
+    use = np.zeros(rows, dtype=np.bool_)
+    raw_first = np.full(rows, _NONE, dtype=np.int64)
+    clean_n = np.zeros(rows, dtype=np.int64)
+    dropped_rows: dict[int, Bool] = {}
+    if mk is not None:
+        for w, v in groups:
+            marked = (mk[:, width - w :] != 0).any(axis=1)
+            sel = np.flatnonzero((window == w) & (vdays == v) & ~new & marked)
+            if not len(sel):
+                continue
+            cs = _clean_stats(x[sel, width - w :], mk[sel, width - w :], v)
+            counts = cs.dropped.any(axis=1)
+            short = cs.n < t.min_history[pi[sel]]
+            apply = counts & ~short
+            noted[sel], kept[sel] = counts, counts & short
+            raw_first[sel], clean_n[sel] = cs.raw_first, cs.n
+            rows_used = sel[apply]
+            use[rows_used] = True
+            n[rows_used], s1[rows_used], s2[rows_used] = cs.n[apply], cs.s1[apply], cs.s2[apply]
+            k[rows_used], recent[rows_used] = cs.k[apply], cs.recent[apply]
+            velocity[rows_used] = cs.velocity[apply]
+            for j in np.flatnonzero(apply).tolist():
+                dropped_rows[int(sel[j])] = cs.dropped[j]
     nf = n.astype(np.float64)
     mean = np.divide(s1, nf, out=np.zeros(rows), where=n > 0)
     den = nf * (nf - 1.0)
     var_num = np.maximum(nf * s2 - s1 * s1, 0.0)
     sd_hist = np.sqrt(np.divide(var_num, den, out=np.zeros(rows), where=n >= 2))
-    velocity = vsum / vdays.astype(np.float64)
 
     review = t.review[pi].copy()
     review[lead + review == 0] = 1.0  # L = 0 would give SS = ROP = 0
     strat = t.strategy[pi]
-    new = n < t.min_history[pi]
     new_rate = t.new_rate[pi]
     fallback = recent < t.min_selling[pi]
     rate = np.where(new, new_rate, np.where(fallback, mean, velocity))
@@ -667,18 +832,26 @@ def _chunk(
     lead_days = np.maximum(np.ceil(lead + review), 1).astype(np.int64)
     wants = ~new & intermittent & t.empirical[pi]
     lead_demand = np.full(rows, _NONE, dtype=np.int64)
-    if wants.any():
-        for w in np.unique(window[wants]).tolist():
-            sel = wants & (window == w)
+    plain = wants & ~use
+    if plain.any():
+        for w in np.unique(window[plain]).tolist():
+            sel = plain & (window == w)
             found = _empirical(x[:, width - w :], n, lead_days, t.service_level[pi], sel)
             lead_demand[sel] = found[sel]
+    # Rows with days left out have a gapped history: the core's quantile, one row at a time.
+    for r in np.flatnonzero(wants & use).tolist():
+        w = int(window[r])
+        hist = clean_history(x[r, width - w :].tolist(), dropped_rows[r].tolist())
+        got = empirical_lead_time_demand(hist, int(lead_days[r]), float(t.service_level[pi[r]]))
+        lead_demand[r] = _NONE if got is None else got
 
     has_ld = lead_demand >= 0
-    if has_dp.any():
-        rate = np.where(has_dp, rate * dm, rate)
-        sd = np.where(has_dp, sd * dm, sd)
-        promo_ld = np.ceil(lead_demand * dm).astype(np.int64)
-        lead_demand = np.where(has_ld & has_dp, promo_ld, lead_demand)
+    up_rate, up_sd, has_up = up
+    if has_up.any():
+        rate = np.where(has_up, rate * up_rate, rate)
+        sd = np.where(has_up, sd * up_sd, sd)
+        promo_ld = np.ceil(lead_demand * up_rate).astype(np.int64)
+        lead_demand = np.where(has_ld & has_up, promo_ld, lead_demand)
 
     buffer_days = t.buffer_days[pi]
     kk = rate * buffer_days + t.buffer_units[pi]
@@ -792,6 +965,10 @@ def _chunk(
     o["t3_floored"][:] = floored
     o["t2_before_clamp"][:] = t2_before
     o["t1_before_clamp"][:] = t1_before
+    o["baseline_noted"][:] = noted
+    o["baseline_kept"][:] = kept
+    o["raw_first"][:] = raw_first
+    o["clean_days"][:] = clean_n
 
 
 def _manual(t: _PolicyTable, pi: I64, t1: I64, t2: I64, t3: I64) -> tuple[I64, I64, I64]:

@@ -251,6 +251,7 @@ class PromotionConfig(Section):
 class CatalogConfig(Section):
     items: str | None = None  # CSV of the merchant's SKUs and their 1688 mapping
     sales: str | None = None  # CSV of daily sales for thresholds
+    promotions: str | None = None  # CSV of promotions: name,start,end,multiplier[,target,...]
 
 
 class GatewayConfig(Section):

@@ -11,14 +11,23 @@ from __future__ import annotations
 import enum
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 from statistics import NormalDist
 
+from stockwatch.core.baseline import day_marks, dropped_days_notes
 from stockwatch.core.leadtime import LearnedLeadTime, demand_quantile
 from stockwatch.core.model import Basis, Item, Step, TierLevels
+from stockwatch.core.promotions import (  # re-exported: promotions used to live here
+    Promotion,
+    Uplift,
+    promotion_multiplier,
+    promotion_uplift,
+)
+
+__all__ = ["Promotion", "Uplift", "promotion_multiplier", "promotion_uplift"]
 
 MIN_SERVICE_LEVEL = 0.5
 MAX_SERVICE_LEVEL = 0.9999
@@ -250,18 +259,32 @@ class DemandStats:
         return self.adi is not None and self.adi > SBC_ADI
 
 
-def demand_stats(daily: Sequence[int], velocity_days: int = 7) -> DemandStats:
-    """Return demand estimates; negative days (net returns) count as 0 sold."""
+def demand_stats(
+    daily: Sequence[int], velocity_days: int = 7, marks: Sequence[int] | None = None
+) -> DemandStats:
+    """Return demand estimates; negative days (net returns) count as 0 sold.
+
+    ``marks`` (one ``baseline.DayMark`` per day) leaves stockout and promotion days out: of the
+    history (so of d̄, σ and the SBC class) and of the velocity window, whose mean is then over
+    its clean days only (inventory-math §4.5: 132/6, not 132/7). Marked days before the first
+    sale change nothing (they are leading zeros either way).
+    """
     days = [max(int(x), 0) for x in daily]
-    first = next((i for i, x in enumerate(days) if x > 0), len(days))
-    hist = days[first:]
+    width = len(days)
+    raw_first = next((i for i, x in enumerate(days) if x > 0), width)
+    dropped = [False] * width
+    if marks is not None:
+        dropped = [bool(m) and i >= raw_first for i, m in enumerate(marks)]
+    hist = clean_history(days, dropped)
     n = len(hist)
     s1 = sum(hist)
     s2 = sum(x * x for x in hist)
     mean = s1 / n if n else 0.0
     sd = math.sqrt(max(n * s2 - s1 * s1, 0) / (n * (n - 1))) if n >= 2 else 0.0
-    recent = days[-velocity_days:] if days else []
-    velocity = sum(recent) / velocity_days
+    lo = max(width - velocity_days, 0)
+    recent = [days[i] for i in range(lo, width) if not dropped[i]]
+    counted = velocity_days - sum(dropped[lo:])
+    velocity = sum(recent) / counted if counted > 0 else mean
     selling = [x for x in hist if x > 0]
     k = len(selling)
     adi = n / k if k else None
@@ -281,6 +304,12 @@ def demand_stats(daily: Sequence[int], velocity_days: int = 7) -> DemandStats:
         adi=adi,
         cv2=cv2,
     )
+
+
+def clean_history(days: Sequence[int], dropped: Sequence[bool]) -> list[int]:
+    """Return the days from the first clean sale on, without the dropped ones."""
+    first = next((i for i, x in enumerate(days) if x > 0 and not dropped[i]), len(days))
+    return [max(int(days[i]), 0) for i in range(first, len(days)) if not dropped[i]]
 
 
 def sbc_class(stats: DemandStats) -> str:
@@ -329,58 +358,6 @@ def empirical_lead_time_demand(daily: Sequence[int], lead_days: int, csl: float)
         sums.append(window)
     sums.sort()
     return sums[min(len(sums) - 1, max(math.ceil(csl * len(sums)) - 1, 0))]
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """A dated window that multiplies expected demand or the thresholds of the items it names."""
-
-    name: str
-    start: date
-    end: date
-    multiplier: float
-    target: str = "demand"  # or "threshold"
-    skus: frozenset[str] = frozenset()
-    categories: frozenset[str] = frozenset()
-    tags: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        if self.end < self.start:
-            raise ValueError(f"promotion {self.name!r} ends before it starts")
-        if not math.isfinite(self.multiplier) or self.multiplier <= 0:
-            raise ValueError(f"promotion {self.name!r} multiplier must be > 0")
-        if self.target not in ("demand", "threshold"):
-            raise ValueError(f"promotion {self.name!r} target must be 'demand' or 'threshold'")
-        if not (self.skus or self.categories or self.tags):
-            raise ValueError(f"promotion {self.name!r} names no items, categories or tags")
-
-    def applies_to(self, item: Item) -> bool:
-        return (
-            item.sku in self.skus
-            or (bool(item.category) and item.category in self.categories)
-            or bool(self.tags & item.tags)
-        )
-
-    def active_on(self, day: date, lead_days: float) -> bool:
-        """Return True from ``start − L`` (demand must be covered early) until ``end``."""
-        return self.start - timedelta(days=math.ceil(lead_days)) <= day <= self.end
-
-
-def promotion_multiplier(
-    item: Item | None, promotions: Sequence[Promotion], day: date, lead_days: float, target: str
-) -> tuple[float, str | None]:
-    """Return the largest active multiplier for ``target`` and the promotion's name."""
-    best, name = 1.0, None
-    for promo in promotions:
-        if (
-            promo.target == target
-            and item is not None
-            and promo.applies_to(item)
-            and promo.active_on(day, lead_days)
-            and (name is None or promo.multiplier > best)
-        ):
-            best, name = promo.multiplier, promo.name
-    return best, name
 
 
 @dataclass
@@ -491,12 +468,15 @@ def compute_levels(
     as_of: date,
     item: Item | None = None,
     promotions: Sequence[Promotion] = (),
+    stockout_days: Collection[date] = (),
     lead_time: LearnedLeadTime | None = None,
 ) -> TierLevels:
     """Return the item's tier levels and how they were computed.
 
     ``daily`` is the item's daily sales, oldest first, ending the day before ``as_of``, already
-    zero-filled; only the last ``policy.window_days`` are used. ``lead_time`` is the lead time
+    zero-filled; only the last ``policy.window_days`` are used. Days in ``stockout_days`` (the
+    shelf was at 0) and days a promotion for the item ran are left out of d̄ and σ, unless
+    fewer than ``min_history_days`` clean days would remain. ``lead_time`` is the lead time
     learned from received purchase orders: its mean and σ replace the declared ones (σL may
     exceed L there) and the reorder point is the demand quantile over its distribution.
     """
@@ -521,6 +501,21 @@ def compute_levels(
     history = list(daily or ())[-policy.window_days :]
     stats = demand_stats(history, policy.velocity_days)
     new_item = stats.history_days < policy.min_history_days
+    used = history[len(history) - stats.history_days :]
+    if not new_item and (stockout_days or (item is not None and promotions)):
+        marks = day_marks(len(history), as_of, item, promotions, stockout_days)
+        raw_first = len(history) - stats.history_days
+        if any(marks[raw_first:]):
+            clean = demand_stats(history, policy.velocity_days, marks)
+            kept = clean.history_days < policy.min_history_days
+            ex.notes.extend(
+                dropped_days_notes(
+                    marks, raw_first, as_of, kept, clean.history_days, policy.min_history_days
+                )
+            )
+            if not kept:
+                stats = clean
+                used = clean_history(history, [bool(m) for m in marks])
     strategy = policy.strategy
     lead_demand: int | None = None
     if new_item:
@@ -546,7 +541,7 @@ def compute_levels(
             )
         if stats.intermittent and policy.intermittent_method == "empirical":
             lead_demand = empirical_lead_time_demand(
-                history[-stats.history_days :],
+                used,
                 max(math.ceil(lead + review), 1),
                 policy.service_level,
             )
@@ -558,12 +553,13 @@ def compute_levels(
                 else f"intermittent demand (ADI {stats.adi:.2f} > {SBC_ADI}): too little "
                 f"history for the empirical lead-time quantile, so the normal formula is used"
             )
-    demand_m, demand_promo = promotion_multiplier(item, promotions, as_of, lead, "demand")
-    if demand_promo is not None:
-        ex.notes.append(f"promotion {demand_promo!r}: demand × {demand_m:g}")
-        rate, sd = rate * demand_m, sd * demand_m
+    uplift = promotion_uplift(item, promotions, as_of, lead + review)
+    if uplift is not None:
+        # Only the promotion days inside the protection window raise the demand to cover.
+        ex.notes.append(uplift.note())
+        rate, sd = rate * uplift.rate, sd * uplift.sd
         if lead_demand is not None:
-            lead_demand = math.ceil(lead_demand * demand_m)
+            lead_demand = math.ceil(lead_demand * uplift.rate)
     z = z_for(policy.service_level)
     ex.inputs.extend(
         [

@@ -68,6 +68,7 @@ class Daemon:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _push_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _deliver_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _promo_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _server: uvicorn.Server | None = None
     _last_early: float | None = None  # time.monotonic() of the last early re-read pass
 
@@ -105,6 +106,8 @@ class Daemon:
             loops.append(asyncio.create_task(self._retention(), name="retention"))
         if p.checkpoint is not None:
             loops.append(asyncio.create_task(self._checkpoints(), name="checkpoints"))
+        if p.promotions is not None:
+            loops.append(asyncio.create_task(self._promotions(), name="promotions"))
         self.ready.set()
         try:
             done, _ = await asyncio.wait(
@@ -149,6 +152,8 @@ class Daemon:
             web_token=p.web_token,
             levels_for=p.evaluator.levels_for,
             timezone=p.timezone,
+            promotions=p.promotion_store,
+            on_promotions=self._promo_wake.set,
             stale_after=p.stale_after,
             status_summary=self.summary,
         )
@@ -305,6 +310,28 @@ class Daemon:
             except Exception:
                 log.exception("threshold recompute failed")
                 await _wait_any([self.stop], 3600)  # do not retry in a tight loop
+
+    async def _promotions(self) -> None:
+        """Apply promotions on time: on start, at each local midnight while one is in play
+        (its days enter the protection window from ``start − L`` and leave after ``end``),
+        and at once when one is added or deleted through the API."""
+        p = self.parts
+        applier = p.promotions
+        assert applier is not None
+        while not self.stop.is_set():
+            self._promo_wake.clear()
+            try:
+                count = await asyncio.to_thread(applier.run, p.clock())
+                if count:
+                    log.info("promotions applied to %d item(s)", count)
+                    self._wake.set()  # read them now, against their new levels
+                nxt = await asyncio.to_thread(applier.next_at, p.clock())
+            except Exception:
+                log.exception("applying promotions failed")
+                nxt = p.clock() + timedelta(hours=1)
+            wait = 3600.0 if nxt is None else (nxt - p.clock()).total_seconds()
+            # At most an hour: a clock jump (or the demo's fast clock) is noticed soon enough.
+            await _wait_any([self.stop, self._promo_wake], min(max(wait, 1.0), 3600.0))
 
     async def _digests(self) -> None:
         p = self.parts

@@ -69,7 +69,7 @@ def levels_for_items(
         try:
             policy = policy_for(item, key.sku)
             levels[key] = compute_levels(
-                policy, sales.get(key.sku), as_of, item, promotions, learned.get(key)
+                policy, sales.get(key.sku), as_of, item, promotions, lead_time=learned.get(key)
             )
         except ValueError as exc:
             errors.append(ItemError(key, str(exc)))

@@ -28,7 +28,15 @@ from stockwatch.config.daemon import PollGroupConfig
 from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import ThresholdPolicy
-from stockwatch.ports import Clock, PushInterpreter, Router, StockSource, Store, TokenStore
+from stockwatch.ports import (
+    Clock,
+    PromotionStore,
+    PushInterpreter,
+    Router,
+    StockSource,
+    Store,
+    TokenStore,
+)
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
@@ -36,6 +44,7 @@ from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 from stockwatch.wiring.purchasing import learned_lead_times
 
 
@@ -176,6 +185,8 @@ class DaemonParts:
     timezone: str = "Asia/Shanghai"  # dashboard times
     web_token: str | None = None  # [daemon.http] token: the dashboard and /api/* need it
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    promotions: PromotionApplier | None = None  # applies promotions on time
+    promotion_store: PromotionStore | None = None  # /api/promotions
 
 
 def stock_source(
@@ -230,7 +241,9 @@ class LevelCache:
     ) -> None:
         self.config = config
         self.as_of = as_of
-        self.engine = engine  # received purchase orders: learned lead times
+        # Promotions entered through the API, and received purchase orders (learned lead
+        # times), live there.
+        self.engine = engine
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
 
@@ -244,8 +257,8 @@ class LevelCache:
             resolve,
             catalog.sales,
             day,
-            self.config.promotions(),
-            learned_lead_times(self.engine, catalog.items, resolve),
+            all_promotions(self.config, self.engine),
+            lead_times=learned_lead_times(self.engine, catalog.items, resolve),
         )
         self.levels, self.catalog = levels, catalog
         return catalog
@@ -314,8 +327,15 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
         if not keys or not sales.skus():
             return None  # nothing imported yet: the fallback levels are all there is
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
-        learned = learned_lead_times(store.engine, catalog.items, policy_resolver(config))
-        computer = BulkLevelsComputer(config, catalog.items, sales.matrix, lead_times=learned)
+        tz_name = config.model.general.timezone
+        computer = BulkLevelsComputer(
+            config,
+            catalog.items,
+            sales.matrix,
+            promotions=all_promotions(config, store.engine),
+            stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+            lead_times=learned_lead_times(store.engine, catalog.items, policy_resolver(config)),
+        )
         return recompute_thresholds(
             keys,
             day,
@@ -386,6 +406,7 @@ def build_daemon(
         return next_recompute_at(spec, last, moment, tz)
 
     retention = daemon.retention
+    promotions = PromotionApplier(config, store, cache)
     return DaemonParts(
         store=store,
         source=source,
@@ -418,6 +439,8 @@ def build_daemon(
         lang=config.lang,
         timezone=config.model.general.timezone,
         web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
+        promotions=promotions,
+        promotion_store=promotion_store(store.engine),
     )
 
 

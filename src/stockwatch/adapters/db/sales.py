@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from stockwatch.adapters.db.tables import sales_days, sales_imports
+from stockwatch.adapters.db.tables import readings, sales_days, sales_imports
 
 _IN_BATCH = 500
 _INSERT_BATCH = 20_000
@@ -130,3 +131,32 @@ class SqlSalesStore:
         """Return per-SKU daily sales lists (oldest first) for SKUs that have any."""
         m = self.matrix(skus, end, days)
         return {sku: m[i].tolist() for i, sku in enumerate(skus) if m[i].any()}
+
+    def stockouts(
+        self, keys: Sequence[str], end: date, days: int, timezone: str = "Asia/Shanghai"
+    ) -> list[set[date]]:
+        """Return, per item key, the business days of the window its shelf was empty.
+
+        A day counts when any stored reading of the item showed nothing on hand (the demand of
+        that day is censored), or when an import flagged it (``sales_days.stockout``).
+        """
+        tz = ZoneInfo(timezone)
+        start = end - timedelta(days=days)
+        lo = datetime.combine(start, time.min, tzinfo=tz)
+        hi = datetime.combine(end, time.min, tzinfo=tz)
+        out: dict[str, set[date]] = {key: set() for key in keys}
+        r, c = readings.c, sales_days.c
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), _IN_BATCH):
+                batch = list(keys[i : i + _IN_BATCH])
+                shelf = select(r.item_key, r.observed_at).where(
+                    r.item_key.in_(batch), r.on_hand <= 0, r.observed_at >= lo, r.observed_at < hi
+                )
+                for key, at in conn.execute(shelf):
+                    out[key].add(at.astimezone(tz).date())
+                flagged = select(c.sku, c.day).where(
+                    c.sku.in_(batch), c.stockout.is_(True), c.day >= start, c.day < end
+                )
+                for key, day in conn.execute(flagged):
+                    out[key].add(day)
+        return [out[key] for key in keys]

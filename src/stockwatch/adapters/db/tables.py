@@ -136,6 +136,32 @@ sales_order_lines = Table(
     Column("imported_at", UTCDateTime, nullable=False),
 )
 
+# Promotions entered through the JSON API (the config file and a CSV file are the others).
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("start_day", Date, nullable=False),
+    Column("end_day", Date, nullable=False),
+    Column("multiplier", Float, nullable=False),
+    Column("target", String(16), nullable=False, default="demand"),
+    Column("skus", JSON, nullable=False, default=list),
+    Column("categories", JSON, nullable=False, default=list),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Where an incremental sync stopped (e.g. 1688 seller orders by modification time): survives a
+# restart, so the next pull asks only for what changed since.
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 sales_imports = Table(
     "sales_imports",
     metadata,

@@ -32,6 +32,7 @@ from stockwatch.entrypoints.cli.common import setup as _setup
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
 from stockwatch.wiring.compose import open_database, policy_resolver
+from stockwatch.wiring.promotions import all_promotions
 from stockwatch.wiring.purchasing import learned_lead_times
 
 SHOWN_PROBLEMS = 20
@@ -310,7 +311,14 @@ def thresholds_recompute(
     if not keys:
         engine.dispose()
         raise _fail(_t("no_items", language))
-    computer = BulkLevelsComputer(cfg, catalogue, sales.matrix)
+    tz_name = cfg.model.general.timezone
+    computer = BulkLevelsComputer(
+        cfg,
+        catalogue,
+        sales.matrix,
+        promotions=all_promotions(cfg, engine),
+        stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+    )
     store = SqlThresholdStore(engine)
     with Progress(
         TextColumn("{task.description}"),

@@ -23,12 +23,13 @@ from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
+from stockwatch.entrypoints.web.api_promotions import promotions_router
 from stockwatch.entrypoints.web.dashboard import dashboard_router, make_guard
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.entrypoints.web.orders import orders_router
 from stockwatch.entrypoints.web.web_common import DashboardDeps
-from stockwatch.ports import AlertEvent, Clock, PushMessage, Store
+from stockwatch.ports import AlertEvent, Clock, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor
 from stockwatch.service.status import Status
@@ -50,6 +51,8 @@ class WebDeps:
     sources: Sources | None = None  # outbox/tasks/thresholds; None: derived from the store
     levels_for: LevelsFor | None = None  # the evaluator's configured levels (overview T1/T2/T3)
     timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
+    promotions: PromotionStore | None = None  # /api/promotions; None: not offered
+    on_promotions: Callable[[], None] = lambda: None  # apply changed promotions at once
     stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
     status_summary: Callable[[], Status] | None = None  # status without per-item lists
 
@@ -286,6 +289,11 @@ def create_app(deps: WebDeps) -> FastAPI:
     @app.get("/api/status", dependencies=guarded)
     def status(d: Deps) -> dict[str, Any]:
         return status_json(d.status())
+
+    if deps.promotions is not None:
+        app.include_router(
+            promotions_router(deps.promotions, deps.clock, guarded, deps.on_promotions)
+        )
 
     dashboard = DashboardDeps(
         store=deps.store,

@@ -1,0 +1,122 @@
+"""Promotions from every source (config, CSV file, API) and applying them on time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+from stockwatch.adapters.files import RowProblem
+from stockwatch.adapters.promotions_file import read_promotions
+from stockwatch.config.settings import Config
+from stockwatch.core.model import ItemKey
+from stockwatch.core.promotions import Promotion
+from stockwatch.ports import PromotionStore
+from stockwatch.service.recompute import recompute as recompute_thresholds
+
+if TYPE_CHECKING:
+    from stockwatch.wiring.compose import LevelCache
+
+
+def file_promotions(config: Config) -> tuple[list[Promotion], list[tuple[Path, RowProblem]]]:
+    """Return the promotions of ``[catalog] promotions`` (CSV) and the rows it skipped."""
+    name = config.model.catalog.promotions
+    if not name:
+        return [], []
+    loaded = read_promotions(config.resolve(name))
+    return loaded.rows, [(loaded.path, p) for p in loaded.problems]
+
+
+def all_promotions(config: Config, engine: Engine | None = None) -> list[Promotion]:
+    """Every promotion: the config file's, the CSV file's and those entered through the API.
+
+    A CSV file that cannot be read at all is an error for the caller; bad rows are skipped
+    (``stockwatch promotions check`` lists them by line).
+    """
+    promos = config.promotions() + file_promotions(config)[0]
+    if engine is not None:
+        from stockwatch.adapters.db.promotions import SqlPromotionStore
+
+        promos += [s.promotion for s in SqlPromotionStore(engine).list()]
+    return promos
+
+
+def promotion_store(engine: Engine) -> PromotionStore:
+    """The API's promotions, in the shared database."""
+    from stockwatch.adapters.db.promotions import SqlPromotionStore
+
+    return SqlPromotionStore(engine)
+
+
+# A promotion is the merchant's decision: its levels apply at once, never held for review.
+PROMOTION_REVIEW_FACTOR = 1e12
+
+
+@dataclass
+class PromotionApplier:
+    """Applies promotions on time: recomputes the items they name (and those they named last
+    time, so an ended or deleted promotion is taken back) and asks for a fresh reading."""
+
+    config: Config
+    store: SqlStore
+    cache: LevelCache
+    applied: set[str] = field(default_factory=set)
+
+    def run(self, now: datetime) -> int:
+        from stockwatch.adapters.db.sales import SqlSalesStore
+        from stockwatch.bulk.computer import BulkLevelsComputer
+
+        promos = all_promotions(self.config, self.store.engine)
+        catalog = self.cache.refresh()  # the fallback levels, with today's promotions
+        named = {
+            str(key)
+            for key, item in catalog.items.items()
+            if any(p.applies_to(item) for p in promos)
+        }
+        keys = sorted(named | self.applied)
+        if not keys:
+            return 0
+        tz_name = self.config.model.general.timezone
+        day = self.cache.as_of or now.astimezone(ZoneInfo(tz_name)).date()
+        sales = SqlSalesStore(self.store.engine)
+        if sales.last_day() is not None:
+            computer = BulkLevelsComputer(
+                self.config,
+                catalog.items,
+                sales.matrix,
+                promotions=promos,
+                stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+            )
+            recompute_thresholds(
+                keys,
+                day,
+                computer,
+                SqlThresholdStore(self.store.engine),
+                now,
+                review_factor=PROMOTION_REVIEW_FACTOR,
+            )
+        self.store.request_recheck([ItemKey.parse(k) for k in keys], now)
+        self.applied = named
+        return len(keys)
+
+    def next_at(self, now: datetime) -> datetime | None:
+        """Return the next local midnight while a promotion is running or ahead, else None.
+
+        The demand a promotion adds to the protection window changes every day it is in play
+        (its days enter the window one by one from ``start − L``), so it is re-applied daily.
+        """
+        tz = ZoneInfo(self.config.model.general.timezone)
+        today = now.astimezone(tz).date()
+        promos = all_promotions(self.config, self.store.engine)
+        if not promos and not self.applied:
+            return None
+        if self.applied or any(p.end >= today - timedelta(days=1) for p in promos):
+            midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), tz)
+            return midnight.astimezone(UTC)
+        return None
