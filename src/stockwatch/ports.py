@@ -570,3 +570,83 @@ class PromotionStore(Protocol):
     def list(self) -> Sequence[StoredPromotionRecord]: ...
 
     def delete(self, promo_id: int) -> bool: ...
+
+
+# -- accounts (issue #14) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    name: str
+    role: str
+    created_at: datetime
+    password_hash: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    user_name: str | None  # None: an open-mode (no login) browser session
+    csrf_token: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: int
+    name: str
+    scope: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: str
+
+
+class AccountStore(Protocol):
+    """Users, browser sessions, API tokens and the audit trail. Secrets arrive hashed."""
+
+    def add_user(self, name: str, password_hash: str, role: str, now: datetime) -> bool: ...
+    def user(self, name: str) -> UserRecord | None: ...
+    def users(self) -> list[UserRecord]: ...
+    def any_user(self) -> bool: ...
+    def update_user(
+        self, name: str, *, password_hash: str | None = None, role: str | None = None
+    ) -> bool: ...
+    def remove_user(self, name: str) -> bool: ...
+
+    def add_session(
+        self,
+        token_hash: str,
+        user_name: str | None,
+        csrf_token: str,
+        now: datetime,
+        expires_at: datetime,
+    ) -> None: ...
+    def session(self, token_hash: str, now: datetime) -> SessionRecord | None: ...
+    def end_session(self, token_hash: str) -> None: ...
+    def end_sessions_of(self, user_name: str) -> int: ...
+    def purge_sessions(self, now: datetime) -> int: ...
+
+    def add_token(self, name: str, token_hash: str, scope: str, now: datetime) -> bool: ...
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None: ...
+    def tokens(self) -> list[TokenRecord]: ...
+    def touch_token(self, token_id: int, now: datetime) -> None: ...
+    def revoke_token(self, name: str, now: datetime) -> bool: ...
+
+    def record(self, at: datetime, actor: str, action: str, target: str, detail: str) -> None: ...
+    def audit(
+        self, limit: int, actor: str | None = None, since: datetime | None = None
+    ) -> list[AuditEntry]: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...

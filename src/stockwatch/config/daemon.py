@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from croniter import croniter  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -101,8 +102,39 @@ class HttpConfig(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(8686, ge=0, le=65535)  # 0 = any free port (written to daemon.json)
-    # Dashboard and /api/* login; write "${STOCKWATCH_WEB_TOKEN}". Unset: open (keep host loopback).
+    # A shared bearer token for scripts (operator rights); write "${STOCKWATCH_WEB_TOKEN}".
+    # Prefer `stockwatch tokens add` (scoped, revocable). People log in as users.
     token: SecretStr | None = None
+    # Host names the dashboard answers to besides the loopback names (DNS rebinding guard),
+    # e.g. ["stock.example.com"]. Webhooks, /healthz and /metrics answer to any name.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    session_hours: float = Field(12, gt=0, le=24 * 90)  # a login lasts this long
+    secure_cookies: Literal["auto", "always", "never"] = "auto"  # auto: when the request is https
+    public_metrics: bool = True  # false: /metrics needs a session or token like the API
+    health_max_poll_age: str | float = "3h"  # /healthz is 503 when no poll succeeded for this
+    health_max_backlog_age: str | float = "30m"  # ... or the oldest unsent notice waits this long
+
+    @field_validator("health_max_poll_age", "health_max_backlog_age")
+    @classmethod
+    def _age(cls, value: str | float) -> str | float:
+        if _seconds(value) <= 0:
+            raise ValueError("must be longer than 0 s")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not host or "/" in host or host != host.strip():
+                raise ValueError(f"allowed_hosts: {host!r} is not a host name (no scheme, no path)")
+        return [h.lower() for h in value]
+
+
+class LoggingConfig(_Section):
+    """``[logging]``: ``format = "json"`` writes one JSON object per line (for log shippers)."""
+
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
 class RetentionConfig(_Section):

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from croniter import croniter  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from stockwatch.config.daemon import DaemonConfig, DatabaseConfig
+from stockwatch.config.daemon import DaemonConfig, DatabaseConfig, LoggingConfig
 from stockwatch.config.notify import ChannelConfig, RouteConfig, notify_problems
 from stockwatch.config.tomlpos import line_of
 from stockwatch.core.messages import check_lang
@@ -314,6 +314,7 @@ class StockwatchConfig(Section):
     gateway: GatewayConfig = GatewayConfig()
     database: DatabaseConfig = DatabaseConfig()
     daemon: DaemonConfig = DaemonConfig()
+    logging: LoggingConfig = LoggingConfig()
 
 
 CLASS_DEFAULTS: dict[ItemClass, dict[str, Any]] = {

@@ -24,12 +24,13 @@ import sys
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
 
 from stockwatch.entrypoints.web.app import WebDeps, create_app
+from stockwatch.entrypoints.web.security import WebSecurity
 from stockwatch.service.polling import poll_items
 from stockwatch.service.push import apply_pending_pushes
 from stockwatch.service.status import Status, status_report, status_summary
@@ -156,6 +157,17 @@ class Daemon:
             on_promotions=self._promo_wake.set,
             stale_after=p.stale_after,
             status_summary=self.summary,
+            security=WebSecurity(
+                accounts=p.accounts,
+                # Sessions, login throttling and the audit run on the wall clock, also when the
+                # daemon's clock is simulated (the demo runs faster than time).
+                clock=_wall_clock,
+                bind_host=p.http_host,
+                allowed_hosts=frozenset(p.http.allowed_hosts),
+                legacy_token=p.web_token,
+                public_metrics=p.http.public_metrics,
+                secure_cookies=p.http.secure_cookies,
+            ),
         )
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.
@@ -375,6 +387,10 @@ class Daemon:
             except Exception:
                 log.exception("retention failed")
             await _wait_any([self.stop], every)
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def run_daemon(parts: DaemonParts) -> Daemon:

@@ -24,7 +24,7 @@ from stockwatch.adapters.db.token_store import SqlTokenStore
 from stockwatch.adapters.files import Loaded, RowProblem, daily_series, read_items, read_sales
 from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.adapters.stock_file import FileStockSource
-from stockwatch.config.daemon import PollGroupConfig
+from stockwatch.config.daemon import HttpConfig, PollGroupConfig
 from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import ThresholdPolicy
@@ -37,12 +37,14 @@ from stockwatch.ports import (
     Store,
     TokenStore,
 )
+from stockwatch.service.accounts import Accounts
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
 from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
+from stockwatch.wiring.accounts import build_accounts
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 from stockwatch.wiring.purchasing import learned_lead_times
@@ -183,7 +185,9 @@ class DaemonParts:
     digests: DailyDigests | None = None  # routes with a daily digest
     lang: str = "zh-CN"  # dashboard default language
     timezone: str = "Asia/Shanghai"  # dashboard times
-    web_token: str | None = None  # [daemon.http] token: the dashboard and /api/* need it
+    web_token: str | None = None  # [daemon.http] token: a shared operator bearer for scripts
+    http: HttpConfig = field(default_factory=HttpConfig)  # allowed hosts, cookies, /metrics
+    accounts: Accounts | None = None  # users, sessions, API tokens, audit (None: open mode)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
     promotions: PromotionApplier | None = None  # applies promotions on time
     promotion_store: PromotionStore | None = None  # /api/promotions
@@ -406,6 +410,11 @@ def build_daemon(
         return next_recompute_at(spec, last, moment, tz)
 
     retention = daemon.retention
+    web_token = daemon.http.token.get_secret_value() if daemon.http.token else None
+    accounts = build_accounts(store.engine, daemon.http.session_hours)
+    port = (daemon.http.port if daemon.http.enabled else None) if http_port == -1 else http_port
+    if port is not None:
+        refuse_open_exposure(daemon.http.host, accounts, web_token)
     promotions = PromotionApplier(config, store, cache)
     return DaemonParts(
         store=store,
@@ -418,9 +427,7 @@ def build_daemon(
         recompute=recompute_and_note,
         next_recompute=next_recompute,
         http_host=daemon.http.host,
-        http_port=(daemon.http.port if daemon.http.enabled else None)
-        if http_port == -1
-        else http_port,
+        http_port=port,
         push_secret=daemon.push_app_secret.get_secret_value() if daemon.push_app_secret else None,
         webhook_token=daemon.webhook_token.get_secret_value() if daemon.webhook_token else None,
         deliver_every=daemon.seconds(daemon.deliver_every),
@@ -438,9 +445,36 @@ def build_daemon(
         digests=digests,
         lang=config.lang,
         timezone=config.model.general.timezone,
-        web_token=daemon.http.token.get_secret_value() if daemon.http.token else None,
+        web_token=web_token,
+        http=daemon.http,
+        accounts=accounts,
         promotions=promotions,
         promotion_store=promotion_store(store.engine),
+    )
+
+
+class OpenExposure(ValueError):
+    """The dashboard would listen beyond loopback with nobody able to log in."""
+
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def refuse_open_exposure(host: str, accounts: Accounts, web_token: str | None) -> None:
+    """A non-loopback bind needs a user, an API token or the shared token: else refuse to start.
+
+    On loopback with no user the dashboard stays open (the single-user default of
+    ``make run``); anywhere else that would hand the shop to the network.
+    """
+    if host in LOOPBACK or host.startswith("127."):
+        return
+    if web_token or accounts.login_required() or accounts.any_token():
+        return
+    raise OpenExposure(
+        f"[daemon.http] host = {host!r} is reachable from the network, but no user or API "
+        "token exists, so anyone could use the dashboard. Create one first "
+        "(stockwatch users add NAME --role admin, or stockwatch tokens add NAME), or bind "
+        "to 127.0.0.1."
     )
 
 

@@ -362,3 +362,57 @@ poll_runs = Table(
     Column("requests", Integer, nullable=False, default=0),
     Column("error", Text, nullable=True),
 )
+
+# -- accounts (issue #14): users, sessions, API tokens, the audit trail, the health probe --------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),  # argon2id, with its own salt and cost
+    Column("role", String(16), nullable=False),  # viewer|operator|admin
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # sha256 of the cookie value: a database dump does not hand out live sessions.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_name", String(64), nullable=True),  # None: the open single-user mode
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_user", "user_name"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(8), nullable=False),  # read|write
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(96), nullable=False),  # user name, "token:NAME" or "local"
+    Column("action", String(128), nullable=False),  # e.g. "POST /items/{key}/ack"
+    Column("target", Text, nullable=False),  # the concrete path or object
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_audit_log_at", "at"),
+)
+
+health_probe = Table(
+    "health_probe",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row: /healthz writes it to prove writability
+    Column("at", UTCDateTime, nullable=False),
+)

@@ -478,5 +478,9 @@ from stockwatch.entrypoints.cli.orders import register as _register_orders  # no
 
 _register_orders(app)
 
+from stockwatch.entrypoints.cli.accounts import register as _register_accounts  # noqa: E402
+
+_register_accounts(app)
+
 if __name__ == "__main__":
     main()

@@ -30,7 +30,7 @@ from stockwatch.entrypoints.daemon import run_daemon
 from stockwatch.entrypoints.web.app import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
-from stockwatch.wiring.compose import build_daemon, open_store
+from stockwatch.wiring.compose import OpenExposure, build_daemon, open_store
 
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Open alerts: list, acknowledge, snooze.", no_args_is_help=True)
@@ -101,7 +101,7 @@ def run(
     _logging()
     try:
         parts = build_daemon(cfg, max_cycles=max_cycles, http_port=-1 if port is None else port)
-    except FileFormatError as exc:
+    except (FileFormatError, OpenExposure) as exc:
         raise _fail(str(exc)) from None
     run_daemon(parts)
 

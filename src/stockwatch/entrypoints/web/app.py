@@ -12,8 +12,8 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -24,11 +24,13 @@ from fastapi.staticfiles import StaticFiles
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
 from stockwatch.entrypoints.web.api_promotions import promotions_router
-from stockwatch.entrypoints.web.dashboard import dashboard_router, make_guard
+from stockwatch.entrypoints.web.auth_routes import AuthDeps, auth_router
+from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_renderer
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.entrypoints.web.orders import orders_router
-from stockwatch.entrypoints.web.web_common import DashboardDeps
+from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
+from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, snooze_length
 from stockwatch.ports import AlertEvent, Clock, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor
@@ -47,7 +49,8 @@ class WebDeps:
     on_recheck: Callable[[], None] = lambda: None  # wake the scheduler
     webhook_token: str | None = None
     lang: str = "zh-CN"  # dashboard default; ?lang=en switches (remembered in a cookie)
-    web_token: str | None = None  # when set, the dashboard and /api/* need it (login form)
+    web_token: str | None = None  # [daemon.http] token: a shared operator bearer for scripts
+    security: WebSecurity | None = None  # accounts, allowed hosts...; None: open loopback mode
     sources: Sources | None = None  # outbox/tasks/thresholds; None: derived from the store
     levels_for: LevelsFor | None = None  # the evaluator's configured levels (overview T1/T2/T3)
     timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
@@ -183,7 +186,12 @@ def create_app(deps: WebDeps) -> FastAPI:
     app = FastAPI(title="stockwatch", docs_url=None, redoc_url=None)
     app.state.deps = deps
     writer = PushWriter(deps.store)
-    guarded = [Depends(make_guard(deps.web_token))]
+    security = deps.security or WebSecurity(clock=deps.clock)
+    if deps.web_token and not security.legacy_token:
+        security = replace(security, legacy_token=deps.web_token)
+    if security.clock is None:
+        security = replace(security, clock=deps.clock)
+    app.add_middleware(SecurityMiddleware, security=security)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -239,7 +247,7 @@ def create_app(deps: WebDeps) -> FastAPI:
         d.on_recheck()
         return {"ok": True, "rechecking": count}
 
-    @app.get("/api/alerts", dependencies=guarded)
+    @app.get("/api/alerts")
     def alerts(d: Deps, all_items: bool = False) -> list[dict[str, Any]]:
         states = d.store.alert_states()
         return [
@@ -248,52 +256,55 @@ def create_app(deps: WebDeps) -> FastAPI:
             if all_items or s.phase.value != "ok"
         ]
 
-    @app.post("/api/alerts/{item}/ack", dependencies=guarded)
-    def ack(item: str, d: Deps, actor: str = "web") -> dict[str, Any]:
+    # {item:path}: a SKU may hold "/" (TEE/XL), sent as is or as %2F.
+    @app.post("/api/alerts/{item:path}/ack")
+    def ack(request: Request, item: str, d: Deps) -> dict[str, Any]:
         key = _key(item)
         try:
-            return state_json(key, acknowledge_alert(d.store, key, actor, d.clock()))
+            return state_json(key, acknowledge_alert(d.store, key, actor_name(request), d.clock()))
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
 
-    @app.post("/api/alerts/{item}/snooze", dependencies=guarded)
+    @app.post("/api/alerts/{item:path}/snooze")
     def snooze(
+        request: Request,
         item: str,
         d: Deps,
         hours: Annotated[float, Query(gt=0, le=24 * 30)] = 4.0,
-        actor: str = "web",
     ) -> dict[str, Any]:
         key = _key(item)
         now = d.clock()
         try:
-            state = snooze_alert(d.store, key, now + timedelta(hours=hours), actor, now)
+            state = snooze_alert(d.store, key, now + snooze_length(hours), actor_name(request), now)
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         return state_json(key, state)
 
-    @app.get("/api/events", dependencies=guarded)
+    @app.get("/api/events")
     def events(
         d: Deps,
         item: str | None = None,
         kind: Annotated[list[str] | None, Query()] = None,
-        since: datetime | None = None,
+        since: Annotated[
+            str | None, Query(description="ISO 8601 date or time; without a zone: UTC")
+        ] = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[dict[str, Any]]:
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)  # the API speaks UTC
-        rows = d.store.events(_key(item) if item else None, kind or (), since, limit)
+        # ISO text only: a bare number such as 0.5 is not a time (pydantic would read it as
+        # seconds since 1970).
+        start = _since(since, None, d.clock(), UTC)
+        rows = d.store.events(_key(item) if item else None, kind or (), start, limit)
         return [event_json(e) for e in rows]
 
-    @app.get("/api/status", dependencies=guarded)
+    @app.get("/api/status")
     def status(d: Deps) -> dict[str, Any]:
         return status_json(d.status())
 
     if deps.promotions is not None:
-        app.include_router(
-            promotions_router(deps.promotions, deps.clock, guarded, deps.on_promotions)
-        )
+        # No per-router guard: the SecurityMiddleware guards every route.
+        app.include_router(promotions_router(deps.promotions, deps.clock, (), deps.on_promotions))
 
     dashboard = DashboardDeps(
         store=deps.store,
@@ -301,7 +312,6 @@ def create_app(deps: WebDeps) -> FastAPI:
         status=deps.status,
         sources=deps.sources or Sources.for_store(deps.store),
         lang=deps.lang,
-        token=deps.web_token,
         levels_for=deps.levels_for,
         timezone=deps.timezone,
         stale_after=deps.stale_after,
@@ -309,6 +319,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     )
     app.include_router(dashboard_router(dashboard))
     app.include_router(orders_router(dashboard))
+    app.include_router(auth_router(AuthDeps(security, deps.clock, page_renderer(dashboard))))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app, deps.lang)
     return app

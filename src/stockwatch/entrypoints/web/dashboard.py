@@ -1,27 +1,25 @@
 """The merchant dashboard (server-rendered Jinja2, zh-CN/en) and the JSON API behind it.
 
 Pages work without JavaScript: every action is a POST form that redirects back. Titles come
-from 1688 and are hostile input, so templates autoescape everything. Unsafe requests from
-another origin are refused (a browser always sends ``Origin`` on a cross-site POST); when
-``web_token`` is set every page and API call needs it (a cookie after /login, or a bearer).
+from 1688 and are hostile input, so templates autoescape everything. Login, roles, CSRF and
+security headers are the SecurityMiddleware's (security.py): every form carries
+``csrf_token`` and routes read who acts from ``request.state.principal``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.adapters.db.overview import OverviewFilter
 from stockwatch.adapters.db.tasks import OPEN, export_purchase_list, purchase_list
+from stockwatch.core.accounts import Via
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
 from stockwatch.entrypoints.web.api_json import (
     iso,
@@ -37,6 +35,8 @@ from stockwatch.entrypoints.web.ops_pages import BannerCache, ops_routes
 from stockwatch.entrypoints.web.web_common import (
     LANG_COOKIE,
     DashboardDeps,
+    PageRenderer,
+    actor_of,
     need,
     parse_key,
     request_lang,
@@ -45,7 +45,7 @@ from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus
 from stockwatch.service.alert_review import load_review
 from stockwatch.service.purchasing import order_view
 
-SESSION_COOKIE = "stockwatch_session"
+MAX_ID = 2**63 - 1  # ids are 64-bit in the database; a longer one cannot exist (4xx, not 500)
 EVENT_KINDS = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
 REVIEW_DAYS = (7, 30, 90, 365)
 PER_PAGE = 50
@@ -54,39 +54,6 @@ _TIERS = ("T1", "T2", "T3")
 
 
 # -- language, login, same-origin -----------------------------------------------------------
-
-
-def session_value(token: str) -> str:
-    """What the login cookie holds: derived from the token, never the token itself."""
-    return hmac.new(token.encode(), b"stockwatch-session", hashlib.sha256).hexdigest()
-
-
-def _same_origin(request: Request) -> bool:
-    source = request.headers.get("origin") or request.headers.get("referer")
-    if not source:
-        return True  # not a browser form (curl, scripts); browsers send Origin on POST
-    host = request.headers.get("host", "")
-    return urlsplit(source).netloc == host
-
-
-def make_guard(token: str | None) -> Callable[[Request], None]:
-    def guard(request: Request) -> None:
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
-            raise HTTPException(403, "cross-origin request refused")
-        if not token or request.url.path in ("/login", "/logout"):
-            return
-        cookie = request.cookies.get(SESSION_COOKIE, "")
-        bearer = request.headers.get("authorization", "")
-        if hmac.compare_digest(
-            cookie.encode(), session_value(token).encode()
-        ) or hmac.compare_digest(bearer.encode(), f"Bearer {token}".encode()):
-            return
-        if request.url.path.startswith("/api/") or request.method != "GET":
-            raise HTTPException(401, "login required")
-        target = urlencode({"next": request.url.path})
-        raise HTTPException(303, "login required", headers={"Location": f"/login?{target}"})
-
-    return guard
 
 
 def _filter(
@@ -107,10 +74,6 @@ def _filter(
 
 def _with(query: dict[str, str], **values: object) -> str:
     return "/?" + urlencode({**query, **{k: str(v) for k, v in values.items()}})
-
-
-def _safe_next(value: str) -> str:
-    return value if value.startswith("/") and not value.startswith("//") else "/"
 
 
 # -- the router -----------------------------------------------------------------------------
@@ -151,19 +114,22 @@ def _since(value: str | None, days: int | None, now: datetime, tz: tzinfo = UTC)
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise HTTPException(400, f"since: not a date or time: {value!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        try:
+            return aware.astimezone(UTC)  # year 1 in UTC+8 is before year 1 in UTC
+        except OverflowError:
+            raise HTTPException(400, f"since: out of range: {value!r}") from None
     return None if days is None else now - timedelta(days=days)
 
 
-def dashboard_router(d: DashboardDeps) -> APIRouter:
-    """Pages and the JSON API; ``create_app`` includes it."""
-    local = ZoneInfo(d.timezone)
-    env = _env(local)
-    router = APIRouter(dependencies=[Depends(make_guard(d.token))])
-    banners = BannerCache(d)
+def page_renderer(d: DashboardDeps, banners: BannerCache | None = None) -> PageRenderer:
+    """Return ``page(request, template, title_key, **context)`` for every HTML page."""
+    env = _env(ZoneInfo(d.timezone))
 
     def page(request: Request, name: str, title_key: str, **ctx: Any) -> HTMLResponse:
         lang = request_lang(request, d.lang)
+        who = actor_of(request)
+        signed_in = who is not None and who.via is Via.SESSION
         other = "en" if lang == "zh-CN" else "zh-CN"
         query = dict(request.query_params) | {"lang": other}
         html = env.get_template(name).render(
@@ -172,15 +138,30 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             page_title=text(title_key, lang),
             switch_url=f"{request.url.path}?{urlencode(query)}",
             path=request.url.path,
-            login=bool(d.token),
+            login=signed_in,
+            who_name=who.name if who is not None and signed_in else None,
+            csrf_token=getattr(request.state, "csrf_token", None),
             timezone=d.timezone,
-            banners=[] if name.startswith("_") else banners.banners(lang),
+            # Banners only for someone let in (never on the login page of a locked dashboard).
+            banners=[]
+            if name.startswith("_") or banners is None or who is None
+            else banners.banners(lang),
             **ctx,
         )
         response = HTMLResponse(html)
         if request.query_params.get("lang") and lang != request.cookies.get(LANG_COOKIE):
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
         return response
+
+    return page
+
+
+def dashboard_router(d: DashboardDeps) -> APIRouter:
+    """Pages and the JSON API; ``create_app`` includes it."""
+    local = ZoneInfo(d.timezone)
+    router = APIRouter()  # the SecurityMiddleware guards every route (login, roles, CSRF)
+    banners = BannerCache(d)
+    page = page_renderer(d, banners)
 
     def back(path: str) -> RedirectResponse:
         return RedirectResponse(path, status_code=303)
@@ -252,7 +233,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return page(request, "outbox.html", "outbox", entries=entries)
 
     @router.post("/outbox/{entry_id}/retry", include_in_schema=False)
-    def outbox_retry(entry_id: int) -> RedirectResponse:
+    def outbox_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:
         _retry(entry_id)
         return back("/outbox")
 
@@ -268,7 +249,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return page(request, "tasks.html", "tasks", groups=groups, orders=orders)
 
     @router.post("/tasks/{task_id}/close", include_in_schema=False)
-    def task_close(task_id: int) -> RedirectResponse:
+    def task_close(task_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:
         _close(task_id)
         return back("/tasks")
 
@@ -287,33 +268,6 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             choices=REVIEW_DAYS,
             per_item=sorted(result.notices_per_item.items(), key=lambda p: (-p[1], str(p[0]))),
         )
-
-    @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login_form(request: Request, next: str = "/") -> HTMLResponse:
-        return page(request, "login.html", "login", next=_safe_next(next), failed=False)
-
-    @router.post("/login", include_in_schema=False, response_model=None)
-    def login(
-        request: Request,
-        token: Annotated[str, Form()] = "",
-        next: Annotated[str, Form()] = "/",
-    ) -> Response:
-        if not d.token or hmac.compare_digest(token.encode(), d.token.encode()):
-            response: Response = back(_safe_next(next))
-            if d.token:
-                response.set_cookie(
-                    SESSION_COOKIE, session_value(d.token), httponly=True, samesite="strict"
-                )
-            return response
-        response = page(request, "login.html", "login", next=_safe_next(next), failed=True)
-        response.status_code = 401
-        return response
-
-    @router.post("/logout", include_in_schema=False)
-    def logout() -> RedirectResponse:
-        response = back("/login")
-        response.delete_cookie(SESSION_COOKIE)
-        return response
 
     # -- JSON -------------------------------------------------------------------------------
 
@@ -340,7 +294,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return [outbox_json(e) for e in need(d.sources.outbox).list(wanted, limit)]
 
     @router.post("/api/outbox/{entry_id}/retry")
-    def api_retry(entry_id: int) -> dict[str, Any]:
+    def api_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
         return outbox_json(_retry(entry_id))
 
     @router.get("/api/tasks")
@@ -350,7 +304,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return [task_json(t) for t in need(d.sources.tasks).list(status or None, limit)]
 
     @router.post("/api/tasks/{task_id}/close")
-    def api_close(task_id: int) -> dict[str, Any]:
+    def api_close(task_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
         _close(task_id)
         return {"ok": True, "id": task_id}
 

@@ -23,9 +23,11 @@ from stockwatch.entrypoints.web.item_rows import ALL_TASKS, RowsPage
 from stockwatch.entrypoints.web.web_common import (
     DashboardDeps,
     PageRenderer,
+    actor_name,
     need,
     parse_key,
     request_lang,
+    snooze_length,
 )
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
@@ -45,7 +47,7 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
     def back(key: ItemKey) -> RedirectResponse:
         return RedirectResponse(f"/items/{key}", status_code=303)
 
-    @router.get("/items/{key}", response_class=HTMLResponse, include_in_schema=False)
+    @router.get("/items/{key:path}", response_class=HTMLResponse, include_in_schema=False)
     def item_page(request: Request, key: str) -> HTMLResponse:
         lang = request_lang(request, d.lang)
         detail = _detail(parse_key(key), lang)
@@ -53,29 +55,33 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
         detail["chart"]["labels"] = labels
         return page(request, "item.html", "item", **detail)
 
-    @router.post("/items/{key}/ack", include_in_schema=False)
-    def item_ack(key: str) -> RedirectResponse:
+    # {key:path}: a SKU may hold "/" (TEE/XL), sent as is or as %2F.
+    @router.post("/items/{key:path}/ack", include_in_schema=False)
+    def item_ack(request: Request, key: str) -> RedirectResponse:
         item = parse_key(key)
         try:
-            acknowledge_alert(d.store, item, "dashboard", d.clock())
+            acknowledge_alert(d.store, item, actor_name(request), d.clock())
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
         return back(item)
 
-    @router.post("/items/{key}/snooze", include_in_schema=False)
+    @router.post("/items/{key:path}/snooze", include_in_schema=False)
     def item_snooze(
-        key: str, hours: Annotated[float, Form(gt=0, le=24 * 30)] = 4.0
+        request: Request, key: str, hours: Annotated[float, Form(gt=0, le=24 * 30)] = 4.0
     ) -> RedirectResponse:
         item = parse_key(key)
         now = d.clock()
         try:
-            snooze_alert(d.store, item, now + timedelta(hours=hours), "dashboard", now)
+            snooze_alert(d.store, item, now + snooze_length(hours), actor_name(request), now)
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
         return back(item)
 
-    @router.post("/items/{key}/level", include_in_schema=False)
+    @router.post("/items/{key:path}/level", include_in_schema=False)
     def item_level(
+        request: Request,
         key: str,
         t2: Annotated[int, Form(ge=0, le=10**9)],
         t1: Annotated[int | None, Form(ge=1, le=10**9)] = None,
@@ -84,20 +90,20 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
         item = _known(parse_key(key))
         try:
             set_hand_level(
-                need(d.sources.thresholds), str(item), t2, "dashboard", d.clock(), t1, t3
+                need(d.sources.thresholds), str(item), t2, actor_name(request), d.clock(), t1, t3
             )
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         return back(item)
 
-    @router.post("/items/{key}/level/clear", include_in_schema=False)
+    @router.post("/items/{key:path}/level/clear", include_in_schema=False)
     def item_level_clear(key: str) -> RedirectResponse:
         item = _known(parse_key(key))
         if not clear_hand_level(need(d.sources.thresholds), str(item), d.clock()):
             raise HTTPException(409, f"{item}: no hand-set level to clear")
         return back(item)
 
-    @router.get("/api/items/{key}")
+    @router.get("/api/items/{key:path}")
     def api_item(key: str, lang: str = "en") -> dict[str, Any]:
         detail = _detail(parse_key(key), lang)
         return {

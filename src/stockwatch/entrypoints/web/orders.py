@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query
+from fastapi import APIRouter, Form, HTTPException, Path, Query
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
-from stockwatch.entrypoints.web.dashboard import make_guard
 from stockwatch.entrypoints.web.web_common import DashboardDeps
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
 
@@ -57,7 +56,7 @@ def _error(exc: OrderError) -> HTTPException:
 
 
 def orders_router(d: DashboardDeps) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(make_guard(d.token))])
+    router = APIRouter()  # the SecurityMiddleware guards every route (login, roles, CSRF)
 
     def place(task_id: int | None, body: OrderBody) -> PurchaseOrder:
         try:

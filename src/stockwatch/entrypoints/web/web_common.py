@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from stockwatch.core.accounts import Principal
 from stockwatch.core.model import ItemKey
 from stockwatch.entrypoints.web.dashboard_texts import LANGS
 from stockwatch.entrypoints.web.item_rows import Sources
@@ -32,7 +33,6 @@ class DashboardDeps:
     status: Callable[[], Status]
     sources: Sources
     lang: str = "zh-CN"
-    token: str | None = None
     levels_for: LevelsFor | None = None
     timezone: str = "Asia/Shanghai"  # pages show local time ([general] timezone)
     stale_after: timedelta = timedelta(hours=6)
@@ -64,3 +64,23 @@ def need(source: _T | None) -> _T:
     if source is None:
         raise HTTPException(404, "not available with this store")
     return source
+
+
+def actor_of(request: Request) -> Principal | None:
+    """Who makes the request (the SecurityMiddleware sets it); None only without it."""
+    who = getattr(request.state, "principal", None)
+    return who if isinstance(who, Principal) else None
+
+
+def actor_name(request: Request) -> str:
+    """The name alert events and hand-set levels record as "by" (a user, a token, "local")."""
+    who = actor_of(request)
+    return who.name if who is not None else "dashboard"
+
+
+def snooze_length(hours: float) -> timedelta:
+    """A snooze so short that it rounds to nothing (1e-320 h) is a 400, not a 500."""
+    length = timedelta(hours=hours)
+    if length < timedelta(minutes=1):
+        raise HTTPException(400, "hours: a snooze must last at least a minute")
+    return length
