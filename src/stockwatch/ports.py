@@ -432,6 +432,7 @@ class PushEffect:
 
     changes: tuple[InventoryChange, ...] = ()
     recheck_all: bool = False  # e.g. an order topic: 1688 does not say which offers it touched
+    orders: bool = False  # an order was made, paid, closed or refunded: pull orders early
 
 
 PushInterpreter = Callable[[PushMessage], PushEffect]

@@ -41,7 +41,7 @@ def learned_lead_times(
     for key in set(items) | {o.key for o in received}:
         item = items.get(key)
         try:
-            declared[key] = declared_lead_time(resolve(item, key.sku), item)
+            declared[key] = declared_lead_time(resolve(item, str(key)), item)
         except ValueError:
             continue  # a configuration error is reported by the recompute itself
     return learn(received, items, declared)
