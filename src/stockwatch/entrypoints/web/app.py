@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
@@ -32,6 +32,7 @@ from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
 from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, snooze_length
 from stockwatch.ports import AlertEvent, Clock, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
+from stockwatch.service.health import Health
 from stockwatch.service.polling import LevelsFor
 from stockwatch.service.status import Status
 
@@ -56,6 +57,8 @@ class WebDeps:
     promotions: PromotionStore | None = None  # /api/promotions; None: not offered
     on_promotions: Callable[[], None] = lambda: None  # apply changed promotions at once
     stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
+    health: Callable[[], Health] | None = None  # /healthz verdict; None: always ok
+    metrics_text: Callable[[], tuple[bytes, str]] | None = None  # /metrics body and type
     status_summary: Callable[[], Status] | None = None  # status without per-item lists
 
 
@@ -192,9 +195,33 @@ def create_app(deps: WebDeps) -> FastAPI:
         security = replace(security, clock=deps.clock)
     app.add_middleware(SecurityMiddleware, security=security)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get(
+        "/healthz",
+        responses={503: {"description": "unhealthy: the reasons are listed"}},
+    )
+    async def healthz(d: Deps) -> JSONResponse:
+        """Database writable, polls succeeding and recent, outbox moving; 503 with reasons."""
+        if d.health is None:
+            return JSONResponse({"status": "ok"})
+        verdict = await asyncio.to_thread(d.health)
+        body = {
+            "status": "ok" if verdict.ok else "unhealthy",
+            "reasons": verdict.reasons,
+            "checks": verdict.checks,
+        }
+        return JSONResponse(body, status_code=200 if verdict.ok else 503)
+
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}, 404: {"description": "metrics off"}},
+    )
+    async def metrics(d: Deps) -> Response:
+        """Prometheus text format ([daemon.http] public_metrics = false: needs a login)."""
+        if d.metrics_text is None:
+            raise HTTPException(404, "metrics are not collected by this process")
+        body, content_type = await asyncio.to_thread(d.metrics_text)
+        return Response(body, media_type=content_type)
 
     async def push(request: Request) -> JSONResponse:
         # A plain Starlette route: the hot path skips FastAPI's dependency solving and the

@@ -297,7 +297,8 @@ class Guard:
         return (b"set-cookie", session_cookie_header(self.sec, self.scope, value, expires))
 
     async def login_first(self) -> None:
-        if self.path.startswith("/api/") or self.method not in SAFE_METHODS or self.wants_json():
+        machine = self.path.startswith("/api/") or self.path in ("/metrics", "/openapi.json")
+        if machine or self.method not in SAFE_METHODS or self.wants_json():
             await self.deny(401, "login required", bearer=True)
             return
         target = urlencode({"next": self.path})
