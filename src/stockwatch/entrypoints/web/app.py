@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
+from stockwatch.entrypoints.web import openapi_doc
 from stockwatch.entrypoints.web.api_promotions import promotions_router
 from stockwatch.entrypoints.web.auth_routes import AuthDeps, auth_router
 from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_renderer
@@ -257,7 +258,42 @@ def create_app(deps: WebDeps) -> FastAPI:
 
     app.add_route("/1688/push", push, methods=["POST"])
 
-    @app.post("/hooks/order-created")
+    @app.post(
+        "/hooks/order-created",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "items": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                    "description": "SKUs to re-read; absent: every item",
+                                }
+                            },
+                        }
+                    }
+                },
+            },
+            "parameters": [
+                {
+                    "name": "X-Stockwatch-Token",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "[daemon] webhook_token, when one is configured",
+                }
+            ],
+        },
+        responses={
+            401: {"description": "bad token"},
+            413: {"description": "body too large"},
+            503: {"description": "the database cannot take the request now; retry"},
+        },
+    )
     async def order_created(request: Request, d: Deps) -> dict[str, Any]:
         if d.webhook_token and not hmac.compare_digest(
             request.headers.get("x-stockwatch-token", "").encode(), d.webhook_token.encode()
@@ -347,6 +383,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(auth_router(AuthDeps(security, deps.clock, page_renderer(dashboard))))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app, deps.lang)
+    openapi_doc.install(app)
     return app
 
 

@@ -286,7 +286,10 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             raise HTTPException(400, f"unknown status {status!r}") from None
         return [outbox_json(e) for e in need(d.sources.outbox).list(wanted, limit)]
 
-    @router.post("/api/outbox/{entry_id}/retry")
+    @router.post(
+        "/api/outbox/{entry_id}/retry",
+        responses={409: {"description": "bad state: the entry is not failed"}},
+    )
     def api_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
         return outbox_json(_retry(entry_id))
 
@@ -301,7 +304,16 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         _close(task_id)
         return {"ok": True, "id": task_id}
 
-    @router.get("/api/tasks/export")
+    @router.get(
+        "/api/tasks/export",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "the open purchase list, UTF-8 CSV with BOM or JSON",
+                "content": {"text/csv": {}, "application/json": {}},
+            }
+        },
+    )
     def api_export(format: str = "csv") -> Response:
         if format not in ("csv", "json"):
             raise HTTPException(400, "format must be csv or json")
