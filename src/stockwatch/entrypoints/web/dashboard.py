@@ -17,8 +17,6 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from stockwatch.adapters.db.overview import OverviewFilter
-from stockwatch.adapters.db.tasks import OPEN, export_purchase_list, purchase_list
 from stockwatch.core.accounts import Via
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
 from stockwatch.entrypoints.web.api_json import (
@@ -43,6 +41,7 @@ from stockwatch.entrypoints.web.web_common import (
 )
 from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus
 from stockwatch.service.alert_review import load_review
+from stockwatch.wiring.web import OPEN, OverviewFilter, export_purchase_list, purchase_list
 
 MAX_ID = 2**63 - 1  # ids are 64-bit in the database; a longer one cannot exist (4xx, not 500)
 EVENT_KINDS = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
