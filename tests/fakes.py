@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
     OutboxBacklog,
@@ -32,6 +33,7 @@ class _Data:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     pushes: dict[str, PushMessage] = field(default_factory=dict)
     runs: list[PollRun] = field(default_factory=list)
+    orders: list[PurchaseOrder] = field(default_factory=list)
 
 
 class InMemoryTransaction:
@@ -103,6 +105,9 @@ class InMemoryTransaction:
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None:
         if key in self.data.items:
             self.data.next_poll[key] = at
+
+    def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
+        return [o for o in self.data.orders if o.key == key and o.is_open]
 
     def commit(self) -> None:
         self.committed = True

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from stockwatch.core.model import AlertState, Item, ItemKey, Notice, Reading, TierLevels
 from stockwatch.core.promotions import Promotion
+from stockwatch.core.purchasing import PurchaseOrder
 
 Clock = Callable[[], datetime]
 
@@ -316,6 +317,10 @@ class Transaction(Protocol):
 
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None: ...
 
+    def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
+        """Return the item's open purchase orders (the on-order part of its position)."""
+        ...
+
     def commit(self) -> None: ...
 
 
@@ -427,6 +432,7 @@ class PushEffect:
 
     changes: tuple[InventoryChange, ...] = ()
     recheck_all: bool = False  # e.g. an order topic: 1688 does not say which offers it touched
+    orders: bool = False  # an order was made, paid, closed or refunded: pull orders early
 
 
 PushInterpreter = Callable[[PushMessage], PushEffect]
@@ -510,6 +516,42 @@ class LevelsComputer(Protocol):
     """Compute levels for a batch of items as of a business day (the bulk numpy path)."""
 
     def __call__(self, keys: Sequence[str], as_of: date) -> list[ComputedLevels]: ...
+
+
+class PurchaseOrderStore(Protocol):
+    """Purchase orders: placed from a task or by hand, imported from 1688, received in parts."""
+
+    def add(self, order: PurchaseOrder, now: datetime) -> PurchaseOrder:
+        """Store a new order (its id filled in); an order from a task marks the task ordered."""
+        ...
+
+    def get(self, order_id: int) -> PurchaseOrder:
+        """Return the order; ``LookupError`` when there is none."""
+        ...
+
+    def receive(self, order_id: int, quantity: int | None, at: datetime) -> PurchaseOrder:
+        """Record units received (all that is open when None); a full receipt closes the task."""
+        ...
+
+    def cancel(self, order_id: int, now: datetime) -> PurchaseOrder: ...
+
+    def upsert_imported(self, orders: Sequence[PurchaseOrder], now: datetime) -> int:
+        """Insert or update imported orders by their external reference; return how many."""
+        ...
+
+    def find(
+        self, key: ItemKey | None = None, open_only: bool = False, limit: int = 1000
+    ) -> list[PurchaseOrder]:
+        """Return orders, newest first: one item's, or only the open ones."""
+        ...
+
+    def received(self, since: datetime | None = None) -> list[PurchaseOrder]:
+        """Return the received orders (observed lead times), oldest first."""
+        ...
+
+    def task_for_order(self, task_id: int) -> tuple[ItemKey, str, int] | None:
+        """Return an open task's item, supplier and suggested quantity, or None."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,10 @@ def test_the_available_position_nets_committed_and_in_transit() -> None:
     feed = Feed()
     (notice,) = feed.at(30, committed=25, in_transit=0)
     assert notice.available == 5 and notice.on_hand == 30 and notice.tier is Tier.T3
-    assert Feed().at(30, committed=25, in_transit=500) == ()
+    # Goods on the way lift the position above T1 (no order needed), not the shelf.
+    assert Feed().at(80, committed=25, in_transit=500) == ()
+    (shelf_low,) = Feed().at(30, committed=25, in_transit=500)
+    assert shelf_low.tier is Tier.T3 and shelf_low.available == 505 and shelf_low.shelf == 5
 
 
 def test_disabled_levels_never_alert_even_at_zero() -> None:

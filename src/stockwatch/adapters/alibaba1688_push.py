@@ -156,7 +156,7 @@ def _int(value: Any) -> int:
 def interpret(message: PushMessage) -> PushEffect:
     """Return what a message means: inventory → new stock per SKU; order → re-read items."""
     if message.topic in ORDER_TOPICS:
-        return PushEffect(recheck_all=True)
+        return PushEffect(recheck_all=True, orders=True)
     if message.topic != INVENTORY_TOPIC:
         return PushEffect()
     data = message.payload.get("data")

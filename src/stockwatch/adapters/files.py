@@ -302,7 +302,8 @@ class SalesLine:
 
 
 def read_sales(path: Path, tz: ZoneInfo = SHANGHAI) -> Loaded[SalesLine]:
-    """Read sales lines (date, sku, quantity[, order_id]); times are bucketed by Shanghai day."""
+    """Read sales lines (date, sku, quantity[, order_id, warehouse]); times are bucketed by
+    Shanghai day; a warehouse makes the line count for ``SKU@WAREHOUSE``."""
     header, rows = _open_csv(path)
     for name in ("sku", "day"):
         _require_column(path, header, name)
@@ -315,6 +316,9 @@ def read_sales(path: Path, tz: ZoneInfo = SHANGHAI) -> Loaded[SalesLine]:
             sku = _pick(row, "sku")
             if not sku:
                 raise ValueError("empty sku")
+            warehouse = _pick(row, "warehouse")
+            if warehouse:  # the warehouse's own sales: item key SKU@WAREHOUSE
+                sku = f"{sku}@{warehouse}"
             raw_day = _pick(row, "day")
             day = _parse_day(raw_day, tz)
             qty = _int(row.get("quantity") or row.get("qty") or "", "quantity", minimum=None)

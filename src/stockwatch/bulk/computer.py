@@ -41,7 +41,7 @@ class PolicyGroups:
 
     def index(self, item: Item | None, sku: str) -> int | str:
         """Return the policy number for an item, or the configuration error as text."""
-        section = sku if sku in self.config.model.items else ""
+        section = "|".join(self.config.item_sections(item, sku))
         group = (item.item_class.value if item else "", item.category if item else "", section)
         if group not in self._index:
             try:
@@ -71,13 +71,31 @@ class BulkLevelsComputer:
         self.groups = PolicyGroups(config)
         self.last: BulkLevels | None = None
 
+    def _sales(self, keys: Sequence[ItemKey], as_of: date, window: int) -> npt.NDArray[np.int32]:
+        """Each key's own history: ``SKU@WAREHOUSE`` sales, plus the plain SKU's sales when the
+        SKU is kept in that one warehouse only (an ERP export without a warehouse column);
+        a SKU in several warehouses never lends its SKU-level sales to each of them."""
+        places: dict[str, int] = {}
+        for k in self.items:
+            places[k.sku] = places.get(k.sku, 0) + 1
+        own = [str(k) for k in keys]
+        lent = [k.sku if k.warehouse and places.get(k.sku, 0) <= 1 else None for k in keys]
+        names = sorted(set(own) | {n for n in lent if n})
+        matrix = self.history(names, as_of, window)
+        row = {n: i for i, n in enumerate(names)}
+        out = matrix[[row[n] for n in own]]
+        extra = [i for i, n in enumerate(lent) if n]
+        if extra:
+            out[extra] += matrix[[row[lent[i]] for i in extra]]  # type: ignore[index]
+        return out
+
     def __call__(self, keys: Sequence[str], as_of: date) -> list[ComputedLevels]:
         parsed = [ItemKey.parse(k) for k in keys]
         items = [self.items.get(k) for k in parsed]
         errors: dict[int, str] = {}
         index = np.zeros(len(keys), dtype=np.int64)
         for row, (key, item) in enumerate(zip(parsed, items, strict=True)):
-            got = self.groups.index(item, key.sku)
+            got = self.groups.index(item, str(key))
             if isinstance(got, str):
                 errors[row] = got
             else:
@@ -92,7 +110,7 @@ class BulkLevelsComputer:
                 lead[row] = item.lead_time_days
                 lead_sd[row] = item.lead_time_sd_days or 0.0
         window = max(p.window_days for p in policies)
-        sales = self.history([k.sku for k in parsed], as_of, window)
+        sales = self._sales(parsed, as_of, window)
         outs = self.stockouts(list(keys), as_of, window) if self.stockouts else None
         bulk = compute_bulk(
             sales,

@@ -153,6 +153,32 @@ class RetentionConfig(_Section):
         return self
 
 
+class OrdersConfig(_Section):
+    """``[daemon.orders]``: 1688 seller orders into daily sales, and the push compensation API.
+
+    ``enabled`` defaults to on when the daemon reads 1688 as the seller (no ``stock_file``).
+    """
+
+    enabled: bool | None = None
+    every: str | float = "15m"  # incremental pull by modification time (ORDER_* pushes: sooner)
+    first_days: int = Field(30, ge=1, le=365)  # the first pull, without a cursor yet
+    overlap: str | float = "10m"  # re-read this much before the cursor (late-visible changes)
+    compensate_every: str | float = "30m"  # push.cursor.messageList: pushes 1688 kept
+
+    @field_validator("every", "compensate_every")
+    @classmethod
+    def _period(cls, value: str | float) -> str | float:
+        if _seconds(value) <= 0:
+            raise ValueError("must be longer than 0 s (0 would loop without pause)")
+        return value
+
+    @field_validator("overlap")
+    @classmethod
+    def _overlap(cls, value: str | float) -> str | float:
+        _seconds(value)
+        return value
+
+
 class DaemonConfig(_Section):
     """``stockwatch run``: poll schedules, the HTTP endpoints and retention (the recompute runs
     on ``[thresholds] recompute``)."""
@@ -166,6 +192,7 @@ class DaemonConfig(_Section):
     push_app_secret: SecretStr | None = None  # 1688 appSecret, written as "${ALI_APP_SECRET}"
     webhook_token: SecretStr | None = None  # X-Stockwatch-Token the order webhook must carry
     retention: RetentionConfig = RetentionConfig()
+    orders: OrdersConfig = OrdersConfig()
     deliver_every: str | float = "5s"
     fail_backoff: str | float = "5m"  # a failed read re-polls the item no sooner than this
     # Early re-reads (order webhook, order pushes, debounce ends) at most once per this gap:

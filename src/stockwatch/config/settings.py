@@ -386,8 +386,7 @@ class Config:
                 layers.append(f"[classes.{item.item_class.value}]")
                 if item.category:
                     layers.append(f'[categories."{item.category}"]')
-            if name in self.model.items:
-                layers.append(f'[items."{name}"]')
+            layers.extend(f'[items."{n}"]' for n in self.item_sections(item, sku))
             raise ValueError(f"item {name}: {exc} (settings from {', '.join(layers)})") from None
 
     def _layers(self, item: Item | None, sku: str | None) -> list[dict[str, Any]]:
@@ -399,14 +398,27 @@ class Config:
                 layers.append(m.classes[item.item_class].layer())
             if item.category in m.categories:
                 layers.append(m.categories[item.category].layer())
-        section = m.items.get(sku or (item.sku if item else ""))
-        if section is not None:
-            layers.append(section.layer())
+        for name in self.item_sections(item, sku):
+            layers.append(m.items[name].layer())
         return layers
 
+    def item_sections(self, item: Item | None, sku: str | None) -> list[str]:
+        """Return the ``[items."…"]`` sections for an item: ``"SKU"``, then ``"SKU@WAREHOUSE"``
+        (the warehouse's own settings win over the SKU's)."""
+        name = sku or (item.sku if item else "")
+        plain, _, warehouse = name.partition("@")
+        if not warehouse and item is not None and item.warehouse:
+            warehouse = item.warehouse
+        names = [plain] + ([f"{plain}@{warehouse}"] if warehouse else [])
+        return [n for n in names if n in self.model.items]
+
     def _manual(self, item: Item | None, sku: str | None) -> ManualLevels | None:
-        section = self.model.items.get(sku or (item.sku if item else ""))
-        return section.manual() if section else None
+        sections = self.item_sections(item, sku)
+        for name in reversed(sections):  # the warehouse's hand-set levels win
+            manual = self.model.items[name].manual()
+            if manual is not None:
+                return manual
+        return None
 
 
 def _policy_from_layers(

@@ -24,6 +24,7 @@ from stockwatch.core.model import (
     Notice,
     NoticeKind,
     OfferStatus,
+    OnOrder,
     Phase,
     Reading,
     Tier,
@@ -32,14 +33,21 @@ from stockwatch.core.model import (
 
 
 def observed_tier(
-    state: AlertState, available: int, levels: TierLevels, policy: AlertPolicy
+    state: AlertState,
+    available: int,
+    levels: TierLevels,
+    policy: AlertPolicy,
+    shelf: int | None = None,
 ) -> Tier:
     """Return the tier a reading shows, with hysteresis when it would improve the current tier.
 
-    To count as better than the current tier, stock must clear each boundary by the recovery
-    margin, so stock hovering at a threshold does not flap.
+    ``available`` is the inventory position and ``shelf`` what customers can buy now (the
+    position when omitted): T1/T2 come from the position, T3/OUT also from the shelf. To count
+    as better than the current tier, stock must clear each boundary by the recovery margin, so
+    stock hovering at a threshold does not flap.
     """
-    plain = levels.classify(available)
+    on_shelf = available if shelf is None else shelf
+    plain = levels.classify_stock(available, on_shelf)
     current = state.tier if state.phase in (Phase.FIRING, Phase.RECOVERING) else Tier.OK
     if plain >= current or levels.disabled:
         return plain
@@ -48,7 +56,11 @@ def observed_tier(
         levels.t2 + policy.recover_margin(levels.t2),
         levels.t3 + policy.recover_margin(levels.t3),
     )
-    with_margin = Tier.OUT if available <= policy.recover_margin(0) else shifted.classify(available)
+    out_margin = policy.recover_margin(0)
+    if available <= out_margin or on_shelf <= out_margin:
+        with_margin = Tier.OUT
+    else:
+        with_margin = shifted.classify_stock(available, on_shelf)
     return min(current, max(plain, with_margin))
 
 
@@ -79,10 +91,31 @@ def evaluate(
     levels: TierLevels,
     policy: AlertPolicy,
     now: datetime,
+    on_order: OnOrder | None = None,
 ) -> tuple[AlertState, tuple[Notice, ...]]:
-    """Return the new state and at most one notice for a reading of the item."""
+    """Return the new state and at most one notice for a reading of the item.
+
+    ``on_order`` is the open quantity of the item's purchase orders. It is the on-order part of
+    the position; a reading's own in-transit figure (a CSV snapshot column) is taken instead
+    when larger, so a shop that reports both is not counted twice.
+    """
     if state.last_reading_at is not None and reading.observed_at <= state.last_reading_at:
         return state, ()
+    if on_order is not None and on_order.quantity > reading.in_transit:
+        reading = replace(reading, in_transit=on_order.quantity)
+    new_state, notices = _evaluate(state, reading, levels, policy, now)
+    if on_order is not None and on_order.due is not None and reading.in_transit > 0:
+        notices = tuple(replace(n, due=on_order.due) for n in notices)
+    return new_state, notices
+
+
+def _evaluate(
+    state: AlertState,
+    reading: Reading,
+    levels: TierLevels,
+    policy: AlertPolicy,
+    now: datetime,
+) -> tuple[AlertState, tuple[Notice, ...]]:
     if reading.is_failed:
         return _failed_read(state, reading, levels, policy, now)
     base = replace(
@@ -115,7 +148,7 @@ def _transition(
     policy: AlertPolicy,
     now: datetime,
 ) -> tuple[AlertState, Notice | None]:
-    observed = observed_tier(state, available, levels, policy)
+    observed = observed_tier(state, available, levels, policy, reading.shelf)
     phase = state.phase
     if phase is Phase.OK or phase is Phase.PENDING:
         if observed is Tier.OK:
@@ -229,6 +262,8 @@ def _notice(
         levels=levels,
         reading_at=reading.observed_at,
         detail=detail,
+        shelf=reading.shelf,
+        on_order=reading.in_transit,
     )
 
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
-from stockwatch.core.model import Item, Notice, NoticeKind, Tier
+from stockwatch.core.model import Item, LateOrder, Notice, NoticeKind, Tier
+
+# Merchants read dates in Beijing time; a fixed offset keeps the core free of tz data files.
+_CHINA = timezone(timedelta(hours=8))
 
 LANGS = ("zh-CN", "en")
 
@@ -40,6 +44,7 @@ _KIND_TITLES: dict[str, dict[NoticeKind, str]] = {
         NoticeKind.STALE: "库存数据读取失败",
         NoticeKind.SHARP_DROP: "库存骤降",
         NoticeKind.UNAVAILABLE: "商品不可售",
+        NoticeKind.LATE_SUPPLIER: "供应商延迟到货",
     },
     "en": {
         NoticeKind.RAISED: "Low stock",
@@ -50,6 +55,7 @@ _KIND_TITLES: dict[str, dict[NoticeKind, str]] = {
         NoticeKind.STALE: "Stock data stale",
         NoticeKind.SHARP_DROP: "Sharp stock drop",
         NoticeKind.UNAVAILABLE: "Offer unavailable",
+        NoticeKind.LATE_SUPPLIER: "Supplier late",
     },
 }
 
@@ -67,6 +73,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "detail": "说明",
         "unknown": "未知",
         "offer": "1688 商品",
+        "shelf": "货架库存",
+        "on_order": "在途",
+        "due": "预计到货",
+        "order": "采购单",
+        "supplier": "供应商",
+        "late_by": "已延迟",
+        "shelf_lasts": "货架可售",
+        "escalated": "到货前货架将售罄，请催货或另行采购",
+        "expected": "原定到货",
     },
     "en": {
         "item": "Item",
@@ -81,6 +96,15 @@ _WORDS: dict[str, dict[str, str]] = {
         "detail": "Detail",
         "unknown": "unknown",
         "offer": "1688 offer",
+        "shelf": "Shelf",
+        "on_order": "on order",
+        "due": "due",
+        "order": "Purchase order",
+        "supplier": "Supplier",
+        "late_by": "Late by",
+        "shelf_lasts": "Shelf lasts",
+        "escalated": "the shelf runs out before it can arrive: chase it or buy elsewhere",
+        "expected": "Expected",
     },
 }
 
@@ -120,6 +144,40 @@ def format_cover(days: float | None, lang: str = "zh-CN") -> str:
     if days is None or math.isinf(days):
         return "∞"
     return f"{days:.1f}{' ' if check_lang(lang) == 'en' else ''}{word('days', lang)}"
+
+
+def format_when(at: datetime) -> str:
+    """Return a date and time for people, in China time: ``12-05 14:00``."""
+    return at.astimezone(_CHINA).strftime("%m-%d %H:%M")
+
+
+def shelf_line(notice: Notice, lang: str = "zh-CN") -> str:
+    """Return the shelf figure, with the goods on the way and when they are due."""
+    w = _WORDS[check_lang(lang)]
+    shelf = w["unknown"] if notice.shelf is None else str(notice.shelf)
+    if notice.on_order <= 0:
+        return shelf
+    extra = f"{w['on_order']} {notice.on_order}"
+    if notice.due is not None:
+        extra += f"，{w['due']} {format_when(notice.due)}" if lang == "zh-CN" else ""
+        extra += f", {w['due']} {format_when(notice.due)}" if lang == "en" else ""
+    return f"{shelf}（{extra}）" if lang == "zh-CN" else f"{shelf} ({extra})"
+
+
+def late_lines(late: LateOrder, lang: str = "zh-CN") -> list[tuple[str, str]]:
+    """Return the lines that say which order is late, by how much and how long the shelf lasts."""
+    w = _WORDS[check_lang(lang)]
+    days = f"{late.days_late:.1f}{' ' if lang == 'en' else ''}{w['days']}"
+    lines = [
+        (w["order"], f"{late.order_ref} × {late.open_quantity}"),
+        (w["supplier"], late.supplier or w["unknown"]),
+        (w["expected"], format_when(late.expected_at)),
+        (w["late_by"], days),
+        (w["shelf_lasts"], format_cover(late.shelf_days, lang)),
+    ]
+    if late.escalated:
+        lines.append((w["detail"], w["escalated"]))
+    return lines
 
 
 def escape_markdown(text: str) -> str:
@@ -163,6 +221,9 @@ def render(notice: Notice, item: Item | None = None, lang: str = "zh-CN") -> Mes
                 else f"{avail} ({w['on_hand']} {on_hand})",
             )
         )
+        lines.append((w["shelf"], shelf_line(notice, lang)))
+        if notice.late is not None:
+            lines.extend(late_lines(notice.late, lang))
         lv = notice.levels
         if not lv.disabled:
             lines.append((w["levels"], f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"))

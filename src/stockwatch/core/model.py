@@ -139,10 +139,25 @@ class Reading:
 
     @property
     def available(self) -> int | None:
-        """Return the available position: on hand − committed + in transit."""
+        """Return the inventory position: on hand − committed + in transit (on order)."""
         if self.on_hand is None:
             return None
         return self.on_hand - self.committed + self.in_transit
+
+    @property
+    def shelf(self) -> int | None:
+        """Return what a customer can buy now: on hand − committed (goods on the way excluded)."""
+        if self.on_hand is None:
+            return None
+        return self.on_hand - self.committed
+
+
+@dataclass(frozen=True)
+class OnOrder:
+    """Goods ordered from the supplier and not yet received: the on-order part of the position."""
+
+    quantity: int = 0
+    due: datetime | None = None  # the earliest expected arrival of an open order
 
 
 @dataclass(frozen=True)
@@ -200,6 +215,25 @@ class TierLevels:
         """Return the quantity at or below which ``tier`` applies."""
         return {Tier.T1: self.t1, Tier.T2: self.t2, Tier.T3: self.t3, Tier.OUT: 0}[tier]
 
+    def classify_stock(self, position: int, shelf: int) -> Tier:
+        """Return the tier of an item from its inventory position and its shelf.
+
+        T1/T2 say when to order, so they look at the position (goods on the way count). T3 and
+        OUT say what a customer sees, so they also look at the shelf: an empty shelf is OUT even
+        with goods on the way.
+        """
+        if self.disabled:
+            return Tier.OK
+        return max(self.classify(position), self.shelf_tier(shelf))
+
+    def shelf_tier(self, shelf: int) -> Tier:
+        """Return OUT, T3 or OK from the shelf alone."""
+        if self.disabled:
+            return Tier.OK
+        if shelf <= 0:
+            return Tier.OUT
+        return Tier.T3 if shelf <= self.t3 else Tier.OK
+
     def classify(self, available: int) -> Tier:
         """Return the tier of an available position (OUT at 0 or oversold)."""
         if self.disabled:
@@ -237,6 +271,7 @@ class NoticeKind(enum.StrEnum):
     STALE = "stale"  # many failed reads in a row
     SHARP_DROP = "sharp_drop"  # stock fell sharply between two readings, even above T1 (opt-in)
     UNAVAILABLE = "unavailable"  # the 1688 offer was delisted, expired or is gone
+    LATE_SUPPLIER = "late_supplier"  # a purchase order is past its expected arrival
 
 
 @dataclass(frozen=True)
@@ -295,6 +330,7 @@ class AlertPolicy:
     stale_after_reads: int = 3
     stale_after: timedelta = timedelta(hours=6)
     sharp_drop_ratio: float = 0.0  # 0 = off; 0.5 reports a fall of half the stock between reads
+    late_tolerance: timedelta = timedelta(days=1)  # a purchase order later than this is late
 
     def __post_init__(self) -> None:
         if self.dedupe_window < timedelta(0):
@@ -307,6 +343,8 @@ class AlertPolicy:
             raise ValueError("renotify_drop_ratio must be in [0, 1)")
         if not 0 <= self.sharp_drop_ratio < 1:
             raise ValueError("sharp_drop_ratio must be in [0, 1)")
+        if self.late_tolerance < timedelta(0):
+            raise ValueError("late_tolerance must not be negative")
         if self.stale_after_reads < 1:
             raise ValueError("stale_after_reads must be at least 1")
         for tier, rule in self.debounce:
@@ -325,8 +363,26 @@ class AlertPolicy:
 
 
 @dataclass(frozen=True)
+class LateOrder:
+    """A purchase order past its expected arrival, as a late-supplier notice reports it."""
+
+    order_ref: str  # the order's id (and 1688 order number) for people
+    supplier: str
+    ordered_at: datetime
+    expected_at: datetime
+    open_quantity: int
+    days_late: float
+    shelf_days: float | None  # how long the shelf lasts at the current rate; None = ∞
+    escalated: bool  # the shelf runs out before the order can arrive
+
+
+@dataclass(frozen=True)
 class Notice:
-    """A decision to tell someone something; delivery is someone else's job."""
+    """A decision to tell someone something; delivery is someone else's job.
+
+    ``available`` is the inventory position (on hand − committed + on order), ``shelf`` what
+    customers can buy now (on hand − committed); ``due`` is when goods on the way are expected.
+    """
 
     key: ItemKey
     kind: NoticeKind
@@ -340,11 +396,25 @@ class Notice:
     levels: TierLevels
     reading_at: datetime | None = None
     detail: str = ""
+    shelf: int | None = None
+    on_order: int = 0
+    due: datetime | None = None
+    late: LateOrder | None = None
 
     @property
     def idempotency_key(self) -> str:
-        """Return a key unique per notice decision; replaying an evaluation yields the same key."""
+        """Return a key unique per notice decision; replaying an evaluation yields the same key.
+
+        A late-supplier notice is unique per order and severity, whatever the alert episode.
+        """
+        if self.late is not None:
+            severity = "escalated" if self.late.escalated else "late"
+            return f"{self.key}|po:{self.late.order_ref}|{self.kind.value}|{severity}"
         return f"{self.key}|e{self.episode}|n{self.seq}|{self.kind.value}|{self.tier.name}"
+
+    @property
+    def shelf_days_of_cover(self) -> float | None:
+        return None if self.shelf is None else self.levels.days_of_cover(self.shelf)
 
     @property
     def days_of_cover(self) -> float | None:

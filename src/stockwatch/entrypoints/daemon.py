@@ -72,6 +72,8 @@ class Daemon:
     _push_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _deliver_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _promo_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _orders_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    order_pulls: int = 0  # seller-order pulls done (tests and status)
     _server: uvicorn.Server | None = None
     _last_early: float | None = None  # time.monotonic() of the last early re-read pass
 
@@ -128,6 +130,8 @@ class Daemon:
             loops.append(asyncio.create_task(self._checkpoints(), name="checkpoints"))
         if p.promotions is not None:
             loops.append(asyncio.create_task(self._promotions(), name="promotions"))
+        if p.orders is not None:
+            loops.append(asyncio.create_task(self._orders(), name="orders"))
         self.ready.set()
         try:
             done, _ = await asyncio.wait(
@@ -295,6 +299,11 @@ class Daemon:
 
     async def _pushes(self) -> None:
         p = self.parts
+        loop = asyncio.get_running_loop()
+
+        def orders_changed() -> None:  # called from the worker thread
+            loop.call_soon_threadsafe(self._orders_wake.set)
+
         while not self.stop.is_set():
             await _wait_any([self.stop, self._push_wake], 5.0)
             self._push_wake.clear()
@@ -307,6 +316,7 @@ class Daemon:
                         p.evaluator,
                         p.clock(),
                         PUSH_BATCH,
+                        orders_changed,
                     )
                 except Exception:  # the messages stay "received" and are retried next pass
                     log.exception("applying push messages failed")
@@ -354,6 +364,42 @@ class Daemon:
             except Exception:
                 log.exception("threshold recompute failed")
                 await _wait_any([self.stop], 3600)  # do not retry in a tight loop
+
+    async def _orders(self) -> None:
+        """Seller orders into sales (on start, every ``[daemon.orders] every``, and at once
+        after an ``ORDER_*`` push), and the pushes 1688 kept (on start and periodically)."""
+        p = self.parts
+        sync = p.orders
+        assert sync is not None
+        next_pull = next_compensation = p.clock()
+        woken = False
+        while not self.stop.is_set():
+            self._orders_wake.clear()
+            now = p.clock()
+            if now >= next_compensation:
+                next_compensation = now + timedelta(seconds=sync.compensate_every)
+                try:
+                    fresh = await sync.compensate(now)
+                    if fresh:
+                        log.info("push compensation: %d kept message(s) recovered", fresh)
+                        self._push_wake.set()
+                except Exception:  # 1688 unreachable: the messages stay kept there
+                    log.exception("reading the push compensation API failed")
+            if sync.pull_orders and (woken or now >= next_pull):
+                next_pull = now + timedelta(seconds=sync.every)
+                try:
+                    pulled = await sync.pull(now)
+                    self.order_pulls += 1
+                    if pulled.keys:
+                        log.info("orders: sales of %d item(s) changed", len(pulled.keys))
+                        self._wake.set()
+                except Exception:  # the cursor did not move: the next pull re-reads
+                    log.exception("importing 1688 orders failed")
+            due = min(next_pull, next_compensation) if sync.pull_orders else next_compensation
+            await _wait_any(
+                [self.stop, self._orders_wake], max((due - p.clock()).total_seconds(), 0.05)
+            )
+            woken = self._orders_wake.is_set()
 
     async def _promotions(self) -> None:
         """Apply promotions on time: on start, at each local midnight while one is in play

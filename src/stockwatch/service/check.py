@@ -47,6 +47,22 @@ class ItemError:
     message: str
 
 
+def own_sales(
+    key: ItemKey, places: Mapping[str, int], sales: Mapping[str, Sequence[int]]
+) -> Sequence[int] | None:
+    """Return an item's own daily sales: ``SKU@WAREHOUSE`` sales, plus the plain SKU's when
+    the SKU is kept in that one warehouse only; a SKU in several warehouses never lends its
+    SKU-level sales to each of them (the bulk path applies the same rule). ``places``: how
+    many item keys each SKU has."""
+    own = sales.get(str(key)) if key.warehouse else None
+    lent = sales.get(key.sku)
+    if key.warehouse and lent is not None and places.get(key.sku, 0) > 1:
+        lent = None
+    if own is None or lent is None:
+        return own if lent is None else lent
+    return [a + b for a, b in zip(own, lent, strict=True)]
+
+
 def levels_for_items(
     keys: Iterable[ItemKey],
     items: Mapping[ItemKey, Item],
@@ -58,11 +74,16 @@ def levels_for_items(
     """Compute every item's levels; an item whose data is unusable is reported, not fatal."""
     levels: dict[ItemKey, TierLevels] = {}
     errors: list[ItemError] = []
+    places: dict[str, int] = {}
+    for known in items:
+        places[known.sku] = places.get(known.sku, 0) + 1
     for key in keys:
         item = items.get(key)
         try:
-            policy = policy_for(item, key.sku)
-            levels[key] = compute_levels(policy, sales.get(key.sku), as_of, item, promotions)
+            policy = policy_for(item, str(key))
+            levels[key] = compute_levels(
+                policy, own_sales(key, places, sales), as_of, item, promotions
+            )
         except ValueError as exc:
             errors.append(ItemError(key, str(exc)))
     return levels, errors
@@ -81,7 +102,11 @@ def assess(
             continue
         out.append(
             ItemStatus(
-                reading.key, items.get(reading.key), reading, lv, lv.classify(reading.available)
+                reading.key,
+                items.get(reading.key),
+                reading,
+                lv,
+                lv.classify_stock(reading.available, reading.shelf or 0),
             )
         )
     return sorted(out, key=ItemStatus.urgency)

@@ -27,11 +27,21 @@ from stockwatch.core.model import (
     Item,
     ItemKey,
     Notice,
+    OnOrder,
     Reading,
     ReadingSource,
     TierLevels,
 )
-from stockwatch.ports import AlertEvent, Clock, Router, StockSource, Store, Transaction
+from stockwatch.core.purchasing import PurchaseOrder, late_notice, late_orders, on_order
+from stockwatch.ports import (
+    AlertEvent,
+    Clock,
+    Router,
+    StockSource,
+    Store,
+    StoredReading,
+    Transaction,
+)
 
 LevelsFor = Callable[[ItemKey, Item | None], TierLevels | None]
 
@@ -73,6 +83,26 @@ def notice_payload(notice: Notice) -> dict[str, object]:
         "velocity": lv.velocity,
         "strategy": lv.basis.strategy,
         "detail": notice.detail,
+        "shelf": notice.shelf,
+        "on_order": notice.on_order,
+        "due": notice.due.isoformat() if notice.due else None,
+        "late": _late_payload(notice),
+    }
+
+
+def _late_payload(notice: Notice) -> dict[str, object] | None:
+    late = notice.late
+    if late is None:
+        return None
+    return {
+        "order": late.order_ref,
+        "supplier": late.supplier,
+        "ordered_at": late.ordered_at.isoformat(),
+        "expected_at": late.expected_at.isoformat(),
+        "open_quantity": late.open_quantity,
+        "days_late": round(late.days_late, 2),
+        "shelf_days": None if late.shelf_days is None else round(late.shelf_days, 2),
+        "escalated": late.escalated,
     }
 
 
@@ -138,12 +168,14 @@ class Evaluator:
             if levels is None:
                 return []
             expected = state.version
+            orders = tx.open_orders(key)
+            ordered = on_order(orders)
             notices: list[Notice] = []
             events: list[tuple[AlertEvent, Notice | None]] = []
             for stored in pending:
                 before = state
                 state, out = evaluate(
-                    state, stored.reading, levels, self.policy, stored.received_at
+                    state, stored.reading, levels, self.policy, stored.received_at, ordered
                 )
                 for notice in out:
                     notices.append(notice)
@@ -154,12 +186,51 @@ class Evaluator:
                         events.append((ev, None))
             if state.version == expected:
                 return []
+            late = self._late(key, orders, ordered, pending[-1], levels, state.episode)
             if not tx.save_alert_state(key, state, expected, now):
                 return []  # another worker evaluated these readings first; roll back
             self._write_events(tx, item, events, now)
+            # Each late order is announced once per severity: its event key is the guard.
+            for notice in late:
+                event_id = tx.add_event(notice_event(notice))
+                if event_id is not None:
+                    tx.enqueue(event_id, self.router.route(notice, item), now)
+                    notices.append(notice)
             tx.set_next_poll(key, self._next_poll(state, now))
             tx.commit()
         return notices
+
+    def _late(
+        self,
+        key: ItemKey,
+        orders: Sequence[PurchaseOrder],
+        ordered: OnOrder,
+        last: StoredReading,
+        levels: TierLevels,
+        episode: int,
+    ) -> list[Notice]:
+        """Return a late-supplier notice per late order; the event key keeps each one single."""
+        reading = last.reading
+        if reading.on_hand is None or levels.disabled:
+            return []
+        shelf = reading.shelf or 0
+        position = shelf + max(reading.in_transit, ordered.quantity)
+        at = last.received_at
+        return [
+            late_notice(
+                key,
+                late,
+                levels,
+                at,
+                on_hand=reading.on_hand,
+                shelf=shelf,
+                position=position,
+                on_order_qty=ordered.quantity,
+                due=ordered.due,
+                episode=episode,
+            )
+            for late in late_orders(orders, shelf, levels.velocity, at, self.policy.late_tolerance)
+        ]
 
     def _write_events(
         self,

@@ -7,7 +7,7 @@ know for an item is stale and changes nothing: 1688 does not guarantee order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from stockwatch.core.model import Item, ItemKey, Reading, ReadingSource
@@ -31,8 +31,11 @@ def apply_pushes(
     store: Store,
     evaluator: Evaluator,
     now: datetime,
+    on_orders: Callable[[], None] | None = None,
 ) -> tuple[dict[str, str], bool]:
     """Apply stored messages in order; return each one's status and whether a re-read is due.
+
+    ``on_orders`` is called (once) when an order topic says the seller's orders changed.
 
     1. Interpret every message; look each offer's items up once.
     2. Keep a change only if it is newer than what is known for the item (else "stale");
@@ -44,9 +47,10 @@ def apply_pushes(
     offers: dict[str, list[Item]] = {}
     latest: dict[ItemKey, datetime | None] = {}
     fresh: list[Reading] = []
-    recheck = False
+    recheck = orders = False
     for message in messages:
         effect = interpret(message)
+        orders = orders or effect.orders
         status = "ignored"
         for change in effect.changes:
             # A bizTime far ahead of the receipt would hide every later reading of the item.
@@ -74,6 +78,8 @@ def apply_pushes(
     if recheck:
         store.request_recheck(None, now)
     store.mark_push_messages(statuses, now)
+    if orders and on_orders is not None:
+        on_orders()
     return statuses, recheck
 
 
@@ -90,11 +96,16 @@ def apply_push(
 
 
 def apply_pending_pushes(
-    interpret: PushInterpreter, store: Store, evaluator: Evaluator, now: datetime, limit: int = 500
+    interpret: PushInterpreter,
+    store: Store,
+    evaluator: Evaluator,
+    now: datetime,
+    limit: int = 500,
+    on_orders: Callable[[], None] | None = None,
 ) -> tuple[int, bool]:
     """Apply stored messages not yet applied, oldest first; return (count, any re-read asked)."""
     messages = store.unprocessed_push_messages(limit)
     if not messages:
         return 0, False
-    _, recheck = apply_pushes(messages, interpret, store, evaluator, now)
+    _, recheck = apply_pushes(messages, interpret, store, evaluator, now, on_orders)
     return len(messages), recheck

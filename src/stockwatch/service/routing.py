@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from stockwatch.core.messages import check_lang, render, tier_label
+from stockwatch.core.messages import check_lang, format_when, late_lines, render, tier_label
 from stockwatch.core.model import Item, Notice, NoticeKind, Tier
 from stockwatch.core.replenishment import PriceBreak, suggest
 from stockwatch.ports import OutgoingMessage
@@ -131,7 +131,8 @@ def notice_payload(
     cover = notice.days_of_cover
     lead = item.lead_time_days if item is not None and item.lead_time_days else default_lead_time
     suggestion = None
-    if notice.kind is not NoticeKind.RESOLVED and not lv.disabled and notice.tier >= Tier.T1:
+    wants_order = notice.kind not in (NoticeKind.RESOLVED, NoticeKind.LATE_SUPPLIER)
+    if wants_order and not lv.disabled and notice.tier >= Tier.T1:
         s = suggest(
             available=notice.available,
             t1=lv.t1,
@@ -178,6 +179,10 @@ def notice_payload(
         },
         "reading": {
             "available": notice.available,
+            "shelf": notice.shelf,
+            "on_order": notice.on_order,
+            "due": notice.due.isoformat() if notice.due else None,
+            "due_text": format_when(notice.due) if notice.due else None,
             "on_hand": notice.on_hand,
             "observed_at": notice.reading_at.isoformat() if notice.reading_at else None,
         },
@@ -191,6 +196,24 @@ def notice_payload(
         },
         "days_of_cover": None if cover is None or math.isinf(cover) else round(cover, 2),
         "suggestion": suggestion,
+        "late": _late_view(notice, lang),
+    }
+
+
+def _late_view(notice: Notice, lang: str) -> dict[str, Any] | None:
+    """Return the late order's figures and its lines in ``lang`` for the templates."""
+    late = notice.late
+    if late is None:
+        return None
+    return {
+        "order": late.order_ref,
+        "supplier": late.supplier,
+        "expected_at": late.expected_at.isoformat(),
+        "open_quantity": late.open_quantity,
+        "days_late": round(late.days_late, 2),
+        "shelf_days": None if late.shelf_days is None else round(late.shelf_days, 2),
+        "escalated": late.escalated,
+        "lines": [[k, v] for k, v in late_lines(late, lang)],
     }
 
 

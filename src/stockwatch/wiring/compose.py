@@ -52,6 +52,7 @@ from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.accounts import build_accounts
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
 from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
+from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 
 
@@ -198,6 +199,7 @@ class DaemonParts:
     accounts: Accounts | None = None  # users, sessions, API tokens, audit (None: open mode)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
     promotions: PromotionApplier | None = None  # applies promotions on time
+    orders: OrderSync | None = None  # seller orders into sales; the push compensation API
     promotion_store: PromotionStore | None = None  # /api/promotions
 
 
@@ -387,10 +389,15 @@ def build_daemon(
     store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, now)
     closers: list[Callable[[], Awaitable[None]]] = []
     metrics = PrometheusMetrics()
-    if source is None:
-        source, close_source = stock_source(config, store.engine)
-        if close_source is not None:
-            closers.append(close_source)
+    client = None
+    if source is None and daemon.stock_file:
+        source = FileStockSource(config.resolve(daemon.stock_file))
+    elif source is None:
+        from stockwatch.adapters.alibaba1688.session import GatewaySession
+
+        session = GatewaySession(gateway_settings(config), token_store(config, store.engine))
+        source, client = session.source, session.client
+        closers.append(session.aclose)
     if deliver is None and model.channels:
         deliver, close = channel_deliverer(config, store, clock, metrics)
         closers.append(close)
@@ -403,7 +410,7 @@ def build_daemon(
     )
     digests = daily_digests(router, store, cache)
     metrics.watch_backlog(store.outbox_backlog)
-    supplier = getattr(getattr(source, "client", None), "stats", None)
+    supplier = client.stats if client is not None else None
     if supplier is not None:  # the 1688 client's call counters (not for a stock file)
         metrics.watch_supplier(lambda: supplier)
     spec = model.thresholds.recompute
@@ -426,6 +433,19 @@ def build_daemon(
     if port is not None:
         refuse_open_exposure(daemon.http.host, accounts, web_token)
     promotions = PromotionApplier(config, store, cache)
+    o = daemon.orders
+    orders = None
+    if client is not None and o.enabled is not False:
+        orders = OrderSync(
+            config,
+            store,
+            cache,
+            client,
+            every=daemon.seconds(o.every),
+            compensate_every=daemon.seconds(o.compensate_every),
+            # by default only a seller's daemon reads its own orders
+            pull_orders=o.enabled or model.gateway.side == "seller",
+        )
     return DaemonParts(
         store=store,
         source=source,
@@ -465,6 +485,7 @@ def build_daemon(
         http=daemon.http,
         accounts=accounts,
         promotions=promotions,
+        orders=orders,
         promotion_store=promotion_store(store.engine),
     )
 

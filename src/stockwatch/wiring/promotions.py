@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,6 +59,43 @@ def promotion_store(engine: Engine) -> PromotionStore:
 PROMOTION_REVIEW_FACTOR = 1e12
 
 
+def recompute_items(
+    config: Config,
+    store: SqlStore,
+    cache: LevelCache,
+    keys: Sequence[str],
+    now: datetime,
+    review_factor: float | None = None,
+) -> object:
+    """Recompute some items' stored levels from the imported sales (no-op before any import).
+
+    ``review_factor`` None: the configured one (big jumps wait for a person).
+    """
+    from stockwatch.adapters.db.sales import SqlSalesStore
+    from stockwatch.bulk.computer import BulkLevelsComputer
+
+    sales = SqlSalesStore(store.engine)
+    if not keys or sales.last_day() is None:
+        return None
+    tz_name = config.model.general.timezone
+    day = cache.as_of or now.astimezone(ZoneInfo(tz_name)).date()
+    computer = BulkLevelsComputer(
+        config,
+        cache.catalog.items,
+        sales.matrix,
+        promotions=all_promotions(config, store.engine),
+        stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+    )
+    return recompute_thresholds(
+        keys,
+        day,
+        computer,
+        SqlThresholdStore(store.engine),
+        now,
+        review_factor=review_factor or config.model.thresholds.review_factor,
+    )
+
+
 @dataclass
 class PromotionApplier:
     """Applies promotions on time: recomputes the items they name (and those they named last
@@ -69,9 +107,6 @@ class PromotionApplier:
     applied: set[str] = field(default_factory=set)
 
     def run(self, now: datetime) -> int:
-        from stockwatch.adapters.db.sales import SqlSalesStore
-        from stockwatch.bulk.computer import BulkLevelsComputer
-
         promos = all_promotions(self.config, self.store.engine)
         catalog = self.cache.refresh()  # the fallback levels, with today's promotions
         named = {
@@ -82,25 +117,7 @@ class PromotionApplier:
         keys = sorted(named | self.applied)
         if not keys:
             return 0
-        tz_name = self.config.model.general.timezone
-        day = self.cache.as_of or now.astimezone(ZoneInfo(tz_name)).date()
-        sales = SqlSalesStore(self.store.engine)
-        if sales.last_day() is not None:
-            computer = BulkLevelsComputer(
-                self.config,
-                catalog.items,
-                sales.matrix,
-                promotions=promos,
-                stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
-            )
-            recompute_thresholds(
-                keys,
-                day,
-                computer,
-                SqlThresholdStore(self.store.engine),
-                now,
-                review_factor=PROMOTION_REVIEW_FACTOR,
-            )
+        recompute_items(self.config, self.store, self.cache, keys, now, PROMOTION_REVIEW_FACTOR)
         self.store.request_recheck([ItemKey.parse(k) for k in keys], now)
         self.applied = named
         return len(keys)

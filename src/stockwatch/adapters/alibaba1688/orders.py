@@ -1,9 +1,13 @@
 """Seller orders from 1688 (``alibaba.trade.getSellerOrderList``) as daily sales per SKU.
 
 The API pages 20 orders at a time, newest first, filtered by creation time
-(``createStartTime``/``createEndTime``, ``yyyyMMddHHmmssSSS+0800``). Each order carries
-``productItems`` with ``productID`` and, for multi-spec offers, ``specId``/``skuID``; these map
-to the merchant's SKUs through the items catalogue. Unpaid and closed orders are not sales.
+(``createStartTime``/``createEndTime``, ``yyyyMMddHHmmssSSS+0800``) or by modification time
+(``modifyStartTime``/``modifyEndTime``: the incremental pull, which also sees old orders that
+were closed or refunded since). Each order carries ``productItems`` with ``productID`` and, for
+multi-spec offers, ``specId``/``skuID``; these map to the merchant's SKUs through the items
+catalogue. Unpaid and closed orders are not sales; refunded units (``refundStatus`` =
+``refundsuccess``, ``refundCount`` [G]), also after completion, are taken back. A line's
+``warehouseCode`` [G] names the shipping warehouse when the shop has several.
 """
 
 from __future__ import annotations
@@ -40,6 +44,14 @@ class OrderLine:
     quantity: int
     status: str
     created_at: datetime
+    modified_at: datetime | None = None
+    refunded: int = 0  # units refunded, during the sale or after completion
+    warehouse: str | None = None
+
+    @property
+    def sold(self) -> int:
+        """Units that count as sold now: 0 when closed, else the quantity less refunds."""
+        return 0 if self.closed else max(self.quantity - self.refunded, 0)
 
     @property
     def closed(self) -> bool:
@@ -59,10 +71,16 @@ def _lines(order: Mapping[str, Any]) -> list[OrderLine]:
     if not order_id:
         raise GatewayError(f"an order without an id: {str(order)[:200]}", permanent=True)
     created = parse_date(str(base["createTime"]))
+    modified = parse_date(str(base["modifyTime"])) if base.get("modifyTime") else None
     status = str(base.get("status") or "")
     out = []
     for i, item in enumerate(order.get("productItems") or []):
         spec, sku = item.get("specId"), item.get("skuID")
+        quantity = int(item.get("quantity") or 0)
+        refunded = 0
+        if str(item.get("refundStatus") or "") == "refundsuccess":
+            refunded = min(int(item.get("refundCount") or quantity), quantity)
+        warehouse = item.get("warehouseCode") or base.get("warehouseCode")
         out.append(
             OrderLine(
                 order_id=order_id,
@@ -70,9 +88,12 @@ def _lines(order: Mapping[str, Any]) -> list[OrderLine]:
                 offer_id=str(item["productID"]),
                 spec_id=str(spec) if spec else None,
                 sku_id=str(sku) if sku else None,
-                quantity=int(item.get("quantity") or 0),
+                quantity=quantity,
                 status=str(item.get("status") or status),
                 created_at=created,
+                modified_at=modified,
+                refunded=refunded,
+                warehouse=str(warehouse) if warehouse else None,
             )
         )
     return out
@@ -88,15 +109,18 @@ async def seller_order_lines(
     until: datetime | None = None,
     *,
     max_orders: int = MAX_ORDERS,
+    modified: bool = False,
 ) -> list[OrderLine]:
-    """Return every line of the orders created in [since, until), walking all pages.
+    """Return every line of the orders created (or, with ``modified``, changed) in
+    [since, until), walking all pages.
 
     Raise :class:`TooManyOrders` before reading further when the window holds more than
     ``max_orders``: paging that deep is slow and shifts under new orders.
     """
-    params: dict[str, Any] = {"pageSize": PAGE_SIZE, "createStartTime": format_date(since)}
+    field = "modify" if modified else "create"
+    params: dict[str, Any] = {"pageSize": PAGE_SIZE, f"{field}StartTime": format_date(since)}
     if until is not None:
-        params["createEndTime"] = format_date(until)
+        params[f"{field}EndTime"] = format_date(until)
     lines: list[OrderLine] = []
     seen: set[tuple[str, int]] = set()
     page, pages = 1, 1

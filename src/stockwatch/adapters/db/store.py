@@ -41,7 +41,9 @@ from stockwatch.adapters.db.codec import (
 )
 from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.adapters.db.outbox import SqlOutbox, message_from_json
+from stockwatch.adapters.db.purchase_orders import open_orders
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
     OutboxBacklog,
@@ -198,6 +200,9 @@ class SqlTransaction:
 
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None:
         self.conn.execute(update(t.items).where(t.items.c.key == str(key)).values(next_poll_at=at))
+
+    def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
+        return open_orders(self.conn, key)
 
     def commit(self) -> None:
         self.conn.commit()

@@ -299,6 +299,30 @@ replenishment_tasks = Table(
     Index("ix_replenishment_tasks_status", "status", "item_key"),  # open tasks (0005)
 )
 
+# One row per purchase-order line. Imported 1688 lines carry external_ref "1688:<orderId>:<n>"
+# (unique, so re-importing changes the row instead of adding one); receipts lists each part
+# received as {"at": ISO time, "quantity": n}.
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_key", String(200), nullable=False),
+    Column("supplier", String(200), nullable=False, default=""),
+    Column("quantity", Integer, nullable=False),
+    Column("received_qty", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),  # ordered|partial|received|cancelled
+    Column("ordered_at", UTCDateTime, nullable=False),
+    Column("expected_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=True),
+    Column("task_id", Id, nullable=True),
+    Column("external_ref", String(120), nullable=True, unique=True),
+    Column("source", String(16), nullable=False, default="manual"),
+    Column("receipts", JSON, nullable=False, default=list),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # The evaluator reads an item's open orders on every evaluation.
+    Index("ix_purchase_orders_item_status", "item_key", "status"),
+)
+
 oauth_tokens = Table(
     "oauth_tokens",
     metadata,

@@ -43,6 +43,9 @@ LABELS: dict[str, dict[str, str]] = {
         "daily": "每日库存风险日报",
         "items": "项",
         "test": "测试消息",
+        "shelf": "货架库存",
+        "on_order": "在途",
+        "due": "预计到货",
     },
     "en": {
         "item": "Item",
@@ -66,6 +69,9 @@ LABELS: dict[str, dict[str, str]] = {
         "daily": "Daily stock risk report",
         "items": "items",
         "test": "Test message",
+        "shelf": "Shelf",
+        "on_order": "on order",
+        "due": "due",
     },
 }
 
@@ -154,7 +160,22 @@ def _view(notice: Mapping[str, Any], lang: str) -> dict[str, Any]:
     view["item"] = item
     view["cover_text"] = _cover_text(notice.get("days_of_cover"), lang)
     view["detail_text"] = str(notice.get("detail") or LABELS[lang]["unknown"])
+    view["shelf_text"] = _shelf_text(notice.get("reading") or {}, lang)
     return view
+
+
+def _shelf_text(reading: Mapping[str, Any], lang: str) -> str:
+    """Return the shelf, with goods on the way and when they are due: both numbers, always."""
+    labels = LABELS[lang]
+    shelf = reading.get("shelf")
+    text = labels["unknown"] if shelf is None else str(shelf)
+    on_order = int(reading.get("on_order") or 0)
+    if on_order > 0:
+        extra = f"{labels['on_order']} {on_order}"
+        if reading.get("due_text"):
+            extra += f", {labels['due']} {reading['due_text']}"
+        text += f" ({extra})"
+    return text
 
 
 def lang_of(message: OutgoingMessage, default: str = "zh-CN") -> str:

@@ -55,6 +55,8 @@ class TaskChannel(Channel):
             if notice.get("kind") == "resolved":
                 closed += self.store.close_for_item(item_key, now, "stock recovered")
                 continue
+            if notice.get("kind") == "late_supplier":
+                continue  # the order exists already; its task waits for the goods
             key = str(notice.get("idempotency_key") or f"{message.idempotency_key}#{i}")
             task = task_from_notice(notice, key)
             if task.suggested_qty <= 0 and task.tier in ("", "OK"):

@@ -450,6 +450,10 @@ from stockwatch.entrypoints.cli.review import review as _review  # noqa: E402
 
 app.command("review")(_review)
 
+from stockwatch.entrypoints.cli.orders import register as _register_orders  # noqa: E402
+
+_register_orders(app)
+
 from stockwatch.entrypoints.cli.accounts import register as _register_accounts  # noqa: E402
 
 _register_accounts(app)

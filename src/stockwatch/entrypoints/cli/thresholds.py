@@ -136,7 +136,11 @@ def sales_import(
 
     cfg, language = _setup(config, lang)
     catalogue = _catalogue(cfg, items)
-    known = {key.sku for key in catalogue} if catalogue is not None else None
+    known = (
+        {key.sku for key in catalogue} | {str(key) for key in catalogue}
+        if catalogue is not None
+        else None
+    )
     engine = open_engine(cfg, db)
     store = SqlSalesStore(engine)
     try:
@@ -242,9 +246,7 @@ def sales_import_orders(
         if line.unpaid:
             unpaid += 1
             continue
-        sold.append(
-            SoldLine(line.order_id, line.line, sku, line.day(tz), line.quantity, line.closed)
-        )
+        sold.append(SoldLine(line.order_id, line.line, sku, line.day(tz), line.sold, line.closed))
     result = SqlOrderSales(engine).add(sold, now)
     engine.dispose()
     orders = len({line.order_id for line in lines})

@@ -29,6 +29,7 @@ from stockwatch.entrypoints.web.auth_routes import AuthDeps, auth_router
 from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_renderer
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.item_rows import Sources
+from stockwatch.entrypoints.web.orders import orders_router
 from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
 from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, snooze_length
 from stockwatch.ports import AlertEvent, Clock, PromotionStore, PushMessage, Store
@@ -380,6 +381,7 @@ def create_app(deps: WebDeps) -> FastAPI:
         status_summary=deps.status_summary,
     )
     app.include_router(dashboard_router(dashboard))
+    app.include_router(orders_router(dashboard))
     app.include_router(auth_router(AuthDeps(security, deps.clock, page_renderer(dashboard))))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app, deps.lang)

@@ -41,6 +41,7 @@ from stockwatch.entrypoints.web.web_common import (
 )
 from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus
 from stockwatch.service.alert_review import load_review
+from stockwatch.service.purchasing import order_view
 from stockwatch.wiring.web import OPEN, OverviewFilter, export_purchase_list, purchase_list
 
 MAX_ID = 2**63 - 1  # ids are 64-bit in the database; a longer one cannot exist (4xx, not 500)
@@ -238,7 +239,13 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     @router.get("/tasks", response_class=HTMLResponse, include_in_schema=False)
     def tasks_page(request: Request) -> HTMLResponse:
         groups = purchase_list(d.sources.tasks.list(OPEN, ALL_TASKS)) if d.sources.tasks else None
-        return page(request, "tasks.html", "tasks", groups=groups)
+        now = d.clock()
+        orders = (
+            [order_view(o, now) for o in d.sources.orders.find(open_only=True)]
+            if d.sources.orders
+            else None
+        )
+        return page(request, "tasks.html", "tasks", groups=groups, orders=orders)
 
     @router.post("/tasks/{task_id}/close", include_in_schema=False)
     def task_close(task_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:

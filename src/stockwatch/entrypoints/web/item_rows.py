@@ -16,7 +16,9 @@ from sqlalchemy import Engine
 from stockwatch.core.model import AlertState, Item, ItemKey, Phase, Tier
 from stockwatch.ports import Store
 from stockwatch.service.polling import LevelsFor
+from stockwatch.service.purchasing import PurchaseOrders
 from stockwatch.service.status import stale_items
+from stockwatch.wiring.purchasing import purchase_orders
 from stockwatch.wiring.web import (
     OPEN,
     OverviewFilter,
@@ -44,6 +46,7 @@ class Sources:
     sales: SqlSalesStore | None = None
     attention: SqlAttention | None = None
     channel_switch: SqlChannelStatus | None = None
+    orders: PurchaseOrders | None = None
 
     @classmethod
     def for_store(cls, store: Store) -> Sources:
@@ -58,6 +61,7 @@ class Sources:
             SqlSalesStore(engine),
             SqlAttention(engine),
             SqlChannelStatus(engine),
+            purchase_orders(engine),
         )
 
 

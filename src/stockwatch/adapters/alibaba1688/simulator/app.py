@@ -164,9 +164,19 @@ async def admin_action(gateway: Gateway, action: str, p: dict[str, Any]) -> Any:
     if action == "order":
         member = MEMBERS_BY_ROLE.get(p.get("member", "buyer"), BUYER)
         order_id = gateway.place_order(
-            int(p["offer_id"]), p.get("spec_id"), int(p.get("quantity", 1)), member
+            int(p["offer_id"]),
+            p.get("spec_id"),
+            int(p.get("quantity", 1)),
+            member,
+            p.get("warehouse"),
         )
         return {"order_id": order_id}
+    if action == "complete":
+        gateway.complete_order(int(p["order_id"]))
+        return {"ok": True}
+    if action == "refund":
+        gateway.refund_order(int(p["order_id"]), p.get("quantity"))
+        return {"ok": True}
     if action == "pay":
         gateway.pay_order(int(p["order_id"]))
         return {"ok": True}

@@ -116,6 +116,8 @@ class Order:
     deducted: bool = False
     created: datetime | None = None
     modified: datetime | None = None
+    refunded: int = 0  # units refunded (in sales or after completion)
+    warehouse: str | None = None  # the seller's shipping warehouse, when the shop has several
 
 
 @dataclass
@@ -672,14 +674,28 @@ class Gateway:
         )
 
     # -- orders (admin) ---------------------------------------------------------------------
-    def place_order(self, offer_id: int, spec_id: str | None, quantity: int, buyer: str) -> int:
+    def place_order(
+        self,
+        offer_id: int,
+        spec_id: str | None,
+        quantity: int,
+        buyer: str,
+        warehouse: str | None = None,
+    ) -> int:
         offer = self.catalogue.get(offer_id, self.clock.now())
         if offer is None:
             raise KeyError(f"no offer {offer_id}")
         self._order_ids += 1
         now = self.clock.now()
         order = Order(
-            self._order_ids, offer_id, spec_id, quantity, buyer, created=now, modified=now
+            self._order_ids,
+            offer_id,
+            spec_id,
+            quantity,
+            buyer,
+            created=now,
+            modified=now,
+            warehouse=warehouse,
         )
         self.orders[order.order_id] = order
         self._order_push(order, "ORDER_BUYER_MAKE", "ORDER_BUYER_VIEW_BUYER_MAKE")
@@ -706,6 +722,27 @@ class Gateway:
             self._deduct(order, offer, order.quantity)  # stock returns
             order.deducted = False
 
+    def complete_order(self, order_id: int) -> None:
+        """The buyer confirmed receipt: the trade is a success (a refund may still follow)."""
+        order = self.orders[order_id]
+        order.status = "success"
+        order.modified = self.clock.now()
+        self._order_push(order, "ORDER_ORDER_SUCCESS", "ORDER_BUYER_VIEW_ORDER_SUCCESS")
+
+    def refund_order(self, order_id: int, quantity: int | None = None) -> None:
+        """Refund units of an order: during the sale, or after completion (售后退款)."""
+        order = self.orders[order_id]
+        order.refunded = min(order.quantity, order.refunded + (quantity or order.quantity))
+        order.modified = self.clock.now()
+        if order.status == "success":
+            topics = ("ORDER_ORDER_REFUND_AFTER_SALES", "ORDER_BUYER_VIEW_ORDER_REFUND_AFTER_SALES")
+        else:
+            topics = (
+                "ORDER_ORDER_BUYER_REFUND_IN_SALES",
+                "ORDER_BUYER_VIEW_ORDER_BUYER_REFUND_IN_SALES",
+            )
+        self._order_push(order, *topics)
+
     def _seller_orders(self, params: Mapping[str, str], member: str | None) -> Answer:
         """``alibaba.trade.getSellerOrderList``: the seller's orders, newest first, 20 a page."""
         if member != SELLER:
@@ -714,12 +751,16 @@ class Gateway:
         size = min(20, max(1, int(params.get("pageSize") or 20)))
         start = parse_date(params["createStartTime"]) if params.get("createStartTime") else None
         end = parse_date(params["createEndTime"]) if params.get("createEndTime") else None
+        m_start = parse_date(params["modifyStartTime"]) if params.get("modifyStartTime") else None
+        m_end = parse_date(params["modifyEndTime"]) if params.get("modifyEndTime") else None
         orders = [
             o
             for o in self.orders.values()
             if o.created is not None
             and (start is None or o.created >= start)
             and (end is None or o.created < end)
+            and (m_start is None or (o.modified or o.created) >= m_start)
+            and (m_end is None or (o.modified or o.created) < m_end)
         ]
         orders.sort(key=lambda o: (o.created, o.order_id), reverse=True)
         rows = [self._order_json(o) for o in orders[(page - 1) * size : page * size]]
@@ -740,6 +781,10 @@ class Gateway:
         }
         if sku is not None:
             item.update(skuID=sku.sku_id, specId=sku.spec_id)
+        if order.refunded:
+            item.update(refundStatus="refundsuccess", refundCount=order.refunded)
+        if order.warehouse:
+            item["warehouseCode"] = order.warehouse
         return {
             "baseInfo": {
                 "id": order.order_id,

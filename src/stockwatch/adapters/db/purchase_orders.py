@@ -1,0 +1,216 @@
+"""Purchase orders in SQL: placed from a task or imported from 1688, received in parts.
+
+Marking a task ordered sets the task's status to ``ordered`` (it leaves the draft purchase
+list); receiving the whole quantity closes it. Every change is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from stockwatch.adapters.db.tables import purchase_orders, replenishment_tasks
+from stockwatch.core.model import ItemKey
+from stockwatch.core.purchasing import OPEN_STATUSES, OrderStatus, PurchaseOrder
+
+ORDERED_TASK = "ordered"
+
+
+class OrderNotFound(LookupError):
+    pass
+
+
+def order_from_row(row: Any) -> PurchaseOrder:
+    return PurchaseOrder(
+        id=int(row["id"]),
+        key=ItemKey.parse(row["item_key"]),
+        supplier=row["supplier"] or "",
+        quantity=int(row["quantity"]),
+        received_qty=int(row["received_qty"]),
+        status=OrderStatus(row["status"]),
+        ordered_at=row["ordered_at"],
+        expected_at=row["expected_at"],
+        received_at=row["received_at"],
+        task_id=None if row["task_id"] is None else int(row["task_id"]),
+        external_ref=row["external_ref"],
+        source=row["source"],
+    )
+
+
+def open_orders(conn: Connection, key: ItemKey) -> list[PurchaseOrder]:
+    """Return the item's open orders, oldest first (used inside the evaluator's transaction)."""
+    rows = conn.execute(
+        select(purchase_orders)
+        .where(
+            purchase_orders.c.item_key == str(key),
+            purchase_orders.c.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(purchase_orders.c.ordered_at, purchase_orders.c.id)
+    )
+    return [order_from_row(r._mapping) for r in rows]
+
+
+def _values(order: PurchaseOrder, now: datetime) -> dict[str, Any]:
+    return {
+        "item_key": str(order.key),
+        "supplier": order.supplier,
+        "quantity": order.quantity,
+        "received_qty": order.received_qty,
+        "status": order.status.value,
+        "ordered_at": order.ordered_at,
+        "expected_at": order.expected_at,
+        "received_at": order.received_at,
+        "task_id": order.task_id,
+        "external_ref": order.external_ref,
+        "source": order.source,
+        "updated_at": now,
+    }
+
+
+class SqlPurchaseOrderStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, order: PurchaseOrder, now: datetime) -> PurchaseOrder:
+        """Store a new order; when it comes from a task, mark the task ordered."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                insert(purchase_orders)
+                .values(**_values(order, now), receipts=[])
+                .returning(purchase_orders.c.id)
+            ).one()
+            if order.task_id is not None:
+                conn.execute(
+                    update(replenishment_tasks)
+                    .where(replenishment_tasks.c.id == order.task_id)
+                    .values(status=ORDERED_TASK, updated_at=now)
+                )
+        return replace(order, id=int(row.id))
+
+    def task_for_order(self, task_id: int) -> tuple[ItemKey, str, int] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(replenishment_tasks).where(
+                    replenishment_tasks.c.id == task_id, replenishment_tasks.c.status == "open"
+                )
+            ).first()
+        if row is None:
+            return None
+        return ItemKey.parse(row.item_key), row.supplier or "", int(row.suggested_qty)
+
+    def get(self, order_id: int) -> PurchaseOrder:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(purchase_orders).where(purchase_orders.c.id == order_id)
+            ).first()
+        if row is None:
+            raise OrderNotFound(order_id)
+        return order_from_row(row._mapping)
+
+    def receive(self, order_id: int, quantity: int | None, at: datetime) -> PurchaseOrder:
+        """Record ``quantity`` units received (all that is open when None); closes the task."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(purchase_orders).where(purchase_orders.c.id == order_id)
+            ).first()
+            if row is None:
+                raise OrderNotFound(order_id)
+            order = order_from_row(row._mapping)
+            qty = order.open_quantity if quantity is None else quantity
+            received = order.receive(qty, at)
+            receipts = [*(row.receipts or []), {"at": at.isoformat(), "quantity": qty}]
+            self._save(conn, received, at, receipts)
+        return received
+
+    def cancel(self, order_id: int, now: datetime) -> PurchaseOrder:
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(purchase_orders).where(purchase_orders.c.id == order_id)
+            ).first()
+            if row is None:
+                raise OrderNotFound(order_id)
+            cancelled = order_from_row(row._mapping).cancel()
+            self._save(conn, cancelled, now, list(row.receipts or []))
+        return cancelled
+
+    def _save(
+        self, conn: Connection, order: PurchaseOrder, now: datetime, receipts: list[Any]
+    ) -> None:
+        conn.execute(
+            update(purchase_orders)
+            .where(purchase_orders.c.id == order.id)
+            .values(
+                received_qty=order.received_qty,
+                status=order.status.value,
+                received_at=order.received_at,
+                receipts=receipts,
+                updated_at=now,
+            )
+        )
+        if order.task_id is None or order.is_open:
+            return
+        reason = "received" if order.status is OrderStatus.RECEIVED else "order cancelled"
+        conn.execute(
+            update(replenishment_tasks)
+            .where(
+                replenishment_tasks.c.id == order.task_id,
+                replenishment_tasks.c.status.in_(["open", ORDERED_TASK]),
+            )
+            .values(status="closed", closed_at=now, close_reason=reason, updated_at=now)
+        )
+
+    def upsert_imported(self, orders: Sequence[PurchaseOrder], now: datetime) -> int:
+        """Insert or update orders by their external reference; return how many changed."""
+        changed = 0
+        with self.engine.begin() as conn:
+            for order in orders:
+                row = conn.execute(
+                    select(purchase_orders).where(
+                        purchase_orders.c.external_ref == order.external_ref
+                    )
+                ).first()
+                if row is None:
+                    conn.execute(insert(purchase_orders).values(**_values(order, now), receipts=[]))
+                    changed += 1
+                    continue
+                old = order_from_row(row._mapping)
+                if (old.status, old.received_qty, old.received_at) == (
+                    order.status,
+                    order.received_qty,
+                    order.received_at,
+                ) or not old.is_open:
+                    continue  # unchanged, or already closed here (by hand or earlier import)
+                receipts = list(row.receipts or [])
+                if order.received_qty > old.received_qty:
+                    got = order.received_qty - old.received_qty
+                    at = order.received_at or now
+                    receipts.append({"at": at.isoformat(), "quantity": got})
+                self._save(conn, replace(order, id=old.id, task_id=old.task_id), now, receipts)
+                changed += 1
+        return changed
+
+    def find(
+        self, key: ItemKey | None = None, open_only: bool = False, limit: int = 1000
+    ) -> list[PurchaseOrder]:
+        query = select(purchase_orders).order_by(purchase_orders.c.id.desc()).limit(limit)
+        if key is not None:
+            query = query.where(purchase_orders.c.item_key == str(key))
+        if open_only:
+            query = query.where(purchase_orders.c.status.in_([s.value for s in OPEN_STATUSES]))
+        with self.engine.connect() as conn:
+            return [order_from_row(r._mapping) for r in conn.execute(query)]
+
+    def received(self, since: datetime | None = None) -> list[PurchaseOrder]:
+        """Return every received order (the observed lead times), oldest first."""
+        query = select(purchase_orders).where(
+            purchase_orders.c.status == OrderStatus.RECEIVED.value
+        )
+        if since is not None:
+            query = query.where(purchase_orders.c.received_at >= since)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(purchase_orders.c.received_at))
+            return [order_from_row(r._mapping) for r in rows]

@@ -1,0 +1,187 @@
+"""Purchase orders: goods ordered from a supplier for one item, received in one or more parts.
+
+The open quantity of every order of an item is the on-order part of its inventory position.
+An order past its expected arrival (plus a tolerance) is late: ``late_orders`` says by how much
+and whether the shelf runs out before it can arrive, ``late_notice`` turns that into a notice.
+Pure: times come in as parameters.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from stockwatch.core.model import (
+    ItemKey,
+    LateOrder,
+    Notice,
+    NoticeKind,
+    OnOrder,
+    Tier,
+    TierLevels,
+)
+
+DAY = timedelta(days=1)
+
+
+class OrderStatus(enum.StrEnum):
+    ORDERED = "ordered"  # placed (and paid), nothing received yet
+    PARTIAL = "partial"  # part of the quantity received
+    RECEIVED = "received"  # everything received: the order gives one observed lead time
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = frozenset({OrderStatus.ORDERED, OrderStatus.PARTIAL})
+
+
+@dataclass(frozen=True)
+class PurchaseOrder:
+    """One order line: ``quantity`` of item ``key`` from ``supplier``."""
+
+    key: ItemKey
+    supplier: str
+    quantity: int
+    ordered_at: datetime
+    expected_at: datetime
+    received_qty: int = 0
+    status: OrderStatus = OrderStatus.ORDERED
+    received_at: datetime | None = None  # when the last part arrived (the order completed)
+    id: int | None = None
+    task_id: int | None = None
+    external_ref: str | None = None  # "1688:<orderId>:<line>" for imported orders
+    source: str = "manual"
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise ValueError(f"order quantity must be > 0, got {self.quantity}")
+        if self.received_qty < 0:
+            raise ValueError(f"received quantity must be ≥ 0, got {self.received_qty}")
+        if self.expected_at < self.ordered_at:
+            raise ValueError("expected arrival is before the order was placed")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def open_quantity(self) -> int:
+        """Return the units still to come: 0 once received or cancelled."""
+        return max(self.quantity - self.received_qty, 0) if self.is_open else 0
+
+    @property
+    def ref(self) -> str:
+        return self.external_ref or f"PO{self.id if self.id is not None else '?'}"
+
+    @property
+    def lead_time_days(self) -> float | None:
+        """Return the observed lead time of a received order, in days."""
+        if self.status is not OrderStatus.RECEIVED or self.received_at is None:
+            return None
+        return max((self.received_at - self.ordered_at) / DAY, 0.0)
+
+    def receive(self, quantity: int, at: datetime) -> PurchaseOrder:
+        """Return the order after ``quantity`` more units arrived at ``at``."""
+        if not self.is_open:
+            raise ValueError(f"order {self.ref} is {self.status.value}, it cannot be received")
+        if quantity <= 0:
+            raise ValueError(f"received quantity must be > 0, got {quantity}")
+        if at < self.ordered_at:
+            raise ValueError("goods cannot arrive before the order was placed")
+        got = self.received_qty + quantity
+        if got >= self.quantity:
+            return replace(self, received_qty=got, status=OrderStatus.RECEIVED, received_at=at)
+        return replace(self, received_qty=got, status=OrderStatus.PARTIAL)
+
+    def cancel(self) -> PurchaseOrder:
+        if not self.is_open:
+            raise ValueError(f"order {self.ref} is {self.status.value}, it cannot be cancelled")
+        return replace(self, status=OrderStatus.CANCELLED)
+
+
+def on_order(orders: Iterable[PurchaseOrder]) -> OnOrder:
+    """Return the open quantity of the orders and the earliest expected arrival among them."""
+    open_orders = [o for o in orders if o.open_quantity > 0]
+    if not open_orders:
+        return OnOrder()
+    return OnOrder(
+        sum(o.open_quantity for o in open_orders), min(o.expected_at for o in open_orders)
+    )
+
+
+def late_orders(
+    orders: Iterable[PurchaseOrder],
+    shelf: int,
+    velocity: float,
+    now: datetime,
+    tolerance: timedelta = DAY,
+) -> list[LateOrder]:
+    """Return the open orders not received by their expected arrival plus ``tolerance``.
+
+    A late order is assumed to need at least as long again as it is already late (and at least
+    a day) to arrive; when the shelf runs out before that, or is already empty, it escalates.
+    """
+    out = []
+    for order in orders:
+        if order.open_quantity <= 0 or now <= order.expected_at + tolerance:
+            continue
+        days_late = (now - order.expected_at) / DAY
+        shelf_days = None if velocity <= 0 else max(shelf, 0) / velocity
+        soonest_arrival = max(days_late, 1.0)
+        escalated = shelf <= 0 or (shelf_days is not None and shelf_days < soonest_arrival)
+        out.append(
+            LateOrder(
+                order_ref=order.ref,
+                supplier=order.supplier,
+                ordered_at=order.ordered_at,
+                expected_at=order.expected_at,
+                open_quantity=order.open_quantity,
+                days_late=days_late,
+                shelf_days=shelf_days,
+                escalated=escalated,
+            )
+        )
+    return out
+
+
+def late_notice(
+    key: ItemKey,
+    late: LateOrder,
+    levels: TierLevels,
+    now: datetime,
+    *,
+    on_hand: int | None,
+    shelf: int,
+    position: int,
+    on_order_qty: int,
+    due: datetime | None,
+    episode: int = 0,
+) -> Notice:
+    """Return the late-supplier notice for one late order.
+
+    Its tier is the shelf's tier, at least T2 (order elsewhere or chase the supplier), and T3 or
+    worse once it escalates, so routes for urgent tiers reach the right people.
+    """
+    tier = max(levels.shelf_tier(shelf), Tier.T2)
+    if late.escalated:
+        tier = max(tier, Tier.T3)
+    return Notice(
+        key=key,
+        kind=NoticeKind.LATE_SUPPLIER,
+        tier=tier,
+        previous_tier=tier,
+        at=now,
+        episode=episode,
+        seq=0,
+        available=position,
+        on_hand=on_hand,
+        levels=levels,
+        reading_at=None,
+        detail=f"{late.order_ref} {late.supplier} {math.floor(late.days_late)}d",
+        shelf=shelf,
+        on_order=on_order_qty,
+        due=due,
+        late=late,
+    )

@@ -1,0 +1,222 @@
+"""CLI for purchase orders: ``orders [list] | place | receive | cancel``.
+
+An order placed from a replenishment task marks the task ordered; receiving everything closes
+it. Orders imported from 1688 by the daemon show up here too.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import Engine
+
+from stockwatch.config.settings import Config
+from stockwatch.core.model import ItemKey
+from stockwatch.entrypoints.cli.common import ConfigOpt, DbOpt, FormatOpt, LangOpt, fail, out, setup
+from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
+from stockwatch.wiring.compose import open_database
+from stockwatch.wiring.purchasing import purchase_orders
+
+orders_app = typer.Typer(help="Purchase orders (on order = part of the stock position).")
+
+CHINA = timezone(timedelta(hours=8))
+
+_COLS = {
+    "zh-CN": ("编号", "商品", "供应商", "数量", "已收", "状态", "下单", "预计到货", "延迟天数"),
+    "en": ("id", "item", "supplier", "qty", "received", "status", "ordered", "due", "days late"),
+}
+
+_T: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "title": "采购单",
+        "placed": "已记录采购单 #{id}：{item} × {qty}，供应商 {supplier}，预计 {due} 到货",
+        "received": "采购单 #{id}：已收货 {got}/{qty}（{status}）",
+        "cancelled": "采购单 #{id} 已取消",
+        "bad_date": "--expected {value!r}：请用 YYYY-MM-DD 或 ISO 时间",
+        "db": "无法打开数据库：{error}",
+    },
+    "en": {
+        "title": "purchase orders",
+        "placed": "recorded purchase order #{id}: {item} × {qty} from {supplier}, due {due}",
+        "received": "purchase order #{id}: received {got}/{qty} ({status})",
+        "cancelled": "purchase order #{id} cancelled",
+        "bad_date": "--expected {value!r}: use YYYY-MM-DD or an ISO time",
+        "db": "cannot open the database: {error}",
+    },
+}
+
+
+def _open(cfg: Config, db: str | None, lang: str) -> tuple[Engine, PurchaseOrders]:
+    try:
+        engine = open_database(cfg, db)
+    except Exception as exc:  # an unreachable or bad database is bad input for the CLI
+        raise fail(_T[lang]["db"].format(error=exc)) from None
+    return engine, purchase_orders(engine)
+
+
+def _when(value: str | None, lang: str) -> datetime | None:
+    """Parse --expected: a day (end of that day, China time) or an ISO time."""
+    if value is None:
+        return None
+    try:
+        if len(value.strip()) == 10:
+            day = date.fromisoformat(value.strip())
+            return datetime(day.year, day.month, day.day, 18, tzinfo=CHINA).astimezone(UTC)
+        at = datetime.fromisoformat(value.strip())
+        return (at if at.tzinfo else at.replace(tzinfo=CHINA)).astimezone(UTC)
+    except ValueError:
+        raise fail(_T[lang]["bad_date"].format(value=value)) from None
+
+
+def _day(at: datetime | None) -> str:
+    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+@orders_app.callback(invoke_without_command=True)
+def orders_default(ctx: typer.Context, config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """List open purchase orders (the default)."""
+    if ctx.invoked_subcommand is None:
+        orders_list(config=config, db=db, show_all=False, fmt="table", sku=None, lang=None)
+
+
+@orders_app.command("list")
+def orders_list(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="received and cancelled too")] = False,
+    fmt: FormatOpt = "table",
+    sku: Annotated[
+        str | None, typer.Option("--item", help="one item: SKU or SKU@WAREHOUSE")
+    ] = None,
+    lang: LangOpt = None,
+) -> None:
+    """List purchase orders: item, supplier, quantity received, expected arrival, days late."""
+    cfg, language = setup(config, lang)
+    engine, orders = _open(cfg, db, language)
+    try:
+        rows = orders.find(ItemKey.parse(sku) if sku else None, open_only=not show_all)
+    finally:
+        engine.dispose()
+    now = datetime.now(UTC)
+    views = [order_view(o, now) for o in rows]
+    if fmt == "json":
+        typer.echo(json.dumps(views, ensure_ascii=False, indent=2))
+        return
+    t = _T[language]
+    table = Table(title=t["title"], title_justify="left")
+    for col in _COLS[language]:
+        table.add_column(col)
+    for o, v in zip(rows, views, strict=True):
+        table.add_row(
+            str(o.id),
+            str(o.key),
+            o.supplier,
+            str(o.quantity),
+            str(o.received_qty),
+            o.status.value,
+            _day(o.ordered_at),
+            _day(o.expected_at),
+            f"{v['days_late']:g}" if v["days_late"] else "",
+        )
+    out.print(table)
+
+
+@orders_app.command("place")
+def orders_place(
+    task: Annotated[
+        int | None, typer.Option("--task", help="the replenishment task ordered")
+    ] = None,
+    sku: Annotated[str | None, typer.Option("--item", help="SKU or SKU@WAREHOUSE")] = None,
+    qty: Annotated[int | None, typer.Option("--qty", help="default: the task's quantity")] = None,
+    supplier: Annotated[str | None, typer.Option("--supplier")] = None,
+    expected: Annotated[
+        str | None,
+        typer.Option("--expected", help="arrival day or time (default: now + lead time)"),
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Record that goods were ordered (from a task, or for an item)."""
+    cfg, language = setup(config, lang)
+    due = _when(expected, language)
+    try:
+        key = ItemKey.parse(sku) if sku else None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    engine, orders = _open(cfg, db, language)
+    try:
+        order = orders.place(
+            datetime.now(UTC),
+            task_id=task,
+            key=key,
+            quantity=qty,
+            supplier=supplier,
+            expected_at=due,
+        )
+    except OrderError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    out.print(
+        _T[language]["placed"].format(
+            id=order.id,
+            item=order.key,
+            qty=order.quantity,
+            supplier=order.supplier or "-",
+            due=_day(order.expected_at),
+        ),
+        highlight=False,
+    )
+
+
+@orders_app.command("receive")
+def orders_receive(
+    order_id: Annotated[int, typer.Argument(metavar="ID")],
+    qty: Annotated[int | None, typer.Option("--qty", help="default: everything still open")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Record goods received; the whole quantity closes the order and its task."""
+    cfg, language = setup(config, lang)
+    engine, orders = _open(cfg, db, language)
+    try:
+        order = orders.receive(order_id, datetime.now(UTC), qty)
+    except OrderError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    out.print(
+        _T[language]["received"].format(
+            id=order.id, got=order.received_qty, qty=order.quantity, status=order.status.value
+        ),
+        highlight=False,
+    )
+
+
+@orders_app.command("cancel")
+def orders_cancel(
+    order_id: Annotated[int, typer.Argument(metavar="ID")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Cancel an open order: its quantity leaves the position."""
+    cfg, language = setup(config, lang)
+    engine, orders = _open(cfg, db, language)
+    try:
+        order = orders.cancel(order_id, datetime.now(UTC))
+    except OrderError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    out.print(_T[language]["cancelled"].format(id=order.id), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(orders_app, name="orders")

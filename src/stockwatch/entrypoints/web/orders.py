@@ -1,0 +1,139 @@
+"""Purchase orders over HTTP: the JSON API next to /api/tasks and the tasks page's buttons.
+
+``POST /api/tasks/{id}/order`` marks a task ordered, ``POST /api/orders`` records an order for
+an item, ``POST /api/orders/{id}/receive`` books goods in (all that is open by default) and
+``/cancel`` drops an order. A client's mistake is a 4xx with the reason, never a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Path, Query
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from stockwatch.core.model import ItemKey
+from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.entrypoints.web.web_common import DashboardDeps
+from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
+
+MAX_QTY = 2**31 - 1
+MAX_ID = 2**63 - 1  # a larger id is a 422, not an overflow in the database driver
+
+
+class OrderBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item: str | None = Field(None, max_length=200)
+    quantity: int | None = Field(None, gt=0, le=MAX_QTY)
+    supplier: str | None = Field(None, max_length=200)
+    expected_at: datetime | None = None
+
+
+class ReceiveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int | None = Field(None, gt=0, le=MAX_QTY)
+
+
+def _orders(d: DashboardDeps) -> PurchaseOrders:
+    if d.sources.orders is None:
+        raise HTTPException(404, "purchase orders are not available with this store")
+    return d.sources.orders
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at  # the API speaks UTC
+
+
+def _error(exc: OrderError) -> HTTPException:
+    text = str(exc)
+    return HTTPException(404 if "does not exist" in text else 409, text)
+
+
+def orders_router(d: DashboardDeps) -> APIRouter:
+    router = APIRouter()  # the SecurityMiddleware guards every route (login, roles, CSRF)
+
+    def place(task_id: int | None, body: OrderBody) -> PurchaseOrder:
+        try:
+            key = ItemKey.parse(body.item) if body.item else None
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        try:
+            return _orders(d).place(
+                d.clock(),
+                task_id=task_id,
+                key=key,
+                quantity=body.quantity,
+                supplier=body.supplier,
+                expected_at=_utc(body.expected_at),
+            )
+        except OrderError as exc:
+            raise _error(exc) from None
+
+    def receive(order_id: int, quantity: int | None) -> PurchaseOrder:
+        try:
+            return _orders(d).receive(order_id, d.clock(), quantity)
+        except OrderError as exc:
+            raise _error(exc) from None
+
+    @router.get("/api/orders")
+    def api_orders(
+        status: Annotated[str, Query(pattern="^(open|all)$")] = "open",
+        item: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> list[dict[str, Any]]:
+        try:
+            key = ItemKey.parse(item) if item else None
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        now = d.clock()
+        return [order_view(o, now) for o in _orders(d).find(key, open_only=status == "open")]
+
+    @router.post("/api/orders", status_code=201)
+    def api_place(body: OrderBody) -> dict[str, Any]:
+        if not body.item:
+            raise HTTPException(422, "item is required (or POST /api/tasks/{id}/order)")
+        return order_view(place(None, body), d.clock())
+
+    @router.post("/api/tasks/{task_id}/order", status_code=201)
+    def api_order_task(
+        task_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: OrderBody | None = None
+    ) -> dict[str, Any]:
+        return order_view(place(task_id, body or OrderBody()), d.clock())
+
+    @router.post("/api/orders/{order_id}/receive")
+    def api_receive(
+        order_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: ReceiveBody | None = None
+    ) -> dict[str, Any]:
+        return order_view(receive(order_id, (body or ReceiveBody()).quantity), d.clock())
+
+    @router.post("/api/orders/{order_id}/cancel")
+    def api_cancel(order_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+        try:
+            return order_view(_orders(d).cancel(order_id, d.clock()), d.clock())
+        except OrderError as exc:
+            raise _error(exc) from None
+
+    # -- the tasks page's buttons (forms post, then back to the page) ------------------------
+
+    @router.post("/tasks/{task_id}/order", include_in_schema=False)
+    def form_order(
+        task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+        quantity: Annotated[int | None, Form(gt=0, le=MAX_QTY)] = None,
+    ) -> RedirectResponse:
+        place(task_id, OrderBody(quantity=quantity))
+        return RedirectResponse("/tasks", status_code=303)
+
+    @router.post("/orders/{order_id}/receive", include_in_schema=False)
+    def form_receive(
+        order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+        quantity: Annotated[int | None, Form(gt=0, le=MAX_QTY)] = None,
+    ) -> RedirectResponse:
+        receive(order_id, quantity)
+        return RedirectResponse("/tasks", status_code=303)
+
+    return router

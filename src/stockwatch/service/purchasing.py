@@ -1,0 +1,116 @@
+"""Purchase-order use cases: mark a task ordered, receive goods, cancel; list for people.
+
+Framework-free: the CLI, the JSON API and the dashboard call these with a ``PurchaseOrderStore``
+and a way to look an item's declared lead time up. Mistakes (no such task, a quantity of 0,
+receiving a closed order) raise ``OrderError`` with a message for the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from stockwatch.core.model import ItemKey
+from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
+from stockwatch.ports import PurchaseOrderStore
+
+LeadTimeFor = Callable[[ItemKey], float | None]
+
+
+class OrderError(ValueError):
+    """A user's mistake about an order: the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class PurchaseOrders:
+    store: PurchaseOrderStore
+    lead_time_for: LeadTimeFor = lambda key: None
+
+    def place(
+        self,
+        now: datetime,
+        *,
+        task_id: int | None = None,
+        key: ItemKey | None = None,
+        quantity: int | None = None,
+        supplier: str | None = None,
+        expected_at: datetime | None = None,
+    ) -> PurchaseOrder:
+        """Record an order placed now; from a task its item, supplier and quantity are defaults.
+
+        Without an expected arrival the item's lead time (declared, else 7 days) is used.
+        """
+        task_supplier, task_qty = "", None
+        if task_id is not None:
+            found = self.store.task_for_order(task_id)
+            if found is None:
+                raise OrderError(f"task #{task_id} does not exist or is not open")
+            task_key, task_supplier, task_qty = found
+            if key is not None and key != task_key:
+                raise OrderError(f"task #{task_id} is for {task_key}, not {key}")
+            key = task_key
+        if key is None:
+            raise OrderError("name the item (SKU) or the task the order is for")
+        qty = quantity if quantity is not None else task_qty
+        if qty is None or qty <= 0:
+            raise OrderError(f"quantity must be a whole number > 0, got {qty}")
+        if expected_at is None:
+            lead = self.lead_time_for(key)
+            expected_at = now + timedelta(days=DEFAULT_LEAD_TIME_DAYS if lead is None else lead)
+        if expected_at < now:
+            raise OrderError("the expected arrival is before the order is placed")
+        order = PurchaseOrder(
+            key=key,
+            supplier=supplier if supplier is not None else task_supplier,
+            quantity=qty,
+            ordered_at=now,
+            expected_at=expected_at,
+            task_id=task_id,
+        )
+        return self.store.add(order, now)
+
+    def receive(self, order_id: int, at: datetime, quantity: int | None = None) -> PurchaseOrder:
+        """Record goods received: ``quantity`` units, or everything still open."""
+        if quantity is not None and quantity <= 0:
+            raise OrderError(f"received quantity must be > 0, got {quantity}")
+        try:
+            return self.store.receive(order_id, quantity, at)
+        except LookupError:
+            raise OrderError(f"purchase order #{order_id} does not exist") from None
+        except ValueError as exc:
+            raise OrderError(f"purchase order #{order_id}: {exc}") from None
+
+    def cancel(self, order_id: int, now: datetime) -> PurchaseOrder:
+        try:
+            return self.store.cancel(order_id, now)
+        except LookupError:
+            raise OrderError(f"purchase order #{order_id} does not exist") from None
+        except ValueError as exc:
+            raise OrderError(f"purchase order #{order_id}: {exc}") from None
+
+    def find(self, key: ItemKey | None = None, open_only: bool = False) -> list[PurchaseOrder]:
+        return self.store.find(key, open_only)
+
+
+def order_view(order: PurchaseOrder, now: datetime) -> dict[str, object]:
+    """Return the order as JSON for the API and the CLI's ``--format json``."""
+    late_days = (now - order.expected_at) / timedelta(days=1) if order.is_open else 0.0
+    return {
+        "id": order.id,
+        "item": str(order.key),
+        "supplier": order.supplier,
+        "quantity": order.quantity,
+        "received_qty": order.received_qty,
+        "open_quantity": order.open_quantity,
+        "status": order.status.value,
+        "ordered_at": order.ordered_at.isoformat(),
+        "expected_at": order.expected_at.isoformat(),
+        "received_at": order.received_at.isoformat() if order.received_at else None,
+        "lead_time_days": order.lead_time_days,
+        "days_late": round(max(late_days, 0.0), 2),
+        "task_id": order.task_id,
+        "external_ref": order.external_ref,
+        "source": order.source,
+    }
