@@ -8,21 +8,29 @@ the receivers do not share one interpreter lock. Measured in the same run:
    time; deliveries/s of each and the ratio;
 2. the full mixed burst through the worker: deliveries/s, and proof from the receivers' own
    logs that no robot got more than 20 messages in any 60 s window (none was throttled)
-   while every notification appears in some accepted message.
+   while every notification appears in some accepted message;
+3. a daily digest of ``--digest`` items to one robot of each kind, split into messages that
+   each fit the provider's size limit, against the single message main sent (cut at the limit).
 
-    python -m benchmarks.deliver_outbox [--total 10000] [--robots 4] [--peer 2000]
+Targets (one PASS/FAIL line each): worker ≥ 5× the naive sender; no robot over 20 per 60 s;
+every item of the burst in some message; every item of the split digest shown, no message
+over its provider's limit.
+
+    python -m benchmarks.deliver_outbox [--total 10000] [--robots 4] [--peer 1000] [--digest 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +96,24 @@ def messages(plan: dict[str, int], first: int = 0) -> list[tuple[str, OutgoingMe
     return out
 
 
+def daily_digest(channels: Sequence[str], items: int) -> list[tuple[str, OutgoingMessage]]:
+    """Return one daily digest row per channel listing ``items`` items at risk."""
+    route = Route("daily", tuple(channels), digest_at=clock_time(0, 0))
+    return RouteTable(RouterSettings((route,))).daily_digests(
+        NOW, [notice(i) for i in range(items)]
+    )
+
+
+def cut_items(urls: dict[str, str], message: OutgoingMessage, channel: str) -> int:
+    """How many items the one message main sent showed once the channel cut it to size."""
+    ch = build_channel(channel, urls[channel])
+    payload = ch.payload(message)  # type: ignore[attr-defined]
+    text = json.dumps(payload, ensure_ascii=False)
+    limit = {"wecom": 4096, "ding": 20000, "feishu": 20000}[channel.rstrip("0123456789")]
+    shown = text.encode()[:limit].decode(errors="ignore")
+    return len(set(SKU.findall(shown)))
+
+
 def channels_for(urls: dict[str, str], names: Sequence[str]) -> dict[str, Channel]:
     return {n: build_channel(n, urls[n]) for n in names}
 
@@ -119,7 +145,7 @@ async def run_naive(engine: Engine, channels: dict[str, Channel]) -> float:
         while claimed := outbox.claim_due(datetime.now(UTC), 1, 60):
             [entry] = claimed
             answer = await channels[entry.channel].send(entry.message)
-            outbox.mark_sent(entry.id, datetime.now(UTC), answer)
+            outbox.mark_sent(entry, datetime.now(UTC), answer)
     finally:
         for channel in channels.values():
             await channel.aclose()
@@ -155,6 +181,7 @@ def main() -> None:
     parser.add_argument(
         "--latency", type=float, default=0.03, help="simulated provider round trip, seconds"
     )
+    parser.add_argument("--digest", type=int, default=300, help="items in the split daily digest")
     args = parser.parse_args()
     r = args.robots
     plan: dict[str, int] = {}
@@ -166,7 +193,8 @@ def main() -> None:
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     stop = ctx.Event()
-    fakes = ctx.Process(target=serve, args=(r, child, stop, args.latency), daemon=True)
+    # One more robot of each kind than the burst uses: the digest's, with a fresh rate window.
+    fakes = ctx.Process(target=serve, args=(r + 1, child, stop, args.latency), daemon=True)
     fakes.start()
     info = parent.recv()
     urls, admin = info["urls"], info["admin"]
@@ -179,6 +207,15 @@ def main() -> None:
             before = snapshot(admin)
             elapsed, counts = timed(tmp, "mixed", plan, urls, run_worker)
             after = snapshot(admin)
+            robots = (f"ding{r}", f"wecom{r}", f"feishu{r}")
+            digest_rows = daily_digest(robots, args.digest)
+            engine = open_engine(f"sqlite+pysqlite:///{tmp / 'digest.sqlite3'}")
+            SqlOutbox(engine).add(digest_rows, datetime.now(UTC))
+            digest_s = asyncio.run(run_worker(engine, channels_for(urls, robots)))
+            digest_counts = SqlOutbox(engine).counts()
+            engine.dispose()
+            final = snapshot(admin)
+            cut = {c: cut_items(urls, m, c) for c, m in digest_rows}
     finally:
         stop.set()
         fakes.join(timeout=10)
@@ -224,8 +261,33 @@ def main() -> None:
         f"  one message per notification at 20/min would take {robot_rows / (3 * r) / 20:.0f} "
         "min for the robot rows"
     )
-    assert not missing and counts == {"sent": args.total}
-    assert all(v <= 20 for v in worst.values())
+    limits = {"dingtalk": 20000, "wecom": 4096, "feishu": 20 * 1024}
+    digest_ok = digest_counts == {"sent": len(digest_rows)}
+    print(f"split daily digest: {args.digest} items to one robot of each kind ({digest_s:.2f} s)")
+    for name, channel in (
+        ("dingtalk", f"ding{r}"),
+        ("wecom", f"wecom{r}"),
+        ("feishu", f"feishu{r}"),
+    ):
+        records = final[name]["records"][len(after[name]["records"]) :]
+        accepted = [rec for rec in records if rec["verdict"] == "ok"]
+        shown = {s for rec in accepted for s in SKU.findall(rec["text"])}
+        biggest = max((len(json.dumps(rec["text"]).encode()) for rec in accepted), default=0)
+        fine = len(shown) == args.digest and len(accepted) == len(records)
+        digest_ok = digest_ok and fine and biggest <= limits[name]
+        print(
+            f"  {name:8s}: {len(accepted):3d} messages, {len(shown)}/{args.digest} items shown "
+            f"(main's one cut message: {cut[channel]}/{args.digest})"
+        )
+    ratio = worker_rate / naive_rate
+    print(f"{'PASS' if ratio >= 5 else 'FAIL'} worker ≥ 5x the naive sender ({ratio:.1f}x)")
+    no_burst = all(v <= 20 for v in worst.values())
+    print(f"{'PASS' if no_burst else 'FAIL'} no robot over 20 messages per 60 s ({worst})")
+    complete = not missing and counts == {"sent": args.total}
+    print(f"{'PASS' if complete else 'FAIL'} every burst item in some accepted message")
+    print(f"{'PASS' if digest_ok else 'FAIL'} split digest: every item shown, each message fits")
+    if not (ratio >= 5 and no_burst and complete and digest_ok):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class DeliveryError(BoundaryError):
         answer: str = "",
         retry_after: float | None = None,
         message_only: bool = False,
+        unknown: bool = False,
     ) -> None:
         super().__init__(message, permanent=permanent, code=code)
         self.answer = answer
@@ -52,6 +53,8 @@ class DeliveryError(BoundaryError):
         # True when the provider rejected this one message (too long, a bad recipient), not
         # the channel: the message is dead-lettered but the channel stays enabled.
         self.message_only = message_only
+        # True for a provider code we do not know: retried a few times, never disables.
+        self.unknown = unknown
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,10 @@ class Notifier(Protocol):
 
     async def send(self, message: OutgoingMessage) -> str: ...
 
+    def fits(self, message: OutgoingMessage) -> bool:
+        """Whether ``message`` goes out whole within the provider's size limit."""
+        ...
+
 
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
@@ -138,45 +145,73 @@ class OutboxEntry:
     last_error: str = ""
     provider_answer: str = ""
     stale_releases: int = 0  # times a sweeper took it back from a dead worker (may resend)
+    claim_token: str | None = None  # whose claim it is while SENDING: every change must match
+    batch_key: str | None = None  # the message that carries (or carried) it
+    parts_sent: int = 0  # a digest split into several messages: parts already delivered
+    failing_since: datetime | None = None  # first transient failure of the current streak
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to the rows one message carried; recorded in bulk after a pass."""
+    """What happened to the rows one message carried, recorded as soon as its send returns.
+
+    Recorded only while the rows still hold ``claim_token``: a worker whose lease ran out (its
+    rows were swept and claimed again) cannot overwrite the live claim.
+    """
 
     entry_ids: tuple[int, ...]
-    status: OutboxStatus  # SENT, PENDING (retry) or FAILED
+    status: OutboxStatus  # SENT, PENDING (retry or deferral) or FAILED
     at: datetime
     answer: str = ""
     error: str = ""
-    next_attempt_at: datetime | None = None  # retries
+    next_attempt_at: datetime | None = None  # retries and deferrals
     batch_key: str | None = None  # sent: the message that carried them
+    claim_token: str | None = None
+    attempt: bool = True  # False: given back untouched (no budget), no attempt used
 
 
 class Outbox(Protocol):
-    """The delivery queue. Enqueueing happens inside the store's alert transaction."""
+    """The delivery queue. Enqueueing happens inside the store's alert transaction.
+
+    Workers claim in small steps: :meth:`due` looks without claiming, :meth:`claim` takes the
+    rows of the one message about to be sent, :meth:`record` stores its outcome at once.
+    """
+
+    def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
+        """Return pending rows due by ``now``, oldest first, without claiming them."""
+        ...
+
+    def claim(
+        self, ids: Sequence[int], now: datetime, batch_key: str | None = None
+    ) -> list[OutboxEntry]:
+        """Claim those of ``ids`` still pending and due, under one fresh claim token.
+
+        Rows another worker holds are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
+        conditional UPDATE on SQLite); the returned entries carry the token.
+        """
+        ...
+
+    def claim_many(
+        self, requests: Sequence[tuple[Sequence[int], str | None]], now: datetime
+    ) -> list[list[OutboxEntry]]:
+        """:meth:`claim` for several messages (ids, batch key) in one transaction."""
+        ...
 
     def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[OutboxEntry]:
-        """Claim pending rows due by ``now`` (conditional UPDATE: 0 rows = someone else's)."""
+        """Claim up to ``limit`` due rows at once (simple consumers; the worker uses claim)."""
         ...
 
-    def mark_sent(self, entry_id: int, now: datetime, answer: str) -> None: ...
-
-    def mark_sent_many(
-        self, entry_ids: Sequence[int], now: datetime, answer: str, batch_key: str | None = None
-    ) -> None:
-        """Mark every row one message (maybe a digest) carried as sent, in one transaction."""
+    def record(self, outcomes: Sequence[Outcome]) -> int:
+        """Record outcomes; only rows still holding each outcome's claim token change."""
         ...
 
-    def mark_retry(
-        self, entry_id: int, now: datetime, next_attempt_at: datetime, error: str, answer: str = ""
-    ) -> None: ...
-
-    def record(self, outcomes: Sequence[Outcome]) -> None:
-        """Record many outcomes in one transaction (only rows still in SENDING change)."""
+    def part_sent(self, entry: OutboxEntry, parts_sent: int, at: datetime, answer: str) -> bool:
+        """Note that a split digest's first ``parts_sent`` parts are delivered (token-checked)."""
         ...
 
-    def mark_failed(self, entry_id: int, now: datetime, error: str, answer: str = "") -> None: ...
+    def postpone(self, ids: Sequence[int], next_attempt_at: datetime) -> int:
+        """Push unclaimed pending rows to ``next_attempt_at`` (their channel has no budget now)."""
+        ...
 
     def requeue(self, entry_id: int, now: datetime) -> bool:
         """Put a dead-lettered row back to pending (``stockwatch outbox retry ID``)."""
@@ -184,10 +219,6 @@ class Outbox(Protocol):
 
     def release_stale_claims(self, now: datetime, older_than_seconds: float) -> int:
         """Return rows stuck in SENDING (a worker died mid-send) to PENDING."""
-        ...
-
-    def defer(self, entry_id: int, next_attempt_at: datetime) -> None:
-        """Give a claimed row back untouched (no attempt used): the channel has no budget now."""
         ...
 
 

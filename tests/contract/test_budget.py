@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import uuid
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, text
 
 from stockwatch.adapters.db.budget import SqlSendBudget
+from stockwatch.adapters.db.engine import make_engine
+from stockwatch.adapters.db.migrate import upgrade
+from tests.conftest import PG_URL, require_pg
 from tests.notify_factories import T0
+
+PROCESSES, TRIES, LIMIT = 2, 15, 20
 
 
 def test_no_window_ever_holds_more_than_the_limit(engine: Engine) -> None:
@@ -40,3 +50,49 @@ def test_channels_have_separate_budgets(engine: Engine) -> None:
     assert budget.try_acquire("a", T0, 1, 60)
     assert not budget.try_acquire("a", T0, 1, 60)
     assert budget.try_acquire("b", T0, 1, 60)
+
+
+def _take_permits(url: str, schema: str | None, go: Any, results: Any) -> None:
+    """A worker process: its own engine, as many permits as it can get in one window."""
+    engine = make_engine(url, schema=schema)
+    budget = SqlSendBudget(engine)
+    go.wait(30)
+    taken = sum(budget.try_acquire("robot:shared", T0, LIMIT, 60) for _ in range(TRIES))
+    results.put(taken)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_robot_budget_holds_across_processes(backend: str, tmp_path: Path) -> None:
+    schema = None
+    if backend == "sqlite":
+        url = f"sqlite+pysqlite:///{tmp_path / 'budget.sqlite3'}"
+    else:
+        require_pg()
+        url, schema = PG_URL, f"t_{uuid.uuid4().hex[:12]}"
+        admin = make_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+    engine = make_engine(url, schema=schema)
+    upgrade(engine)
+    SqlSendBudget(engine).available("robot:shared", T0, LIMIT, 60)  # the slot rows exist
+    ctx = multiprocessing.get_context("spawn")
+    go, results = ctx.Event(), ctx.Queue()
+    workers = [
+        ctx.Process(target=_take_permits, args=(url, schema, go, results)) for _ in range(PROCESSES)
+    ]
+    try:
+        for w in workers:
+            w.start()
+        go.set()
+        taken = [results.get(timeout=60) for _ in workers]
+    finally:
+        for w in workers:
+            w.join(timeout=30)
+        if schema:
+            with engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+    # 30 tries from two processes at the same instant: exactly the robot's 20, never more.
+    assert sum(taken) == LIMIT, taken

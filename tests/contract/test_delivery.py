@@ -6,6 +6,9 @@ import asyncio
 import dataclasses
 import random
 import re
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +20,7 @@ from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.notify.base import Channel
 from stockwatch.adapters.notify.registry import build_channel
-from stockwatch.devtools.receivers import Receivers
+from stockwatch.devtools.receivers import Receivers, Reply
 from stockwatch.ports import OutboxStatus
 from stockwatch.service.delivery import DeliverySettings, DeliveryWorker, PassStats
 from stockwatch.wiring.notify import build_worker
@@ -62,7 +65,7 @@ def channels(fakes: Receivers, clock: Clock) -> dict[str, Channel]:
 def worker(
     engine: Engine, channels: dict[str, Channel], clock: Clock, **kw: object
 ) -> DeliveryWorker:
-    settings = DeliverySettings(**{"backoff_base_seconds": 2.0, "max_attempts": 4, **kw})  # type: ignore[arg-type]
+    settings = DeliverySettings(**{"backoff_base_seconds": 2.0, **kw})  # type: ignore[arg-type]
     w = build_worker(engine, channels, clock=clock, settings=settings, seed=7)
     return w
 
@@ -157,18 +160,61 @@ def test_a_permanent_failure_is_dead_lettered_at_once_with_the_answer(
     assert "sign not match" in dead.provider_answer
 
 
-def test_retries_stop_at_the_limit(
+def test_a_robot_busy_for_minutes_is_retried_for_the_window_not_a_count(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(1, channel="wecom0"), T0)
+    fakes.wecom.fail_next(*["busy"] * 12)  # "system busy" for a quarter of an hour
+    w = worker(sqlite_engine, channels, clock, backoff_cap_seconds=120)  # the default window
+    for _ in range(13):
+        run(w, channels)
+        clock.advance(125)
+    [entry] = outbox.list()
+    # main gave up after 8 quick tries; a window of hours outlasts the quarter hour of "busy".
+    assert entry.status is OutboxStatus.SENT and entry.attempts == 13
+    assert len(fakes.wecom.accepted) == 1
+
+
+def test_retries_stop_when_the_window_has_passed(
     sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
 ) -> None:
     outbox = SqlOutbox(sqlite_engine)
     outbox.add(routed(1, channel="hook"), T0)
-    fakes.webhook.fail_next(*["http503"] * 5)
-    w = worker(sqlite_engine, channels, clock, max_attempts=3)
-    for _ in range(3):
+    fakes.webhook.fail_next(*["http503"] * 50)
+    w = worker(sqlite_engine, channels, clock, retry_window_hours=1.0, backoff_cap_seconds=600)
+    for _ in range(12):
         run(w, channels)
-        clock.advance(60)
+        clock.advance(601)
     [dead] = outbox.list(OutboxStatus.FAILED)
-    assert dead.attempts == 3 and dead.last_error.startswith("gave up after 3 attempts")
+    assert "gave up after" in dead.last_error and " over 1." in dead.last_error
+    assert dead.attempts < 12  # stopped by time, long before the tries ran out
+
+
+def test_an_unknown_code_is_retried_a_few_times_and_never_disables_the_channel(
+    sqlite_engine: Engine, fakes: Receivers, channels: dict[str, Channel], clock: Clock
+) -> None:
+    outbox = SqlOutbox(sqlite_engine)
+    status = SqlChannelStatus(sqlite_engine)
+    outbox.add(routed(1, channel="ding0"), T0)
+    calls = []
+    real = fakes.dingtalk.handle
+
+    def odd_code(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return _json_reply({"errcode": 777001, "errmsg": "new and undocumented"})
+
+    fakes.dingtalk.handle = odd_code  # type: ignore[method-assign]
+    w = worker(sqlite_engine, channels, clock)  # the default: 5 tries
+    for _ in range(6):
+        run(w, channels)
+        clock.advance(120)
+    [dead] = outbox.list(OutboxStatus.FAILED)
+    assert len(calls) == 5 and "unknown provider code" in dead.last_error
+    assert status.disabled() == {}  # main disabled the channel at the first unknown code
+    fakes.dingtalk.handle = real  # type: ignore[method-assign]
+    outbox.add(routed(1, channel="ding0", prefix="SKU-NEXT"), clock())
+    assert run(worker(sqlite_engine, channels, clock), channels).sent_rows == 1
 
 
 def test_quiet_hours_hold_a_message_until_its_time(
@@ -287,3 +333,62 @@ def test_a_rejection_of_one_message_dead_letters_it_but_keeps_the_channel(
     outbox.add(routed(1, channel="hook", prefix="SKU-NEXT"), T0)
     fresh = {"hook": build_channel("hook", fakes.channel_urls()["hook"], clock=clock)}
     assert run(worker(sqlite_engine, fresh, clock), fresh).sent_rows == 1
+
+
+def _json_reply(obj: dict[str, object]) -> Reply:
+    import json
+
+    return Reply(200, json.dumps(obj).encode(), str(obj.get("errcode", "ok")))
+
+
+def test_sends_to_a_refusing_robot_stop_at_its_first_permanent_error(
+    sqlite_engine: Engine, fakes: Receivers, clock: Clock
+) -> None:
+    url = f"dingtalk://ding-0@/?secret=SECwrong&keyword=库存&endpoint={fakes.dingtalk.url}"
+    bad = {"ding0": build_channel("ding0", url, clock=clock)}
+    outbox = SqlOutbox(sqlite_engine)
+    outbox.add(routed(6, channel="ding0"), T0)  # few enough to go one message per row
+    stats = run(worker(sqlite_engine, bad, clock), bad)
+    # main sent all six at once (concurrently), each refused; one robot gets one call at a time.
+    assert len(fakes.dingtalk.records) == 1
+    assert stats.failed == 6 and outbox.counts() == {"failed": 6}
+
+
+def test_a_pass_waiting_on_the_database_never_blocks_the_event_loop(
+    sqlite_engine: Engine, channels: dict[str, Channel], clock: Clock
+) -> None:
+    SqlOutbox(sqlite_engine).add(routed(2, channel="hook"), T0)
+    database = sqlite_engine.url.database
+    assert database
+    locked = threading.Event()
+
+    def another_writer() -> None:  # e.g. the poll cycle committing a big batch
+        conn = sqlite3.connect(database, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(2.0)  # holds the write lock for two seconds
+        conn.execute("COMMIT")
+        conn.close()
+
+    async def go() -> float:
+        loop = asyncio.get_running_loop()
+        gaps: list[float] = []
+        writer = threading.Thread(target=another_writer)
+        writer.start()
+        await asyncio.to_thread(locked.wait, 10)
+        w = worker(sqlite_engine, channels, clock)
+        delivery = asyncio.ensure_future(w.run_once())
+        last = loop.time()
+        while not delivery.done():  # the loop also serves /1688/push: it must keep turning
+            await asyncio.sleep(0.01)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+        stats = await delivery
+        writer.join()
+        for ch in channels.values():
+            await ch.aclose()
+        assert stats.sent_rows == 2
+        return max(gaps)
+
+    # main called the database on the loop: it stood still for the whole two seconds.
+    assert asyncio.run(go()) < 1.0

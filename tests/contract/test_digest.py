@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 
@@ -64,8 +65,8 @@ def digests(store: SqlStore, engine: Engine, channels: tuple[str, ...]) -> Daily
     )
 
 
-def deliver(engine: Engine, fakes: Receivers, now: datetime) -> int:
-    channels = {n: build_channel(n, u) for n, u in fakes.channel_urls().items() if n == "hook"}
+def deliver(engine: Engine, fakes: Receivers, now: datetime, channel: str = "hook") -> int:
+    channels = {n: build_channel(n, u) for n, u in fakes.channel_urls().items() if n == channel}
 
     async def go() -> int:
         try:
@@ -120,3 +121,52 @@ def test_a_restart_the_same_day_enqueues_nothing_twice_and_the_next_day_sends_ag
     assert again.next_at(nine + timedelta(hours=3)) == tomorrow - timedelta(minutes=1)
     assert again.run(tomorrow) == 2
     assert len(SqlOutbox(sqlite_engine).list()) == 4
+
+
+def test_items_removed_from_the_catalogue_leave_the_digest(
+    sqlite_engine: Engine, fakes: Receivers
+) -> None:
+    store = shop(sqlite_engine)
+    kept = [Item(sku=sku, title=f"{sku} 标题") for sku in STATES if sku != "JADE-CUP"]
+    store.sync_items(kept, {i.key: "main" for i in kept}, BEFORE)  # JADE-CUP delisted for good
+    nine = BEFORE + timedelta(minutes=2)
+    assert digests(store, sqlite_engine, ("hook",)).run(nine) == 1
+    deliver(sqlite_engine, fakes, nine)
+    skus = [n["item"]["sku"] for n in fakes.webhook.accepted[0].data["payload"]["notices"]]
+    assert skus == ["ROSE-TEA", "MOON-LAMP"]
+
+
+def test_a_long_digest_is_split_into_messages_that_each_fit_the_robot(
+    sqlite_engine: Engine,
+) -> None:
+    wall = datetime.now(UTC)  # the fake robot checks message times against its own clock
+    fakes = Receivers.start()
+    try:
+        store = SqlStore(sqlite_engine)
+        skus = [f"RISK-{i:03d}" for i in range(200)]
+        items = [Item(sku=sku, title=f"保温杯 500ml 黑色款 第{i}号") for i, sku in enumerate(skus)]
+        store.sync_items(items, {i.key: "main" for i in items}, wall)
+        with store.transaction() as tx:
+            for i, sku in enumerate(skus):
+                state = AlertState(phase=Phase.FIRING, tier=Tier.T2, episode=1, last_available=i)
+                assert tx.save_alert_state(ItemKey(sku), state, 0, wall)
+            tx.commit()
+        route = Route("morning", ("wecom0",), digest_at=time(0, 0), lang="zh-CN")
+        job = DailyDigests(
+            RouteTable(RouterSettings((route,))),
+            lambda now: at_risk(store, lambda key, _i: LEVELS["ROSE-TEA"], now),
+            SqlOutbox(sqlite_engine).add,
+        )
+        assert job.run(wall) == 1  # one outbox row: the digest of the day
+        assert deliver(sqlite_engine, fakes, wall, "wecom0") == 1
+        accepted = fakes.wecom.accepted
+        # main sent one message cut at 4096 bytes: 34 of the 200 items were visible.
+        seen = [s for r in accepted for s in re.findall(r"RISK-\d{3}", r.text)]
+        assert sorted(set(seen)) == skus and len(seen) == 200  # every item, once
+        assert 1 < len(accepted) <= 20  # as many messages as needed, within the 20/min budget
+        assert all(len(r.data["markdown"]["content"].encode()) <= 4096 for r in accepted)
+        assert all(not r.data["markdown"]["content"].endswith("…") for r in accepted)
+        [row] = SqlOutbox(sqlite_engine).list()
+        assert row.status.value == "sent" and row.parts_sent == len(accepted) - 1
+    finally:
+        fakes.stop()

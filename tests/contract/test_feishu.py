@@ -84,3 +84,27 @@ def test_a_gateway_429_is_retried_after_its_reset_header(fake: FakeFeishu) -> No
     with pytest.raises(DeliveryError) as caught:
         send(channel(fake), routed(1)[0][1])
     assert not caught.value.permanent and caught.value.retry_after == 2.0
+
+
+def test_a_text_message_title_cannot_mention_everyone(fake: FakeFeishu) -> None:
+    title = '<at user_id="all">所有人</at>保温杯'
+    message = routed(1, tier=Tier.OUT, title=title)[0][1]
+    send(channel(fake, "&msgtype=text&at=ou_owner"), message)
+    text = fake.accepted[0].data["content"]["text"]
+    assert '<at user_id="all">' not in text and "＜at user_id" in text
+    assert text.endswith('<at user_id="ou_owner"></at>')  # the configured mention still works
+
+
+def test_an_http_500_is_transient_whatever_code_its_body_carries(fake: FakeFeishu) -> None:
+    fake.fail_next("json500")  # a 500 whose JSON body holds a code Feishu never documented
+    with pytest.raises(DeliveryError) as caught:
+        send(channel(fake), routed(1)[0][1])
+    assert not caught.value.permanent and caught.value.code == "http_500"
+
+
+def test_an_unknown_code_on_a_200_is_transient_and_marked_unknown() -> None:
+    from stockwatch.adapters.notify.feishu import classify
+
+    error = classify(987654, "something new")
+    assert not error.permanent and error.unknown
+    assert classify(19021, "sign").permanent and not classify(19021, "sign").unknown

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.adapters.db.tables import deliveries
 from stockwatch.ports import OutboxStatus
 from tests.notify_factories import T0, routed
 
@@ -57,9 +59,9 @@ def test_outcomes_are_recorded_with_the_provider_answer(engine: Engine) -> None:
     outbox = SqlOutbox(engine)
     outbox.add(routed(3), T0)
     a, b, c = outbox.claim_due(T0, 10, 60)
-    outbox.mark_sent(a.id, T0, '{"errcode":0}')
-    outbox.mark_retry(b.id, T0, T0 + timedelta(seconds=4), "busy", '{"errcode":-1}')
-    outbox.mark_failed(c.id, T0, "permanent: sign not match", '{"errcode":310000}')
+    outbox.mark_sent(a, T0, '{"errcode":0}')
+    outbox.mark_retry(b, T0, T0 + timedelta(seconds=4), "busy", '{"errcode":-1}')
+    outbox.mark_failed(c, T0, "permanent: sign not match", '{"errcode":310000}')
     sent, retry, dead = outbox.get(a.id), outbox.get(b.id), outbox.get(c.id)
     assert sent and sent.status is OutboxStatus.SENT and sent.provider_answer == '{"errcode":0}'
     assert retry and retry.status is OutboxStatus.PENDING and retry.attempts == 1
@@ -72,7 +74,7 @@ def test_a_dead_letter_can_be_requeued_once(engine: Engine) -> None:
     outbox = SqlOutbox(engine)
     outbox.add(routed(1), T0)
     [entry] = outbox.claim_due(T0, 10, 60)
-    outbox.mark_failed(entry.id, T0, "permanent: token is not exist")
+    outbox.mark_failed(entry, T0, "permanent: token is not exist")
     assert outbox.requeue(entry.id, T0)
     assert not outbox.requeue(entry.id, T0)  # already pending
     [again] = outbox.claim_due(T0, 10, 60)
@@ -94,7 +96,42 @@ def test_a_late_outcome_from_a_released_claim_does_not_clobber_a_sent_row(engine
     outbox = SqlOutbox(engine)
     outbox.add(routed(1), T0)
     [entry] = outbox.claim_due(T0, 10, 30)
-    outbox.mark_sent(entry.id, T0, "ok")
-    outbox.mark_retry(entry.id, T0, T0, "late failure")  # only rows in 'sending' change
+    outbox.mark_sent(entry, T0, "ok")
+    outbox.mark_retry(entry, T0, T0, "late failure")  # only rows in 'sending' change
     row = outbox.get(entry.id)
     assert row and row.status is OutboxStatus.SENT
+
+
+def test_postgres_claims_skip_rows_another_worker_has_locked(pg_engine: Engine) -> None:
+    outbox = SqlOutbox(pg_engine)
+    outbox.add(routed(3), T0)
+    first = min(e.id for e in outbox.list())
+    with pg_engine.connect() as other:  # another worker, mid-claim, holding row ``first``
+        other.execute(
+            select(deliveries.c.id).where(deliveries.c.id == first).with_for_update()
+        ).all()
+        with ThreadPoolExecutor(1) as pool:
+            claim = pool.submit(outbox.claim_due, T0, 10, 60)
+            try:
+                claimed = claim.result(timeout=5)  # main waited here for the other worker
+            finally:
+                other.rollback()
+        assert sorted(e.id for e in claimed) == [first + 1, first + 2]
+
+
+def test_every_change_of_a_claimed_row_needs_its_claim_token(engine: Engine) -> None:
+    outbox = SqlOutbox(engine)
+    outbox.add(routed(1), T0)
+    [stale] = outbox.claim_due(T0, 10, 30)
+    assert outbox.release_stale_claims(T0 + timedelta(seconds=31), 30) == 1
+    [live] = outbox.claim_due(T0 + timedelta(seconds=31), 10, 30)
+    assert live.claim_token != stale.claim_token
+    late = T0 + timedelta(seconds=40)
+    assert not outbox.mark_failed(stale, late, "late answer of an expired claim")
+    assert not outbox.mark_retry(stale, late, late, "late")
+    assert not outbox.defer(stale, late)
+    assert not outbox.part_sent(stale, 1, late, "late")
+    assert outbox.get(live.id) == live  # untouched: still the live claim
+    assert outbox.mark_sent(live, late, "ok")
+    row = outbox.get(live.id)
+    assert row and row.status is OutboxStatus.SENT and row.claim_token is None

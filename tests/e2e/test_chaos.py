@@ -39,7 +39,7 @@ def fakes() -> Iterator[Receivers]:
 def start_worker(config: Path, db: str, log: Path) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).parent / "stockwatch"
     args = [str(exe), "outbox", "work", "-c", str(config), "--db", db, "--lease", "2"]
-    args += ["--backoff", "0.2", "--max-attempts", "40", "--idle", "0.1"]
+    args += ["--backoff", "0.2", "--retry-hours", "1", "--idle", "0.1"]
     with log.open("ab") as sink:
         return subprocess.Popen(args, stdout=sink, stderr=sink, env={**os.environ, "CI": "1"})
 

@@ -55,3 +55,18 @@ def test_without_a_start_every_episode_counts_and_until_closes_the_period() -> N
         ("PAPER-KITE", 1),
         ("PAPER-KITE", 2),
     ]
+
+
+def test_an_item_without_a_lead_time_is_judged_with_the_default() -> None:
+    store = InMemoryStore()
+    store.sync_items([Item("TIN-ROBOT")], {}, T0)
+    with store.transaction() as tx:
+        tx.add_event(_event(ROBOT, "raised", "T2", 0, 1))
+        tx.add_event(_event(ROBOT, "worsened", "OUT", 24 * 8, 1))  # 8 days later
+        tx.commit()
+    judged = load_review(store, since=None)  # default: 7 days
+    assert judged.warned_in_time == 1 and judged.default_lead == {ROBOT}
+    stricter = load_review(store, since=None, default_lead=10.0)
+    assert stricter.warned_late == 1
+    unjudged = load_review(store, since=None, default_lead=None)
+    assert (unjudged.warned_in_time, unjudged.warned_late) == (0, 0)

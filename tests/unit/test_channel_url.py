@@ -35,6 +35,13 @@ def test_the_redacted_form_hides_tokens_passwords_and_secrets() -> None:
     assert "app%40code" not in mail and "buyer:***@" in mail
 
 
+def test_the_redacted_form_shows_no_character_of_a_secret() -> None:
+    red = parse("dingtalk://tok123456789@/?secret=SECabcdefghij&keyword=kw").redacted()
+    for shown in ("to", "89", "SE", "ij"):  # main showed the first and last two
+        assert shown not in red, red
+    assert red.endswith("&keyword=kw")
+
+
 def test_query_lists_and_values_are_read() -> None:
     url = parse(GOOD[1])
     assert url.user == "693a91f6-7xxx"

@@ -182,9 +182,11 @@ def test_a_secret_that_resolves_empty_is_a_configuration_error(tmp_path: Path) -
     assert "empty" in found[("gateway.app_secret", 8)]
 
 
-def test_mask_hides_secrets() -> None:
-    assert mask("SEC0123456789abcdef") == "***ef"
-    assert mask("short") == "***"
+def test_mask_shows_no_character_of_the_secret() -> None:
+    secret = "SEC0123456789abcdef"
+    masked = mask(secret)
+    assert masked == "***" and mask("short") == "***"
+    assert not set(masked) & set(secret)  # not even the last two characters (#11 item 14)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from stockwatch.adapters.notify.render import escape_lark, escape_md, escape_wecom, render
 from stockwatch.core.model import Tier
 from tests.notify_factories import HOSTILE, routed
@@ -33,6 +35,33 @@ def test_hostile_titles_are_escaped_for_each_format() -> None:
     text = render(forged, "txt", escape="text").body
     assert "\n可用库存: 9999" not in text  # a title cannot forge a line of its own
     assert "杯子 可用库存: 9999" in text
+
+
+def test_feishu_text_cannot_mention_everyone_through_a_title() -> None:
+    forged = '<at user_id="all">所有人</at> 杯子'
+    [(_, message)] = routed(1, title=forged)
+    for fmt in ("txt", "md"):
+        for escape in ("feishu_text", "lark"):
+            rendered = render(message, fmt, escape=escape)
+            assert "<at" not in rendered.body, (fmt, escape)
+    # The headline (the route's title, which quotes the item title) is escaped too.
+    [(_, titled)] = routed(1)
+    hostile = dataclasses.replace(titled, title=forged)
+    assert "<at" not in render(hostile, "txt", escape="feishu_text").body
+    plain = dataclasses.replace(titled, payload={}, text=forged, title=forged)
+    assert "<at" not in render(plain, "txt", escape="feishu_text").body
+
+
+def test_channel_labels_follow_the_message_language_unless_the_url_sets_one() -> None:
+    from stockwatch.adapters.notify.registry import build_channel
+
+    [(_, en)] = routed(1, lang="en")
+    console = build_channel("c", "console://")  # no lang= in the URL
+    assert console.lang_for(en) == "en"
+    forced = build_channel("c", "console://?lang=zh-CN")
+    assert forced.lang_for(en) == "zh-CN"
+    test_message = dataclasses.replace(en, payload={})  # carries no language of its own
+    assert build_channel("c", "console://", lang="en").lang_for(test_message) == "en"
 
 
 def test_escapers_neutralise_tags_links_and_newlines() -> None:

@@ -475,10 +475,12 @@ def expand_secrets(
 
 
 def mask(secret: str) -> str:
-    """Return a secret fit for logs: its length and last two characters at most."""
-    if len(secret) <= 6:
-        return "***"
-    return f"***{secret[-2:]}"
+    """Return a secret fit for logs and screens: a fixed mark, none of the secret's characters.
+
+    Even two characters of a short secret narrow a guess; whether a secret is set at all is the
+    only thing shown.
+    """
+    return "***" if secret else ""
 
 
 def _read_secrets_file(path: Path) -> dict[str, str]:

@@ -62,6 +62,7 @@ class AlertReview:
     episodes: tuple[EpisodeReview, ...]
     noise_after: timedelta
     notices_per_item: Mapping[ItemKey, int] = field(default_factory=dict)
+    default_lead: frozenset[ItemKey] = frozenset()  # items judged with the default lead time
 
     @property
     def stockouts(self) -> int:
@@ -105,9 +106,15 @@ def review(
     events: Iterable[EventRecord],
     lead_times: Mapping[ItemKey, float] | None = None,
     noise_after: timedelta = timedelta(hours=24),
+    default_lead: float | None = None,
 ) -> AlertReview:
-    """Return the review of every episode in the event log."""
+    """Return the review of every episode in the event log.
+
+    An item without a lead time is judged against ``default_lead`` days when given (and is
+    listed in ``default_lead``), instead of not being judged at all.
+    """
     lead_times = lead_times or {}
+    defaulted: set[ItemKey] = set()
     grouped: dict[tuple[ItemKey, int], list[EventRecord]] = {}
     per_item: dict[ItemKey, int] = {}
     for event in sorted(events, key=lambda e: (str(e.key), e.episode, e.at)):
@@ -123,6 +130,9 @@ def review(
         stockout = next((r.at for r in tier_rows if r.tier is Tier.OUT), None)
         resolved = next((r.at for r in rows if r.kind is NoticeKind.RESOLVED), None)
         lead = lead_times.get(key)
+        if lead is None and default_lead is not None:
+            lead = default_lead
+            defaulted.add(key)
         episodes.append(
             EpisodeReview(
                 key=key,
@@ -137,4 +147,4 @@ def review(
             )
         )
     episodes.sort(key=lambda e: e.started)
-    return AlertReview(tuple(episodes), noise_after, per_item)
+    return AlertReview(tuple(episodes), noise_after, per_item, frozenset(defaulted))

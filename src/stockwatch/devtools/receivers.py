@@ -250,7 +250,7 @@ class FakeServer:
             release.wait(timeout=60)
 
     def fail_next(self, *faults: str) -> None:
-        """Script the next answers: http500/http502/http503/reset/malformed/empty/busy/429."""
+        """Script the next answers: http500/502/503, json500, reset, malformed, empty, busy, 429."""
         with self.lock:
             self.faults.extend(faults)
 
@@ -311,6 +311,9 @@ class FakeServer:
         if fault.startswith("http"):
             code = int(fault[4:])
             return Reply(code, b"<html>bad gateway</html>", fault)
+        if fault == "json500":  # a gateway error page in the provider's own JSON shape
+            body = b'{"code":1500,"errcode":1500,"msg":"internal error","errmsg":"internal error"}'
+            return Reply(500, body, fault)
         if fault == "malformed":
             return Reply(200, b"{not json", fault)
         if fault == "empty":

@@ -182,6 +182,8 @@ class Daemon:
             on_promotions=self._promo_wake.set,
             stale_after=p.stale_after,
             status_summary=self.summary,
+            backtest=p.backtest,
+            review_advice=p.review_advice,
             security=WebSecurity(
                 accounts=p.accounts,
                 # Sessions, login throttling and the audit run on the wall clock, also when the

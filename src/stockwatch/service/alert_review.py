@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
+from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
 from stockwatch.core.review import AlertReview, EventRecord, review
 from stockwatch.ports import Store
 
@@ -24,8 +25,12 @@ def load_review(
     since: datetime | None,
     until: datetime | None = None,
     noise_after: timedelta = timedelta(hours=24),
+    default_lead: float | None = DEFAULT_LEAD_TIME_DAYS,
 ) -> AlertReview:
-    """Review the episodes that started in [since, until); ack/snooze lines are not notices."""
+    """Review the episodes that started in [since, until); ack/snooze lines are not notices.
+
+    Items without a lead time are judged with ``default_lead`` days (the configured default).
+    """
     start = None if since is None else since - LOOKBACK
     records = [
         EventRecord(e.item_key, NoticeKind(e.kind), Tier.parse(e.tier), e.at, e.episode)
@@ -33,7 +38,7 @@ def load_review(
         if e.kind in _KINDS
     ]
     lead_times = {i.key: i.lead_time_days for i in store.items() if i.lead_time_days is not None}
-    whole = review(records, lead_times, noise_after)
+    whole = review(records, lead_times, noise_after, default_lead)
     kept = tuple(
         e
         for e in whole.episodes
@@ -42,4 +47,5 @@ def load_review(
     per_item: dict[ItemKey, int] = {}
     for e in kept:
         per_item[e.key] = per_item.get(e.key, 0) + e.notices
-    return replace(whole, episodes=kept, notices_per_item=per_item)
+    defaulted = frozenset(e.key for e in kept if e.key in whole.default_lead)
+    return replace(whole, episodes=kept, notices_per_item=per_item, default_lead=defaulted)

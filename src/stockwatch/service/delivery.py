@@ -1,36 +1,41 @@
-"""The delivery worker: drain the outbox into the channels, exactly once where it can be.
+"""The delivery worker: drain the outbox into the channels, claiming and sending in small steps.
 
 Each pass:
-1. Sweep: rows left in ``sending`` by a dead worker go back to ``pending`` (they may be resent:
-   the only duplicate allowed, and it carries the same idempotency key).
-2. Claim due rows with a conditional UPDATE (never two workers on one row).
-3. Group the rows by channel, most urgent first.
-4. Plan messages per channel under its rate budget: one message per row while the budget is
-   comfortable, otherwise digests (as many items per message as the channel takes). Nothing
-   is dropped: rows that do not fit in the budget wait for the next free slot.
-5. Take a send permit from the shared budget, send, and record the outcome: sent; transient
-   failure → retry with exponential backoff and jitter up to ``max_attempts``; permanent
-   failure → dead letter at once, with the provider's answer, and the channel is disabled
-   (bad token, signature or keyword fail every message alike): its later rows go straight to
-   dead letter with "channel disabled: <reason>" until someone re-enables it.
+1. Sweep: rows left in ``sending`` by a dead worker go back to ``pending`` after the lease.
+2. Look at the due rows (without claiming them) and plan messages per channel under each
+   robot's free budget (``delivery_plan``); rows beyond the budget wait for its next free slot.
+3. Send in lanes: every rate-limited channel (a robot, SMS) is one lane per robot identity,
+   sending one message at a time; other channels (webhook, e-mail, tasks, console) send each
+   message concurrently. For each message: claim exactly its rows (a fresh claim token), take a
+   send permit from the shared budget, send, and record the outcome at once, conditional on the
+   claim token.
 
-The send budget is keyed by the robot behind a channel (``budget_keys``), not the channel's
-name: two channels on one robot token share that robot's 20 messages a minute.
+What a crash can repeat: only the sends in flight when the process died. A robot lane has at
+most one in flight, so each robot channel repeats at most one message (the same message, since
+its rows come back with its batch key). Webhook and e-mail sends may have several in flight;
+each carries its idempotency key (``X-Stockwatch-Delivery``, the e-mail ``Message-ID``), so
+receivers can drop the repeat.
+
+Failures: a transient one is retried with exponential backoff and jitter for
+``retry_window_hours`` from the first failure (a duration, not a count); a provider code we do
+not know is retried ``unknown_code_attempts`` times and then dead-letters that message without
+disabling the channel; a permanent one dead-letters at once and, unless it concerned only that
+message, disables the channel (its lane stops there: nothing more is sent to a robot that
+refused). Every database call runs in a thread (``_db``), never on the event loop.
+
+For a Celery task (or any synchronous caller): :func:`stockwatch.wiring.notify.deliver_pass`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import math
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from stockwatch.core.messages import check_lang
 from stockwatch.ports import (
     ChannelLimits,
     Clock,
@@ -40,24 +45,23 @@ from stockwatch.ports import (
     OutboxEntry,
     OutboxStatus,
     Outcome,
-    OutgoingMessage,
     SendBudget,
 )
+from stockwatch.service.delivery_db import GroupCommit, db
+from stockwatch.service.delivery_plan import Planned, combine, plan_channel
 
 log = logging.getLogger("stockwatch.delivery")
-_TIER_ORDER = {"OUT": 0, "T3": 1, "T2": 2, "T1": 3, "OK": 4}
-_SINGLE_ONLY = ("daily_digest", "test")
-_DIGEST_TITLE = {"zh-CN": "【库存预警汇总】{n} 项", "en": "[Low stock digest] {n} items"}
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    batch_size: int = 500
+    batch_size: int = 500  # due rows looked at per pass
     lease_seconds: float = 60.0  # a claim older than this belongs to a dead worker
-    max_attempts: int = 8
+    retry_window_hours: float = 24.0  # transient failures are retried this long, then dead letter
+    unknown_code_attempts: int = 5  # a provider code we do not know: tries before dead letter
     backoff_base_seconds: float = 2.0
     backoff_cap_seconds: float = 900.0
-    concurrency: int = 32
+    concurrency: int = 16  # sends in flight at once, over every lane
     idle_seconds: float = 0.5  # pause between passes when nothing was due
 
     def backoff(self, attempts: int, rng: random.Random, floor: float | None = None) -> float:
@@ -90,10 +94,10 @@ class PassStats:
 
 
 @dataclass(frozen=True)
-class Planned:
-    channel: str
-    entries: tuple[OutboxEntry, ...]
-    message: OutgoingMessage
+class _Stop:
+    """A lane stops: its remaining rows wait until ``until`` (the robot is busy or spent)."""
+
+    until: datetime
 
 
 @dataclass
@@ -109,44 +113,60 @@ class DeliveryWorker:
     switch: ChannelSwitch | None = None  # None: a permanent error disables nothing
     budget_keys: Mapping[str, str] = field(default_factory=dict)  # channel → robot identity
     _disabled: dict[str, str] = field(default_factory=dict, init=False)
+    _claims: GroupCommit[tuple[tuple[int, ...], str | None], list[OutboxEntry]] | None = field(
+        default=None, init=False
+    )
+    _records: GroupCommit[list[Outcome], None] | None = field(default=None, init=False)
+
+    def _claim_rows(self, requests: list[tuple[tuple[int, ...], str | None]]) -> list[Any]:
+        return list(self.outbox.claim_many(requests, self.clock()))
+
+    def _record_rows(self, batches: list[list[Outcome]]) -> list[None]:
+        self.outbox.record([o for batch in batches for o in batch])
+        return [None] * len(batches)
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        assert self._records is not None
+        await self._records.submit(outcomes)
 
     def _budget_key(self, channel: str) -> str:
         return self.budget_keys.get(channel, channel)
 
+    def _limits(self, channel: str) -> ChannelLimits:
+        return self.limits.get(channel, ChannelLimits())
+
     async def run_once(self) -> PassStats:
         stats = PassStats()
         now = self.clock()
-        self._disabled = self.switch.disabled() if self.switch is not None else {}
-        # 1. Sweep stale claims.
-        stats.released = self.outbox.release_stale_claims(now, self.settings.lease_seconds)
-        # 2. Claim.
-        entries = self.outbox.claim_due(now, self.settings.batch_size, self.settings.lease_seconds)
-        stats.claimed = len(entries)
-        if not entries:
-            return stats
-        # 3. Group by channel, most urgent first.
+        self._claims = GroupCommit(self._claim_rows)
+        self._records = GroupCommit(self._record_rows)
+        rows = await db(self._look, now, stats)
         groups: dict[str, list[OutboxEntry]] = {}
-        for entry in sorted(entries, key=_urgency):
+        for entry in rows:
             groups.setdefault(entry.channel, []).append(entry)
-        # 4. Plan under each channel's budget.
-        plans: list[Planned] = []
-        for channel, rows in groups.items():
-            plans.extend(self._plan(channel, rows, now, stats))
-        # 5. Send, and record each outcome as soon as its send returns: a crash (or an error
-        #    in another send) then leaves at most the message in flight unrecorded, resent after
-        #    the lease: the one duplicate we accept.
+        lanes: dict[str, list[Planned]] = {}
+        for channel, group in groups.items():
+            if channel not in self.notifiers or channel in self._disabled:
+                reason = (
+                    f"unknown channel {channel!r}"
+                    if channel not in self.notifiers
+                    else _disabled_error(self._disabled[channel])
+                )
+                await db(self._fail_unclaimed, group, now, reason, stats)
+                continue
+            planned = await self._plan(channel, group, now, stats)
+            for i, plan in enumerate(planned):
+                limited = self._limits(channel).per_window is not None
+                lane = self._budget_key(channel) if limited else f"{channel}#{i}"
+                lanes.setdefault(lane, []).append(plan)
         semaphore = asyncio.Semaphore(self.settings.concurrency)
-
-        async def deliver(plan: Planned) -> None:
-            async with semaphore:
-                outcome = await self._deliver(plan, stats)
-                if outcome:
-                    await asyncio.to_thread(self.outbox.record, outcome)
-
-        results = await asyncio.gather(*(deliver(p) for p in plans), return_exceptions=True)
+        results = await asyncio.gather(
+            *(self._lane(plans, semaphore, stats) for plans in lanes.values()),
+            return_exceptions=True,
+        )
         for result in results:
             if isinstance(result, Exception):
-                # The rows stay claimed and go back to the queue after the lease.
+                # The rows of the message at hand stay claimed and return after the lease.
                 log.error("delivery failed unexpectedly: %r", result)
         return stats
 
@@ -169,97 +189,132 @@ class DeliveryWorker:
                 await sleep(self.settings.idle_seconds)
         return total
 
-    # -- planning ------------------------------------------------------------------------------
+    # -- looking and planning (database reads in a thread) -------------------------------------
 
-    def _plan(
+    def _look(self, now: datetime, stats: PassStats) -> list[OutboxEntry]:
+        self._disabled = self.switch.disabled() if self.switch is not None else {}
+        stats.released = self.outbox.release_stale_claims(now, self.settings.lease_seconds)
+        return self.outbox.due(now, self.settings.batch_size)
+
+    async def _plan(
         self, channel: str, rows: list[OutboxEntry], now: datetime, stats: PassStats
     ) -> list[Planned]:
-        if channel not in self.notifiers:
-            for entry in rows:
-                self.outbox.mark_failed(entry.id, now, f"unknown channel {channel!r}")
-                stats.failed += 1
-            return []
-        if channel in self._disabled:
-            for entry in rows:
-                self.outbox.mark_failed(entry.id, now, _disabled_error(self._disabled[channel]))
-                stats.failed += 1
-            return []
-        limits = self.limits.get(channel, ChannelLimits())
-        singles = [e for e in rows if e.message.kind in _SINGLE_ONLY]
-        mergeable = [e for e in rows if e.message.kind not in _SINGLE_ONLY]
-        if limits.per_window is None:
-            return [Planned(channel, (e,), e.message) for e in rows]
-        budget_key = self._budget_key(channel)
-        available = self.budget.available(budget_key, now, limits.per_window, limits.window_seconds)
-        # Keep half the window's budget for what comes next (a T3 after a burst of T1s).
-        comfortable = max(available // 2, 1) if available else 0
-        chunks: list[list[OutboxEntry]] = [[e] for e in singles]
-        if len(mergeable) + len(singles) <= comfortable:
-            chunks.extend([e] for e in mergeable)
-        elif mergeable:
-            size = max(limits.max_digest_items, 1)
-            count = math.ceil(len(mergeable) / size)
-            per = math.ceil(len(mergeable) / count)  # even chunks, most urgent first
-            chunks.extend(mergeable[i : i + per] for i in range(0, len(mergeable), per))
-        planned, later = chunks[:available], chunks[available:]
-        if later:
-            free_at = self.budget.next_free_at(
-                budget_key, now, limits.per_window, limits.window_seconds
+        limits = self._limits(channel)
+        notifier = self.notifiers[channel]
+        fits = notifier.fits
+        available = None
+        if limits.per_window is not None:
+            key, per, window = self._budget_key(channel), limits.per_window, limits.window_seconds
+            available = await db(self.budget.available, key, now, per, window)
+        planned, later = plan_channel(channel, rows, limits, available, fits)
+        if later and limits.per_window is not None:
+            free_at = await self._next_free(channel, now)
+            await db(self.outbox.postpone, [e.id for e in later], free_at)
+            stats.deferred += len(later)
+        return planned
+
+    async def _next_free(self, channel: str, now: datetime) -> datetime:
+        limits = self._limits(channel)
+        assert limits.per_window is not None
+        free_at = await db(
+            self.budget.next_free_at,
+            self._budget_key(channel),
+            now,
+            limits.per_window,
+            limits.window_seconds,
+        )
+        if free_at <= now:  # the free slots are about to be used by this very pass
+            free_at = now + timedelta(seconds=limits.window_seconds)
+        return free_at
+
+    def _fail_unclaimed(
+        self, rows: list[OutboxEntry], now: datetime, reason: str, stats: PassStats
+    ) -> None:
+        claimed = self.outbox.claim([e.id for e in rows], now)
+        if claimed:
+            token = claimed[0].claim_token
+            ids = tuple(e.id for e in claimed)
+            self.outbox.record(
+                [Outcome(ids, OutboxStatus.FAILED, now, "", reason, None, None, token)]
             )
-            if free_at <= now:  # the free slots are about to be used by this very pass
-                free_at = now + timedelta(seconds=limits.window_seconds)
-            for chunk in later:
-                for entry in chunk:
-                    self.outbox.defer(entry.id, free_at)
-                    stats.deferred += 1
-        return [Planned(channel, tuple(c), _combine(c)) for c in planned]
+            stats.failed += len(claimed)
 
-    # -- sending -------------------------------------------------------------------------------
+    # -- sending ---------------------------------------------------------------------------------
 
-    async def _deliver(self, plan: Planned, stats: PassStats) -> list[Outcome] | None:
-        limits = self.limits.get(plan.channel, ChannelLimits())
+    async def _lane(
+        self, plans: list[Planned], semaphore: asyncio.Semaphore, stats: PassStats
+    ) -> None:
+        """Send a lane's messages one after another; stop when its robot is busy or spent."""
+        for index, plan in enumerate(plans):
+            async with semaphore:
+                stop = await self._deliver(plan, stats)
+            if stop is not None:
+                rest = [e.id for p in plans[index + 1 :] for e in p.entries]
+                if rest:
+                    await db(self.outbox.postpone, rest, stop.until)
+                    stats.deferred += len(rest)
+                return
+
+    async def _deliver(self, plan: Planned, stats: PassStats) -> _Stop | None:
         now = self.clock()
-        if plan.channel in self._disabled:  # an earlier message of this pass disabled it
+        if plan.channel in self._disabled:  # an earlier message of this lane disabled it
             reason = _disabled_error(self._disabled[plan.channel])
-            stats.failed += len(plan.entries)
-            return [Outcome((e.id,), OutboxStatus.FAILED, now, "", reason) for e in plan.entries]
-        budget_key = self._budget_key(plan.channel)
-        if limits.per_window is not None and not self.budget.try_acquire(
-            budget_key, now, limits.per_window, limits.window_seconds
-        ):
-            # Another worker used the slot meanwhile: wait for the next one, no attempt used.
-            free_at = self.budget.next_free_at(
-                budget_key, now, limits.per_window, limits.window_seconds
-            )
-            for entry in plan.entries:
-                self.outbox.defer(entry.id, free_at)
-                stats.deferred += 1
+            await db(self._fail_unclaimed, list(plan.entries), now, reason, stats)
             return None
-        stats.messages += 1
-        if len(plan.entries) > 1:
-            stats.digests += 1
-        try:
-            answer = await self.notifiers[plan.channel].send(plan.message)
-        except DeliveryError as exc:
-            return self._failed(plan, exc, stats)
-        except Exception as exc:  # a bug in a channel must not kill the worker
-            error = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False)
-            return self._failed(plan, error, stats)
-        stats.sent_rows += len(plan.entries)
+        assert self._claims is not None
+        claimed = await self._claims.submit((plan.ids, plan.batch_key))
+        if not claimed:
+            return None  # another worker took them
+        stats.claimed += len(claimed)
+        if len(claimed) != len(plan.entries):  # another worker took some: send what is ours
+            plan = Planned(plan.channel, tuple(claimed), (combine(claimed),))
+        token = claimed[0].claim_token
+        first = claimed[0].parts_sent if len(plan.messages) > 1 else 0
+        limits = self._limits(plan.channel)
+        notifier = self.notifiers[plan.channel]
+        answer = ""
+        for part in range(first, len(plan.messages)):
+            message = plan.messages[part]
+            if limits.per_window is not None and not await db(
+                self.budget.try_acquire,
+                self._budget_key(plan.channel),
+                self.clock(),
+                limits.per_window,
+                limits.window_seconds,
+            ):
+                # Another worker used the slot meanwhile: wait for the next one, no attempt used.
+                free_at = await self._next_free(plan.channel, self.clock())
+                deferral = Outcome(plan.ids, OutboxStatus.PENDING, self.clock(), "", "", free_at)
+                await self._record([_with(deferral, token=token, attempt=False)])
+                stats.deferred += len(claimed)
+                return _Stop(free_at)
+            stats.messages += 1
+            stats.digests += len(plan.entries) > 1 or len(plan.messages) > 1
+            try:
+                answer = await notifier.send(message)
+            except DeliveryError as exc:
+                return await self._failed(plan, claimed, exc, stats)
+            except Exception as exc:  # a bug in a channel must not kill the worker
+                error = DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False)
+                return await self._failed(plan, claimed, error, stats)
+            if part + 1 < len(plan.messages):  # a split digest: note each part as it goes
+                await db(self.outbox.part_sent, claimed[0], part + 1, self.clock(), answer)
+        stats.sent_rows += len(claimed)
         if self.on_sent is not None:
             self.on_sent(plan, answer)
-        ids = tuple(e.id for e in plan.entries)
-        return [
-            Outcome(
-                ids, OutboxStatus.SENT, self.clock(), answer, "", None, _batch_key(plan.message)
-            )
-        ]
+        sent = Outcome(
+            plan.ids, OutboxStatus.SENT, self.clock(), answer, "", None, plan.batch_key, token
+        )
+        await self._record([sent])
+        return None
 
-    def _failed(self, plan: Planned, exc: DeliveryError, stats: PassStats) -> list[Outcome]:
+    async def _failed(
+        self, plan: Planned, claimed: list[OutboxEntry], exc: DeliveryError, stats: PassStats
+    ) -> _Stop | None:
         now = self.clock()
         error = str(exc)
-        outcomes = []
-        if exc.permanent and not exc.message_only and plan.channel not in self._disabled:
+        disables = exc.permanent and not exc.message_only and plan.channel not in self._disabled
+        if disables:
             log.warning(
                 "channel %s disabled after a permanent error (%s); fix it, then run "
                 "`stockwatch notify test %s` or `stockwatch notify enable %s`",
@@ -270,80 +325,57 @@ class DeliveryWorker:
             )
             self._disabled[plan.channel] = error
             if self.switch is not None:
-                self.switch.disable(plan.channel, error, now)
-        for entry in plan.entries:
-            attempts = entry.attempts + 1
-            if exc.permanent:
-                outcomes.append(
-                    Outcome(
-                        (entry.id,), OutboxStatus.FAILED, now, exc.answer, f"permanent: {error}"
-                    )
-                )
-                stats.failed += 1
-            elif attempts >= self.settings.max_attempts:
-                reason = f"gave up after {attempts} attempts: {error}"
-                outcomes.append(Outcome((entry.id,), OutboxStatus.FAILED, now, exc.answer, reason))
-                stats.failed += 1
-            else:
-                delay = self.settings.backoff(attempts, self.rng, exc.retry_after)
-                retry_at = now + timedelta(seconds=delay)
-                outcomes.append(
-                    Outcome((entry.id,), OutboxStatus.PENDING, now, exc.answer, error, retry_at)
-                )
-                stats.retried += 1
-        return outcomes
+                await db(self.switch.disable, plan.channel, error, now)
+        outcomes = [self._outcome(entry, exc, now, stats) for entry in claimed]
+        await self._record(outcomes)
+        retries = [o.next_attempt_at for o in outcomes if o.next_attempt_at is not None]
+        if retries and self._limits(plan.channel).per_window is not None:
+            return _Stop(min(retries))  # a busy robot: its other messages wait for the retry
+        return None
+
+    def _outcome(
+        self, entry: OutboxEntry, exc: DeliveryError, now: datetime, stats: PassStats
+    ) -> Outcome:
+        attempts = entry.attempts + 1
+        failing_since = entry.failing_since or now
+        window = timedelta(hours=self.settings.retry_window_hours)
+        token = entry.claim_token
+        if exc.permanent:
+            outcome = Outcome(
+                (entry.id,), OutboxStatus.FAILED, now, exc.answer, f"permanent: {exc}"
+            )
+        elif exc.unknown and attempts >= self.settings.unknown_code_attempts:
+            reason = f"gave up after {attempts} attempts on an unknown provider code: {exc}"
+            outcome = Outcome((entry.id,), OutboxStatus.FAILED, now, exc.answer, reason)
+        elif now - failing_since >= window:
+            hours = (now - failing_since).total_seconds() / 3600
+            reason = f"gave up after {attempts} attempts over {hours:.1f} h: {exc}"
+            outcome = Outcome((entry.id,), OutboxStatus.FAILED, now, exc.answer, reason)
+        else:
+            delay = self.settings.backoff(attempts, self.rng, exc.retry_after)
+            retry_at = now + timedelta(seconds=delay)
+            stats.retried += 1
+            outcome = Outcome(
+                (entry.id,), OutboxStatus.PENDING, now, exc.answer, str(exc), retry_at
+            )
+            return _with(outcome, token=token)
+        stats.failed += 1
+        return _with(outcome, token=token)
+
+
+def _with(outcome: Outcome, *, token: str | None, attempt: bool = True) -> Outcome:
+    return Outcome(
+        outcome.entry_ids,
+        outcome.status,
+        outcome.at,
+        outcome.answer,
+        outcome.error,
+        outcome.next_attempt_at,
+        outcome.batch_key,
+        token,
+        attempt,
+    )
 
 
 def _disabled_error(reason: str) -> str:
     return f"channel disabled: {reason}"
-
-
-def _urgency(entry: OutboxEntry) -> tuple[int, float, int]:
-    cover = entry.message.payload.get("days_of_cover")
-    return (
-        _TIER_ORDER.get(entry.message.tier, 9),
-        math.inf if cover is None else float(cover),
-        entry.id,
-    )
-
-
-def _notices(message: OutgoingMessage) -> list[Mapping[str, Any]]:
-    if "notices" in message.payload:
-        return list(message.payload["notices"])
-    return [message.payload]
-
-
-def _batch_key(message: OutgoingMessage) -> str:
-    return hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:32]
-
-
-def _combine(entries: Sequence[OutboxEntry]) -> OutgoingMessage:
-    """Return one message for ``entries``: the row's own message, or a digest of all of them."""
-    if len(entries) == 1:
-        return entries[0].message
-    messages = [e.message for e in entries]
-    try:
-        lang = check_lang(str(messages[0].payload.get("lang") or "zh-CN"))
-    except ValueError:
-        lang = "zh-CN"
-    notices = [n for m in messages for n in _notices(m)]
-    title = _DIGEST_TITLE[lang].format(n=len(notices))
-    worst = min((m.tier for m in messages), key=lambda t: _TIER_ORDER.get(t, 9))
-    keys = sorted(e.idempotency_key for e in entries)
-    digest_key = "digest|" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:24]
-    return OutgoingMessage(
-        title=title,
-        text=title + "\n" + "\n".join(f"{i + 1}. {m.title}" for i, m in enumerate(messages)),
-        markdown=f"### {title}\n"
-        + "\n".join(f"{i + 1}. {m.title}" for i, m in enumerate(messages)),
-        idempotency_key=digest_key,
-        tier=worst,
-        kind="digest",
-        payload={
-            "kind": "digest",
-            "lang": lang,
-            "notices": notices,
-            "idempotency_keys": keys,
-        },
-        mention=any(m.mention for m in messages),
-    )

@@ -42,15 +42,20 @@ class DigestRouter(Protocol):
 
 
 def at_risk(store: Store, levels_for: LevelsFor, now: datetime) -> list[tuple[Notice, Item | None]]:
-    """Return a reminder-like notice for every item whose alert state is T1 or worse."""
+    """Return a reminder-like notice for every catalogue item whose alert state is T1 or worse.
+
+    An item removed from the catalogue keeps its last alert state, but nobody sells it any
+    more: it leaves the digest.
+    """
     states = {k: s for k, s in store.alert_states().items() if s.tier > Tier.OK}
     if not states:
         return []
-    items = {i.key: i for i in store.items()}
+    items = {i.key: i for i in store.items()}  # active items: the current catalogue
+    states = {k: s for k, s in states.items() if k in items}
     out: list[tuple[Notice, Item | None]] = []
     with store.transaction() as tx:  # read only: never committed
         for key, state in sorted(states.items(), key=lambda kv: str(kv[0])):
-            item = items.get(key)
+            item = items[key]
             levels = tx.active_levels(key) or levels_for(key, item)
             if levels is None:
                 continue

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -198,6 +199,8 @@ class DaemonParts:
     http: HttpConfig = field(default_factory=HttpConfig)  # allowed hosts, cookies, /metrics
     accounts: Accounts | None = None  # users, sessions, API tokens, audit (None: open mode)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    backtest: Callable[[str, dict[str, str]], Any] | None = None  # the dashboard's /backtest
+    review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
     promotions: PromotionApplier | None = None  # applies promotions on time
     orders: OrderSync | None = None  # seller orders into sales; the push compensation API
     promotion_store: PromotionStore | None = None  # /api/promotions
@@ -487,6 +490,8 @@ def build_daemon(
         promotions=promotions,
         orders=orders,
         promotion_store=promotion_store(store.engine),
+        backtest=_lazy_backtest(config, store),
+        review_advice=_lazy_advice(config, store),
     )
 
 
@@ -513,6 +518,29 @@ def refuse_open_exposure(host: str, accounts: Accounts, web_token: str | None) -
         "(stockwatch users add NAME --role admin, or stockwatch tokens add NAME), or bind "
         "to 127.0.0.1."
     )
+
+
+def _lazy_backtest(config: Config, store: SqlStore) -> Callable[[str, dict[str, str]], Any]:
+    """The /backtest replay; numpy and the backtest load at the first visit, not at start-up."""
+    built: list[Callable[[str, dict[str, str]], Any]] = []
+
+    def run(lang: str, params: dict[str, str]) -> Any:
+        if not built:
+            from stockwatch.wiring.backtest import backtest_page
+
+            built.append(backtest_page(config, store.engine))
+        return built[0](lang, params)
+
+    return run
+
+
+def _lazy_advice(config: Config, store: SqlStore) -> Callable[[Any, datetime, datetime], Any]:
+    def run(review: Any, since: datetime, until: datetime) -> Any:
+        from stockwatch.wiring.review import review_advice
+
+        return review_advice(config, store.engine, store, review, since, until)
+
+    return run
 
 
 def daily_digests(router: Router, store: SqlStore, cache: LevelCache) -> DailyDigests | None:

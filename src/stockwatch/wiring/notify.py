@@ -6,6 +6,7 @@ transaction; the daemon (or ``stockwatch outbox work``) runs :func:`build_worker
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Mapping
 from datetime import time
@@ -23,7 +24,7 @@ from stockwatch.adapters.notify.registry import budget_keys_of, build_channel, l
 from stockwatch.config.settings import Config
 from stockwatch.core.model import Tier
 from stockwatch.ports import Notifier
-from stockwatch.service.delivery import DeliverySettings, DeliveryWorker
+from stockwatch.service.delivery import DeliverySettings, DeliveryWorker, PassStats
 from stockwatch.service.routing import QuietHours, Route, RouterSettings, RouteTable
 
 
@@ -43,13 +44,16 @@ def build_channels(
     ``console`` always exists, even when not configured: it is ``[daemon] channels``' default,
     so a broadcast to it must never dead-letter for want of a channel.
     """
+    lang = config.lang
     channels = {
-        c.name: build_channel(c.name, c.channel_url(), engine=engine, clock=clock)
+        c.name: build_channel(c.name, c.channel_url(), engine=engine, clock=clock, lang=lang)
         for c in config.model.channels
         if c.enabled
     }
     if "console" not in {c.name for c in config.model.channels}:
-        channels["console"] = build_channel("console", "console://", engine=engine, clock=clock)
+        channels["console"] = build_channel(
+            "console", "console://", engine=engine, clock=clock, lang=lang
+        )
     return channels
 
 
@@ -114,3 +118,28 @@ def build_worker(
 async def close_channels(channels: dict[str, Channel]) -> None:
     for channel in channels.values():
         await channel.aclose()
+
+
+def deliver_pass(
+    config: Config,
+    engine: Engine,
+    *,
+    clock: Clock = utcnow,
+    settings: DeliverySettings | None = None,
+) -> PassStats:
+    """Run one delivery pass from synchronous code (a Celery task) and return its figures.
+
+    Channels hold async HTTP clients bound to one event loop, so each call builds them, runs
+    the pass in a fresh loop and closes them. Safe to run in many processes at once: claims,
+    outcomes and robot budgets all live in the database.
+    """
+    channels = build_channels(config, engine, clock)
+    worker = build_worker(engine, channels, clock=clock, settings=settings)
+
+    async def once() -> PassStats:
+        try:
+            return await worker.run_once()
+        finally:
+            await close_channels(channels)
+
+    return asyncio.run(once())

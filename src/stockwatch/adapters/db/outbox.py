@@ -1,9 +1,13 @@
 """The delivery outbox in SQL (SQLite and PostgreSQL): rows written with the alert, then claimed.
 
-Claiming is a conditional UPDATE (``WHERE status = 'pending'``) stamped with a fresh claim
-token, so two workers never own one row; a worker that dies leaves rows in ``sending`` that
-:meth:`SqlOutbox.release_stale_claims` hands back after the lease. Enqueueing is an insert that
-ignores an idempotency key already present, so replaying an evaluation adds nothing.
+Claiming stamps a fresh claim token on rows still ``pending``: on PostgreSQL the rows are picked
+with ``FOR UPDATE SKIP LOCKED`` (workers never queue behind each other's claims), on SQLite by a
+conditional UPDATE inside ``BEGIN IMMEDIATE``. Every later change of a claimed row (sent, retry,
+deferral, dead letter, a digest part delivered) matches on that token, not on the status: a
+worker whose lease expired and whose rows were swept and claimed again cannot overwrite the live
+claim. A worker that dies leaves rows in ``sending`` that :meth:`SqlOutbox.release_stale_claims`
+hands back after the lease. Enqueueing is an insert that ignores an idempotency key already
+present, so replaying an evaluation adds nothing.
 """
 
 from __future__ import annotations
@@ -106,31 +110,102 @@ class SqlOutbox:
 
     # -- the Outbox port -------------------------------------------------------------------
 
-    def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[OutboxEntry]:
-        token = uuid.uuid4().hex
-        with self.engine.begin() as conn:
-            ids = [
-                row.id
-                for row in conn.execute(
-                    select(deliveries.c.id)
-                    .where(
-                        deliveries.c.status == OutboxStatus.PENDING.value,
-                        deliveries.c.next_attempt_at <= now,
-                    )
-                    .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-                    .limit(limit)
+    def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries)
+                .where(
+                    deliveries.c.status == OutboxStatus.PENDING.value,
+                    deliveries.c.next_attempt_at <= now,
                 )
-            ]
+                .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+                .limit(limit)
+            ).all()
+        return [_entry(row._mapping) for row in rows]
+
+    def claim(
+        self, ids: Sequence[int], now: datetime, batch_key: str | None = None
+    ) -> list[OutboxEntry]:
+        return self.claim_many([(ids, batch_key)], now)[0]
+
+    def claim_many(
+        self, requests: Sequence[tuple[Sequence[int], str | None]], now: datetime
+    ) -> list[list[OutboxEntry]]:
+        """Claim several messages' rows in one transaction (a group commit of small claims).
+
+        Each request gets those of its rows still pending and due, stamped with its batch key;
+        all share one fresh claim token.
+        """
+        wanted = [i for ids, _ in requests for i in ids]
+        if not wanted:
+            return [[] for _ in requests]
+        token = uuid.uuid4().hex
+        query = select(deliveries.c.id).where(
+            deliveries.c.id.in_(wanted),
+            deliveries.c.status == OutboxStatus.PENDING.value,
+            deliveries.c.next_attempt_at <= now,
+        )
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Lock what we take, skip what another worker is taking: no waiting, no overlap.
+                query = query.with_for_update(skip_locked=True)
+            free = {row.id for row in conn.execute(query)}
+            for ids, batch_key in requests:
+                mine = [i for i in ids if i in free]
+                if mine:
+                    conn.execute(
+                        update(deliveries)
+                        .where(
+                            deliveries.c.id.in_(mine),
+                            deliveries.c.status == OutboxStatus.PENDING.value,
+                        )
+                        .values(
+                            status=OutboxStatus.SENDING.value,
+                            claimed_at=now,
+                            claim_token=token,
+                            batch_key=batch_key,
+                        )
+                    )
+            rows = conn.execute(select(deliveries).where(deliveries.c.claim_token == token)).all()
+        by_id = {int(row.id): _entry(row._mapping) for row in rows}
+        return [[by_id[i] for i in ids if i in by_id] for ids, _ in requests]
+
+    def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[OutboxEntry]:
+        return self._claim(now, None, None, limit=limit)
+
+    def _claim(
+        self, now: datetime, batch_key: str | None, among: Any, *, limit: int | None
+    ) -> list[OutboxEntry]:
+        token = uuid.uuid4().hex
+        query = select(deliveries.c.id).where(
+            deliveries.c.status == OutboxStatus.PENDING.value,
+            deliveries.c.next_attempt_at <= now,
+        )
+        if among is not None:
+            query = query.where(among)
+        query = query.order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Lock what we take, skip what another worker is taking: no waiting, no overlap.
+                query = query.with_for_update(skip_locked=True)
+            ids = [row.id for row in conn.execute(query)]
             if not ids:
                 return []
-            # The conditional UPDATE is the claim: rows another worker took in between stay out.
+            # Conditional even after the locked select: the status check is the claim on SQLite.
             conn.execute(
                 update(deliveries)
                 .where(
                     deliveries.c.id.in_(ids),
                     deliveries.c.status == OutboxStatus.PENDING.value,
                 )
-                .values(status=OutboxStatus.SENDING.value, claimed_at=now, claim_token=token)
+                .values(
+                    status=OutboxStatus.SENDING.value,
+                    claimed_at=now,
+                    claim_token=token,
+                    batch_key=batch_key,
+                )
             )
             rows = conn.execute(
                 select(deliveries)
@@ -139,82 +214,99 @@ class SqlOutbox:
             ).all()
         return [_entry(row._mapping) for row in rows]
 
-    def mark_sent(
-        self, entry_id: int, now: datetime, answer: str, batch_key: str | None = None
-    ) -> None:
-        self._finish(
-            [entry_id],
-            status=OutboxStatus.SENT.value,
-            sent_at=now,
-            provider_answer=answer[:4000],
-            last_error="",
-            batch_key=batch_key,
-        )
-
-    def mark_sent_many(
-        self, entry_ids: Sequence[int], now: datetime, answer: str, batch_key: str | None = None
-    ) -> None:
-        self._finish(
-            entry_ids,
-            status=OutboxStatus.SENT.value,
-            sent_at=now,
-            provider_answer=answer[:4000],
-            last_error="",
-            batch_key=batch_key,
-        )
-
-    def mark_retry(
-        self, entry_id: int, now: datetime, next_attempt_at: datetime, error: str, answer: str = ""
-    ) -> None:
-        self._finish(
-            entry_id,
-            status=OutboxStatus.PENDING.value,
-            next_attempt_at=next_attempt_at,
-            last_error=error[:4000],
-            provider_answer=answer[:4000],
-        )
-
-    def mark_failed(self, entry_id: int, now: datetime, error: str, answer: str = "") -> None:
-        self._finish(
-            entry_id,
-            status=OutboxStatus.FAILED.value,
-            last_error=error[:4000],
-            provider_answer=answer[:4000],
-        )
-
-    def _finish(self, entry_ids: int | Sequence[int], **values: Any) -> None:
-        ids = [entry_ids] if isinstance(entry_ids, int) else list(entry_ids)
-        with self.engine.begin() as conn:
-            _finish_in(conn, ids, values)
-
-    def record(self, outcomes: Sequence[Outcome]) -> None:
+    def record(self, outcomes: Sequence[Outcome]) -> int:
+        changed = 0
         with self.engine.begin() as conn:
             for o in outcomes:
                 values: dict[str, Any] = {
                     "status": o.status.value,
                     "provider_answer": o.answer[:4000],
                     "last_error": o.error[:4000],
+                    "claim_token": None,
                 }
+                if o.attempt:
+                    values["attempts"] = deliveries.c.attempts + 1
                 if o.status is OutboxStatus.SENT:
-                    values.update(sent_at=o.at, batch_key=o.batch_key)
+                    values.update(sent_at=o.at, batch_key=o.batch_key, failing_since=None)
                 elif o.status is OutboxStatus.PENDING:
                     values["next_attempt_at"] = o.next_attempt_at or o.at
-                _finish_in(conn, list(o.entry_ids), values)
+                    values["batch_key"] = None  # re-planned freely next time
+                    if o.attempt:  # a failure: the retry window starts at the first one
+                        values["failing_since"] = func.coalesce(deliveries.c.failing_since, o.at)
+                changed += _change_claimed(conn, list(o.entry_ids), o.claim_token, values)
+        return changed
 
-    def defer(self, entry_id: int, next_attempt_at: datetime) -> None:
+    def part_sent(self, entry: OutboxEntry, parts_sent: int, at: datetime, answer: str) -> bool:
         with self.engine.begin() as conn:
-            conn.execute(
+            values = {"parts_sent": parts_sent, "provider_answer": answer[:4000]}
+            return bool(_change_claimed(conn, [entry.id], entry.claim_token, values))
+
+    def postpone(self, ids: Sequence[int], next_attempt_at: datetime) -> int:
+        if not ids:
+            return 0
+        with self.engine.begin() as conn:
+            result = conn.execute(
                 update(deliveries)
                 .where(
-                    deliveries.c.id == entry_id,
-                    deliveries.c.status == OutboxStatus.SENDING.value,
+                    deliveries.c.id.in_(list(ids)),
+                    deliveries.c.status == OutboxStatus.PENDING.value,
+                    deliveries.c.next_attempt_at < next_attempt_at,
                 )
-                .values(
-                    status=OutboxStatus.PENDING.value,
-                    next_attempt_at=next_attempt_at,
-                    claim_token=None,
-                )
+                .values(next_attempt_at=next_attempt_at)
             )
+        return int(result.rowcount)
+
+    # -- one claimed row at a time (tests, simple consumers) ------------------------------
+
+    def mark_sent(
+        self, entry: OutboxEntry, now: datetime, answer: str, batch_key: str | None = None
+    ) -> bool:
+        outcome = Outcome(
+            (entry.id,),
+            OutboxStatus.SENT,
+            now,
+            answer,
+            batch_key=batch_key,
+            claim_token=entry.claim_token,
+        )
+        return bool(self.record([outcome]))
+
+    def mark_retry(
+        self,
+        entry: OutboxEntry,
+        now: datetime,
+        next_attempt_at: datetime,
+        error: str,
+        answer: str = "",
+    ) -> bool:
+        outcome = Outcome(
+            (entry.id,),
+            OutboxStatus.PENDING,
+            now,
+            answer,
+            error,
+            next_attempt_at,
+            claim_token=entry.claim_token,
+        )
+        return bool(self.record([outcome]))
+
+    def mark_failed(self, entry: OutboxEntry, now: datetime, error: str, answer: str = "") -> bool:
+        outcome = Outcome(
+            (entry.id,), OutboxStatus.FAILED, now, answer, error, claim_token=entry.claim_token
+        )
+        return bool(self.record([outcome]))
+
+    def defer(self, entry: OutboxEntry, next_attempt_at: datetime) -> bool:
+        """Give a claimed row back untouched (no attempt used)."""
+        outcome = Outcome(
+            (entry.id,),
+            OutboxStatus.PENDING,
+            next_attempt_at,
+            next_attempt_at=next_attempt_at,
+            claim_token=entry.claim_token,
+            attempt=False,
+        )
+        return bool(self.record([outcome]))
 
     def requeue(self, entry_id: int, now: datetime) -> bool:
         with self.engine.begin() as conn:
@@ -229,6 +321,9 @@ class SqlOutbox:
                     next_attempt_at=now,
                     attempts=0,
                     claim_token=None,
+                    batch_key=None,
+                    parts_sent=0,
+                    failing_since=None,
                 )
             )
         return bool(result.rowcount)
@@ -284,12 +379,22 @@ class SqlOutbox:
         return {int(i): b for i, b in rows}
 
 
-def _finish_in(conn: Connection, ids: list[int], values: dict[str, Any]) -> None:
-    conn.execute(
+def _change_claimed(
+    conn: Connection, ids: list[int], token: str | None, values: dict[str, Any]
+) -> int:
+    """Change rows only while they still hold ``token``: a swept and re-claimed row is not ours."""
+    if token is None or not ids:
+        return 0
+    result = conn.execute(
         update(deliveries)
-        .where(deliveries.c.id.in_(ids), deliveries.c.status == OutboxStatus.SENDING.value)
-        .values(attempts=deliveries.c.attempts + 1, claim_token=None, **values)
+        .where(
+            deliveries.c.id.in_(ids),
+            deliveries.c.claim_token == token,
+            deliveries.c.status == OutboxStatus.SENDING.value,
+        )
+        .values(**values)
     )
+    return int(result.rowcount)
 
 
 def _entry(row: Any) -> OutboxEntry:
@@ -305,4 +410,8 @@ def _entry(row: Any) -> OutboxEntry:
         last_error=str(row["last_error"] or ""),
         provider_answer=str(row["provider_answer"] or ""),
         stale_releases=int(row["stale_releases"] or 0),
+        claim_token=row["claim_token"],
+        batch_key=row["batch_key"],
+        parts_sent=int(row["parts_sent"] or 0),
+        failing_since=row["failing_since"],
     )

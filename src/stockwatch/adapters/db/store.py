@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
-    and_,
     delete,
     func,
     or_,
@@ -40,13 +38,14 @@ from stockwatch.adapters.db.codec import (
     state_to_json,
 )
 from stockwatch.adapters.db.engine import READ_ONLY
-from stockwatch.adapters.db.outbox import SqlOutbox, message_from_json
+from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.purchase_orders import open_orders
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
     OutboxBacklog,
+    OutboxEntry,
     OutgoingMessage,
     PollRun,
     PushMessage,
@@ -214,6 +213,7 @@ class SqlStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._claims: dict[int, OutboxEntry] = {}  # outbox rows claimed here, with their token
 
     def checkpoint(self) -> None:
         """Copy SQLite's write-ahead log into the database without blocking writers."""
@@ -632,51 +632,16 @@ class SqlStore:
             return [dict(r._mapping) for r in conn.execute(select(t.deliveries))]
 
     def claim_pending(self, now: datetime, limit: int) -> list[tuple[int, str, OutgoingMessage]]:
-        """Claim due pending rows one by one with a conditional UPDATE (0 rows: taken)."""
-        d = t.deliveries
-        token = uuid.uuid4().hex
-        claimed: list[tuple[int, str, OutgoingMessage]] = []
-        with self.engine.connect() as conn:
-            ids = [
-                r.id
-                for r in conn.execute(
-                    select(d.c.id)
-                    .where(d.c.status == "pending", d.c.next_attempt_at <= now)
-                    .order_by(d.c.next_attempt_at, d.c.id)
-                    .limit(limit)
-                )
-            ]
-            conn.rollback()
-        for entry_id in ids:
-            with self.engine.begin() as conn:
-                won = conn.execute(
-                    update(d)
-                    .where(and_(d.c.id == entry_id, d.c.status == "pending"))
-                    .values(status="sending", claimed_at=now, claim_token=token)
-                ).rowcount
-                if won:
-                    row = conn.execute(select(d).where(d.c.id == entry_id)).one()
-                    claimed.append((row.id, row.channel, message_from_json(row.message)))
-        return claimed
+        """Claim due pending rows (the outbox's claim: SKIP LOCKED on PostgreSQL)."""
+        entries = SqlOutbox(self.engine).claim_due(now, limit, 0)
+        for entry in entries:  # mark_sent must match the claim, not just the status
+            self._claims[entry.id] = entry
+        return [(e.id, e.channel, e.message) for e in entries]
 
     def mark_sent(self, entry_id: int, now: datetime, answer: str) -> None:
-        d = t.deliveries
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(d)
-                .where(d.c.id == entry_id)
-                .values(
-                    status="sent", sent_at=now, provider_answer=answer, attempts=d.c.attempts + 1
-                )
-            )
+        entry = self._claims.pop(entry_id, None)
+        if entry is not None:  # a claim this store never made (or already recorded): not ours
+            SqlOutbox(self.engine).mark_sent(entry, now, answer)
 
     def release_stale_claims(self, now: datetime, older_than: timedelta) -> int:
-        d = t.deliveries
-        with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    update(d)
-                    .where(d.c.status == "sending", d.c.claimed_at < now - older_than)
-                    .values(status="pending", claim_token=None)
-                ).rowcount
-            )
+        return SqlOutbox(self.engine).release_stale_claims(now, older_than.total_seconds())

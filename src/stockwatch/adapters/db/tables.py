@@ -251,6 +251,8 @@ deliveries = Table(
     Column("provider_answer", Text, nullable=False, default=""),
     Column("stale_releases", Integer, nullable=False, default=0),  # taken back from dead workers
     Column("batch_key", String(64), nullable=True),  # the message (maybe a digest) that carried it
+    Column("parts_sent", Integer, nullable=False, default=0),  # a split digest's parts delivered
+    Column("failing_since", UTCDateTime, nullable=True),  # the retry window starts here
     Index("ix_deliveries_due", "status", "next_attempt_at"),
 )
 

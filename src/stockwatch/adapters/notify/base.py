@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from stockwatch.adapters.notify.render import lang_of
 from stockwatch.core.channel_url import ChannelUrl, ChannelUrlError
 from stockwatch.core.channel_url import parse as parse_url
 from stockwatch.core.messages import check_lang
@@ -27,7 +28,9 @@ class Channel:
     scheme: ClassVar[str] = ""
     limits: ClassVar[ChannelLimits] = ChannelLimits()
 
-    def __init__(self, name: str, url: ChannelUrl | str, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, name: str, url: ChannelUrl | str, *, clock: Clock = utcnow, lang: str = "zh-CN"
+    ) -> None:
         self.name = name
         self.url = parse_url(url) if isinstance(url, str) else url
         if (
@@ -37,12 +40,24 @@ class Channel:
         ):
             raise ChannelUrlError(f"{type(self).__name__} needs a {self.scheme}:// URL")
         self.clock = clock
-        self.lang = check_lang(self.url.get("lang") or "zh-CN")
+        # A ``lang=`` in the URL forces this channel's language; otherwise each message speaks
+        # the language its route chose ([general] lang by default), and ``lang`` covers
+        # messages that carry none (a test message).
+        self.lang = check_lang(self.url.get("lang")) if self.url.get("lang") else None
+        self.default_lang = check_lang(lang)
         self.timeout = float(self.url.get("timeout") or 10)
 
     @classmethod
     def aliases(cls) -> tuple[str, ...]:
         return ()
+
+    def lang_for(self, message: OutgoingMessage) -> str:
+        """Return the language to render ``message`` in on this channel."""
+        return self.lang or lang_of(message, self.default_lang)
+
+    def fits(self, message: OutgoingMessage) -> bool:
+        """Return whether ``message`` goes out whole (robots cut what exceeds their size limit)."""
+        return True
 
     def describe(self) -> str:
         return f"{self.name} ({self.url.redacted()})"
@@ -65,9 +80,10 @@ class HttpChannel(Channel):
         url: ChannelUrl | str,
         *,
         clock: Clock = utcnow,
+        lang: str = "zh-CN",
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(name, url, clock=clock)
+        super().__init__(name, url, clock=clock, lang=lang)
         self.endpoint = (self.url.get("endpoint") or self.default_endpoint).rstrip("/")
         self._client = client
         self._own_client = client is None
@@ -124,9 +140,15 @@ def json_body(channel: str, response: httpx.Response) -> dict[str, Any]:
 
 
 def http_status_error(channel: str, response: httpx.Response) -> DeliveryError:
-    """Classify a non-2xx answer the Alertmanager way: 5xx and 429 retry, other 4xx do not."""
+    """Classify a non-2xx answer the Alertmanager way: 5xx and 429 retry, other 4xx do not.
+
+    Every provider's sender reads the status before the body: a gateway's 500 or 429 may carry
+    any JSON (a proxy's, or a provider code that means something else on a 200).
+    """
     code = response.status_code
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    retry_after = parse_retry_after(
+        response.headers.get("retry-after") or response.headers.get("x-ogw-ratelimit-reset")
+    )
     permanent = 400 <= code < 500 and code not in (408, 425, 429)
     return DeliveryError(
         f"{channel}: HTTP {code}",
@@ -136,6 +158,11 @@ def http_status_error(channel: str, response: httpx.Response) -> DeliveryError:
         answer=response.text[:500],
         retry_after=retry_after,
     )
+
+
+def is_transient_status(response: httpx.Response) -> bool:
+    """5xx and 429 are transient for every provider, whatever the body says."""
+    return response.status_code >= 500 or response.status_code == 429
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -167,14 +194,17 @@ def classify_code(
 ) -> DeliveryError:
     """Turn a robot's in-body error code into a DeliveryError using the vendor's table.
 
-    Unknown codes are permanent: retrying a rejection we do not understand only burns the
-    robot's rate budget.
+    A code the table does not list is transient and marked ``unknown``: the worker retries it a
+    few times (a provider's new "busy" code must not lose alerts) and then dead-letters that one
+    message, but never disables the channel over a code nobody understood.
     """
-    permanent, meaning = table.get(code, (True, "unknown error code"))
+    known = table.get(code)
+    permanent, meaning = known if known is not None else (False, "unknown error code")
     return DeliveryError(
         f"{label} {code}: {msg} ({meaning})",
         permanent=permanent,
         code=str(code),
         retry_after=(retry_after or {}).get(code),
         message_only=code in message_only,
+        unknown=known is None,
     )

@@ -20,7 +20,7 @@ class ConsoleChannel(Channel):
         self.sent: list[str] = []
 
     async def send(self, message: OutgoingMessage) -> str:
-        text = render(message, "txt", escape="text", lang=self.lang).body
+        text = render(message, "txt", escape="text", lang=self.lang_for(message)).body
         self.sent.append(text)
         out = self.stream or (sys.stdout if self.url.get("stream") == "stdout" else sys.stderr)
         print(f"[{self.name}] {text}", file=out, flush=True)

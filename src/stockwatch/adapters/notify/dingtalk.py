@@ -24,8 +24,7 @@ from stockwatch.ports import ChannelLimits, DeliveryError, OutgoingMessage
 
 MAX_BODY_BYTES = 20000
 
-# errcode → (permanent, what it means). Unknown codes are treated as permanent: retrying a
-# rejection we do not understand only burns the robot's 20/min budget.
+# errcode → (permanent, what it means). Unknown codes: transient with a limit (classify_code).
 ERRORS: dict[int, tuple[bool, str]] = {
     130101: (False, "rate limited (20/min); the robot is blocked for 10 minutes"),
     90030: (False, "webhook over limit"),
@@ -75,6 +74,7 @@ class DingTalkChannel(HttpChannel):
         self.msgtype = (self.url.get("msgtype") or "markdown").lower()
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
+        lang = self.lang_for(message)
         mention = message.mention and bool(self.mobiles or self.user_ids)
         # The phone numbers must also appear in the text for the @ to ring.
         mention_line = " ".join(f"@{m}" for m in self.mobiles) if mention else ""
@@ -88,7 +88,7 @@ class DingTalkChannel(HttpChannel):
                 message,
                 "txt",
                 escape="text",
-                lang=self.lang,
+                lang=lang,
                 mention_line=mention_line,
                 keyword=self.keyword,
             )
@@ -97,14 +97,14 @@ class DingTalkChannel(HttpChannel):
             message,
             "md",
             escape="markdown",
-            lang=self.lang,
+            lang=lang,
             mention_line=mention_line,
             keyword=self.keyword,
         )
         text, title = r.body, r.title
         link = _first_link(message)
         if self.msgtype == "actioncard" and link:
-            button = "查看详情" if self.lang == "zh-CN" else "Details"
+            button = "查看详情" if lang == "zh-CN" else "Details"
             return {
                 "msgtype": "actionCard",
                 "actionCard": {
@@ -116,6 +116,9 @@ class DingTalkChannel(HttpChannel):
                 },
             }
         return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": at}
+
+    def fits(self, message: OutgoingMessage) -> bool:
+        return len(json.dumps(self.payload(message), ensure_ascii=False).encode()) <= MAX_BODY_BYTES
 
     async def send(self, message: OutgoingMessage) -> str:
         body = self.payload(message)

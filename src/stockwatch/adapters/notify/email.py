@@ -47,8 +47,9 @@ class EmailChannel(Channel):
         self.ssl_context = ssl_context or ssl.create_default_context()
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
-        text = render(message, "txt", escape="text", lang=self.lang)
-        html = render(message, "html", lang=self.lang)
+        lang = self.lang_for(message)
+        text = render(message, "txt", escape="text", lang=lang)
+        html = render(message, "html", lang=lang)
         mail = EmailMessage()
         subject = f"{self.subject_prefix} {text.title}".strip()
         mail["Subject"] = " ".join(subject.split())  # no header injection through titles

@@ -18,8 +18,8 @@ from stockwatch.adapters.notify.base import (
     classify_code,
     fit_bytes,
     http_status_error,
+    is_transient_status,
     json_body,
-    parse_retry_after,
 )
 from stockwatch.adapters.notify.render import render
 from stockwatch.ports import ChannelLimits, DeliveryError, OutgoingMessage
@@ -45,7 +45,10 @@ def sign(secret: str, timestamp_s: int) -> str:
 
 
 def classify(code: int, msg: str) -> DeliveryError:
-    return classify_code("feishu code", ERRORS, code, msg, retry_after={11232: 1.0})
+    # 9499 is this message's body (malformed or too large), not the bot.
+    return classify_code(
+        "feishu code", ERRORS, code, msg, retry_after={11232: 1.0}, message_only={9499}
+    )
 
 
 class FeishuChannel(HttpChannel):
@@ -70,19 +73,22 @@ class FeishuChannel(HttpChannel):
         self.at = self.url.get_list("at")
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
+        lang = self.lang_for(message)
         mention = message.mention and bool(self.at)
         if self.msgtype == "text":
+            # Feishu text reads <at user_id="…"> tags: user text is escaped so that only ours
+            # (from the channel URL) can mention anyone.
             tags = "".join(f'<at user_id="{u}"></at>' for u in self.at) if mention else ""
-            r = render(message, "txt", escape="text", lang=self.lang, keyword=self.keyword)
+            r = render(message, "txt", escape="feishu_text", lang=lang, keyword=self.keyword)
             return {"msg_type": "text", "content": {"text": r.body + tags}}
         if self.msgtype == "post":
-            r = render(message, "txt", escape="text", lang=self.lang, keyword=self.keyword)
+            r = render(message, "txt", escape="feishu_text", lang=lang, keyword=self.keyword)
             lines: list[list[dict[str, Any]]] = [
                 [{"tag": "text", "text": line}] for line in r.body.splitlines()[1:]
             ]
             if mention:
                 lines.append([{"tag": "at", "user_id": u} for u in self.at])
-            lang_key = "zh_cn" if self.lang == "zh-CN" else "en_us"
+            lang_key = "zh_cn" if lang == "zh-CN" else "en_us"
             return {
                 "msg_type": "post",
                 "content": {"post": {lang_key: {"title": r.title, "content": lines}}},
@@ -92,7 +98,7 @@ class FeishuChannel(HttpChannel):
             message,
             "md",
             escape="lark",
-            lang=self.lang,
+            lang=lang,
             mention_line=mention_line,
             keyword=self.keyword,
         )
@@ -110,6 +116,11 @@ class FeishuChannel(HttpChannel):
             },
         }
 
+    def fits(self, message: OutgoingMessage) -> bool:
+        # The signature fields add under 100 bytes.
+        raw = json.dumps(self.payload(message), ensure_ascii=False).encode("utf-8")
+        return len(raw) + 100 <= MAX_BODY_BYTES
+
     async def send(self, message: OutgoingMessage) -> str:
         body = self.payload(message)
         if self.secret:
@@ -126,15 +137,9 @@ class FeishuChannel(HttpChannel):
             content=raw,
             headers={"Content-Type": "application/json; charset=utf-8"},
         )
-        if response.status_code == 429:
-            reset = parse_retry_after(response.headers.get("x-ogw-ratelimit-reset"))
-            raise DeliveryError(
-                f"{self.name}: HTTP 429 rate limited",
-                permanent=False,
-                code="http_429",
-                answer=response.text[:500],
-                retry_after=reset,
-            )
+        # The status first: a 5xx or 429 is transient whatever its body's code says.
+        if is_transient_status(response):
+            raise http_status_error(self.name, response)
         try:
             data = json_body(self.name, response)
         except DeliveryError:

@@ -37,12 +37,20 @@ CHANNEL_TYPES: dict[str, type[Channel]] = {
 
 
 def build_channel(
-    name: str, url: str | ChannelUrl, *, engine: Engine | None = None, clock: Clock = utcnow
+    name: str,
+    url: str | ChannelUrl,
+    *,
+    engine: Engine | None = None,
+    clock: Clock = utcnow,
+    lang: str = "zh-CN",
 ) -> Channel:
-    """Return the notifier for ``url``; raise ChannelUrlError (a ValueError) when it is bad."""
+    """Return the notifier for ``url``; raise ChannelUrlError (a ValueError) when it is bad.
+
+    ``lang`` is ``[general] lang``: the language of messages that do not carry their own.
+    """
     parsed = parse_url(url) if isinstance(url, str) else url
     cls = CHANNEL_TYPES[parsed.scheme]
-    kwargs: dict[str, Any] = {"clock": clock}
+    kwargs: dict[str, Any] = {"clock": clock, "lang": lang}
     if cls is TaskChannel:
         kwargs["store"] = SqlTaskStore(engine) if engine is not None else None
     return cls(name, parsed, **kwargs)

@@ -110,12 +110,32 @@ def escape_plain(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def escape_feishu_text(text: str) -> str:
+    """Feishu text and post messages read ``<at user_id="all">``: full-width brackets."""
+    return escape_plain(text).replace("<", "＜").replace(">", "＞")
+
+
 ESCAPES: dict[str, Callable[[str], str]] = {
     "markdown": escape_md,
     "wecom": escape_wecom,
     "lark": escape_lark,
     "text": escape_plain,
+    "feishu_text": escape_feishu_text,
 }
+# What a format's reader takes for a tag, neutralised in text we did not render ourselves
+# (test messages, plain texts): the escape's bracket rule, without its markdown escaping.
+_TAG_BRACKETS: dict[str, tuple[str, str]] = {
+    "wecom": ("＜", "＞"),
+    "lark": ("&lt;", "&gt;"),
+    "feishu_text": ("＜", "＞"),
+}
+
+
+def _neutralise_tags(text: str, escape: str) -> str:
+    brackets = _TAG_BRACKETS.get(escape)
+    if brackets is None:
+        return text
+    return text.replace("<", brackets[0]).replace(">", brackets[1])
 
 
 @lru_cache(maxsize=1)
@@ -210,6 +230,9 @@ def render(
         body = {"md": message.markdown, "txt": message.text, "html": ""}[fmt]
         if fmt == "html":
             body = "<pre>" + str(markupsafe.escape(message.text)) + "</pre>"
+        else:
+            body = _neutralise_tags(body, escape)
+        headline = _neutralise_tags(headline, escape)
         if keyword and keyword not in body:
             body = f"【{keyword}】{body}"
         if mention_line:

@@ -18,11 +18,39 @@ from datetime import UTC
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
-from stockwatch.adapters.notify.base import Clock, HttpChannel, http_status_error, json_body
+from stockwatch.adapters.notify.base import (
+    Clock,
+    HttpChannel,
+    http_status_error,
+    is_transient_status,
+    json_body,
+)
 from stockwatch.adapters.notify.render import lang_of, notices_of
 from stockwatch.ports import ChannelLimits, DeliveryError, OutgoingMessage
 
 TRANSIENT_CODES = {"isp.SYSTEM_ERROR", "isv.BUSINESS_LIMIT_CONTROL", "Throttling.User"}
+# Codes Aliyun documents as permanent (alert-channels.md §5); any other code is transient with
+# a limit (the worker's unknown-code allowance), never a reason to switch the channel off.
+PERMANENT_CODES = {
+    "isv.MOBILE_NUMBER_ILLEGAL",
+    "isv.MOBILE_COUNT_OVER_LIMIT",
+    "isv.SMS_SIGNATURE_ILLEGAL",
+    "isv.SMS_TEMPLATE_ILLEGAL",
+    "isv.TEMPLATE_MISSING_PARAMETERS",
+    "isv.TEMPLATE_PARAMS_ILLEGAL",
+    "isv.INVALID_JSON_PARAM",
+    "isv.INVALID_PARAMETERS",
+    "isv.PARAM_LENGTH_LIMIT",
+    "isv.PARAM_NOT_SUPPORT_URL",
+    "isv.BLACK_KEY_CONTROL_LIMIT",
+    "isv.AMOUNT_NOT_ENOUGH",
+    "isv.OUT_OF_SERVICE",
+    "isv.ACCOUNT_ABNORMAL",
+    "isv.PRODUCT_UNSUBSCRIBE",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId.NotFound",
+    "InvalidTimeStamp.Expired",
+}
 # Rejections of this one message (a bad number, a parameter too long); the channel stays on.
 MESSAGE_CODES = {
     "isv.MOBILE_NUMBER_ILLEGAL",
@@ -104,6 +132,8 @@ class AliyunSms:
             content=body.encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
+        if is_transient_status(response):  # the status first: 5xx and 429 always retry
+            raise http_status_error(self.channel.name, response)
         try:
             data = json_body(self.channel.name, response)
         except DeliveryError:
@@ -113,16 +143,15 @@ class AliyunSms:
         code = str(data.get("Code", ""))
         if code == "OK":
             return response.text
-        permanent = code not in TRANSIENT_CODES and not (
-            response.status_code >= 500 and not code.startswith("isv.")
-        )
+        known = code in PERMANENT_CODES or code in TRANSIENT_CODES
         raise DeliveryError(
             f"aliyun sms {code or 'HTTP ' + str(response.status_code)}: {data.get('Message', '')}",
-            permanent=permanent,
+            permanent=code in PERMANENT_CODES,
             message_only=code in MESSAGE_CODES,
             code=code or None,
             answer=response.text,
             retry_after=3600.0 if code == "isv.BUSINESS_LIMIT_CONTROL" else None,
+            unknown=not known,
         )
 
     async def aclose(self) -> None:

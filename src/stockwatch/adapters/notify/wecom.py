@@ -55,8 +55,9 @@ class WeComChannel(HttpChannel):
         self.keyword = self.url.get("keyword")
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
+        lang = self.lang_for(message)
         if self.msgtype == "text":
-            r = render(message, "txt", escape="text", lang=self.lang, keyword=self.keyword)
+            r = render(message, "txt", escape="text", lang=lang, keyword=self.keyword)
             text: dict[str, Any] = {"content": fit_bytes(r.body, MAX_TEXT_BYTES)}
             if message.mention:
                 text["mentioned_list"] = self.mentions
@@ -71,7 +72,7 @@ class WeComChannel(HttpChannel):
             message,
             "md",
             escape="wecom",
-            lang=self.lang,
+            lang=lang,
             mention_line=mention_line,
             keyword=self.keyword,
         )
@@ -81,6 +82,16 @@ class WeComChannel(HttpChannel):
             first, _, rest = body.partition("\n")
             body = f'{first}\n<font color="warning">{message.tier}</font>\n{rest}'
         return {"msgtype": "markdown", "markdown": {"content": fit_bytes(body, MAX_MARKDOWN_BYTES)}}
+
+    def fits(self, message: OutgoingMessage) -> bool:
+        # payload() cuts at the limit; measure what it would have cut.
+        lang = self.lang_for(message)
+        if self.msgtype == "text":
+            r = render(message, "txt", escape="text", lang=lang, keyword=self.keyword)
+            return len(r.body.encode()) <= MAX_TEXT_BYTES
+        r = render(message, "md", escape="wecom", lang=lang, keyword=self.keyword)
+        # Room for the mention line and the coloured tier line payload() may add.
+        return len(r.body.encode()) + 200 <= MAX_MARKDOWN_BYTES
 
     async def send(self, message: OutgoingMessage) -> str:
         body = self.payload(message)

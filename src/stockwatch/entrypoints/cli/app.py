@@ -450,6 +450,10 @@ from stockwatch.entrypoints.cli.review import review as _review  # noqa: E402
 
 app.command("review")(_review)
 
+from stockwatch.entrypoints.cli.backtest import backtest as _backtest  # noqa: E402
+
+app.command("backtest")(_backtest)
+
 from stockwatch.entrypoints.cli.orders import register as _register_orders  # noqa: E402
 
 _register_orders(app)

@@ -362,6 +362,7 @@ def _banner(
     out.rule("stockwatch demo: daemon + 1688 simulator + fake robots")
     lines = [
         f"dashboard:  {base}/",
+        f"backtest:   {base}/backtest  (the sample's sales history replayed: frontier and charts)",
         f"API:        {base}/api/status   {base}/api/alerts   {base}/api/events",
         f"1688 push:  {base}/1688/push  (signed with AppSecret {DEMO_SECRET})",
         f"1688 sim:   {sim.base_url}  ({len(sim.offer_ids())} offers from the sample, "
@@ -378,6 +379,10 @@ def _banner(
         f"            {sw} outbox list {c}",
         f"            {sw} tasks {c}",
         f"            {sw} explain RETRO-CLOCK {c}",
+        f"            {sw} backtest --service-level 0.99 {c}",
+        f"            {sw} backtest --sweep --service-level 0.9,0.95,0.99 --buffer-days 0,2,4 "
+        f"--html backtest.html {c}",
+        f"            {sw} review {c}",
         "note:       times shown are simulated (they run ahead of the wall clock)",
         "stop:       Ctrl+C",
     ]

@@ -276,7 +276,10 @@ def outbox_work(
         bool, typer.Option("--until-idle", help="stop when nothing is due")
     ] = False,
     lease: Annotated[float, typer.Option("--lease", help="seconds before a claim is stale")] = 60,
-    max_attempts: Annotated[int, typer.Option("--max-attempts")] = 8,
+    retry_hours: Annotated[
+        float,
+        typer.Option("--retry-hours", help="retry a transient failure this long, then dead letter"),
+    ] = 24,
     backoff: Annotated[float, typer.Option("--backoff", help="first retry delay, seconds")] = 2,
     batch: Annotated[int, typer.Option("--batch")] = 500,
     idle: Annotated[float, typer.Option("--idle", help="pause when idle, seconds")] = 0.5,
@@ -288,7 +291,7 @@ def outbox_work(
     settings = DeliverySettings(
         batch_size=batch,
         lease_seconds=lease,
-        max_attempts=max_attempts,
+        retry_window_hours=retry_hours,
         backoff_base_seconds=backoff,
         idle_seconds=idle,
     )

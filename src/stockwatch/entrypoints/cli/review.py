@@ -15,9 +15,11 @@ from rich.table import Table
 from stockwatch.config.settings import ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang, tier_label
 from stockwatch.core.review import AlertReview
-from stockwatch.entrypoints.web.api_json import review_json
+from stockwatch.core.review_advice import describe
+from stockwatch.entrypoints.web.api_json import advice_json, review_json
 from stockwatch.service.alert_review import load_review
 from stockwatch.wiring.compose import open_store
+from stockwatch.wiring.review import ReviewAdvice, review_advice
 
 EXIT_INPUT = 1
 DEFAULT_DAYS = 30
@@ -46,6 +48,27 @@ _T: dict[str, tuple[str, str]] = {
     "v_missed": ("漏报", "missed"),
     "none": ("这段时间没有预警。", "No alerts in this period."),
     "per_item": ("每个商品的通知数", "Notices per item"),
+    "tiers": ("各级预警", "Per tier"),
+    "tier": ("级别", "Tier"),
+    "median_warn": ("提前量中位数", "Warning (median)"),
+    "worst_warn": ("最短提前量", "Warning (worst)"),
+    "ack": ("确认用时中位数", "Time to ack (median)"),
+    "detected": ("从读数和销量发现的断货", "Stockouts found in readings and sales"),
+    "from": ("起", "From"),
+    "to": ("止", "To"),
+    "days": ("天数", "Days"),
+    "why": ("依据", "Evidence"),
+    "stock 0": ("库存为 0", "stock 0"),
+    "sales stopped": ("该卖却没卖", "sales stopped"),
+    "suggest": ("建议（按预期效果排序）", "Suggestions (most useful first)"),
+    "no_suggest": (
+        "暂无建议：回测看不出更好的设置。",
+        "No suggestion: a backtest finds nothing better.",
+    ),
+    "default_lead": (
+        "{n} 个商品没有交期，按默认交期 {days:g} 天评判：{items}",
+        "{n} item(s) have no lead time and were judged with the default {days:g} days: {items}",
+    ),
 }
 
 
@@ -157,12 +180,51 @@ def review(
         store = open_store(cfg)
     except Exception as exc:  # an unreachable database is bad input for a CLI command
         raise _fail(f"cannot open the database: {exc}") from None
+    default_lead = cfg.threshold_policy(None).lead_time_days
+    now = datetime.now(UTC)
     try:
-        result = load_review(store, start)
+        result = load_review(store, start, default_lead=default_lead)
+        advice = review_advice(cfg, store.engine, store, result, start, now)
     finally:
         store.engine.dispose()
     if fmt == "json":
-        data = {"since": start.isoformat()} | review_json(result)
+        data = {"since": start.isoformat()} | review_json(result) | advice_json(advice, language)
         out.print_json(json.dumps(data, ensure_ascii=False))
         return
     print_review(result, start, language, tz)
+    print_advice(advice, language, default_lead)
+
+
+def print_advice(advice: ReviewAdvice, lang: str, default_lead: float) -> None:
+    tiers = Table(title=_t("tiers", lang))
+    for col in ("tier", "notices", "median_warn", "worst_warn", "ack"):
+        tiers.add_column(_t(col, lang), justify="left" if col == "tier" else "right")
+    for s in advice.tiers:
+        tiers.add_row(
+            tier_label(s.tier, lang),
+            str(s.notices),
+            _span(s.median_warning),
+            _span(s.worst_warning),
+            _span(s.median_ack),
+        )
+    out.print(tiers)
+    if advice.stockouts:
+        found = Table(title=_t("detected", lang))
+        for col in ("item", "from", "to", "days", "why"):
+            found.add_column(_t(col, lang))
+        for d in advice.stockouts:
+            found.add_row(d.item, str(d.first), str(d.last), str(d.days), _t(d.reason, lang))
+        out.print(found)
+    if advice.default_lead:
+        shown = ", ".join(advice.default_lead[:10]) + ("…" if len(advice.default_lead) > 10 else "")
+        out.print(
+            _t("default_lead", lang, n=len(advice.default_lead), days=default_lead, items=shown),
+            highlight=False,
+        )
+    out.print(_t("suggest", lang), style="bold")
+    if not advice.suggestions:
+        out.print(_t("no_suggest", lang))
+    for number, suggestion in enumerate(advice.suggestions, start=1):
+        out.print(f"{number}. {describe(suggestion, lang)}", highlight=False, markup=False)
+    if advice.note:
+        out.print(advice.note, style="dim", highlight=False, markup=False)

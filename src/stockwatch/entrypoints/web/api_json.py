@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from stockwatch.core.review import AlertReview
+from stockwatch.core.review_advice import describe
 from stockwatch.entrypoints.web.item_rows import ItemRow
 from stockwatch.ports import AlertEvent, OutboxEntry
 from stockwatch.wiring.web import ReplenishmentTask
@@ -122,4 +123,50 @@ def item_event_json(event: AlertEvent) -> dict[str, Any]:
         "levels": list(event.levels) if event.levels else None,
         "detail": event.detail,
         "actor": event.actor,
+    }
+
+
+def advice_json(advice: Any, lang: str) -> dict[str, Any]:
+    """The review's advice (wiring.review.ReviewAdvice): found stockouts, tiers, suggestions."""
+    return {
+        "detected_stockouts": [
+            {
+                "item": d.item,
+                "first": iso(d.first),
+                "last": iso(d.last),
+                "days": d.days,
+                "reason": d.reason,
+            }
+            for d in advice.stockouts
+        ],
+        "tiers": [
+            {
+                "tier": s.tier.name,
+                "notices": s.notices,
+                "median_warning_hours": _hours(s.median_warning),
+                "worst_warning_hours": _hours(s.worst_warning),
+                "median_ack_hours": _hours(s.median_ack),
+                "acks": s.acks,
+            }
+            for s in advice.tiers
+        ],
+        "suggestions": [
+            {
+                "kind": s.kind,
+                "items": list(s.items),
+                "text": describe(s, lang),
+                "effect": None
+                if s.effect is None
+                else {
+                    "stockout_days_before": s.effect.stockout_days_before,
+                    "stockout_days_after": s.effect.stockout_days_after,
+                    "stock_days_change": s.effect.stock_days_change,
+                    "notices_before": s.effect.notices_before,
+                    "notices_after": s.effect.notices_after,
+                },
+            }
+            for s in advice.suggestions
+        ],
+        "judged_with_default_lead_time": list(advice.default_lead),
+        "note": advice.note,
     }

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -28,6 +28,7 @@ from stockwatch.entrypoints.web.api_promotions import promotions_router
 from stockwatch.entrypoints.web.auth_routes import AuthDeps, auth_router
 from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_renderer
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
+from stockwatch.entrypoints.web.insight_pages import insight_router
 from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.entrypoints.web.orders import orders_router
 from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
@@ -62,6 +63,8 @@ class WebDeps:
     health: Callable[[], Health] | None = None  # /healthz verdict; None: always ok
     metrics_text: Callable[[], tuple[bytes, str]] | None = None  # /metrics body and type
     status_summary: Callable[[], Status] | None = None  # status without per-item lists
+    backtest: Callable[[str, dict[str, str]], Any] | None = None  # /backtest (wiring.backtest)
+    review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
 
 
 def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
@@ -379,9 +382,12 @@ def create_app(deps: WebDeps) -> FastAPI:
         timezone=deps.timezone,
         stale_after=deps.stale_after,
         status_summary=deps.status_summary,
+        backtest=deps.backtest,
+        review_advice=deps.review_advice,
     )
     app.include_router(dashboard_router(dashboard))
     app.include_router(orders_router(dashboard))
+    app.include_router(insight_router(deps.backtest, deps.lang, ()))
     app.include_router(auth_router(AuthDeps(security, deps.clock, page_renderer(dashboard))))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app, deps.lang)

@@ -18,7 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.core.accounts import Via
+from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
+from stockwatch.core.review_advice import describe
 from stockwatch.entrypoints.web.api_json import (
     iso,
     outbox_json,
@@ -256,12 +258,20 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
     def review_page(
         request: Request, days: Annotated[int, Query(ge=1, le=3650)] = 30, since: str | None = None
     ) -> HTMLResponse:
-        result = load_review(d.store, _since(since, days, d.clock(), local))
+        start = _since(since, days, d.clock(), local)
+        result = load_review(d.store, start)
+        advice = None
+        if d.review_advice is not None and start is not None:
+            advice = d.review_advice(result, start, d.clock())
+        lang = request_lang(request, d.lang)
         return page(
             request,
             "review.html",
             "review",
             r=result,
+            advice=advice,
+            describe=lambda s: describe(s, lang),
+            tier_name=lambda tier: tier_label(tier, lang),
             days=days,
             since=since or "",
             choices=REVIEW_DAYS,

@@ -11,6 +11,35 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_outbox": ("发送失败", "Dead letters"),
     "nav_tasks": ("补货任务", "Reorder tasks"),
     "nav_review": ("复盘", "Review"),
+    "nav_backtest": ("回测", "Backtest"),
+    "adv_tiers": ("各级预警", "Per tier"),
+    "adv_median_warn": ("提前量中位数", "Warning (median)"),
+    "adv_worst_warn": ("最短提前量", "Warning (worst)"),
+    "adv_ack": ("确认用时中位数", "Time to ack (median)"),
+    "adv_found": ("从读数和销量发现的断货", "Stockouts found in readings and sales"),
+    "adv_from": ("起", "From"),
+    "adv_to": ("止", "To"),
+    "adv_days": ("天数", "Days"),
+    "adv_why": ("依据", "Evidence"),
+    "adv_stock 0": ("库存为 0", "stock 0"),
+    "adv_sales stopped": ("该卖却没卖", "sales stopped"),
+    "adv_suggest": ("建议（按预期效果排序）", "Suggestions (most useful first)"),
+    "adv_none": (
+        "暂无建议：回测看不出更好的设置。",
+        "No suggestion: a backtest finds nothing better.",
+    ),
+    "adv_default_lead": (
+        "{n} 个商品没有交期，按默认交期评判：{items}",
+        "{n} item(s) have no lead time and were judged with the default: {items}",
+    ),
+    "adv_try": ("在回测页比较更多策略", "Compare more policies on the backtest page"),
+    "adv_charts": (
+        "回测：取舍前沿与断货最多商品的模拟库存",
+        "Backtest: the trade-off frontier and the simulated stock of the item that ran out most",
+    ),
+    "adv_stock_units": ("平均库存（件）", "Stock held (units)"),
+    "adv_stockout_days": ("断货天数", "Stockout days"),
+    "adv_actual": ("实际库存", "actual stock"),
     "switch": ("English", "中文"),
     "logout": ("退出", "Log out"),
     "overview": ("库存总览", "Stock overview"),
@@ -223,6 +252,57 @@ TEXTS: dict[str, tuple[str, str]] = {
     "err_409": ("无法执行", "Cannot do that now"),
     "err_other": ("请求有误", "Request refused"),
     "err_500": ("服务器出错", "Server error"),
+    # the backtest report (/backtest, stockwatch backtest --html)
+    "bt_title": (
+        "回测：用店铺自己的历史检验预警策略",
+        "Backtest: the shop's own history, replayed",
+    ),
+    "bt_period": (
+        "回测区间 {start} 至 {end}（{days} 天，{items} 个商品）",
+        "Period {start} to {end} ({days} days, {items} items)",
+    ),
+    "bt_policy": ("策略", "Policy"),
+    "bt_settings": ("设置", "Settings"),
+    "bt_in_force": ("现行策略", "policy in force"),
+    "bt_stockout_days": ("断货天数", "Stockout days"),
+    "bt_lost": ("缺货损失（件）", "Lost units"),
+    "bt_fill_rate": ("满足率", "Fill rate"),
+    "bt_notices": ("通知数", "Notices"),
+    "bt_notices_month": ("每商品每月通知", "Notices / item / month"),
+    "bt_stock_days": ("平均库存（天）", "Stock held (days)"),
+    "bt_stock_units": ("平均库存（件）", "Stock held (units)"),
+    "bt_stock_value": ("平均库存金额", "Stock value"),
+    "bt_orders": ("下单次数", "Orders"),
+    "bt_frontier": ("最优取舍", "Frontier"),
+    "bt_frontier_chart": (
+        "取舍前沿：断货天数 vs 平均库存（气泡大小 = 通知数）",
+        "Trade-off: stockout days vs stock held (bubble size = notices)",
+    ),
+    "bt_item": ("商品", "Item"),
+    "bt_per_item": ("逐个商品（现行 → 候选）", "Per item (in force → candidate)"),
+    "bt_item_chart": (
+        "{sku}：模拟库存与实际库存",
+        "{sku}: simulated stock against what really happened",
+    ),
+    "bt_actual": ("实际库存", "actual stock"),
+    "bt_day": ("日期", "Day"),
+    "bt_errors": ("无法回测的商品", "Items that could not be replayed"),
+    "bt_delta": ("对比现行", "vs in force"),
+    "bt_how": (
+        "每天：先到货，再按真实销量出货（库存不足的部分记为缺货损失），再按可用库存判断预警级别；"
+        "到 T2 且已通知时按补货任务规则下单（起订量、倍数），到货时间取该供应商的实际交期。"
+        "预警线在回测开始时按各策略计算。",
+        "Each day: deliveries arrive, the real sales are served from stock (what stock cannot "
+        "cover is lost), the position is classified into tiers; at T2, once announced, the "
+        "task's order is placed (MOQ, multiple) and arrives after the supplier's observed lead "
+        "time. Levels are computed at the start of the period under each policy.",
+    ),
+    "bt_apply_hint": (
+        "采用某个策略：stockwatch backtest --sweep … --apply 名称",
+        "Adopt a policy: stockwatch backtest --sweep … --apply NAME",
+    ),
+    "bt_nav_back": ("返回总览", "Back to the dashboard"),
+    "bt_no_data": ("还没有可回测的销售历史。", "No sales history to replay yet."),
 }
 
 

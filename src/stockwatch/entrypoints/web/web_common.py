@@ -38,6 +38,10 @@ class DashboardDeps:
     stale_after: timedelta = timedelta(hours=6)
     # The cards of the overview (groups, backlog) without the per-item lists of ``status``.
     status_summary: Callable[[], Status] | None = None
+    # The backtest behind /backtest (a replay and its first day, or None without history) and
+    # the review's advice (stockouts found, per-tier figures, suggestions); None: not offered.
+    backtest: Callable[[str, dict[str, str]], Any] | None = None
+    review_advice: Callable[[Any, datetime, datetime], Any] | None = None
 
     def summary(self) -> Status:
         return (self.status_summary or self.status)()
