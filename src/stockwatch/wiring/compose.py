@@ -35,6 +35,7 @@ from stockwatch.ports import (
     Clock,
     Metrics,
     NoMetrics,
+    OAuthFlow,
     PromotionStore,
     PushInterpreter,
     Router,
@@ -48,9 +49,11 @@ from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
 from stockwatch.service.health import HealthLimits
 from stockwatch.service.polling import Evaluator
+from stockwatch.service.recompute import NoSalesHistory
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.accounts import build_accounts
+from stockwatch.wiring.auth import auth_expiry_watch
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
 from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
 from stockwatch.wiring.orders import OrderSync
@@ -65,9 +68,11 @@ class Catalog:
     sales: dict[str, list[int]] = field(default_factory=dict)
     skipped: list[tuple[Path, RowProblem]] = field(default_factory=list)
     sales_end: date | None = None
+    unknown_columns: list[tuple[Path, str]] = field(default_factory=list)  # ignored columns
 
     def note(self, loaded: Loaded[object]) -> None:
         self.skipped.extend((loaded.path, p) for p in loaded.problems)
+        self.unknown_columns.extend((loaded.path, c) for c in loaded.unknown_columns)
 
 
 def load_catalog(
@@ -199,6 +204,8 @@ class DaemonParts:
     http: HttpConfig = field(default_factory=HttpConfig)  # allowed hosts, cookies, /metrics
     accounts: Accounts | None = None  # users, sessions, API tokens, audit (None: open mode)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    oauth: OAuthFlow | None = None  # /oauth/login and /oauth/callback (polling 1688 only)
+    token_watch: Callable[[datetime], int] | None = None  # warns before the refresh token dies
     backtest: Callable[[str, dict[str, str]], Any] | None = None  # the dashboard's /backtest
     review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
     promotions: PromotionApplier | None = None  # applies promotions on time
@@ -337,9 +344,10 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
 
         catalog = cache.refresh()
         sales = SqlSalesStore(store.engine)
-        keys = sorted({str(k) for k in catalog.items} or set(sales.skus()))
-        if not keys or not sales.skus():
-            return None  # nothing imported yet: the fallback levels are all there is
+        imported = sales.skus()
+        keys = sorted({str(k) for k in catalog.items} or set(imported))
+        if not keys:
+            return None
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
         tz_name = config.model.general.timezone
         computer = BulkLevelsComputer(
@@ -349,14 +357,19 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
             promotions=all_promotions(config, store.engine),
             stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
         )
-        return recompute_thresholds(
-            keys,
-            day,
-            computer,
-            SqlThresholdStore(store.engine),
-            now,
-            review_factor=config.model.thresholds.review_factor,
-        )
+        try:
+            return recompute_thresholds(
+                keys,
+                day,
+                computer,
+                SqlThresholdStore(store.engine),
+                now,
+                review_factor=config.model.thresholds.review_factor,
+                has_sales=bool(imported),
+            )
+        except NoSalesHistory as exc:  # the same rule as `thresholds recompute`: skip, say why
+            logging.getLogger("stockwatch.recompute").warning("recompute skipped: %s", exc)
+            return None
 
     async def recompute(now: datetime) -> object:
         return await asyncio.to_thread(run, now)
@@ -393,6 +406,8 @@ def build_daemon(
     closers: list[Callable[[], Awaitable[None]]] = []
     metrics = PrometheusMetrics()
     client = None
+    oauth: OAuthFlow | None = None
+    token_watch: Callable[[datetime], int] | None = None
     if source is None and daemon.stock_file:
         source = FileStockSource(config.resolve(daemon.stock_file))
     elif source is None:
@@ -401,6 +416,8 @@ def build_daemon(
         session = GatewaySession(gateway_settings(config), token_store(config, store.engine))
         source, client = session.source, session.client
         closers.append(session.aclose)
+        oauth = OAuthFlow(session.oauth.authorize_url, session.tokens.login)
+        token_watch = auth_expiry_watch(config, store, session.tokens.health)
     if deliver is None and model.channels:
         deliver, close = channel_deliverer(config, store, clock, metrics)
         closers.append(close)
@@ -487,6 +504,8 @@ def build_daemon(
         ),
         http=daemon.http,
         accounts=accounts,
+        oauth=oauth,
+        token_watch=token_watch,
         promotions=promotions,
         orders=orders,
         promotion_store=promotion_store(store.engine),

@@ -44,7 +44,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 WEBHOOK_PATHS = ("/1688/push", "/hooks/")
-OPEN_PATHS = ("/login", "/static/", "/favicon.ico")
+# /oauth/callback checks the one-time state an authenticated /oauth/login made (a SameSite=
+# Strict cookie is not sent on the redirect back from 1688).
+OPEN_PATHS = ("/login", "/static/", "/favicon.ico", "/oauth/callback")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_BYTES = 1 << 20  # a dashboard form is a few hundred bytes
 SECRET_FIELDS = frozenset({CSRF_FIELD, "password", "token", "new_password"})
