@@ -118,7 +118,14 @@ def test_without_a_session_pages_redirect_to_login_and_the_api_answers_401(site:
 
 def test_every_route_but_the_public_ones_needs_credentials(site: Site) -> None:
     """Default deny: walk every route the app has, with no cookie and no token."""
-    public = {"/healthz", "/metrics", "/login", "/1688/push", "/hooks/order-created"}
+    public = {
+        "/healthz",
+        "/metrics",
+        "/login",
+        "/1688/push",
+        "/hooks/order-created",
+        "/oauth/callback",
+    }
     app = create_app(WebDeps(site.store, site.clock, None, lambda: None))  # type: ignore[arg-type]
     checked = 0
     with site.client() as c:
