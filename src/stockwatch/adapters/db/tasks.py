@@ -131,6 +131,12 @@ class SqlTaskStore:
             )
         return bool(result.rowcount)
 
+    def get(self, task_id: int) -> ReplenishmentTask | None:
+        query = select(replenishment_tasks).where(replenishment_tasks.c.id == task_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _task(row._mapping) if row is not None else None
+
     def list(self, status: str | None = OPEN, limit: int = 1000) -> list[ReplenishmentTask]:
         query = select(replenishment_tasks).order_by(replenishment_tasks.c.id).limit(limit)
         if status is not None:
