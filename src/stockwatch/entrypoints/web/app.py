@@ -320,7 +320,7 @@ def create_app(deps: WebDeps) -> FastAPI:
 
     states: dict[str, datetime] = {}  # OAuth state → when it stops being accepted
 
-    @app.get("/oauth/login")  # the accounts middleware guards it like every page
+    @app.get("/oauth/login", include_in_schema=False)  # a browser route, guarded like pages
     def oauth_login(d: Deps) -> RedirectResponse:
         """Start 1688 authorization: a fresh state, then the 1688 page (it calls back below)."""
         if d.oauth is None:
@@ -332,7 +332,7 @@ def create_app(deps: WebDeps) -> FastAPI:
         states[state] = now + OAUTH_STATE_TTL
         return RedirectResponse(d.oauth.authorize_url(state), status_code=303)
 
-    @app.get("/oauth/callback", response_class=HTMLResponse)
+    @app.get("/oauth/callback", response_class=HTMLResponse, include_in_schema=False)
     async def oauth_callback(
         request: Request, d: Deps, code: str = "", state: str = ""
     ) -> HTMLResponse:

@@ -54,11 +54,17 @@ def _document(path: str, operation: dict[str, Any]) -> None:
         wanted.update(GUARD_ERRORS)
     if operation.get("parameters") or operation.get("requestBody"):
         wanted.setdefault("400", "bad request: a malformed value")
+    if operation.get("requestBody") and not path.startswith(PUBLIC):
+        wanted.setdefault("409", "conflict with the current state (e.g. already done)")
     if "{" in path:
         wanted["404"] = "no such item, task or outbox entry"
+    elif not path.startswith(PUBLIC):  # need(): a side table or data this store does not have
+        wanted["404"] = "not available with this store, or nothing to show yet"
     for code, description in wanted.items():
         entry = responses.setdefault(code, {"description": description})
         entry.setdefault("content", ERROR_BODY)
+    if "422" in responses:  # a route may raise 422 with a text detail, not FastAPI's list
+        responses["422"]["content"] = ERROR_BODY
     for entry in responses.values():  # an error the route documented itself: JSON detail too
         if "content" not in entry and entry.get("description", "").startswith(("no ", "bad")):
             entry["content"] = ERROR_BODY
