@@ -89,3 +89,48 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     """The same storage test on SQLite and on PostgreSQL."""
     name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+REDIS_URL = os.environ.get("STOCKWATCH_TEST_REDIS", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("STOCKWATCH_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def _require(name: str, url: str, problem: str | None) -> None:
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is required in CI but unreachable at {url}: {problem}")
+    pytest.skip(f"{name} unreachable at {url} ({problem}); required when CI is set")
+
+
+def require_redis() -> str:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+        problem = None
+    except Exception as exc:  # any connect failure means "not reachable"
+        problem = f"{type(exc).__name__}: {exc}"
+    _require("Redis", REDIS_URL, problem)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_redis()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own (others run the suite at the same time); cleared after."""
+    import redis
+
+    prefix = f"t-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()

@@ -18,6 +18,7 @@ from stockwatch.ports import (
     OutgoingMessage,
     PollRun,
     PushMessage,
+    StateSave,
     StoredReading,
 )
 
@@ -105,6 +106,50 @@ class InMemoryTransaction:
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None:
         if key in self.data.items:
             self.data.next_poll[key] = at
+
+    # -- the batched path: the same answers, item by item ------------------------------------
+
+    def alert_states_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, AlertState]:
+        return {k: self.data.states[k] for k in keys if k in self.data.states}
+
+    def pending_readings(
+        self, keys: Sequence[ItemKey], states: Mapping[ItemKey, AlertState]
+    ) -> dict[ItemKey, list[StoredReading]]:
+        out = {}
+        for key in keys:
+            rows = self.readings_after(key, states.get(key, AlertState()).last_reading_at)
+            if rows:
+                out[key] = rows
+        return out
+
+    def items_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
+        return {k: self.data.items[k][0] for k in keys if k in self.data.items}
+
+    def active_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
+        return {k: self.data.levels[k] for k in keys if k in self.data.levels}
+
+    def save_alert_states(self, saves: Sequence[StateSave], now: datetime) -> set[ItemKey]:
+        return {
+            s.key for s in saves if self.save_alert_state(s.key, s.state, s.expected_version, now)
+        }
+
+    def add_events(self, events: Sequence[AlertEvent]) -> list[int | None]:
+        return [self.add_event(e) for e in events]
+
+    def set_next_polls(self, at: Mapping[ItemKey, datetime | None]) -> None:
+        for key, when in at.items():
+            self.set_next_poll(key, when)
+
+    def enqueue_many(
+        self,
+        batches: Sequence[tuple[int | None, Sequence[tuple[str, OutgoingMessage]]]],
+        now: datetime,
+    ) -> int:
+        return sum(self.enqueue(event_id, routes, now) for event_id, routes in batches)
+
+    def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:
+        found = {k: self.open_orders(k) for k in keys}
+        return {k: orders for k, orders in found.items() if orders}
 
     def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
         return [o for o in self.data.orders if o.key == key and o.is_open]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -270,6 +270,31 @@ class StoredReading:
     received_at: datetime
 
 
+class RequestBudget(Protocol):
+    """The 1688 request budget of one app key: ``await acquire()`` before each request.
+
+    The in-process limiter serves one process; a shared one (Redis) holds the quota across
+    every worker, the daemon and ``sales import-orders`` together.
+    """
+
+    async def acquire(self) -> None: ...
+
+
+class RefreshLock(Protocol):
+    """A lock held while the 1688 access token is refreshed, so one process refreshes it."""
+
+    def hold(self, name: str) -> AbstractAsyncContextManager[None]: ...
+
+
+@dataclass(frozen=True)
+class StateSave:
+    """An alert state to save in a batch, if the stored version is still ``expected_version``."""
+
+    key: ItemKey
+    state: AlertState
+    expected_version: int
+
+
 @dataclass(frozen=True)
 class AlertEvent:
     """One line of the append-only alert log: a notice, a transition, an ack or a snooze."""
@@ -355,6 +380,48 @@ class Transaction(Protocol):
         ...
 
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None: ...
+
+    # -- the batched path: a few statements per batch of items, not per item ----------------
+
+    def alert_states_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, AlertState]:
+        """Return the saved states of ``keys``; items without one are missing from the answer."""
+        ...
+
+    def pending_readings(
+        self, keys: Sequence[ItemKey], states: Mapping[ItemKey, AlertState]
+    ) -> dict[ItemKey, list[StoredReading]]:
+        """Return, per item, the readings observed after its state's last one, oldest first."""
+        ...
+
+    def items_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]: ...
+
+    def active_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]: ...
+
+    def save_alert_states(self, saves: Sequence[StateSave], now: datetime) -> set[ItemKey]:
+        """Save each state whose stored version is unchanged; return the keys that were saved.
+
+        The check is per item inside one statement, so a worker that lost an item to another
+        one drops only that item's work.
+        """
+        ...
+
+    def add_events(self, events: Sequence[AlertEvent]) -> list[int | None]:
+        """Append events; the id of each, or None where its key was already there."""
+        ...
+
+    def set_next_polls(self, at: Mapping[ItemKey, datetime | None]) -> None: ...
+
+    def enqueue_many(
+        self,
+        batches: Sequence[tuple[int | None, Sequence[tuple[str, OutgoingMessage]]]],
+        now: datetime,
+    ) -> int:
+        """``enqueue`` for many events in one statement: (event id, routes) each."""
+        ...
+
+    def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:
+        """``open_orders`` of many items; items without open orders are missing."""
+        ...
 
     def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
         """Return the item's open purchase orders (the on-order part of its position)."""

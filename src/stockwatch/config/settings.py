@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from stockwatch.config.daemon import DaemonConfig, DatabaseConfig, LoggingConfig
 from stockwatch.config.notify import ChannelConfig, RouteConfig, notify_problems
+from stockwatch.config.scale import ScaleConfig
 from stockwatch.config.tomlpos import line_of
 from stockwatch.core.messages import check_lang
 from stockwatch.core.model import AlertPolicy, DebounceRule, Item, ItemClass, Tier
@@ -341,6 +342,7 @@ class StockwatchConfig(Section):
     gateway: GatewayConfig = GatewayConfig()
     database: DatabaseConfig = DatabaseConfig()
     daemon: DaemonConfig = DaemonConfig()
+    scale: ScaleConfig = ScaleConfig()
     logging: LoggingConfig = LoggingConfig()
 
 

@@ -58,6 +58,7 @@ from stockwatch.wiring.notify import build_channels, build_router, build_worker,
 from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
+from stockwatch.wiring.purchasing import learned_lead_times
 
 
 @dataclass
@@ -227,9 +228,9 @@ def stock_source(
     daemon = config.model.daemon
     if daemon.stock_file:
         return FileStockSource(config.resolve(daemon.stock_file)), None
-    from stockwatch.adapters.alibaba1688.session import GatewaySession
+    from stockwatch.wiring.scale import gateway_session
 
-    session = GatewaySession(gateway_settings(config), token_store(config, engine))
+    session = gateway_session(config, engine)
     return session.source, session.aclose
 
 
@@ -268,20 +269,24 @@ class LevelCache:
     ) -> None:
         self.config = config
         self.as_of = as_of
-        self.engine = engine  # promotions entered through the API live there
+        # Promotions entered through the API, and received purchase orders (learned lead
+        # times), live there.
+        self.engine = engine
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
 
     def refresh(self) -> Catalog:
         day = self.as_of or datetime.now(ZoneInfo(self.config.model.general.timezone)).date()
         catalog = load_catalog(self.config, day)
+        resolve = policy_resolver(self.config)
         levels, _ = levels_for_items(
             catalog.items,
             catalog.items,
-            policy_resolver(self.config),
+            resolve,
             catalog.sales,
             day,
             all_promotions(self.config, self.engine),
+            lead_times=learned_lead_times(self.engine, catalog.items, resolve),
         )
         self.levels, self.catalog = levels, catalog
         return catalog
@@ -359,6 +364,7 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
             sales.matrix,
             promotions=all_promotions(config, store.engine),
             stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+            lead_times=learned_lead_times(store.engine, catalog.items, policy_resolver(config)),
         )
         try:
             return recompute_thresholds(

@@ -1,6 +1,7 @@
 """The async 1688 gateway client: signs, paces, retries and decodes every call.
 
-Pacing: one token bucket per app key (aiolimiter, ``qps`` with a small burst) and at most
+Pacing: one token bucket per app key (aiolimiter, ``qps`` with a small burst; or the shared
+bucket in Redis that every process of a deployment draws from) and at most
 ``concurrency`` requests in flight, so a poll of N calls takes about N / qps seconds and stays
 under the gateway's flow control. Retries (tenacity, exponential backoff with jitter) only for
 transient failures; permanent ones fail at once with a hint; a 401 refreshes the token once.
@@ -35,7 +36,7 @@ from stockwatch.adapters.alibaba1688.errors import (
 )
 from stockwatch.adapters.alibaba1688.settings import GatewaySettings
 from stockwatch.adapters.alibaba1688.signing import SIGNATURE_PARAM, sign, wire_params
-from stockwatch.ports import Clock
+from stockwatch.ports import Clock, RequestBudget
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class GatewayClient:
         *,
         http: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.settings = settings
         self.tokens = tokens
@@ -109,10 +111,12 @@ class GatewayClient:
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
         self.http = http or httpx.AsyncClient(timeout=timeout, limits=limits)
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._limiter: AsyncLimiter | None = None
-        if settings.qps is not None:
+        # A shared budget (Redis) replaces the in-process bucket: the quota is per app key,
+        # whichever process spends it.
+        self._budget: RequestBudget | None = budget
+        if budget is None and settings.qps is not None:
             capacity = settings.limiter_capacity
-            self._limiter = AsyncLimiter(capacity, capacity / settings.qps)
+            self._budget = AsyncLimiter(capacity, capacity / settings.qps)
         self._clock = clock
         self.stats = CallStats()
 
@@ -182,8 +186,8 @@ class GatewayClient:
         url_path = api.url_path(s.app_key)
         params[SIGNATURE_PARAM] = sign(url_path, params, s.app_secret)
         async with self._slots:
-            if self._limiter is not None:
-                await self._limiter.acquire()
+            if self._budget is not None:
+                await self._budget.acquire()
             self.stats.requests += 1
             try:
                 response = await self.http.post(f"{s.gateway}/openapi/{url_path}", data=params)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from stockwatch.adapters.alibaba1688.errors import (
 )
 from stockwatch.adapters.alibaba1688.settings import GatewaySettings
 from stockwatch.adapters.alibaba1688.signing import parse_date
-from stockwatch.ports import Clock, OAuthTokens, TokenStore
+from stockwatch.ports import Clock, OAuthTokens, RefreshLock, TokenStore
 
 log = logging.getLogger(__name__)
 REAUTHORIZE = "run `stockwatch auth login` and open the printed URL to authorize the app again"
@@ -204,8 +205,11 @@ class TokenManager:
         oauth: OAuthClient,
         store: TokenStore,
         clock: Clock = utc_now,
+        *,
+        refresh_lock: RefreshLock | None = None,
     ) -> None:
         self._settings = settings
+        self._refresh_lock = refresh_lock
         self._oauth = oauth
         self._store = store
         self._clock = clock
@@ -233,8 +237,8 @@ class TokenManager:
         if tokens is not None and self._fresh(tokens, now):
             self._warn_if_needed(tokens, now)
             return tokens.access_token
-        async with self._lock:
-            tokens = self._current()
+        async with self._lock, self._shared():
+            tokens = self._reload()
             if tokens is not None and self._fresh(tokens, self._clock()):
                 return tokens.access_token
             return (await self._refresh(tokens)).access_token
@@ -246,11 +250,23 @@ class TokenManager:
                 "1688 rejected the configured access token",
                 hint="issue a new token in the 1688 console and update [gateway] access_token",
             )
-        async with self._lock:
-            tokens = self._current()
+        async with self._lock, self._shared():
+            tokens = self._reload()
             if tokens is not None and tokens.access_token != rejected:
                 return tokens.access_token
             return (await self._refresh(tokens)).access_token
+
+    def _shared(self) -> AbstractAsyncContextManager[None]:
+        """The deployment-wide refresh lock, when there is one (several processes)."""
+        if self._refresh_lock is None:
+            return nullcontext()
+        return self._refresh_lock.hold(f"1688-token-refresh:{self._settings.app_key}")
+
+    def _reload(self) -> OAuthTokens | None:
+        """Under the shared lock, another process may have refreshed: read what it saved."""
+        if self._refresh_lock is not None:
+            self._tokens = self._store.load(self._settings.app_key)
+        return self._current()
 
     def health(self) -> TokenHealth:
         tokens = self._current()

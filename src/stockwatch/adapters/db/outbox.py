@@ -63,10 +63,9 @@ def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) ->
         stmt = sqlite.insert(deliveries).on_conflict_do_nothing(index_elements=["idempotency_key"])
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(conn.dialect.name)
-    inserted = 0
-    for row in rows:  # one by one: RETURNING tells portably whether the row was new
-        inserted += len(conn.execute(stmt.returning(deliveries.c.id), row).all())
-    return inserted
+    # One statement for all rows (SQLAlchemy's "insertmanyvalues"); RETURNING lists only the
+    # rows that were new, which tells portably how many were.
+    return len(conn.execute(stmt.returning(deliveries.c.id), rows).all())
 
 
 class SqlOutbox:
@@ -85,6 +84,15 @@ class SqlOutbox:
         event_id: int | None = None,
     ) -> int:
         """Insert outbox rows in the caller's transaction; return how many were new."""
+        return self.enqueue_many(conn, [(event_id, list(entries))], now)
+
+    def enqueue_many(
+        self,
+        conn: Connection,
+        batches: Sequence[tuple[int | None, Sequence[tuple[str, OutgoingMessage]]]],
+        now: datetime,
+    ) -> int:
+        """``enqueue`` for the notices of many events at once (the batched poll cycle)."""
         rows = [
             {
                 "idempotency_key": message.idempotency_key,
@@ -99,6 +107,7 @@ class SqlOutbox:
                 "provider_answer": "",
                 "stale_releases": 0,
             }
+            for event_id, entries in batches
             for channel, message in entries
         ]
         return _insert_ignoring_duplicates(conn, rows) if rows else 0

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from stockwatch.adapters.db import batch
 from stockwatch.adapters.db import tables as t
 from stockwatch.adapters.db.codec import (
     item_from_row,
@@ -35,7 +36,6 @@ from stockwatch.adapters.db.codec import (
     reading_from_row,
     reading_to_row,
     state_from_json,
-    state_to_json,
 )
 from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.adapters.db.outbox import SqlOutbox
@@ -49,6 +49,7 @@ from stockwatch.ports import (
     OutgoingMessage,
     PollRun,
     PushMessage,
+    StateSave,
     StoredReading,
 )
 
@@ -116,18 +117,7 @@ class SqlTransaction:
     def save_alert_state(
         self, key: ItemKey, state: AlertState, expected_version: int, now: datetime
     ) -> bool:
-        values = {
-            "phase": state.phase.value,
-            "tier": state.tier.name,
-            "state": state_to_json(state),
-            "version": state.version,
-            "updated_at": now,
-            "last_reading_at": state.last_reading_at,
-            # Plain copies for the dashboard's SQL (sorting and filtering without the JSON).
-            "tier_rank": int(state.tier),
-            "available": state.last_available,
-            "failed_reads": state.failed_reads,
-        }
+        values = batch.state_columns(state, now)  # the same columns as the batched save
         if expected_version == 0:
             stmt = (
                 _insert(self.conn, t.alert_states)
@@ -199,6 +189,41 @@ class SqlTransaction:
 
     def set_next_poll(self, key: ItemKey, at: datetime | None) -> None:
         self.conn.execute(update(t.items).where(t.items.c.key == str(key)).values(next_poll_at=at))
+
+    # -- the batched path (adapters/db/batch.py) --------------------------------------------
+
+    def alert_states_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, AlertState]:
+        return batch.alert_states_of(self.conn, keys)
+
+    def pending_readings(
+        self, keys: Sequence[ItemKey], states: Mapping[ItemKey, AlertState]
+    ) -> dict[ItemKey, list[StoredReading]]:
+        return batch.pending_readings(self.conn, keys, states)
+
+    def items_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
+        return batch.items_of(self.conn, keys)
+
+    def active_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
+        return batch.active_levels_of(self.conn, keys)
+
+    def save_alert_states(self, saves: Sequence[StateSave], now: datetime) -> set[ItemKey]:
+        return batch.save_alert_states(self.conn, saves, now)
+
+    def add_events(self, events: Sequence[AlertEvent]) -> list[int | None]:
+        return batch.add_events(self.conn, events)
+
+    def set_next_polls(self, at: Mapping[ItemKey, datetime | None]) -> None:
+        batch.set_next_polls(self.conn, at)
+
+    def enqueue_many(
+        self,
+        batches: Sequence[tuple[int | None, Sequence[tuple[str, OutgoingMessage]]]],
+        now: datetime,
+    ) -> int:
+        return SqlOutbox(self.conn.engine).enqueue_many(self.conn, batches, now)
+
+    def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:
+        return batch.open_orders_of(self.conn, keys)
 
     def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
         return open_orders(self.conn, key)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from stockwatch.adapters.db.tables import replenishment_tasks
 
 OPEN = "open"
+ORDERED = "ordered"  # a purchase order was placed for it; receiving the goods closes it
 CLOSED = "closed"
 
 
@@ -64,7 +65,8 @@ class SqlTaskStore:
                 select(replenishment_tasks.c.id)
                 .where(
                     replenishment_tasks.c.item_key == task.item_key,
-                    replenishment_tasks.c.status == OPEN,
+                    # An ordered task waits for its goods: later alerts refresh it, no new one.
+                    replenishment_tasks.c.status.in_([OPEN, ORDERED]),
                 )
                 .order_by(replenishment_tasks.c.id.desc())
                 .limit(1)

@@ -7,13 +7,25 @@ and PostgreSQL with SQLAlchemy Core only.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Engine,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    select,
+    update,
+)
 
 from stockwatch.adapters.db.tables import thresholds
 from stockwatch.bulk.gcpause import paused_gc
@@ -77,6 +89,77 @@ def _batches(keys: Sequence[str], size: int = _IN_BATCH) -> Iterator[Sequence[st
         yield keys[lo : lo + size]
 
 
+_COLUMNS = (
+    "item_key",
+    "version",
+    "computed_at",
+    "status",
+    "t1",
+    "t2",
+    "t3",
+    "velocity",
+    "strategy",
+    "basis",
+    "review_reason",
+)
+
+
+def _last_versions(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    t = thresholds
+    last: dict[str, int] = {}
+    if conn.dialect.name == "postgresql":
+        # One array parameter per 50,000 keys instead of an IN list per 500.
+        for batch in _batches(keys, 50_000):
+            rows = conn.exec_driver_sql(
+                "SELECT item_key, max(version) FROM thresholds"
+                " WHERE item_key = ANY(%(keys)s::text[]) GROUP BY item_key",
+                {"keys": list(batch)},
+            )
+            last.update({k: v for k, v in rows})
+        return last
+    for batch in _batches(keys):
+        q = select(t.c.item_key, func.max(t.c.version)).where(t.c.item_key.in_(batch))
+        last.update({k: v for k, v in conn.execute(q.group_by(t.c.item_key))})
+    return last
+
+
+def _pg_retire(conn: Connection, retired: list[dict[str, str]]) -> None:
+    conn.exec_driver_sql(
+        "UPDATE thresholds AS t SET status = %(new)s"
+        " FROM unnest(%(k)s::text[], %(old)s::text[]) AS r(k, old)"
+        " WHERE t.item_key = r.k AND t.status = r.old",
+        {
+            "new": ThresholdStatus.SUPERSEDED.value,
+            "k": [r["k"] for r in retired],
+            "old": [r["old"] for r in retired],
+        },
+    )
+
+
+def _pg_copy(conn: Connection, params: list[dict[str, Any]]) -> None:
+    """PostgreSQL's bulk path: COPY … FROM STDIN in the caller's transaction (psycopg)."""
+    raw: Any = conn.connection.driver_connection
+    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+    sql = f"COPY thresholds ({', '.join(_COLUMNS)}) FROM STDIN"
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        for p in params:
+            copy.write_row(
+                (
+                    p["item_key"],
+                    p["version"],
+                    p["computed_at"],
+                    p["status"],
+                    p["t1"],
+                    p["t2"],
+                    p["t3"],
+                    p["velocity"],
+                    p["strategy"],
+                    dumps(p["basis"]),
+                    p["review_reason"],
+                )
+            )
+
+
 class SqlThresholdStore:
     """ThresholdStore on an SQLAlchemy Engine."""
 
@@ -87,12 +170,19 @@ class SqlThresholdStore:
         found: dict[str, dict[str, Any]] = defaultdict(dict)
         t = thresholds
         with self.engine.connect() as conn:
-            for batch in _batches(list(dict.fromkeys(keys))):
-                last = select(t.c.item_key, func.max(t.c.version)).where(t.c.item_key.in_(batch))
+            pg = conn.dialect.name == "postgresql"
+            # PostgreSQL: one array parameter per 50,000 keys (= ANY) instead of IN per 500.
+            for batch in _batches(list(dict.fromkeys(keys)), 50_000 if pg else _IN_BATCH):
+                among = (
+                    t.c.item_key == any_(bindparam("keys", list(batch), type_=ARRAY(String)))
+                    if pg
+                    else t.c.item_key.in_(batch)
+                )
+                last = select(t.c.item_key, func.max(t.c.version)).where(among)
                 for key, version in conn.execute(last.group_by(t.c.item_key)):
                     found[key]["last"] = version
                 live = select(t).where(
-                    t.c.item_key.in_(batch),
+                    among,
                     t.c.status.in_([ThresholdStatus.ACTIVE.value, ThresholdStatus.REVIEW.value]),
                 )
                 for row in conn.execute(live):
@@ -114,10 +204,7 @@ class SqlThresholdStore:
         if len(set(keys)) != len(keys):
             raise ValueError("one new version per item and save")
         with self.engine.begin() as conn:
-            last: dict[str, int] = {}
-            for batch in _batches(keys):
-                q = select(t.c.item_key, func.max(t.c.version)).where(t.c.item_key.in_(batch))
-                last.update({k: v for k, v in conn.execute(q.group_by(t.c.item_key))})
+            last = _last_versions(conn, keys)
             retire = update(t).where(
                 and_(t.c.item_key == bindparam("k"), t.c.status == bindparam("old"))
             )
@@ -128,7 +215,9 @@ class SqlThresholdStore:
                 for r in rows
                 if r.key in last and r.status is ThresholdStatus.ACTIVE
             ]
-            if retired:
+            if retired and conn.dialect.name == "postgresql":
+                _pg_retire(conn, retired)
+            elif retired:
                 conn.execute(retire.values(status=ThresholdStatus.SUPERSEDED.value), retired)
             with paused_gc():  # a chunk builds ~10 objects per row and forms no cycles
                 params = [
@@ -147,7 +236,10 @@ class SqlThresholdStore:
                     }
                     for r in rows
                 ]
-            conn.execute(t.insert(), params)
+            if conn.dialect.name == "postgresql":
+                _pg_copy(conn, params)
+            else:
+                conn.execute(t.insert(), params)
 
     def versions(self, key: str, limit: int = 10) -> list[StoredThreshold]:
         t = thresholds

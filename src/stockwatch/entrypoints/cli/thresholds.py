@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, make_url
 from stockwatch.adapters.files import FileFormatError, read_items
 from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.config.settings import Config
+from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
@@ -29,8 +31,9 @@ from stockwatch.entrypoints.cli.common import setup as _setup
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
-from stockwatch.wiring.compose import open_database
+from stockwatch.wiring.compose import open_database, policy_resolver
 from stockwatch.wiring.promotions import all_promotions
+from stockwatch.wiring.purchasing import learned_lead_times
 from stockwatch.wiring.stores import (
     SoldLine,
     SqlOrderSales,
@@ -232,8 +235,7 @@ def sales_import_orders(
         sku_index,
         sku_of,
     )
-    from stockwatch.adapters.alibaba1688.session import GatewaySession
-    from stockwatch.wiring.compose import gateway_settings, token_store
+    from stockwatch.wiring.scale import gateway_session
 
     cfg, language = _setup(config, lang)
     tz = ZoneInfo(cfg.model.general.timezone)
@@ -251,7 +253,7 @@ def sales_import_orders(
     engine = open_engine(cfg, db)
 
     async def fetch() -> list[OrderLine]:
-        session = GatewaySession(gateway_settings(cfg), token_store(cfg, engine))
+        session = gateway_session(cfg, engine)  # the shared 1688 budget when Redis is set
         async with session:
             return await seller_order_lines(session.client, start, end)
 
@@ -509,6 +511,19 @@ def print_versions(key: str, versions: list[StoredThreshold], lang: str) -> None
         out.print(since, highlight=False)
     for line in describe_change(older, newest, lang):
         out.print(f"  • {line}", highlight=False)
+
+
+def stored_lead_times(
+    cfg: Config, url: str | None, items: Mapping[ItemKey, Item]
+) -> dict[ItemKey, LearnedLeadTime]:
+    """Return the lead times learned from received purchase orders; none without a database."""
+    engine = existing_engine(cfg, url)
+    if engine is None:
+        return {}
+    try:
+        return learned_lead_times(engine, items, policy_resolver(cfg))
+    finally:
+        engine.dispose()
 
 
 def stored_versions(cfg: Config, url: str | None, key: str) -> list[StoredThreshold]:

@@ -1,0 +1,1 @@
+"""Parts shared by every process of a scaled-out deployment (Redis: budget, locks)."""

@@ -1,0 +1,42 @@
+"""Polling split into tasks: batches of offers that any worker process can poll.
+
+The scheduler plans a group's poll as batches (``plan_batches``: an offer's SKUs stay together,
+one gateway call reads them all) and hands each batch to the task queue; a worker runs
+``poll_batch`` — the same ``poll_items`` the single-process daemon runs, on those items only.
+A batch that runs twice (a redelivered task) reads stock again and evaluates the new readings:
+the alert state machine and the unique event keys make that harmless, so tasks are idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from stockwatch.core.model import Item, ItemKey
+from stockwatch.ports import Clock, StockSource
+from stockwatch.service.polling import Evaluator, PollResult, poll_items
+
+
+def plan_batches(items: Sequence[Item], offers_per_task: int) -> list[list[str]]:
+    """Split items into batches of at most ``offers_per_task`` offers, as item-key texts."""
+    if offers_per_task < 1:
+        raise ValueError("offers_per_task must be ≥ 1")
+    by_offer: dict[str, list[str]] = {}
+    for item in sorted(items, key=lambda i: str(i.key)):
+        offer = item.offer.offer_id if item.offer and item.offer.offer_id else str(item.key)
+        by_offer.setdefault(offer, []).append(str(item.key))
+    offers = list(by_offer.values())
+    return [
+        [key for offer in offers[start : start + offers_per_task] for key in offer]
+        for start in range(0, len(offers), offers_per_task)
+    ]
+
+
+async def poll_batch(
+    group: str, keys: Sequence[str], source: StockSource, evaluator: Evaluator, clock: Clock
+) -> PollResult:
+    """Poll the items ``keys`` (those still watched) and evaluate them in batches."""
+    wanted = [ItemKey.parse(k) for k in keys]
+    with evaluator.store.transaction() as tx:
+        found = tx.items_of(wanted)
+    items = [found[k] for k in wanted if k in found and found[k] is not None]
+    return await poll_items(group, items, source, evaluator, clock)

@@ -1,0 +1,183 @@
+"""The batched evaluation path decides exactly what the per-item path decides, in few commits."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.core.model import (
+    AlertPolicy,
+    Item,
+    ItemKey,
+    Reading,
+    ReadingSource,
+    Tier,
+    TierLevels,
+)
+from stockwatch.service.broadcast import BroadcastRouter
+from stockwatch.service.polling import Evaluator
+from tests.fakes import InMemoryStore
+
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+LEVELS = TierLevels(60, 40, 15)
+# Stock per poll for each kind of item: calm, sliding through every tier, flapping, failing.
+SCRIPTS: list[list[int | None]] = [
+    [200, 190, 180, 170],
+    [55, 35, 12, 0],
+    [10, 100, 9, 120],
+    [None, None, None, 50],
+    [38, 38, 38, 38],
+]
+
+
+def _stores(request: pytest.FixtureRequest, kind: str) -> Any:
+    if kind == "memory":
+        return InMemoryStore()
+    return SqlStore(request.getfixturevalue("sqlite_engine" if kind == "sqlite" else "pg_engine"))
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _items(count: int) -> list[Item]:
+    return [Item(f"SKU-{i:04d}", title=f"商品{i}") for i in range(count)]
+
+
+def _evaluator(store: Any, batch_size: int = 500) -> Evaluator:
+    policy = AlertPolicy(debounce=())  # every tier counts at once: the cycles below decide
+    return Evaluator(
+        store,
+        BroadcastRouter(("console", "dingtalk")),
+        policy,
+        lambda k, i: LEVELS,
+        batch_size=batch_size,
+    )
+
+
+def _run(store: Any, items: list[Item], batch: bool, polls: int = 4) -> list[str]:
+    store.sync_items(items, {}, T0)
+    evaluator = _evaluator(store, batch_size=7)  # many batches, one partly filled
+    keys = [i.key for i in items]
+    sent: list[str] = []
+    for poll in range(polls):
+        now = T0 + timedelta(hours=poll)
+        readings = []
+        for n, key in enumerate(keys):
+            qty = SCRIPTS[n % len(SCRIPTS)][poll]
+            if qty is None:
+                readings.append(Reading.failed(key, now, ReadingSource.POLL, "timeout"))
+            else:
+                readings.append(Reading(key, now, ReadingSource.POLL, qty))
+        store.add_readings(readings, now)
+        if batch:
+            notices = evaluator.evaluate_keys(keys, now)
+        else:
+            notices = evaluator.evaluate_keys_one_by_one(keys, now)
+        sent.extend(n.idempotency_key for n in notices)
+    return sent
+
+
+def test_batches_send_the_same_notices_as_one_transaction_per_item(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    items = _items(23)
+    per_item = InMemoryStore()
+    expected = _run(per_item, items, batch=False)
+    store = _stores(request, kind)
+    assert sorted(_run(store, items, batch=True)) == sorted(expected)
+    assert len(expected) > 10  # the scripts raise, escalate, resolve and go stale
+
+    def log(s: Any) -> list[tuple[str, str, str, int | None]]:
+        return sorted(
+            (str(e.item_key), e.kind, e.tier, e.available) for e in s.events(limit=10_000)
+        )
+
+    assert log(store) == log(per_item)
+    assert {k: (s.phase, s.tier, s.version) for k, s in store.alert_states().items()} == {
+        k: (s.phase, s.tier, s.version) for k, s in per_item.alert_states().items()
+    }
+    assert store.outbox_backlog().pending == per_item.outbox_backlog().pending
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_cycle_of_many_items_costs_one_commit_per_batch(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    store = _stores(request, kind)
+    items = _items(1200)
+    store.sync_items(items, {}, T0)
+    store.add_readings([Reading(i.key, T0, ReadingSource.POLL, 30) for i in items], T0)
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    notices = _evaluator(store, batch_size=500).evaluate_keys([i.key for i in items], T0)
+    assert len(notices) == 1200  # every item at T2
+    assert len(commits) == 3
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_two_workers_evaluating_overlapping_batches_notify_each_breach_once(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    store = _stores(request, kind)
+    items = _items(60)
+    store.sync_items(items, {}, T0)
+    keys = [i.key for i in items]
+    evaluator = _evaluator(store)
+    for poll, qty in enumerate([100, 12]):  # a known state first, then everything at T3
+        now = T0 + timedelta(hours=poll)
+        store.add_readings([Reading(k, now, ReadingSource.POLL, qty) for k in keys], now)
+        barrier = threading.Barrier(2)
+        results: list[list[str]] = []
+
+        def work(
+            part: list[ItemKey],
+            at: datetime = now,
+            barrier: threading.Barrier = barrier,
+            results: list[list[str]] = results,
+        ) -> None:
+            barrier.wait()
+            results.append([n.idempotency_key for n in evaluator.evaluate_batch(part, at)])
+
+        # The first worker has items 0..39, the second 20..59: 20 items are evaluated twice.
+        threads = [
+            threading.Thread(target=work, args=(keys[:40],)),
+            threading.Thread(target=work, args=(keys[20:],)),
+        ]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        sent = [k for r in results for k in r]
+        assert len(sent) == len(set(sent))
+        assert len(sent) == (0 if qty == 100 else 60)
+    raised = store.events(kinds=["raised"], limit=1000)
+    assert sorted(str(e.item_key) for e in raised) == sorted(str(k) for k in keys)
+    assert store.outbox_backlog().pending == 120  # two channels, once each
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_batch_fills_the_dashboards_plain_state_columns(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    store = _stores(request, kind)
+    _run(store, _items(12), batch=True)
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT tier, tier_rank, available, failed_reads, state FROM alert_states")
+        ).all()
+    assert len(rows) == 12
+    for row in rows:
+        state = row.state if isinstance(row.state, dict) else json.loads(row.state)
+        assert row.tier_rank == int(Tier[row.tier])
+        assert (row.available, row.failed_reads) == (
+            state["last_available"],
+            state["failed_reads"],
+        )
