@@ -757,3 +757,31 @@ class AccountStore(Protocol):
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+# -- operations (issue #14): metrics hooks -------------------------------------------------------
+
+
+class Metrics(Protocol):
+    """What the daemon reports for /metrics; the service and wiring call these hooks."""
+
+    def poll_finished(self, group: str, seconds: float, readings: int, failed: int) -> None: ...
+    def notice(self, kind: str, tier: str) -> None: ...
+    def sent(self, channel: str, ok: bool) -> None: ...
+    def recompute_finished(self, seconds: float) -> None: ...
+
+
+class NoMetrics:
+    """Metrics off (tests, CLI one-shots): every hook does nothing."""
+
+    def poll_finished(self, group: str, seconds: float, readings: int, failed: int) -> None:
+        return None
+
+    def notice(self, kind: str, tier: str) -> None:
+        return None
+
+    def sent(self, channel: str, ok: bool) -> None:
+        return None
+
+    def recompute_finished(self, seconds: float) -> None:
+        return None

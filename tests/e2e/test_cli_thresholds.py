@@ -154,13 +154,16 @@ def test_without_db_the_commands_use_the_configured_database_not_a_private_file(
 
 def test_recompute_without_imported_sales_refuses_to_replace_good_levels(tmp_path: Path) -> None:
     # Finding 16: with no sales, recompute replaced RETRO-CLOCK's T2 (254 → 39) by the new-item
-    # rule. The CLI and the daemon's scheduled recompute now refuse alike.
+    # rule. The CLI and the daemon's scheduled recompute now refuse alike once levels exist; a
+    # fresh shop with no levels yet gets the new-item rule (it replaces nothing).
     config, db = shop(tmp_path)
     common = ("--config", str(config), "--db", db)
     code, out, err = invoke("thresholds", "recompute", *common, "--as-of", "2026-10-01")
+    assert code == 0 and "Computed 3 items" in out
+    code, out, err = invoke("thresholds", "recompute", *common, "--as-of", "2026-10-02")
     assert code == 1 and "No sales have been imported" in err
     code, out, err = invoke(
-        "thresholds", "recompute", *common, "--as-of", "2026-10-01", "--allow-no-sales"
+        "thresholds", "recompute", *common, "--as-of", "2026-10-02", "--allow-no-sales"
     )
     assert code == 0 and "Computed 3 items" in out
 
@@ -174,15 +177,20 @@ def test_the_scheduled_recompute_refuses_without_sales_too(tmp_path: Path) -> No
     store = SqlStore(engine)
     cache = LevelCache(cfg, date(2026, 10, 1))
     run = threshold_recompute(cfg, store, cache)
-    assert asyncio.run(run(datetime(2026, 10, 1, tzinfo=UTC))) is None
-    assert SqlThresholdStore(engine).current(["ROBOT-VACUUM"]) == {}
+    # the first start: no sales, no levels: the new-item rule is all there is
+    assert asyncio.run(run(datetime(2026, 10, 1, tzinfo=UTC))) is not None
+    first = SqlThresholdStore(engine).current(["ROBOT-VACUUM"])
+    assert set(first) == {"ROBOT-VACUUM"}
+    # levels exist now: the scheduled recompute skips rather than replace them
+    assert asyncio.run(run(datetime(2026, 10, 2, tzinfo=UTC))) is None
+    assert SqlThresholdStore(engine).current(["ROBOT-VACUUM"]) == first
     with pytest.raises(NoSalesHistory):
         recompute(
             ["ROBOT-VACUUM"],
-            date(2026, 10, 1),
+            date(2026, 10, 2),
             lambda k, d: [],
             SqlThresholdStore(engine),
-            datetime(2026, 10, 1, tzinfo=UTC),
+            datetime(2026, 10, 2, tzinfo=UTC),
             has_sales=False,
         )
     engine.dispose()

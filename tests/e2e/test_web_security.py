@@ -118,7 +118,14 @@ def test_without_a_session_pages_redirect_to_login_and_the_api_answers_401(site:
 
 def test_every_route_but_the_public_ones_needs_credentials(site: Site) -> None:
     """Default deny: walk every route the app has, with no cookie and no token."""
-    public = {"/healthz", "/metrics", "/login", "/1688/push", "/hooks/order-created"}
+    public = {
+        "/healthz",
+        "/metrics",
+        "/login",
+        "/1688/push",
+        "/hooks/order-created",
+        "/oauth/callback",
+    }
     app = create_app(WebDeps(site.store, site.clock, None, lambda: None))  # type: ignore[arg-type]
     checked = 0
     with site.client() as c:
@@ -355,3 +362,54 @@ def test_login_page_tells_how_to_create_the_first_user_when_none_exists(
         with site.client() as c:
             assert c.get("/alerts").status_code == 303  # off loopback: login even with no user
             assert "stockwatch users add" in c.get("/login", params={"lang": "en"}).text
+
+
+# -- #11 findings on the web side -------------------------------------------------------------
+
+
+def test_ids_beyond_64_bits_are_a_client_error(open_site: Site) -> None:
+    # Finding 5: task close and outbox retry with a 20-digit id answered 500.
+    huge = 2**64 + 1
+    with open_site.client() as c:
+        for path in (f"/api/tasks/{huge}/close", f"/api/outbox/{huge}/retry"):
+            assert c.post(path).status_code == 422, path
+        assert c.post("/api/tasks/9223372036854775807/close").status_code == 404
+
+
+def test_a_snooze_that_rounds_to_nothing_is_a_client_error(open_site: Site) -> None:
+    # Finding 5: snoozing for 1e-320 hours from the dashboard answered 500.
+    with open_site.client() as browser:
+        csrf = _csrf(browser.get(f"/items/{GLOBE}").text)
+        form = {"csrf_token": csrf, "hours": "1e-320"}
+        assert browser.post(f"/items/{GLOBE}/snooze", data=form).status_code == 400
+    with open_site.client() as c:
+        answer = c.post("/api/alerts/SNOW-GLOBE/snooze", params={"hours": "1e-320"})
+        assert answer.status_code == 400
+    assert open_site.store.alert_states()[GLOBE].snoozed_until is None
+
+
+def test_a_since_at_the_start_of_the_calendar_is_not_a_server_error(open_site: Site) -> None:
+    # Finding 5: since=0001-01-01 (local time UTC+8 is before year 1 in UTC) answered 500.
+    with open_site.client() as c:
+        for path in ("/alerts", "/review", "/api/review", "/api/events"):
+            answer = c.get(path, params={"since": "0001-01-01"})
+            assert answer.status_code < 500, (path, answer.status_code)
+        # Finding 7: a bare number is not a time.
+        assert c.get("/api/events", params={"since": "0.5"}).status_code == 400
+        assert c.get("/api/events", params={"since": "2026-11-24T00:00:00"}).status_code == 200
+
+
+def test_a_sku_with_a_slash_can_be_opened_acknowledged_and_snoozed(open_site: Site) -> None:
+    # Finding 9: TEE/XL could not be opened, acknowledged or snoozed.
+    with open_site.client() as browser:
+        page = browser.get("/items/TEE/XL")
+        assert page.status_code == 200 and "TEE/XL" in page.text
+        assert browser.get("/items/TEE%2FXL").status_code == 200
+        assert browser.get("/api/items/TEE/XL").json()["item"] == "TEE/XL"
+        csrf = _csrf(page.text)
+        acked = browser.post("/items/TEE/XL/ack", data={"csrf_token": csrf})
+        assert acked.status_code == 303 and acked.headers["location"] == "/items/TEE/XL"
+    assert open_site.store.alert_states()[TEE].acked
+    with open_site.client() as c:
+        snoozed = c.post("/api/alerts/TEE%2FXL/snooze", params={"hours": 2})
+        assert snoozed.status_code == 200 and snoozed.json()["item"] == "TEE/XL"

@@ -31,6 +31,7 @@ import uvicorn
 
 from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.entrypoints.web.security import WebSecurity
+from stockwatch.service.health import Health, assess
 from stockwatch.service.polling import poll_items
 from stockwatch.service.push import apply_pending_pushes
 from stockwatch.service.status import Status, status_report, status_summary
@@ -74,6 +75,7 @@ class Daemon:
     next_at: dict[str, datetime] = field(default_factory=dict)
     cycles: int = 0
     url: str | None = None
+    started_at: datetime | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _push_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _deliver_wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -88,6 +90,22 @@ class Daemon:
         nxt: dict[str, datetime | None] = {g.name: self.next_at.get(g.name) for g in p.groups}
         return status_report(p.store, nxt, p.clock(), p.stale_after)
 
+    def health(self) -> Health:
+        """/healthz: write to the database, then judge polls and the outbox."""
+        p = self.parts
+        now = p.clock()
+        problem = None
+        if p.health_probe is not None:
+            try:
+                p.health_probe(now)
+            except Exception as exc:  # unreachable, read-only, disk full: all say "unhealthy"
+                problem = _first_line(exc)
+        try:
+            status: Status | None = self.summary()
+        except Exception as exc:
+            status, problem = None, problem or _first_line(exc)
+        return assess(status, now, self.started_at or now, p.health_limits, problem)
+
     def summary(self) -> Status:
         p = self.parts
         nxt: dict[str, datetime | None] = {g.name: self.next_at.get(g.name) for g in p.groups}
@@ -98,6 +116,7 @@ class Daemon:
         p = self.parts
         # HTTP first: the dashboard and the push receiver answer while the catch-up runs (at
         # 100k items and 10M readings the catch-up alone took longer than a health check waits).
+        self.started_at = p.clock()
         server_task = await self._start_http()
         if p.prepare is not None:
             try:
@@ -169,6 +188,8 @@ class Daemon:
             clock=p.clock,
             push_secret=p.push_secret,
             status=self.status,
+            metrics_text=p.metrics.exposition,
+            health=self.health,
             on_push=self._push_wake.set,
             on_recheck=self._wake.set,
             webhook_token=p.webhook_token,
@@ -240,7 +261,11 @@ class Daemon:
                 self.next_at[group.name] = group.next_after(now)
                 try:
                     items = await asyncio.to_thread(p.store.items, group.name)
+                    began = time.perf_counter()
                     result = await poll_items(group.name, items, p.source, p.evaluator, p.clock)
+                    p.metrics.poll_finished(
+                        group.name, time.perf_counter() - began, result.readings, result.failed
+                    )
                 except Exception:  # e.g. the database restarting: log, keep the schedule
                     log.exception("poll of group %s failed", group.name)
                     continue
@@ -291,7 +316,11 @@ class Daemon:
         # Cleared first: the evaluation may ask for a later re-read, which must survive, and an
         # unchanged reading (nothing to evaluate) must not leave the item due forever.
         await asyncio.to_thread(p.store.clear_due, [i.key for i in items], now)
-        await poll_items("recheck", items, p.source, p.evaluator, p.clock)
+        began = time.perf_counter()
+        result = await poll_items("recheck", items, p.source, p.evaluator, p.clock)
+        p.metrics.poll_finished(
+            "recheck", time.perf_counter() - began, result.readings, result.failed
+        )
         self._deliver_wake.set()
         return True
 
@@ -367,7 +396,10 @@ class Daemon:
             if self.stop.is_set():
                 return
             try:
-                log.info("threshold recompute: %s", await p.recompute(p.clock()))
+                began = time.perf_counter()
+                outcome = await p.recompute(p.clock())
+                p.metrics.recompute_finished(time.perf_counter() - began)
+                log.info("threshold recompute: %s", outcome)
             except Exception:
                 log.exception("threshold recompute failed")
                 await _wait_any([self.stop], 3600)  # do not retry in a tight loop
@@ -472,6 +504,12 @@ class Daemon:
             except Exception:
                 log.exception("retention failed")
             await _wait_any([self.stop], every)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's first line, without SQL parameters (they may hold data, never needed)."""
+    text = str(exc).split("\n", 1)[0].split("[SQL:", 1)[0].strip()
+    return f"{type(exc).__name__}: {text}"[:300]
 
 
 def _wall_clock() -> datetime:

@@ -30,7 +30,7 @@ DEFAULT_REVIEW_FACTOR = 3.0
 
 
 class NoSalesHistory(ValueError):
-    """No sales were imported: a recompute would replace every level by the new-item rule."""
+    """No sales imported but levels exist: a recompute would swap them for the new-item rule."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -113,12 +113,13 @@ def recompute(
     """Recompute ``keys`` as of ``as_of`` and write what changed; one transaction per chunk.
 
     Without any imported sales (``has_sales`` False) it refuses with NoSalesHistory unless
-    ``allow_no_sales``: the CLI and the daemon share this rule, so neither silently swaps good
-    levels for the new-item rule.
+    ``allow_no_sales``, when some item already has stored levels: the CLI and the daemon share
+    this rule, so neither silently swaps good levels for the new-item rule. A shop with no sales
+    and no levels yet (the first start) gets the new-item rule: it replaces nothing.
     """
     if not review_factor > 1 or not math.isfinite(review_factor):
         raise ValueError(f"review_factor must be a number > 1, got {review_factor}")
-    if not has_sales and not allow_no_sales:
+    if not has_sales and not allow_no_sales and store.current(keys):
         raise NoSalesHistory()
     report = RecomputeReport()
     for lo in range(0, len(keys), chunk):

@@ -18,11 +18,13 @@ from stockwatch.adapters.alibaba1688.token_file import JsonTokenStore
 from stockwatch.adapters.alibaba1688_push import interpret as interpret_push
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.engine import database_url, make_engine
+from stockwatch.adapters.db.health import SqlHealthProbe
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.db.token_store import SqlTokenStore
 from stockwatch.adapters.files import Loaded, RowProblem, daily_series, read_items, read_sales
+from stockwatch.adapters.metrics import PrometheusMetrics
 from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.adapters.stock_file import FileStockSource
 from stockwatch.config.daemon import HttpConfig, PollGroupConfig
@@ -31,6 +33,8 @@ from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import Promotion, ThresholdPolicy
 from stockwatch.ports import (
     Clock,
+    Metrics,
+    NoMetrics,
     OAuthFlow,
     PromotionStore,
     PushInterpreter,
@@ -43,6 +47,7 @@ from stockwatch.service.accounts import Accounts
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
+from stockwatch.service.health import HealthLimits
 from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import NoSalesHistory
 from stockwatch.service.recompute import recompute as recompute_thresholds
@@ -50,6 +55,7 @@ from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.accounts import build_accounts
 from stockwatch.wiring.auth import auth_expiry_watch
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 from stockwatch.wiring.purchasing import learned_lead_times
@@ -193,6 +199,9 @@ class DaemonParts:
     lang: str = "zh-CN"  # dashboard default language
     timezone: str = "Asia/Shanghai"  # dashboard times
     web_token: str | None = None  # [daemon.http] token: a shared operator bearer for scripts
+    metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # GET /metrics
+    health_probe: Callable[[datetime], None] | None = None  # /healthz: write to the database
+    health_limits: HealthLimits = field(default_factory=HealthLimits)
     http: HttpConfig = field(default_factory=HttpConfig)  # allowed hosts, cookies, /metrics
     accounts: Accounts | None = None  # users, sessions, API tokens, audit (None: open mode)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
@@ -310,7 +319,7 @@ def default_router(config: Config) -> Router:
 
 
 def channel_deliverer(
-    config: Config, store: SqlStore, clock: Clock | None = None
+    config: Config, store: SqlStore, clock: Clock | None = None, metrics: Metrics | None = None
 ) -> tuple[Deliver, Callable[[], Awaitable[None]]]:
     """Return the delivery worker's pass as a deliver function, and how to close its channels.
 
@@ -319,7 +328,8 @@ def channel_deliverer(
     signature timestamps against theirs.
     """
     channels = build_channels(config, store.engine)
-    worker = build_worker(store.engine, channels, clock=clock or _utc_now)
+    metered = {name: MeteredNotifier(c, metrics or NoMetrics()) for name, c in channels.items()}
+    worker = build_worker(store.engine, channels, clock=clock or _utc_now, senders=metered)
 
     async def deliver(now: datetime) -> int:
         stats = await worker.run_once()
@@ -413,6 +423,7 @@ def build_daemon(
     if not lazy:
         prepare()
     closers: list[Callable[[], Awaitable[None]]] = []
+    metrics = PrometheusMetrics()
     client = None
     oauth: OAuthFlow | None = None
     token_watch: Callable[[datetime], int] | None = None
@@ -427,15 +438,20 @@ def build_daemon(
         oauth = OAuthFlow(session.oauth.authorize_url, session.tokens.login)
         token_watch = auth_expiry_watch(config, store, session.tokens.health)
     if deliver is None and model.channels:
-        deliver, close = channel_deliverer(config, store, clock)
+        deliver, close = channel_deliverer(config, store, clock, metrics)
         closers.append(close)
+    router = router or default_router(config)
     evaluator = Evaluator(
         store=store,
-        router=router or default_router(config),
+        router=MeteredRouter(router, metrics),  # counts every notice, however it was raised
         policy=config.alert_policy(),
         levels_for=cache,
     )
-    digests = daily_digests(evaluator.router, store, cache)
+    digests = daily_digests(router, store, cache)
+    metrics.watch_backlog(store.outbox_backlog)
+    supplier = client.stats if client is not None else None
+    if supplier is not None:  # the 1688 client's call counters (not for a stock file)
+        metrics.watch_supplier(lambda: supplier)
     spec = model.thresholds.recompute
     tz = ZoneInfo(model.general.timezone)
     scheduled = recompute or threshold_recompute(config, store, cache)
@@ -499,6 +515,12 @@ def build_daemon(
         lang=config.lang,
         timezone=config.model.general.timezone,
         web_token=web_token,
+        metrics=metrics,
+        health_probe=SqlHealthProbe(store.engine),
+        health_limits=HealthLimits(
+            max_poll_age=timedelta(seconds=daemon.seconds(daemon.http.health_max_poll_age)),
+            max_backlog_age=timedelta(seconds=daemon.seconds(daemon.http.health_max_backlog_age)),
+        ),
         http=daemon.http,
         accounts=accounts,
         prepare=prepare if lazy else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Mapping
 from datetime import time
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from stockwatch.adapters.notify.base import Channel, Clock, utcnow
 from stockwatch.adapters.notify.registry import budget_keys_of, build_channel, limits_of
 from stockwatch.config.settings import Config
 from stockwatch.core.model import Tier
+from stockwatch.ports import Notifier
 from stockwatch.service.delivery import DeliverySettings, DeliveryWorker, PassStats
 from stockwatch.service.routing import QuietHours, Route, RouterSettings, RouteTable
 
@@ -94,11 +96,15 @@ def build_worker(
     clock: Clock = utcnow,
     settings: DeliverySettings | None = None,
     seed: int | None = None,
+    senders: Mapping[str, Notifier] | None = None,
 ) -> DeliveryWorker:
-    """Return the delivery worker over the SQL outbox and the shared send budget."""
+    """Return the delivery worker over the SQL outbox and the shared send budget.
+
+    ``senders`` wrap the channels (metrics); limits and budgets stay the channels' own.
+    """
     return DeliveryWorker(
         outbox=SqlOutbox(engine),
-        notifiers=channels,
+        notifiers=senders or channels,
         budget=SqlSendBudget(engine),
         clock=clock,
         limits=limits_of(channels),

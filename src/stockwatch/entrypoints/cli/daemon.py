@@ -32,6 +32,7 @@ from stockwatch.entrypoints.web.app import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
 from stockwatch.wiring.compose import OpenExposure, build_daemon, open_store
+from stockwatch.wiring.logs import configure_logging
 from stockwatch.wiring.stores import SqlStore, configured_url, database_exists, upgrade_schema
 
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -116,6 +117,7 @@ def run(
     """Run the watch daemon: poll, receive 1688 pushes, deliver alerts (stop: Ctrl+C/SIGTERM)."""
     cfg = _load(config)
     _logging()
+    configure_logging(cfg)  # [logging] level/format; configured secrets masked in every line
     try:
         parts = build_daemon(
             cfg, max_cycles=max_cycles, http_port=-1 if port is None else port, lazy=True

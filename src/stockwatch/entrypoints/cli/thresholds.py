@@ -30,7 +30,7 @@ from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import setup as _setup
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
-from stockwatch.service.recompute import describe_change, recompute
+from stockwatch.service.recompute import NoSalesHistory, describe_change, recompute
 from stockwatch.wiring.compose import open_database, policy_resolver
 from stockwatch.wiring.promotions import all_promotions
 from stockwatch.wiring.purchasing import learned_lead_times
@@ -346,9 +346,6 @@ def thresholds_recompute(
         engine.dispose()
         raise _fail(_t("no_items", language))
     has_sales = bool(sales.skus())
-    if not has_sales and not allow_no_sales:
-        engine.dispose()
-        raise _fail(_t("no_sales", language))
     tz_name = cfg.model.general.timezone
     computer = BulkLevelsComputer(
         cfg,
@@ -367,18 +364,22 @@ def thresholds_recompute(
         transient=not err.is_terminal,
     ) as bar:
         task = bar.add_task(_t("recomputing", language), total=len(keys))
-        report = recompute(
-            keys,
-            day,
-            computer,
-            store,
-            datetime.now(UTC),
-            review_factor=cfg.model.thresholds.review_factor,
-            chunk=chunk,
-            progress=lambda done: bar.advance(task, done),
-            has_sales=has_sales,
-            allow_no_sales=allow_no_sales,
-        )
+        try:
+            report = recompute(
+                keys,
+                day,
+                computer,
+                store,
+                datetime.now(UTC),
+                review_factor=cfg.model.thresholds.review_factor,
+                chunk=chunk,
+                progress=lambda done: bar.advance(task, done),
+                has_sales=has_sales,
+                allow_no_sales=allow_no_sales,
+            )
+        except NoSalesHistory:
+            engine.dispose()
+            raise _fail(_t("no_sales", language)) from None
     last = last_computed_at(engine)
     engine.dispose()
     for key, message in report.errors[:SHOWN_PROBLEMS]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from stockwatch.adapters.db.tasks import ReplenishmentTask
 from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
 from stockwatch.entrypoints.web.item_rows import ItemRow
 from stockwatch.ports import AlertEvent, OutboxEntry
+from stockwatch.wiring.web import ReplenishmentTask
 
 
 def iso(value: datetime | date | None) -> str | None:

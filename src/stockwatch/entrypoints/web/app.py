@@ -20,12 +20,13 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
 from stockwatch.core.thresholds import Promotion
+from stockwatch.entrypoints.web import openapi_doc
 from stockwatch.entrypoints.web.api_promotions import promotions_router
 from stockwatch.entrypoints.web.auth_routes import AuthDeps, auth_router
 from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_renderer
@@ -37,6 +38,7 @@ from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
 from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, snooze_length
 from stockwatch.ports import AlertEvent, Clock, OAuthFlow, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
+from stockwatch.service.health import Health
 from stockwatch.service.polling import LevelsFor
 from stockwatch.service.status import Status
 
@@ -62,6 +64,8 @@ class WebDeps:
     promotions: PromotionStore | None = None  # /api/promotions; None: not offered
     on_promotions: Callable[[], None] = lambda: None  # apply changed promotions at once
     stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
+    health: Callable[[], Health] | None = None  # /healthz verdict; None: always ok
+    metrics_text: Callable[[], tuple[bytes, str]] | None = None  # /metrics body and type
     status_summary: Callable[[], Status] | None = None  # status without per-item lists
     promotion_windows: Callable[[], Sequence[Promotion]] | None = None  # on the item chart
     backtest: Callable[[str, dict[str, str]], Any] | None = None  # /backtest (wiring.backtest)
@@ -201,9 +205,33 @@ def create_app(deps: WebDeps) -> FastAPI:
         security = replace(security, clock=deps.clock)
     app.add_middleware(SecurityMiddleware, security=security)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get(
+        "/healthz",
+        responses={503: {"description": "unhealthy: the reasons are listed"}},
+    )
+    async def healthz(d: Deps) -> JSONResponse:
+        """Database writable, polls succeeding and recent, outbox moving; 503 with reasons."""
+        if d.health is None:
+            return JSONResponse({"status": "ok"})
+        verdict = await asyncio.to_thread(d.health)
+        body = {
+            "status": "ok" if verdict.ok else "unhealthy",
+            "reasons": verdict.reasons,
+            "checks": verdict.checks,
+        }
+        return JSONResponse(body, status_code=200 if verdict.ok else 503)
+
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}, 404: {"description": "metrics off"}},
+    )
+    async def metrics(d: Deps) -> Response:
+        """Prometheus text format ([daemon.http] public_metrics = false: needs a login)."""
+        if d.metrics_text is None:
+            raise HTTPException(404, "metrics are not collected by this process")
+        body, content_type = await asyncio.to_thread(d.metrics_text)
+        return Response(body, media_type=content_type)
 
     async def push(request: Request) -> JSONResponse:
         # A plain Starlette route: the hot path skips FastAPI's dependency solving and the
@@ -239,7 +267,42 @@ def create_app(deps: WebDeps) -> FastAPI:
 
     app.add_route("/1688/push", push, methods=["POST"])
 
-    @app.post("/hooks/order-created")
+    @app.post(
+        "/hooks/order-created",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "items": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                    "description": "SKUs to re-read; absent: every item",
+                                }
+                            },
+                        }
+                    }
+                },
+            },
+            "parameters": [
+                {
+                    "name": "X-Stockwatch-Token",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "[daemon] webhook_token, when one is configured",
+                }
+            ],
+        },
+        responses={
+            401: {"description": "bad token"},
+            413: {"description": "body too large"},
+            503: {"description": "the database cannot take the request now; retry"},
+        },
+    )
     async def order_created(request: Request, d: Deps) -> dict[str, Any]:
         if d.webhook_token and not hmac.compare_digest(
             request.headers.get("x-stockwatch-token", "").encode(), d.webhook_token.encode()
@@ -257,7 +320,7 @@ def create_app(deps: WebDeps) -> FastAPI:
 
     states: dict[str, datetime] = {}  # OAuth state → when it stops being accepted
 
-    @app.get("/oauth/login")  # the accounts middleware guards it like every page
+    @app.get("/oauth/login", include_in_schema=False)  # a browser route, guarded like pages
     def oauth_login(d: Deps) -> RedirectResponse:
         """Start 1688 authorization: a fresh state, then the 1688 page (it calls back below)."""
         if d.oauth is None:
@@ -269,7 +332,7 @@ def create_app(deps: WebDeps) -> FastAPI:
         states[state] = now + OAUTH_STATE_TTL
         return RedirectResponse(d.oauth.authorize_url(state), status_code=303)
 
-    @app.get("/oauth/callback", response_class=HTMLResponse)
+    @app.get("/oauth/callback", response_class=HTMLResponse, include_in_schema=False)
     async def oauth_callback(
         request: Request, d: Deps, code: str = "", state: str = ""
     ) -> HTMLResponse:
@@ -369,6 +432,7 @@ def create_app(deps: WebDeps) -> FastAPI:
     app.include_router(auth_router(AuthDeps(security, deps.clock, page_renderer(dashboard))))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app, deps.lang)
+    openapi_doc.install(app)
     return app
 
 

@@ -17,8 +17,6 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from stockwatch.adapters.db.overview import OverviewFilter
-from stockwatch.adapters.db.tasks import OPEN, export_purchase_list, purchase_list
 from stockwatch.core.accounts import Via
 from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
@@ -46,6 +44,7 @@ from stockwatch.entrypoints.web.web_common import (
 from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus
 from stockwatch.service.alert_review import load_review
 from stockwatch.service.purchasing import order_view
+from stockwatch.wiring.web import OPEN, OverviewFilter, export_purchase_list, purchase_list
 
 MAX_ID = 2**63 - 1  # ids are 64-bit in the database; a longer one cannot exist (4xx, not 500)
 EVENT_KINDS = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
@@ -304,7 +303,10 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             raise HTTPException(400, f"unknown status {status!r}") from None
         return [outbox_json(e) for e in need(d.sources.outbox).list(wanted, limit)]
 
-    @router.post("/api/outbox/{entry_id}/retry")
+    @router.post(
+        "/api/outbox/{entry_id}/retry",
+        responses={409: {"description": "bad state: the entry is not failed"}},
+    )
     def api_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
         return outbox_json(_retry(entry_id))
 
@@ -319,7 +321,16 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         _close(task_id)
         return {"ok": True, "id": task_id}
 
-    @router.get("/api/tasks/export")
+    @router.get(
+        "/api/tasks/export",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "the open purchase list, UTF-8 CSV with BOM or JSON",
+                "content": {"text/csv": {}, "application/json": {}},
+            }
+        },
+    )
     def api_export(format: str = "csv") -> Response:
         if format not in ("csv", "json"):
             raise HTTPException(400, "format must be csv or json")

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from stockwatch.adapters.db.overview import OverviewFilter
 from stockwatch.core.model import Item, ItemKey, Phase
 from stockwatch.entrypoints.web.api_json import iso, item_event_json, row_json
 from stockwatch.entrypoints.web.dashboard_texts import text
@@ -33,6 +32,7 @@ from stockwatch.ports import StoredThreshold
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.hand_levels import clear_hand_level, is_hand_set, set_hand_level
 from stockwatch.service.recompute import describe_change
+from stockwatch.wiring.web import OverviewFilter
 
 READINGS_SHOWN = 1000  # the chart's newest readings
 SALES_DAYS = 90

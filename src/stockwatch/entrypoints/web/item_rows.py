@@ -13,19 +13,24 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from stockwatch.adapters.db.attention import SqlAttention
-from stockwatch.adapters.db.channel_status import SqlChannelStatus
-from stockwatch.adapters.db.outbox import SqlOutbox
-from stockwatch.adapters.db.overview import OverviewFilter, OverviewItem, SqlOverview
-from stockwatch.adapters.db.sales import SqlSalesStore
-from stockwatch.adapters.db.tasks import OPEN, SqlTaskStore
-from stockwatch.adapters.db.threshold_store import SqlThresholdStore
 from stockwatch.core.model import AlertState, Item, ItemKey, Phase, Tier
 from stockwatch.ports import Store
 from stockwatch.service.polling import LevelsFor
 from stockwatch.service.purchasing import PurchaseOrders
 from stockwatch.service.status import stale_items
 from stockwatch.wiring.purchasing import purchase_orders
+from stockwatch.wiring.web import (
+    OPEN,
+    OverviewFilter,
+    OverviewItem,
+    SqlAttention,
+    SqlChannelStatus,
+    SqlOutbox,
+    SqlOverview,
+    SqlSalesStore,
+    SqlTaskStore,
+    SqlThresholdStore,
+)
 
 ALL_TASKS = 1_000_000  # open tasks are one per item at most: list them all
 

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from stockwatch.adapters.db.attention import Attention
 from stockwatch.entrypoints.web.dashboard_texts import text
 from stockwatch.entrypoints.web.web_common import (
     DashboardDeps,
@@ -19,6 +18,7 @@ from stockwatch.entrypoints.web.web_common import (
 )
 from stockwatch.ports import OutboxStatus, StoredThreshold
 from stockwatch.service.recompute import describe_change
+from stockwatch.wiring.web import Attention
 
 BANNER_TTL = 20.0  # seconds a computed set of banners is reused (every page shows them)
 

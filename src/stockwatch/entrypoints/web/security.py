@@ -44,7 +44,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 WEBHOOK_PATHS = ("/1688/push", "/hooks/")
-OPEN_PATHS = ("/login", "/static/", "/favicon.ico")
+# /oauth/callback checks the one-time state an authenticated /oauth/login made (a SameSite=
+# Strict cookie is not sent on the redirect back from 1688).
+OPEN_PATHS = ("/login", "/static/", "/favicon.ico", "/oauth/callback")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_BYTES = 1 << 20  # a dashboard form is a few hundred bytes
 SECRET_FIELDS = frozenset({CSRF_FIELD, "password", "token", "new_password"})
@@ -297,7 +299,8 @@ class Guard:
         return (b"set-cookie", session_cookie_header(self.sec, self.scope, value, expires))
 
     async def login_first(self) -> None:
-        if self.path.startswith("/api/") or self.method not in SAFE_METHODS or self.wants_json():
+        machine = self.path.startswith("/api/") or self.path in ("/metrics", "/openapi.json")
+        if machine or self.method not in SAFE_METHODS or self.wants_json():
             await self.deny(401, "login required", bearer=True)
             return
         target = urlencode({"next": self.path})
