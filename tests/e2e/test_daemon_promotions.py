@@ -48,6 +48,8 @@ def test_a_promotion_posted_to_the_api_raises_the_levels_at_once_and_ends_when_d
             return count
 
         parts.promotions.run = run_and_tell  # type: ignore[method-assign]
+        polled = asyncio.Event()
+        parts.on_cycle = lambda group, notices: polled.set()
         daemon = Daemon(parts)
 
         def duck_t2() -> int:
@@ -57,6 +59,9 @@ def test_a_promotion_posted_to_the_api_raises_the_levels_at_once_and_ends_when_d
 
         async def scenario(url: str) -> None:
             assert await applied.get() == 0  # on start: no promotion anywhere
+            # The start poll runs beside the promotions' start run: let it read the first
+            # snapshot, or it may read the rewritten one below and leave the re-read nothing new.
+            await polled.wait()
             before = duck_t2()
             assert before < 30  # 30 on hand is fine without a promotion
             promo = {

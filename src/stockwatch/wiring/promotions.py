@@ -66,8 +66,10 @@ def recompute_items(
     keys: Sequence[str],
     now: datetime,
     review_factor: float | None = None,
+    allow_no_sales: bool = False,
 ) -> object:
-    """Recompute some items' stored levels from the imported sales (no-op before any import).
+    """Recompute some items' stored levels from the imported sales (no-op before any import,
+    unless ``allow_no_sales``: then the new-item rule, as the first start stores it).
 
     ``review_factor`` None: the configured one (big jumps wait for a person).
     """
@@ -75,7 +77,8 @@ def recompute_items(
     from stockwatch.bulk.computer import BulkLevelsComputer
 
     sales = SqlSalesStore(store.engine)
-    if not keys or sales.last_day() is None:
+    has_sales = sales.last_day() is not None
+    if not keys or not (has_sales or allow_no_sales):
         return None
     tz_name = config.model.general.timezone
     day = cache.as_of or now.astimezone(ZoneInfo(tz_name)).date()
@@ -93,6 +96,8 @@ def recompute_items(
         SqlThresholdStore(store.engine),
         now,
         review_factor=review_factor or config.model.thresholds.review_factor,
+        has_sales=has_sales,
+        allow_no_sales=allow_no_sales,
     )
 
 
@@ -117,7 +122,17 @@ class PromotionApplier:
         keys = sorted(named | self.applied)
         if not keys:
             return 0
-        recompute_items(self.config, self.store, self.cache, keys, now, PROMOTION_REVIEW_FACTOR)
+        # Without imported sales the stored levels are the new-item rule's (the first start
+        # writes them, and they win over the fallback levels): a promotion must replace them.
+        recompute_items(
+            self.config,
+            self.store,
+            self.cache,
+            keys,
+            now,
+            PROMOTION_REVIEW_FACTOR,
+            allow_no_sales=True,
+        )
         self.store.request_recheck([ItemKey.parse(k) for k in keys], now)
         self.applied = named
         return len(keys)
