@@ -7,7 +7,7 @@ once (bad signature, bad token, missing permission); a transient one is retried 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -69,6 +69,14 @@ class OAuthTokens:
     member_id: str | None = None
     ali_id: str | None = None
     resource_owner: str | None = None
+
+
+@dataclass(frozen=True)
+class OAuthFlow:
+    """The browser half of 1688 OAuth, for the daemon's /oauth/login and /oauth/callback."""
+
+    authorize_url: Callable[[str], str]  # state -> the 1688 authorization page
+    login: Callable[[str], Awaitable[OAuthTokens]]  # code -> tokens (stored)
 
 
 class TokenStore(Protocol):

@@ -7,9 +7,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle, running_simulator
+from stockwatch.entrypoints.cli import gateway as cli_gateway
 from stockwatch.entrypoints.cli.app import app, sample_dir
 
 runner = CliRunner()
@@ -38,8 +40,10 @@ def fresh_code(sim: SimulatorHandle) -> str:
 
 
 def test_login_stores_tokens_and_status_shows_expiries(
-    simulator: SimulatorHandle, tmp_path: Path
+    simulator: SimulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The pasted redirect must carry the state this login generated: make it known ("s").
+    monkeypatch.setattr(cli_gateway.secrets, "token_urlsafe", lambda n: "s")
     config = config_for(simulator, tmp_path)
     env = {"STOCKWATCH_1688_APP_SECRET": simulator.app_secret}
     before = runner.invoke(app, ["auth", "status", "-c", str(config), "--lang", "en"], env=env)

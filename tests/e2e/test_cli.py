@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -227,3 +228,138 @@ def test_check_uses_the_recomputed_levels_in_the_database(tmp_path: Path) -> Non
     assert all(r["levels_source"] == "computed" for r in computed.values())
     # No sales file in the config: the policy's default, not the 4 a day the database knows.
     assert computed["ROBOT-VACUUM"]["velocity"] != rows["ROBOT-VACUUM"]["velocity"]
+
+
+def test_config_validate_reports_every_problem_in_one_pass(tmp_path: Path) -> None:
+    # Finding 15: the route's unknown channel and the missing items file came one fix later.
+    cfg = tmp_path / "stockwatch.toml"
+    cfg.write_text(
+        '[general]\ntimezone = "Asia/Shangai"\n[catalog]\nitems = "nowhere.csv"\n'
+        '[alerting]\ndebounce = { T1 = "30 minutes" }\n'
+        '[[routes]]\nname = "all"\nchannels = ["ghost"]\n',
+        encoding="utf-8",
+    )
+    code, _, err = invoke("config", "validate", "--config", str(cfg))
+    assert code == 1
+    assert f"{cfg}:2 general.timezone" in err and "Asia/Shanghai" in err
+    assert f"{cfg}:4 catalog.items" in err
+    assert "30 minutes" in err and "ghost" in err
+    assert "Traceback" not in err
+
+
+def test_run_on_a_busy_port_prints_one_clear_line(tmp_path: Path) -> None:
+    # Finding 15: a 40-line traceback.
+    (tmp_path / "stock.csv").write_text("sku,on_hand\nDESK-LAMP,5\n", encoding="utf-8")
+    cfg = tmp_path / "stockwatch.toml"
+    cfg.write_text('[general]\nlang = "en"\n[daemon]\nstock_file = "stock.csv"\n', encoding="utf-8")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "stockwatch.entrypoints.cli.app",
+                "run",
+                "--config",
+                str(cfg),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if f"127.0.0.1:{port}" in x]
+    assert line.startswith("error: cannot listen") and "--port" in line
+
+
+def test_unknown_columns_are_warned_about_by_check(tmp_path: Path) -> None:
+    # Finding 17: a column stockwatch does not read must never be dropped silently.
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku,on_hand,reserved_qty\nDESK-LAMP,5,3\n", encoding="utf-8")
+    _, _, err = invoke("check", "--stock", str(stock), "--lang", "en")
+    assert "'reserved_qty' is not recognised" in err
+
+
+def test_config_sections_in_help_and_errors_are_not_eaten_as_markup(tmp_path: Path) -> None:
+    # Finding 19: Rich swallowed "[database]" and "[catalog]" as markup.
+    code, out, _ = invoke("thresholds", "recompute", "--help")
+    assert "[database] url" in " ".join(out.split())
+    cfg = tmp_path / "stockwatch.toml"
+    cfg.write_text('[general]\nlang = "en"\n', encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    code, _, err = invoke("thresholds", "recompute", "--config", str(cfg), "--db", db)
+    assert code == 1 and "set [catalog] items" in err
+
+
+def test_version_is_printed() -> None:
+    code, out, _ = invoke("--version")
+    assert code == 0 and out.strip().startswith("stockwatch 0.")
+
+
+def test_check_without_a_config_says_it_uses_built_in_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Finding 18: the built-in defaults were used silently.
+    monkeypatch.delenv("STOCKWATCH_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku,on_hand\nDESK-LAMP,5\n", encoding="utf-8")
+    _, _, err = invoke("check", "--stock", str(stock), "--lang", "en")
+    assert "using built-in defaults" in err
+
+
+def test_explain_asks_which_warehouse_when_a_sku_has_several() -> None:
+    # Finding 18: `explain DESK-LAMP` ran with the wrong inputs.
+    code, _, err = invoke("explain", "DESK-LAMP", "--config", str(SAMPLE / "stockwatch.toml"))
+    assert code == 1
+    assert "DESK-LAMP@GZ, DESK-LAMP@HZ" in err
+
+
+def test_check_reports_duplicate_rows_and_items_missing_from_the_catalogue(
+    tmp_path: Path,
+) -> None:
+    # Finding 18: a duplicated row was counted twice; unknown SKUs went unmentioned.
+    stock = tmp_path / "stock.csv"
+    stock.write_text(
+        "sku,warehouse,on_hand\nDESK-LAMP,HZ,300\nDESK-LAMP,HZ,300\nGHOST-SKU,,4\n",
+        encoding="utf-8",
+    )
+    _, out, err = invoke(
+        "check",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--stock",
+        str(stock),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    )
+    report = json.loads(out)
+    assert report["checked"] == 2
+    assert [row["line"] for row in report["skipped_rows"]] == [3]
+    assert "duplicate row for DESK-LAMP@HZ (first on line 2)" in report["skipped_rows"][0]["error"]
+    assert "GHOST-SKU" in err and "不在商品目录中" in err
+
+
+def test_explain_policy_line_shows_the_items_own_lead_time() -> None:
+    # Finding 21: the policy line showed the configured default lead time, not the item's.
+    code, out, _ = invoke(
+        "explain",
+        "DESK-LAMP@HZ",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--as-of",
+        AS_OF,
+        "--lang",
+        "en",
+    )
+    assert code == 0
+    assert "lead_time_days=8 " in out

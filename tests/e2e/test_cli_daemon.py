@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -161,3 +162,44 @@ def test_the_daemon_log_never_carries_request_urls_with_robot_tokens() -> None:
     finally:
         for lg, level in zip(loggers, before, strict=True):
             lg.setLevel(level)
+
+
+def test_zh_cn_tables_have_no_english_words_and_times_are_the_shops(config: Path) -> None:
+    # Finding 19: event words, phases and table headers stayed English in zh-CN; times were UTC.
+    code, output = _cli("events", "-c", str(config), "--lang", "zh-CN")
+    assert code == 0 and "预警" in output and "raised" not in output
+    [event] = json.loads(_cli("events", "-c", str(config), "-f", "json")[1])
+    shop_time = datetime.fromisoformat(event["at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert shop_time.strftime("%Y-%m-%d %H:%M:%S") in output
+    code, output = _cli("alerts", "list", "-c", str(config), "--lang", "zh-CN")
+    assert "预警中" in output and "firing" not in output
+    for args, english in (
+        (("outbox", "list"), "channel"),
+        (("tasks", "list"), "supplier"),
+        (("notify", "status"), "reason"),
+    ):
+        code, output = _cli(*args, "-c", str(config), "--lang", "zh-CN")
+        assert code == 0 and english not in output, (args, output)
+
+
+def test_read_only_commands_do_not_create_a_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Finding 19: `status` and friends created .stockwatch/ in whatever folder they ran in.
+    monkeypatch.delenv("STOCKWATCH_CONFIG", raising=False)
+    monkeypatch.delenv("STOCKWATCH_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for args in (
+        ("status",),
+        ("alerts", "list"),
+        ("events",),
+        ("outbox", "list"),
+        ("tasks", "list"),
+        ("tasks", "export"),
+        ("notify", "status"),
+        ("review",),
+        ("thresholds", "review"),
+    ):
+        code, output = _cli(*args)
+        assert code == 0, (args, output)
+    assert list(tmp_path.iterdir()) == []

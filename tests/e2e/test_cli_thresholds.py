@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.adapters.db.tables import metadata
+from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+from stockwatch.config.settings import load_config
 from stockwatch.entrypoints.cli.app import app
+from stockwatch.wiring.compose import LevelCache, threshold_recompute
 
 runner = CliRunner()
 START = date(2026, 8, 1)
@@ -142,3 +150,64 @@ def test_without_db_the_commands_use_the_configured_database_not_a_private_file(
     assert shared.exists() and not (tmp_path / ".stockwatch" / "stockwatch.sqlite3").exists()
     code, out, _ = invoke("outbox", "list", "--config", str(config), "-f", "json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_recompute_without_imported_sales_refuses_to_replace_good_levels(tmp_path: Path) -> None:
+    # Finding 16: with no sales, recompute replaced RETRO-CLOCK's T2 (254 → 39) by the new-item
+    # rule. The CLI and the daemon's scheduled recompute now refuse alike.
+    config, db = shop(tmp_path)
+    common = ("--config", str(config), "--db", db)
+    code, out, err = invoke("thresholds", "recompute", *common, "--as-of", "2026-10-01")
+    assert code == 1 and "No sales have been imported" in err
+    code, out, err = invoke(
+        "thresholds", "recompute", *common, "--as-of", "2026-10-01", "--allow-no-sales"
+    )
+    assert code == 0 and "Computed 3 items" in out
+
+
+def test_the_scheduled_recompute_refuses_without_sales_too(tmp_path: Path) -> None:
+    from stockwatch.service.recompute import NoSalesHistory, recompute
+
+    cfg = load_config(shop(tmp_path)[0], env={})
+    engine = create_engine(f"sqlite+pysqlite:///{tmp_path / 'sw.sqlite3'}")
+    metadata.create_all(engine)
+    store = SqlStore(engine)
+    cache = LevelCache(cfg, date(2026, 10, 1))
+    run = threshold_recompute(cfg, store, cache)
+    assert asyncio.run(run(datetime(2026, 10, 1, tzinfo=UTC))) is None
+    assert SqlThresholdStore(engine).current(["ROBOT-VACUUM"]) == {}
+    with pytest.raises(NoSalesHistory):
+        recompute(
+            ["ROBOT-VACUUM"],
+            date(2026, 10, 1),
+            lambda k, d: [],
+            SqlThresholdStore(engine),
+            datetime(2026, 10, 1, tzinfo=UTC),
+            has_sales=False,
+        )
+    engine.dispose()
+
+
+def test_review_approve_all_and_an_unknown_item_exits_1(tmp_path: Path) -> None:
+    # Finding 16: `--approve NOPE` exited 0; there was no --approve-all.
+    config, db = shop(tmp_path)
+    common = ("--config", str(config), "--db", db)
+    first = sales_csv(tmp_path / "aug.csv", 60, {"ROBOT-VACUUM": 4, "BAMBOO-BRUSH": 30})
+    assert invoke("sales", "import", str(first), *common)[0] == 0
+    assert invoke("thresholds", "recompute", *common, "--as-of", "2026-09-30")[0] == 0
+    sept = START + timedelta(days=60)
+    second = sales_csv(
+        tmp_path / "sep.csv", 30, {"ROBOT-VACUUM": 40, "BAMBOO-BRUSH": 300}, start=sept
+    )
+    assert invoke("sales", "import", str(second), *common)[0] == 0
+    later = str(sept + timedelta(days=30))
+    code, out, _ = invoke("thresholds", "recompute", *common, "--as-of", later)
+    assert "2 waiting for review" in out
+    code, _, err = invoke("thresholds", "review", *common, "--approve", "NOPE")
+    assert code == 1 and "NOPE" in err
+    code, out, _ = invoke("thresholds", "review", *common, "--approve-all")
+    assert code == 0
+    assert "ROBOT-VACUUM version 2 is now active" in out
+    assert "BAMBOO-BRUSH version 2 is now active" in out
+    code, out, _ = invoke("thresholds", "review", *common)
+    assert "No thresholds are waiting for review" in out

@@ -263,3 +263,33 @@ def test_daemon_channels_must_name_a_defined_channel_or_console(tmp_path: Path) 
     (problem,) = info.value.problems
     assert problem.path == "daemon.channels[1]" and problem.line == 2
     assert "dingtlak" in problem.message
+
+
+def test_an_unknown_time_zone_is_reported_with_its_key_line_and_a_suggestion(
+    tmp_path: Path,
+) -> None:
+    # Finding 15: "Asia/Shangai" passed validation and ended `check` in a traceback.
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, '[general]\n\ntimezone = "Asia/Shangai"\n'), env={})
+    (problem,) = info.value.problems
+    assert (problem.path, problem.line) == ("general.timezone", 3)
+    assert "'Asia/Shanghai'" in problem.message
+
+
+def test_every_problem_is_reported_in_one_pass_with_did_you_mean(tmp_path: Path) -> None:
+    # Finding 15: an unknown route channel was reported only after the field errors were fixed,
+    # "30 minutes" only when the policy was built, a missing items file never by validate.
+    text = (
+        '[catalog]\nitems = "nowhere.csv"\n'
+        '[alerting]\ndedupe_hour = 12\ndebounce = { T1 = "30 minutes" }\n'
+        '[[channels]]\nname = "ops"\nurl = "console://"\n'
+        '[[routes]]\nname = "all"\nchannels = ["opps"]\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={}, check_files=True)
+    found = {p.path: p for p in info.value.problems}
+    assert "did you mean 'dedupe_hours'" in found["alerting.dedupe_hour"].message
+    assert found["alerting.dedupe_hour"].line == 4
+    assert "30 minutes" in found["alerting.debounce"].message
+    assert "nowhere.csv" in found["catalog.items"].message
+    assert any("opps" in p.message for p in info.value.problems)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stockwatch.entrypoints.cli.demo import MARKER, NotADemoDir, fresh_data_dir
+from stockwatch.entrypoints.cli.app import sample_dir
+from stockwatch.entrypoints.cli.demo import MARKER, NotADemoDir, demo_toml, fresh_data_dir
 
 
 def test_it_refuses_to_wipe_a_database_it_did_not_create(tmp_path: Path) -> None:
@@ -31,3 +32,11 @@ def test_the_default_demo_directory_counts_as_the_demos_own(tmp_path: Path) -> N
     (data / "stockwatch.sqlite3").write_text("from the file-feed demo", encoding="utf-8")
     fresh_data_dir(data)
     assert not (data / "stockwatch.sqlite3").exists()
+
+
+def test_the_demo_config_comment_matches_its_dedupe_hours(tmp_path: Path) -> None:
+    # Finding 21: "dedupe_hours = 168  # … once per 24 h".
+    sample = sample_dir() / "stockwatch.toml"
+    text = demo_toml(sample, tmp_path, "zh-CN", "http://127.0.0.1:1", 0, 60.0, {})
+    [line] = [x for x in text.splitlines() if x.startswith("dedupe_hours")]
+    assert "168" in line and "24 h" not in line

@@ -162,3 +162,27 @@ def test_daily_series_nets_and_clamps_each_day_and_zero_fills() -> None:
     ]
     # Days 19..23: the 20th nets to −2 → 0, the 22nd sold 4, the 24th is outside the window.
     assert daily_series(lines, date(2026, 11, 24), 5) == {"A": [0, 0, 0, 4, 0]}
+
+
+def test_chinese_erp_columns_for_committed_and_in_transit_are_read(tmp_path: Path) -> None:
+    # Finding 17: 占用库存 and 在途库存 were dropped without a word; the position was wrong.
+    path = tmp_path / "stock.csv"
+    path.write_text(
+        "商家编码,库存,占用库存,在途库存,备注\nDESK-LAMP,50,20,30,促销前补货\n", "utf-8"
+    )
+    loaded = read_stock(path, datetime(2026, 11, 24, tzinfo=UTC))
+    [reading] = loaded.rows
+    assert (reading.on_hand, reading.committed, reading.in_transit) == (50, 20, 30)
+    assert loaded.unknown_columns == ["备注"]
+
+
+def test_every_unrecognised_column_is_listed_in_every_kind_of_file(tmp_path: Path) -> None:
+    items = tmp_path / "items.csv"
+    items.write_text("sku,title,colour,lead_time\nDESK-LAMP,台灯,red,7\n", "utf-8")
+    assert read_items(items).unknown_columns == ["colour", "lead_time"]
+    sales = tmp_path / "sales.csv"
+    sales.write_text("date,sku,quantity,price\n2026-11-01,DESK-LAMP,3,9.9\n", "utf-8")
+    assert read_sales(sales).unknown_columns == ["price"]
+    snapshot = tmp_path / "stock.json"
+    snapshot.write_text('[{"sku": "DESK-LAMP", "on_hand": 5, "reserved": 2}]', "utf-8")
+    assert read_stock(snapshot, datetime(2026, 11, 24, tzinfo=UTC)).unknown_columns == ["reserved"]

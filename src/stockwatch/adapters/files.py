@@ -51,6 +51,7 @@ class Loaded(Generic[T]):
     path: Path
     rows: list[T] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)  # ignored: each one is warned about
 
     @property
     def skipped(self) -> int:
@@ -60,17 +61,66 @@ class Loaded(Generic[T]):
 _ALIASES = {
     "sku": ("sku", "sku_code", "商家编码", "货号"),
     "warehouse": ("warehouse", "location", "仓库"),
-    "on_hand": ("on_hand", "stock", "quantity", "qty", "amount_on_sale", "库存"),
-    "committed": ("committed", "locked", "锁定库存"),
-    "in_transit": ("in_transit", "on_order", "在途"),
+    "on_hand": (
+        "on_hand",
+        "stock",
+        "quantity",
+        "qty",
+        "amount_on_sale",
+        "库存",
+        "实际库存",
+        "现有库存",
+        "实物库存",
+        "库存数量",
+    ),
+    # Chinese ERPs (聚水潭, 旺店通, 管家婆 …) call committed stock 占用/锁定/预占 and stock on
+    # the way 在途; dropping them silently made the position wrong.
+    "committed": ("committed", "locked", "锁定库存", "占用库存", "预占库存", "订单占用", "已占用"),
+    "in_transit": ("in_transit", "on_order", "在途", "在途库存", "采购在途", "在途数量"),
     "observed_at": ("observed_at", "time", "timestamp", "时间"),
     "offer_status": ("offer_status", "status"),
     "day": ("date", "day", "日期"),
     "order_id": ("order_id", "订单号"),
 }
+STOCK_COLUMNS = (
+    "sku",
+    "warehouse",
+    "on_hand",
+    "committed",
+    "in_transit",
+    "observed_at",
+    "offer_status",
+)
+ITEM_COLUMNS = (
+    "title",
+    "offer_id",
+    "spec_id",
+    "sku_id",
+    "supplier",
+    "category",
+    "class",
+    "item_class",
+    "tags",
+    "lead_time_days",
+    "lead_time_sd_days",
+    "min_order_qty",
+    "order_multiple",
+    "listed_on",
+)
+SALES_COLUMNS = ("quantity", "qty")
 
 
-def _open_csv(path: Path) -> tuple[set[str], list[tuple[int, dict[str, str]]]]:
+def accepted_columns(*names: str) -> list[str]:
+    """Return every header name accepted for the given columns (aliases included)."""
+    return [alias for name in names for alias in _ALIASES.get(name, (name,))]
+
+
+def _unknown(header: list[str], accepted: list[str]) -> list[str]:
+    known = set(accepted)
+    return [name for name in header if name and name not in known]
+
+
+def _open_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -95,7 +145,7 @@ def _open_csv(path: Path) -> tuple[set[str], list[tuple[int, dict[str, str]]]]:
         if None in row:
             cells["__extra__"] = "1"
         rows.append((reader.line_num, cells))
-    return set(reader.fieldnames), rows
+    return list(reader.fieldnames), rows
 
 
 def _pick(row: dict[str, str], name: str) -> str:
@@ -106,7 +156,7 @@ def _pick(row: dict[str, str], name: str) -> str:
     return ""
 
 
-def _require_column(path: Path, header: set[str], name: str) -> None:
+def _require_column(path: Path, header: list[str], name: str) -> None:
     if not any(alias in header for alias in _ALIASES.get(name, (name,))):
         raise FileFormatError(
             f"{path}: no {name!r} column (accepted names: {', '.join(_ALIASES.get(name, (name,)))})"
@@ -155,6 +205,7 @@ def read_items(path: Path) -> Loaded[Item]:
     header, rows = _open_csv(path)
     _require_column(path, header, "sku")
     out: Loaded[Item] = Loaded(path)
+    out.unknown_columns = _unknown(header, accepted_columns("sku", "warehouse", *ITEM_COLUMNS))
     seen: dict[ItemKey, int] = {}
     for line, row in rows:
         try:
@@ -229,28 +280,46 @@ def _reading_from(row: dict[str, Any], now: datetime, source: ReadingSource) -> 
 def read_stock(path: Path, now: datetime) -> Loaded[Reading]:
     """Read a stock snapshot (CSV, or JSON: a list of objects or ``{"items": [...]}``)."""
     out: Loaded[Reading] = Loaded(path)
+    accepted = accepted_columns(*STOCK_COLUMNS)
     if path.suffix.lower() == ".json":
-        for line, obj in _json_rows(path):
+        rows = _json_rows(path)
+        keys = dict.fromkeys(
+            str(k).strip().lower() for _, obj in rows if isinstance(obj, dict) for k in obj
+        )
+        out.unknown_columns = _unknown(list(keys), accepted)
+        seen_json: dict[ItemKey, int] = {}
+        for line, obj in rows:
             try:
                 if not isinstance(obj, dict):
                     raise ValueError("expected an object with sku and on_hand")
                 norm = {k: obj.get(k) for k in obj}
                 norm.setdefault("sku", obj.get("sku"))
-                out.rows.append(_reading_from(_normalise(norm), now, ReadingSource.IMPORT))
+                reading = _reading_from(_normalise(norm), now, ReadingSource.IMPORT)
+                _add_once(out, reading, line, seen_json)
             except ValueError as exc:
                 out.problems.append(RowProblem(line, str(exc)))
         return out
     header, rows = _open_csv(path)
     _require_column(path, header, "sku")
     _require_column(path, header, "on_hand")
+    out.unknown_columns = _unknown(header, accepted)
+    seen: dict[ItemKey, int] = {}
     for line, row in rows:
         try:
             if "__extra__" in row:
                 raise ValueError("more cells than header columns")
-            out.rows.append(_reading_from(_normalise(row), now, ReadingSource.IMPORT))
+            _add_once(out, _reading_from(_normalise(row), now, ReadingSource.IMPORT), line, seen)
         except ValueError as exc:
             out.problems.append(RowProblem(line, str(exc)))
     return out
+
+
+def _add_once(out: Loaded[Reading], reading: Reading, line: int, seen: dict[ItemKey, int]) -> None:
+    """Keep the first row of an item; a second one is reported, never counted twice."""
+    if reading.key in seen:
+        raise ValueError(f"duplicate row for {reading.key} (first on line {seen[reading.key]})")
+    seen[reading.key] = line
+    out.rows.append(reading)
 
 
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:
@@ -310,6 +379,9 @@ def read_sales(path: Path, tz: ZoneInfo = SHANGHAI) -> Loaded[SalesLine]:
     if "quantity" not in header and "qty" not in header:
         raise FileFormatError(f"{path}: no 'quantity' column")
     out: Loaded[SalesLine] = Loaded(path)
+    out.unknown_columns = _unknown(
+        header, accepted_columns("sku", "day", "order_id", *SALES_COLUMNS)
+    )
     seen_orders: dict[tuple[str, str], int] = {}
     for line, row in rows:
         try:

@@ -50,6 +50,7 @@ class SalesFile:
     rows_read: int
     totals: list[DayTotal] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)  # ignored; the CLI warns
 
     @property
     def first_day(self) -> date | None:
@@ -87,6 +88,7 @@ def _read_csv(path: Path, sha: str, known: Collection[str] | None, tz: ZoneInfo)
     loaded = read_sales(path, tz)
     out = SalesFile(path, sha, rows_read=len(loaded.rows) + len(loaded.problems))
     out.problems.extend(loaded.problems)
+    out.unknown_columns = loaded.unknown_columns
     totals: dict[tuple[str, date], int] = {}
     for line in loaded.rows:
         if line.quantity < 0:
@@ -127,6 +129,12 @@ def _read_parquet(path: Path, sha: str, known: Collection[str] | None, tz: ZoneI
         raise FileFormatError(f"{path}: not a readable Parquet file ({exc})") from None
     n = table.num_rows
     out = SalesFile(path, sha, rows_read=n)
+    accepted = {
+        alias
+        for name in ("sku", "day", "quantity", "order_id")
+        for alias in (*_ALIASES.get(name, (name,)), *_EXTRA.get(name, ()))
+    }
+    out.unknown_columns = [c for c in table.column_names if c.strip().lower() not in accepted]
     bad: dict[int, str] = {}  # row index → first problem found
 
     def flag(mask: npt.NDArray[np.bool_], message: Any) -> None:

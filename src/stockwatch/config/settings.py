@@ -7,6 +7,7 @@ file of ``NAME = "value"``). Secret fields are ``SecretStr`` and print masked.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -15,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import croniter  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -37,6 +39,11 @@ DEFAULT_CONFIG_NAME = "stockwatch.toml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SECRET_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def parse_duration(value: str | float | int) -> timedelta:
@@ -75,6 +82,16 @@ class GeneralConfig(Section):
     def _lang(cls, value: str) -> str:
         return check_lang(value)
 
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            hint = _did_you_mean(value, available_timezones())
+            raise ValueError(f"unknown time zone {value!r}{hint}") from None
+        return value
+
 
 DEFAULT_DEBOUNCE: dict[str, str | float] = {"T1": "30m", "T2": "15m", "T3": "0s", "OUT": "0s"}
 
@@ -98,6 +115,16 @@ class AlertingConfig(Section):
             tier = Tier.parse(name)
             if tier is Tier.OK:
                 raise ValueError("OK has no debounce")
+        return value
+
+    @field_validator("debounce")
+    @classmethod
+    def _durations(cls, value: dict[str, str | float]) -> dict[str, str | float]:
+        for name, duration in value.items():
+            try:
+                parse_duration(duration)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         return value
 
     @field_validator("recover_for", "stale_after")
@@ -493,10 +520,13 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items() if not isinstance(v, dict | list)}
 
 
-def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path | None = None, env: Mapping[str, str] | None = None, check_files: bool = False
+) -> Config:
     """Load and validate a configuration; ``None`` means built-in defaults.
 
-    Raises ConfigError naming the file, each bad key path and its line, all at once.
+    Raises ConfigError naming the file, each bad key path and its line, all at once;
+    ``check_files`` also reports catalogue files that do not exist (``config validate``).
     """
     env = os.environ if env is None else env
     if path is None:
@@ -524,20 +554,101 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         )
     expanded, missing = expand_secrets(raw, env, secrets)
     problems = [Problem(_dotted(p), line_of(text, p), why) for p, why in missing]
-    model: StockwatchConfig | None = None
-    try:
-        model = StockwatchConfig.model_validate(expanded)
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            problems.append(Problem(_dotted(loc), line_of(text, loc), msg))
+    model, broken = _validate_sections(expanded, text, problems)
     if model is not None:
-        problems.extend(_semantic_problems(model, text))
+        checked = Config(model, path, base)
+        # Sections replaced by their defaults would report problems that are not there: skip
+        # what they touch (routes name channels, so the two go together).
+        if broken & {"channels", "routes"}:
+            broken |= {"channels", "routes", "daemon"}
+        for problem in _semantic_problems(model, text):
+            if problem.path.split(".")[0].split("[")[0] not in broken:
+                problems.append(problem)
+        if check_files:
+            problems.extend(_file_problems(checked, text))
     if problems:
         raise ConfigError(source, problems)
     assert model is not None
     return Config(model, path, base)
+
+
+def _validate_sections(
+    expanded: Any, text: str, problems: list[Problem]
+) -> tuple[StockwatchConfig | None, set[str]]:
+    """Validate; on errors, validate again without the broken top-level sections.
+
+    So one pass reports the field errors *and* the cross-section problems of every section
+    that is fine on its own (an unknown route channel next to a bad debounce).
+    """
+    broken: set[str] = set()
+    data = dict(expanded) if isinstance(expanded, dict) else {}
+    for _ in range(3):
+        try:
+            return StockwatchConfig.model_validate(data), broken
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                if not broken.isdisjoint({str(loc[0])} if loc else set()):
+                    continue
+                problems.append(Problem(_dotted(loc), line_of(text, loc), _message(err, loc)))
+            tops = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+            if not tops or tops <= broken:
+                return None, broken
+            broken |= tops
+            data = {k: v for k, v in data.items() if k not in broken}
+    return None, broken
+
+
+def _message(err: Any, loc: tuple[str | int, ...]) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+        msg = f"unknown key {loc[-1]!r}" + _did_you_mean(loc[-1], _fields_at(loc[:-1]))
+    return msg
+
+
+def _fields_at(loc: tuple[str | int, ...]) -> list[str]:
+    """Return the keys allowed at ``loc`` (for "did you mean"); [] when unknown."""
+    model: Any = StockwatchConfig
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            if isinstance(part, int) or model is None:
+                continue
+            return []
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        model = _inner_model(field.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _inner_model(annotation: Any) -> Any:
+    """Return the pydantic model a field holds (through Optional, list, dict), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) is not None or get_args(annotation):
+        for arg in reversed(get_args(annotation)):
+            found = _inner_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _file_problems(config: Config, text: str) -> list[Problem]:
+    """Files the configuration names that are missing (``config validate`` checks them)."""
+    problems = []
+    for key in ("items", "sales"):
+        name = getattr(config.model.catalog, key)
+        if name and not config.resolve(name).is_file():
+            problems.append(
+                Problem(
+                    f"catalog.{key}",
+                    line_of(text, ("catalog", key)),
+                    f"file not found: {config.resolve(name)}",
+                )
+            )
+    return problems
 
 
 def _empty_secrets(

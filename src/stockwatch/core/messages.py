@@ -246,3 +246,24 @@ def render(notice: Notice, item: Item | None = None, lang: str = "zh-CN") -> Mes
         value = v if k == w["offer"] else escape_markdown(v)
         md_lines.append(f"- **{k}**{sep}{value}")
     return Message(title=title, text=text, markdown="\n".join(md_lines))
+
+
+_AUTH_EXPIRING = {
+    "zh-CN": (
+        "1688 授权即将到期",
+        "1688 授权（refresh token）将于 {at} 到期，还剩 {days} 天。到期后无法再读取库存。"
+        "请运行 `stockwatch auth postpone` 延期，或重新授权：{login}",
+    ),
+    "en": (
+        "1688 authorization expires soon",
+        "The 1688 authorization (refresh token) expires at {at}, in {days} day(s); after that "
+        "stock can no longer be read. Run `stockwatch auth postpone` to extend it, or authorize "
+        "again: {login}",
+    ),
+}
+
+
+def auth_expiring_text(at: str, days: int, login: str, lang: str = "zh-CN") -> tuple[str, str]:
+    """Return (title, text) warning that the 1688 refresh token expires soon."""
+    title, body = _AUTH_EXPIRING[check_lang(lang)]
+    return title, body.format(at=at, days=days, login=login)

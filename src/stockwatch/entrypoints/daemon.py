@@ -40,6 +40,14 @@ log = logging.getLogger("stockwatch.daemon")
 PUSH_BATCH = 500
 
 
+class ListenError(RuntimeError):
+    """The HTTP port cannot be opened: in use (another stockwatch?) or not allowed."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
+        self.host, self.port, self.reason = host, port, reason
+
+
 class _QuietServer(uvicorn.Server):
     """uvicorn without its own signal handlers: the daemon owns shutdown."""
 
@@ -109,6 +117,8 @@ class Daemon:
             loops.append(asyncio.create_task(self._retention(), name="retention"))
         if p.checkpoint is not None:
             loops.append(asyncio.create_task(self._checkpoints(), name="checkpoints"))
+        if p.token_watch is not None:
+            loops.append(asyncio.create_task(self._token_watch(), name="token-watch"))
         if p.promotions is not None:
             loops.append(asyncio.create_task(self._promotions(), name="promotions"))
         if p.orders is not None:
@@ -161,6 +171,7 @@ class Daemon:
             on_promotions=self._promo_wake.set,
             stale_after=p.stale_after,
             status_summary=self.summary,
+            oauth=p.oauth,
             backtest=p.backtest,
             review_advice=p.review_advice,
             security=WebSecurity(
@@ -179,7 +190,11 @@ class Daemon:
         # the listening socket says TCP; without it every answer waits ~40 ms for a delayed ACK.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((p.http_host, p.http_port))
+        try:
+            sock.bind((p.http_host, p.http_port))
+        except OSError as exc:
+            sock.close()
+            raise ListenError(p.http_host, p.http_port, exc.strerror or str(exc)) from None
         host, port = sock.getsockname()[:2]
         config = uvicorn.Config(
             create_app(deps), log_level="warning", lifespan="off", access_log=False
@@ -303,6 +318,18 @@ class Daemon:
             # Apply in batches, not per message: under a burst the endpoint keeps the write
             # lock and the GIL to itself, and one pass handles what arrived meanwhile.
             await _wait_any([self.stop], p.push_batch_wait)
+
+    async def _token_watch(self) -> None:
+        """Hourly: warn on the alert channels before the 1688 refresh token expires."""
+        p = self.parts
+        assert p.token_watch is not None
+        while not self.stop.is_set():
+            try:
+                if await asyncio.to_thread(p.token_watch, p.clock()):
+                    self._deliver_wake.set()
+            except Exception:  # the token store or database hiccups: try again next hour
+                log.exception("token expiry check failed")
+            await _wait_any([self.stop], 3600.0)
 
     async def _deliveries(self) -> None:
         p = self.parts

@@ -29,6 +29,16 @@ DEFAULT_CHUNK = 50_000
 DEFAULT_REVIEW_FACTOR = 3.0
 
 
+class NoSalesHistory(ValueError):
+    """No sales were imported: a recompute would replace every level by the new-item rule."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no sales have been imported: recomputing now would replace every item's levels by "
+            "the new-item rule (and resolve open alerts); import sales first"
+        )
+
+
 @dataclass
 class RecomputeReport:
     computed: int = 0
@@ -97,10 +107,19 @@ def recompute(
     review_factor: float = DEFAULT_REVIEW_FACTOR,
     chunk: int = DEFAULT_CHUNK,
     progress: Callable[[int], None] | None = None,
+    has_sales: bool = True,
+    allow_no_sales: bool = False,
 ) -> RecomputeReport:
-    """Recompute ``keys`` as of ``as_of`` and write what changed; one transaction per chunk."""
+    """Recompute ``keys`` as of ``as_of`` and write what changed; one transaction per chunk.
+
+    Without any imported sales (``has_sales`` False) it refuses with NoSalesHistory unless
+    ``allow_no_sales``: the CLI and the daemon share this rule, so neither silently swaps good
+    levels for the new-item rule.
+    """
     if not review_factor > 1 or not math.isfinite(review_factor):
         raise ValueError(f"review_factor must be a number > 1, got {review_factor}")
+    if not has_sales and not allow_no_sales:
+        raise NoSalesHistory()
     report = RecomputeReport()
     for lo in range(0, len(keys), chunk):
         batch = keys[lo : lo + chunk]

@@ -31,6 +31,7 @@ from stockwatch.core.model import Item, ItemKey, TierLevels
 from stockwatch.core.thresholds import ThresholdPolicy
 from stockwatch.ports import (
     Clock,
+    OAuthFlow,
     PromotionStore,
     PushInterpreter,
     Router,
@@ -43,9 +44,11 @@ from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
 from stockwatch.service.polling import Evaluator
+from stockwatch.service.recompute import NoSalesHistory
 from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.accounts import build_accounts
+from stockwatch.wiring.auth import auth_expiry_watch
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
@@ -59,9 +62,11 @@ class Catalog:
     sales: dict[str, list[int]] = field(default_factory=dict)
     skipped: list[tuple[Path, RowProblem]] = field(default_factory=list)
     sales_end: date | None = None
+    unknown_columns: list[tuple[Path, str]] = field(default_factory=list)  # ignored columns
 
     def note(self, loaded: Loaded[object]) -> None:
         self.skipped.extend((loaded.path, p) for p in loaded.problems)
+        self.unknown_columns.extend((loaded.path, c) for c in loaded.unknown_columns)
 
 
 def load_catalog(
@@ -190,6 +195,8 @@ class DaemonParts:
     http: HttpConfig = field(default_factory=HttpConfig)  # allowed hosts, cookies, /metrics
     accounts: Accounts | None = None  # users, sessions, API tokens, audit (None: open mode)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # on stop
+    oauth: OAuthFlow | None = None  # /oauth/login and /oauth/callback (polling 1688 only)
+    token_watch: Callable[[datetime], int] | None = None  # warns before the refresh token dies
     backtest: Callable[[str, dict[str, str]], Any] | None = None  # the dashboard's /backtest
     review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
     promotions: PromotionApplier | None = None  # applies promotions on time
@@ -327,9 +334,10 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
 
         catalog = cache.refresh()
         sales = SqlSalesStore(store.engine)
-        keys = sorted({str(k) for k in catalog.items} or set(sales.skus()))
-        if not keys or not sales.skus():
-            return None  # nothing imported yet: the fallback levels are all there is
+        imported = sales.skus()
+        keys = sorted({str(k) for k in catalog.items} or set(imported))
+        if not keys:
+            return None
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
         tz_name = config.model.general.timezone
         computer = BulkLevelsComputer(
@@ -339,14 +347,19 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
             promotions=all_promotions(config, store.engine),
             stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
         )
-        return recompute_thresholds(
-            keys,
-            day,
-            computer,
-            SqlThresholdStore(store.engine),
-            now,
-            review_factor=config.model.thresholds.review_factor,
-        )
+        try:
+            return recompute_thresholds(
+                keys,
+                day,
+                computer,
+                SqlThresholdStore(store.engine),
+                now,
+                review_factor=config.model.thresholds.review_factor,
+                has_sales=bool(imported),
+            )
+        except NoSalesHistory as exc:  # the same rule as `thresholds recompute`: skip, say why
+            logging.getLogger("stockwatch.recompute").warning("recompute skipped: %s", exc)
+            return None
 
     async def recompute(now: datetime) -> object:
         return await asyncio.to_thread(run, now)
@@ -382,6 +395,8 @@ def build_daemon(
     store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, now)
     closers: list[Callable[[], Awaitable[None]]] = []
     client = None
+    oauth: OAuthFlow | None = None
+    token_watch: Callable[[datetime], int] | None = None
     if source is None and daemon.stock_file:
         source = FileStockSource(config.resolve(daemon.stock_file))
     elif source is None:
@@ -390,6 +405,8 @@ def build_daemon(
         session = GatewaySession(gateway_settings(config), token_store(config, store.engine))
         source, client = session.source, session.client
         closers.append(session.aclose)
+        oauth = OAuthFlow(session.oauth.authorize_url, session.tokens.login)
+        token_watch = auth_expiry_watch(config, store, session.tokens.health)
     if deliver is None and model.channels:
         deliver, close = channel_deliverer(config, store, clock)
         closers.append(close)
@@ -465,6 +482,8 @@ def build_daemon(
         web_token=web_token,
         http=daemon.http,
         accounts=accounts,
+        oauth=oauth,
+        token_watch=token_watch,
         promotions=promotions,
         orders=orders,
         promotion_store=promotion_store(store.engine),

@@ -16,10 +16,12 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from stockwatch import __version__
 from stockwatch.adapters.files import FileFormatError, read_stock
-from stockwatch.config.settings import Config, find_config
+from stockwatch.config.settings import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
 from stockwatch.entrypoints.cli.common import (
@@ -51,7 +53,29 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts name config sections ("[database] url"); Rich markup would swallow them.
+    rich_markup_mode=None,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"stockwatch {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """库存预警 stockwatch: low-stock alerts for 1688 merchants."""
+
+
 config_app = typer.Typer(help="Configuration commands.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
@@ -83,12 +107,18 @@ def _catalog(config: Config, day: date, items: Path | None, sales: Path | None) 
         raise _fail(str(exc)) from None
 
 
+def report_unknown_columns(columns: list[tuple[Path, str]], lang: str) -> None:
+    """Warn about every column a file had that stockwatch does not read (never silently)."""
+    for path, column in columns:
+        err.print(escape(t("unknown_column", lang, path=path, column=column)), highlight=False)
+
+
 def _report_skipped(catalog_skipped: list[tuple[Path, Any]], lang: str) -> None:
     if not catalog_skipped:
         return
     err.print(t("skipped", lang, count=len(catalog_skipped)), highlight=False)
     for path, problem in catalog_skipped:
-        err.print(f"  {path}:{problem.line}: {problem.message}", highlight=False)
+        err.print(escape(f"  {path}:{problem.line}: {problem.message}"), highlight=False)
 
 
 def _cover(value: float | None) -> float | None:
@@ -122,6 +152,8 @@ def check(
     language = _lang(cfg, lang)
     if fmt not in ("table", "json"):
         raise _fail(f"--format {fmt!r}: use table or json")
+    if cfg.path is None:  # say so: the levels below are not the merchant's own
+        err.print(t("no_config", language), highlight=False)
     day = _today(cfg, as_of)
     catalog = _catalog(cfg, day, items, sales)
     now = datetime.now(ZoneInfo(cfg.model.general.timezone))
@@ -130,6 +162,18 @@ def check(
     except FileFormatError as exc:
         raise _fail(str(exc)) from None
     skipped = [*catalog.skipped, *((snapshot.path, p) for p in snapshot.problems)]
+    if catalog.items:
+        unknown = sorted({str(r.key) for r in snapshot.rows if r.key not in catalog.items})
+        if unknown:
+            shown_unknown = ", ".join(unknown[:20]) + (" …" if len(unknown) > 20 else "")
+            err.print(
+                escape(t("not_in_catalog", language, count=len(unknown), items=shown_unknown)),
+                highlight=False,
+            )
+    report_unknown_columns(
+        [*catalog.unknown_columns, *((snapshot.path, c) for c in snapshot.unknown_columns)],
+        language,
+    )
     keys = sorted({r.key for r in snapshot.rows})
     stored = _stored_levels(cfg, db, keys)
     levels, errors = levels_for_items(
@@ -173,10 +217,9 @@ def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[Ite
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.exc import SQLAlchemyError
 
-    from stockwatch.adapters.db.engine import database_url
-    from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+    from stockwatch.wiring.stores import SqlThresholdStore, configured_url
 
-    url = db or database_url(cfg.model.database.url, cfg.data_dir)
+    url = configured_url(cfg, db)
     if url.startswith("sqlite") and "///" in url:
         path = Path(url.split("///", 1)[1])
         if not path.exists():
@@ -276,6 +319,12 @@ def explain(
         key = ItemKey.parse(item)
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    if key.warehouse is None and key not in catalog.items:
+        places = sorted(str(k) for k in catalog.items if k.sku == key.sku and k.warehouse)
+        if len(places) > 1:
+            raise _fail(t("which_warehouse", language, key=key, keys=", ".join(places)))
+        if places:
+            key = ItemKey.parse(places[0])
     versions = stored_versions(cfg, db, str(key))
     if versions and fmt != "json":
         print_versions(str(key), versions, language)
@@ -300,7 +349,9 @@ def explain(
         return
     if versions:
         out.rule()
-    _print_explanation(key, lv, language, cfg.threshold_policy(catalog.items.get(key), key.sku))
+    item_lead = catalog.items[key].lead_time_days if key in catalog.items else None
+    policy = cfg.threshold_policy(catalog.items.get(key), key.sku)
+    _print_explanation(key, lv, language, policy, item_lead)
 
 
 def _levels_json(key: ItemKey, lv: TierLevels) -> dict[str, Any]:
@@ -318,22 +369,24 @@ def _levels_json(key: ItemKey, lv: TierLevels) -> dict[str, Any]:
     }
 
 
-def _print_explanation(key: ItemKey, lv: TierLevels, lang: str, policy: Any) -> None:
+def _print_explanation(
+    key: ItemKey, lv: TierLevels, lang: str, policy: Any, item_lead: float | None = None
+) -> None:
     out.print(
         f"[bold]{t('explain_head', lang, key=key)}[/]  ({t('strategy', lang)}: {lv.basis.strategy})"
     )
     if lv.basis.inputs:
         inputs = Table(title=t("inputs", lang), title_justify="left")
-        inputs.add_column("name")
-        inputs.add_column("value", justify="right")
+        inputs.add_column(t("col_name", lang))
+        inputs.add_column(t("col_value", lang), justify="right")
         for name, value in lv.basis.inputs:
             inputs.add_row(name, f"{value:.4g}")
         out.print(inputs)
     if lv.basis.steps:
         steps = Table(title=t("steps", lang), title_justify="left")
-        steps.add_column("step")
-        steps.add_column("formula")
-        steps.add_column("value", justify="right")
+        steps.add_column(t("col_step", lang))
+        steps.add_column(t("col_formula", lang))
+        steps.add_column(t("col_value", lang), justify="right")
         for step in lv.basis.steps:
             steps.add_row(step.label, step.formula, f"{step.value:.2f}")
         out.print(steps)
@@ -341,9 +394,11 @@ def _print_explanation(key: ItemKey, lv: TierLevels, lang: str, policy: Any) -> 
         out.print(f"• {note}", highlight=False)
     result = t("disabled", lang) if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"
     out.print(f"[bold]{t('result', lang)}:[/] {result}")
+    # The item's own lead time (items file) wins over the configured default, as in the math.
+    lead = item_lead if item_lead is not None else policy.lead_time_days
     out.print(
         f"{t('policy', lang)}: service_level={policy.service_level} "
-        f"lead_time_days={policy.lead_time_days} window_days={policy.window_days}",
+        f"lead_time_days={lead:g} window_days={policy.window_days}",
         highlight=False,
     )
 
@@ -352,7 +407,11 @@ def _print_explanation(key: ItemKey, lv: TierLevels, lang: str, policy: Any) -> 
 def config_validate(config: ConfigOpt = None, lang: LangOpt = None) -> None:
     """Validate stockwatch.toml and list every problem with its line."""
     path = find_config(config)
-    cfg = _load(config)
+    try:
+        # One pass: field errors, cross-section problems and missing catalogue files together.
+        cfg = load_config(path, check_files=True)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
     language = _lang(cfg, lang)
     if path is None:
         out.print(t("config_default", language))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang
@@ -34,7 +37,8 @@ DbOpt = Annotated[
 
 def fail(message: str) -> typer.Exit:
     """Print an error and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # escape: "[database]" in a message is a config section, not Rich markup to swallow.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(EXIT_INPUT)
 
 
@@ -44,6 +48,15 @@ def load(config_path: Path | None) -> Config:
         return load_config(find_config(config_path))
     except ConfigError as exc:
         raise fail(str(exc)) from None
+
+
+def local_time(config: Config, moment: datetime | None, seconds: bool = False) -> str:
+    """Return ``moment`` in the shop's time zone (``[general] timezone``), as the dashboard
+    shows it; "" for None."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(config.model.general.timezone))
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def lang_of(config: Config, lang: str | None) -> str:

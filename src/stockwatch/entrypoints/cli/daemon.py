@@ -11,8 +11,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from stockwatch.adapters.db import migrate
-from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.files import FileFormatError
 from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.messages import tier_label
@@ -21,16 +19,20 @@ from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
     LangOpt,
+    local_time,
     out,
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import lang_of as _lang
 from stockwatch.entrypoints.cli.common import load as _load
-from stockwatch.entrypoints.daemon import run_daemon
+from stockwatch.entrypoints.cli.texts import event_word
+from stockwatch.entrypoints.cli.texts import t as _tt
+from stockwatch.entrypoints.daemon import ListenError, run_daemon
 from stockwatch.entrypoints.web.app import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
 from stockwatch.wiring.compose import OpenExposure, build_daemon, open_store
+from stockwatch.wiring.stores import SqlStore, configured_url, database_exists, upgrade_schema
 
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Open alerts: list, acknowledge, snooze.", no_args_is_help=True)
@@ -48,6 +50,12 @@ _T: dict[str, tuple[str, str]] = {
     "stale": ("数据过期的商品：{items}", "Stale items: {items}"),
     "daemon_url": ("守护进程运行中：{url}", "Daemon running at {url}"),
     "no_daemon": ("守护进程未运行。", "Daemon not running."),
+    "listen": (
+        "无法监听 {host}:{port}（{reason}）：可能已有 stockwatch 在运行；请先停止它，"
+        "或用 --port / [daemon.http] port 换一个端口（0 表示任意空闲端口）。",
+        "cannot listen on {host}:{port} ({reason}): another stockwatch may be running; stop it "
+        "or choose another port with --port or [daemon.http] port (0: any free port).",
+    ),
     "col_item": ("商品", "item"),
     "col_tier": ("级别", "tier"),
     "col_phase": ("状态", "phase"),
@@ -70,6 +78,15 @@ _T: dict[str, tuple[str, str]] = {
 def _t(name: str, lang: str, **values: object) -> str:
     zh, en = _T[name]
     return (zh if lang == "zh-CN" else en).format(**values)
+
+
+def _read_store(cfg: Config, lang: str) -> SqlStore | None:
+    """The store for a read-only command; None (and a note) when there is no database yet:
+    looking must not create one, nor the data folder."""
+    if not database_exists(cfg):
+        out.print(_tt("no_db", lang, url=configured_url(cfg)), highlight=False)
+        return None
+    return _store(cfg)
 
 
 def _store(cfg: Config) -> SqlStore:
@@ -103,7 +120,12 @@ def run(
         parts = build_daemon(cfg, max_cycles=max_cycles, http_port=-1 if port is None else port)
     except (FileFormatError, OpenExposure) as exc:
         raise _fail(str(exc)) from None
-    run_daemon(parts)
+    try:
+        run_daemon(parts)
+    except ListenError as exc:
+        raise _fail(
+            _t("listen", _lang(cfg, None), host=exc.host, port=exc.port, reason=exc.reason)
+        ) from None
 
 
 @db_app.command("upgrade")
@@ -112,7 +134,7 @@ def db_upgrade(config: ConfigOpt = None, lang: LangOpt = None) -> None:
     cfg = _load(config)
     language = _lang(cfg, lang)
     store = open_store(cfg, upgrade=False)
-    before, after = migrate.upgrade(store.engine)
+    before, after = upgrade_schema(store.engine)
     out.print(_t("upgraded", language, before=before or "∅", after=after), highlight=False)
     store.engine.dispose()
 
@@ -127,7 +149,9 @@ def alerts_list(
     """List open alerts, worst first."""
     cfg = _load(config)
     language = _lang(cfg, lang)
-    store = _store(cfg)
+    store = _read_store(cfg, language)
+    if store is None:
+        return
     states = sorted(store.alert_states().items(), key=lambda p: (-int(p[1].tier), str(p[0])))
     shown = [(k, s) for k, s in states if show_all or s.phase is not Phase.OK]
     if fmt == "json":
@@ -143,13 +167,11 @@ def alerts_list(
         table.add_row(
             str(key),
             tier_label(s.tier, language),
-            s.phase.value,
+            event_word(s.phase.value, language),
             "" if s.last_available is None else str(s.last_available),
-            (s.last_notice_at or s.since or s.last_reading_at or datetime.now(UTC)).isoformat(
-                timespec="minutes"
-            ),
+            local_time(cfg, s.last_notice_at or s.since or s.last_reading_at or datetime.now(UTC)),
             "✓" if s.acked else "",
-            s.snoozed_until.isoformat(timespec="minutes") if s.snoozed_until else "",
+            local_time(cfg, s.snoozed_until),
         )
     out.print(table)
 
@@ -200,7 +222,7 @@ def alerts_snooze(
         snooze_alert(_store(cfg), key, now + span, by, now)
     except (AlertNotFound, ValueError) as exc:
         raise _fail(str(exc)) from None
-    out.print(_t("snoozed", language, key=key, until=(now + span).isoformat("T", "minutes")))
+    out.print(_t("snoozed", language, key=key, until=local_time(cfg, now + span)))
 
 
 def events(
@@ -220,7 +242,10 @@ def events(
     cfg = _load(config)
     language = _lang(cfg, lang)
     start = _since(since)
-    rows = _store(cfg).events(_key(item) if item else None, kind or (), start, limit)
+    store = _read_store(cfg, language)
+    if store is None:
+        return
+    rows = store.events(_key(item) if item else None, kind or (), start, limit)
     if fmt == "json":
         out.print_json(json.dumps([event_json(e) for e in rows], ensure_ascii=False))
         return
@@ -232,9 +257,9 @@ def events(
         table.add_column(_t("col_" + col, language))
     for e in rows:
         table.add_row(
-            e.at.isoformat(timespec="seconds"),
+            local_time(cfg, e.at, seconds=True),
             str(e.item_key),
-            e.kind,
+            event_word(e.kind, language),
             f"{e.previous_tier} → {e.tier}" if e.previous_tier != e.tier else e.tier,
             "" if e.available is None else str(e.available),
             "" if e.levels is None else "/".join(str(v) for v in e.levels[:3]),
@@ -278,7 +303,10 @@ def status(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = "tab
     """Show the last and next poll per group, stale items and the outbox backlog."""
     cfg = _load(config)
     language = _lang(cfg, lang)
-    report = collect_status(cfg, _store(cfg), datetime.now(UTC))
+    store = _read_store(cfg, language)
+    if store is None:
+        return
+    report = collect_status(cfg, store, datetime.now(UTC))
     url = _daemon_url(cfg)
     if fmt == "json":
         out.print_json(json.dumps(status_json(report) | {"daemon_url": url}, ensure_ascii=False))
@@ -292,10 +320,10 @@ def status(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = "tab
     for g in report.groups:
         table.add_row(
             g.name,
-            g.last.started_at.isoformat(timespec="seconds") if g.last else "—",
+            local_time(cfg, g.last.started_at, seconds=True) if g.last else "—",
             str(g.last.items) if g.last else "",
             str(g.last.failed) if g.last else "",
-            g.next_at.isoformat(timespec="seconds") if g.next_at else "—",
+            local_time(cfg, g.next_at, seconds=True) if g.next_at else "—",
         )
     out.print(table)
     if report.stale:

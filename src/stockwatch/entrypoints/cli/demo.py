@@ -149,7 +149,13 @@ def demo_toml(
     sales = sample_config.parent / "sales.csv"
     text = _replace(text, 'sales = "sales.csv"', f"sales = {json.dumps(str(sales))}")
     # Reminders of a still-open alert once a simulated week (~3 minutes), not every 24 s.
-    text = _replace(text, "dedupe_hours = 24 ", "dedupe_hours = 168")
+    old_line = next(x for x in text.splitlines() if x.startswith("dedupe_hours = 24 "))
+    # The whole line, comment too: "168  # … once per 24 h" would contradict itself.
+    text = _replace(
+        text,
+        old_line,
+        "dedupe_hours = 168  # the demo: same item and tier once per 168 h (a simulated week)",
+    )
     channels = "\n".join(
         f'[[channels]]\nname = "{name}"\nurl = {json.dumps(url)}\n'
         for name, url in channel_urls.items()

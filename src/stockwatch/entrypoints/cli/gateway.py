@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from stockwatch.adapters.alibaba1688.errors import GatewayError
 from stockwatch.adapters.alibaba1688.session import GatewaySession
@@ -68,7 +69,7 @@ def _t(name: str, lang: str, **values: object) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(1)
 
 
@@ -160,11 +161,24 @@ def simulate_gateway(
         raise _fail(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
 
 
-def _code_from(text: str) -> str:
+class StateMismatch(ValueError):
+    """The pasted redirect does not carry the ``state`` this login generated."""
+
+
+def _code_from(text: str, state: str | None = None) -> str:
+    """Return the code in a pasted redirect URL (checking its ``state``) or the bare code."""
     text = text.strip()
     if "code=" in text:
-        values = parse_qs(urlsplit(text).query or text).get("code")
+        query = parse_qs(urlsplit(text).query or text)
+        values = query.get("code")
         if values:
+            # A redirect from another login attempt (or a link someone sent) carries another
+            # state: exchanging its code would authorize whoever started that one (CSRF).
+            if state is not None and query.get("state") != [state]:
+                raise StateMismatch(
+                    "the redirect's state does not match the one this login generated; "
+                    "start `stockwatch auth login` again and use its URL"
+                )
             return values[0]
     return text
 
@@ -185,12 +199,13 @@ def auth_login(
 
     async def run() -> str:
         async with GatewaySession(settings, token_store(cfg)) as gw:
-            given = code
+            given, state = code, None
             if given is None:
+                state = secrets.token_urlsafe(16)
                 out.print(_t("open_url", language))
-                out.print(gw.oauth.authorize_url(secrets.token_urlsafe(12)), highlight=False)
+                out.print(gw.oauth.authorize_url(state), highlight=False)
                 given = typer.prompt(_t("code_prompt", language))
-            tokens = await gw.tokens.login(_code_from(given))
+            tokens = await gw.tokens.login(_code_from(given, state))
             return _t(
                 "logged_in",
                 language,

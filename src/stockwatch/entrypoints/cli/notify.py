@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
-from stockwatch.adapters.db.channel_status import SqlChannelStatus
-from stockwatch.adapters.db.outbox import SqlOutbox
-from stockwatch.adapters.db.tasks import SqlTaskStore, export_purchase_list
 from stockwatch.config.settings import Config
 from stockwatch.entrypoints.cli.common import (
     EXIT_INPUT,
@@ -35,6 +33,13 @@ from stockwatch.wiring.notify import (
     build_channels,
     build_worker,
     close_channels,
+)
+from stockwatch.wiring.stores import (
+    SqlChannelStatus,
+    SqlOutbox,
+    SqlTaskStore,
+    database_exists,
+    export_purchase_list,
 )
 
 notify_app = typer.Typer(help="Delivery channels.", no_args_is_help=True)
@@ -72,6 +77,66 @@ _T = {
         "was_enabled": "Channel {name} was not disabled",
     },
 }
+
+
+_HEADS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "channel": "渠道",
+        "status": "状态",
+        "reason": "原因",
+        "id": "编号",
+        "tries": "尝试次数",
+        "tier": "级别",
+        "title": "标题",
+        "error": "错误 / 服务商回复",
+        "outbox": "发送队列",
+        "failed": "（失败）",
+        "tasks": "补货任务",
+        "sku": "商品",
+        "supplier": "供应商",
+        "qty": "建议数量",
+        "order_by": "下单截止",
+        "1688": "1688 链接",
+        "pending": "待发送",
+        "sending": "发送中",
+        "sent": "已发送",
+        "open": "待处理",
+        "closed": "已关闭",
+    },
+    "en": {
+        "channel": "channel",
+        "status": "status",
+        "reason": "reason",
+        "id": "id",
+        "tries": "tries",
+        "tier": "tier",
+        "title": "title",
+        "error": "error / answer",
+        "outbox": "outbox",
+        "failed": " (failed)",
+        "tasks": "replenishment tasks",
+        "sku": "sku",
+        "supplier": "supplier",
+        "qty": "qty",
+        "order_by": "order by",
+        "1688": "1688",
+        "pending": "pending",
+        "sending": "sending",
+        "sent": "sent",
+        "open": "open",
+        "closed": "closed",
+    },
+}
+
+
+def _h(word: str, lang: str) -> str:
+    return _HEADS[lang].get(word, word)
+
+
+def _read_engine(config: Config, db: str | None) -> Engine | None:
+    """The engine for a read-only command; None when there is no database yet (looking must
+    not create one, nor the data folder): the lists are then empty."""
+    return _engine(config, db) if database_exists(config, db) else None
 
 
 def _engine(config: Config, db: str | None) -> Engine:
@@ -142,19 +207,20 @@ def notify_status(config: ConfigOpt = None, db: DbOpt = None, lang: LangOpt = No
     """List the configured channels and which ones a permanent error disabled, and why."""
     cfg = _load(config)
     language = _lang(cfg, lang)
-    engine = _engine(cfg, db)
-    try:
-        disabled = SqlChannelStatus(engine).disabled()
-    finally:
-        engine.dispose()
+    engine = _read_engine(cfg, db)
+    disabled: dict[str, str] = {}
+    if engine is not None:
+        try:
+            disabled = SqlChannelStatus(engine).disabled()
+        finally:
+            engine.dispose()
     table = Table()
-    table.add_column("channel")
-    table.add_column("status")
-    table.add_column("reason")
+    for col in ("channel", "status", "reason"):
+        table.add_column(_h(col, language))
     for channel in cfg.model.channels:
         if channel.name in disabled:
             state = "已停用" if language == "zh-CN" else "disabled"
-            table.add_row(channel.name, f"[red]{state}[/]", disabled[channel.name])
+            table.add_row(escape(channel.name), f"[red]{state}[/]", escape(disabled[channel.name]))
         elif not channel.enabled:
             table.add_row(channel.name, "off (config)" if language == "en" else "配置关闭", "")
         else:
@@ -194,9 +260,11 @@ def outbox_list(
     status: Annotated[str | None, typer.Option("--status", help="pending/sending/sent")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    lang: LangOpt = None,
 ) -> None:
     """List outbox rows, newest first; --failed shows dead letters with the provider's error."""
     cfg = _load(config)
+    language = _lang(cfg, lang)
     if failed:
         wanted: OutboxStatus | None = OutboxStatus.FAILED
     elif status:
@@ -206,11 +274,13 @@ def outbox_list(
             raise _fail(f"--status {status!r}: use pending, sending, sent or failed") from None
     else:
         wanted = None
-    engine = _engine(cfg, db)
-    try:
-        entries = SqlOutbox(engine).list(wanted, limit)
-    finally:
-        engine.dispose()
+    engine = _read_engine(cfg, db)
+    entries = []
+    if engine is not None:
+        try:
+            entries = SqlOutbox(engine).list(wanted, limit)
+        finally:
+            engine.dispose()
     if fmt == "json":
         rows: list[dict[str, Any]] = [
             {
@@ -229,21 +299,22 @@ def outbox_list(
         ]
         out.print_json(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table(title="outbox" + (" (failed)" if failed else ""), title_justify="left")
-    for col in ("id", "channel", "status", "tries", "tier", "title", "error / answer"):
-        table.add_column(col)
+    title = _h("outbox", language) + (_h("failed", language) if failed else "")
+    table = Table(title=title, title_justify="left")
+    for col in ("id", "channel", "status", "tries", "tier", "title", "error"):
+        table.add_column(_h(col, language))
     for e in entries:
         detail = e.last_error or e.provider_answer
         if e.last_error and e.provider_answer:
             detail = f"{e.last_error}\n{e.provider_answer}"
         table.add_row(
             str(e.id),
-            e.channel,
-            e.status.value,
+            escape(e.channel),
+            _h(e.status.value, language),
             str(e.attempts),
             e.message.tier,
-            e.message.title,
-            detail,
+            escape(e.message.title),  # titles come from 1688: never markup
+            escape(detail or ""),
         )
     out.print(table)
 
@@ -325,7 +396,7 @@ def outbox_work(
 def tasks_default(ctx: typer.Context, config: ConfigOpt = None, db: DbOpt = None) -> None:
     """List open replenishment tasks (the default)."""
     if ctx.invoked_subcommand is None:
-        tasks_list(config=config, db=db, show_all=False)
+        tasks_list(config=config, db=db, show_all=False, lang=None)
 
 
 @tasks_app.command("list")
@@ -333,25 +404,29 @@ def tasks_list(
     config: ConfigOpt = None,
     db: DbOpt = None,
     show_all: Annotated[bool, typer.Option("--all", help="closed tasks too")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """List replenishment tasks: item, supplier, 1688 link, quantity, order-by date."""
     cfg = _load(config)
-    engine = _engine(cfg, db)
-    try:
-        tasks = SqlTaskStore(engine).list(None if show_all else "open")
-    finally:
-        engine.dispose()
-    table = Table(title="replenishment tasks", title_justify="left")
-    for col in ("id", "status", "tier", "sku", "title", "supplier", "qty", "order by", "1688"):
-        table.add_column(col)
+    language = _lang(cfg, lang)
+    engine = _read_engine(cfg, db)
+    tasks = []
+    if engine is not None:
+        try:
+            tasks = SqlTaskStore(engine).list(None if show_all else "open")
+        finally:
+            engine.dispose()
+    table = Table(title=_h("tasks", language), title_justify="left")
+    for col in ("id", "status", "tier", "sku", "title", "supplier", "qty", "order_by", "1688"):
+        table.add_column(_h(col, language))
     for task in tasks:
         table.add_row(
             str(task.id),
-            task.status,
+            _h(task.status, language),
             task.tier,
-            task.sku,
-            task.title,
-            task.supplier,
+            escape(task.sku),
+            escape(task.title),
+            escape(task.supplier),
             str(task.suggested_qty),
             task.due_date.isoformat() if task.due_date else "",
             task.offer_url or "",
@@ -391,11 +466,14 @@ def tasks_export(
     cfg = _load(config)
     if fmt not in ("csv", "json"):
         raise _fail(f"--format {fmt!r}: use csv or json")
-    engine = _engine(cfg, db)
-    try:
-        text = export_purchase_list(SqlTaskStore(engine).list("open"), fmt)
-    finally:
-        engine.dispose()
+    engine = _read_engine(cfg, db)
+    if engine is None:
+        text = export_purchase_list([], fmt)
+    else:
+        try:
+            text = export_purchase_list(SqlTaskStore(engine).list("open"), fmt)
+        finally:
+            engine.dispose()
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -16,10 +16,12 @@ from stockwatch.config.settings import ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang, tier_label
 from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
+from stockwatch.entrypoints.cli.texts import t
 from stockwatch.entrypoints.web.api_json import advice_json, review_json
 from stockwatch.service.alert_review import load_review
 from stockwatch.wiring.compose import open_store
 from stockwatch.wiring.review import ReviewAdvice, review_advice
+from stockwatch.wiring.stores import configured_url, database_exists
 
 EXIT_INPUT = 1
 DEFAULT_DAYS = 30
@@ -176,6 +178,9 @@ def review(
     except (ValueError, KeyError) as exc:
         raise _fail(f"[general] timezone: {exc}") from None
     start = _since(since, datetime.now(UTC), tz)
+    if not database_exists(cfg):  # looking must not create a database nor the data folder
+        out.print(t("no_db", language, url=configured_url(cfg)), highlight=False)
+        return
     try:
         store = open_store(cfg)
     except Exception as exc:  # an unreachable database is bad input for a CLI command

@@ -37,7 +37,62 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "result": ("结果", "Result"),
     "disabled": ("已停用（阈值为 0）", "disabled (threshold 0)"),
     "policy": ("策略参数", "Policy"),
+    "col_name": ("名称", "name"),
+    "col_value": ("数值", "value"),
+    "col_step": ("步骤", "step"),
+    "col_formula": ("公式", "formula"),
+    "no_config": (
+        "未找到配置文件（--config、$STOCKWATCH_CONFIG 或当前目录的 stockwatch.toml）："
+        "使用内置默认值。",
+        "No configuration file (--config, $STOCKWATCH_CONFIG or ./stockwatch.toml): "
+        "using built-in defaults.",
+    ),
+    "not_in_catalog": (
+        "警告：库存文件中有 {count} 个商品不在商品目录中：{items}",
+        "warning: {count} item(s) in the stock file are not in the item catalogue: {items}",
+    ),
+    "which_warehouse": (
+        "{key} 在多个仓库中：{keys}。请指定其中一个（SKU@仓库）。",
+        "{key} is stocked in several warehouses: {keys}. Name one of them (SKU@WAREHOUSE).",
+    ),
+    "no_db": (
+        "还没有数据库（{url}）：先运行 `stockwatch run` 或 `stockwatch db upgrade`。",
+        "No database yet ({url}): run `stockwatch run` or `stockwatch db upgrade` first.",
+    ),
+    "unknown_column": (
+        "警告：{path} 的列 {column!r} 无法识别，已忽略（可用列名见 README「Input files」）。",
+        "warning: {path}: column {column!r} is not recognised and was ignored "
+        '(accepted names: README, "Input files").',
+    ),
 }
+
+
+_EVENT_WORDS: dict[str, tuple[str, str]] = {
+    "raised": ("预警", "raised"),
+    "worsened": ("升级", "worsened"),
+    "reminder": ("提醒", "reminder"),
+    "dropped": ("继续下降", "dropped"),
+    "resolved": ("已恢复", "resolved"),
+    "stale": ("数据过期", "stale"),
+    "sharp_drop": ("骤降", "sharp drop"),
+    "unavailable": ("不可售", "unavailable"),
+    "transition": ("状态变化", "transition"),
+    "ack": ("已确认", "acknowledged"),
+    "snooze": ("暂停提醒", "snoozed"),
+    # alert phases
+    "ok": ("正常", "ok"),
+    "pending": ("观察中", "pending"),
+    "firing": ("预警中", "firing"),
+    "recovering": ("恢复中", "recovering"),
+}
+
+
+def event_word(word: str, lang: str) -> str:
+    """Return an event kind or alert phase in ``lang`` (unknown words as they are)."""
+    pair = _EVENT_WORDS.get(word)
+    if pair is None:
+        return word
+    return pair[0] if check_lang(lang) == "zh-CN" else pair[1]
 
 
 def t(name: str, lang: str, **values: object) -> str:

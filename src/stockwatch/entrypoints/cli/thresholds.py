@@ -8,12 +8,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, make_url
 
-from stockwatch.adapters.db.engine import database_url
-from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.files import FileFormatError, read_items
 from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.config.settings import Config
@@ -27,10 +26,21 @@ from stockwatch.entrypoints.cli.common import (
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import setup as _setup
+from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
 from stockwatch.wiring.compose import open_database
 from stockwatch.wiring.promotions import all_promotions
+from stockwatch.wiring.stores import (
+    SoldLine,
+    SqlOrderSales,
+    SqlThresholdStore,
+    configured_url,
+    database_exists,
+    import_record,
+    last_computed_at,
+    sales_store,
+)
 
 SHOWN_PROBLEMS = 20
 
@@ -74,6 +84,23 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "1688 offers/specs with no item in the catalogue: {offers}",
     ),
     "next_due": ("下次计划重算：{at}", "Next scheduled recompute: {at}"),
+    "no_sales": (
+        "尚未导入任何销售数据：现在重算会用新品规则替换所有商品的预警线（并关闭未解决的预警）。"
+        "请先运行 `stockwatch sales import`；确需如此请加 --allow-no-sales。",
+        "No sales have been imported: recomputing now would replace every item's levels by the "
+        "new-item rule (and resolve open alerts). Run `stockwatch sales import` first, or pass "
+        "--allow-no-sales if that is really what you want.",
+    ),
+    "already_active": (
+        "{key} 第 {version} 版已生效。",
+        "{key} version {version} is already active.",
+    ),
+    "review_title": ("待审核预警线", "Waiting for review"),
+    "col_item": ("商品", "item"),
+    "col_version": ("版本", "version"),
+    "col_now": ("当前 T1/T2/T3", "now T1/T2/T3"),
+    "col_new": ("新 T1/T2/T3", "new T1/T2/T3"),
+    "col_reason": ("原因", "reason"),
     "none_pending": ("没有待审核的预警线。", "No thresholds are waiting for review."),
     "approved": ("{key} 第 {version} 版已生效。", "{key} version {version} is now active."),
     "rejected": ("{key} 第 {version} 版已驳回。", "{key} version {version} was rejected."),
@@ -99,7 +126,7 @@ def open_engine(cfg: Config, url: str | None) -> Engine:
 
 def existing_engine(cfg: Config, url: str | None) -> Engine | None:
     """Return the engine only if the database already exists (explain must not create one)."""
-    configured = url or database_url(cfg.model.database.url, cfg.data_dir)
+    configured = configured_url(cfg, url)
     parsed = make_url(configured)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").exists():
         return None
@@ -131,7 +158,6 @@ def sales_import(
 ) -> None:
     """Import daily sales; bad rows are listed with their line, the rest imported once."""
     # numpy/pyarrow load only for the commands that need them: `stockwatch --help` stays quick
-    from stockwatch.adapters.db.sales import ImportRecord, SqlSalesStore
     from stockwatch.adapters.sales_import import read_sales_file
 
     cfg, language = _setup(config, lang)
@@ -142,17 +168,19 @@ def sales_import(
         else None
     )
     engine = open_engine(cfg, db)
-    store = SqlSalesStore(engine)
+    store = sales_store(engine)
     try:
         parsed = read_sales_file(file, known, ZoneInfo(cfg.model.general.timezone))
     except FileFormatError as exc:
         raise _fail(str(exc)) from None
+    for column in parsed.unknown_columns:
+        err.print(escape(t("unknown_column", language, path=file, column=column)), highlight=False)
     earlier = store.imported(parsed.sha256)
     if earlier is not None:
         out.print(_t("already", language, path=file, at=earlier.imported_at.isoformat()))
         engine.dispose()
         return
-    record = ImportRecord(
+    record = import_record(
         parsed.sha256, str(file), datetime.now(UTC), parsed.rows_read, len(parsed.problems)
     )
     added = store.add_import(record, parsed.totals)
@@ -205,7 +233,6 @@ def sales_import_orders(
         sku_of,
     )
     from stockwatch.adapters.alibaba1688.session import GatewaySession
-    from stockwatch.adapters.db.order_sales import SoldLine, SqlOrderSales
     from stockwatch.wiring.compose import gateway_settings, token_store
 
     cfg, language = _setup(config, lang)
@@ -295,21 +322,31 @@ def thresholds_recompute(
         str | None, typer.Option("--as-of", help="business day to compute for (default: today)")
     ] = None,
     chunk: Annotated[int, typer.Option("--chunk", min=1, help="items per batch")] = 50_000,
+    allow_no_sales: Annotated[
+        bool,
+        typer.Option(
+            "--allow-no-sales",
+            help="compute even though no sales were imported (every item gets the new-item rule)",
+        ),
+    ] = False,
     lang: LangOpt = None,
 ) -> None:
     """Recompute every item's thresholds from the imported sales history."""
-    from stockwatch.adapters.db.sales import SqlSalesStore
     from stockwatch.bulk.computer import BulkLevelsComputer
 
     cfg, language = _setup(config, lang)
     day = _as_of(cfg, as_of)
     catalogue = _catalogue(cfg, items) or {}
     engine = open_engine(cfg, db)
-    sales = SqlSalesStore(engine)
+    sales = sales_store(engine)
     keys = sorted({str(k) for k in catalogue} or set(sales.skus()))
     if not keys:
         engine.dispose()
         raise _fail(_t("no_items", language))
+    has_sales = bool(sales.skus())
+    if not has_sales and not allow_no_sales:
+        engine.dispose()
+        raise _fail(_t("no_sales", language))
     tz_name = cfg.model.general.timezone
     computer = BulkLevelsComputer(
         cfg,
@@ -337,6 +374,8 @@ def thresholds_recompute(
             review_factor=cfg.model.thresholds.review_factor,
             chunk=chunk,
             progress=lambda done: bar.advance(task, done),
+            has_sales=has_sales,
+            allow_no_sales=allow_no_sales,
         )
     last = last_computed_at(engine)
     engine.dispose()
@@ -378,37 +417,62 @@ def thresholds_review(
     reject: Annotated[
         list[str] | None, typer.Option("--reject", help="ITEM or ITEM:VERSION to drop")
     ] = None,
+    approve_all: Annotated[
+        bool, typer.Option("--approve-all", help="apply every version waiting for review")
+    ] = False,
     lang: LangOpt = None,
 ) -> None:
-    """List thresholds a recompute flagged for review, or approve/reject them."""
+    """List thresholds a recompute flagged for review, or approve/reject them.
+
+    Exit 1 when an item named by --approve/--reject has no such version waiting.
+    """
     cfg, language = _setup(config, lang)
+    if not (approve or reject or approve_all) and not database_exists(cfg, db):
+        out.print(_t("none_pending", language))  # looking must not create a database
+        return
     engine = open_engine(cfg, db)
     store = SqlThresholdStore(engine)
     pending = {p.key: p for p in store.in_review()}
-    acted = False
-    for text, ok_key, action in [(a, "approved", store.approve) for a in approve or []] + [
-        (r, "rejected", store.reject) for r in reject or []
-    ]:
+    approvals = [f"{k}:{p.version}" for k, p in pending.items()] if approve_all else []
+    acted, failed = approve_all, False
+    for text, ok_key, action in (
+        [(a, "approved", store.approve) for a in approvals]
+        + [(a, "approved", store.approve) for a in approve or []]
+        + [(r, "rejected", store.reject) for r in reject or []]
+    ):
         acted = True
         key, version = _key_version(text)
         if version is None:
             version = pending[key].version if key in pending else 0
         if action(key, version):
             out.print(_t(ok_key, language, key=key, version=version), highlight=False)
+        elif ok_key == "approved" and _is_active(store, key, version):
+            out.print(_t("already_active", language, key=key, version=version), highlight=False)
         else:
-            err.print(_t("not_pending", language, key=key, version=version), highlight=False)
+            failed = True
+            shown = version or "?"
+            err.print(_t("not_pending", language, key=key, version=shown), highlight=False)
+    if approve_all and not pending:
+        out.print(_t("none_pending", language))
     if not acted:
         _print_pending(list(pending.values()), store, language)
     engine.dispose()
+    if failed:
+        raise typer.Exit(1)
+
+
+def _is_active(store: SqlThresholdStore, key: str, version: int) -> bool:
+    current = store.current([key]).get(key)
+    return current is not None and current.active is not None and current.active.version == version
 
 
 def _print_pending(pending: list[StoredThreshold], store: SqlThresholdStore, lang: str) -> None:
     if not pending:
         out.print(_t("none_pending", lang))
         return
-    table = Table(title="review" if lang == "en" else "待审核预警线", title_justify="left")
-    for col in ("item", "version", "now T1/T2/T3", "new T1/T2/T3", "reason"):
-        table.add_column(col)
+    table = Table(title=_t("review_title", lang), title_justify="left")
+    for col in ("col_item", "col_version", "col_now", "col_new", "col_reason"):
+        table.add_column(_t(col, lang))
     current = store.current([p.key for p in pending])
     for p in pending:
         active = current.get(p.key)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import html
 import json
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +20,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
@@ -32,7 +34,7 @@ from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.entrypoints.web.orders import orders_router
 from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
 from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, snooze_length
-from stockwatch.ports import AlertEvent, Clock, PromotionStore, PushMessage, Store
+from stockwatch.ports import AlertEvent, Clock, OAuthFlow, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.polling import LevelsFor
 from stockwatch.service.status import Status
@@ -55,6 +57,7 @@ class WebDeps:
     sources: Sources | None = None  # outbox/tasks/thresholds; None: derived from the store
     levels_for: LevelsFor | None = None  # the evaluator's configured levels (overview T1/T2/T3)
     timezone: str = "Asia/Shanghai"  # dashboard times ([general] timezone)
+    oauth: OAuthFlow | None = None  # 1688 authorization in the browser (None: not polling 1688)
     promotions: PromotionStore | None = None  # /api/promotions; None: not offered
     on_promotions: Callable[[], None] = lambda: None  # apply changed promotions at once
     stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
@@ -250,6 +253,41 @@ def create_app(deps: WebDeps) -> FastAPI:
         d.on_recheck()
         return {"ok": True, "rechecking": count}
 
+    states: dict[str, datetime] = {}  # OAuth state → when it stops being accepted
+
+    @app.get("/oauth/login")  # the accounts middleware guards it like every page
+    def oauth_login(d: Deps) -> RedirectResponse:
+        """Start 1688 authorization: a fresh state, then the 1688 page (it calls back below)."""
+        if d.oauth is None:
+            raise HTTPException(404, "1688 authorization is not used: the daemon reads a file")
+        now = d.clock()
+        for old in [s for s, until in states.items() if until < now]:
+            del states[old]
+        state = secrets.token_urlsafe(16)
+        states[state] = now + OAUTH_STATE_TTL
+        return RedirectResponse(d.oauth.authorize_url(state), status_code=303)
+
+    @app.get("/oauth/callback", response_class=HTMLResponse)
+    async def oauth_callback(
+        request: Request, d: Deps, code: str = "", state: str = ""
+    ) -> HTMLResponse:
+        """Where 1688 sends the browser back: check the state, exchange the code, store it."""
+        if d.oauth is None:
+            raise HTTPException(404, "1688 authorization is not used: the daemon reads a file")
+        until = states.pop(state, None) if state else None
+        if until is None or until < d.clock():
+            log.warning("oauth callback refused from %s: unknown or expired state", _peer(request))
+            return oauth_page(d.lang, "bad_state", 400)
+        if not code:
+            return oauth_page(d.lang, "no_code", 400)
+        try:
+            tokens = await d.oauth.login(code)
+        except Exception as exc:  # 1688 refused the code (expired, used) or is unreachable
+            log.warning("oauth code exchange failed: %s", exc)
+            return oauth_page(d.lang, "failed", 502, detail=str(exc))
+        log.info("1688 authorized by member %s", tokens.member_id or "?")
+        return oauth_page(d.lang, "ok", 200, detail=tokens.member_id or "?")
+
     @app.get("/api/alerts")
     def alerts(d: Deps, all_items: bool = False) -> list[dict[str, Any]]:
         states = d.store.alert_states()
@@ -384,6 +422,33 @@ def parse_order_items(raw: bytes | None) -> list[ItemKey] | None:
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
     return keys
+
+
+OAUTH_STATE_TTL = timedelta(minutes=10)  # 1688's code lives 2 minutes; the page a little longer
+_OAUTH_TEXTS: dict[str, tuple[str, str]] = {
+    "ok": (
+        "1688 授权成功：会员 {detail}。可以关闭此页面。",
+        "1688 authorized: member {detail}. You may close this page.",
+    ),
+    "bad_state": (
+        "授权请求无效或已过期（state 不符）。请从 stockwatch 重新开始授权。",
+        "Unknown or expired authorization request (state mismatch). Start again from stockwatch.",
+    ),
+    "no_code": (
+        "1688 没有返回授权码。请重新授权。",
+        "1688 returned no authorization code. Try again.",
+    ),
+    "failed": ("授权码换取失败：{detail}", "Exchanging the code failed: {detail}"),
+}
+
+
+def oauth_page(lang: str, what: str, status: int, detail: str = "") -> HTMLResponse:
+    """A minimal page for the browser that 1688 sent back (escaped: detail may echo input)."""
+    zh, en = _OAUTH_TEXTS[what]
+    text = (en if lang == "en" else zh).format(detail=html.escape(detail))
+    title = "stockwatch · 1688"
+    body = f"<!doctype html><meta charset=utf-8><title>{title}</title><p>{text}</p>"
+    return HTMLResponse(body, status_code=status)
 
 
 def _key(text: str) -> ItemKey:
