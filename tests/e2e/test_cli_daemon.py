@@ -137,6 +137,9 @@ def test_the_demo_runs_end_to_end_against_the_simulator_and_exits(tmp_path: Path
         accepted = re.search(r"dingtalk:\s+(\d+) message", done.stdout)
         assert accepted and int(accepted.group(1)) >= 1
         assert "[console] [Low stock]" in done.stdout
+        # The demo's merchant orders what the tasks ask for (purchase orders, not only tasks).
+        assert re.search(r"merchant:\s+(\d+) order\(s\) placed from tasks", done.stdout)
+        assert store.engine is not None
         # The simulator's signed pushes were received and stored: orders and stock changes.
         topics = {m.topic for m in store.push_messages()}
         assert {"ORDER_PAY", "PRODUCT_PRODUCT_INVENTORY_CHANGE"} <= topics

@@ -89,3 +89,16 @@ def test_the_purchase_list_csv_opens_in_excel_and_errors_are_pages(client: httpx
     assert api.status_code == 404 and api.json()["detail"].startswith("NO-SUCH-SKU")
     bad = client.get("/", params={"page": 0}, headers={"Accept": "text/html"})
     assert bad.status_code == 400 and "page" in bad.text
+
+
+def test_an_open_purchase_order_filters_the_overview_and_marks_the_chart(
+    client: httpx.Client,
+) -> None:
+    assert client.get("/api/items", params={"ordered": "true"}).json() == []
+    task = next(t for t in client.get("/api/tasks").json() if t["sku"] == DRAGON)
+    assert client.post(f"/tasks/{task['id']}/order", data={"quantity": "40"}).status_code == 303
+    ordered = client.get("/api/items", params={"ordered": "true"}).json()
+    assert [r["item"] for r in ordered] == [DRAGON]
+    chart = client.get(f"/api/items/{DRAGON}").json()["chart"]
+    assert [(o["quantity"], o["status"]) for o in chart["orders"]] == [(40, "ordered")]
+    assert 'data-order="' in client.get(f"/items/{DRAGON}").text

@@ -33,9 +33,9 @@ AS_OF = date(2026, 11, 24)
 WIDTH = 40
 
 
-def _reference(policy, row, item, promotions, outs=()):  # type: ignore[no-untyped-def]
+def _reference(policy, row, item, promotions, outs=(), learned=None):  # type: ignore[no-untyped-def]
     try:
-        return compute_levels(policy, row, AS_OF, item, promotions, outs)
+        return compute_levels(policy, row, AS_OF, item, promotions, outs, lead_time=learned)
     except ValueError:
         return None
 
@@ -58,9 +58,15 @@ def _leads(items, policies, index):  # type: ignore[no-untyped-def]
     return lead, lead_sd
 
 
-def assert_same(policies, index, items, sales, promotions=(), chunk_rows=3, outs=None):  # type: ignore[no-untyped-def]
+def assert_same(
+    policies, index, items, sales, promotions=(), chunk_rows=3, outs=None, learned=None
+):  # type: ignore[no-untyped-def]
     lead, lead_sd = _leads(items, policies, index)
     matrix = np.array(sales, dtype=np.int32).reshape(len(items), -1)
+    promo_lead = lead.copy()  # promotions start L before: the learned L where there is one
+    for i, lt in enumerate(learned or ()):
+        if lt is not None:
+            promo_lead[i] = lt.mean
     bulk = compute_bulk(
         matrix,
         policies,
@@ -68,15 +74,18 @@ def assert_same(policies, index, items, sales, promotions=(), chunk_rows=3, outs
         lead,
         lead_sd,
         promotions,
-        demand_uplifts(items, promotions, AS_OF, horizons(policies, np.array(index), lead)),
-        promotion_index(items, promotions, AS_OF, lead, "threshold"),
+        demand_uplifts(items, promotions, AS_OF, horizons(policies, np.array(index), promo_lead)),
+        promotion_index(items, promotions, AS_OF, promo_lead, "threshold"),
         marks=baseline_marks(items, promotions, AS_OF, matrix.shape[1], outs),
         as_of=AS_OF,
         chunk_rows=chunk_rows,
+        learned=learned,
     )
     fast = bulk.levels_list()
     for i, item in enumerate(items):
-        want = _reference(policies[index[i]], sales[i], item, promotions, outs[i] if outs else ())
+        lt = learned[i] if learned else None
+        out_days = outs[i] if outs else ()
+        want = _reference(policies[index[i]], sales[i], item, promotions, out_days, lt)
         if want is None:
             assert bulk.error[i], f"row {i}: reference raised, bulk did not"
             assert fast[i] is None
@@ -88,7 +97,7 @@ def assert_same(policies, index, items, sales, promotions=(), chunk_rows=3, outs
         got = bulk.levels(i)
         assert (got.t1, got.t2, got.t3, got.disabled) == (want.t1, want.t2, want.t3, want.disabled)
         assert got.basis.strategy == want.basis.strategy
-        assert got.basis.notes == want.basis.notes
+        assert got.basis.notes == want.basis.notes, (got.basis.notes, want.basis.notes)
         assert math.isclose(got.velocity, want.velocity, rel_tol=1e-9, abs_tol=1e-9)
         for (name, g), (wname, w) in zip(got.basis.inputs, want.basis.inputs, strict=True):
             assert name == wname

@@ -19,10 +19,10 @@ def test_it_refuses_to_wipe_a_database_it_did_not_create(tmp_path: Path) -> None
 
 def test_it_wipes_the_database_and_tokens_of_an_earlier_demo(tmp_path: Path) -> None:
     data = tmp_path / "shop"
-    fresh_data_dir(data)
+    assert fresh_data_dir(data) is False  # nothing to wipe: no "fresh world" message
     for name in ("stockwatch.sqlite3", "stockwatch.sqlite3-wal", "1688-tokens.json", "notes.txt"):
         (data / name).write_text("old", encoding="utf-8")
-    fresh_data_dir(data)
+    assert fresh_data_dir(data) is True  # a restart: the demo says it starts afresh
     assert sorted(p.name for p in data.iterdir()) == [MARKER, "notes.txt"]
 
 

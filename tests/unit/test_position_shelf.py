@@ -82,3 +82,14 @@ def test_goods_on_the_way_never_make_the_tier_worse(on_hand: int, on_order: int)
     with_order = LEVELS.classify_stock(on_hand + on_order, on_hand)
     assert with_order <= without
     assert with_order >= LEVELS.shelf_tier(on_hand)
+
+
+def test_a_low_shelf_waits_for_t3_when_the_goods_come_before_it_runs_out() -> None:
+    # Shelf 15 ≤ T3 20 at 10/day lasts 1.5 days; 100 on order.
+    soon = OnOrder(100, T0 + timedelta(days=1))
+    late = OnOrder(100, T0 + timedelta(days=3))
+    assert evaluate(AlertState(), read(15), LEVELS, AlertPolicy(), T0, soon)[1] == ()
+    _, (notice,) = evaluate(AlertState(), read(15), LEVELS, AlertPolicy(), T0, late)
+    assert notice.tier is Tier.T3 and notice.available == 115
+    _, (empty,) = evaluate(AlertState(), read(0), LEVELS, AlertPolicy(), T0, soon)
+    assert empty.tier is Tier.OUT  # an empty shelf is OUT even with goods due tomorrow

@@ -74,6 +74,10 @@ def test_an_order_is_late_only_after_its_expected_day_plus_the_tolerance() -> No
     assert urgent.shelf_days == 2.0 and urgent.escalated  # runs out before it can arrive
     (empty,) = late_orders([po], 0, 0, T0 + 10 * DAY)
     assert empty.escalated and empty.shelf_days is None
+    # Past due with a shelf that will not last: reported at once, without the tolerance.
+    (at_once,) = late_orders([po], 5, 10, T0 + 7.5 * DAY)
+    assert at_once.escalated and at_once.days_late == 0.5
+    assert late_orders([po], 500, 10, T0 + 7.5 * DAY) == []
 
 
 def test_the_late_notice_names_order_supplier_days_and_shelf_and_is_keyed_per_order() -> None:

@@ -22,6 +22,7 @@ from stockwatch.bulk.levels import (
     promotion_index,
 )
 from stockwatch.config.settings import Config
+from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.thresholds import Promotion, ThresholdPolicy
 from stockwatch.ports import ComputedLevels
@@ -62,8 +63,10 @@ class BulkLevelsComputer:
         history: History,
         promotions: Sequence[Promotion] | None = None,
         stockouts: StockoutDays | None = None,
+        lead_times: Mapping[ItemKey, LearnedLeadTime] | None = None,
     ) -> None:
         self.config = config
+        self.lead_times = dict(lead_times or {})
         self.items = items
         self.history = history
         self.stockouts = stockouts
@@ -109,6 +112,11 @@ class BulkLevelsComputer:
             if item is not None and item.lead_time_days is not None:
                 lead[row] = item.lead_time_days
                 lead_sd[row] = item.lead_time_sd_days or 0.0
+        learned = [self.lead_times.get(k) for k in parsed]
+        effective = lead.copy()  # promotions start one (learned) lead time before
+        for row, found in enumerate(learned):
+            if found is not None:
+                effective[row] = found.mean
         window = max(p.window_days for p in policies)
         sales = self._sales(parsed, as_of, window)
         outs = self.stockouts(list(keys), as_of, window) if self.stockouts else None
@@ -119,10 +127,11 @@ class BulkLevelsComputer:
             lead,
             lead_sd,
             self.promotions,
-            demand_uplifts(items, self.promotions, as_of, horizons(policies, index, lead)),
-            promotion_index(items, self.promotions, as_of, lead, "threshold"),
+            demand_uplifts(items, self.promotions, as_of, horizons(policies, index, effective)),
+            promotion_index(items, self.promotions, as_of, effective, "threshold"),
             marks=baseline_marks(items, self.promotions, as_of, sales.shape[1], outs),
             as_of=as_of,
+            learned=learned if any(x is not None for x in learned) else None,
         )
         self.last = bulk
         out: list[ComputedLevels] = []

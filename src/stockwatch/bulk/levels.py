@@ -25,7 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from stockwatch.bulk.gcpause import paused_gc
+from stockwatch.bulk.leadtime import demand_quantiles
 from stockwatch.core.baseline import day_marks, dropped_days_notes
+from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Basis, Item, Step, TierLevels
 from stockwatch.core.thresholds import (
     SBC_ADI,
@@ -36,6 +38,8 @@ from stockwatch.core.thresholds import (
     Uplift,
     clean_history,
     empirical_lead_time_demand,
+    learned_inputs,
+    learned_note,
     promotion_uplift,
     z_for,
 )
@@ -182,6 +186,11 @@ class BulkLevels:
     t3_floored: Bool
     t2_before_clamp: I64  # the value the T2 clamp raised, or −1
     t1_before_clamp: I64
+    # Lead times learned from received orders (None: the declared ones), one per row or none.
+    learned: tuple[LearnedLeadTime | None, ...] = ()
+
+    def _learned(self, i: int) -> LearnedLeadTime | None:
+        return self.learned[i] if self.learned else None
 
     def __len__(self) -> int:
         return len(self.t1)
@@ -194,7 +203,7 @@ class BulkLevels:
         if self.error[i]:
             raise ValueError(self.error_message(i))
         rate = float(self.rate[i])
-        inputs = (
+        inputs: tuple[tuple[str, float], ...] = (
             ("d", rate),
             ("sd", float(self.sd[i])),
             ("L", float(self.lead[i])),
@@ -206,6 +215,9 @@ class BulkLevels:
             ("history_days", float(self.history_days[i])),
             ("velocity7", float(self.velocity7[i])),
         )
+        learned = self._learned(i)
+        if learned is not None:
+            inputs = (*inputs, *learned_inputs(learned))
         steps = [
             Step(f"{name} raw", "before rounding", float(self.raw[i, c]))
             for c, name in enumerate(("T1", "T2", "T3"))
@@ -237,8 +249,10 @@ class BulkLevels:
         min_selling = np.array([p.min_selling_days for p in pol])[pi]
         empirical = np.array([p.intermittent_method == "empirical" for p in pol])[pi]
         manual = np.array([p.manual is not None for p in pol])[pi]
+        has_learned = np.array([x is not None for x in self.learned], dtype=np.bool_)
         noted = (
-            (self.lead + review_days == 0)
+            (has_learned if self.learned else np.zeros(len(self), dtype=np.bool_))
+            | (self.lead + review_days == 0)
             | self.new_item
             | (self.recent_selling_days < min_selling)
             | (self.intermittent & empirical)
@@ -307,20 +321,24 @@ class BulkLevels:
             )
             if has_ss[i]:
                 steps = (Step("SS", "safety stock", ss), Step("ROP", "reorder point", rop), *steps)
+            inputs: tuple[tuple[str, float], ...] = (
+                ("d", rate),
+                ("sd", sd),
+                ("L", lead),
+                ("sL", lsd),
+                ("R", rev),
+                ("service_level", service[p]),
+                ("Z", zs[p]),
+                ("k", k),
+                ("history_days", float(hist)),
+                ("velocity7", v7),
+            )
+            learned = self._learned(i)
+            if learned is not None:
+                inputs = (*inputs, *learned_inputs(learned))
             basis = Basis(
                 names[strategy[i]],
-                (
-                    ("d", rate),
-                    ("sd", sd),
-                    ("L", lead),
-                    ("sL", lsd),
-                    ("R", rev),
-                    ("service_level", service[p]),
-                    ("Z", zs[p]),
-                    ("k", k),
-                    ("history_days", float(hist)),
-                    ("velocity7", v7),
-                ),
+                inputs,
                 steps,
                 tuple(self.notes(i)) if noted[i] else (),
             )
@@ -328,7 +346,7 @@ class BulkLevels:
         return out
 
     def error_message(self, i: int) -> str:
-        if self.lead_sd[i] > self.lead[i]:
+        if self.lead_sd[i] > self.lead[i] and self._learned(i) is None:
             return f"lead-time σ ({self.lead_sd[i]:g}) exceeds the lead time ({self.lead[i]:g})"
         return f"threshold is not finite ({self.raw[i].tolist()})"
 
@@ -336,6 +354,9 @@ class BulkLevels:
         """Return the explanation notes of row ``i``, worded as ``compute_levels`` words them."""
         p = self.policies[int(self.policy_index[i])]
         notes: list[str] = []
+        learned = self._learned(i)
+        if learned is not None:
+            notes.append(learned_note(learned))
         if self.lead[i] + p.review_days == 0:
             notes.append("L + R = 0: review period set to 1 day")
         n = int(self.history_days[i])
@@ -497,6 +518,7 @@ def compute_bulk(
     as_of: date | None = None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
+    learned: Sequence[LearnedLeadTime | None] | None = None,
 ) -> BulkLevels:
     """Compute every row's levels exactly as ``compute_levels`` would, vectorised.
 
@@ -506,6 +528,9 @@ def compute_bulk(
     or policy). ``uplifts`` come from ``demand_uplifts``, ``level_promo`` from
     ``promotion_index``; ``marks`` (from ``baseline_marks``, same shape as ``sales``) leaves
     stockout and promotion days out of the baseline and needs ``as_of`` for the notes.
+    ``learned`` gives rows a lead time learned from received orders: its mean and σ replace
+    ``lead``/``lead_sd`` and the reorder point is the demand quantile over its distribution,
+    as in the core (``uplifts`` and ``level_promo`` must then use the learned L too).
     ``progress`` is called with the number of rows finished after each chunk.
     """
     n_rows = sales.shape[0]
@@ -515,8 +540,16 @@ def compute_bulk(
     pidx = np.asarray(policy_index, dtype=np.int64)
     if len(pidx) != n_rows or len(lead) != n_rows or len(lead_sd) != n_rows:
         raise ValueError("policy_index, lead and lead_sd need one element per sales row")
-    lead = np.asarray(lead, dtype=np.float64)
-    lead_sd = np.asarray(lead_sd, dtype=np.float64)
+    lead = np.array(lead, dtype=np.float64)  # copies: learned rows are overwritten below
+    lead_sd = np.array(lead_sd, dtype=np.float64)
+    promised = lead.copy()  # the declared lead time, the base of a learned row's SS
+    rows_learned: tuple[LearnedLeadTime | None, ...] = tuple(learned) if learned else ()
+    if rows_learned:
+        if len(rows_learned) != n_rows:
+            raise ValueError("learned needs one element per sales row")
+        for i, found in enumerate(rows_learned):
+            if found is not None:
+                lead[i], lead_sd[i] = found.mean, found.sd
     no_promo = np.full(n_rows, _NONE, dtype=np.int64)
     ups = tuple(uplifts) if uplifts is not None else (None,) * n_rows
     if len(ups) != n_rows:
@@ -540,6 +573,8 @@ def compute_bulk(
             lp[lo:hi] >= 0,
             None if marks is None else marks[lo:hi],
             out.view(lo, hi),
+            promised[lo:hi],
+            rows_learned[lo:hi],
         )
         if progress is not None:
             progress(hi - lo)
@@ -554,6 +589,7 @@ def compute_bulk(
         lead_sd=lead_sd,
         level_promo=lp,
         **out.arrays(),
+        learned=rows_learned,
     )
 
 
@@ -720,6 +756,8 @@ def _chunk(
     has_lp: Bool,
     mk: npt.NDArray[np.int8] | None,
     o: dict[str, npt.NDArray[Any]],
+    promised: F64,
+    learned: Sequence[LearnedLeadTime | None],
 ) -> None:
     rows = len(pi)
     width = x.shape[1]
@@ -825,6 +863,15 @@ def _chunk(
         ld_f = lead_demand.astype(np.float64)
         ss = np.where(has_ld, np.maximum(ld_f - rate * lr, 0.0), ss)
         rop = np.where(has_ld, np.maximum(ld_f, rate * lr), rop)
+    is_learned = np.array([x is not None for x in learned], dtype=np.bool_)
+    if not learned:
+        is_learned = np.zeros(rows, dtype=np.bool_)
+    dist = np.flatnonzero(is_learned & ~has_ld)
+    if len(dist):  # the demand quantile over the learned lead-time distribution
+        points = [learned[int(j)].points for j in dist]  # type: ignore[union-attr]
+        q = demand_quantiles(rate[dist], sd[dist], review[dist], points, t.service_level[pi][dist])
+        rop[dist] = q
+        ss[dist] = np.maximum(q - rate[dist] * (promised[dist] + review[dist]), 0.0)
 
     # Only the strategies some row uses are evaluated.
     single = strat != COMBINED
@@ -873,7 +920,7 @@ def _chunk(
     if has_lp.any():
         raw = np.where(has_lp[None, :], raw * lm[None, :], raw)
 
-    error = ~np.isfinite(raw).all(axis=0) | (lead_sd > lead)
+    error = ~np.isfinite(raw).all(axis=0) | ((lead_sd > lead) & ~is_learned)
     safe = np.where(np.isfinite(raw), raw, 0.0)
     lv = np.ceil(safe - 1e-9).astype(np.int64)
     t1, t2, t3 = lv[0], lv[1], lv[2]

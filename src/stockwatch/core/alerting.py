@@ -16,7 +16,7 @@ At most one notice per evaluation; the new state is computed first, then the not
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from stockwatch.core.model import (
     AlertPolicy,
@@ -30,6 +30,8 @@ from stockwatch.core.model import (
     Tier,
     TierLevels,
 )
+
+DAY = timedelta(days=1)
 
 
 def observed_tier(
@@ -103,10 +105,39 @@ def evaluate(
         return state, ()
     if on_order is not None and on_order.quantity > reading.in_transit:
         reading = replace(reading, in_transit=on_order.quantity)
-    new_state, notices = _evaluate(state, reading, levels, policy, now)
+    new_state, notices = _evaluate(
+        state, reading, levels, policy, now, _shelf_view(reading, levels, on_order, now)
+    )
     if on_order is not None and on_order.due is not None and reading.in_transit > 0:
         notices = tuple(replace(n, due=on_order.due) for n in notices)
     return new_state, notices
+
+
+def _shelf_view(
+    reading: Reading, levels: TierLevels, on_order: OnOrder | None, now: datetime
+) -> int | None:
+    """Return the shelf figure T3 is judged on.
+
+    A low shelf is not an imminent stockout when the goods on order are due before it runs out
+    (at the current rate): T3 then waits, so an on-time order does not page anyone. An empty
+    shelf is OUT whatever is on the way.
+    """
+    shelf = reading.shelf
+    if (
+        shelf is None
+        or shelf <= 0
+        or on_order is None
+        or on_order.quantity <= 0
+        or on_order.due is None
+        or levels.velocity <= 0
+    ):
+        return shelf
+    if on_order.due <= now:
+        return shelf  # overdue: nobody knows when it comes
+    days_left = shelf / levels.velocity
+    if days_left * DAY >= on_order.due - now:
+        return reading.available  # lasts until the goods come: judge T3 on the position
+    return shelf
 
 
 def _evaluate(
@@ -115,6 +146,7 @@ def _evaluate(
     levels: TierLevels,
     policy: AlertPolicy,
     now: datetime,
+    shelf_view: int | None = None,
 ) -> tuple[AlertState, tuple[Notice, ...]]:
     if reading.is_failed:
         return _failed_read(state, reading, levels, policy, now)
@@ -131,7 +163,7 @@ def _evaluate(
     base = replace(base, offer_status=OfferStatus.ACTIVE)
     available = reading.available
     assert available is not None
-    new_state, notice = _transition(base, available, reading, levels, policy, now)
+    new_state, notice = _transition(base, available, reading, levels, policy, now, shelf_view)
     if notice is None and policy.sharp_drop_ratio > 0:
         notice = _sharp_drop(state, available, reading, levels, policy, now, new_state)
         if notice is not None:
@@ -147,8 +179,10 @@ def _transition(
     levels: TierLevels,
     policy: AlertPolicy,
     now: datetime,
+    shelf_view: int | None = None,
 ) -> tuple[AlertState, Notice | None]:
-    observed = observed_tier(state, available, levels, policy, reading.shelf)
+    shelf = reading.shelf if shelf_view is None else shelf_view
+    observed = observed_tier(state, available, levels, policy, shelf)
     phase = state.phase
     if phase is Phase.OK or phase is Phase.PENDING:
         if observed is Tier.OK:

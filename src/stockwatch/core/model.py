@@ -413,12 +413,10 @@ class Notice:
         return f"{self.key}|e{self.episode}|n{self.seq}|{self.kind.value}|{self.tier.name}"
 
     @property
-    def shelf_days_of_cover(self) -> float | None:
-        return None if self.shelf is None else self.levels.days_of_cover(self.shelf)
-
-    @property
     def days_of_cover(self) -> float | None:
-        return None if self.available is None else self.levels.days_of_cover(self.available)
+        """Return how long the shelf lasts (the position when the shelf is not known)."""
+        stock = self.shelf if self.shelf is not None else self.available
+        return None if stock is None else self.levels.days_of_cover(stock)
 
 
 @dataclass(frozen=True)

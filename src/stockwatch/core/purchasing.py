@@ -121,16 +121,19 @@ def late_orders(
     """Return the open orders not received by their expected arrival plus ``tolerance``.
 
     A late order is assumed to need at least as long again as it is already late (and at least
-    a day) to arrive; when the shelf runs out before that, or is already empty, it escalates.
+    a day) to arrive; when the shelf runs out before that, or is already empty, it escalates,
+    and an escalated order is reported as soon as it is past due, without the tolerance.
     """
     out = []
     for order in orders:
-        if order.open_quantity <= 0 or now <= order.expected_at + tolerance:
+        if order.open_quantity <= 0 or now <= order.expected_at:
             continue
         days_late = (now - order.expected_at) / DAY
         shelf_days = None if velocity <= 0 else max(shelf, 0) / velocity
         soonest_arrival = max(days_late, 1.0)
         escalated = shelf <= 0 or (shelf_days is not None and shelf_days < soonest_arrival)
+        if not escalated and now <= order.expected_at + tolerance:
+            continue
         out.append(
             LateOrder(
                 order_ref=order.ref,

@@ -18,6 +18,7 @@ from functools import lru_cache
 from statistics import NormalDist
 
 from stockwatch.core.baseline import day_marks, dropped_days_notes
+from stockwatch.core.leadtime import LearnedLeadTime, demand_quantile
 from stockwatch.core.model import Basis, Item, Step, TierLevels
 from stockwatch.core.promotions import (  # re-exported: promotions used to live here
     Promotion,
@@ -381,6 +382,9 @@ def _raw_triple(
     z: float,
     ex: _Explain,
     lead_demand: int | None,
+    lead_points: Sequence[tuple[float, float]] = (),
+    service_level: float = 0.95,
+    promised_lead: float = 0.0,
 ) -> tuple[float, float, float]:
     """Return the strategy's natural (T1, T2, T3) in units, before tier specs and rounding."""
     k = rate * policy.buffer_days + policy.buffer_units
@@ -396,6 +400,19 @@ def _raw_triple(
         rop = ex.step("ROP (empirical)", "α-quantile of (L+R)-day sales sums", float(lead_demand))
         ss = ex.step("SS", "max(ROP − d̄·(L+R), 0)", max(rop - rate * (lead + review), 0.0))
         rop = max(rop, rate * (lead + review))
+    elif lead_points:
+        rop = ex.step(
+            "ROP (lead-time distribution)",
+            "α-quantile of demand over the learned lead times",
+            demand_quantile(rate, sd, review, lead_points, service_level),
+        )
+        # Measured against the lead time the supplier promises, so the buffer grows with every
+        # late delivery (against the learned mean it could shrink as the mean catches up).
+        ss = ex.step(
+            "SS",
+            "max(ROP − d̄·(L declared + R), 0)",
+            max(rop - rate * (promised_lead + review), 0.0),
+        )
     else:
         ss = ex.step(
             "SS", "Z·√((L+R)·σ² + d̄²·σL²)", safety_stock(z, sd, lead, rate, lead_sd, review)
@@ -419,6 +436,32 @@ def _tier_value(
     return ex.step(name, f"d̄ × (L {spec.value:+g} days)", rate * max(lead + spec.value, 0.0))
 
 
+def declared_lead_time(policy: ThresholdPolicy, item: Item | None) -> tuple[float, float]:
+    """Return the declared (L, σL): the item's own figures, else the policy's."""
+    if item is not None and item.lead_time_days is not None:
+        return item.lead_time_days, item.lead_time_sd_days or 0.0
+    return policy.lead_time_days, policy.lead_time_sd_days
+
+
+def learned_note(learned: LearnedLeadTime) -> str:
+    """Return the explanation line of a learned lead time (the bulk path words it the same)."""
+    source = "the item's" if learned.scope == "item" else "the supplier's"
+    return (
+        f"lead time learned from {learned.orders} received orders ({source}): observed "
+        f"{learned.observed_mean:.1f} ± {learned.observed_sd:.1f} d; blended with the declared "
+        f"one: L {learned.mean:.2f} d, σL {learned.sd:.2f} d; reorder point from the demand "
+        f"quantile over that lead-time distribution"
+    )
+
+
+def learned_inputs(learned: LearnedLeadTime) -> list[tuple[str, float]]:
+    return [
+        ("lead_orders", float(learned.orders)),
+        ("lead_observed", learned.observed_mean),
+        ("lead_observed_sd", learned.observed_sd),
+    ]
+
+
 def compute_levels(
     policy: ThresholdPolicy,
     daily: Sequence[int] | None,
@@ -426,24 +469,27 @@ def compute_levels(
     item: Item | None = None,
     promotions: Sequence[Promotion] = (),
     stockout_days: Collection[date] = (),
+    lead_time: LearnedLeadTime | None = None,
 ) -> TierLevels:
     """Return the item's tier levels and how they were computed.
 
     ``daily`` is the item's daily sales, oldest first, ending the day before ``as_of``, already
     zero-filled; only the last ``policy.window_days`` are used. Days in ``stockout_days`` (the
     shelf was at 0) and days a promotion for the item ran are left out of d̄ and σ, unless
-    fewer than ``min_history_days`` clean days would remain.
+    fewer than ``min_history_days`` clean days would remain. ``lead_time`` is the lead time
+    learned from received purchase orders: its mean and σ replace the declared ones (σL may
+    exceed L there) and the reorder point is the demand quantile over its distribution.
     """
     ex = _Explain()
     manual = policy.manual
     if manual is not None and manual.disables:
         return TierLevels.off(Basis("disabled", notes=("threshold set to 0 by hand",)))
-    lead = policy.lead_time_days
-    lead_sd = policy.lead_time_sd_days
-    if item is not None and item.lead_time_days is not None:
-        lead = item.lead_time_days
-        lead_sd = item.lead_time_sd_days or 0.0
-    if lead_sd > lead:
+    lead, lead_sd = declared_lead_time(policy, item)
+    promised = lead
+    if lead_time is not None:
+        lead, lead_sd = lead_time.mean, lead_time.sd
+        ex.notes.append(learned_note(lead_time))
+    elif lead_sd > lead:
         raise ValueError(
             f"item {item.sku if item else '?'}: lead-time σ ({lead_sd:g}) exceeds the lead "
             f"time ({lead:g})"
@@ -527,18 +573,49 @@ def compute_levels(
             ("k", rate * policy.buffer_days + policy.buffer_units),
             ("history_days", float(stats.history_days)),
             ("velocity7", stats.velocity),
+            *(learned_inputs(lead_time) if lead_time is not None else ()),
         ]
     )
+    points = lead_time.points if lead_time is not None else ()
+    alpha = policy.service_level
     if strategy is Strategy.COMBINED:
         triples = [
-            _raw_triple(s, policy, rate, sd, lead, lead_sd, review, z, ex, lead_demand)
+            _raw_triple(
+                s,
+                policy,
+                rate,
+                sd,
+                lead,
+                lead_sd,
+                review,
+                z,
+                ex,
+                lead_demand,
+                points,
+                alpha,
+                promised,
+            )
             for s in policy.combine
         ]
         raw = [max(t[i] for t in triples) for i in range(3)]
         ex.step("combined", "per tier: max of " + ", ".join(policy.combine), raw[1])
     else:
         raw = list(
-            _raw_triple(strategy, policy, rate, sd, lead, lead_sd, review, z, ex, lead_demand)
+            _raw_triple(
+                strategy,
+                policy,
+                rate,
+                sd,
+                lead,
+                lead_sd,
+                review,
+                z,
+                ex,
+                lead_demand,
+                points,
+                alpha,
+                promised,
+            )
         )
     threshold = raw[1]
     for i, name in enumerate(("T1", "T2", "T3")):

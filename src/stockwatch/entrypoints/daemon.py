@@ -99,6 +99,12 @@ class Daemon:
         # HTTP first: the dashboard and the push receiver answer while the catch-up runs (at
         # 100k items and 10M readings the catch-up alone took longer than a health check waits).
         server_task = await self._start_http()
+        if p.prepare is not None:
+            try:
+                await asyncio.to_thread(p.prepare)
+            except BaseException:
+                await self._stop_http(server_task)
+                raise
         caught = await asyncio.to_thread(p.evaluator.catch_up, p.clock())
         if caught:
             log.info("catch-up: %d notice(s) from readings accepted before a restart", len(caught))
@@ -141,15 +147,18 @@ class Daemon:
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
-            if self._server is not None and server_task is not None:
-                self._server.should_exit = True
-                await server_task
+            await self._stop_http(server_task)
             for close in p.closers:
                 with contextlib.suppress(Exception):
                     await close()
             if p.run_file is not None:
                 p.run_file.unlink(missing_ok=True)
             log.info("stopped after %d poll cycle(s)", self.cycles)
+
+    async def _stop_http(self, server_task: asyncio.Task[None] | None) -> None:
+        if self._server is not None and server_task is not None and not server_task.done():
+            self._server.should_exit = True
+            await server_task
 
     async def _start_http(self) -> asyncio.Task[None] | None:
         p = self.parts
@@ -171,6 +180,7 @@ class Daemon:
             on_promotions=self._promo_wake.set,
             stale_after=p.stale_after,
             status_summary=self.summary,
+            promotion_windows=p.promotion_windows,
             oauth=p.oauth,
             backtest=p.backtest,
             review_advice=p.review_advice,

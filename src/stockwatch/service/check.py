@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey, Reading, Tier, TierLevels
 from stockwatch.core.thresholds import Promotion, ThresholdPolicy, compute_levels
 
@@ -70,8 +71,13 @@ def levels_for_items(
     sales: Mapping[str, Sequence[int]],
     as_of: date,
     promotions: Sequence[Promotion] = (),
+    lead_times: Mapping[ItemKey, LearnedLeadTime] | None = None,
 ) -> tuple[dict[ItemKey, TierLevels], list[ItemError]]:
-    """Compute every item's levels; an item whose data is unusable is reported, not fatal."""
+    """Compute every item's levels; an item whose data is unusable is reported, not fatal.
+
+    ``lead_times``: lead times learned from received purchase orders, where there are enough.
+    """
+    learned = lead_times or {}
     levels: dict[ItemKey, TierLevels] = {}
     errors: list[ItemError] = []
     places: dict[str, int] = {}
@@ -82,7 +88,12 @@ def levels_for_items(
         try:
             policy = policy_for(item, str(key))
             levels[key] = compute_levels(
-                policy, own_sales(key, places, sales), as_of, item, promotions
+                policy,
+                own_sales(key, places, sales),
+                as_of,
+                item,
+                promotions,
+                lead_time=learned.get(key),
             )
         except ValueError as exc:
             errors.append(ItemError(key, str(exc)))

@@ -28,7 +28,7 @@ from stockwatch.adapters.stock_file import FileStockSource
 from stockwatch.config.daemon import HttpConfig, PollGroupConfig
 from stockwatch.config.settings import Config, parse_duration
 from stockwatch.core.model import Item, ItemKey, TierLevels
-from stockwatch.core.thresholds import ThresholdPolicy
+from stockwatch.core.thresholds import Promotion, ThresholdPolicy
 from stockwatch.ports import (
     Clock,
     OAuthFlow,
@@ -52,6 +52,7 @@ from stockwatch.wiring.auth import auth_expiry_watch
 from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
+from stockwatch.wiring.purchasing import learned_lead_times
 
 
 @dataclass
@@ -202,6 +203,9 @@ class DaemonParts:
     promotions: PromotionApplier | None = None  # applies promotions on time
     orders: OrderSync | None = None  # seller orders into sales; the push compensation API
     promotion_store: PromotionStore | None = None  # /api/promotions
+    # Catalogue load, levels and item sync: run after the HTTP server is up, before polling.
+    prepare: Callable[[], None] | None = None
+    promotion_windows: Callable[[], Sequence[Promotion]] | None = None  # item chart windows
 
 
 def stock_source(
@@ -256,20 +260,24 @@ class LevelCache:
     ) -> None:
         self.config = config
         self.as_of = as_of
-        self.engine = engine  # promotions entered through the API live there
+        # Promotions entered through the API, and received purchase orders (learned lead
+        # times), live there.
+        self.engine = engine
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
 
     def refresh(self) -> Catalog:
         day = self.as_of or datetime.now(ZoneInfo(self.config.model.general.timezone)).date()
         catalog = load_catalog(self.config, day)
+        resolve = policy_resolver(self.config)
         levels, _ = levels_for_items(
             catalog.items,
             catalog.items,
-            policy_resolver(self.config),
+            resolve,
             catalog.sales,
             day,
             all_promotions(self.config, self.engine),
+            lead_times=learned_lead_times(self.engine, catalog.items, resolve),
         )
         self.levels, self.catalog = levels, catalog
         return catalog
@@ -346,6 +354,7 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
             sales.matrix,
             promotions=all_promotions(config, store.engine),
             stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+            lead_times=learned_lead_times(store.engine, catalog.items, policy_resolver(config)),
         )
         try:
             return recompute_thresholds(
@@ -378,21 +387,31 @@ def build_daemon(
     as_of: date | None = None,
     max_cycles: int | None = None,
     http_port: int | None = -1,
+    lazy: bool = False,
 ) -> DaemonParts:
     """Assemble the daemon from configuration; every keyword replaces one default part.
 
     Plug points: ``source`` (stock_source: the snapshot file, later the 1688 client),
     ``router`` (default_router), ``deliver`` (the delivery worker when ``[[channels]]`` exist,
     else log_deliverer), ``recompute`` (threshold_recompute, on ``[thresholds] recompute``).
+    ``lazy``: leave the catalogue load and item sync to the daemon, after its HTTP server is up
+    (``stockwatch run``); otherwise they happen here.
     """
     model = config.model
     daemon = model.daemon
     store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
     cache = LevelCache(config, as_of, store.engine)
-    catalog = cache.refresh()
-    now = (clock or _utc_now)()
-    items = list(catalog.items.values())
-    store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, now)
+
+    def prepare() -> None:
+        # Run by the daemon once its HTTP server answers: at 100,000 items reading the
+        # catalogue, computing every item's levels and syncing the items table take far longer
+        # than a health check waits, and the dashboard can serve from the database meanwhile.
+        catalog = cache.refresh()
+        items = list(catalog.items.values())
+        store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, (clock or _utc_now)())
+
+    if not lazy:
+        prepare()
     closers: list[Callable[[], Awaitable[None]]] = []
     client = None
     oauth: OAuthFlow | None = None
@@ -482,6 +501,8 @@ def build_daemon(
         web_token=web_token,
         http=daemon.http,
         accounts=accounts,
+        prepare=prepare if lazy else None,
+        promotion_windows=lambda: all_promotions(config, store.engine),
         oauth=oauth,
         token_watch=token_watch,
         promotions=promotions,

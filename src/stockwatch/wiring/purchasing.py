@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from sqlalchemy import Engine
 
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
-from stockwatch.core.model import ItemKey
+from stockwatch.core.leadtime import LearnedLeadTime, learn
+from stockwatch.core.model import Item, ItemKey
+from stockwatch.core.thresholds import ThresholdPolicy, declared_lead_time
 from stockwatch.service.purchasing import PurchaseOrders
 
 
@@ -20,3 +24,24 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
         return item.lead_time_days if item is not None else None
 
     return PurchaseOrders(SqlPurchaseOrderStore(engine), lead_time_for)
+
+
+def learned_lead_times(
+    engine: Engine | None,
+    items: Mapping[ItemKey, Item],
+    resolve: Callable[[Item | None, str], ThresholdPolicy],
+) -> dict[ItemKey, LearnedLeadTime]:
+    """Return the lead times learned from the received purchase orders in ``engine``."""
+    if engine is None:
+        return {}
+    received = SqlPurchaseOrderStore(engine).received()
+    if not received:
+        return {}
+    declared: dict[ItemKey, tuple[float, float]] = {}
+    for key in set(items) | {o.key for o in received}:
+        item = items.get(key)
+        try:
+            declared[key] = declared_lead_time(resolve(item, str(key)), item)
+        except ValueError:
+            continue  # a configuration error is reported by the recompute itself
+    return learn(received, items, declared)

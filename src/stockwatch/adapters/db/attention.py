@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, func, or_, select
 
 from stockwatch.adapters.db import tables as t
+from stockwatch.adapters.db.engine import READ_ONLY
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class SqlAttention:
 
     def channels(self) -> list[ChannelState]:
         d, c = t.deliveries, t.channel_status
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             counts: dict[str, dict[str, int]] = {}
             for name, status, n in conn.execute(
                 select(d.c.channel, d.c.status, func.count()).group_by(d.c.channel, d.c.status)
@@ -79,7 +80,7 @@ class SqlAttention:
         self, now: datetime, stale_after: timedelta, token_warning: timedelta = timedelta(days=3)
     ) -> Attention:
         c, o, p, i, s = t.channel_status, t.oauth_tokens, t.poll_runs, t.items, t.alert_states
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             disabled = [
                 (str(r.channel), str(r.reason))
                 for r in conn.execute(select(c.c.channel, c.c.reason).where(c.c.disabled.is_(True)))

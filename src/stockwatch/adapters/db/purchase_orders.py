@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from stockwatch.adapters.db.tables import purchase_orders, replenishment_tasks
+from stockwatch.adapters.db.tasks import ORDERED
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import OPEN_STATUSES, OrderStatus, PurchaseOrder
 
-ORDERED_TASK = "ordered"
+ORDERED_TASK = ORDERED
 
 
 class OrderNotFound(LookupError):

@@ -247,18 +247,21 @@ class SqlStore:
         self, items: Sequence[Item], groups: Mapping[ItemKey, str], now: datetime
     ) -> None:
         keys = {str(i.key) for i in items}
+        rows = [
+            item_to_row(item)
+            | {"poll_group": groups.get(item.key, "default"), "active": True, "updated_at": now}
+            for item in items
+        ]
         with self.engine.begin() as conn:
-            for item in items:
-                row = item_to_row(item) | {
-                    "poll_group": groups.get(item.key, "default"),
-                    "active": True,
-                    "updated_at": now,
-                }
-                stmt = _insert(conn, t.items).values(**row)
+            if rows:
+                # One statement for every item (executemany): building a statement per item
+                # cost ~3 ms each, minutes at 100,000 items.
+                stmt = _insert(conn, t.items)
                 stmt = stmt.on_conflict_do_update(
-                    index_elements=["key"], set_={k: stmt.excluded[k] for k in row if k != "key"}
+                    index_elements=["key"],
+                    set_={k: stmt.excluded[k] for k in rows[0] if k != "key"},
                 )
-                conn.execute(stmt)
+                conn.execute(stmt, rows)
             stored = {r.key for r in conn.execute(select(t.items.c.key))}
             gone = sorted(stored - keys)
             for start in range(0, len(gone), 500):

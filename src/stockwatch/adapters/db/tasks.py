@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from stockwatch.adapters.db.tables import replenishment_tasks
 
 OPEN = "open"
+ORDERED = "ordered"  # a purchase order was placed for it; receiving the goods closes it
 CLOSED = "closed"
 
 
@@ -64,7 +65,8 @@ class SqlTaskStore:
                 select(replenishment_tasks.c.id)
                 .where(
                     replenishment_tasks.c.item_key == task.item_key,
-                    replenishment_tasks.c.status == OPEN,
+                    # An ordered task waits for its goods: later alerts refresh it, no new one.
+                    replenishment_tasks.c.status.in_([OPEN, ORDERED]),
                 )
                 .order_by(replenishment_tasks.c.id.desc())
                 .limit(1)
@@ -130,6 +132,12 @@ class SqlTaskStore:
                 .values(status=CLOSED, closed_at=now, close_reason=reason, updated_at=now)
             )
         return bool(result.rowcount)
+
+    def get(self, task_id: int) -> ReplenishmentTask | None:
+        query = select(replenishment_tasks).where(replenishment_tasks.c.id == task_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _task(row._mapping) if row is not None else None
 
     def list(self, status: str | None = OPEN, limit: int = 1000) -> list[ReplenishmentTask]:
         query = select(replenishment_tasks).order_by(replenishment_tasks.c.id).limit(limit)

@@ -38,6 +38,7 @@ from stockwatch.entrypoints.cli.texts import t
 from stockwatch.entrypoints.cli.thresholds import (
     print_versions,
     sales_app,
+    stored_lead_times,
     stored_versions,
     thresholds_app,
     versions_json,
@@ -336,7 +337,13 @@ def explain(
             return
         raise _fail(t("unknown_item", language, key=key))
     levels, errors = levels_for_items(
-        [key], catalog.items, policy_resolver(cfg), catalog.sales, day, cfg.promotions()
+        [key],
+        catalog.items,
+        policy_resolver(cfg),
+        catalog.sales,
+        day,
+        cfg.promotions(),
+        stored_lead_times(cfg, db, catalog.items),
     )
     if errors:
         raise _fail(errors[0].message)
@@ -390,6 +397,23 @@ def _print_explanation(
         for step in lv.basis.steps:
             steps.add_row(step.label, step.formula, f"{step.value:.2f}")
         out.print(steps)
+    orders = lv.basis.input("lead_orders")
+    if orders:
+        learned_from = lv.basis.notes[0] if lv.basis.notes else ""
+        scope = t("scope_item" if "the item's" in learned_from else "scope_supplier", lang)
+        out.print(
+            t(
+                "learned_lead",
+                lang,
+                n=int(orders),
+                scope=scope,
+                obs=lv.basis.input("lead_observed") or 0.0,
+                obs_sd=lv.basis.input("lead_observed_sd") or 0.0,
+                L=lv.basis.input("L") or 0.0,
+                sL=lv.basis.input("sL") or 0.0,
+            ),
+            highlight=False,
+        )
     for note in lv.basis.notes:
         out.print(f"• {note}", highlight=False)
     result = t("disabled", lang) if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"

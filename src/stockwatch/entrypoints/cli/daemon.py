@@ -117,11 +117,15 @@ def run(
     cfg = _load(config)
     _logging()
     try:
-        parts = build_daemon(cfg, max_cycles=max_cycles, http_port=-1 if port is None else port)
+        parts = build_daemon(
+            cfg, max_cycles=max_cycles, http_port=-1 if port is None else port, lazy=True
+        )
     except (FileFormatError, OpenExposure) as exc:
         raise _fail(str(exc)) from None
     try:
         run_daemon(parts)
+    except FileFormatError as exc:  # the catalogue is read once the HTTP server is up
+        raise _fail(str(exc)) from None
     except ListenError as exc:
         raise _fail(
             _t("listen", _lang(cfg, None), host=exc.host, port=exc.port, reason=exc.reason)

@@ -43,6 +43,7 @@ from stockwatch.adapters.alibaba1688.simulator.server import (
 )
 from stockwatch.config.settings import Config, load_config
 from stockwatch.devtools.receivers import Receivers
+from stockwatch.entrypoints.cli.demo_merchant import Merchant
 from stockwatch.entrypoints.daemon import Daemon, run_daemon
 from stockwatch.ports import OAuthTokens
 from stockwatch.wiring.compose import build_daemon, gateway_settings, load_catalog, token_store
@@ -54,6 +55,11 @@ DEMO_SECRET = "demoSecret123"  # the simulator's demo app: AppSecret and push si
 DB_FILES = ("stockwatch.sqlite3", "stockwatch.sqlite3-wal", "stockwatch.sqlite3-shm")
 DEMO_FILES = (*DB_FILES, "1688-tokens.json", "daemon.json")
 MARKER = ".stockwatch-demo"
+FRESH_WORLD = {
+    "zh-CN": "重新启动演示：从全新的模拟世界开始（模拟时钟从今天重新计时，数据库已清空）。",
+    "en": "Restarting the demo: it starts from a fresh world (the simulated clock restarts "
+    "today and the database is empty).",
+}
 
 
 @dataclass(frozen=True)
@@ -82,11 +88,12 @@ class NotADemoDir(RuntimeError):
     """The data directory holds a database the demo did not create: it is not wiped."""
 
 
-def fresh_data_dir(data_dir: Path) -> None:
+def fresh_data_dir(data_dir: Path) -> bool:
     """Start from an empty database: the simulated clock restarts at today on every run, and
     readings of a previous run (days ahead in simulated time) would hide the new ones.
 
     Only a directory the demo made (it leaves a marker) is wiped, never someone's real data.
+    Return whether an earlier demo's data was wiped.
     """
     marker = data_dir / MARKER
     ours = marker.exists() or data_dir.name == MARKER  # the default dir is named like it
@@ -97,8 +104,10 @@ def fresh_data_dir(data_dir: Path) -> None:
         )
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text("made by `stockwatch demo`: wiped on every demo run\n", encoding="utf-8")
+    earlier = (data_dir / DB_FILES[0]).exists()
     for name in DEMO_FILES:
         (data_dir / name).unlink(missing_ok=True)
+    return earlier
 
 
 def write_items(sample: Path, target: Path, sim: SimulatorHandle) -> int:
@@ -273,9 +282,11 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
     """Run simulator, fake receivers and daemon until Ctrl-C (or ``options.cycles`` polls)."""
     _logging()
     data_dir = data_dir.resolve()
-    fresh_data_dir(data_dir)
+    restarted = fresh_data_dir(data_dir)
     sample = sample_config.parent
     lang = options.lang or load_config(sample_config).lang
+    if restarted:
+        out.print(FRESH_WORLD["en" if lang == "en" else "zh-CN"])
     port = free_port(options.port or 0)
     push = PushSettings(
         callback_url=f"http://127.0.0.1:{port}/1688/push", retry_delays=(1.0, 3.0, 10.0)
@@ -342,14 +353,24 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
         # time to keep the poll interval.
         parts.tick = min(1.0, options.every / 4)
         market = Market(sim, options.every / 2, data_dir / "daemon.json", options.seed)
+        merchant = Merchant(
+            sim, f"http://127.0.0.1:{port}", data_dir / "items.csv", options.every, options.seed
+        )
         _banner(cfg_path, data_dir, port, sim, fakes, tokens, options)
         market.start()
+        merchant.start()
         try:
             daemon = run_daemon(parts)
         finally:
             market.stop.set()
+            merchant.stop.set()
             market.join(timeout=10)
+            merchant.join(timeout=10)
         _summary(sim, fakes, market, daemon)
+        out.print(
+            f"merchant:      {merchant.ordered} order(s) placed from tasks, "
+            f"{merchant.received} received"
+        )
     return daemon
 
 
@@ -384,6 +405,7 @@ def _banner(
         f"            {sw} events {c}",
         f"            {sw} outbox list {c}",
         f"            {sw} tasks {c}",
+        f"            {sw} orders list --all {c}",
         f"            {sw} explain RETRO-CLOCK {c}",
         f"            {sw} backtest --service-level 0.99 {c}",
         f"            {sw} backtest --sweep --service-level 0.9,0.95,0.99 --buffer-days 0,2,4 "

@@ -37,6 +37,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "result": ("结果", "Result"),
     "disabled": ("已停用（阈值为 0）", "disabled (threshold 0)"),
     "policy": ("策略参数", "Policy"),
+    "learned_lead": (
+        "交期按 {n} 张已收货采购单学习（{scope}）：实际 {obs:.1f} ± {obs_sd:.1f} 天，"
+        "与申报交期合并后 L = {L:.2f} 天，σL = {sL:.2f} 天",
+        "Lead time learned from {n} received orders ({scope}): observed {obs:.1f} ± "
+        "{obs_sd:.1f} d, blended with the declared one: L = {L:.2f} d, σL = {sL:.2f} d",
+    ),
+    "scope_item": ("本商品的采购单", "this item's orders"),
+    "scope_supplier": ("同一供应商的采购单", "the supplier's orders"),
     "col_name": ("名称", "name"),
     "col_value": ("数值", "value"),
     "col_step": ("步骤", "step"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, make_url
 from stockwatch.adapters.files import FileFormatError, read_items
 from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.config.settings import Config
+from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
@@ -29,8 +31,9 @@ from stockwatch.entrypoints.cli.common import setup as _setup
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import describe_change, recompute
-from stockwatch.wiring.compose import open_database
+from stockwatch.wiring.compose import open_database, policy_resolver
 from stockwatch.wiring.promotions import all_promotions
+from stockwatch.wiring.purchasing import learned_lead_times
 from stockwatch.wiring.stores import (
     SoldLine,
     SqlOrderSales,
@@ -509,6 +512,19 @@ def print_versions(key: str, versions: list[StoredThreshold], lang: str) -> None
         out.print(since, highlight=False)
     for line in describe_change(older, newest, lang):
         out.print(f"  • {line}", highlight=False)
+
+
+def stored_lead_times(
+    cfg: Config, url: str | None, items: Mapping[ItemKey, Item]
+) -> dict[ItemKey, LearnedLeadTime]:
+    """Return the lead times learned from received purchase orders; none without a database."""
+    engine = existing_engine(cfg, url)
+    if engine is None:
+        return {}
+    try:
+        return learned_lead_times(engine, items, policy_resolver(cfg))
+    finally:
+        engine.dispose()
 
 
 def stored_versions(cfg: Config, url: str | None, key: str) -> list[StoredThreshold]:

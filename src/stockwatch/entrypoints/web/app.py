@@ -13,7 +13,7 @@ import html
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
 from stockwatch.core.model import AlertState, ItemKey
+from stockwatch.core.thresholds import Promotion
 from stockwatch.entrypoints.web.api_promotions import promotions_router
 from stockwatch.entrypoints.web.auth_routes import AuthDeps, auth_router
 from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_renderer
@@ -62,6 +63,7 @@ class WebDeps:
     on_promotions: Callable[[], None] = lambda: None  # apply changed promotions at once
     stale_after: timedelta = timedelta(hours=6)  # [daemon] stale_after: the stale filter
     status_summary: Callable[[], Status] | None = None  # status without per-item lists
+    promotion_windows: Callable[[], Sequence[Promotion]] | None = None  # on the item chart
     backtest: Callable[[str, dict[str, str]], Any] | None = None  # /backtest (wiring.backtest)
     review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
 
@@ -357,6 +359,7 @@ def create_app(deps: WebDeps) -> FastAPI:
         timezone=deps.timezone,
         stale_after=deps.stale_after,
         status_summary=deps.status_summary,
+        promotions=deps.promotion_windows,
         backtest=deps.backtest,
         review_advice=deps.review_advice,
     )

@@ -67,11 +67,12 @@ def _filter(
     warehouse: str = "",
     stale: bool = False,
     open_task: Annotated[bool, Query(alias="open")] = False,
+    ordered: bool = False,
 ) -> OverviewFilter:
     """The overview's filter from the query string (the form and the API share it)."""
     if len(q) > 200:
         raise HTTPException(400, "q: at most 200 characters")
-    return OverviewFilter(q, tier, category, supplier, tag, warehouse, stale, open_task)
+    return OverviewFilter(q, tier, category, supplier, tag, warehouse, stale, open_task, ordered)
 
 
 def _with(query: dict[str, str], **values: object) -> str:

@@ -190,6 +190,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "warehouse": ("仓库", "Warehouse"),
     "tag": ("标签", "Tag"),
     "has_task": ("有补货任务", "Has a reorder task"),
+    "has_order": ("有在途采购单", "Has an open purchase order"),
+    "order": ("采购单", "Order"),
     "clear_filter": ("清除筛选", "Clear filters"),
     "matching": ("符合条件 {n} 个", "{n} matching"),
     "prev": ("上一页", "Previous"),

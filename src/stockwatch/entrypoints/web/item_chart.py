@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from stockwatch.core.model import NoticeKind
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import AlertEvent, StoredReading, StoredThreshold, ThresholdStatus
 
 TIERS = ("T1", "T2", "T3")
@@ -74,6 +75,8 @@ def chart_data(
     now: datetime,
     sales: Sequence[tuple[date, int]] = (),
     labels: dict[str, str] | None = None,
+    promotions: Sequence[tuple[str, datetime, datetime]] = (),
+    orders: Sequence[PurchaseOrder] = (),
 ) -> dict[str, Any]:
     """Everything the item chart draws, JSON-ready."""
     stock = [
@@ -102,7 +105,18 @@ def chart_data(
         "levels": levels,
         "alerts": alerts,
         "sales": [[d.isoformat(), q] for d, q in sales],
-        "promotions": [],
-        "orders": [],
+        "promotions": [[name, _ms(start), _ms(end)] for name, start, end in promotions],
+        "orders": [
+            {
+                "id": o.id,
+                "quantity": o.quantity,
+                "received_qty": o.received_qty,
+                "status": o.status.value,
+                "ordered_at": _ms(o.ordered_at),
+                "expected_at": _ms(o.expected_at),
+                "received_at": None if o.received_at is None else _ms(o.received_at),
+            }
+            for o in orders
+        ],
         "labels": labels or {},
     }

@@ -7,19 +7,19 @@ Every action is a plain POST form that redirects back, so the page works without
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from stockwatch.adapters.db.overview import OverviewFilter
-from stockwatch.adapters.db.tasks import OPEN
-from stockwatch.core.model import ItemKey, Phase
+from stockwatch.core.model import Item, ItemKey, Phase
 from stockwatch.entrypoints.web.api_json import iso, item_event_json, row_json
 from stockwatch.entrypoints.web.dashboard_texts import text
 from stockwatch.entrypoints.web.item_chart import chart_data
-from stockwatch.entrypoints.web.item_rows import ALL_TASKS, RowsPage
+from stockwatch.entrypoints.web.item_rows import ItemRow, RowsPage
 from stockwatch.entrypoints.web.web_common import (
     DashboardDeps,
     PageRenderer,
@@ -134,6 +134,22 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
             "chart": detail["chart"],
         }
 
+    def _promotions(row: ItemRow) -> list[tuple[str, datetime, datetime]]:
+        """The configured promotion windows that name this item, as UTC times."""
+        if d.promotions is None:
+            return []
+        item = Item(row.key.sku, category=row.category, tags=frozenset(row.tags))
+        tz = ZoneInfo(d.timezone)
+        return [
+            (
+                p.name,
+                datetime.combine(p.start, time(), tz).astimezone(UTC),
+                datetime.combine(p.end + timedelta(days=1), time(), tz).astimezone(UTC),
+            )
+            for p in d.promotions()
+            if p.applies_to(item)
+        ]
+
     def _known(key: ItemKey) -> ItemKey:
         if not rows(OverviewFilter(), 0, 1, key).rows:
             raise HTTPException(404, f"{key}: no such item")
@@ -160,10 +176,9 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
             explained = d.levels_for(key, None)
         task = None
         if row.task_id is not None and d.sources.tasks is not None:
-            task = next(
-                (t for t in d.sources.tasks.list(OPEN, ALL_TASKS) if t.id == row.task_id), None
-            )
+            task = d.sources.tasks.get(row.task_id)
         events = d.store.events(key, limit=200)
+        orders = d.sources.orders.find(key) if d.sources.orders is not None else []
         sales: list[tuple[Any, int]] = []
         if d.sources.sales is not None:
             end = now.date()
@@ -173,7 +188,17 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
             "row": row,
             "readings": newest_first[:50],
             "all_readings": readings,
-            "chart": chart_data(readings, stored, events, row.levels, now, sales),
+            "chart": chart_data(
+                readings,
+                stored,
+                events,
+                row.levels,
+                now,
+                sales,
+                promotions=_promotions(row),
+                orders=orders,
+            ),
+            "orders": [o for o in orders if o.is_open],
             "events": events,
             "versions": versions,
             "explained": explained,

@@ -244,6 +244,7 @@ def _matches(row: ItemRow, flt: OverviewFilter) -> bool:
         and (not flt.tag or flt.tag in row.tags)
         and (not flt.stale or row.stale)
         and (not flt.open_task or row.task_id is not None)
+        and not flt.ordered  # purchase orders live in SQL only
     )
 
 

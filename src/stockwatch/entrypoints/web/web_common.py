@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from stockwatch.core.accounts import Principal
 from stockwatch.core.model import ItemKey
+from stockwatch.core.thresholds import Promotion
 from stockwatch.entrypoints.web.dashboard_texts import LANGS
 from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.ports import Store
@@ -38,6 +39,7 @@ class DashboardDeps:
     stale_after: timedelta = timedelta(hours=6)
     # The cards of the overview (groups, backlog) without the per-item lists of ``status``.
     status_summary: Callable[[], Status] | None = None
+    promotions: Callable[[], Sequence[Promotion]] | None = None  # configured promotion windows
     # The backtest behind /backtest (a replay and its first day, or None without history) and
     # the review's advice (stockouts found, per-tier figures, suggestions); None: not offered.
     backtest: Callable[[str, dict[str, str]], Any] | None = None

@@ -11,7 +11,24 @@
   if (box) {
     var series = [{
       name: L.available || "available", type: "line", data: data.stock, showSymbol: true,
-      symbolSize: 4, lineStyle: { width: 2, color: "#1565c0" }, itemStyle: { color: "#1565c0" }
+      symbolSize: 4, lineStyle: { width: 2, color: "#1565c0" }, itemStyle: { color: "#1565c0" },
+      markLine: {  // purchase orders: placed (solid), expected (dashed), received (green)
+        symbol: "none", silent: false,
+        data: [].concat.apply([], data.orders.map(function (o) {
+          var lines = [{ name: "#" + o.id + " +" + o.quantity, xAxis: o.ordered_at,
+                         lineStyle: { color: "#6a1b9a", type: "solid" } }];
+          if (o.received_at) lines.push({ name: "#" + o.id + " ✓", xAxis: o.received_at,
+                                          lineStyle: { color: "#2e7d32", type: "solid" } });
+          else lines.push({ name: "#" + o.id + " ETA", xAxis: o.expected_at,
+                            lineStyle: { color: "#6a1b9a", type: "dashed" } });
+          return lines;
+        })),
+        label: { formatter: "{b}" }
+      },
+      markArea: {  // promotion windows
+        itemStyle: { color: "rgba(255, 193, 7, 0.15)" },
+        data: data.promotions.map(function (p) { return [{ name: p[0], xAxis: p[1] }, { xAxis: p[2] }]; })
+      }
     }];
     ["T1", "T2", "T3"].forEach(function (tier) {
       series.push({

@@ -1,0 +1,154 @@
+"""The replenishment loop end to end: the daemon (``stockwatch run``'s ``Daemon``) polls the
+1688 simulator on a clock the test moves by days. A T2 alert opens a task; the task is marked
+ordered over the API; the supplier is late: a late-supplier notice, then OUT on an empty shelf
+with the goods on the way (the notice says when they are due); the goods are received, which
+closes the task; after three received orders ``explain`` shows the learned lead time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from stockwatch.adapters.alibaba1688.simulator.server import running_simulator
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.config.settings import load_config
+from stockwatch.core.model import ItemKey
+from stockwatch.entrypoints.cli.app import app
+from stockwatch.entrypoints.daemon import Daemon
+from stockwatch.wiring.compose import build_daemon, open_store, token_store
+from tests.e2e.daemon_setup import DUCK_OFFER, shop_catalogue, write_shop
+
+DUCK = ItemKey("RUBBER-DUCK")
+DAY = timedelta(days=1)
+CHANNELS = """
+[[channels]]
+name = "console"
+url = "console://?lang=en"
+[[channels]]
+name = "task"
+url = "task://"
+[[routes]]
+name = "shop"
+channels = ["console", "task"]
+lang = "en"
+"""
+
+
+class Clock:
+    """Real time plus an offset the test moves forward by days."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+async def _until(condition: Callable[[], object], what: str, timeout: float = 20) -> object:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await asyncio.to_thread(condition)
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def test_order_late_supplier_out_with_goods_on_the_way_receipt_and_learned_lead_time(
+    tmp_path: Path,
+) -> None:
+    with running_simulator(shop_catalogue(25, 500), qps=None) as sim:
+        config = write_shop(tmp_path, interval=0.1, gateway=sim.base_url, extra=CHANNELS)
+        cfg = load_config(config)
+        open_store(cfg).engine.dispose()  # migrated before the daemon starts
+        token_store(cfg).save(sim.mint_token())
+        clock = Clock()
+        asyncio.run(_scenario(cfg, clock, sim))
+        runner = CliRunner()
+        explained = runner.invoke(app, ["explain", str(DUCK), "-c", str(config), "-f", "json"])
+        assert explained.exit_code == 0, explained.output
+        inputs = json.loads(explained.output)["inputs"]
+        assert inputs["lead_orders"] == 3.0
+        assert inputs["lead_observed"] == pytest.approx(5.0, abs=0.01)
+        shown = runner.invoke(app, ["explain", str(DUCK), "-c", str(config), "--lang", "en"])
+        assert "Lead time learned from 3 received orders (this item's orders)" in shown.output
+        assert "observed 5.0 ± 1.0 d" in shown.output
+
+
+async def _scenario(cfg, clock: Clock, sim) -> None:  # type: ignore[no-untyped-def]
+    parts = build_daemon(cfg, http_port=0, clock=clock)
+    store = parts.store
+    assert isinstance(store, SqlStore)
+    daemon = Daemon(parts)
+    task = asyncio.create_task(daemon.run())
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 20)
+        async with httpx.AsyncClient(base_url=str(daemon.url)) as web:
+            await _loop(web, store, clock, sim)
+    finally:
+        daemon.stop.set()
+        await asyncio.wait_for(task, 20)
+        store.engine.dispose()
+
+
+async def _loop(web: httpx.AsyncClient, store: SqlStore, clock: Clock, sim) -> None:  # type: ignore[no-untyped-def]
+    async def tasks() -> list[dict[str, object]]:
+        return (await web.get("/api/tasks")).json()  # type: ignore[no-any-return]
+
+    # 25 on the shelf ≤ T2 30: the alert opens a replenishment task.
+    deadline = asyncio.get_running_loop().time() + 20
+    while not (open_tasks := await tasks()):
+        assert asyncio.get_running_loop().time() < deadline, "no task opened"
+        await asyncio.sleep(0.05)
+    [duck_task] = open_tasks
+    due = clock() + 2 * DAY
+    placed = await web.post(
+        f"/api/tasks/{duck_task['id']}/order",
+        json={"supplier": "义乌鸭厂", "expected_at": due.isoformat()},
+    )
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    assert order["quantity"] == duck_task["quantity"] > 0
+    # The supplier is late: two days past the expected day, and the shelf is empty.
+    clock.offset += 4 * DAY
+    sim.set_stock(DUCK_OFFER, 0)
+
+    def late_and_out() -> tuple[object, object] | None:
+        late = store.events(DUCK, ["late_supplier"])
+        out = [e for e in store.events(DUCK, ["raised", "worsened"]) if e.tier == "OUT"]
+        return (late, out) if late and out else None
+
+    late, out = await _until(late_and_out, "the late notice and OUT")  # type: ignore[misc]
+    [late_event] = late
+    assert late_event.payload["late"]["supplier"] == "义乌鸭厂"
+    assert late_event.payload["late"]["escalated"] is True
+    assert late_event.payload["late"]["days_late"] >= 2
+    [out_event] = out
+    assert out_event.payload["shelf"] == 0
+    assert out_event.payload["on_order"] == order["quantity"]
+    assert out_event.payload["due"] == due.isoformat()
+    assert out_event.available == order["quantity"]  # the position counts the goods on the way
+    # The goods arrive: receipt closes the task; four days from order to goods.
+    received = await web.post(f"/api/orders/{order['id']}/receive")
+    assert received.json()["status"] == "received"
+    assert received.json()["lead_time_days"] == pytest.approx(4.0, abs=0.01)
+    sim.set_stock(DUCK_OFFER, order["quantity"])
+    assert [t["id"] for t in await tasks()] == []
+    closed = (await web.get("/api/tasks", params={"status": "closed"})).json()
+    assert [(t["id"], t["close_reason"]) for t in closed] == [(duck_task["id"], "received")]
+    # Two more orders, five and six days each: enough to learn the item's lead time.
+    for days in (5, 6):
+        more = await web.post(
+            "/api/orders", json={"item": str(DUCK), "quantity": 40, "supplier": "义乌鸭厂"}
+        )
+        clock.offset += days * DAY
+        got = await web.post(f"/api/orders/{more.json()['id']}/receive")
+        assert got.json()["lead_time_days"] == pytest.approx(days, abs=0.01)

@@ -1,0 +1,100 @@
+"""Lead times learned from received orders: blending, the lead-time distribution in the
+reorder point, hand-computed cases and hypothesis properties."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockwatch.core.leadtime import blend, demand_quantile, learn, mixture_cdf
+from stockwatch.core.model import Item, ItemKey
+from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.core.thresholds import ThresholdPolicy, compute_levels
+
+T0 = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+AS_OF = date(2026, 12, 1)
+STEADY = [20, 14, 26, 20, 17, 23, 20] * 13  # d̄ 20, σ ≈ 3.6
+
+
+def test_blend_weights_the_declared_lead_time_as_two_orders() -> None:
+    learned = blend([10, 10, 20], 10.0, 0.0, "item")
+    # w = 3/5: each order 0.2, the declared 10 d the remaining 0.4.
+    assert [p for p, _ in learned.points] == [10.0, 10.0, 20.0, 10.0]
+    assert [w for _, w in learned.points] == pytest.approx([0.2, 0.2, 0.2, 0.4])
+    assert learned.mean == pytest.approx(12.0)
+    assert learned.sd == pytest.approx(4.0)  # √(0.8·2² + 0.2·8²)
+    assert (learned.observed_mean, learned.observed_sd) == pytest.approx(
+        (40 / 3, math.sqrt(100 / 3))
+    )
+
+
+def test_the_quantile_over_lead_times_without_demand_noise_is_a_lead_time_quantile() -> None:
+    points = ((10.0, 0.8), (20.0, 0.2))  # usually 10 days, one time in five twice as slow
+    assert demand_quantile(10.0, 0.0, 0.0, points, 0.95) == pytest.approx(200.0, abs=1e-6)
+    assert demand_quantile(10.0, 0.0, 0.0, points, 0.75) == pytest.approx(100.0, abs=1e-6)
+    assert mixture_cdf(150.0, 10.0, 0.0, 0.0, points) == 0.8
+
+
+def test_a_supplier_usually_on_time_but_sometimes_much_slower_is_expressible() -> None:
+    policy = ThresholdPolicy(service_level=0.95, lead_time_days=2.0, lead_time_sd_days=0.5)
+    learned = blend([2, 2, 2, 2, 2, 2, 2, 20, 20], 2.0, 0.5, "supplier")
+    assert learned.sd > learned.mean  # σL above L: refused as declared data, fine as learned
+    with pytest.raises(ValueError, match="exceeds"):
+        compute_levels(policy, STEADY, AS_OF, Item("X", lead_time_days=2, lead_time_sd_days=5))
+    plain = compute_levels(policy, STEADY, AS_OF)
+    slow = compute_levels(policy, STEADY, AS_OF, lead_time=learned)
+    # The 95 % quantile falls in the 20-day tail: about 20 d × 20/day of demand.
+    assert slow.t2 >= 20 * 20 > plain.t2 * 3
+    assert slow.basis.input("lead_orders") == 9.0
+    assert any("learned from 9 received orders (the supplier's)" in n for n in slow.basis.notes)
+
+
+def _received(key: str, supplier: str, leads: list[float]) -> list[PurchaseOrder]:
+    out = []
+    for i, lead in enumerate(leads):
+        po = PurchaseOrder(ItemKey(key), supplier, 10, T0 + i * DAY, T0 + i * DAY, id=i)
+        out.append(po.receive(10, T0 + i * DAY + lead * DAY))
+    return out
+
+
+def test_items_learn_from_their_own_orders_else_from_their_supplier() -> None:
+    items = {
+        ItemKey("A"): Item("A", supplier="s1"),
+        ItemKey("B"): Item("B", supplier="s1"),
+        ItemKey("C"): Item("C", supplier="s2"),
+    }
+    received = (
+        _received("A", "s1", [5, 6, 7]) + _received("B", "s1", [9]) + _received("C", "s2", [3, 3])
+    )
+    declared = {k: (7.0, 1.0) for k in items}
+    learned = learn(received, items, declared)
+    assert (learned[ItemKey("A")].scope, learned[ItemKey("A")].orders) == ("item", 3)
+    assert (learned[ItemKey("B")].scope, learned[ItemKey("B")].orders) == ("supplier", 4)
+    assert ItemKey("C") not in learned  # two orders are not enough to learn from
+
+
+leads = st.lists(st.floats(0.5, 30.0, allow_nan=False), min_size=3, max_size=8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    samples=leads, which=st.integers(0, 7), later=st.floats(0.0, 30.0), alpha=st.floats(0.5, 0.999)
+)
+def test_a_later_delivery_never_lowers_the_safety_stock_nor_the_reorder_point(
+    samples: list[float], which: int, later: float, alpha: float
+) -> None:
+    """The same orders with one of them delivered later: SS, T2 and T1 never go down."""
+    policy = ThresholdPolicy(service_level=alpha, lead_time_days=7.0, lead_time_sd_days=1.0)
+    slower = list(samples)
+    slower[which % len(samples)] += later
+    before = compute_levels(policy, STEADY, AS_OF, lead_time=blend(samples, 7.0, 1.0, "item"))
+    after = compute_levels(policy, STEADY, AS_OF, lead_time=blend(slower, 7.0, 1.0, "item"))
+    assert (after.t1, after.t2, after.t3) >= (before.t1, before.t2, before.t3)
+    ss_before = {s.label: s.value for s in before.basis.steps}["SS"]
+    ss_after = {s.label: s.value for s in after.basis.steps}["SS"]
+    assert ss_after >= ss_before - 1e-9
