@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Engine
 
 from stockwatch.adapters.db.tasks import SqlTaskStore
@@ -48,3 +50,24 @@ def test_the_fallback_broadcast_router_feeds_the_task_channel_too(sqlite_engine:
     send(TaskChannel("tasks", "task://", store=store, clock=lambda: T0), message)
     [task] = store.list()
     assert task.suggested_qty == 70 and task.supplier == "义乌杯业"
+
+
+def test_a_notice_raised_before_the_goods_were_received_opens_no_new_task(
+    sqlite_engine: Engine,
+) -> None:
+    # Delivery can lag the alert: an OUT raised while the order was on the way, delivered after
+    # the receipt closed the task, opened a fresh task for an item just restocked.
+    store = SqlTaskStore(sqlite_engine)
+    channel = TaskChannel("tasks", "task://", store=store, clock=lambda: T0 + timedelta(hours=2))
+    [(_, first)] = TABLE.route(notice(tier=Tier.T2, available=12), item())
+    send(channel, first)
+    assert store.close_for_item("BW-500-BK", T0 + timedelta(hours=1), "received") == 1
+    stale = notice(tier=Tier.OUT, kind=NoticeKind.WORSENED, previous=Tier.T2, available=0, seq=2)
+    [(_, late)] = TABLE.route(stale, item())
+    send(channel, late)
+    assert store.list() == []
+    # A breach raised after the receipt is a new need: it opens a task.
+    fresh = notice(tier=Tier.T2, available=10, seq=3, at=T0 + timedelta(hours=3))
+    [(_, again)] = TABLE.route(fresh, item())
+    send(channel, again)
+    assert len(store.list()) == 1

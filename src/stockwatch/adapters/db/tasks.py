@@ -11,10 +11,10 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from stockwatch.adapters.db.tables import replenishment_tasks
@@ -123,6 +123,22 @@ class SqlTaskStore:
                 .values(status=CLOSED, closed_at=now, close_reason=reason, updated_at=now)
             )
         return int(result.rowcount)
+
+    def received_since(self, item_key: str, at: datetime) -> bool:
+        """Return whether a task of the item was closed by a receipt at or after ``at``."""
+        with self.engine.connect() as conn:
+            last = conn.execute(
+                select(func.max(replenishment_tasks.c.closed_at)).where(
+                    replenishment_tasks.c.item_key == item_key,
+                    replenishment_tasks.c.status == CLOSED,
+                    replenishment_tasks.c.close_reason == "received",
+                )
+            ).scalar()
+        if not isinstance(last, datetime):
+            return False
+        if last.tzinfo is None:  # SQLite hands back naive UTC
+            last = last.replace(tzinfo=UTC)
+        return bool(last >= at)
 
     def close(self, task_id: int, now: datetime, reason: str = "closed by hand") -> bool:
         with self.engine.begin() as conn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
@@ -37,6 +37,22 @@ def task_from_notice(notice: Mapping[str, Any], key: str) -> ReplenishmentTask:
     )
 
 
+def _predates_receipt(store: SqlTaskStore, item_key: str, notice: Mapping[str, Any]) -> bool:
+    """Whether the notice was raised before the item's goods were received.
+
+    Delivery can lag the alert (a backlog, a retry): an OUT raised while the order was on the
+    way must not open a fresh task after the receipt closed the old one.
+    """
+    raised = notice.get("at")
+    if not item_key or not isinstance(raised, str):
+        return False
+    try:
+        at = datetime.fromisoformat(raised)
+    except ValueError:
+        return False
+    return store.received_since(item_key, at)
+
+
 class TaskChannel(Channel):
     scheme: ClassVar[str] = "task"
     limits: ClassVar[ChannelLimits] = ChannelLimits(max_digest_items=10_000)
@@ -57,6 +73,8 @@ class TaskChannel(Channel):
                 continue
             if notice.get("kind") == "late_supplier":
                 continue  # the order exists already; its task waits for the goods
+            if _predates_receipt(self.store, item_key, notice):
+                continue  # the goods came in after this notice: it asks for nothing now
             key = str(notice.get("idempotency_key") or f"{message.idempotency_key}#{i}")
             task = task_from_notice(notice, key)
             if task.suggested_qty <= 0 and task.tier in ("", "OK"):
