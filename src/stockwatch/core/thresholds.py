@@ -578,45 +578,16 @@ def compute_levels(
     )
     points = lead_time.points if lead_time is not None else ()
     alpha = policy.service_level
-    if strategy is Strategy.COMBINED:
-        triples = [
-            _raw_triple(
-                s,
-                policy,
-                rate,
-                sd,
-                lead,
-                lead_sd,
-                review,
-                z,
-                ex,
-                lead_demand,
-                points,
-                alpha,
-                promised,
-            )
-            for s in policy.combine
-        ]
-        raw = [max(t[i] for t in triples) for i in range(3)]
-        ex.step("combined", "per tier: max of " + ", ".join(policy.combine), raw[1])
-    else:
-        raw = list(
-            _raw_triple(
-                strategy,
-                policy,
-                rate,
-                sd,
-                lead,
-                lead_sd,
-                review,
-                z,
-                ex,
-                lead_demand,
-                points,
-                alpha,
-                promised,
-            )
+    combined = strategy is Strategy.COMBINED
+    triples = [
+        _raw_triple(
+            s, policy, rate, sd, lead, lead_sd, review, z, ex, lead_demand, points, alpha, promised
         )
+        for s in (policy.combine if combined else (strategy,))
+    ]
+    raw = [max(t[i] for t in triples) for i in range(3)]
+    if combined:
+        ex.step("combined", "per tier: max of " + ", ".join(policy.combine), raw[1])
     threshold = raw[1]
     for i, name in enumerate(("T1", "T2", "T3")):
         spec = policy.tier_spec(name)
