@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -274,6 +275,10 @@ class LevelCache:
         self.engine = engine
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
+        # Every recompute of the daemon (scheduled, after an order pull, a promotion) holds
+        # this from reading the sales to writing the levels: run side by side, one that read no
+        # sales yet could write the new-item rule over levels another just computed from them.
+        self.recompute_lock = threading.Lock()
 
     def refresh(self) -> Catalog:
         day = self.as_of or datetime.now(ZoneInfo(self.config.model.general.timezone)).date()
@@ -346,6 +351,10 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
     table (alerting reads the active rows), plus a refresh of the computed fallback levels."""
 
     def run(now: datetime) -> object:
+        with cache.recompute_lock:
+            return _locked_run(now)
+
+    def _locked_run(now: datetime) -> object:
         # numpy and pyarrow load only when a recompute actually runs (CLI start-up stays fast).
         from stockwatch.adapters.db.sales import SqlSalesStore
         from stockwatch.bulk.computer import BulkLevelsComputer

@@ -76,29 +76,30 @@ def recompute_items(
     from stockwatch.adapters.db.sales import SqlSalesStore
     from stockwatch.bulk.computer import BulkLevelsComputer
 
-    sales = SqlSalesStore(store.engine)
-    has_sales = sales.last_day() is not None
-    if not keys or not (has_sales or allow_no_sales):
-        return None
-    tz_name = config.model.general.timezone
-    day = cache.as_of or now.astimezone(ZoneInfo(tz_name)).date()
-    computer = BulkLevelsComputer(
-        config,
-        cache.catalog.items,
-        sales.matrix,
-        promotions=all_promotions(config, store.engine),
-        stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
-    )
-    return recompute_thresholds(
-        keys,
-        day,
-        computer,
-        SqlThresholdStore(store.engine),
-        now,
-        review_factor=review_factor or config.model.thresholds.review_factor,
-        has_sales=has_sales,
-        allow_no_sales=allow_no_sales,
-    )
+    with cache.recompute_lock:  # see LevelCache: never side by side with another recompute
+        sales = SqlSalesStore(store.engine)
+        has_sales = sales.last_day() is not None
+        if not keys or not (has_sales or allow_no_sales):
+            return None
+        tz_name = config.model.general.timezone
+        day = cache.as_of or now.astimezone(ZoneInfo(tz_name)).date()
+        computer = BulkLevelsComputer(
+            config,
+            cache.catalog.items,
+            sales.matrix,
+            promotions=all_promotions(config, store.engine),
+            stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
+        )
+        return recompute_thresholds(
+            keys,
+            day,
+            computer,
+            SqlThresholdStore(store.engine),
+            now,
+            review_factor=review_factor or config.model.thresholds.review_factor,
+            has_sales=has_sales,
+            allow_no_sales=allow_no_sales,
+        )
 
 
 @dataclass
