@@ -210,14 +210,14 @@ def supplier_suggestions(
     for supplier, (n, late, mean) in sorted(supplier_lateness(rows).items()):
         if n < MIN_ORDERS or late / n < LATE_SHARE:
             continue
-        rows = [
+        supplied = [
             row
             for row, item in enumerate(history.items)
             if item is not None and item.supplier == supplier
         ]
         effect = None
-        if rows:
-            sub = _subset(history, rows)
+        if supplied:
+            sub = _subset(history, supplied)
             result = run_sweep(
                 sub,
                 [Candidate("in force"), Candidate("learned lead", lead_model="learned")],
@@ -229,7 +229,7 @@ def supplier_suggestions(
         out.append(
             Suggestion(
                 "supplier_late",
-                tuple(history.names[row] for row in rows) or (supplier,),
+                tuple(history.names[row] for row in supplied) or (supplier,),
                 {
                     "supplier": supplier,
                     "late_share": late / n,
