@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -59,6 +60,7 @@ from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 from stockwatch.wiring.purchasing import learned_lead_times
+from stockwatch.wiring.sales_levels import sales_levels_computer
 
 
 @dataclass
@@ -274,6 +276,10 @@ class LevelCache:
         self.engine = engine
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
+        # Every recompute of the daemon (scheduled, after an order pull, a promotion) holds
+        # this from reading the sales to writing the levels: run side by side, one that read no
+        # sales yet could write the new-item rule over levels another just computed from them.
+        self.recompute_lock = threading.Lock()
 
     def refresh(self) -> Catalog:
         day = self.as_of or datetime.now(ZoneInfo(self.config.model.general.timezone)).date()
@@ -346,9 +352,12 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
     table (alerting reads the active rows), plus a refresh of the computed fallback levels."""
 
     def run(now: datetime) -> object:
+        with cache.recompute_lock:
+            return _locked_run(now)
+
+    def _locked_run(now: datetime) -> object:
         # numpy and pyarrow load only when a recompute actually runs (CLI start-up stays fast).
         from stockwatch.adapters.db.sales import SqlSalesStore
-        from stockwatch.bulk.computer import BulkLevelsComputer
 
         catalog = cache.refresh()
         sales = SqlSalesStore(store.engine)
@@ -357,15 +366,7 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
         if not keys:
             return None
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
-        tz_name = config.model.general.timezone
-        computer = BulkLevelsComputer(
-            config,
-            catalog.items,
-            sales.matrix,
-            promotions=all_promotions(config, store.engine),
-            stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
-            lead_times=learned_lead_times(store.engine, catalog.items, policy_resolver(config)),
-        )
+        computer = sales_levels_computer(config, catalog.items, store.engine, sales)
         try:
             return recompute_thresholds(
                 keys,

@@ -32,8 +32,8 @@ from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import NoSalesHistory, describe_change, recompute
 from stockwatch.wiring.compose import open_database, policy_resolver
-from stockwatch.wiring.promotions import all_promotions
 from stockwatch.wiring.purchasing import learned_lead_times
+from stockwatch.wiring.sales_levels import sales_levels_computer
 from stockwatch.wiring.stores import (
     SoldLine,
     SqlOrderSales,
@@ -334,8 +334,6 @@ def thresholds_recompute(
     lang: LangOpt = None,
 ) -> None:
     """Recompute every item's thresholds from the imported sales history."""
-    from stockwatch.bulk.computer import BulkLevelsComputer
-
     cfg, language = _setup(config, lang)
     day = _as_of(cfg, as_of)
     catalogue = _catalogue(cfg, items) or {}
@@ -346,14 +344,7 @@ def thresholds_recompute(
         engine.dispose()
         raise _fail(_t("no_items", language))
     has_sales = bool(sales.skus())
-    tz_name = cfg.model.general.timezone
-    computer = BulkLevelsComputer(
-        cfg,
-        catalogue,
-        sales.matrix,
-        promotions=all_promotions(cfg, engine),
-        stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
-    )
+    computer = sales_levels_computer(cfg, catalogue, engine, sales)
     store = SqlThresholdStore(engine)
     with Progress(
         TextColumn("{task.description}"),
