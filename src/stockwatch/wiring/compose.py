@@ -55,7 +55,13 @@ from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.accounts import build_accounts
 from stockwatch.wiring.auth import auth_expiry_watch
-from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.notify import (
+    build_channels,
+    build_router,
+    build_worker,
+    close_channels,
+    delivery_settings,
+)
 from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
@@ -335,7 +341,13 @@ def channel_deliverer(
     """
     channels = build_channels(config, store.engine)
     metered = {name: MeteredNotifier(c, metrics or NoMetrics()) for name, c in channels.items()}
-    worker = build_worker(store.engine, channels, clock=clock or _utc_now, senders=metered)
+    worker = build_worker(
+        store.engine,
+        channels,
+        clock=clock or _utc_now,
+        senders=metered,
+        settings=delivery_settings(config),
+    )
 
     async def deliver(now: datetime) -> int:
         stats = await worker.run_once()
