@@ -419,6 +419,18 @@ def test_help_lists_every_command_though_their_modules_load_lazily() -> None:
         assert f"stockwatch {name}" in out
 
 
+def test_the_lazy_table_names_exactly_what_the_modules_register() -> None:
+    import typer
+
+    from stockwatch.entrypoints.cli.app import LAZY_COMMANDS, LAZY_GROUPS
+
+    into = typer.Typer()
+    for register in dict.fromkeys([*LAZY_COMMANDS.values(), *LAZY_GROUPS.values()]):
+        register(into)
+    names = set(typer.main.get_group(into).commands)
+    assert names == {*LAZY_COMMANDS, *LAZY_GROUPS}  # a new command needs its line there
+
+
 def test_a_mistyped_command_still_gets_a_suggestion() -> None:
     result = runner.invoke(app, ["thresholdz"])
     assert result.exit_code == 2
