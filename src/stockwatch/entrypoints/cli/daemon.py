@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from stockwatch.adapters.files import FileFormatError
-from stockwatch.config.settings import Config, parse_duration
+from stockwatch.config.settings import Config, ConfigError, parse_duration
 from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, Phase
 from stockwatch.entrypoints.cli.common import (
@@ -123,11 +123,11 @@ def run(
         parts = build_daemon(
             cfg, max_cycles=max_cycles, http_port=-1 if port is None else port, lazy=True
         )
-    except (FileFormatError, OpenExposure) as exc:
+    except (FileFormatError, OpenExposure, ConfigError) as exc:
         raise _fail(str(exc)) from None
     try:
         run_daemon(parts)
-    except FileFormatError as exc:  # the catalogue is read once the HTTP server is up
+    except (FileFormatError, ConfigError) as exc:  # the catalogue is read once HTTP is up
         raise _fail(str(exc)) from None
     except ListenError as exc:
         raise _fail(
