@@ -255,9 +255,10 @@ def run_sweep(
     for day in segments:
         seen = data if history is None else _as_of_day(data, history, day)
         columns = {model: _ItemColumns.of(seen, items) for model, items in believed.items()}
+        shared: dict[Any, Any] = {}  # one history: candidates share its demand statistics
         by_segment.append(
             [
-                _levels(seen, c, list(distinct), base_index, columns[c.lead_model], errors)
+                _levels(seen, c, list(distinct), base_index, columns[c.lead_model], errors, shared)
                 for c in candidates
             ]
         )
@@ -396,6 +397,7 @@ def _levels(
     base_index: I64,
     items: _ItemColumns,
     errors: dict[int, str],
+    shared: dict[Any, Any] | None = None,
 ) -> tuple[I64, I64, I64, F64, F64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], dict[int, str]]:
     """Return the candidate's (t1, t2, t3, α, order-up-to, disabled, bad, errors) per item."""
     policies: list[ThresholdPolicy] = []
@@ -411,10 +413,10 @@ def _levels(
     if clash:
         for row in np.flatnonzero(np.isin(base_index, list(clash))).tolist():
             bad_rows[row] = clash[int(base_index[row])]
-    bulk = _compute(data, items, policies, index)
+    bulk = _compute(data, items, policies, index, shared)
     if candidate.fill_rate is not None:
         policies, index = _fill_rate_policies(candidate.fill_rate, bulk, policies, index)
-        bulk = _compute(data, items, policies, index)
+        bulk = _compute(data, items, policies, index, shared)
     bad = bulk.error.copy()
     for row in list(errors) + list(bad_rows):
         bad[row] = True
@@ -430,7 +432,11 @@ def _levels(
 
 
 def _compute(
-    data: ReplayData, columns: _ItemColumns, policies: list[ThresholdPolicy], index: I64
+    data: ReplayData,
+    columns: _ItemColumns,
+    policies: list[ThresholdPolicy],
+    index: I64,
+    shared: dict[Any, Any] | None = None,
 ) -> BulkLevels:
     lead, lead_sd = columns.leads(policies, index)
     promos = list(data.promotions)
@@ -446,6 +452,7 @@ def _compute(
         promotion_index(items, promos, data.as_of, lead, "threshold"),
         marks=columns.marks,
         as_of=data.as_of,
+        memo=shared,
     )
 
 
