@@ -192,7 +192,10 @@ def schedule(config: Config, period: Period, spec: str | None = None) -> list[in
     try:
         return recompute_days(chosen, period.start, period.days, tz)
     except ValueError as exc:
-        raise HistoryError(f"--recompute: {exc}; or never") from None
+        raise HistoryError(
+            f"--recompute {chosen!r}：请用 weekly、monthly、cron 表达式或 never / "
+            f"use weekly, monthly, a 5-field cron expression or never ({exc})"
+        ) from None
 
 
 def received_orders(engine: Engine) -> list[PurchaseOrder]:
