@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from stockwatch.config.settings import Config
+from stockwatch.core.audit import AuditAction
 from stockwatch.entrypoints.cli.common import (
     EXIT_INPUT,
     ConfigOpt,
@@ -28,6 +29,7 @@ from stockwatch.entrypoints.cli.common import lang_of as _lang
 from stockwatch.entrypoints.cli.common import load as _load
 from stockwatch.ports import DeliveryError, OutboxStatus, OutgoingMessage
 from stockwatch.service.delivery import DeliverySettings
+from stockwatch.wiring.accounts import record_cli_action
 from stockwatch.wiring.compose import open_database
 from stockwatch.wiring.notify import (
     build_channels,
@@ -189,6 +191,8 @@ def notify_test(
         answer = asyncio.run(send())
         # It works now: a channel a permanent error had disabled takes messages again.
         reenabled = SqlChannelStatus(engine).enable(channel, datetime.now(UTC))
+        if reenabled:
+            record_cli_action(engine, AuditAction.CHANNEL_ENABLED, channel, "test message sent")
     except DeliveryError as exc:
         err.print(f"[bold red]{t['failed']}:[/] {exc}", highlight=False)
         kind = "permanent" if exc.permanent else "transient"
@@ -244,6 +248,8 @@ def notify_enable(
     engine = _engine(cfg, db)
     try:
         was = SqlChannelStatus(engine).enable(channel, datetime.now(UTC))
+        if was:
+            record_cli_action(engine, AuditAction.CHANNEL_ENABLED, channel)
     finally:
         engine.dispose()
     out.print(t["enabled" if was else "was_enabled"].format(name=channel), highlight=False)
@@ -332,6 +338,8 @@ def outbox_retry(
     engine = _engine(cfg, db)
     try:
         ok = SqlOutbox(engine).requeue(entry_id, datetime.now(UTC))
+        if ok:
+            record_cli_action(engine, AuditAction.OUTBOX_RETRY, f"outbox #{entry_id}")
     finally:
         engine.dispose()
     if not ok:
@@ -448,6 +456,8 @@ def tasks_close(
     engine = _engine(cfg, db)
     try:
         ok = SqlTaskStore(engine).close(task_id, datetime.now(UTC), reason)
+        if ok:
+            record_cli_action(engine, AuditAction.TASK_CLOSED, f"task #{task_id}", reason)
     finally:
         engine.dispose()
     if not ok:

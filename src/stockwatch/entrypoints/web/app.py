@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import AlertState, ItemKey
 from stockwatch.core.thresholds import Promotion
 from stockwatch.entrypoints.web import openapi_doc
@@ -35,7 +36,12 @@ from stockwatch.entrypoints.web.insight_pages import insight_router
 from stockwatch.entrypoints.web.item_rows import Sources
 from stockwatch.entrypoints.web.orders import orders_router
 from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
-from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, snooze_length
+from stockwatch.entrypoints.web.web_common import (
+    DashboardDeps,
+    actor_name,
+    audited,
+    snooze_length,
+)
 from stockwatch.ports import AlertEvent, Clock, OAuthFlow, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.health import Health
@@ -367,9 +373,11 @@ def create_app(deps: WebDeps) -> FastAPI:
     def ack(request: Request, item: str, d: Deps) -> dict[str, Any]:
         key = _key(item)
         try:
-            return state_json(key, acknowledge_alert(d.store, key, actor_name(request), d.clock()))
+            state = acknowledge_alert(d.store, key, actor_name(request), d.clock())
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
+        audited(request, AuditAction.ACKNOWLEDGE, key)
+        return state_json(key, state)
 
     @app.post("/api/alerts/{item:path}/snooze")
     def snooze(
@@ -386,6 +394,7 @@ def create_app(deps: WebDeps) -> FastAPI:
             raise HTTPException(404, str(exc)) from None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
+        audited(request, AuditAction.SNOOZE, key, f"hours={hours:g}")
         return state_json(key, state)
 
     @app.get("/api/events")

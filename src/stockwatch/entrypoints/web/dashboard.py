@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.core.accounts import Via
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
 from stockwatch.core.review_advice import describe
@@ -37,6 +38,7 @@ from stockwatch.entrypoints.web.web_common import (
     DashboardDeps,
     PageRenderer,
     actor_of,
+    audited,
     need,
     parse_key,
     request_lang,
@@ -235,8 +237,11 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return page(request, "outbox.html", "outbox", entries=entries)
 
     @router.post("/outbox/{entry_id}/retry", include_in_schema=False)
-    def outbox_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:
+    def outbox_retry(
+        request: Request, entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> RedirectResponse:
         _retry(entry_id)
+        audited(request, AuditAction.OUTBOX_RETRY, f"outbox #{entry_id}")
         return back("/outbox")
 
     @router.get("/tasks", response_class=HTMLResponse, include_in_schema=False)
@@ -251,8 +256,11 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return page(request, "tasks.html", "tasks", groups=groups, orders=orders)
 
     @router.post("/tasks/{task_id}/close", include_in_schema=False)
-    def task_close(task_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:
+    def task_close(
+        request: Request, task_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> RedirectResponse:
         _close(task_id)
+        audited(request, AuditAction.TASK_CLOSED, f"task #{task_id}")
         return back("/tasks")
 
     @router.get("/review", response_class=HTMLResponse, include_in_schema=False)
@@ -307,8 +315,12 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         "/api/outbox/{entry_id}/retry",
         responses={409: {"description": "bad state: the entry is not failed"}},
     )
-    def api_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
-        return outbox_json(_retry(entry_id))
+    def api_retry(
+        request: Request, entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> dict[str, Any]:
+        entry = _retry(entry_id)
+        audited(request, AuditAction.OUTBOX_RETRY, f"outbox #{entry_id}")
+        return outbox_json(entry)
 
     @router.get("/api/tasks")
     def api_tasks(
@@ -317,8 +329,11 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return [task_json(t) for t in need(d.sources.tasks).list(status or None, limit)]
 
     @router.post("/api/tasks/{task_id}/close")
-    def api_close(task_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+    def api_close(
+        request: Request, task_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> dict[str, Any]:
         _close(task_id)
+        audited(request, AuditAction.TASK_CLOSED, f"task #{task_id}")
         return {"ok": True, "id": task_id}
 
     @router.get(

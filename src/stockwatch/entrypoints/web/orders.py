@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
-from stockwatch.entrypoints.web.web_common import DashboardDeps
+from stockwatch.entrypoints.web.web_common import DashboardDeps, audited
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
 
 MAX_QTY = 2**31 - 1
@@ -55,16 +56,25 @@ def _error(exc: OrderError) -> HTTPException:
     return HTTPException(404 if "does not exist" in text else 409, text)
 
 
+def _target(order: PurchaseOrder) -> str:
+    return f"order #{order.id} {order.key}"
+
+
+def _placed_detail(order: PurchaseOrder) -> str:
+    task = f" task #{order.task_id}" if order.task_id is not None else ""
+    return f"quantity={order.quantity} supplier={order.supplier or '-'}{task}"
+
+
 def orders_router(d: DashboardDeps) -> APIRouter:
     router = APIRouter()  # the SecurityMiddleware guards every route (login, roles, CSRF)
 
-    def place(task_id: int | None, body: OrderBody) -> PurchaseOrder:
+    def place(request: Request, task_id: int | None, body: OrderBody) -> PurchaseOrder:
         try:
             key = ItemKey.parse(body.item) if body.item else None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         try:
-            return _orders(d).place(
+            order = _orders(d).place(
                 d.clock(),
                 task_id=task_id,
                 key=key,
@@ -74,12 +84,17 @@ def orders_router(d: DashboardDeps) -> APIRouter:
             )
         except OrderError as exc:
             raise _error(exc) from None
+        audited(request, AuditAction.ORDER_PLACED, _target(order), _placed_detail(order))
+        return order
 
-    def receive(order_id: int, quantity: int | None) -> PurchaseOrder:
+    def receive(request: Request, order_id: int, quantity: int | None) -> PurchaseOrder:
         try:
-            return _orders(d).receive(order_id, d.clock(), quantity)
+            order = _orders(d).receive(order_id, d.clock(), quantity)
         except OrderError as exc:
             raise _error(exc) from None
+        got = f"quantity={quantity}" if quantity is not None else "all open"
+        audited(request, AuditAction.ORDER_RECEIVED, _target(order), got)
+        return order
 
     @router.get("/api/orders")
     def api_orders(
@@ -94,46 +109,57 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         return [order_view(o, now) for o in _orders(d).find(key, open_only=status == "open")]
 
     @router.post("/api/orders", status_code=201)
-    def api_place(body: OrderBody) -> dict[str, Any]:
+    def api_place(request: Request, body: OrderBody) -> dict[str, Any]:
         if not body.item:
             raise HTTPException(422, "item is required (or POST /api/tasks/{id}/order)")
-        return order_view(place(None, body), d.clock())
+        return order_view(place(request, None, body), d.clock())
 
     @router.post("/api/tasks/{task_id}/order", status_code=201)
     def api_order_task(
-        task_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: OrderBody | None = None
+        request: Request,
+        task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+        body: OrderBody | None = None,
     ) -> dict[str, Any]:
-        return order_view(place(task_id, body or OrderBody()), d.clock())
+        return order_view(place(request, task_id, body or OrderBody()), d.clock())
 
     @router.post("/api/orders/{order_id}/receive")
     def api_receive(
-        order_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: ReceiveBody | None = None
+        request: Request,
+        order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+        body: ReceiveBody | None = None,
     ) -> dict[str, Any]:
-        return order_view(receive(order_id, (body or ReceiveBody()).quantity), d.clock())
+        order = receive(request, order_id, (body or ReceiveBody()).quantity)
+        return order_view(order, d.clock())
 
     @router.post("/api/orders/{order_id}/cancel")
-    def api_cancel(order_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+    def api_cancel(
+        request: Request, order_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> dict[str, Any]:
         try:
-            return order_view(_orders(d).cancel(order_id, d.clock()), d.clock())
+            order = _orders(d).cancel(order_id, d.clock())
         except OrderError as exc:
             raise _error(exc) from None
+        audited(request, AuditAction.ORDER_CANCELLED, _target(order))
+        return order_view(order, d.clock())
 
     # -- the tasks page's buttons (forms post, then back to the page) ------------------------
 
     @router.post("/tasks/{task_id}/order", include_in_schema=False)
     def form_order(
+        request: Request,
         task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         quantity: Annotated[int | None, Form(gt=0, le=MAX_QTY)] = None,
     ) -> RedirectResponse:
-        place(task_id, OrderBody(quantity=quantity))
+        place(request, task_id, OrderBody(quantity=quantity))
         return RedirectResponse("/tasks", status_code=303)
 
     @router.post("/orders/{order_id}/receive", include_in_schema=False)
     def form_receive(
+        request: Request,
         order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         quantity: Annotated[int | None, Form(gt=0, le=MAX_QTY)] = None,
     ) -> RedirectResponse:
-        receive(order_id, quantity)
+        receive(request, order_id, quantity)
         return RedirectResponse("/tasks", status_code=303)
 
     return router
