@@ -206,26 +206,34 @@ def test_the_login_limit_is_shared_by_two_daemons_over_one_database(
     second_engine = sqlite_engine_at(tmp_path / "stockwatch.sqlite3")  # the same file
     try:
         for first in _site(sqlite_engine, users=True):
-            second_accounts = build_accounts(second_engine, fast_hash=True)
-            deps = WebDeps(
-                store=SqlStore(second_engine),
-                clock=first.clock,
-                push_secret=None,
-                status=lambda: status_report(first.store, {}, NOW, AlertPolicy().stale_after),
-                security=WebSecurity(accounts=second_accounts, clock=first.clock),
-            )
-            with serve(create_app(deps)) as second_url:
-                with first.client() as a, httpx.Client(base_url=second_url) as b:
-                    wrong = {"user": "otto", "password": "nope-nope"}
-                    for client in (a, a, a, b, b):
-                        assert client.post("/login", data=wrong).status_code == 401
-                    right = {"user": "otto", "password": PASSWORD}
-                    assert a.post("/login", data=right).status_code == 429
-                    assert b.post("/login", data=right).status_code == 429
-                    first.clock.now += timedelta(minutes=6)
-                    assert b.post("/login", data=right).status_code == 303
+            _limit_shared(first, second_engine)
     finally:
         second_engine.dispose()
+
+
+def _limit_shared(first: Site, second_engine: Engine) -> None:
+    deps = WebDeps(
+        store=SqlStore(second_engine),
+        clock=first.clock,
+        push_secret=None,
+        status=lambda: status_report(first.store, {}, NOW, AlertPolicy().stale_after),
+        security=WebSecurity(
+            accounts=build_accounts(second_engine, fast_hash=True), clock=first.clock
+        ),
+    )
+    with (
+        serve(create_app(deps)) as second_url,
+        first.client() as a,
+        httpx.Client(base_url=second_url) as b,
+    ):
+        wrong = {"user": "otto", "password": "nope-nope"}
+        for client in (a, a, a, b, b):
+            assert client.post("/login", data=wrong).status_code == 401
+        right = {"user": "otto", "password": PASSWORD}
+        assert a.post("/login", data=right).status_code == 429
+        assert b.post("/login", data=right).status_code == 429
+        first.clock.now += timedelta(minutes=6)
+        assert b.post("/login", data=right).status_code == 303
 
 
 def test_logout_ends_the_session_on_the_server(site: Site) -> None:

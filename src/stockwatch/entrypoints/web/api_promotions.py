@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.promotions import Promotion
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.web_common import audited
 from stockwatch.ports import Clock, PromotionStore, StoredPromotionRecord
 
@@ -63,7 +64,7 @@ def promotions_router(
     async def list_promotions() -> list[dict[str, Any]]:
         return [promotion_json(r) for r in await asyncio.to_thread(store.list)]
 
-    @router.post("", status_code=201)
+    @router.post("", status_code=201, responses=errors({400: "an invalid promotion"}))
     async def add_promotion(request: Request, body: PromotionIn) -> dict[str, Any]:
         try:
             promo = Promotion(
@@ -84,7 +85,7 @@ def promotions_router(
         audited(request, AuditAction.PROMOTION_ADDED, f"promotion #{new_id}", promo.name[:200])
         return promotion_json(StoredPromotionRecord(new_id, promo, now))
 
-    @router.delete("/{promo_id}")
+    @router.delete("/{promo_id}", responses=errors({404: "no such promotion"}))
     async def delete_promotion(request: Request, promo_id: int) -> dict[str, Any]:
         if promo_id < 1 or promo_id > 2**63 - 1:
             raise HTTPException(404, f"no promotion {promo_id}")

@@ -34,6 +34,7 @@ from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.insight_pages import insight_router
 from stockwatch.entrypoints.web.item_rows import Sources
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.orders import orders_router
 from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
 from stockwatch.entrypoints.web.web_common import (
@@ -230,7 +231,11 @@ def create_app(deps: WebDeps) -> FastAPI:
     @app.get(
         "/metrics",
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}}, 404: {"description": "metrics off"}},
+        responses={
+            200: {"content": {"text/plain": {}}},
+            401: {"description": "[daemon.http] public_metrics = false and no login"},
+            404: {"description": "metrics off"},
+        },
     )
     async def metrics(d: Deps) -> Response:
         """Prometheus text format ([daemon.http] public_metrics = false: needs a login)."""
@@ -304,6 +309,7 @@ def create_app(deps: WebDeps) -> FastAPI:
             ],
         },
         responses={
+            400: {"description": "bad body: not JSON, or items not a list of SKUs"},
             401: {"description": "bad token"},
             413: {"description": "body too large"},
             503: {"description": "the database cannot take the request now; retry"},
@@ -369,7 +375,10 @@ def create_app(deps: WebDeps) -> FastAPI:
         ]
 
     # {item:path}: a SKU may hold "/" (TEE/XL), sent as is or as %2F.
-    @app.post("/api/alerts/{item:path}/ack")
+    @app.post(
+        "/api/alerts/{item:path}/ack",
+        responses=errors({400: "a malformed item key", 404: "the item has no open alert"}),
+    )
     def ack(request: Request, item: str, d: Deps) -> dict[str, Any]:
         key = _key(item)
         try:
@@ -379,7 +388,12 @@ def create_app(deps: WebDeps) -> FastAPI:
         audited(request, AuditAction.ACKNOWLEDGE, key)
         return state_json(key, state)
 
-    @app.post("/api/alerts/{item:path}/snooze")
+    @app.post(
+        "/api/alerts/{item:path}/snooze",
+        responses=errors(
+            {400: "a malformed item key or a snooze under a minute", 404: "no open alert"}
+        ),
+    )
     def snooze(
         request: Request,
         item: str,
@@ -397,7 +411,7 @@ def create_app(deps: WebDeps) -> FastAPI:
         audited(request, AuditAction.SNOOZE, key, f"hours={hours:g}")
         return state_json(key, state)
 
-    @app.get("/api/events")
+    @app.get("/api/events", responses=errors({400: "a malformed item key or since"}))
     def events(
         d: Deps,
         item: str | None = None,

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from stockwatch.core.audit import AuditAction, AuditNote
 from stockwatch.entrypoints.web.api_json import iso
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.security import (
     SESSION_COOKIE,
     WebSecurity,
@@ -108,7 +109,7 @@ def auth_router(d: AuthDeps) -> APIRouter:
 
     @router.get(
         "/api/audit",
-        responses={404: {"description": "no account store (accounts not available)"}},
+        responses=errors({404: "no account store (accounts not available)"}),
     )
     def api_audit(
         actor: Annotated[str | None, Query(max_length=96)] = None,

@@ -20,6 +20,7 @@ from stockwatch.entrypoints.web.api_json import iso, item_event_json, row_json
 from stockwatch.entrypoints.web.dashboard_texts import text
 from stockwatch.entrypoints.web.item_chart import chart_data
 from stockwatch.entrypoints.web.item_rows import ItemRow, RowsPage
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.web_common import (
     DashboardDeps,
     PageRenderer,
@@ -110,7 +111,10 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
         audited(request, AuditAction.CLEAR_LEVEL, item)
         return back(item)
 
-    @router.get("/api/items/{key:path}")
+    @router.get(
+        "/api/items/{key:path}",
+        responses=errors({400: "a malformed item key", 404: "no such item"}),
+    )
     def api_item(key: str, lang: str = "en") -> dict[str, Any]:
         detail = _detail(parse_key(key), lang)
         return {

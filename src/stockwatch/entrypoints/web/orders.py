@@ -17,9 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.web_common import DashboardDeps, audited
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
 
+NO_ORDERS = "purchase orders are not available with this store"
+CONFLICT = "the order or task is not in a state that allows this (closed, received, cancelled)"
 MAX_QTY = 2**31 - 1
 MAX_ID = 2**63 - 1  # a larger id is a 422, not an overflow in the database driver
 
@@ -96,7 +99,10 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         audited(request, AuditAction.ORDER_RECEIVED, _target(order), got)
         return order
 
-    @router.get("/api/orders")
+    @router.get(
+        "/api/orders",
+        responses=errors({400: "a malformed item key", 404: NO_ORDERS}),
+    )
     def api_orders(
         status: Annotated[str, Query(pattern="^(open|all)$")] = "open",
         item: Annotated[str | None, Query(max_length=200)] = None,
@@ -108,13 +114,23 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         now = d.clock()
         return [order_view(o, now) for o in _orders(d).find(key, open_only=status == "open")]
 
-    @router.post("/api/orders", status_code=201)
+    @router.post(
+        "/api/orders",
+        status_code=201,
+        responses=errors({400: "a malformed item key", 404: NO_ORDERS, 409: CONFLICT}),
+    )
     def api_place(request: Request, body: OrderBody) -> dict[str, Any]:
         if not body.item:
             raise HTTPException(422, "item is required (or POST /api/tasks/{id}/order)")
         return order_view(place(request, None, body), d.clock())
 
-    @router.post("/api/tasks/{task_id}/order", status_code=201)
+    @router.post(
+        "/api/tasks/{task_id}/order",
+        status_code=201,
+        responses=errors(
+            {400: "a malformed item key", 404: "no such task, or " + NO_ORDERS, 409: CONFLICT}
+        ),
+    )
     def api_order_task(
         request: Request,
         task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
@@ -122,7 +138,10 @@ def orders_router(d: DashboardDeps) -> APIRouter:
     ) -> dict[str, Any]:
         return order_view(place(request, task_id, body or OrderBody()), d.clock())
 
-    @router.post("/api/orders/{order_id}/receive")
+    @router.post(
+        "/api/orders/{order_id}/receive",
+        responses=errors({404: "no such order, or " + NO_ORDERS, 409: CONFLICT}),
+    )
     def api_receive(
         request: Request,
         order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
@@ -131,7 +150,10 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         order = receive(request, order_id, (body or ReceiveBody()).quantity)
         return order_view(order, d.clock())
 
-    @router.post("/api/orders/{order_id}/cancel")
+    @router.post(
+        "/api/orders/{order_id}/cancel",
+        responses=errors({404: "no such order, or " + NO_ORDERS, 409: CONFLICT}),
+    )
     def api_cancel(
         request: Request, order_id: Annotated[int, Path(ge=1, le=MAX_ID)]
     ) -> dict[str, Any]:
