@@ -59,6 +59,7 @@ from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 from stockwatch.wiring.purchasing import learned_lead_times
+from stockwatch.wiring.sales_levels import sales_levels_computer
 
 
 @dataclass
@@ -348,7 +349,6 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
     def run(now: datetime) -> object:
         # numpy and pyarrow load only when a recompute actually runs (CLI start-up stays fast).
         from stockwatch.adapters.db.sales import SqlSalesStore
-        from stockwatch.bulk.computer import BulkLevelsComputer
 
         catalog = cache.refresh()
         sales = SqlSalesStore(store.engine)
@@ -357,15 +357,7 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
         if not keys:
             return None
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
-        tz_name = config.model.general.timezone
-        computer = BulkLevelsComputer(
-            config,
-            catalog.items,
-            sales.matrix,
-            promotions=all_promotions(config, store.engine),
-            stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
-            lead_times=learned_lead_times(store.engine, catalog.items, policy_resolver(config)),
-        )
+        computer = sales_levels_computer(config, catalog.items, store.engine, sales)
         try:
             return recompute_thresholds(
                 keys,

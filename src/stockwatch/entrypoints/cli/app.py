@@ -45,6 +45,7 @@ from stockwatch.entrypoints.cli.thresholds import (
 )
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
 from stockwatch.wiring.compose import Catalog, load_catalog, policy_resolver
+from stockwatch.wiring.promotions import promotion_file_problems
 
 EXIT_URGENT = 3
 
@@ -437,6 +438,12 @@ def config_validate(config: ConfigOpt = None, lang: LangOpt = None) -> None:
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     language = _lang(cfg, lang)
+    bad_rows = promotion_file_problems(cfg)
+    if bad_rows:
+        err.print(t("promotion_rows", language, count=len(bad_rows)), highlight=False)
+        for line in bad_rows:
+            err.print(f"  {escape(line)}", highlight=False)
+        raise typer.Exit(1)
     if path is None:
         out.print(t("config_default", language))
     else:

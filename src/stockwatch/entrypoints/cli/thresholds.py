@@ -34,8 +34,8 @@ from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import NoSalesHistory, describe_change, recompute
 from stockwatch.wiring.accounts import record_cli_action
 from stockwatch.wiring.compose import open_database, policy_resolver
-from stockwatch.wiring.promotions import all_promotions
 from stockwatch.wiring.purchasing import learned_lead_times
+from stockwatch.wiring.sales_levels import sales_levels_computer
 from stockwatch.wiring.stores import (
     SoldLine,
     SqlOrderSales,
@@ -336,8 +336,6 @@ def thresholds_recompute(
     lang: LangOpt = None,
 ) -> None:
     """Recompute every item's thresholds from the imported sales history."""
-    from stockwatch.bulk.computer import BulkLevelsComputer
-
     cfg, language = _setup(config, lang)
     day = _as_of(cfg, as_of)
     catalogue = _catalogue(cfg, items) or {}
@@ -348,14 +346,7 @@ def thresholds_recompute(
         engine.dispose()
         raise _fail(_t("no_items", language))
     has_sales = bool(sales.skus())
-    tz_name = cfg.model.general.timezone
-    computer = BulkLevelsComputer(
-        cfg,
-        catalogue,
-        sales.matrix,
-        promotions=all_promotions(cfg, engine),
-        stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
-    )
+    computer = sales_levels_computer(cfg, catalogue, engine, sales)
     store = SqlThresholdStore(engine)
     with Progress(
         TextColumn("{task.description}"),
