@@ -77,6 +77,7 @@ class WebDeps:
     promotion_windows: Callable[[], Sequence[Promotion]] | None = None  # on the item chart
     backtest: Callable[[str, dict[str, str]], Any] | None = None  # /backtest (wiring.backtest)
     review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
+    refresh_seconds: int = 30  # [daemon.http] refresh_seconds: the overview's self-refresh
 
 
 def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
@@ -448,11 +449,13 @@ def create_app(deps: WebDeps) -> FastAPI:
         promotions=deps.promotion_windows,
         backtest=deps.backtest,
         review_advice=deps.review_advice,
+        refresh_seconds=deps.refresh_seconds,
     )
     app.include_router(dashboard_router(dashboard))
     app.include_router(orders_router(dashboard))
     app.include_router(insight_router(deps.backtest, deps.lang, ()))
-    app.include_router(auth_router(AuthDeps(security, deps.clock, page_renderer(dashboard))))
+    render = page_renderer(dashboard)
+    app.include_router(auth_router(AuthDeps(security, deps.clock, render, deps.lang)))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app, deps.lang)
     openapi_doc.install(app)

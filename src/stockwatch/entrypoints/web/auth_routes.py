@@ -13,12 +13,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from stockwatch.core.audit import AuditAction, AuditNote
 from stockwatch.entrypoints.web.api_json import iso
+from stockwatch.entrypoints.web.dashboard_texts import action_label
 from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.security import (
     SESSION_COOKIE,
     WebSecurity,
     session_cookie_header,
 )
+from stockwatch.entrypoints.web.web_common import request_lang
 from stockwatch.service.accounts import Accounts
 
 Render = Callable[..., HTMLResponse]  # (request, template, title_key, **context)
@@ -29,6 +31,7 @@ class AuthDeps:
     security: WebSecurity
     clock: Callable[[], datetime]
     render: Render
+    lang: str = "zh-CN"  # the dashboard's default language
 
 
 def safe_next(value: str) -> str:
@@ -105,7 +108,14 @@ def auth_router(d: AuthDeps) -> APIRouter:
     @router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
     def audit_page(request: Request, actor: str | None = None) -> HTMLResponse:
         entries = accounts().audit(500, actor or None)
-        return d.render(request, "audit.html", "audit", entries=entries)
+        lang = request_lang(request, d.lang)
+        return d.render(
+            request,
+            "audit.html",
+            "audit",
+            entries=entries,
+            label=lambda action: action_label(action, lang),
+        )
 
     @router.get(
         "/api/audit",

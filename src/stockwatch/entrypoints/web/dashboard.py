@@ -147,6 +147,7 @@ def page_renderer(d: DashboardDeps, banners: BannerCache | None = None) -> PageR
             who_name=who.name if who is not None and signed_in else None,
             csrf_token=getattr(request.state, "csrf_token", None),
             timezone=d.timezone,
+            refresh_seconds=d.refresh_seconds,
             # Banners only for someone let in (never on the login page of a locked dashboard).
             banners=[]
             if name.startswith("_") or banners is None or who is None

@@ -46,6 +46,7 @@ class DashboardDeps:
     # the review's advice (stockouts found, per-tier figures, suggestions); None: not offered.
     backtest: Callable[[str, dict[str, str]], Any] | None = None
     review_advice: Callable[[Any, datetime, datetime], Any] | None = None
+    refresh_seconds: int = 30  # how often a page's live part reloads itself (data-every)
 
     def summary(self) -> Status:
         return (self.status_summary or self.status)()
