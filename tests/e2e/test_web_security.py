@@ -223,8 +223,8 @@ def _limit_shared(first: Site, second_engine: Engine) -> None:
     )
     with (
         serve(create_app(deps)) as second_url,
-        first.client() as a,
-        httpx.Client(base_url=second_url) as b,
+        first.client(timeout=60) as a,  # generous: the CI machine is loaded
+        httpx.Client(base_url=second_url, timeout=60) as b,
     ):
         wrong = {"user": "otto", "password": "nope-nope"}
         for client in (a, a, a, b, b):
