@@ -171,6 +171,16 @@ def test_explain_of_a_disabled_item() -> None:
     assert code == 0 and "disabled" in out
 
 
+def test_explain_in_chinese_has_chinese_notes_and_steps() -> None:
+    config = str(SAMPLE / "stockwatch.toml")
+    code, out, _ = invoke("explain", "OLD-MUG", "--config", config, "--as-of", AS_OF)
+    assert code == 0 and "阈值已手动设为 0" in out and "threshold set to 0 by hand" not in out
+    code, out, _ = invoke(
+        "explain", "OLD-MUG", "--config", config, "--as-of", AS_OF, "--lang", "en"
+    )
+    assert code == 0 and "threshold set to 0 by hand" in out
+
+
 def test_the_console_script_runs_as_a_real_process(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "STOCKWATCH_CONFIG"}
     proc = subprocess.run(

@@ -88,22 +88,23 @@ def recompute_items(
     from stockwatch.adapters.db.sales import SqlSalesStore
     from stockwatch.wiring.sales_levels import sales_levels_computer  # imports this module
 
-    sales = SqlSalesStore(store.engine)
-    has_sales = sales.last_day() is not None
-    if not keys or not (has_sales or allow_no_sales):
-        return None
-    day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
-    computer = sales_levels_computer(config, cache.catalog.items, store.engine, sales)
-    return recompute_thresholds(
-        keys,
-        day,
-        computer,
-        SqlThresholdStore(store.engine),
-        now,
-        review_factor=review_factor or config.model.thresholds.review_factor,
-        has_sales=has_sales,
-        allow_no_sales=allow_no_sales,
-    )
+    with cache.recompute_lock:  # see LevelCache: never side by side with another recompute
+        sales = SqlSalesStore(store.engine)
+        has_sales = sales.last_day() is not None
+        if not keys or not (has_sales or allow_no_sales):
+            return None
+        day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
+        computer = sales_levels_computer(config, cache.catalog.items, store.engine, sales)
+        return recompute_thresholds(
+            keys,
+            day,
+            computer,
+            SqlThresholdStore(store.engine),
+            now,
+            review_factor=review_factor or config.model.thresholds.review_factor,
+            has_sales=has_sales,
+            allow_no_sales=allow_no_sales,
+        )
 
 
 @dataclass

@@ -20,6 +20,7 @@ from stockwatch.config.settings import Config
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
+from stockwatch.core.note_text import note_text
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     DbOpt,
@@ -480,7 +481,7 @@ def _print_pending(pending: list[StoredThreshold], store: SqlThresholdStore, lan
             str(p.version),
             f"{now.t1} / {now.t2} / {now.t3}" if now else "-",
             f"{p.levels.t1} / {p.levels.t2} / {p.levels.t3}",
-            p.review_reason or "",
+            note_text(p.review_reason, lang) if p.review_reason else "",
         )
     out.print(table)
 
