@@ -641,8 +641,11 @@ class PurchaseOrderStore(Protocol):
 
     def cancel(self, order_id: int, now: datetime) -> PurchaseOrder: ...
 
-    def upsert_imported(self, orders: Sequence[PurchaseOrder], now: datetime) -> int:
-        """Insert or update imported orders by their external reference; return how many."""
+    def upsert_imported(
+        self, orders: Sequence[PurchaseOrder], now: datetime
+    ) -> list[PurchaseOrder]:
+        """Insert or update imported orders by their external reference; return those that
+        changed (a new open order takes over its item's open task)."""
         ...
 
     def find(

@@ -98,10 +98,6 @@ def test_apply_writes_the_layer_and_keeps_the_rest_of_the_file(shop: Path) -> No
     assert tomllib.loads(text)["categories"]["toys"]["buffer_days"] == 3.0
     code, output = _cli("backtest", "-c", str(shop), "--apply", "P9", "--sweep", "--dedupe", "2")
     assert code == 1 and "P9" in output
-    code, output = _cli(
-        "backtest", "-c", str(shop), "--fill-rate", "0.98", "--apply", "候选", "--item", "A"
-    )
-    assert code == 1 and "满足率" in output
 
 
 def test_apply_goes_through_the_review_guard(shop: Path) -> None:

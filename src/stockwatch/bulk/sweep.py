@@ -238,15 +238,16 @@ def run_sweep(
     # Policies are resolved once per distinct base policy, not once per item and candidate.
     distinct: dict[ThresholdPolicy, int] = {}
     base_index = np.array([distinct.setdefault(b, len(distinct)) for b in bases], dtype=np.int64)
-    items_by_model = {
-        model: [
-            item_for(Candidate("", lead_model=model), item, samples)
+    columns: dict[str, _ItemColumns] = {}
+    for model in {c.lead_model for c in candidates}:
+        believer = Candidate("", lead_model=model)
+        believed = [
+            item_for(believer, item, samples)
             for item, samples in zip(data.items, data.lead_samples, strict=True)
         ]
-        for model in {c.lead_model for c in candidates}
-    }
+        columns[model] = _ItemColumns.of(data, believed)
     per_candidate = [
-        _levels(data, c, list(distinct), base_index, items_by_model[c.lead_model], errors)
+        _levels(data, c, list(distinct), base_index, columns[c.lead_model], errors)
         for c in candidates
     ]
     # The stock at the start, when no reading says it: as if just replenished under the policy
@@ -327,12 +328,40 @@ def _base_policies(
     return out, errors
 
 
+@dataclass(frozen=True)
+class _ItemColumns:
+    """What the levels need from the items under one lead-time model, computed once for every
+    candidate: the items, their own lead time and σ (nan: the policy's), baseline marks."""
+
+    items: list[Item | None]
+    lead: F64
+    lead_sd: F64
+    marks: npt.NDArray[np.int8] | None
+
+    @classmethod
+    def of(cls, data: ReplayData, items: list[Item | None]) -> _ItemColumns:
+        own = [it if it is not None and it.lead_time_days is not None else None for it in items]
+        return cls(
+            items,
+            np.array([np.nan if it is None else it.lead_time_days for it in own]),
+            np.array([np.nan if it is None else (it.lead_time_sd_days or 0.0) for it in own]),
+            baseline_marks(items, data.promotions, data.as_of, int(data.before.shape[1])),
+        )
+
+    def leads(self, policies: Sequence[ThresholdPolicy], index: I64) -> tuple[F64, F64]:
+        """Per row: the item's lead time and σ, else its policy's (``declared_lead``)."""
+        lead = np.array([p.lead_time_days for p in policies], dtype=np.float64)[index]
+        sd = np.array([p.lead_time_sd_days for p in policies], dtype=np.float64)[index]
+        own = ~np.isnan(self.lead)
+        return np.where(own, self.lead, lead), np.where(own, self.lead_sd, sd)
+
+
 def _levels(
     data: ReplayData,
     candidate: Candidate,
     bases: Sequence[ThresholdPolicy],
     base_index: I64,
-    items: list[Item | None],
+    items: _ItemColumns,
     errors: dict[int, str],
 ) -> tuple[I64, I64, I64, F64, F64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], dict[int, str]]:
     """Return the candidate's (t1, t2, t3, α, order-up-to, disabled, bad, errors) per item."""
@@ -368,19 +397,11 @@ def _levels(
 
 
 def _compute(
-    data: ReplayData, items: list[Item | None], policies: list[ThresholdPolicy], index: I64
+    data: ReplayData, columns: _ItemColumns, policies: list[ThresholdPolicy], index: I64
 ) -> BulkLevels:
-    lead = declared_lead(items, [policies[i] for i in index.tolist()])
-    lead_sd = np.array(
-        [
-            (it.lead_time_sd_days or 0.0)
-            if it is not None and it.lead_time_days is not None
-            else policies[i].lead_time_sd_days
-            for it, i in zip(items, index.tolist(), strict=True)
-        ],
-        dtype=np.float64,
-    )
+    lead, lead_sd = columns.leads(policies, index)
     promos = list(data.promotions)
+    items = columns.items
     return compute_bulk(
         data.before,
         policies,
@@ -390,7 +411,7 @@ def _compute(
         promos,
         demand_uplifts(items, promos, data.as_of, horizons(policies, index, lead)),
         promotion_index(items, promos, data.as_of, lead, "threshold"),
-        marks=baseline_marks(items, promos, data.as_of, int(data.before.shape[1])),
+        marks=columns.marks,
         as_of=data.as_of,
     )
 

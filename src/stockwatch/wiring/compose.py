@@ -65,6 +65,7 @@ from stockwatch.wiring.notify import (
 from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
+from stockwatch.wiring.purchase_sync import PurchaseSync
 from stockwatch.wiring.purchasing import learned_lead_times
 from stockwatch.wiring.sales_levels import sales_levels_computer
 
@@ -219,6 +220,7 @@ class DaemonParts:
     review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
     promotions: PromotionApplier | None = None  # applies promotions on time
     orders: OrderSync | None = None  # seller orders into sales; the push compensation API
+    purchases: PurchaseSync | None = None  # the merchant's 1688 purchase orders (buyer view)
     promotion_store: PromotionStore | None = None  # /api/promotions
     # Catalogue load, levels and item sync: run after the HTTP server is up, before polling.
     prepare: Callable[[], None] | None = None
@@ -498,6 +500,11 @@ def build_daemon(
             # by default only a seller's daemon reads its own orders
             pull_orders=o.enabled or model.gateway.side == "seller",
         )
+    purchases = None
+    if client is not None and daemon.purchases.enabled is not False:
+        purchases = PurchaseSync(
+            config, store, cache, client, daemon.seconds(daemon.purchases.every)
+        )
     return DaemonParts(
         store=store,
         source=source,
@@ -542,6 +549,7 @@ def build_daemon(
         token_watch=token_watch,
         promotions=promotions,
         orders=orders,
+        purchases=purchases,
         promotion_store=promotion_store(store.engine),
         backtest=_lazy_backtest(config, store),
         review_advice=_lazy_advice(config, store),

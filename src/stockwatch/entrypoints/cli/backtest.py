@@ -287,6 +287,8 @@ def backtest(
             category=category,
             item_class=item_class,
             lang=language,
+            result=result.by_name(chosen.name),
+            data=data,
         )
     if fmt == "json":
         out.print_json(json.dumps(report, ensure_ascii=False))
