@@ -134,6 +134,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "receive": ("收货", "Receive"),
     "receive_all": ("全部收货", "Receive all"),
     "no_orders": ("没有在途的采购单。", "No purchase orders on the way."),
+    "board_open": ("待下单 · 草稿采购单", "To order · draft purchase list"),
+    "board_ordered": ("已下单 · 在途", "Ordered · on the way"),
+    "board_received": ("最近 {n} 天已收货", "Received in the last {n} days"),
+    "received_at": ("收货时间", "Received"),
+    "no_received": ("这段时间没有收货。", "Nothing received in this window."),
+    "ordered_elsewhere": ("已下单（无采购单记录）", "Ordered (no purchase order recorded)"),
+    "board_window": ("显示最近", "Show the last"),
+    "days_unit": ("天", "days"),
+    "marked_ordered": ("已记录下单", "Marked ordered"),
+    "received_done": ("已记录收货", "Receipt recorded"),
+    "closed_done": ("任务已关闭", "Task closed"),
     "shelf": ("货架库存", "Shelf"),
     "position_hint": (
         "库存位置：实物库存 − 已占用 + 在途（决定何时补货，T1/T2）",
@@ -314,6 +325,41 @@ TEXTS: dict[str, tuple[str, str]] = {
     "bt_nav_back": ("返回总览", "Back to the dashboard"),
     "bt_no_data": ("还没有可回测的销售历史。", "No sales history to replay yet."),
 }
+
+
+# The audit log's action names (core.audit.AuditAction) as a person reads them.
+AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
+    "acknowledge": ("确认预警", "Acknowledged"),
+    "snooze": ("暂停提醒", "Snoozed"),
+    "approve": ("批准预警线变更", "Approved a threshold change"),
+    "reject": ("驳回预警线变更", "Rejected a threshold change"),
+    "set_level": ("手动设置预警线", "Set a level by hand"),
+    "clear_level": ("清除手动预警线", "Cleared a hand-set level"),
+    "order_placed": ("记录下单", "Order placed"),
+    "order_received": ("记录收货", "Order received"),
+    "order_cancelled": ("取消采购单", "Order cancelled"),
+    "task_closed": ("关闭补货任务", "Task closed"),
+    "channel_enabled": ("重新启用通知渠道", "Channel re-enabled"),
+    "outbox_retry": ("重新发送通知", "Notification retried"),
+    "promotion_added": ("添加促销", "Promotion added"),
+    "promotion_deleted": ("删除促销", "Promotion deleted"),
+    "login": ("登录", "Logged in"),
+    "login_failed": ("登录失败", "Failed login"),
+    "logout": ("退出登录", "Logged out"),
+    "user_add": ("添加用户", "User added"),
+    "user_passwd": ("修改密码", "Password changed"),
+    "user_role": ("修改角色", "Role changed"),
+    "user_remove": ("删除用户", "User removed"),
+    "token_add": ("创建 API 令牌", "API token created"),
+    "token_revoke": ("吊销 API 令牌", "API token revoked"),
+    "unnamed": ("未命名操作", "Unnamed action"),
+}
+
+
+def action_label(action: str, lang: str) -> str:
+    """An audit action as text; an older entry's raw name (e.g. "POST") is shown as it is."""
+    zh, en = AUDIT_ACTIONS.get(action, (action, action))
+    return en if lang == "en" else zh
 
 
 def text(key: str, lang: str, **values: object) -> str:
