@@ -62,6 +62,8 @@ def test_ack_and_snooze_change_the_alert_and_are_logged(config: Path) -> None:
     audited = [(e["actor"], e["action"], e["target"]) for e in json.loads(output)]
     me = f"cli:{os_user()}"
     assert audited == [(me, "snooze", "RUBBER-DUCK"), (me, "acknowledge", "RUBBER-DUCK")]
+    table = _cli("audit", "-c", str(config), "--lang", "zh-CN")[1]
+    assert "确认预警" in table and "暂停提醒" in table  # read as words, not code names
     [alert] = json.loads(_cli("alerts", "list", "-c", str(config), "-f", "json")[1])
     assert alert["acked"] and alert["snoozed_until"]
 

@@ -113,3 +113,33 @@ def test_item_page_and_api_actions_are_recorded_by_name_with_who_and_what(site: 
     # Nothing was recorded under the HTTP route or as "dashboard".
     assert not [e for e in entries if e["action"] in ("unnamed", "POST")]
     assert accounts.audit(100, actor="dashboard") == []
+
+
+def test_the_json_api_actions_are_named_too(site: Site) -> None:
+    url, accounts, token = site
+    bearer = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, headers=bearer) as api:
+        assert api.post(f"/api/alerts/{DRAGON}/snooze", params={"hours": 3}).status_code == 200
+        dead = api.get("/api/outbox", params={"status": "failed"}).json()
+        assert api.post(f"/api/outbox/{dead[0]['id']}/retry").status_code == 200
+        tasks = {t["sku"]: t["id"] for t in api.get("/api/tasks").json()}
+        assert api.post(f"/api/tasks/{tasks[DUCK]}/close").status_code == 200
+        placed = api.post(f"/api/tasks/{tasks[GLOBE]}/order", json={"quantity": 9})
+        assert placed.status_code == 201
+        order = placed.json()["id"]
+        assert api.post(f"/api/orders/{order}/receive", json={"quantity": 4}).status_code == 200
+        # A refused action (a 4xx) is not recorded: nothing happened.
+        assert api.post(f"/api/tasks/{tasks[DUCK]}/close").status_code == 404
+    done = [(e.actor, e.action, e.target, e.detail) for e in reversed(accounts.audit(100))]
+    assert done == [
+        ("token:erp", "snooze", DRAGON, "hours=3"),
+        ("token:erp", "outbox_retry", f"outbox #{dead[0]['id']}", ""),
+        ("token:erp", "task_closed", f"task #{tasks[DUCK]}", ""),
+        (
+            "token:erp",
+            "order_placed",
+            f"order #{order} {GLOBE}",
+            f"quantity=9 supplier=义乌龙窑 task #{tasks[GLOBE]}",
+        ),
+        ("token:erp", "order_received", f"order #{order} {GLOBE}", "quantity=4"),
+    ]

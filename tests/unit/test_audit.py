@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stockwatch.core.audit import LoginAttempt, LoginLimit, cli_actor
+from stockwatch.core.audit import AuditAction, LoginAttempt, LoginLimit, action_label, cli_actor
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -60,3 +60,10 @@ def test_never_more_than_limit_failures_pass_inside_one_window(offsets: list[int
     for attempt in accepted:
         inside = [a for a in accepted if attempt.at <= a.at < attempt.at + timedelta(minutes=5)]
         assert len(inside) <= 3
+
+
+def test_every_action_reads_in_both_languages_and_an_old_raw_name_shows_as_is() -> None:
+    for action in AuditAction:
+        zh, en = action_label(action.value, "zh-CN"), action_label(action.value, "en")
+        assert zh != action.value and en != action.value and zh != en
+    assert action_label("POST", "en") == "POST"

@@ -45,6 +45,41 @@ class AuditAction(enum.StrEnum):
     UNNAMED = "unnamed"
 
 
+# Each action as a person reads it (zh-CN, English): the dashboard's /audit and `stockwatch audit`.
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "acknowledge": ("确认预警", "Acknowledged"),
+    "snooze": ("暂停提醒", "Snoozed"),
+    "approve": ("批准预警线变更", "Approved a threshold change"),
+    "reject": ("驳回预警线变更", "Rejected a threshold change"),
+    "set_level": ("手动设置预警线", "Set a level by hand"),
+    "clear_level": ("清除手动预警线", "Cleared a hand-set level"),
+    "order_placed": ("记录下单", "Order placed"),
+    "order_received": ("记录收货", "Order received"),
+    "order_cancelled": ("取消采购单", "Order cancelled"),
+    "task_closed": ("关闭补货任务", "Task closed"),
+    "channel_enabled": ("重新启用通知渠道", "Channel re-enabled"),
+    "outbox_retry": ("重新发送通知", "Notification retried"),
+    "promotion_added": ("添加促销", "Promotion added"),
+    "promotion_deleted": ("删除促销", "Promotion deleted"),
+    "login": ("登录", "Logged in"),
+    "login_failed": ("登录失败", "Failed login"),
+    "logout": ("退出登录", "Logged out"),
+    "user_add": ("添加用户", "User added"),
+    "user_passwd": ("修改密码", "Password changed"),
+    "user_role": ("修改角色", "Role changed"),
+    "user_remove": ("删除用户", "User removed"),
+    "token_add": ("创建 API 令牌", "API token created"),
+    "token_revoke": ("吊销 API 令牌", "API token revoked"),
+    "unnamed": ("未命名操作", "Unnamed action"),
+}
+
+
+def action_label(action: str, lang: str) -> str:
+    """An audit action as text; an older entry's raw name (e.g. "POST") is shown as it is."""
+    zh, en = ACTION_LABELS.get(action, (action, action))
+    return en if lang == "en" else zh
+
+
 @dataclass(frozen=True)
 class AuditNote:
     """What a route or command did, as it goes into the audit log (the actor is added there)."""

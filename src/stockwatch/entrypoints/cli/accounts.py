@@ -16,7 +16,7 @@ from rich.table import Table
 
 from stockwatch.config.settings import Config
 from stockwatch.core.accounts import Role, Scope
-from stockwatch.core.audit import AuditAction, AuditNote, cli_actor
+from stockwatch.core.audit import AuditAction, AuditNote, action_label, cli_actor
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
@@ -299,7 +299,9 @@ def audit(
     cols = ("col_at", "col_actor", "col_action", "col_target", "col_detail")
     table = Table(*(_t(c, language) for c in cols))
     for e in entries:
-        table.add_row(_when(cfg, e.at), e.actor, e.action, e.target, e.detail)
+        table.add_row(
+            _when(cfg, e.at), e.actor, action_label(e.action, language), e.target, e.detail
+        )
     out.print(table)
 
 

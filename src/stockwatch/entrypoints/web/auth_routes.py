@@ -11,9 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stockwatch.core.audit import AuditAction, AuditNote
+from stockwatch.core.audit import AuditAction, AuditNote, action_label
 from stockwatch.entrypoints.web.api_json import iso
-from stockwatch.entrypoints.web.dashboard_texts import action_label
 from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.security import (
     SESSION_COOKIE,
