@@ -55,8 +55,8 @@ NOW = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
 TARGET_MS = 150.0
 START_TARGET_S = 5.0
 SUPPLIERS, CATEGORIES = 200, 50
-# The indexes of migrations 0005 and 0010 that the pages use (the readings one serves the
-# start-up catch-up). The peer runs without them; the tier counts of 0010 stay (not an index).
+# The indexes of migrations 0005 and 0011 that the pages use (the readings one serves the
+# start-up catch-up). The peer runs without them; the tier counts of 0011 stay (not an index).
 PAGE_INDEXES = {
     "ix_items_active_key": "items (key) WHERE active",
     "ix_items_category": "items (category, key)",

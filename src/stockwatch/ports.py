@@ -755,6 +755,10 @@ class AccountStore(Protocol):
     def audit(
         self, limit: int, actor: str | None = None, since: datetime | None = None
     ) -> list[AuditEntry]: ...
+    def login_entries(self, user: str, peer: str, since: datetime) -> list[AuditEntry]:
+        """The ``login``/``login_failed`` entries since ``since`` by this name (any case)
+        or from this address: what the login limit counts, shared by every process."""
+        ...
 
 
 class PasswordHasher(Protocol):

@@ -1,4 +1,4 @@
-"""Counts per tier kept by triggers (migration 0010) equal a count over the items, always."""
+"""Counts per tier kept by triggers (migration 0011) equal a count over the items, always."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def test_installing_counts_what_is_already_there(engine: Engine) -> None:
     store = SqlStore(engine)
     store.sync_items([Item(f"CUP-{n:02d}", title="cup") for n in range(4)], {}, NOW)
     with engine.begin() as conn:
-        uninstall(conn)  # as a database before migration 0010
+        uninstall(conn)  # as a database before migration 0011
     save(store, "CUP-00", Tier.OUT, 0)
     store.sync_items([Item("CUP-00", title="cup"), Item("CUP-09", title="new")], {}, NOW)
     with engine.begin() as conn:

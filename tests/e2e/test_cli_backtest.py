@@ -62,6 +62,8 @@ def test_table_in_both_languages_and_bad_input(shop: Path) -> None:
     assert code == 1 and "service level" in output
     code, output = _cli("backtest", "-c", str(shop), "--from", "yesterday")
     assert code == 1 and "--from" in output
+    code, output = _cli("backtest", "-c", str(shop), "--recompute", "fortnightly")
+    assert code == 1 and "--recompute" in output and "cron" in output
     code, output = _cli("backtest", "-c", str(shop), "--item", "NOPE")
     assert code == 1 and "NOPE" in output
     prices = shop.parent / "prices.csv"

@@ -188,3 +188,18 @@ def test_unit_sales_with_a_larger_order_up_to_level_can_run_out_more() -> None:
     low = simulate(demand, leads, 0, SimParams(1, 1, 1, 8.0))
     high = simulate(demand, leads, 0, SimParams(3, 3, 1, 12.0))
     assert (low.stockout_days, high.stockout_days) == (1, 2)
+
+
+def test_a_recompute_changes_the_levels_from_its_day_on() -> None:
+    # T1 4, T2 3, order up to 10, lead 5 days, 10 on hand, 2 sold a day. Unchanged, T2 comes on
+    # day 3 (2 left): 8 ordered, due day 8, out on days 5, 6, 7. Recomputed on day 2 to
+    # T1 8, T2 7, up to 14: day 2 ends at 4 (T2 at once): 10 ordered, due day 7, out on 5, 6.
+    p = SimParams(t1=4, t2=3, t3=1, order_up_to=10)
+    demand, leads = [2] * 8, [5] * 8
+    same = simulate(demand, leads, 10, p, trace=True)
+    assert (same.stockout_days, same.orders, same.units_ordered) == (3, 1, 8)
+    later = SimParams(t1=8, t2=7, t3=1, order_up_to=14, dedupe_days=5)  # its notice rule unused
+    moved = simulate(demand, leads, 10, p, trace=True, changes=[(2, later)])
+    assert (moved.stockout_days, moved.orders, moved.units_ordered) == (2, 1, 10)
+    assert moved.on_hand == (8, 6, 4, 2, 0, 0, 0, 8)
+    assert moved.notices == 2  # T2 on day 2; T1 on day 7, when the delivery leaves 8 (= T1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -217,8 +217,12 @@ def run_sweep(
     sampled_leads: bool = False,
     seed: int = 0,
     trace_items: Sequence[int] = (),
+    recompute_days: Sequence[int] = (),
 ) -> SweepResult:
-    """Replay every candidate over every item; the first candidate is the policy in force."""
+    """Replay every candidate over every item; the first candidate is the policy in force.
+
+    ``recompute_days`` (day offsets into the replay) recompute every candidate's levels from
+    the sales known by then, as ``replay_item`` does (the levels shown are the first ones)."""
     n = len(data.skus)
     base, errors = _base_policies(data, resolve, group_of)
     fallback = ThresholdPolicy()
@@ -238,18 +242,27 @@ def run_sweep(
     # Policies are resolved once per distinct base policy, not once per item and candidate.
     distinct: dict[ThresholdPolicy, int] = {}
     base_index = np.array([distinct.setdefault(b, len(distinct)) for b in bases], dtype=np.int64)
-    columns: dict[str, _ItemColumns] = {}
+    believed: dict[str, list[Item | None]] = {}
     for model in {c.lead_model for c in candidates}:
         believer = Candidate("", lead_model=model)
-        believed = [
+        believed[model] = [
             item_for(believer, item, samples)
             for item, samples in zip(data.items, data.lead_samples, strict=True)
         ]
-        columns[model] = _ItemColumns.of(data, believed)
-    per_candidate = [
-        _levels(data, c, list(distinct), base_index, columns[c.lead_model], errors)
-        for c in candidates
-    ]
+    segments = [0, *sorted({d for d in recompute_days if 0 < d < data.days})]
+    history = np.concatenate([data.before, data.demand], axis=1) if len(segments) > 1 else None
+    by_segment = []
+    for day in segments:
+        seen = data if history is None else _as_of_day(data, history, day)
+        columns = {model: _ItemColumns.of(seen, items) for model, items in believed.items()}
+        shared: dict[Any, Any] = {}  # one history: candidates share its demand statistics
+        by_segment.append(
+            [
+                _levels(seen, c, list(distinct), base_index, columns[c.lead_model], errors, shared)
+                for c in candidates
+            ]
+        )
+    per_candidate = by_segment[0]
     # The stock at the start, when no reading says it: as if just replenished under the policy
     # in force (the same for every candidate, so the comparison stays fair).
     first = per_candidate[0]
@@ -270,6 +283,11 @@ def run_sweep(
     bad = np.concatenate([c[6] for c in per_candidate])
     disabled = off | bad  # rows without levels simulate nothing and are left out of totals
     trace_rows = tuple(k * n + i for k in range(len(candidates)) for i in trace_items)
+    changes = []
+    for day, later in zip(segments[1:], by_segment[1:], strict=True):
+        c1, c2, c3, _, c_up, c_off = (np.concatenate([c[i] for c in later]) for i in range(6))
+        c_bad = np.concatenate([c[6] for c in later])
+        changes.append((day, RowParams(c1, c2, c3, c_up, c_off | c_bad, deb1, deb2, dedupe)))
     outcome = simulate_bulk(
         data.demand,
         leads,
@@ -279,6 +297,7 @@ def run_sweep(
         moq,
         mult,
         trace_rows=trace_rows,
+        changes=changes,
     )
     results = []
     for k, candidate in enumerate(candidates):
@@ -297,13 +316,28 @@ def run_sweep(
         )
         levels = per_candidate[k]
         row_errors = dict(errors)
-        row_errors.update(levels[7])
+        for segment in by_segment:  # a row without levels at some recompute is left out
+            for row, why in segment[k][7].items():
+                row_errors.setdefault(row, why)
         results.append(
             CandidateResult(
                 candidate, part, levels[0], levels[1], levels[2], levels[4], levels[3], row_errors
             )
         )
     return SweepResult(data, results)
+
+
+def _as_of_day(data: ReplayData, history: IntArray, day: int) -> ReplayData:
+    """The replay as a recompute on ``day`` sees it: the same window width, ending the day
+    before."""
+    width = int(data.before.shape[1])
+    return replace(
+        data,
+        before=history[:, day : day + width],
+        demand=data.demand[:, day:],
+        start_on_hand=data.start_on_hand,
+        as_of=data.as_of + timedelta(days=day),
+    )
 
 
 def _base_policies(
@@ -363,6 +397,7 @@ def _levels(
     base_index: I64,
     items: _ItemColumns,
     errors: dict[int, str],
+    shared: dict[Any, Any] | None = None,
 ) -> tuple[I64, I64, I64, F64, F64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], dict[int, str]]:
     """Return the candidate's (t1, t2, t3, α, order-up-to, disabled, bad, errors) per item."""
     policies: list[ThresholdPolicy] = []
@@ -378,10 +413,10 @@ def _levels(
     if clash:
         for row in np.flatnonzero(np.isin(base_index, list(clash))).tolist():
             bad_rows[row] = clash[int(base_index[row])]
-    bulk = _compute(data, items, policies, index)
+    bulk = _compute(data, items, policies, index, shared)
     if candidate.fill_rate is not None:
         policies, index = _fill_rate_policies(candidate.fill_rate, bulk, policies, index)
-        bulk = _compute(data, items, policies, index)
+        bulk = _compute(data, items, policies, index, shared)
     bad = bulk.error.copy()
     for row in list(errors) + list(bad_rows):
         bad[row] = True
@@ -397,7 +432,11 @@ def _levels(
 
 
 def _compute(
-    data: ReplayData, columns: _ItemColumns, policies: list[ThresholdPolicy], index: I64
+    data: ReplayData,
+    columns: _ItemColumns,
+    policies: list[ThresholdPolicy],
+    index: I64,
+    shared: dict[Any, Any] | None = None,
 ) -> BulkLevels:
     lead, lead_sd = columns.leads(policies, index)
     promos = list(data.promotions)
@@ -413,6 +452,7 @@ def _compute(
         promotion_index(items, promos, data.as_of, lead, "threshold"),
         marks=columns.marks,
         as_of=data.as_of,
+        memo=shared,
     )
 
 

@@ -111,6 +111,7 @@ class HttpConfig(_Section):
     session_hours: float = Field(12, gt=0, le=24 * 90)  # a login lasts this long
     secure_cookies: Literal["auto", "always", "never"] = "auto"  # auto: when the request is https
     public_metrics: bool = True  # false: /metrics needs a session or token like the API
+    refresh_seconds: int = Field(30, ge=2, le=3600)  # the overview reloads its table this often
     health_max_poll_age: str | float = "3h"  # /healthz is 503 when no poll succeeded for this
     health_max_backlog_age: str | float = "30m"  # ... or the oldest unsent notice waits this long
 

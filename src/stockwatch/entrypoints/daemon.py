@@ -209,6 +209,7 @@ class Daemon:
             oauth=p.oauth,
             backtest=p.backtest,
             review_advice=p.review_advice,
+            refresh_seconds=p.http.refresh_seconds,
             security=WebSecurity(
                 accounts=p.accounts,
                 # Sessions, login throttling and the audit run on the wall clock, also when the

@@ -68,6 +68,7 @@ from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promo
 from stockwatch.wiring.purchase_sync import PurchaseSync
 from stockwatch.wiring.purchasing import learned_lead_times
 from stockwatch.wiring.sales_levels import sales_levels_computer
+from stockwatch.wiring.warehouse_split import check_split, with_shares
 
 
 @dataclass
@@ -99,7 +100,7 @@ def load_catalog(
     if items_path is not None:
         loaded_items = read_items(items_path)
         catalog.note(loaded_items)  # type: ignore[arg-type]
-        catalog.items = {item.key: item for item in loaded_items.rows}
+        catalog.items = with_shares(config, {item.key: item for item in loaded_items.rows})
     if sales_path is not None:
         loaded_sales = read_sales(sales_path)
         catalog.note(loaded_sales)  # type: ignore[arg-type]
@@ -426,6 +427,7 @@ def build_daemon(
     daemon = model.daemon
     store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
     cache = LevelCache(config, as_of, store.engine)
+    reads_1688 = source is None and not daemon.stock_file
 
     def prepare() -> None:
         # Run by the daemon once its HTTP server answers: at 100,000 items reading the
@@ -433,6 +435,8 @@ def build_daemon(
         # than a health check waits, and the dashboard can serve from the database meanwhile.
         catalog = cache.refresh()
         items = list(catalog.items.values())
+        if reads_1688:  # one offer's stock for several items: an explicit split, never a copy
+            check_split(config, items)
         store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, (clock or _utc_now)())
 
     if not lazy:

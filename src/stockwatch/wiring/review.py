@@ -3,7 +3,7 @@ and suggestions whose expected effect comes from a backtest of the shop's own hi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,7 +30,14 @@ from stockwatch.core.review_advice import (
 from stockwatch.core.thresholds import ThresholdPolicy
 from stockwatch.core.tuning import Candidate
 from stockwatch.ports import Store
-from stockwatch.wiring.backtest import HistoryError, load_replay, policy_groups, received_orders
+from stockwatch.wiring.backtest import (
+    HistoryError,
+    Period,
+    load_replay,
+    policy_groups,
+    received_orders,
+    schedule,
+)
 
 _ALL = 10_000_000
 RATE_DAYS = 28  # the expected daily demand before the period: the mean of these days
@@ -137,6 +144,8 @@ def review_advice(
                 )
             )
             ran_out.add(name)
+    # The effects replay the last 60 days with the levels recomputed on the daemon's schedule.
+    recompute = schedule(config, Period(history.as_of, history.days))
     index = {name: i for i, name in enumerate(history.names)}
     resolve = config.threshold_policy
     groups = policy_groups(config)
@@ -149,6 +158,7 @@ def review_advice(
             [Candidate("in force"), Candidate("raise", (("service_level", HIGH_SERVICE_LEVEL),))],
             resolve,
             group_of=groups,
+            recompute_days=recompute,
         )
         count = sum(1 for e in review.episodes if e.stockout_at is not None) + len(advice.stockouts)
         suggestions.append(
@@ -173,12 +183,13 @@ def review_advice(
             [Candidate("in force"), Candidate("lower T1", (("buffer_days", 0.0),))],
             resolve,
             group_of=groups,
+            recompute_days=recompute,
         )
         notices = sum(n for k, n in review.notices_per_item.items() if str(k) in noisy)
         suggestions.append(
             Suggestion("lower_t1", tuple(sub.names), {"notices": notices}, _effect(result))
         )
-    suggestions += supplier_suggestions(engine, history, resolve, groups)
+    suggestions += supplier_suggestions(engine, history, resolve, groups, recompute)
     advice.suggestions = rank(suggestions)
     return advice
 
@@ -192,6 +203,7 @@ def supplier_suggestions(
     history: ReplayData,
     resolve: Callable[[Item | None, str], ThresholdPolicy],
     groups: Callable[[Item | None, str], object],
+    recompute: Sequence[int] = (),
 ) -> list[Suggestion]:
     """Suppliers late on many received orders: their learned lead time against the promise,
     with the effect a replay of the supplier's items expects from levels computed with the
@@ -223,6 +235,7 @@ def supplier_suggestions(
                 [Candidate("in force"), Candidate("learned lead", lead_model="learned")],
                 resolve,
                 group_of=groups,
+                recompute_days=recompute,
             )
             effect = _effect(result)
         declared = sum(promised[supplier]) / len(promised[supplier])

@@ -158,7 +158,7 @@ class SqlOverview:
         return self.engine.connect().execution_options(**{READ_ONLY: True})
 
     def _all_counts(self, conn: Any) -> dict[int, int]:
-        """Counts per tier of every active item: the sums the triggers of migration 0010 keep
+        """Counts per tier of every active item: the sums the triggers of migration 0011 keep
         (a count over all 100k items and a join cost ~200 ms per page on PostgreSQL)."""
         return tier_counts(conn)
 

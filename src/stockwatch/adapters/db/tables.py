@@ -85,6 +85,7 @@ items = Table(
     Column("min_order_qty", Integer, nullable=False, default=1),
     Column("order_multiple", Integer, nullable=False, default=1),
     Column("listed_on", Date, nullable=True),
+    Column("stock_share", Float, nullable=True),  # share of the offer's stock (0010)
     Column("poll_group", String(64), nullable=False, default="default"),
     Column("next_poll_at", UTCDateTime, nullable=True, index=True),
     Column("active", Boolean, nullable=False, default=True),
@@ -93,7 +94,7 @@ items = Table(
     Index("ix_items_category", "category", "key"),
     Index("ix_items_supplier", "supplier", "key"),
     Index("ix_items_warehouse", "warehouse", "key"),
-    # The active items' keys alone (migration 0010): the overview joins the few items of a
+    # The active items' keys alone (migration 0011): the overview joins the few items of a
     # tier to it without reading the wide item rows (PostgreSQL scanned all 100,000).
     Index(
         "ix_items_active_key",
@@ -220,7 +221,7 @@ alert_states = Table(
     Index("ix_alert_states_rank", "tier_rank", "item_key"),
 )
 
-# Active items per tier as (tier_rank, ±1) rows the triggers of migration 0010 insert
+# Active items per tier as (tier_rank, ±1) rows the triggers of migration 0011 insert
 # (adapters/db/tier_counts.py); their sum per rank is the overview's count.
 tier_counts = Table(
     "tier_counts",
@@ -233,7 +234,7 @@ tier_counts = Table(
 
 def _install_tier_counts(target: MetaData, connection: Any, **kw: Any) -> None:
     """A fresh ``create_all`` schema (tests, older CLIs) gets the triggers too. Tables that
-    existed before (an older schema) are left to migration 0010, which installs them."""
+    existed before (an older schema) are left to migration 0011, which installs them."""
     if {items, alert_states, tier_counts} <= set(kw.get("tables", ())):
         from stockwatch.adapters.db.tier_counts import install
 

@@ -1,4 +1,4 @@
-"""How many active items each tier has, kept by the database itself (migration 0010).
+"""How many active items each tier has, kept by the database itself (migration 0011).
 
 The overview's first page shows counts per tier. Counting them took a scan of all 100,000
 items and a join (~200 ms on PostgreSQL); here triggers on ``items`` and ``alert_states`` add

@@ -99,6 +99,9 @@ def worker(
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            # A node name of its own: several workers on one host would otherwise share
+            # "celery@host", and on RabbitMQ all but one die on its exclusive control queue.
+            f"--hostname=stockwatch-{os.getpid()}@%h",
         ]
     )
 

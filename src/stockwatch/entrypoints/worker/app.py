@@ -42,26 +42,27 @@ def shop_id(config: Config) -> str:
     return config.model.scale.key_prefix
 
 
-def shop_configs() -> dict[str, Path]:
-    """The shops this process serves, by id, from $STOCKWATCH_SHOPS."""
+def shop_configs() -> list[Config]:
+    """The shops this process serves: $STOCKWATCH_SHOPS (``worker --shop``), else the one
+    configuration ($STOCKWATCH_CONFIG or the default search)."""
     paths = [Path(p) for p in os.environ.get(SHOPS_ENV, "").split(os.pathsep) if p]
-    return {shop_id(load_config(path)): path for path in paths}
+    if paths:
+        return [load_config(path) for path in paths]
+    single = os.environ.get("STOCKWATCH_CONFIG")
+    return [load_config(find_config(Path(single) if single else None))]
 
 
 def runtime(shop: str | None = None) -> WorkerRuntime:
-    """The store, evaluator and gateway settings of ``shop`` (None: the one configured shop),
-    built on its first task and kept for the life of the process."""
+    """The store, evaluator and gateway settings of ``shop`` (None: the first shop; tasks
+    queued before tasks named their shop), built on its first task and kept for the life of
+    the process."""
     with _runtime_lock:
         if shop not in _runtimes:
-            if shop is None:
-                path = os.environ.get("STOCKWATCH_CONFIG")
-                config = load_config(find_config(Path(path) if path else None))
-            else:
-                known = shop_configs()
-                if shop not in known:
-                    raise UnknownShop(f"this worker does not serve shop {shop!r}")
-                config = load_config(known[shop])
-            _runtimes[shop] = worker_runtime(config)
+            configs = shop_configs()
+            by_id = {shop_id(c): c for c in configs}
+            if shop is not None and shop not in by_id:
+                raise UnknownShop(f"this worker does not serve shop {shop!r}")
+            _runtimes[shop] = worker_runtime(configs[0] if shop is None else by_id[shop])
         return _runtimes[shop]
 
 
@@ -86,6 +87,9 @@ def celery_settings(config: Config) -> dict[str, Any]:
         "task_ignore_result": True,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
+        # No remote control (celery inspect/control): nothing uses it, and its per-node
+        # exclusive queue on RabbitMQ is one more thing two workers could collide on.
+        "worker_enable_remote_control": False,
     }
     if broker.startswith(("redis://", "rediss://")):
         settings["broker_transport_options"] = {

@@ -1,7 +1,7 @@
 """tier_counts: active items per tier, kept by triggers; an index of the active items' keys
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04 02:40:00.000000
 
 The overview's counts per tier were a scan of every item and a join on each page view (~200 ms
@@ -19,8 +19,8 @@ from alembic import op
 
 from stockwatch.adapters.db import tier_counts
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
