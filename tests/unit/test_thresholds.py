@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -128,6 +129,21 @@ def test_intermittent_demand_uses_the_empirical_lead_time_quantile_example_4_7()
         ThresholdPolicy(lead_time_days=7, buffer_days=0, intermittent_method="normal"), daily, DAY
     )
     assert normal.t2 > 10
+
+
+def test_an_intermittent_item_takes_its_rate_from_the_window_mean_not_the_velocity() -> None:
+    # 12 units every third day: ADI 88/30 = 2.93. The last 7 days hold 3 of the sales, so the
+    # velocity is 36/7 = 5.14/day, the 88-day mean 360/88 = 4.09/day. With L = 10 every 10-day
+    # window holds 3 or 4 sales: the 95 % quantile is 48. The velocity would lift the reorder
+    # point to 5.14 × 10 = 51.4 → 52 and size every order from a rate 26 % too high.
+    daily = [0, 0, 12] * 30
+    policy = ThresholdPolicy(lead_time_days=10, buffer_days=0)
+    levels = compute_levels(policy, daily, DAY)
+    assert levels.velocity == pytest.approx(360 / 88)
+    assert (levels.t2, levels.t3) == (48, math.ceil(48 - 3600 / 88))
+    assert any("d̄ is the 88-day mean" in note for note in levels.basis.notes)
+    normal = compute_levels(replace(policy, intermittent_method="normal"), daily, DAY)
+    assert normal.velocity == pytest.approx(36 / 7)  # the normal formula keeps the velocity
 
 
 def test_a_new_item_uses_the_rule_rate_example_4_8() -> None:

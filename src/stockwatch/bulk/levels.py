@@ -38,6 +38,7 @@ from stockwatch.core.thresholds import (
     Uplift,
     clean_history,
     empirical_lead_time_demand,
+    intermittent_rate_note,
     learned_inputs,
     learned_note,
     promotion_uplift,
@@ -390,6 +391,8 @@ class BulkLevels:
             if self.intermittent[i] and p.intermittent_method == "empirical":
                 adi = n / int(self.selling_days[i])
                 notes.append(_intermittent_note(adi, bool(self.lead_demand[i] >= 0)))
+                if self.lead_demand[i] >= 0 and self.recent_selling_days[i] >= p.min_selling_days:
+                    notes.append(intermittent_rate_note(n, p.velocity_days))
         uplift = self.uplifts[i]
         if uplift is not None:
             notes.append(uplift.note())
@@ -846,6 +849,8 @@ def _chunk(
         lead_demand[r] = _NONE if got is None else got
 
     has_ld = lead_demand >= 0
+    # Intermittent items with an empirical reorder point take d̄ from the window mean (core).
+    rate = np.where(has_ld & ~fallback, mean, rate)
     up_rate, up_sd, has_up = up
     if has_up.any():
         rate = np.where(has_up, rate * up_rate, rate)

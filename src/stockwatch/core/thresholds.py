@@ -306,6 +306,14 @@ def demand_stats(
     )
 
 
+def intermittent_rate_note(history_days: int, velocity_days: int) -> str:
+    """Return the note of an intermittent item's rate (the bulk path words it the same)."""
+    return (
+        f"intermittent demand: d̄ is the {history_days}-day mean, not the {velocity_days}-day "
+        f"velocity (a few selling days are lumpy orders, not a daily rate)"
+    )
+
+
 def clean_history(days: Sequence[int], dropped: Sequence[bool]) -> list[int]:
     """Return the days from the first clean sale on, without the dropped ones."""
     first = next((i for i, x in enumerate(days) if x > 0 and not dropped[i]), len(days))
@@ -553,6 +561,11 @@ def compute_levels(
                 else f"intermittent demand (ADI {stats.adi:.2f} > {SBC_ADI}): too little "
                 f"history for the empirical lead-time quantile, so the normal formula is used"
             )
+            if lead_demand is not None and stats.recent_selling_days >= policy.min_selling_days:
+                # One lumpy order inside the velocity window is not a daily rate: it would lift
+                # the reorder point's floor d̄·(L+R) and every order sized from d̄.
+                rate = stats.mean
+                ex.notes.append(intermittent_rate_note(stats.history_days, policy.velocity_days))
     uplift = promotion_uplift(item, promotions, as_of, lead + review)
     if uplift is not None:
         # Only the promotion days inside the protection window raise the demand to cover.
