@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemClass
 from stockwatch.core.thresholds import (
     ManualLevels,
@@ -23,6 +24,7 @@ from stockwatch.core.thresholds import (
     days_of_cover,
     demand_stats,
     empirical_lead_time_demand,
+    empirical_mixture_demand,
     promotion_multiplier,
     reorder_point,
     safety_stock,
@@ -144,6 +146,39 @@ def test_an_intermittent_item_takes_its_rate_from_the_window_mean_not_the_veloci
     assert any("d̄ is the 88-day mean" in note for note in levels.basis.notes)
     normal = compute_levels(replace(policy, intermittent_method="normal"), daily, DAY)
     assert normal.velocity == pytest.approx(36 / 7)  # the normal formula keeps the velocity
+
+
+def test_an_intermittent_item_counts_the_slow_deliveries_of_its_supplier() -> None:
+    # 10 units every 10 days (example 4.7 a). A 7-day lead time holds at most one sale: the
+    # quantile is 10. A supplier 17 days late one time in five: P(D ≤ 10) = 0.8 · 1 + 0.2 ·
+    # P(17-day sum ≤ 10) < 0.95, so the reorder point must hold two sales, 20 units.
+    daily = [10 if i % 10 == 9 else 0 for i in range(90)]
+    slow = ((7.0, 0.8), (17.0, 0.2))
+    assert empirical_mixture_demand(daily[9:], 0.0, ((7.0, 1.0),), 0.95) == 10
+    assert empirical_mixture_demand(daily[9:], 0.0, slow, 0.95) == 20
+    learned = LearnedLeadTime(slow, 10, "supplier", 9.0, 4.0)
+    policy = ThresholdPolicy(lead_time_days=7, buffer_days=0)
+    item = Item("LUMPY", lead_time_days=7.0)
+    levels = compute_levels(policy, daily, DAY, item, lead_time=learned)
+    assert levels.t2 == 20 and levels.velocity == pytest.approx(90 / 81)
+    assert levels.t3 == math.ceil(20 - 90 / 81 * 7)  # SS against the declared 7 days
+    assert compute_levels(policy, daily, DAY, item).t2 == 10
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    daily=st.lists(st.integers(0, 30), min_size=1, max_size=60),
+    lead=st.floats(0.0, 20.0),
+    review=st.sampled_from([0.0, 1.0, 2.5]),
+    csl=st.floats(0.5, 0.999),
+)
+def test_the_mixture_quantile_of_one_lead_time_is_the_plain_empirical_one(
+    daily: list[int], lead: float, review: float, csl: float
+) -> None:
+    width = max(math.ceil(lead + review), 1)
+    assert empirical_mixture_demand(daily, review, ((lead, 1.0),), csl) == (
+        empirical_lead_time_demand(daily, width, csl)
+    )
 
 
 def test_a_new_item_uses_the_rule_rate_example_4_8() -> None:

@@ -38,6 +38,7 @@ from stockwatch.core.thresholds import (
     Uplift,
     clean_history,
     empirical_lead_time_demand,
+    empirical_mixture_demand,
     intermittent_rate_note,
     learned_inputs,
     learned_note,
@@ -835,17 +836,30 @@ def _chunk(
     lead_days = np.maximum(np.ceil(lead + review), 1).astype(np.int64)
     wants = ~new & intermittent & t.empirical[pi]
     lead_demand = np.full(rows, _NONE, dtype=np.int64)
-    plain = wants & ~use
+    is_learned = np.array([x is not None for x in learned], dtype=np.bool_)
+    if not learned:
+        is_learned = np.zeros(rows, dtype=np.bool_)
+    plain = wants & ~use & ~is_learned
     if plain.any():
         for w in np.unique(window[plain]).tolist():
             sel = plain & (window == w)
             found = _empirical(x[:, width - w :], n, lead_days, t.service_level[pi], sel)
             lead_demand[sel] = found[sel]
-    # Rows with days left out have a gapped history: the core's quantile, one row at a time.
-    for r in np.flatnonzero(wants & use).tolist():
+    # Rows with days left out have a gapped history, rows with a learned lead time a mixture of
+    # windows: the core's quantile, one row at a time.
+    for r in np.flatnonzero(wants & (use | is_learned)).tolist():
         w = int(window[r])
-        hist = clean_history(x[r, width - w :].tolist(), dropped_rows[r].tolist())
-        got = empirical_lead_time_demand(hist, int(lead_days[r]), float(t.service_level[pi[r]]))
+        hist = x[r, width - w :].tolist()
+        if use[r]:
+            hist = clean_history(hist, dropped_rows[r].tolist())
+        else:
+            hist = hist[w - int(n[r]) :]  # leading zeros skipped, as the core does
+        alpha = float(t.service_level[pi[r]])
+        found_lt = learned[r] if learned else None
+        if found_lt is not None:
+            got = empirical_mixture_demand(hist, float(review[r]), found_lt.points, alpha)
+        else:
+            got = empirical_lead_time_demand(hist, int(lead_days[r]), alpha)
         lead_demand[r] = _NONE if got is None else got
 
     has_ld = lead_demand >= 0
@@ -866,11 +880,10 @@ def _chunk(
     rop = rate * lr + ss
     if has_ld.any():  # empirical: the quantile of lead-time demand
         ld_f = lead_demand.astype(np.float64)
-        ss = np.where(has_ld, np.maximum(ld_f - rate * lr, 0.0), ss)
+        # A learned row's SS is measured against the declared lead time, as in the core.
+        base = np.where(is_learned, promised + review, lr)
+        ss = np.where(has_ld, np.maximum(ld_f - rate * base, 0.0), ss)
         rop = np.where(has_ld, np.maximum(ld_f, rate * lr), rop)
-    is_learned = np.array([x is not None for x in learned], dtype=np.bool_)
-    if not learned:
-        is_learned = np.zeros(rows, dtype=np.bool_)
     dist = np.flatnonzero(is_learned & ~has_ld)
     if len(dist):  # the demand quantile over the learned lead-time distribution
         points = [learned[int(j)].points for j in dist]  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ formula, so both agree to rounding. This module is the per-item reference implem
 
 from __future__ import annotations
 
+import bisect
 import enum
 import itertools
 import math
@@ -368,6 +369,47 @@ def empirical_lead_time_demand(daily: Sequence[int], lead_days: int, csl: float)
     return sums[min(len(sums) - 1, max(math.ceil(csl * len(sums)) - 1, 0))]
 
 
+def empirical_mixture_demand(
+    daily: Sequence[int],
+    review: float,
+    points: Sequence[tuple[float, float]],
+    csl: float,
+) -> int | None:
+    """Return the CSL-quantile of demand over a lead-time distribution, from sales history.
+
+    Each lead time ℓ (weight w) contributes the empirical distribution of the ⌈ℓ + R⌉-day
+    rolling sums: P(D ≤ x) = Σ w·#(sums ≤ x)/#sums, and the quantile is the smallest sum with
+    P ≥ CSL (for one lead time, exactly ``empirical_lead_time_demand``). None when the history
+    is shorter than the longest window.
+    """
+    days = [max(int(x), 0) for x in daily]
+    tables: list[tuple[float, list[int]]] = []
+    for lead, weight in points:
+        width = max(math.ceil(lead + review), 1)
+        if len(days) < width:
+            return None
+        window = sum(days[:width])
+        sums = [window]
+        for i in range(width, len(days)):
+            window += days[i] - days[i - width]
+            sums.append(window)
+        sums.sort()
+        tables.append((weight, sums))
+    if not tables:
+        return None
+    if len(tables) == 1:
+        sums = tables[0][1]
+        return sums[min(len(sums) - 1, max(math.ceil(csl * len(sums)) - 1, 0))]
+    candidates = sorted({x for _, sums in tables for x in sums})
+    for x in candidates:
+        total = 0.0
+        for weight, sums in tables:
+            total += weight * bisect.bisect_right(sums, x) / len(sums)
+        if total >= csl - 1e-12:  # tolerate float noise in the weights summing to 1
+            return x
+    return candidates[-1]
+
+
 @dataclass
 class _Explain:
     inputs: list[tuple[str, float]] = field(default_factory=list)
@@ -404,7 +446,19 @@ def _raw_triple(
         t2 = ex.step("T2 cover", "v·L", rate * lead)
         t1 = ex.step("T1 cover", "v·(L+R+buffer_days)", rate * (lead + review + policy.buffer_days))
         return t1, t2, t3
-    if lead_demand is not None:
+    if lead_demand is not None and lead_points:
+        rop = ex.step(
+            "ROP (empirical, lead-time distribution)",
+            "α-quantile of sales sums over the learned lead times",
+            float(lead_demand),
+        )
+        ss = ex.step(
+            "SS",
+            "max(ROP − d̄·(L declared + R), 0)",
+            max(rop - rate * (promised_lead + review), 0.0),
+        )
+        rop = max(rop, rate * (lead + review))
+    elif lead_demand is not None:
         rop = ex.step("ROP (empirical)", "α-quantile of (L+R)-day sales sums", float(lead_demand))
         ss = ex.step("SS", "max(ROP − d̄·(L+R), 0)", max(rop - rate * (lead + review), 0.0))
         rop = max(rop, rate * (lead + review))
@@ -548,11 +602,17 @@ def compute_levels(
                 f"{policy.velocity_days}: demand rate from the {stats.history_days}-day mean"
             )
         if stats.intermittent and policy.intermittent_method == "empirical":
-            lead_demand = empirical_lead_time_demand(
-                used,
-                max(math.ceil(lead + review), 1),
-                policy.service_level,
-            )
+            if lead_time is not None:
+                # The slow deliveries count: sales sums over each learned lead time, mixed.
+                lead_demand = empirical_mixture_demand(
+                    used, review, lead_time.points, policy.service_level
+                )
+            else:
+                lead_demand = empirical_lead_time_demand(
+                    used,
+                    max(math.ceil(lead + review), 1),
+                    policy.service_level,
+                )
             # Shorter history than the lead time has no L-day window: say so, do not claim it.
             ex.notes.append(
                 f"intermittent demand (ADI {stats.adi:.2f} > {SBC_ADI}): reorder point from "
