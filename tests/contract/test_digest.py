@@ -13,7 +13,16 @@ from sqlalchemy import Engine
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.notify.registry import build_channel
-from stockwatch.core.model import AlertState, Item, ItemKey, Phase, Tier, TierLevels
+from stockwatch.core.model import (
+    AlertState,
+    Item,
+    ItemKey,
+    Phase,
+    Reading,
+    ReadingSource,
+    Tier,
+    TierLevels,
+)
 from stockwatch.devtools.receivers import Receivers
 from stockwatch.service.digest import DailyDigests, at_risk
 from stockwatch.service.routing import Route, RouterSettings, RouteTable
@@ -89,7 +98,10 @@ def test_nothing_is_due_before_the_digest_time(sqlite_engine: Engine) -> None:
 def test_the_digest_ranks_every_item_at_risk_by_days_of_cover(
     sqlite_engine: Engine, fakes: Receivers
 ) -> None:
-    job = digests(shop(sqlite_engine), sqlite_engine, ("hook",))
+    store = shop(sqlite_engine)
+    shelf = Reading(ItemKey("ROSE-TEA"), BEFORE, ReadingSource.POLL, on_hand=7, committed=2)
+    store.add_readings([shelf], BEFORE)
+    job = digests(store, sqlite_engine, ("hook",))
     nine = BEFORE + timedelta(minutes=2)
     assert job.run(nine) == 1
     assert deliver(sqlite_engine, fakes, nine) == 1
@@ -97,6 +109,10 @@ def test_the_digest_ranks_every_item_at_risk_by_days_of_cover(
     message = record.data
     skus = [n["item"]["sku"] for n in message["payload"]["notices"]]
     assert skus == ["ROSE-TEA", "MOON-LAMP", "JADE-CUP"]  # CALM-SPOON is fine: not listed
+    # Both numbers: the position the tier came from and the shelf of the newest reading.
+    rose = message["payload"]["notices"][0]["reading"]
+    assert (rose["available"], rose["shelf"]) == (5, 5)
+    assert message["payload"]["notices"][1]["reading"]["shelf"] is None  # never read
     assert message["kind"] == "daily_digest"
     assert [e.idempotency_key for e in SqlOutbox(sqlite_engine).list()] == [
         "daily|morning|2026-11-24|hook"

@@ -171,6 +171,16 @@ def test_explain_of_a_disabled_item() -> None:
     assert code == 0 and "disabled" in out
 
 
+def test_explain_in_chinese_has_chinese_notes_and_steps() -> None:
+    config = str(SAMPLE / "stockwatch.toml")
+    code, out, _ = invoke("explain", "OLD-MUG", "--config", config, "--as-of", AS_OF)
+    assert code == 0 and "阈值已手动设为 0" in out and "threshold set to 0 by hand" not in out
+    code, out, _ = invoke(
+        "explain", "OLD-MUG", "--config", config, "--as-of", AS_OF, "--lang", "en"
+    )
+    assert code == 0 and "threshold set to 0 by hand" in out
+
+
 def test_the_console_script_runs_as_a_real_process(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "STOCKWATCH_CONFIG"}
     proc = subprocess.run(
@@ -245,6 +255,36 @@ def test_config_validate_reports_every_problem_in_one_pass(tmp_path: Path) -> No
     assert f"{cfg}:4 catalog.items" in err
     assert "30 minutes" in err and "ghost" in err
     assert "Traceback" not in err
+
+
+def test_config_validate_lists_bad_promotion_rows_by_file_line_and_field(tmp_path: Path) -> None:
+    promos = tmp_path / "promotions.csv"
+    promos.write_text(
+        "name,start,end,multiplier,target,skus\n"
+        "双12,2026-12-10,2026-12-12,2.5,demand,MAT\n"
+        "年货,2027-01-20,2027-02-05,abc,,MAT\n"
+        "清仓,2026-12-01,2026-11-01,0.5,,MAT\n"
+        "店庆,2026/12/20,2026-12-21,2,,MAT\n"
+        "空的,2026-12-20,2026-12-21,2,later,MAT\n",
+        encoding="utf-8",
+    )
+    cfg = tmp_path / "stockwatch.toml"
+    cfg.write_text('[catalog]\npromotions = "promotions.csv"\n', encoding="utf-8")
+    code, out, err = invoke("config", "validate", "--config", str(cfg), "--lang", "en")
+    assert code == 1, out
+    assert "4 bad row(s) in the promotions file" in err
+    assert f"{promos}:3 multiplier: multiplier 'abc' is not a number" in err
+    assert f"{promos}:4 end: promotion '清仓' ends before it starts" in err
+    assert f"{promos}:5 start: start '2026/12/20' is not a date" in err
+    assert f"{promos}:6 target: promotion '空的' target must be" in err
+    code, _, err = invoke("config", "validate", "--config", str(cfg))
+    assert code == 1 and "促销文件中有 4 行无效" in err
+    promos.write_text("name,start,end,multiplier,skus\nx,2026-12-10,2026-12-12,2,MAT\n", "utf-8")
+    code, out, _ = invoke("config", "validate", "--config", str(cfg), "--lang", "en")
+    assert code == 0 and "Configuration is valid" in out
+    promos.unlink()  # a promotions file that is not there is the configuration's own problem
+    code, _, err = invoke("config", "validate", "--config", str(cfg))
+    assert code == 1 and f"{cfg}:2 catalog.promotions: file not found" in err
 
 
 def test_run_on_a_busy_port_prints_one_clear_line(tmp_path: Path) -> None:

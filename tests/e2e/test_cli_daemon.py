@@ -7,7 +7,7 @@ import json
 import re
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -72,6 +72,17 @@ def test_events_filter_by_item_and_since(config: Path) -> None:
     assert code == 0 and "No events." in output
     code, output = _cli("events", "-c", str(config), "--since", "yesterday-ish")
     assert code == 1 and "--since" in output
+
+
+def test_events_since_without_an_offset_is_the_shops_local_time(config: Path) -> None:
+    """A merchant types the time the pages show: the shop's (Asia/Shanghai), not UTC."""
+    tz = ZoneInfo(load_config(config).model.general.timezone)
+    local_now = datetime.now(tz).replace(tzinfo=None, microsecond=0)
+    before, after = (local_now + timedelta(minutes=m) for m in (-30, 30))
+    code, output = _cli("events", "-c", str(config), "-f", "json", "--since", before.isoformat())
+    assert code == 0 and [e["kind"] for e in json.loads(output)] == ["raised"]
+    code, output = _cli("events", "-c", str(config), "-f", "json", "--since", after.isoformat())
+    assert code == 0 and json.loads(output) == []
 
 
 def test_status_shows_the_last_poll_and_the_outbox_backlog(config: Path) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
-from stockwatch.core.model import AlertPolicy, Item
+from stockwatch.core.model import AlertPolicy, Item, ItemKey, Reading, ReadingSource
 from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.service.status import status_report
 from tests.servers import serve
@@ -75,3 +75,20 @@ def test_mistakes_get_4xx_with_the_reason(client: httpx.Client, task_id: int) ->
     again = client.post(f"/api/orders/{placed['id']}/receive")
     assert again.status_code == 409 and "cancelled" in again.text
     assert client.get("/api/orders?status=bogus").status_code == 422
+
+
+def test_the_item_page_and_overview_show_position_shelf_and_goods_on_the_way(
+    client: httpx.Client, task_id: int, sqlite_engine: Engine
+) -> None:
+    reading = Reading(ItemKey("CUP"), NOW, ReadingSource.POLL, on_hand=12, committed=2)
+    SqlStore(sqlite_engine).add_readings([reading], NOW)
+    client.post(f"/api/tasks/{task_id}/order", json={"expected_at": "2026-12-05T02:00:00Z"})
+    page = client.get("/items/CUP", params={"lang": "en"}).text
+    assert '<b id="item-shelf">10</b>' in page  # on hand 12 − committed 2
+    assert '<b id="item-position">10</b>' in page  # no evaluation yet: the reading's own
+    assert '<span id="item-on-order">80</span>' in page
+    assert "Inventory position: on hand − committed + on order" in page
+    zh = client.get("/items/CUP", params={"lang": "zh-CN"}).text
+    assert "货架库存" in zh and "在途" in zh
+    overview = client.get("/", params={"lang": "en"}).text
+    assert "<th>Shelf</th>" in overview

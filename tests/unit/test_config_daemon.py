@@ -97,3 +97,31 @@ def test_a_loop_period_of_zero_is_refused(tmp_path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match="0 would loop without pause"):
         load_config(path, env={})
+
+
+def test_the_delivery_retry_window_is_a_duration_in_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "stockwatch.toml"
+    path.write_text(
+        '[daemon.delivery]\nretry_window = "6h"\nunknown_code_attempts = 3\n', encoding="utf-8"
+    )
+    delivery = load_config(path, env={}).model.daemon.delivery
+    assert (delivery.retry_window_hours, delivery.unknown_code_attempts) == (6.0, 3)
+    assert DaemonConfig().delivery.retry_window_hours == 24.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('retry_window = "0s"', "every failure would dead-letter at once"),
+        ('retry_window = "30 minutes"', "bad duration '30 minutes'"),
+        ("unknown_code_attempts = 0", "greater than or equal to 1"),
+    ],
+)
+def test_a_bad_delivery_setting_is_reported_with_its_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "stockwatch.toml"
+    path.write_text(f"[daemon.delivery]\n{text}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert ":2 daemon.delivery." in str(info.value) and message in str(info.value)

@@ -34,6 +34,8 @@ def test_good_rows_load_and_bad_rows_are_reported_by_line(tmp_path: Path) -> Non
     assert "multiplier 'abc' is not a number" in problems[4]
     assert "start '2026/12/20' is not a date" in problems[6]
     assert "names no items" in problems[7]
+    fields = {p.line: p.field for p in loaded.problems}
+    assert fields == {3: "end", 4: "multiplier", 6: "start", 7: "skus"}
 
 
 def test_chinese_headers_are_accepted(tmp_path: Path) -> None:

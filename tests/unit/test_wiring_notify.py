@@ -8,7 +8,7 @@ from pathlib import Path
 from stockwatch.config.settings import load_config
 from stockwatch.core.model import Tier
 from stockwatch.wiring.compose import default_router
-from stockwatch.wiring.notify import build_channels, close_channels
+from stockwatch.wiring.notify import build_channels, close_channels, delivery_settings
 from tests.notify_factories import item, notice
 
 
@@ -25,3 +25,16 @@ def test_channels_without_routes_still_deliver_the_default_broadcast(tmp_path: P
     assert {name for name, _ in routed} <= set(channels)
     assert set(channels) == {"ops", "console"}
     asyncio.run(close_channels(channels))
+
+
+def test_the_delivery_worker_takes_its_retry_budget_from_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "stockwatch.toml"
+    path.write_text(
+        '[daemon.delivery]\nretry_window = "90m"\nunknown_code_attempts = 2\nconcurrency = 4\n',
+        encoding="utf-8",
+    )
+    config = load_config(path, env={})
+    settings = delivery_settings(config)
+    assert (settings.retry_window_hours, settings.unknown_code_attempts) == (1.5, 2)
+    assert settings.concurrency == 4
+    assert delivery_settings(config, 3.0).retry_window_hours == 3.0  # outbox work --retry-hours

@@ -39,6 +39,7 @@ class RowProblem:
     line: int
     message: str
     unit: str = "line"  # "row" for Parquet: data rows counted from 1
+    field: str = ""  # the column at fault, when one is (``config validate`` names it)
 
     def __str__(self) -> str:
         return f"{self.unit} {self.line}: {self.message}"

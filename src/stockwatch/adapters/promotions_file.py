@@ -7,6 +7,7 @@ and the lists are separated by ``|``. Chinese headers are accepted too (活动, 
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 
@@ -32,11 +33,19 @@ def _cell(row: dict[str, str], name: str) -> str:
     return ""
 
 
+class PromotionFieldError(ValueError):
+    """A promotion row is wrong in one field (a column of the file)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _day(value: str, name: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+        raise PromotionFieldError(name, f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _set(value: str) -> frozenset[str]:
@@ -44,23 +53,37 @@ def _set(value: str) -> frozenset[str]:
 
 
 def promotion_from(fields: dict[str, str]) -> Promotion:
-    """Build a promotion from text fields; ValueError names the field that is wrong."""
+    """Build a promotion from text fields; PromotionFieldError names the field that is wrong."""
     for name in ("name", "start", "end", "multiplier"):
-        if not fields.get(name):
-            raise ValueError(f"missing {name}")
+        if not fields.get(name, "").strip():
+            raise PromotionFieldError(name, f"missing {name}")
     try:
         multiplier = float(fields["multiplier"])
     except ValueError:
-        raise ValueError(f"multiplier {fields['multiplier']!r} is not a number") from None
+        raise PromotionFieldError(
+            "multiplier", f"multiplier {fields['multiplier']!r} is not a number"
+        ) from None
+    start, end = _day(fields["start"], "start"), _day(fields["end"], "end")
+    target = fields.get("target") or "demand"
+    skus, categories, tags = (_set(fields.get(n, "")) for n in ("skus", "categories", "tags"))
+    # The same rules as Promotion's own, checked here first to say which column is wrong.
+    for wrong, name, why in (
+        (end < start, "end", "ends before it starts"),
+        (not math.isfinite(multiplier) or multiplier <= 0, "multiplier", "multiplier must be > 0"),
+        (target not in ("demand", "threshold"), "target", "target must be 'demand' or 'threshold'"),
+        (not (skus or categories or tags), "skus", "names no items, categories or tags"),
+    ):
+        if wrong:
+            raise PromotionFieldError(name, f"promotion {fields['name']!r} {why}")
     return Promotion(
         name=fields["name"],
-        start=_day(fields["start"], "start"),
-        end=_day(fields["end"], "end"),
+        start=start,
+        end=end,
         multiplier=multiplier,
-        target=fields.get("target") or "demand",
-        skus=_set(fields.get("skus", "")),
-        categories=_set(fields.get("categories", "")),
-        tags=_set(fields.get("tags", "")),
+        target=target,
+        skus=skus,
+        categories=categories,
+        tags=tags,
     )
 
 
@@ -76,6 +99,6 @@ def read_promotions(path: Path) -> Loaded[Promotion]:
     for line, row in rows:
         try:
             out.rows.append(promotion_from({name: _cell(row, name) for name in _NAMES}))
-        except ValueError as exc:
-            out.problems.append(RowProblem(line, str(exc)))
+        except PromotionFieldError as exc:
+            out.problems.append(RowProblem(line, str(exc), field=exc.field))
     return out

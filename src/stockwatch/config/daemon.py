@@ -179,6 +179,29 @@ class OrdersConfig(_Section):
         return value
 
 
+class DeliveryConfig(_Section):
+    """``[daemon.delivery]``: how long the outbox keeps trying a notice before a dead letter.
+
+    A robot answering "busy" for an hour must not dead-letter the alerts of that hour: the
+    retry budget is a duration from the first failure, not a count of quick tries.
+    """
+
+    retry_window: str | float = "24h"  # transient failures (5xx, 429, timeouts) retried this long
+    unknown_code_attempts: int = Field(5, ge=1, le=100)  # a provider code we do not know
+    concurrency: int = Field(16, ge=1, le=256)  # sends in flight at once (robots: one each)
+
+    @field_validator("retry_window")
+    @classmethod
+    def _window(cls, value: str | float) -> str | float:
+        if _seconds(value) <= 0:
+            raise ValueError("must be longer than 0 s (every failure would dead-letter at once)")
+        return value
+
+    @property
+    def retry_window_hours(self) -> float:
+        return _seconds(self.retry_window) / 3600
+
+
 class DaemonConfig(_Section):
     """``stockwatch run``: poll schedules, the HTTP endpoints and retention (the recompute runs
     on ``[thresholds] recompute``)."""
@@ -193,6 +216,7 @@ class DaemonConfig(_Section):
     webhook_token: SecretStr | None = None  # X-Stockwatch-Token the order webhook must carry
     retention: RetentionConfig = RetentionConfig()
     orders: OrdersConfig = OrdersConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     deliver_every: str | float = "5s"
     fail_backoff: str | float = "5m"  # a failed read re-polls the item no sooner than this
     # Early re-reads (order webhook, order pushes, debounce ends) at most once per this gap:

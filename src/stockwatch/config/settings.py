@@ -640,7 +640,7 @@ def _inner_model(annotation: Any) -> Any:
 def _file_problems(config: Config, text: str) -> list[Problem]:
     """Files the configuration names that are missing (``config validate`` checks them)."""
     problems = []
-    for key in ("items", "sales"):
+    for key in ("items", "sales", "promotions"):
         name = getattr(config.model.catalog, key)
         if name and not config.resolve(name).is_file():
             problems.append(

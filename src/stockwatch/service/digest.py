@@ -52,6 +52,7 @@ def at_risk(store: Store, levels_for: LevelsFor, now: datetime) -> list[tuple[No
         return []
     items = {i.key: i for i in store.items()}  # active items: the current catalogue
     states = {k: s for k, s in states.items() if k in items}
+    readings = store.latest_good_readings()  # the shelf beside the position
     out: list[tuple[Notice, Item | None]] = []
     with store.transaction() as tx:  # read only: never committed
         for key, state in sorted(states.items(), key=lambda kv: str(kv[0])):
@@ -71,6 +72,7 @@ def at_risk(store: Store, levels_for: LevelsFor, now: datetime) -> list[tuple[No
                 on_hand=None,
                 levels=levels,
                 reading_at=state.last_reading_at,
+                shelf=reading.reading.shelf if (reading := readings.get(key)) else None,
             )
             out.append((notice, item))
     return out

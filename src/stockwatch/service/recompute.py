@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.core.model import TierLevels
+from stockwatch.core.note_text import note_text
 from stockwatch.ports import (
     CurrentThresholds,
     LevelsComputer,
@@ -206,9 +207,11 @@ def describe_change(
                 change = f" ({(value - prev) / prev:+.0%})" if prev else ""
                 lines.append(f"{name}: {_fmt(prev)} → {_fmt(value)}{change}")
         gone = [n for n in a.basis.notes if n not in b.basis.notes]
-        lines.extend(_w("gone", lang) + n for n in gone)
+        lines.extend(_w("gone", lang) + note_text(n, lang) for n in gone)
     old_notes = set(a.basis.notes) if a else set()
-    lines.extend(_w("because", lang) + n for n in b.basis.notes if n not in old_notes)
+    lines.extend(
+        _w("because", lang) + note_text(n, lang) for n in b.basis.notes if n not in old_notes
+    )
     if new.review_reason:
-        lines.append(_w("review", lang) + new.review_reason)
+        lines.append(_w("review", lang) + note_text(new.review_reason, lang))
     return lines

@@ -213,8 +213,8 @@ def recompute_items(
 ) -> RecomputeReport | None:
     """Recompute the thresholds of ``skus`` (all when None) under ``config``, through the same
     review guard as a scheduled recompute; None when no sales were imported into the database."""
-    from stockwatch.bulk.computer import BulkLevelsComputer
     from stockwatch.wiring.compose import open_database
+    from stockwatch.wiring.sales_levels import sales_levels_computer
 
     engine = open_database(config, url)
     try:
@@ -234,7 +234,7 @@ def recompute_items(
         return recompute(
             keys,
             as_of,
-            BulkLevelsComputer(config, catalogue, sales.matrix),
+            sales_levels_computer(config, catalogue, engine, sales),
             SqlThresholdStore(engine),
             datetime.now(UTC),
             review_factor=config.model.thresholds.review_factor,

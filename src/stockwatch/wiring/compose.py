@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -54,11 +55,18 @@ from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.accounts import build_accounts
 from stockwatch.wiring.auth import auth_expiry_watch
-from stockwatch.wiring.notify import build_channels, build_router, build_worker, close_channels
+from stockwatch.wiring.notify import (
+    build_channels,
+    build_router,
+    build_worker,
+    close_channels,
+    delivery_settings,
+)
 from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 from stockwatch.wiring.purchasing import learned_lead_times
+from stockwatch.wiring.sales_levels import sales_levels_computer
 
 
 @dataclass
@@ -274,6 +282,10 @@ class LevelCache:
         self.engine = engine
         self.levels: dict[ItemKey, TierLevels] = {}
         self.catalog = Catalog()
+        # Every recompute of the daemon (scheduled, after an order pull, a promotion) holds
+        # this from reading the sales to writing the levels: run side by side, one that read no
+        # sales yet could write the new-item rule over levels another just computed from them.
+        self.recompute_lock = threading.Lock()
 
     def refresh(self) -> Catalog:
         day = self.as_of or datetime.now(ZoneInfo(self.config.model.general.timezone)).date()
@@ -329,7 +341,13 @@ def channel_deliverer(
     """
     channels = build_channels(config, store.engine)
     metered = {name: MeteredNotifier(c, metrics or NoMetrics()) for name, c in channels.items()}
-    worker = build_worker(store.engine, channels, clock=clock or _utc_now, senders=metered)
+    worker = build_worker(
+        store.engine,
+        channels,
+        clock=clock or _utc_now,
+        senders=metered,
+        settings=delivery_settings(config),
+    )
 
     async def deliver(now: datetime) -> int:
         stats = await worker.run_once()
@@ -346,9 +364,12 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
     table (alerting reads the active rows), plus a refresh of the computed fallback levels."""
 
     def run(now: datetime) -> object:
+        with cache.recompute_lock:
+            return _locked_run(now)
+
+    def _locked_run(now: datetime) -> object:
         # numpy and pyarrow load only when a recompute actually runs (CLI start-up stays fast).
         from stockwatch.adapters.db.sales import SqlSalesStore
-        from stockwatch.bulk.computer import BulkLevelsComputer
 
         catalog = cache.refresh()
         sales = SqlSalesStore(store.engine)
@@ -357,15 +378,7 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
         if not keys:
             return None
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
-        tz_name = config.model.general.timezone
-        computer = BulkLevelsComputer(
-            config,
-            catalog.items,
-            sales.matrix,
-            promotions=all_promotions(config, store.engine),
-            stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
-            lead_times=learned_lead_times(store.engine, catalog.items, policy_resolver(config)),
-        )
+        computer = sales_levels_computer(config, catalog.items, store.engine, sales)
         try:
             return recompute_thresholds(
                 keys,

@@ -89,6 +89,17 @@ def _time(text: str | None) -> time | None:
     return time.fromisoformat(text.strip()) if text else None
 
 
+def delivery_settings(config: Config, retry_window_hours: float | None = None) -> DeliverySettings:
+    """Return the outbox worker's settings from ``[daemon.delivery]``; ``retry_window_hours``
+    (``outbox work --retry-hours``) overrides the configured window."""
+    section = config.model.daemon.delivery
+    return DeliverySettings(
+        retry_window_hours=retry_window_hours or section.retry_window_hours,
+        unknown_code_attempts=section.unknown_code_attempts,
+        concurrency=section.concurrency,
+    )
+
+
 def build_worker(
     engine: Engine,
     channels: dict[str, Channel],
@@ -134,7 +145,9 @@ def deliver_pass(
     outcomes and robot budgets all live in the database.
     """
     channels = build_channels(config, engine, clock)
-    worker = build_worker(engine, channels, clock=clock, settings=settings)
+    worker = build_worker(
+        engine, channels, clock=clock, settings=settings or delivery_settings(config)
+    )
 
     async def once() -> PassStats:
         try:

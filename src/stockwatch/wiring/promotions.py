@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
-from stockwatch.adapters.files import RowProblem
+from stockwatch.adapters.files import FileFormatError, RowProblem
 from stockwatch.adapters.promotions_file import read_promotions
 from stockwatch.config.settings import Config
 from stockwatch.core.model import ItemKey
@@ -32,6 +32,18 @@ def file_promotions(config: Config) -> tuple[list[Promotion], list[tuple[Path, R
         return [], []
     loaded = read_promotions(config.resolve(name))
     return loaded.rows, [(loaded.path, p) for p in loaded.problems]
+
+
+def promotion_file_problems(config: Config) -> list[str]:
+    """Every bad row of ``[catalog] promotions`` as ``file:line field: why`` (or the file as a
+    whole when it cannot be read), for ``config validate``; empty when all is well."""
+    try:
+        _, problems = file_promotions(config)
+    except FileNotFoundError:
+        return []  # reported with the configuration's own problems (catalog.promotions)
+    except (FileFormatError, OSError) as exc:
+        return [str(exc)]
+    return [f"{path}:{p.line} {p.field or '-'}: {p.message}" for path, p in problems]
 
 
 def all_promotions(config: Config, engine: Engine | None = None) -> list[Promotion]:
@@ -74,31 +86,25 @@ def recompute_items(
     ``review_factor`` None: the configured one (big jumps wait for a person).
     """
     from stockwatch.adapters.db.sales import SqlSalesStore
-    from stockwatch.bulk.computer import BulkLevelsComputer
+    from stockwatch.wiring.sales_levels import sales_levels_computer  # imports this module
 
-    sales = SqlSalesStore(store.engine)
-    has_sales = sales.last_day() is not None
-    if not keys or not (has_sales or allow_no_sales):
-        return None
-    tz_name = config.model.general.timezone
-    day = cache.as_of or now.astimezone(ZoneInfo(tz_name)).date()
-    computer = BulkLevelsComputer(
-        config,
-        cache.catalog.items,
-        sales.matrix,
-        promotions=all_promotions(config, store.engine),
-        stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
-    )
-    return recompute_thresholds(
-        keys,
-        day,
-        computer,
-        SqlThresholdStore(store.engine),
-        now,
-        review_factor=review_factor or config.model.thresholds.review_factor,
-        has_sales=has_sales,
-        allow_no_sales=allow_no_sales,
-    )
+    with cache.recompute_lock:  # see LevelCache: never side by side with another recompute
+        sales = SqlSalesStore(store.engine)
+        has_sales = sales.last_day() is not None
+        if not keys or not (has_sales or allow_no_sales):
+            return None
+        day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
+        computer = sales_levels_computer(config, cache.catalog.items, store.engine, sales)
+        return recompute_thresholds(
+            keys,
+            day,
+            computer,
+            SqlThresholdStore(store.engine),
+            now,
+            review_factor=review_factor or config.model.thresholds.review_factor,
+            has_sales=has_sales,
+            allow_no_sales=allow_no_sales,
+        )
 
 
 @dataclass

@@ -92,6 +92,7 @@ class OverviewItem:
     event_levels: tuple[int, int, int, float] | None  # the newest event's, when no version
     task_id: int | None
     stale: bool
+    shelf: int | None = None  # on hand − committed of the newest reading: what customers see
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,7 @@ class SqlOverview:
                     event_levels=_event_levels(events.get(key)),
                     task_id=tasks.get(key),
                     stale=bool(row.stale),
+                    shelf=reading.on_hand - reading.committed if reading is not None else None,
                 )
             )
         return out

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from stockwatch.config.settings import Config
 from stockwatch.core.accounts import Role, Scope
-from stockwatch.entrypoints.cli.common import ConfigOpt, FormatOpt, LangOpt, out, setup
+from stockwatch.entrypoints.cli.common import (
+    ConfigOpt,
+    FormatOpt,
+    LangOpt,
+    local_time,
+    out,
+    parse_since,
+    setup,
+)
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.service.accounts import AccountError, Accounts
 from stockwatch.wiring.accounts import build_accounts
@@ -70,21 +79,21 @@ def _t(key: str, lang: str, **values: object) -> str:
     return (zh if lang == "zh-CN" else en).format(**values)
 
 
-def _accounts(config: ConfigOpt, lang: LangOpt) -> tuple[Accounts, str]:
+def _accounts(config: ConfigOpt, lang: LangOpt) -> tuple[Accounts, str, Config]:
     cfg, language = setup(config, lang)
     try:
         engine = open_database(cfg)
     except Exception as exc:  # an unreachable database is bad input for a CLI command
         raise _fail(f"cannot open the database: {exc}") from None
-    return build_accounts(engine, cfg.model.daemon.http.session_hours), language
+    return build_accounts(engine, cfg.model.daemon.http.session_hours), language, cfg
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _when(value: datetime | None) -> str:
-    return "-" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
+def _when(cfg: Config, value: datetime | None) -> str:
+    return local_time(cfg, value) or "-"  # the shop's time zone, as the dashboard shows it
 
 
 def _role(text: str) -> Role:
@@ -113,7 +122,7 @@ def users_add(
     lang: LangOpt = None,
 ) -> None:
     """Add a user (asks for the password twice; --password-stdin for scripts)."""
-    accounts, language = _accounts(config, lang)
+    accounts, language, _cfg = _accounts(config, lang)
     wanted = _role(role)
     try:
         accounts.add_user(name, _password(name, language, password_stdin), wanted, _now())
@@ -128,7 +137,7 @@ def users_passwd(
     name: str, password_stdin: StdinOpt = False, config: ConfigOpt = None, lang: LangOpt = None
 ) -> None:
     """Set a user's password; every session of that user ends."""
-    accounts, language = _accounts(config, lang)
+    accounts, language, _cfg = _accounts(config, lang)
     try:
         accounts.set_password(name, _password(name, language, password_stdin))
     except ValueError as exc:
@@ -140,7 +149,7 @@ def users_passwd(
 @users_app.command("role")
 def users_role(name: str, role: str, config: ConfigOpt = None, lang: LangOpt = None) -> None:
     """Change a user's role (viewer, operator, admin)."""
-    accounts, language = _accounts(config, lang)
+    accounts, language, _cfg = _accounts(config, lang)
     wanted = _role(role)
     try:
         accounts.set_role(name, wanted)
@@ -153,7 +162,7 @@ def users_role(name: str, role: str, config: ConfigOpt = None, lang: LangOpt = N
 @users_app.command("remove")
 def users_remove(name: str, config: ConfigOpt = None, lang: LangOpt = None) -> None:
     """Remove a user; their sessions end at once."""
-    accounts, language = _accounts(config, lang)
+    accounts, language, _cfg = _accounts(config, lang)
     try:
         accounts.remove_user(name)
     except AccountError as exc:
@@ -165,7 +174,7 @@ def users_remove(name: str, config: ConfigOpt = None, lang: LangOpt = None) -> N
 @users_app.command("list")
 def users_list(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = "table") -> None:
     """List users and their roles (never their passwords)."""
-    accounts, language = _accounts(config, lang)
+    accounts, language, cfg = _accounts(config, lang)
     users = accounts.users()
     if fmt == "json":
         rows = [
@@ -178,7 +187,7 @@ def users_list(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = 
         return
     table = Table(*(_t(c, language) for c in ("col_name", "col_role", "col_created")))
     for u in users:
-        table.add_row(u.name, u.role, _when(u.created_at))
+        table.add_row(u.name, u.role, _when(cfg, u.created_at))
     out.print(table)
 
 
@@ -190,7 +199,7 @@ def tokens_add(
     lang: LangOpt = None,
 ) -> None:
     """Create an API token and print it once (only its hash is stored)."""
-    accounts, language = _accounts(config, lang)
+    accounts, language, _cfg = _accounts(config, lang)
     try:
         wanted = Scope(scope)
     except ValueError:
@@ -208,7 +217,7 @@ def tokens_add(
 @tokens_app.command("list")
 def tokens_list(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = "table") -> None:
     """List API tokens (names, scopes, last use; never the tokens)."""
-    accounts, language = _accounts(config, lang)
+    accounts, language, cfg = _accounts(config, lang)
     tokens = accounts.tokens()
     if fmt == "json":
         rows = [
@@ -230,7 +239,11 @@ def tokens_list(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt =
     table = Table(*(_t(c, language) for c in cols))
     for t in tokens:
         table.add_row(
-            t.name, t.scope, _when(t.created_at), _when(t.last_used_at), _when(t.revoked_at)
+            t.name,
+            t.scope,
+            _when(cfg, t.created_at),
+            _when(cfg, t.last_used_at),
+            _when(cfg, t.revoked_at),
         )
     out.print(table)
 
@@ -238,7 +251,7 @@ def tokens_list(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt =
 @tokens_app.command("revoke")
 def tokens_revoke(name: str, config: ConfigOpt = None, lang: LangOpt = None) -> None:
     """Revoke an API token: it stops working at once."""
-    accounts, language = _accounts(config, lang)
+    accounts, language, _cfg = _accounts(config, lang)
     try:
         accounts.revoke_token(name, _now())
     except AccountError as exc:
@@ -258,8 +271,8 @@ def audit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Who did what: every dashboard/API action, login and account change, newest first."""
-    accounts, language = _accounts(config, lang)
-    entries = accounts.audit(limit, actor, _since(since))
+    accounts, language, cfg = _accounts(config, lang)
+    entries = accounts.audit(limit, actor, parse_since(cfg, since))
     if fmt == "json":
         rows = [
             {
@@ -279,21 +292,8 @@ def audit(
     cols = ("col_at", "col_actor", "col_action", "col_target", "col_detail")
     table = Table(*(_t(c, language) for c in cols))
     for e in entries:
-        table.add_row(_when(e.at), e.actor, e.action, e.target, e.detail)
+        table.add_row(_when(cfg, e.at), e.actor, e.action, e.target, e.detail)
     out.print(table)
-
-
-def _since(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    units = {"h": 3600, "d": 86400, "m": 60}
-    if text[-1:] in units and text[:-1].isdigit():
-        return _now() - timedelta(seconds=int(text[:-1]) * units[text[-1]])
-    try:
-        moment = datetime.fromisoformat(text)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except ValueError:
-        raise _fail(f"--since {text!r}: use an ISO time or a span such as 24h") from None
 
 
 def register(app: typer.Typer) -> None:

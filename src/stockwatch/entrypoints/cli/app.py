@@ -24,6 +24,7 @@ from stockwatch.adapters.files import FileFormatError, read_stock
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
+from stockwatch.core.note_text import note_text, step_text
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
@@ -45,6 +46,7 @@ from stockwatch.entrypoints.cli.thresholds import (
 )
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
 from stockwatch.wiring.compose import Catalog, load_catalog, policy_resolver
+from stockwatch.wiring.promotions import promotion_file_problems
 
 EXIT_URGENT = 3
 
@@ -395,7 +397,9 @@ def _print_explanation(
         steps.add_column(t("col_formula", lang))
         steps.add_column(t("col_value", lang), justify="right")
         for step in lv.basis.steps:
-            steps.add_row(step.label, step.formula, f"{step.value:.2f}")
+            steps.add_row(
+                step_text(step.label, lang), step_text(step.formula, lang), f"{step.value:.2f}"
+            )
         out.print(steps)
     orders = lv.basis.input("lead_orders")
     if orders:
@@ -415,7 +419,7 @@ def _print_explanation(
             highlight=False,
         )
     for note in lv.basis.notes:
-        out.print(f"• {note}", highlight=False)
+        out.print(f"• {note_text(note, lang)}", highlight=False, markup=False)
     result = t("disabled", lang) if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"
     out.print(f"[bold]{t('result', lang)}:[/] {result}")
     # The item's own lead time (items file) wins over the configured default, as in the math.
@@ -437,6 +441,12 @@ def config_validate(config: ConfigOpt = None, lang: LangOpt = None) -> None:
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     language = _lang(cfg, lang)
+    bad_rows = promotion_file_problems(cfg)
+    if bad_rows:
+        err.print(t("promotion_rows", language, count=len(bad_rows)), highlight=False)
+        for line in bad_rows:
+            err.print(f"  {escape(line)}", highlight=False)
+        raise typer.Exit(1)
     if path is None:
         out.print(t("config_default", language))
     else:

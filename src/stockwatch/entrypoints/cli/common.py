@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from stockwatch.config.settings import Config, ConfigError, find_config, load_config
+from stockwatch.config.settings import Config, ConfigError, find_config, load_config, parse_duration
 from stockwatch.core.messages import check_lang
 
 EXIT_INPUT = 1  # bad input: configuration, unreadable file, unreachable database
@@ -57,6 +57,23 @@ def local_time(config: Config, moment: datetime | None, seconds: bool = False) -
         return ""
     local = moment.astimezone(ZoneInfo(config.model.general.timezone))
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def parse_since(config: Config, text: str | None) -> datetime | None:
+    """Return ``--since`` as a moment: an ISO time (without an offset: the shop's time zone,
+    the one every page and table shows) or a span back from now such as ``24h``, ``7d``."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return datetime.now(UTC) - parse_duration(text)
+        except ValueError:
+            raise fail(f"--since {text!r}: use an ISO time or a span such as 24h, 7d") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(config.model.general.timezone))
+    return moment
 
 
 def lang_of(config: Config, lang: str | None) -> str:

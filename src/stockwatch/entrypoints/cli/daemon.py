@@ -21,6 +21,7 @@ from stockwatch.entrypoints.cli.common import (
     LangOpt,
     local_time,
     out,
+    parse_since,
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import lang_of as _lang
@@ -247,7 +248,7 @@ def events(
     """Show the alert event log, newest first (filter by item, kind, time)."""
     cfg = _load(config)
     language = _lang(cfg, lang)
-    start = _since(since)
+    start = parse_since(cfg, since)
     store = _read_store(cfg, language)
     if store is None:
         return
@@ -272,20 +273,6 @@ def events(
             e.detail or (e.actor or ""),
         )
     out.print(table)
-
-
-def _since(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except ValueError:
-        pass
-    try:
-        return datetime.now(UTC) - parse_duration(text)
-    except ValueError:
-        raise _fail(f"--since {text!r}: use an ISO time or a span such as 24h") from None
 
 
 def _daemon_url(cfg: Config) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,12 +28,12 @@ from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import lang_of as _lang
 from stockwatch.entrypoints.cli.common import load as _load
 from stockwatch.ports import DeliveryError, OutboxStatus, OutgoingMessage
-from stockwatch.service.delivery import DeliverySettings
 from stockwatch.wiring.compose import open_database
 from stockwatch.wiring.notify import (
     build_channels,
     build_worker,
     close_channels,
+    delivery_settings,
 )
 from stockwatch.wiring.stores import (
     SqlChannelStatus,
@@ -348,9 +349,14 @@ def outbox_work(
     ] = False,
     lease: Annotated[float, typer.Option("--lease", help="seconds before a claim is stale")] = 60,
     retry_hours: Annotated[
-        float,
-        typer.Option("--retry-hours", help="retry a transient failure this long, then dead letter"),
-    ] = 24,
+        float | None,
+        typer.Option(
+            "--retry-hours",
+            help="retry a transient failure this long, then dead letter "
+            "(default: [daemon.delivery] retry_window, 24h)",
+            min=0.001,
+        ),
+    ] = None,
     backoff: Annotated[float, typer.Option("--backoff", help="first retry delay, seconds")] = 2,
     batch: Annotated[int, typer.Option("--batch")] = 500,
     idle: Annotated[float, typer.Option("--idle", help="pause when idle, seconds")] = 0.5,
@@ -359,10 +365,10 @@ def outbox_work(
     cfg = _load(config)
     engine = _engine(cfg, db)
     channels = build_channels(cfg, engine)
-    settings = DeliverySettings(
+    settings = replace(
+        delivery_settings(cfg, retry_hours),
         batch_size=batch,
         lease_seconds=lease,
-        retry_window_hours=retry_hours,
         backoff_base_seconds=backoff,
         idle_seconds=idle,
     )

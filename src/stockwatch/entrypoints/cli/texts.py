@@ -25,6 +25,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "no_levels": ("{key}：未能计算预警线：{error}", "{key}: no levels computed: {error}"),
     "config_ok": ("配置有效：{path}", "Configuration is valid: {path}"),
+    "promotion_rows": (
+        "促销文件中有 {count} 行无效（文件:行 字段: 原因）：",
+        "{count} bad row(s) in the promotions file (file:line field: why):",
+    ),
     "config_default": (
         "未找到配置文件，使用内置默认值。",
         "No configuration file; using defaults.",

@@ -19,6 +19,7 @@ from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.config.settings import Config
 from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
+from stockwatch.core.note_text import note_text
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     DbOpt,
@@ -32,8 +33,8 @@ from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import NoSalesHistory, describe_change, recompute
 from stockwatch.wiring.compose import open_database, policy_resolver
-from stockwatch.wiring.promotions import all_promotions
 from stockwatch.wiring.purchasing import learned_lead_times
+from stockwatch.wiring.sales_levels import sales_levels_computer
 from stockwatch.wiring.stores import (
     SoldLine,
     SqlOrderSales,
@@ -334,8 +335,6 @@ def thresholds_recompute(
     lang: LangOpt = None,
 ) -> None:
     """Recompute every item's thresholds from the imported sales history."""
-    from stockwatch.bulk.computer import BulkLevelsComputer
-
     cfg, language = _setup(config, lang)
     day = _as_of(cfg, as_of)
     catalogue = _catalogue(cfg, items) or {}
@@ -346,14 +345,7 @@ def thresholds_recompute(
         engine.dispose()
         raise _fail(_t("no_items", language))
     has_sales = bool(sales.skus())
-    tz_name = cfg.model.general.timezone
-    computer = BulkLevelsComputer(
-        cfg,
-        catalogue,
-        sales.matrix,
-        promotions=all_promotions(cfg, engine),
-        stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
-    )
+    computer = sales_levels_computer(cfg, catalogue, engine, sales)
     store = SqlThresholdStore(engine)
     with Progress(
         TextColumn("{task.description}"),
@@ -485,7 +477,7 @@ def _print_pending(pending: list[StoredThreshold], store: SqlThresholdStore, lan
             str(p.version),
             f"{now.t1} / {now.t2} / {now.t3}" if now else "-",
             f"{p.levels.t1} / {p.levels.t2} / {p.levels.t3}",
-            p.review_reason or "",
+            note_text(p.review_reason, lang) if p.review_reason else "",
         )
     out.print(table)
 

@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from stockwatch.core.accounts import Via
 from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
+from stockwatch.core.note_text import note_text, step_text
 from stockwatch.core.review_advice import describe
 from stockwatch.entrypoints.web.api_json import (
     iso,
@@ -137,6 +138,8 @@ def page_renderer(d: DashboardDeps, banners: BannerCache | None = None) -> PageR
         html = env.get_template(name).render(
             lang=lang,
             t=lambda key, **kw: text(key, lang, **kw),
+            note=lambda stored: note_text(stored, lang),  # a threshold's stored explanation
+            step=lambda stored: step_text(stored, lang),
             page_title=text(title_key, lang),
             switch_url=f"{request.url.path}?{urlencode(query)}",
             path=request.url.path,

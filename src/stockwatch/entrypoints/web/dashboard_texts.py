@@ -135,6 +135,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "receive_all": ("全部收货", "Receive all"),
     "no_orders": ("没有在途的采购单。", "No purchase orders on the way."),
     "shelf": ("货架库存", "Shelf"),
+    "position_hint": (
+        "库存位置：实物库存 − 已占用 + 在途（决定何时补货，T1/T2）",
+        "Inventory position: on hand − committed + on order (when to order, T1/T2)",
+    ),
+    "shelf_hint": (
+        "货架库存：实物库存 − 已占用，不含在途（顾客能买到的，T3/断货）",
+        "Shelf: on hand − committed, without goods on the way (what customers can buy, T3/OUT)",
+    ),
     "on_order": ("在途", "On order"),
     "offer": ("1688 链接", "1688 offer"),
     "review": ("预警复盘", "Alert review"),

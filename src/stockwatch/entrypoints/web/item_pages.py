@@ -199,6 +199,8 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
                 orders=orders,
             ),
             "orders": [o for o in orders if o.is_open],
+            "on_order": sum(o.open_quantity for o in orders),
+            "due": min((o.expected_at for o in orders if o.open_quantity > 0), default=None),
             "events": events,
             "versions": versions,
             "explained": explained,

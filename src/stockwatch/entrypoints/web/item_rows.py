@@ -86,6 +86,7 @@ class ItemRow:
     category: str = ""
     warehouse: str | None = None
     tags: tuple[str, ...] = ()
+    shelf: int | None = None  # on hand − committed: what a customer can buy (no goods on the way)
 
     def sort_key(self) -> tuple[int, float, str]:
         cover = math.inf if self.days_of_cover is None else self.days_of_cover
@@ -146,6 +147,7 @@ def _row(found: OverviewItem, levels_for: LevelsFor | None) -> ItemRow:
         velocity,
         found.stale,
         found.task_id,
+        found.shelf,
     )
 
 
@@ -160,6 +162,7 @@ def _make_row(
     velocity: float,
     stale: bool,
     task_id: int | None,
+    shelf: int | None = None,
 ) -> ItemRow:
     cover = None
     if available is not None and velocity > 0:
@@ -184,6 +187,7 @@ def _make_row(
         category=item.category,
         warehouse=item.warehouse,
         tags=tuple(sorted(item.tags)),
+        shelf=shelf,
     )
 
 
@@ -227,6 +231,7 @@ def _python_page(
                 lv[3] if lv else 0.0,
                 item.key in stale,
                 tasks.get(str(item.key)),
+                reading.reading.shelf if reading else None,
             )
         )
     rows = sorted((r for r in rows if _matches(r, flt)), key=ItemRow.sort_key)

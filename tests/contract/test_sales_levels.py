@@ -1,0 +1,79 @@
+"""Every recompute path uses the same inputs: the orders/promotions path (``recompute_items``)
+and the scheduled recompute (``threshold_recompute``) both blend the lead times learned from
+received purchase orders into the stored levels."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
+from stockwatch.adapters.db.sales import DayTotal, ImportRecord, SqlSalesStore
+from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+from stockwatch.config.settings import load_config
+from stockwatch.core.model import ItemKey
+from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.wiring.compose import LevelCache, open_store, threshold_recompute
+from stockwatch.wiring.promotions import PROMOTION_REVIEW_FACTOR, recompute_items
+
+AS_OF = date(2026, 6, 1)
+NOW = datetime(2026, 6, 1, 4, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _shop(tmp_path: Path):  # type: ignore[no-untyped-def]
+    (tmp_path / "items.csv").write_text(
+        "sku,title,supplier,lead_time_days,lead_time_sd_days\n"
+        "MUG,马克杯,义乌杯厂,2,0.5\n"
+        "CUP,水杯,金华杯厂,2,0.5\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "stockwatch.toml"
+    config.write_text(
+        '[general]\ndata_dir = "data"\n[catalog]\nitems = "items.csv"\n'
+        "[thresholds]\nreview_factor = 1000\n",
+        encoding="utf-8",
+    )
+    cfg = load_config(config, env={})
+    store = open_store(cfg)
+    totals = [
+        DayTotal(sku, AS_OF - (i + 1) * DAY, 5 + (i * 7) % 4)
+        for sku in ("MUG", "CUP")
+        for i in range(60)
+    ]
+    SqlSalesStore(store.engine).add_import(ImportRecord("x", "sales.csv", NOW, 120, 0), totals)
+    orders = SqlPurchaseOrderStore(store.engine)
+    for n, lead in enumerate((9, 10, 11)):  # the supplier takes five times the declared 2 days
+        ordered = NOW - (60 - 15 * n) * DAY
+        placed = orders.add(
+            PurchaseOrder(ItemKey("MUG"), "义乌杯厂", 50, ordered, ordered + 2 * DAY), ordered
+        )
+        orders.receive(placed.id or 0, None, ordered + lead * DAY)
+    return cfg, store
+
+
+def _lead_orders(store, sku: str) -> float | None:  # type: ignore[no-untyped-def]
+    row = SqlThresholdStore(store.engine).current([sku])[sku]
+    assert row.active is not None
+    return row.active.levels.basis.input("lead_orders")
+
+
+def test_the_promotions_path_uses_learned_lead_times_like_the_scheduled_recompute(
+    tmp_path: Path,
+) -> None:
+    cfg, store = _shop(tmp_path)
+    try:
+        cache = LevelCache(cfg, AS_OF, store.engine)
+        cache.refresh()
+        recompute_items(cfg, store, cache, ["MUG"], NOW, PROMOTION_REVIEW_FACTOR)
+        assert _lead_orders(store, "MUG") == 3.0
+        by_orders = SqlThresholdStore(store.engine).current(["MUG"])["MUG"].active
+        asyncio.run(threshold_recompute(cfg, store, cache)(NOW + DAY))
+        scheduled = SqlThresholdStore(store.engine).current(["MUG", "CUP"])
+        assert scheduled["MUG"].active is not None and by_orders is not None
+        # Same inputs, same levels: the scheduled run finds nothing to change for MUG.
+        assert scheduled["MUG"].active.levels.t2 == by_orders.levels.t2
+        assert _lead_orders(store, "CUP") is None  # no received orders for it or its supplier
+    finally:
+        store.engine.dispose()
