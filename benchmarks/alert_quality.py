@@ -7,7 +7,8 @@ trending, seasonal and lumpy) sell every day for ``--history`` days and then a y
 have promotions, known in advance; suppliers have a declared lead time and are sometimes much
 later than usual (some suppliers often). Two merchants run the same shop in the same run:
 
-* **stockwatch**: levels recomputed weekly by the numpy bulk path (``compute_bulk``: clean
+* **stockwatch**: levels recomputed weekly by the numpy bulk path, and every day for the items a
+  promotion names, as the daemon's promotion applier does (``compute_bulk``: clean
   baseline without stockout and promotion days, promotion uplift on the promotion days inside
   the protection window, lead times learned from the received purchase orders and their
   distribution in the reorder point); every evening the day's reading goes through
@@ -20,8 +21,10 @@ later than usual (some suppliers often). Two merchants run the same shop in the 
   the last 90 days of sales), the same order quantity rule.
 
 Printed per demand kind: stockout days %, fill rate %, stockouts warned at least one lead time
-ahead, notices (textbook: orders) per item per month, stock held in days of demand; then one
-PASS/FAIL line per target.
+ahead, notices (textbook: orders) per item per month, stock held in days of demand; then where
+the stock comes from (half the order quantity, the shelf left when an order arrives, the reorder
+level, orders placed while another was open), per kind and for late-prone against on-time
+suppliers; then one PASS/FAIL line per target.
 """
 
 from __future__ import annotations
