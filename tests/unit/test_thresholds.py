@@ -25,6 +25,7 @@ from stockwatch.core.thresholds import (
     demand_stats,
     empirical_lead_time_demand,
     empirical_mixture_demand,
+    order_window_sums,
     promotion_multiplier,
     reorder_point,
     safety_stock,
@@ -146,6 +147,18 @@ def test_an_intermittent_item_takes_its_rate_from_the_window_mean_not_the_veloci
     assert any("d̄ is the 88-day mean" in note for note in levels.basis.notes)
     normal = compute_levels(replace(policy, intermittent_method="normal"), daily, DAY)
     assert normal.velocity == pytest.approx(36 / 7)  # the normal formula keeps the velocity
+
+
+def test_the_order_that_crosses_the_reorder_point_is_covered_too() -> None:
+    # 5 units every 4 days, L = 4. Any 4 days hold exactly one sale: 5. But the order goes
+    # out on a selling day, when that day's 5 units may have taken the position up to 5 below
+    # the reorder point, and the next 4 days sell 5 more: the reorder point must be 10.
+    daily = [5, 0, 0, 0] * 20
+    assert order_window_sums(daily, 4) == [10] * 19
+    assert empirical_lead_time_demand(daily, 4, 0.95) == 10
+    levels = compute_levels(ThresholdPolicy(lead_time_days=4, buffer_days=0), daily, DAY)
+    assert (levels.t2, levels.t3) == (10, 5)  # SS = 10 − d̄·L = 10 − 1.25·4
+    assert empirical_lead_time_demand([0, 0, 3], 2, 0.95) is None  # no window after the sale
 
 
 def test_an_intermittent_item_counts_the_slow_deliveries_of_its_supplier() -> None:

@@ -710,15 +710,16 @@ def _clean_stats(x: IntArray, mk: npt.NDArray[np.int8], velocity_days: int) -> _
 
 
 def _empirical(x: IntArray, n: I64, lead_days: I64, csl: F64, rows: Bool) -> I64:
-    """Return the CSL-quantile of L-day rolling sums within each row's history, −1 if none.
+    """Return the CSL-quantile of each row's order windows (the core's ``order_window_sums``:
+    a selling day's sales plus the next L days'), −1 if the row has none.
 
     Rows are ordered by L so each L is one contiguous slice of the cumulative sums. Windows that
-    start before the first sale, or do not exist for this L, get a sentinel that sorts last, so
-    the quantile index counts only windows inside the history (as the core does).
+    start before the first sale, on a day without sales or do not exist for this L get a
+    sentinel that sorts last, so the quantile index counts only real windows (as the core does).
     """
     out = np.full(len(n), _NONE, dtype=np.int64)
     width = x.shape[1]
-    sel = np.flatnonzero(rows & (n >= lead_days))
+    sel = np.flatnonzero(rows & (n > lead_days))
     if not len(sel):
         return out
     sel = sel[np.argsort(lead_days[sel], kind="stable")]
@@ -737,15 +738,19 @@ def _empirical(x: IntArray, n: I64, lead_days: I64, csl: F64, rows: Bool) -> I64
     bounds = [*starts.tolist(), len(sel)]
     for j, lv in enumerate(values.tolist()):
         lo, hi = bounds[j], bounds[j + 1]
+        span = lv + 1  # the selling day and the L days after it
         np.subtract(
-            csum[lo:hi, lv:], csum[lo:hi, : width + 1 - lv], out=sums[lo:hi, : width + 1 - lv]
+            csum[lo:hi, span:], csum[lo:hi, : width + 1 - span], out=sums[lo:hi, : width + 1 - span]
         )
     start = width - n[sel]
-    sums[np.arange(width)[None, :] < start[:, None]] = big
+    cols = np.arange(width)[None, :]
+    invalid = (cols < start[:, None]) | (block <= 0) | (cols > width - 1 - ld[:, None])
+    sums[invalid] = big
+    m = (~invalid).sum(axis=1)
     sums.sort(axis=1)
-    m = n[sel] - ld + 1
     idx = np.minimum(m - 1, np.maximum(np.ceil(csl[sel] * m).astype(np.int64) - 1, 0))
-    out[sel] = sums[np.arange(len(sel)), idx]
+    found = sums[np.arange(len(sel)), np.maximum(idx, 0)].astype(np.int64)
+    out[sel] = np.where(m > 0, found, _NONE)
     return out
 
 
@@ -849,11 +854,9 @@ def _chunk(
     # windows: the core's quantile, one row at a time.
     for r in np.flatnonzero(wants & (use | is_learned)).tolist():
         w = int(window[r])
-        hist = x[r, width - w :].tolist()
-        if use[r]:
-            hist = clean_history(hist, dropped_rows[r].tolist())
-        else:
-            hist = hist[w - int(n[r]) :]  # leading zeros skipped, as the core does
+        row = x[r, width - w :].tolist()
+        # A gapped history without its marked days, else without the leading zeros (the core).
+        hist = clean_history(row, dropped_rows[r].tolist()) if use[r] else row[w - int(n[r]) :]
         alpha = float(t.service_level[pi[r]])
         found_lt = learned[r] if learned else None
         if found_lt is not None:

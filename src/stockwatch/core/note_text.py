@@ -126,6 +126,9 @@ _STEP_PHRASES = {
     "reorder point": "再订货点",
     "before rounding": "取整前",
     "α-quantile of (L+R)-day sales sums": "(L+R) 天销量之和的 α 分位数",
+    "α-quantile of a selling day's sales plus the next (L+R) days'": (
+        "有销量的一天加其后 (L+R) 天销量之和的 α 分位数"
+    ),
     "α-quantile of demand over the learned lead times": "学得交期上需求的 α 分位数",
     "α-quantile of sales sums over the learned lead times": "学得各交期内销量之和的 α 分位数",
     "combined": "组合",

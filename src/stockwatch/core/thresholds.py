@@ -355,17 +355,30 @@ def days_of_cover(available: float, rate: float) -> float:
     return max(available, 0.0) / rate
 
 
+def order_window_sums(days: Sequence[int], lead_days: int) -> list[int]:
+    """Return, sorted, the demand each order placed on a selling day has to cover.
+
+    Lumpy sales cross the reorder point with a whole order: the position is then below it by
+    up to that day's sales (the undershoot), and the next ``lead_days`` days still have to be
+    served. So each window starts on a day with sales and sums that day and the ``lead_days``
+    days after it; with one unit a day that is just the lead-time demand plus a day.
+    """
+    csum = [0]
+    for x in days:
+        csum.append(csum[-1] + x)
+    return sorted(
+        csum[t + lead_days + 1] - csum[t] for t in range(len(days) - lead_days) if days[t] > 0
+    )
+
+
 def empirical_lead_time_demand(daily: Sequence[int], lead_days: int, csl: float) -> int | None:
-    """Return the CSL-quantile of ``lead_days``-long rolling sums; None without enough history."""
+    """Return the CSL-quantile of ``order_window_sums``; None without such a window."""
     days = [max(int(x), 0) for x in daily]
-    if lead_days < 1 or len(days) < lead_days:
+    if lead_days < 1:
         return None
-    window = sum(days[:lead_days])
-    sums = [window]
-    for i in range(lead_days, len(days)):
-        window += days[i] - days[i - lead_days]
-        sums.append(window)
-    sums.sort()
+    sums = order_window_sums(days, lead_days)
+    if not sums:
+        return None
     return sums[min(len(sums) - 1, max(math.ceil(csl * len(sums)) - 1, 0))]
 
 
@@ -377,23 +390,18 @@ def empirical_mixture_demand(
 ) -> int | None:
     """Return the CSL-quantile of demand over a lead-time distribution, from sales history.
 
-    Each lead time ℓ (weight w) contributes the empirical distribution of the ⌈ℓ + R⌉-day
-    rolling sums: P(D ≤ x) = Σ w·#(sums ≤ x)/#sums, and the quantile is the smallest sum with
-    P ≥ CSL (for one lead time, exactly ``empirical_lead_time_demand``). None when the history
-    is shorter than the longest window.
+    Each lead time ℓ (weight w) contributes the empirical distribution of its order windows
+    (``order_window_sums`` over ⌈ℓ + R⌉ days): P(D ≤ x) = Σ w·#(sums ≤ x)/#sums, and the
+    quantile is the smallest sum with P ≥ CSL (for one lead time, exactly
+    ``empirical_lead_time_demand``). None when some lead time has no window in the history.
     """
     days = [max(int(x), 0) for x in daily]
     tables: list[tuple[float, list[int]]] = []
     for lead, weight in points:
         width = max(math.ceil(lead + review), 1)
-        if len(days) < width:
+        sums = order_window_sums(days, width)
+        if not sums:
             return None
-        window = sum(days[:width])
-        sums = [window]
-        for i in range(width, len(days)):
-            window += days[i] - days[i - width]
-            sums.append(window)
-        sums.sort()
         tables.append((weight, sums))
     if not tables:
         return None
@@ -459,7 +467,11 @@ def _raw_triple(
         )
         rop = max(rop, rate * (lead + review))
     elif lead_demand is not None:
-        rop = ex.step("ROP (empirical)", "α-quantile of (L+R)-day sales sums", float(lead_demand))
+        rop = ex.step(
+            "ROP (empirical)",
+            "α-quantile of a selling day's sales plus the next (L+R) days'",
+            float(lead_demand),
+        )
         ss = ex.step("SS", "max(ROP − d̄·(L+R), 0)", max(rop - rate * (lead + review), 0.0))
         rop = max(rop, rate * (lead + review))
     elif lead_points:
