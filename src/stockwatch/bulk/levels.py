@@ -392,7 +392,8 @@ class BulkLevels:
             if self.intermittent[i] and p.intermittent_method == "empirical":
                 adi = n / int(self.selling_days[i])
                 notes.append(_intermittent_note(adi, bool(self.lead_demand[i] >= 0)))
-                if self.lead_demand[i] >= 0 and self.recent_selling_days[i] >= p.min_selling_days:
+                recent = int(self.recent_selling_days[i])
+                if self.lead_demand[i] >= 0 and recent >= max(p.min_selling_days, 1):
                     notes.append(intermittent_rate_note(n, p.velocity_days))
         uplift = self.uplifts[i]
         if uplift is not None:
@@ -867,7 +868,7 @@ def _chunk(
 
     has_ld = lead_demand >= 0
     # Intermittent items with an empirical reorder point take d̄ from the window mean (core).
-    rate = np.where(has_ld & ~fallback, mean, rate)
+    rate = np.where(has_ld & ~fallback & (recent > 0), mean, rate)
     up_rate, up_sd, has_up = up
     if has_up.any():
         rate = np.where(has_up, rate * up_rate, rate)

@@ -633,9 +633,11 @@ def compute_levels(
                 else f"intermittent demand (ADI {stats.adi:.2f} > {SBC_ADI}): too little "
                 f"history for the empirical lead-time quantile, so the normal formula is used"
             )
-            if lead_demand is not None and stats.recent_selling_days >= policy.min_selling_days:
+            recent = stats.recent_selling_days
+            if lead_demand is not None and recent >= max(policy.min_selling_days, 1):
                 # One lumpy order inside the velocity window is not a daily rate: it would lift
-                # the reorder point's floor d̄·(L+R) and every order sized from d̄.
+                # the reorder point's floor d̄·(L+R) and every order sized from d̄. (A week with
+                # no sale at all keeps velocity 0 where min_selling_days = 0 asks for it.)
                 rate = stats.mean
                 ex.notes.append(intermittent_rate_note(stats.history_days, policy.velocity_days))
     uplift = promotion_uplift(item, promotions, as_of, lead + review)
