@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	# The browser tests drive Debian's Chromium; Playwright never downloads a browser here.
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	# A CJK font (1.6 MB) so that the browser tests' screenshots show the zh-CN pages, not boxes.
+	fc-list :lang=zh 2>/dev/null | grep -q . || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -14,9 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, event, text
 
 from stockwatch.adapters.db.tables import metadata
+
+# No per-example deadline: on a loaded 2-core CI machine one example can take longer than
+# hypothesis's 200 ms by scheduling alone, and a deadline failure says nothing about the code.
+settings.register_profile("stockwatch", deadline=None)
+settings.load_profile("stockwatch")
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 PG_URL = os.environ.get("STOCKWATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -641,8 +641,11 @@ class PurchaseOrderStore(Protocol):
 
     def cancel(self, order_id: int, now: datetime) -> PurchaseOrder: ...
 
-    def upsert_imported(self, orders: Sequence[PurchaseOrder], now: datetime) -> int:
-        """Insert or update imported orders by their external reference; return how many."""
+    def upsert_imported(
+        self, orders: Sequence[PurchaseOrder], now: datetime
+    ) -> list[PurchaseOrder]:
+        """Insert or update imported orders by their external reference; return those that
+        changed (a new open order takes over its item's open task)."""
         ...
 
     def find(
@@ -752,6 +755,10 @@ class AccountStore(Protocol):
     def audit(
         self, limit: int, actor: str | None = None, since: datetime | None = None
     ) -> list[AuditEntry]: ...
+    def login_entries(self, user: str, peer: str, since: datetime) -> list[AuditEntry]:
+        """The ``login``/``login_failed`` entries since ``since`` by this name (any case)
+        or from this address: what the login limit counts, shared by every process."""
+        ...
 
 
 class PasswordHasher(Protocol):

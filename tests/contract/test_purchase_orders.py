@@ -89,11 +89,11 @@ def test_imported_orders_are_upserted_by_reference_and_keep_their_receipts(
     imported = PurchaseOrder(
         KEY, "义乌杯业", 100, T0, T0 + 5 * DAY, external_ref="1688:3201:1", source="1688"
     )
-    assert store.upsert_imported([imported], T0) == 1
-    assert store.upsert_imported([imported], T0 + DAY) == 0  # same again: nothing changes
+    assert len(store.upsert_imported([imported], T0)) == 1
+    assert store.upsert_imported([imported], T0 + DAY) == []  # same again: nothing changes
     arrived = imported.receive(100, T0 + 9 * DAY)
-    assert store.upsert_imported([arrived], T0 + 9 * DAY) == 1
+    assert len(store.upsert_imported([arrived], T0 + 9 * DAY)) == 1
     [row] = store.find(KEY)
     assert (row.status, row.received_qty, row.lead_time_days) == (OrderStatus.RECEIVED, 100, 9.0)
     late_news = replace(imported, status=OrderStatus.CANCELLED)
-    assert store.upsert_imported([late_news], T0 + 10 * DAY) == 0  # closed here stays closed
+    assert store.upsert_imported([late_news], T0 + 10 * DAY) == []  # closed here stays closed

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -117,3 +118,22 @@ def test_with_a_write_token(daemon_api: tuple[str, str]) -> None:
 def test_without_credentials(daemon_api: tuple[str, str]) -> None:
     url, token = daemon_api
     assert _fuzz(url, token, {}) >= 15
+
+
+def test_each_route_documents_only_the_statuses_it_can_answer(
+    daemon_api: tuple[str, str],
+) -> None:
+    url, token = daemon_api
+    doc = httpx.get(f"{url}/openapi.json", headers={"Authorization": f"Bearer {token}"}).json()
+
+    def codes(path: str, method: str) -> set[str]:
+        return set(doc["paths"][path][method]["responses"])
+
+    assert codes("/api/status", "get") == {"200", "400", "401"}  # no 404/409/403 of its own
+    assert codes("/api/alerts/{item}/ack", "post") == {"200", "400", "401", "403", "404"}
+    assert "409" not in codes("/api/tasks/{task_id}/close", "post")
+    assert "409" in codes("/api/outbox/{entry_id}/retry", "post")
+    assert "404" not in codes("/api/items", "get") and "404" in codes("/api/items/{key}", "get")
+    assert "422" not in codes("/api/tasks/export", "get")  # format is free text, checked by 400
+    reads = [(p, m) for p, item in doc["paths"].items() for m in item if m == "get"]
+    assert reads and all("403" not in codes(p, m) for p, m in reads)  # everyone may read

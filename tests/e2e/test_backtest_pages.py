@@ -95,9 +95,11 @@ def test_review_page_finds_stockouts_in_readings_and_sales_and_gives_tier_figure
     ]
     assert "30.0 h" in tiers  # T2 came 30 h before the stockout
     assert "3.0 h" in tiers  # and was acknowledged after 3 h
+    # A's levels with the learned 6.7 days instead of 3 avoid some of its stockout days.
     assert (
-        "Supplier 义乌晨光 is late on 67% of orders: its learned lead time is 6.7 days, not 3"
-        in html
+        "Supplier 义乌晨光 is late on 67% of orders: its learned lead time is 6.7 days, not 3.0; "
+        "with the learned lead time in the levels of its 1 item(s), a backtest expects -27 % "
+        "stockout days for +1.7 days of stock" in html
     )
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from stockwatch.config.settings import load_config
 from stockwatch.entrypoints.cli.app import app
-from stockwatch.wiring.accounts import build_accounts
+from stockwatch.wiring.accounts import build_accounts, os_user
 from stockwatch.wiring.compose import OpenExposure, open_database, refuse_open_exposure
 
 
@@ -52,7 +52,8 @@ def test_users_are_added_listed_changed_and_removed(config: Path) -> None:
     assert code == 1 and "no user" in out
     code, out = _run(config, "audit", "-f", "json")
     actions = [line for line in out.splitlines() if '"action"' in line]
-    assert len(actions) == 4 and '"USER-REMOVE"' in actions[0]
+    assert len(actions) == 4 and '"user_remove"' in actions[0]
+    assert f'"cli:{os_user()}"' in out  # the OS user who ran the commands
 
 
 def test_a_token_is_shown_once_and_listed_without_its_secret(config: Path) -> None:

@@ -18,6 +18,7 @@ from stockwatch.config.settings import load_config
 from stockwatch.core.model import ItemKey
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.service.polling import poll_items
+from stockwatch.wiring.accounts import os_user
 from stockwatch.wiring.compose import build_daemon, open_store
 from tests.e2e.daemon_setup import write_shop, write_stock
 
@@ -53,9 +54,16 @@ def test_ack_and_snooze_change_the_alert_and_are_logged(config: Path) -> None:
         "events", "-c", str(config), "-f", "json", "--kind", "ack", "--kind", "snooze"
     )
     assert [(e["kind"], e["actor"]) for e in json.loads(output)] == [
-        ("snooze", "cli"),
+        ("snooze", f"cli:{os_user()}"),
         ("ack", "小李"),
     ]
+    # The audit log names the action and the OS user who ran the command.
+    code, output = _cli("audit", "-c", str(config), "-f", "json")
+    audited = [(e["actor"], e["action"], e["target"]) for e in json.loads(output)]
+    me = f"cli:{os_user()}"
+    assert audited == [(me, "snooze", "RUBBER-DUCK"), (me, "acknowledge", "RUBBER-DUCK")]
+    table = _cli("audit", "-c", str(config), "--lang", "zh-CN")[1]
+    assert "确认预警" in table and "暂停提醒" in table  # read as words, not code names
     [alert] = json.loads(_cli("alerts", "list", "-c", str(config), "-f", "json")[1])
     assert alert["acked"] and alert["snoozed_until"]
 

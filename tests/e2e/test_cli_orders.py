@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from stockwatch.entrypoints.cli.app import app
+from stockwatch.wiring.accounts import os_user
 
 
 def test_orders_are_placed_listed_and_received_from_the_cli(tmp_path: Path) -> None:
@@ -48,3 +49,9 @@ def test_orders_are_placed_listed_and_received_from_the_cli(tmp_path: Path) -> N
     assert no_item.exit_code == 1 and "name the item" in no_item.output
     bad_day = run(app, ["orders", "place", "--item", "CUP", "--qty", "3", "--expected", "soon", *c])
     assert bad_day.exit_code == 1 and "--expected 'soon'" in bad_day.output
+    audit = json.loads(run(app, ["audit", "--format", "json", *c]).output)
+    assert [(e["actor"], e["action"], e["detail"]) for e in reversed(audit)] == [
+        (f"cli:{os_user()}", "order_placed", "quantity=40 supplier=义乌杯业"),
+        (f"cli:{os_user()}", "order_received", "quantity=15"),
+        (f"cli:{os_user()}", "order_received", "all open"),
+    ]

@@ -66,8 +66,10 @@ def _push_form(msg_id: int, sku_on_sale: int, at: datetime) -> dict[str, str]:
 
 
 async def _run_with(
-    daemon: Daemon, scenario: Callable[[str], Awaitable[None]], timeout: float = 20
+    daemon: Daemon, scenario: Callable[[str], Awaitable[None]], timeout: float = 90
 ) -> None:
+    # A ceiling, not a wait: a scenario ends as soon as what it awaits happens. It is generous
+    # because a loaded 2-core CI machine can take 20 s for 200 HTTP posts and their writes.
     task = asyncio.create_task(daemon.run())
     try:
         await asyncio.wait_for(daemon.ready.wait(), timeout)

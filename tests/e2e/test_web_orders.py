@@ -51,7 +51,9 @@ def test_a_task_is_ordered_received_in_parts_and_closed(
     assert order["expected_at"] == "2026-12-05T02:00:00+00:00"  # the item's 4-day lead time
     assert client.get("/api/tasks").json() == []  # ordered: off the draft purchase list
     page = client.get("/tasks").text
-    assert f'data-order="{order["id"]}"' in page and "在途采购单" in page
+    ordered = _column(page, "ordered")
+    assert f'data-order="{order["id"]}"' in ordered and "已下单 · 在途" in ordered
+    assert f'data-task="{task_id}"' not in _column(page, "open")
     form = client.post(f"/orders/{order['id']}/receive", data={"quantity": "30"})
     assert form.status_code == 303
     [open_order] = client.get("/api/orders").json()
@@ -61,6 +63,17 @@ def test_a_task_is_ordered_received_in_parts_and_closed(
     assert client.get("/api/orders").json() == []
     [task] = SqlTaskStore(sqlite_engine).list(None)
     assert (task.status, task.close_reason) == ("closed", "received")
+    # The board shows it under "received" (the last 7 days by default), in English too.
+    board = client.get("/tasks", params={"lang": "en"}).text
+    assert f'data-task="{task_id}"' in _column(board, "received")
+    assert "Received in the last 7 days" in board and 'data-order="' not in board
+    assert client.get("/tasks", params={"received_days": 0}).status_code == 422
+
+
+def _column(page: str, name: str) -> str:
+    """The HTML of one column of the tasks board."""
+    start = page.index(f'data-column="{name}"')
+    return page[start : page.index("</section>", start)]
 
 
 def test_mistakes_get_4xx_with_the_reason(client: httpx.Client, task_id: int) -> None:

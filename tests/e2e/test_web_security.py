@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator
 from stockwatch.service.status import status_report
 from stockwatch.wiring.accounts import build_accounts
+from tests.conftest import sqlite_engine_at
 from tests.servers import serve
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -193,8 +195,45 @@ def test_failed_logins_are_rate_limited_even_for_the_right_password(site: Site) 
         assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
         site.clock.now += timedelta(minutes=6)
         assert c.post("/login", data={"user": "otto", "password": PASSWORD}).status_code == 303
-    failed = [e for e in site.accounts.audit(50) if e.action == "LOGIN-FAILED"]
+    failed = [e for e in site.accounts.audit(50) if e.action == "login_failed"]
     assert len(failed) == 5 and failed[0].actor == "otto"
+
+
+def test_the_login_limit_is_shared_by_two_daemons_over_one_database(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Five failures split over two processes' apps (each with its own engine) block both."""
+    second_engine = sqlite_engine_at(tmp_path / "stockwatch.sqlite3")  # the same file
+    try:
+        for first in _site(sqlite_engine, users=True):
+            _limit_shared(first, second_engine)
+    finally:
+        second_engine.dispose()
+
+
+def _limit_shared(first: Site, second_engine: Engine) -> None:
+    deps = WebDeps(
+        store=SqlStore(second_engine),
+        clock=first.clock,
+        push_secret=None,
+        status=lambda: status_report(first.store, {}, NOW, AlertPolicy().stale_after),
+        security=WebSecurity(
+            accounts=build_accounts(second_engine, fast_hash=True), clock=first.clock
+        ),
+    )
+    with (
+        serve(create_app(deps)) as second_url,
+        first.client(timeout=60) as a,  # generous: the CI machine is loaded
+        httpx.Client(base_url=second_url, timeout=60) as b,
+    ):
+        wrong = {"user": "otto", "password": "nope-nope"}
+        for client in (a, a, a, b, b):
+            assert client.post("/login", data=wrong).status_code == 401
+        right = {"user": "otto", "password": PASSWORD}
+        assert a.post("/login", data=right).status_code == 429
+        assert b.post("/login", data=right).status_code == 429
+        first.clock.now += timedelta(minutes=6)
+        assert b.post("/login", data=right).status_code == 303
 
 
 def test_logout_ends_the_session_on_the_server(site: Site) -> None:
@@ -240,13 +279,9 @@ def test_an_operator_acts_and_the_audit_log_says_who(site: Site) -> None:
         answer = c.post(f"/items/{GLOBE}/snooze", data={"csrf_token": csrf, "hours": "2"})
         assert answer.status_code == 303
         [entry] = c.get("/api/audit").json()[:1]
-        assert (entry["actor"], entry["action"], entry["target"]) == (
-            "otto",
-            "POST",
-            "/items/SNOW-GLOBE/snooze",
-        )
+        assert (entry["actor"], entry["action"], entry["target"]) == ("otto", "snooze", str(GLOBE))
         assert entry["detail"] == "hours=2" and csrf not in entry["detail"]
-        assert "/items/SNOW-GLOBE/snooze" in c.get("/audit").text
+        assert "暂停提醒" in c.get("/audit").text  # the action as a person reads it
     state = site.store.alert_states()[GLOBE]
     assert state.snoozed_until == NOW + timedelta(hours=2)
     assert site.store.events(GLOBE, limit=1)[0].actor == "otto"

@@ -126,9 +126,10 @@ def test_three_workers_poll_everything_once_within_budget_and_a_standby_takes_ov
     catalogue = Catalogue.generate(40, (1, 3), 11, churn=False)
     skus = sum(len(o.skus) for o in catalogue)
     latency = parse_fault("latency:1:50ms")
-    # The simulator's bucket allows a burst of 5: requests released on schedule by the shared
-    # budget still arrive bunched when a busy machine pauses a process for a moment.
-    with running_simulator(catalogue, qps=QPS, burst=5.0, faults=[latency]) as sim:
+    # The simulator holds the workers to QPS over any second (a bucket of one second's worth):
+    # requests the shared budget releases on schedule still arrive bunched when a loaded
+    # machine pauses a process, but three workers without the shared budget would spend 3×.
+    with running_simulator(catalogue, qps=QPS, burst=QPS, faults=[latency]) as sim:
         token = sim.mint_token().access_token
         config = _shop(tmp_path, catalogue, sim.base_url, token, pg_schema_url, redis_url)
         # Migrate once before the processes start (they would race to create the schema).

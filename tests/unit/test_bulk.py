@@ -385,6 +385,23 @@ def test_chunking_does_not_change_the_numbers() -> None:
     assert a.intermittent.sum() > 100  # the data really exercises the empirical path
 
 
+def test_a_shared_memo_gives_every_policy_its_own_numbers() -> None:
+    """A sweep computes several service levels over one history with one memo: statistics and
+    sorted lead-time sums are shared, the quantiles and levels stay each policy's own."""
+    rng = np.random.default_rng(4)
+    sales = rng.negative_binomial(0.5, 0.3, (600, 90)).astype(np.int32)
+    idx = np.zeros(600, dtype=np.int64)
+    lead, lead_sd = rng.uniform(1, 21, 600), rng.uniform(0, 1, 600)
+    memo: dict[object, object] = {}
+    for alpha in (0.8, 0.95, 0.99, 0.8):
+        pols = [ThresholdPolicy(service_level=alpha)]
+        alone = compute_bulk(sales, pols, idx, lead, lead_sd, chunk_rows=256)
+        shared = compute_bulk(sales, pols, idx, lead, lead_sd, chunk_rows=256, memo=memo)
+        for name in ("t1", "t2", "t3", "rate", "sd", "lead_demand"):
+            assert np.array_equal(getattr(alone, name), getattr(shared, name)), (alpha, name)
+    assert len(memo) == 3 and any(k[0] == "empirical" for k in memo[0])  # type: ignore[index]
+
+
 def test_a_window_longer_than_the_history_reads_as_leading_zeros() -> None:
     rng = np.random.default_rng(5)
     short = rng.poisson(4, (50, 30)).astype(np.int32)

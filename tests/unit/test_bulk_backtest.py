@@ -39,7 +39,39 @@ def _scenario(draw: st.DrawFn) -> dict[str, object]:
         ),
         "chunk": draw(st.integers(1, 16)),
         "big": draw(st.booleans()),
+        "changes": [
+            (int(day), _levels(rng, rows)) for day in rng.integers(0, days + 1, draw(_changes))
+        ],
     }
+
+
+_changes = st.integers(0, 3)  # recomputes during the replay
+
+
+def _levels(rng: np.random.Generator, rows: int) -> RowParams:
+    """New levels, order targets and switched-off flags for a recompute (notice rules kept)."""
+    t3 = rng.integers(1, 8, rows)
+    t2 = t3 + rng.integers(0, 15, rows)
+    t1 = t2 + rng.integers(0, 15, rows)
+    ones = np.ones(rows, dtype=np.int64)
+    return RowParams(
+        t1, t2, t3, t1 + rng.random(rows) * 25, rng.random(rows) < 0.1, ones, ones, ones
+    )
+
+
+def _sim_params(p: RowParams, r: int, moq: int, mult: int, rules: RowParams) -> SimParams:
+    return SimParams(
+        int(p.t1[r]),
+        int(p.t2[r]),
+        int(p.t3[r]),
+        float(p.order_up_to[r]),
+        moq,
+        mult,
+        int(rules.debounce_t1[r]),
+        int(rules.debounce_t2[r]),
+        int(rules.dedupe_days[r]),
+        bool(p.disabled[r]),
+    )
 
 
 @settings(max_examples=80, deadline=None)
@@ -52,6 +84,8 @@ def test_vectorised_simulation_equals_the_per_item_loop(s: dict[str, object]) ->
         demand = demand * 40_000_000
     rows = np.asarray(s["item_of_row"])
     trace = tuple(range(len(rows)))
+    changes = s["changes"]
+    assert isinstance(changes, list)
     out = simulate_bulk(
         demand,
         np.asarray(s["lead"]),
@@ -62,25 +96,17 @@ def test_vectorised_simulation_equals_the_per_item_loop(s: dict[str, object]) ->
         np.asarray(s["mult"]),
         trace_rows=trace,
         chunk_rows=int(s["chunk"]),  # type: ignore[call-overload]
+        changes=changes,
     )
     for r, i in enumerate(rows.tolist()):
+        moq, mult = int(np.asarray(s["moq"])[i]), int(np.asarray(s["mult"])[i])
         ref = simulate(
             demand[i].tolist(),
             np.asarray(s["lead"])[i].tolist(),
             int(np.asarray(s["start"])[i]),
-            SimParams(
-                int(p.t1[r]),
-                int(p.t2[r]),
-                int(p.t3[r]),
-                float(p.order_up_to[r]),
-                int(np.asarray(s["moq"])[i]),
-                int(np.asarray(s["mult"])[i]),
-                int(p.debounce_t1[r]),
-                int(p.debounce_t2[r]),
-                int(p.dedupe_days[r]),
-                bool(p.disabled[r]),
-            ),
+            _sim_params(p, r, moq, mult, p),
             trace=True,
+            changes=[(day, _sim_params(c, r, moq, mult, p)) for day, c in changes],
         )
         got = (
             out.demand[r],

@@ -26,3 +26,9 @@ def test_the_broker_defaults_to_redis_and_the_environment_wins() -> None:
 def test_a_url_of_the_wrong_kind_is_a_config_error(field: str, value: str) -> None:
     with pytest.raises(ValidationError, match=field):
         ScaleConfig(**{field: value})
+
+
+def test_the_broker_prefix_defaults_to_the_shops_key_prefix() -> None:
+    assert ScaleConfig(key_prefix="shop-a").broker_key_prefix() == "shop-a"
+    shared = ScaleConfig(key_prefix="shop-a", broker_prefix="acme")
+    assert shared.broker_key_prefix() == "acme"

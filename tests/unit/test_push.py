@@ -164,3 +164,18 @@ def test_a_push_from_the_far_future_does_not_hide_later_readings() -> None:
     evaluator.evaluate_keys([BLACK.key], later)
     assert _readings(store, BLACK.key) == [44444, 3]
     assert [e.kind for e in store.events()] == ["raised"]
+
+
+def test_a_push_for_an_offer_split_over_two_warehouses_gives_each_its_share() -> None:
+    store = InMemoryStore()
+    hz = Item("FAN", warehouse="HZ", offer=OfferMapping("FAN", "610000000009", share=0.6))
+    gz = Item("FAN", warehouse="GZ", offer=OfferMapping("FAN", "610000000009", share=0.4))
+    store.sync_items([hz, gz], {}, NOW)
+    evaluator = Evaluator(
+        store, BroadcastRouter(), AlertPolicy(), lambda k, i: TierLevels(50, 30, 10)
+    )
+    msg = _message(1, [{"offerId": 610000000009, "offerOnSale": 101, "bizTime": _ms(NOW)}])
+    store.add_push_message(msg)
+    apply_pending_pushes(interpret, store, evaluator, NOW)
+    # floor(101 × 0.6) and floor(101 × 0.4): never more than 1688 has, never copied twice.
+    assert (_readings(store, hz.key), _readings(store, gz.key)) == ([60], [40])

@@ -88,6 +88,29 @@ def test_suggestions_are_ranked_by_expected_good_and_useless_ones_dropped() -> N
     )
 
 
+def test_a_late_supplier_is_suggested_only_when_its_learned_lead_time_helps() -> None:
+    facts: dict[str, float | str] = {
+        "supplier": "X",
+        "late_share": 0.4,
+        "learned": 11,
+        "declared": 7,
+    }
+    helps = Suggestion("supplier_late", ("A", "B"), facts, Effect(8, 2, 2.5, 10, 10))
+    no_good = Suggestion("supplier_late", ("C",), facts, Effect(4, 4, 3.0, 6, 5))
+    worse = Suggestion("supplier_late", ("D",), facts, Effect(4, 5, 3.0, 6, 5))
+    assert rank([no_good, worse, helps]) == [helps]
+    assert helps.weight == 60  # 6 stockout days avoided × 10, no notice saved
+    assert describe(helps, "en") == (
+        "Supplier X is late on 40% of orders: its learned lead time is 11 days, not 7; with the "
+        "learned lead time in the levels of its 2 item(s), a backtest expects -75 % stockout "
+        "days for +2.5 days of stock"
+    )
+    assert describe(helps, "zh-CN") == (
+        "供应商 X 有 40% 的订单迟到：实际平均交期 11 天，而不是 7 天；按学到的交期计算预警线"
+        "（2 个商品），回测预计断货天数 -75 %，库存 +2.5 天"
+    )
+
+
 def test_supplier_lateness_counts_orders_more_than_a_day_late() -> None:
     orders = [("X", 7, 7.5), ("X", 7, 11), ("X", 7, 12), ("Y", 5, 5)]
     assert supplier_lateness(orders) == {"X": (3, 2, 30.5 / 3), "Y": (1, 0, 5.0)}

@@ -63,10 +63,22 @@ def _policy(item: Item | None, sku: str) -> ThresholdPolicy:
     return ThresholdPolicy(service_level=0.9 if sku.endswith("7") else 0.95)
 
 
-@pytest.mark.parametrize("sampled", [False, True])
-def test_sweep_equals_the_per_item_reference(sampled: bool) -> None:
+@pytest.mark.parametrize(
+    ("sampled", "recompute"), [(False, ()), (True, ()), (False, (7, 14, 21, 28, 35, 42, 60))]
+)
+def test_sweep_equals_the_per_item_reference(sampled: bool, recompute: tuple[int, ...]) -> None:
+    """Also with weekly recomputes: the levels follow the sales known each week (the 618
+    promotion of the toys, on from the first day to the 18th, ends during the replay)."""
     data = _data(7)
-    result = run_sweep(data, CANDIDATES, _policy, sampled_leads=sampled, seed=3, trace_items=(0, 5))
+    result = run_sweep(
+        data,
+        CANDIDATES,
+        _policy,
+        sampled_leads=sampled,
+        seed=3,
+        trace_items=(0, 5),
+        recompute_days=recompute,
+    )
     policies = [_policy(it, s) for it, s in zip(data.items, data.skus, strict=True)]
     lead = declared_lead(data.items, policies)
     sd = np.array(
@@ -89,7 +101,13 @@ def test_sweep_equals_the_per_item_reference(sampled: bool) -> None:
                 data.lead_samples[i],
             )
             ref = replay_item(
-                candidate, policies[i], replay, AS_OF, data.promotions, trace=i in (0, 5)
+                candidate,
+                policies[i],
+                replay,
+                AS_OF,
+                data.promotions,
+                trace=i in (0, 5),
+                recompute_days=recompute,
             )
             m = got.item_metrics(i)
             assert (m.stockout_days, m.lost, m.notices, m.orders, m.units_ordered, m.stock_sum) == (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -234,3 +234,29 @@ def test_the_merchants_reorder_rule_is_not_monotone_in_the_service_level() -> No
     high = replay_item(Candidate("b", (("service_level", 0.95),)), ThresholdPolicy(), replay, AS_OF)
     assert (low.stockout_days, high.stockout_days) == (1, 2)
     assert high.mean_stock > low.mean_stock  # it did hold more stock on average
+
+
+def test_recomputes_follow_a_rise_in_sales() -> None:
+    """1 a day for four weeks, then 5 a day: levels fixed at the start (T2 3, T1 5) reorder
+    far too little; recomputed weekly from the sales known by then, they catch up."""
+    policy = ThresholdPolicy(window_days=28, velocity_days=7)
+    replay = ItemReplay(Item("A", lead_time_days=3.0), "A", [1] * 28, [5] * 28, [3] * 28, 10)
+    first, _ = candidate_levels(Candidate("c"), policy, replay, AS_OF)
+    assert (first.t1, first.t2) == (5, 3)
+    fixed = replay_item(Candidate("c"), policy, replay, AS_OF)
+    weekly = replay_item(Candidate("c"), policy, replay, AS_OF, recompute_days=(7, 14, 21))
+    assert (fixed.stockout_days, fixed.lost) == (18, 78)
+    assert (weekly.stockout_days, weekly.lost) == (6, 27)
+    assert weekly.units_ordered > fixed.units_ordered
+    # A recompute on day 7 sees days 7–34 of the history: 21 days of 1 and 7 days of 5.
+    seen = ItemReplay(replay.item, "A", [1] * 21 + [5] * 7, [], [], 0)
+    at_7, _ = candidate_levels(Candidate("c"), policy, seen, AS_OF + timedelta(days=7))
+    one_week = replay_item(Candidate("c"), policy, replay, AS_OF, recompute_days=(7,))
+    by_hand = simulate(
+        replay.demand,
+        replay.lead_days,
+        10,
+        SimParams(first.t1, first.t2, first.t3, first.t1 + first.velocity * 3.0),
+        changes=[(7, SimParams(at_7.t1, at_7.t2, at_7.t3, at_7.t1 + at_7.velocity * 3.0))],
+    )
+    assert one_week == by_hand

@@ -38,6 +38,11 @@ ORDER_TOPICS = frozenset(
         "ORDER_BUYER_VIEW_ORDER_BUYER_CLOSE",
         "ORDER_BUYER_VIEW_ORDER_SELLER_CLOSE",
         "ORDER_BUYER_VIEW_ORDER_BOPS_CLOSE",
+        # the merchant's purchases: shipped, partly shipped, received, completed
+        "ORDER_BUYER_VIEW_ANNOUNCE_SENDGOODS",
+        "ORDER_BUYER_VIEW_PART_PART_SENDGOODS",
+        "ORDER_BUYER_VIEW_ORDER_COMFIRM_RECEIVEGOODS",
+        "ORDER_BUYER_VIEW_ORDER_SUCCESS",
     }
 )
 SIGNATURE_FIELD = "_aop_signature"

@@ -9,6 +9,7 @@ therefore every number, are those of the per-item reference; property tests comp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,11 +97,14 @@ def simulate_bulk(
     *,
     trace_rows: tuple[int, ...] = (),
     chunk_rows: int = CHUNK_ROWS,
+    changes: Sequence[tuple[int, RowParams]] = (),
 ) -> BulkOutcome:
     """Simulate every row over the days of ``demand`` (items × days, oldest first).
 
     ``lead_days`` (items × days) is the lead time of an order placed that day; ``start_on_hand``,
-    ``min_order_qty`` and ``order_multiple`` are per item; ``params`` per row.
+    ``min_order_qty`` and ``order_multiple`` are per item; ``params`` per row. ``changes`` are
+    recomputes: (day, params) whose levels, order targets and switched-off flags hold from that
+    day on (the notice settings stay ``params``').
     """
     demand = np.asarray(demand)
     n_days = demand.shape[1]
@@ -109,7 +113,13 @@ def simulate_bulk(
     rows = np.asarray(item_of_row, dtype=np.int64)
     n_rows = len(rows)
     # Day-major copies: each day reads one contiguous row of demand and lead times.
-    dt = _state_dtype(demand, start_on_hand, params, min_order_qty, order_multiple, n_days)
+    dt = max(
+        (
+            _state_dtype(demand, start_on_hand, p, min_order_qty, order_multiple, n_days)
+            for p in [params, *(c[1] for c in changes)]
+        ),
+        key=lambda d: np.dtype(d).itemsize,
+    )
     demand_by_day = np.ascontiguousarray(np.maximum(demand, 0).T, dtype=dt)
     lead_by_day = np.ascontiguousarray(np.clip(lead_days, 1, n_days + 1).T, dtype=dt)
     width = int(lead_by_day.max(initial=1)) + 1
@@ -143,8 +153,23 @@ def simulate_bulk(
             dt,
             totals,
             traces,
+            dict(changes),
         )
     return BulkOutcome(days=n_days, on_hand=traces, **totals)
+
+
+def _levels_of(
+    params: RowParams, lo: int, hi: int, dt: type[np.signedinteger[Any]]
+) -> tuple[IntArray, IntArray, IntArray, IntArray, F64]:
+    """Return the chunk's (t1, t2, t3, t0, order-up-to); switched-off rows get levels no
+    position reaches, so they never breach."""
+    off = dt(np.iinfo(dt).min // 2)
+    disabled = np.asarray(params.disabled[lo:hi], dtype=np.bool_)
+    t1 = np.where(disabled, off, np.asarray(params.t1[lo:hi], dtype=dt))
+    t2 = np.where(disabled, off, np.asarray(params.t2[lo:hi], dtype=dt))
+    t3 = np.where(disabled, off, np.asarray(params.t3[lo:hi], dtype=dt))
+    t0 = np.where(disabled, off, dt(0))
+    return t1, t2, t3, t0, np.asarray(params.order_up_to[lo:hi], dtype=np.float64)
 
 
 def _simulate_chunk(
@@ -161,16 +186,11 @@ def _simulate_chunk(
     dt: type[np.signedinteger[Any]],
     totals: dict[str, I64],
     traces: dict[int, I64],
+    changes: dict[int, RowParams],
 ) -> None:
     n = hi - lo
-    off = dt(np.iinfo(dt).min // 2)  # a level no position reaches: disabled rows never breach
-    disabled = np.asarray(params.disabled[lo:hi], dtype=np.bool_)
     # Tier = number of levels the position is at or below (t1 ≥ t2 ≥ t3 ≥ 1 > 0 = OUT).
-    t1 = np.where(disabled, off, np.asarray(params.t1[lo:hi], dtype=dt))
-    t2 = np.where(disabled, off, np.asarray(params.t2[lo:hi], dtype=dt))
-    t3 = np.where(disabled, off, np.asarray(params.t3[lo:hi], dtype=dt))
-    t0 = np.where(disabled, off, dt(0))
-    up_to = np.asarray(params.order_up_to[lo:hi], dtype=np.float64)
+    t1, t2, t3, t0, up_to = _levels_of(params, lo, hi, dt)
     deb1 = np.asarray(params.debounce_t1[lo:hi], dtype=dt)
     deb2 = np.asarray(params.debounce_t2[lo:hi], dtype=dt)
     dedupe = np.asarray(params.dedupe_days[lo:hi], dtype=dt)
@@ -199,6 +219,8 @@ def _simulate_chunk(
     traced = [(r, r - lo) for r in traces if lo <= r < hi]
     n_days = demand_by_day.shape[0]
     for t in range(n_days):
+        if t in changes:
+            t1, t2, t3, t0, up_to = _levels_of(changes[t], lo, hi, dt)
         arrived = ring[t % width]
         on_hand += arrived
         arrived[:] = 0

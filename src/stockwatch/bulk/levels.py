@@ -524,6 +524,7 @@ def compute_bulk(
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
     learned: Sequence[LearnedLeadTime | None] | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> BulkLevels:
     """Compute every row's levels exactly as ``compute_levels`` would, vectorised.
 
@@ -537,6 +538,9 @@ def compute_bulk(
     ``lead``/``lead_sd`` and the reorder point is the demand quantile over its distribution,
     as in the core (``uplifts`` and ``level_promo`` must then use the learned L too).
     ``progress`` is called with the number of rows finished after each chunk.
+    ``memo`` lets calls over the *same* ``sales`` (and ``chunk_rows``) share what does not
+    depend on the policy's service level: demand statistics per window and the sorted lead-time
+    sums of intermittent rows (a backtest sweep computes every candidate over one history).
     """
     n_rows = sales.shape[0]
     if marks is not None and (marks.shape != sales.shape or as_of is None):
@@ -559,9 +563,13 @@ def compute_bulk(
     ups = tuple(uplifts) if uplifts is not None else (None,) * n_rows
     if len(ups) != n_rows:
         raise ValueError("uplifts need one element per sales row")
-    up_rate = np.array([1.0 if u is None else u.rate for u in ups], dtype=np.float64)
-    up_sd = np.array([1.0 if u is None else u.sd for u in ups], dtype=np.float64)
-    has_up = np.array([u is not None for u in ups], dtype=np.bool_)
+    if ups.count(None) == n_rows:  # no demand promotion: skip three loops over the catalogue
+        up_rate, up_sd = np.ones(n_rows), np.ones(n_rows)
+        has_up = np.zeros(n_rows, dtype=np.bool_)
+    else:
+        up_rate = np.array([1.0 if u is None else u.rate for u in ups], dtype=np.float64)
+        up_sd = np.array([1.0 if u is None else u.sd for u in ups], dtype=np.float64)
+        has_up = np.array([u is not None for u in ups], dtype=np.bool_)
     lp = no_promo if level_promo is None else np.asarray(level_promo, dtype=np.int64)
     multipliers = np.array([1.0, *(p.multiplier for p in promotions)], dtype=np.float64)
     out = _Out.empty(n_rows)
@@ -580,6 +588,7 @@ def compute_bulk(
             out.view(lo, hi),
             promised[lo:hi],
             rows_learned[lo:hi],
+            None if memo is None else memo.setdefault(lo, {}),
         )
         if progress is not None:
             progress(hi - lo)
@@ -710,19 +719,39 @@ def _clean_stats(x: IntArray, mk: npt.NDArray[np.int8], velocity_days: int) -> _
     return _Clean(raw_first, dropped, n, s1, s2, k, velocity, recent)
 
 
-def _empirical(x: IntArray, n: I64, lead_days: I64, csl: F64, rows: Bool) -> I64:
+def _empirical(
+    x: IntArray, n: I64, lead_days: I64, csl: F64, rows: Bool, memo: dict[Any, Any] | None = None
+) -> I64:
     """Return the CSL-quantile of each row's order windows (the core's ``order_window_sums``:
     a selling day's sales plus the next L days'), −1 if the row has none.
 
     Rows are ordered by L so each L is one contiguous slice of the cumulative sums. Windows that
     start before the first sale, on a day without sales or do not exist for this L get a
     sentinel that sorts last, so the quantile index counts only real windows (as the core does).
+    The sorted sums do not depend on the CSL: ``memo`` keeps them for the next call on the same
+    rows.
     """
     out = np.full(len(n), _NONE, dtype=np.int64)
-    width = x.shape[1]
     sel = np.flatnonzero(rows & (n > lead_days))
     if not len(sel):
         return out
+    key = ("empirical", x.shape, sel.tobytes(), lead_days[sel].tobytes(), n[sel].tobytes())
+    if memo is not None and key in memo:
+        sel, sums, m = memo[key]
+    else:
+        sel, sums, m = _sorted_sums(x, n, lead_days, sel)
+        if memo is not None:
+            memo[key] = (sel, sums, m)
+    idx = np.minimum(m - 1, np.maximum(np.ceil(csl[sel] * m).astype(np.int64) - 1, 0))
+    found = sums[np.arange(len(sel)), np.maximum(idx, 0)].astype(np.int64)
+    out[sel] = np.where(m > 0, found, _NONE)
+    return out
+
+
+def _sorted_sums(x: IntArray, n: I64, lead_days: I64, sel: I64) -> tuple[I64, IntArray, I64]:
+    """Return the rows ordered by L, their order-window sums sorted (sentinels last) and how
+    many real windows each row has."""
+    width = x.shape[1]
     sel = sel[np.argsort(lead_days[sel], kind="stable")]
     ld = lead_days[sel]
     block = x[sel]
@@ -749,10 +778,7 @@ def _empirical(x: IntArray, n: I64, lead_days: I64, csl: F64, rows: Bool) -> I64
     sums[invalid] = big
     m = (~invalid).sum(axis=1)
     sums.sort(axis=1)
-    idx = np.minimum(m - 1, np.maximum(np.ceil(csl[sel] * m).astype(np.int64) - 1, 0))
-    found = sums[np.arange(len(sel)), np.maximum(idx, 0)].astype(np.int64)
-    out[sel] = np.where(m > 0, found, _NONE)
-    return out
+    return sel, sums, m
 
 
 def _chunk(
@@ -768,6 +794,7 @@ def _chunk(
     o: dict[str, npt.NDArray[Any]],
     promised: F64,
     learned: Sequence[LearnedLeadTime | None],
+    memo: dict[Any, Any] | None = None,
 ) -> None:
     rows = len(pi)
     width = x.shape[1]
@@ -786,7 +813,14 @@ def _chunk(
             continue
         block = x[:, width - w :]
         if mask.all():
-            n[:], s1[:], s2[:], k[:], vsum[:], recent[:] = _stats(block, v)
+            key = ("stats", w, v, rows)
+            if memo is None or key not in memo:
+                found_stats = _stats(block, v)
+                if memo is not None:
+                    memo[key] = found_stats
+            else:
+                found_stats = memo[key]
+            n[:], s1[:], s2[:], k[:], vsum[:], recent[:] = found_stats
         else:
             res = _stats(block[mask], v)
             for dst, src in zip((n, s1, s2, k, vsum, recent), res, strict=True):
@@ -849,7 +883,7 @@ def _chunk(
     if plain.any():
         for w in np.unique(window[plain]).tolist():
             sel = plain & (window == w)
-            found = _empirical(x[:, width - w :], n, lead_days, t.service_level[pi], sel)
+            found = _empirical(x[:, width - w :], n, lead_days, t.service_level[pi], sel, memo)
             lead_demand[sel] = found[sel]
     # Rows with days left out have a gapped history, rows with a learned lead time a mixture of
     # windows: the core's quantile, one row at a time.

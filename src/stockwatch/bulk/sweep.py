@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -217,8 +217,12 @@ def run_sweep(
     sampled_leads: bool = False,
     seed: int = 0,
     trace_items: Sequence[int] = (),
+    recompute_days: Sequence[int] = (),
 ) -> SweepResult:
-    """Replay every candidate over every item; the first candidate is the policy in force."""
+    """Replay every candidate over every item; the first candidate is the policy in force.
+
+    ``recompute_days`` (day offsets into the replay) recompute every candidate's levels from
+    the sales known by then, as ``replay_item`` does (the levels shown are the first ones)."""
     n = len(data.skus)
     base, errors = _base_policies(data, resolve, group_of)
     fallback = ThresholdPolicy()
@@ -238,17 +242,27 @@ def run_sweep(
     # Policies are resolved once per distinct base policy, not once per item and candidate.
     distinct: dict[ThresholdPolicy, int] = {}
     base_index = np.array([distinct.setdefault(b, len(distinct)) for b in bases], dtype=np.int64)
-    items_by_model = {
-        model: [
-            item_for(Candidate("", lead_model=model), item, samples)
+    believed: dict[str, list[Item | None]] = {}
+    for model in {c.lead_model for c in candidates}:
+        believer = Candidate("", lead_model=model)
+        believed[model] = [
+            item_for(believer, item, samples)
             for item, samples in zip(data.items, data.lead_samples, strict=True)
         ]
-        for model in {c.lead_model for c in candidates}
-    }
-    per_candidate = [
-        _levels(data, c, list(distinct), base_index, items_by_model[c.lead_model], errors)
-        for c in candidates
-    ]
+    segments = [0, *sorted({d for d in recompute_days if 0 < d < data.days})]
+    history = np.concatenate([data.before, data.demand], axis=1) if len(segments) > 1 else None
+    by_segment = []
+    for day in segments:
+        seen = data if history is None else _as_of_day(data, history, day)
+        columns = {model: _ItemColumns.of(seen, items) for model, items in believed.items()}
+        shared: dict[Any, Any] = {}  # one history: candidates share its demand statistics
+        by_segment.append(
+            [
+                _levels(seen, c, list(distinct), base_index, columns[c.lead_model], errors, shared)
+                for c in candidates
+            ]
+        )
+    per_candidate = by_segment[0]
     # The stock at the start, when no reading says it: as if just replenished under the policy
     # in force (the same for every candidate, so the comparison stays fair).
     first = per_candidate[0]
@@ -269,6 +283,11 @@ def run_sweep(
     bad = np.concatenate([c[6] for c in per_candidate])
     disabled = off | bad  # rows without levels simulate nothing and are left out of totals
     trace_rows = tuple(k * n + i for k in range(len(candidates)) for i in trace_items)
+    changes = []
+    for day, later in zip(segments[1:], by_segment[1:], strict=True):
+        c1, c2, c3, _, c_up, c_off = (np.concatenate([c[i] for c in later]) for i in range(6))
+        c_bad = np.concatenate([c[6] for c in later])
+        changes.append((day, RowParams(c1, c2, c3, c_up, c_off | c_bad, deb1, deb2, dedupe)))
     outcome = simulate_bulk(
         data.demand,
         leads,
@@ -278,6 +297,7 @@ def run_sweep(
         moq,
         mult,
         trace_rows=trace_rows,
+        changes=changes,
     )
     results = []
     for k, candidate in enumerate(candidates):
@@ -296,13 +316,28 @@ def run_sweep(
         )
         levels = per_candidate[k]
         row_errors = dict(errors)
-        row_errors.update(levels[7])
+        for segment in by_segment:  # a row without levels at some recompute is left out
+            for row, why in segment[k][7].items():
+                row_errors.setdefault(row, why)
         results.append(
             CandidateResult(
                 candidate, part, levels[0], levels[1], levels[2], levels[4], levels[3], row_errors
             )
         )
     return SweepResult(data, results)
+
+
+def _as_of_day(data: ReplayData, history: IntArray, day: int) -> ReplayData:
+    """The replay as a recompute on ``day`` sees it: the same window width, ending the day
+    before."""
+    width = int(data.before.shape[1])
+    return replace(
+        data,
+        before=history[:, day : day + width],
+        demand=data.demand[:, day:],
+        start_on_hand=data.start_on_hand,
+        as_of=data.as_of + timedelta(days=day),
+    )
 
 
 def _base_policies(
@@ -327,13 +362,42 @@ def _base_policies(
     return out, errors
 
 
+@dataclass(frozen=True)
+class _ItemColumns:
+    """What the levels need from the items under one lead-time model, computed once for every
+    candidate: the items, their own lead time and σ (nan: the policy's), baseline marks."""
+
+    items: list[Item | None]
+    lead: F64
+    lead_sd: F64
+    marks: npt.NDArray[np.int8] | None
+
+    @classmethod
+    def of(cls, data: ReplayData, items: list[Item | None]) -> _ItemColumns:
+        own = [it if it is not None and it.lead_time_days is not None else None for it in items]
+        return cls(
+            items,
+            np.array([np.nan if it is None else it.lead_time_days for it in own]),
+            np.array([np.nan if it is None else (it.lead_time_sd_days or 0.0) for it in own]),
+            baseline_marks(items, data.promotions, data.as_of, int(data.before.shape[1])),
+        )
+
+    def leads(self, policies: Sequence[ThresholdPolicy], index: I64) -> tuple[F64, F64]:
+        """Per row: the item's lead time and σ, else its policy's (``declared_lead``)."""
+        lead = np.array([p.lead_time_days for p in policies], dtype=np.float64)[index]
+        sd = np.array([p.lead_time_sd_days for p in policies], dtype=np.float64)[index]
+        own = ~np.isnan(self.lead)
+        return np.where(own, self.lead, lead), np.where(own, self.lead_sd, sd)
+
+
 def _levels(
     data: ReplayData,
     candidate: Candidate,
     bases: Sequence[ThresholdPolicy],
     base_index: I64,
-    items: list[Item | None],
+    items: _ItemColumns,
     errors: dict[int, str],
+    shared: dict[Any, Any] | None = None,
 ) -> tuple[I64, I64, I64, F64, F64, npt.NDArray[np.bool_], npt.NDArray[np.bool_], dict[int, str]]:
     """Return the candidate's (t1, t2, t3, α, order-up-to, disabled, bad, errors) per item."""
     policies: list[ThresholdPolicy] = []
@@ -349,10 +413,10 @@ def _levels(
     if clash:
         for row in np.flatnonzero(np.isin(base_index, list(clash))).tolist():
             bad_rows[row] = clash[int(base_index[row])]
-    bulk = _compute(data, items, policies, index)
+    bulk = _compute(data, items, policies, index, shared)
     if candidate.fill_rate is not None:
         policies, index = _fill_rate_policies(candidate.fill_rate, bulk, policies, index)
-        bulk = _compute(data, items, policies, index)
+        bulk = _compute(data, items, policies, index, shared)
     bad = bulk.error.copy()
     for row in list(errors) + list(bad_rows):
         bad[row] = True
@@ -368,19 +432,15 @@ def _levels(
 
 
 def _compute(
-    data: ReplayData, items: list[Item | None], policies: list[ThresholdPolicy], index: I64
+    data: ReplayData,
+    columns: _ItemColumns,
+    policies: list[ThresholdPolicy],
+    index: I64,
+    shared: dict[Any, Any] | None = None,
 ) -> BulkLevels:
-    lead = declared_lead(items, [policies[i] for i in index.tolist()])
-    lead_sd = np.array(
-        [
-            (it.lead_time_sd_days or 0.0)
-            if it is not None and it.lead_time_days is not None
-            else policies[i].lead_time_sd_days
-            for it, i in zip(items, index.tolist(), strict=True)
-        ],
-        dtype=np.float64,
-    )
+    lead, lead_sd = columns.leads(policies, index)
     promos = list(data.promotions)
+    items = columns.items
     return compute_bulk(
         data.before,
         policies,
@@ -390,8 +450,9 @@ def _compute(
         promos,
         demand_uplifts(items, promos, data.as_of, horizons(policies, index, lead)),
         promotion_index(items, promos, data.as_of, lead, "threshold"),
-        marks=baseline_marks(items, promos, data.as_of, int(data.before.shape[1])),
+        marks=columns.marks,
         as_of=data.as_of,
+        memo=shared,
     )
 
 

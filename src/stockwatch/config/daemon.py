@@ -111,6 +111,7 @@ class HttpConfig(_Section):
     session_hours: float = Field(12, gt=0, le=24 * 90)  # a login lasts this long
     secure_cookies: Literal["auto", "always", "never"] = "auto"  # auto: when the request is https
     public_metrics: bool = True  # false: /metrics needs a session or token like the API
+    refresh_seconds: int = Field(30, ge=2, le=3600)  # the overview reloads its table this often
     health_max_poll_age: str | float = "3h"  # /healthz is 503 when no poll succeeded for this
     health_max_backlog_age: str | float = "30m"  # ... or the oldest unsent notice waits this long
 
@@ -179,6 +180,32 @@ class OrdersConfig(_Section):
         return value
 
 
+class PurchasesConfig(_Section):
+    """``[daemon.purchases]``: the merchant's own 1688 purchase orders (buyer view) into
+    purchase-order records: on order in the position, receipts, learned lead times.
+
+    ``enabled`` defaults to on when the daemon reads 1688 (no ``stock_file``).
+    """
+
+    enabled: bool | None = None
+    every: str | float = "15m"  # incremental pull by modification time (ORDER_* pushes: sooner)
+    first_days: int = Field(60, ge=1, le=365)  # the first pull, without a cursor yet
+    overlap: str | float = "10m"  # re-read this much before the cursor (late-visible changes)
+
+    @field_validator("every")
+    @classmethod
+    def _period(cls, value: str | float) -> str | float:
+        if _seconds(value) <= 0:
+            raise ValueError("must be longer than 0 s (0 would loop without pause)")
+        return value
+
+    @field_validator("overlap")
+    @classmethod
+    def _overlap(cls, value: str | float) -> str | float:
+        _seconds(value)
+        return value
+
+
 class DeliveryConfig(_Section):
     """``[daemon.delivery]``: how long the outbox keeps trying a notice before a dead letter.
 
@@ -216,6 +243,7 @@ class DaemonConfig(_Section):
     webhook_token: SecretStr | None = None  # X-Stockwatch-Token the order webhook must carry
     retention: RetentionConfig = RetentionConfig()
     orders: OrdersConfig = OrdersConfig()
+    purchases: PurchasesConfig = PurchasesConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     deliver_every: str | float = "5s"
     fail_backoff: str | float = "5m"  # a failed read re-polls the item no sooner than this

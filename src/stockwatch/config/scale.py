@@ -25,6 +25,10 @@ class ScaleConfig(BaseModel):
     # $STOCKWATCH_BROKER_URL wins.
     broker_url: str = ""
     key_prefix: str = Field("stockwatch", min_length=1, max_length=64)  # Redis keys, queue names
+    # The shop's identity in a deployment: its task queue is "<key_prefix>.tasks". Shops served
+    # by one worker process share the broker and this prefix of the broker's own Redis keys
+    # (default: key_prefix, fine for one shop per worker).
+    broker_prefix: str = Field("", max_length=64)
     batch_size: int = Field(500, ge=1, le=10_000)  # items evaluated per transaction
     offers_per_task: int = Field(200, ge=1, le=100_000)  # offers read by one poll task
     visibility_timeout: float = Field(3600.0, gt=0)  # s before Redis re-delivers an unacked task
@@ -48,6 +52,9 @@ class ScaleConfig(BaseModel):
     def redis(self, env: Mapping[str, str] | None = None) -> str:
         env = os.environ if env is None else env
         return env.get(ENV_REDIS_URL) or self.redis_url
+
+    def broker_key_prefix(self) -> str:
+        return self.broker_prefix or self.key_prefix
 
     def broker(self, env: Mapping[str, str] | None = None) -> str:
         env = os.environ if env is None else env

@@ -235,6 +235,8 @@ class ItemSection(ThresholdSection):
     t2: int | None = Field(None, ge=0)
     t3: int | None = Field(None, ge=0)
     manual_threshold: int | None = Field(None, ge=0)  # 0 disables the item
+    # The item's share of a 1688 offer's stock that stands for several items (warehouses).
+    share: float | None = Field(None, gt=0, le=1)
 
     def manual(self) -> ManualLevels | None:
         if (
@@ -248,7 +250,7 @@ class ItemSection(ThresholdSection):
 
     def layer(self) -> dict[str, Any]:
         out = super().layer()
-        for key in ("t1", "t2", "t3", "manual_threshold"):
+        for key in ("t1", "t2", "t3", "manual_threshold", "share"):
             out.pop(key, None)
         return out
 

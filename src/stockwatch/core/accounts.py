@@ -1,4 +1,4 @@
-"""Who may do what on the dashboard and the API: roles, token scopes, the login throttle.
+"""Who may do what on the dashboard and the API: roles, token scopes, names and passwords.
 
 Pure rules (no I/O, no clock: ``now`` is a parameter). A request is made by a ``Principal``:
 a logged-in user (role), an API token (scope) or, in the open single-user mode, "local".
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD = 8
@@ -77,42 +75,3 @@ def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"password too short: at least {MIN_PASSWORD} characters")
     return password
-
-
-@dataclass
-class LoginThrottle:
-    """At most ``limit`` failed logins per key within ``window``; then wait until one ages out.
-
-    Keys are the client address and the user name, checked separately, so that neither one
-    address guessing many names nor many addresses guessing one name gets far.
-    """
-
-    limit: int = 5
-    window: timedelta = timedelta(minutes=5)
-    _failures: dict[str, deque[datetime]] = field(default_factory=dict)
-
-    def retry_after(self, keys: list[str], now: datetime) -> timedelta | None:
-        """Return how long to wait when any key is over its limit, else None."""
-        waits = []
-        for key in keys:
-            recent = self._recent(key, now)
-            if len(recent) >= self.limit:
-                waits.append(recent[0] + self.window - now)
-        return max(waits) if waits else None
-
-    def failed(self, keys: list[str], now: datetime) -> None:
-        for key in keys:
-            self._recent(key, now).append(now)
-
-    def succeeded(self, keys: list[str]) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
-
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        recent = self._failures.setdefault(key, deque())
-        while recent and recent[0] + self.window <= now:
-            recent.popleft()
-        if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
-            for stale in [k for k, v in self._failures.items() if not v and k != key]:
-                del self._failures[stale]
-        return recent

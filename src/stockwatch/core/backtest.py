@@ -21,6 +21,10 @@ Each simulated day ``t``:
    supplier's minimum order quantity and order multiple. Ordering acknowledges the episode
    (no more reminders; escalations still go out).
 
+Levels can change during the replay (``changes``): the real system recomputes them on a
+schedule, so a replay does too, from the start of the day of each recompute; the episode in
+progress carries on under the new levels, as the alert engine's does.
+
 Price breaks are not simulated (they change the order size only when a larger order costs no
 more, which the merchant decides). Hysteresis margins are not simulated: a daily reading rarely
 sits on the boundary.
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 OK, T1, T2, T3, OUT = range(5)
 DAYS_PER_MONTH = 30.0
@@ -134,14 +138,19 @@ def simulate(
     p: SimParams,
     *,
     trace: bool = False,
+    changes: Sequence[tuple[int, SimParams]] = (),
 ) -> SimOutcome:
     """Replay ``demand`` (units per day, oldest first) under ``p``.
 
     ``lead_days[t]`` is the lead time of an order placed on day ``t`` (the supplier's observed
     lead time, or a seeded draw from its distribution); values below 1 count as 1.
+    ``changes`` gives (day, params) pairs: from that day on (its reading included) the levels
+    and order target are those params' (a recompute); the notice settings stay ``p``'s.
     """
     if len(lead_days) < len(demand):
         raise ValueError("lead_days needs one lead time per simulated day")
+    recomputed = dict(changes)
+    notice_rules = p
     on_hand = max(start_on_hand, 0)
     on_order = 0
     arrivals: dict[int, int] = {}
@@ -156,6 +165,13 @@ def simulate(
     notices = orders = units_ordered = stock_sum = 0
     levels: list[int] = []
     for t, wanted in enumerate(demand):
+        if t in recomputed:
+            p = replace(
+                recomputed[t],
+                debounce_t1=notice_rules.debounce_t1,
+                debounce_t2=notice_rules.debounce_t2,
+                dedupe_days=notice_rules.dedupe_days,
+            )
         arrived = arrivals.pop(t, 0)
         on_hand += arrived
         on_order -= arrived

@@ -7,6 +7,7 @@ pure: no I/O, no clock, no globals. Time is always passed in by the caller.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -84,6 +85,16 @@ class OfferMapping:
     offer_id: str
     spec_id: str | None = None  # 1688 specId of one skuInfos[] entry
     sku_id: str | None = None  # 1688 numeric skuId, when known
+    # This item's share of the offer/spec's stock when 1688's one figure stands for several
+    # items (the SKU in two warehouses): ``[items."SKU@WH"] share``; None = all of it.
+    share: float | None = None
+
+    def own(self, on_sale: int) -> int:
+        """Return this item's part of the offer/spec's 1688 stock: ``floor(stock × share)``,
+        so rounding never shows more than there is (all of it without a share)."""
+        if self.share is None:
+            return on_sale
+        return math.floor(on_sale * self.share + 1e-9)
 
     @property
     def offer_url(self) -> str:

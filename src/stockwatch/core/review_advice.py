@@ -178,7 +178,8 @@ class Suggestion:
 
     @property
     def weight(self) -> float:
-        """Ranking: stockout days avoided count most, then notices saved, then lateness."""
+        """Ranking: stockout days avoided count most, then notices saved; without a backtest
+        (nothing of the shop's history to replay), lateness."""
         if self.effect is not None:
             avoided = self.effect.stockout_days_before - self.effect.stockout_days_after
             saved = self.effect.notices_before - self.effect.notices_after
@@ -197,6 +198,8 @@ def _useful(s: Suggestion) -> bool:
         return (
             e.notices_after < e.notices_before and e.stockout_days_after <= e.stockout_days_before
         )
+    if s.kind == "supplier_late":  # believing the learned lead time must avoid stockout days
+        return e.stockout_days_after < e.stockout_days_before
     return s.weight > 0
 
 
@@ -247,6 +250,15 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{learned} days, not {declared}",
     ),
 }
+# Appended when a backtest of the change is known (replay with the learned lead time).
+_EFFECT_TEXT: dict[str, tuple[str, str]] = {
+    "supplier_late": (
+        "；按学到的交期计算预警线（{n} 个商品），回测预计断货天数 {stockout_change}，"
+        "库存 {stock_change} 天",
+        "; with the learned lead time in the levels of its {n} item(s), a backtest expects "
+        "{stockout_change} stockout days for {stock_change} days of stock",
+    ),
+}
 
 
 def _pct(value: float | None) -> str:
@@ -267,4 +279,7 @@ def describe(s: Suggestion, lang: str) -> str:
         values["stock_change"] = "±0" if change is None else f"{change:+.1f}"
     if "late_share" in s.facts:
         values["late_pct"] = f"{float(s.facts['late_share']):.0%}"
+    if s.effect is not None and s.kind in _EFFECT_TEXT:
+        zh_more, en_more = _EFFECT_TEXT[s.kind]
+        zh, en = zh + zh_more, en + en_more
     return (en if lang == "en" else zh).format(**values)

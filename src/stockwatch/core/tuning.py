@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from statistics import NormalDist
 from typing import Any
 
@@ -325,19 +325,41 @@ def replay_item(
     promotions: Sequence[Promotion] = (),
     *,
     trace: bool = False,
+    recompute_days: Sequence[int] = (),
 ) -> SimOutcome:
-    """The per-item reference backtest: levels at the start of the replay, then the simulation."""
-    levels, up_to = candidate_levels(candidate, base, replay, as_of, promotions)
-    params = SimParams(
-        t1=levels.t1,
-        t2=levels.t2,
-        t3=levels.t3,
-        order_up_to=up_to if not levels.disabled else 0.0,
-        min_order_qty=replay.item.min_order_qty if replay.item else 1,
-        order_multiple=replay.item.order_multiple if replay.item else 1,
-        debounce_t1=candidate.debounce_t1,
-        debounce_t2=candidate.debounce_t2,
-        dedupe_days=candidate.dedupe_days,
-        disabled=levels.disabled,
+    """The per-item reference backtest: levels at the start of the replay, then the simulation.
+
+    ``recompute_days`` (day offsets into the replay) recompute the levels as the daemon would
+    on its schedule: from the sales known the day before, over the same window width as
+    ``replay.before``, as of that day.
+    """
+
+    def params_at(day: int) -> SimParams:
+        history = list(replay.before) + list(replay.demand[:day])
+        width = len(replay.before)
+        seen = replace(replay, before=history[len(history) - width :] if width else [])
+        levels, up_to = candidate_levels(
+            candidate, base, seen, as_of + timedelta(days=day), promotions
+        )
+        return SimParams(
+            t1=levels.t1,
+            t2=levels.t2,
+            t3=levels.t3,
+            order_up_to=up_to if not levels.disabled else 0.0,
+            min_order_qty=replay.item.min_order_qty if replay.item else 1,
+            order_multiple=replay.item.order_multiple if replay.item else 1,
+            debounce_t1=candidate.debounce_t1,
+            debounce_t2=candidate.debounce_t2,
+            dedupe_days=candidate.dedupe_days,
+            disabled=levels.disabled,
+        )
+
+    changes = [(day, params_at(day)) for day in sorted(set(recompute_days)) if day > 0]
+    return simulate(
+        replay.demand,
+        replay.lead_days,
+        replay.start_on_hand,
+        params_at(0),
+        trace=trace,
+        changes=changes,
     )
-    return simulate(replay.demand, replay.lead_days, replay.start_on_hand, params, trace=trace)

@@ -81,7 +81,9 @@ class Daemon:
     _deliver_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _promo_wake: asyncio.Event = field(default_factory=asyncio.Event)
     _orders_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _purchases_wake: asyncio.Event = field(default_factory=asyncio.Event)
     order_pulls: int = 0  # seller-order pulls done (tests and status)
+    purchase_pulls: int = 0  # purchase-order pulls done (tests and status)
     _server: uvicorn.Server | None = None
     _last_early: float | None = None  # time.monotonic() of the last early re-read pass
 
@@ -148,6 +150,8 @@ class Daemon:
             loops.append(asyncio.create_task(self._promotions(), name="promotions"))
         if p.orders is not None:
             loops.append(asyncio.create_task(self._orders(), name="orders"))
+        if p.purchases is not None:
+            loops.append(asyncio.create_task(self._purchases(), name="purchases"))
         self.ready.set()
         try:
             done, _ = await asyncio.wait(
@@ -205,6 +209,7 @@ class Daemon:
             oauth=p.oauth,
             backtest=p.backtest,
             review_advice=p.review_advice,
+            refresh_seconds=p.http.refresh_seconds,
             security=WebSecurity(
                 accounts=p.accounts,
                 # Sessions, login throttling and the audit run on the wall clock, also when the
@@ -330,6 +335,7 @@ class Daemon:
 
         def orders_changed() -> None:  # called from the worker thread
             loop.call_soon_threadsafe(self._orders_wake.set)
+            loop.call_soon_threadsafe(self._purchases_wake.set)
 
         while not self.stop.is_set():
             await _wait_any([self.stop, self._push_wake], 5.0)
@@ -439,6 +445,24 @@ class Daemon:
                 [self.stop, self._orders_wake], max((due - p.clock()).total_seconds(), 0.05)
             )
             woken = self._orders_wake.is_set()
+
+    async def _purchases(self) -> None:
+        """The merchant's 1688 purchase orders (on start, every ``[daemon.purchases] every``,
+        and at once after an ``ORDER_*`` push): on order in the position, receipts."""
+        p = self.parts
+        sync = p.purchases
+        assert sync is not None
+        while not self.stop.is_set():
+            self._purchases_wake.clear()
+            try:
+                pulled = await sync.pull(p.clock())
+                self.purchase_pulls += 1
+                if pulled.keys:
+                    log.info("purchase orders of %d item(s) changed", len(pulled.keys))
+                    self._wake.set()
+            except Exception:  # the cursor did not move: the next pull re-reads
+                log.exception("importing 1688 purchase orders failed")
+            await _wait_any([self.stop, self._purchases_wake], sync.every)
 
     async def _promotions(self) -> None:
         """Apply promotions on time: on start, at each local midnight while one is in play

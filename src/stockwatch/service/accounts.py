@@ -22,6 +22,7 @@ from stockwatch.core.accounts import (
     check_user_name,
     token_principal,
 )
+from stockwatch.core.audit import AuditAction, AuditNote, LoginAttempt, LoginLimit
 from stockwatch.ports import AccountStore, AuditEntry, PasswordHasher, TokenRecord, UserRecord
 
 TOKEN_PREFIX = "swt_"  # recognisable in a leaked paste, and tells a token from a session id
@@ -59,8 +60,10 @@ class Accounts:
         store: AccountStore,
         hasher: PasswordHasher,
         session_lifetime: timedelta = timedelta(hours=12),
+        login_limit: LoginLimit | None = None,
     ) -> None:
         self.store = store
+        self.login_limit = login_limit or LoginLimit()
         self.hasher = hasher
         self.session_lifetime = session_lifetime
         self._decoy: str | None = None  # made at the first unknown name: start-up stays fast
@@ -187,3 +190,24 @@ class Accounts:
         self, limit: int = 100, actor: str | None = None, since: datetime | None = None
     ) -> list[AuditEntry]:
         return self.store.audit(limit, actor, since)
+
+    def note(self, who: str, note: AuditNote, now: datetime) -> None:
+        """Record a named action (what a route or a command did) by ``who``."""
+        self.record(who, note.action.value, note.target, now, note.detail)
+
+    # -- the login limit (counted from the audit log: shared by every process) --------------
+
+    def login_wait(self, user: str, peer: str, now: datetime) -> timedelta | None:
+        """How long ``user`` must wait before trying again from ``peer``; None: go ahead."""
+        limit = self.login_limit
+        entries = self.store.login_entries(user, peer, now - limit.window)
+        attempts = [
+            LoginAttempt(e.at, e.actor, e.target, e.action == AuditAction.LOGIN.value)
+            for e in entries
+        ]
+        return limit.retry_after(attempts, user, peer, now)
+
+    def login_attempted(self, user: str, peer: str, ok: bool, now: datetime) -> None:
+        """Record a login (``ok``) or a failed one: the audit entry is the limit's count."""
+        action = AuditAction.LOGIN if ok else AuditAction.LOGIN_FAILED
+        self.record(user[:64] or "?", action.value, peer, now)

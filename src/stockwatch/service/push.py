@@ -68,7 +68,8 @@ def apply_pushes(
                 if known is not None and at == known:
                     continue
                 latest[item.key] = at
-                fresh.append(Reading(item.key, at, ReadingSource.PUSH, change.on_sale))
+                on_sale = item.offer.own(change.on_sale) if item.offer else change.on_sale
+                fresh.append(Reading(item.key, at, ReadingSource.PUSH, on_sale))
         if effect.recheck_all:
             recheck, status = True, "processed"
         statuses[message.msg_id] = status

@@ -161,6 +161,43 @@ def load_replay(
     return data, period
 
 
+def recompute_days(spec: str, start: date, days: int, tz: ZoneInfo) -> list[int]:
+    """Return the days of a replay (offsets > 0) on which the daemon's schedule ``spec``
+    (``[thresholds] recompute``: weekly, monthly, a cron expression; or ``never``) recomputes
+    the levels. The replay recomputes at the start of day 0 too; a day has one reading, so a
+    schedule firing several times a day counts once."""
+    from stockwatch.adapters.recompute_schedule import next_recompute_at
+
+    if spec.strip().lower() == "never":
+        return []
+    out: list[int] = []
+    last = datetime.combine(start, datetime.min.time(), tz)
+    while True:
+        nxt = next_recompute_at(spec, last, last)
+        offset = (nxt.astimezone(tz).date() - start).days
+        if offset >= days:
+            return out
+        if offset > 0 and (not out or offset > out[-1]):
+            out.append(offset)
+        end_of_day = datetime.combine(
+            start + timedelta(days=offset + 1), datetime.min.time(), tz
+        ) - timedelta(seconds=1)
+        last = max(nxt, end_of_day)
+
+
+def schedule(config: Config, period: Period, spec: str | None = None) -> list[int]:
+    """The recompute days of ``period`` under ``spec``, else the configured schedule."""
+    tz = ZoneInfo(config.model.general.timezone)
+    chosen = spec if spec is not None else config.model.thresholds.recompute
+    try:
+        return recompute_days(chosen, period.start, period.days, tz)
+    except ValueError as exc:
+        raise HistoryError(
+            f"--recompute {chosen!r}：请用 weekly、monthly、cron 表达式或 never / "
+            f"use weekly, monthly, a 5-field cron expression or never ({exc})"
+        ) from None
+
+
 def received_orders(engine: Engine) -> list[PurchaseOrder]:
     """Every received purchase order (each one an observed lead time)."""
     return SqlPurchaseOrderStore(engine).received()
@@ -325,6 +362,7 @@ def backtest_page(config: Config, engine: Engine) -> Callable[[str, dict[str, st
             config.threshold_policy,
             group_of=policy_groups(config),
             trace_items=ranked,
+            recompute_days=schedule(config, period),
         )
         cache[key] = (time.monotonic(), (result, period.start))
         return result, period.start

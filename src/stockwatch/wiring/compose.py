@@ -65,8 +65,10 @@ from stockwatch.wiring.notify import (
 from stockwatch.wiring.observe import MeteredNotifier, MeteredRouter
 from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
+from stockwatch.wiring.purchase_sync import PurchaseSync
 from stockwatch.wiring.purchasing import learned_lead_times
 from stockwatch.wiring.sales_levels import sales_levels_computer
+from stockwatch.wiring.warehouse_split import check_split, with_shares
 
 
 @dataclass
@@ -98,7 +100,7 @@ def load_catalog(
     if items_path is not None:
         loaded_items = read_items(items_path)
         catalog.note(loaded_items)  # type: ignore[arg-type]
-        catalog.items = {item.key: item for item in loaded_items.rows}
+        catalog.items = with_shares(config, {item.key: item for item in loaded_items.rows})
     if sales_path is not None:
         loaded_sales = read_sales(sales_path)
         catalog.note(loaded_sales)  # type: ignore[arg-type]
@@ -219,6 +221,7 @@ class DaemonParts:
     review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
     promotions: PromotionApplier | None = None  # applies promotions on time
     orders: OrderSync | None = None  # seller orders into sales; the push compensation API
+    purchases: PurchaseSync | None = None  # the merchant's 1688 purchase orders (buyer view)
     promotion_store: PromotionStore | None = None  # /api/promotions
     # Catalogue load, levels and item sync: run after the HTTP server is up, before polling.
     prepare: Callable[[], None] | None = None
@@ -424,6 +427,7 @@ def build_daemon(
     daemon = model.daemon
     store = open_store(config, autocheckpoint=False)  # checkpoints run off the hot path
     cache = LevelCache(config, as_of, store.engine)
+    reads_1688 = source is None and not daemon.stock_file
 
     def prepare() -> None:
         # Run by the daemon once its HTTP server answers: at 100,000 items reading the
@@ -431,6 +435,8 @@ def build_daemon(
         # than a health check waits, and the dashboard can serve from the database meanwhile.
         catalog = cache.refresh()
         items = list(catalog.items.values())
+        if reads_1688:  # one offer's stock for several items: an explicit split, never a copy
+            check_split(config, items)
         store.sync_items(items, {i.key: daemon.group_of(i) for i in items}, (clock or _utc_now)())
 
     if not lazy:
@@ -498,6 +504,11 @@ def build_daemon(
             # by default only a seller's daemon reads its own orders
             pull_orders=o.enabled or model.gateway.side == "seller",
         )
+    purchases = None
+    if client is not None and daemon.purchases.enabled is not False:
+        purchases = PurchaseSync(
+            config, store, cache, client, daemon.seconds(daemon.purchases.every)
+        )
     return DaemonParts(
         store=store,
         source=source,
@@ -542,6 +553,7 @@ def build_daemon(
         token_watch=token_watch,
         promotions=promotions,
         orders=orders,
+        purchases=purchases,
         promotion_store=promotion_store(store.engine),
         backtest=_lazy_backtest(config, store),
         review_advice=_lazy_advice(config, store),

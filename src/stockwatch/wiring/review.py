@@ -3,6 +3,7 @@ and suggestions whose expected effect comes from a backtest of the shop's own hi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ from sqlalchemy import Engine
 
 from stockwatch.bulk.sweep import ReplayData, SweepResult, run_sweep
 from stockwatch.config.settings import Config
-from stockwatch.core.model import NoticeKind, Tier
+from stockwatch.core.model import Item, NoticeKind, Tier
 from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import (
     NOISY_NOTICES,
@@ -26,9 +27,17 @@ from stockwatch.core.review_advice import (
     supplier_lateness,
     tier_stats,
 )
+from stockwatch.core.thresholds import ThresholdPolicy
 from stockwatch.core.tuning import Candidate
 from stockwatch.ports import Store
-from stockwatch.wiring.backtest import HistoryError, load_replay, policy_groups, received_orders
+from stockwatch.wiring.backtest import (
+    HistoryError,
+    Period,
+    load_replay,
+    policy_groups,
+    received_orders,
+    schedule,
+)
 
 _ALL = 10_000_000
 RATE_DAYS = 28  # the expected daily demand before the period: the mean of these days
@@ -135,6 +144,8 @@ def review_advice(
                 )
             )
             ran_out.add(name)
+    # The effects replay the last 60 days with the levels recomputed on the daemon's schedule.
+    recompute = schedule(config, Period(history.as_of, history.days))
     index = {name: i for i, name in enumerate(history.names)}
     resolve = config.threshold_policy
     groups = policy_groups(config)
@@ -147,6 +158,7 @@ def review_advice(
             [Candidate("in force"), Candidate("raise", (("service_level", HIGH_SERVICE_LEVEL),))],
             resolve,
             group_of=groups,
+            recompute_days=recompute,
         )
         count = sum(1 for e in review.episodes if e.stockout_at is not None) + len(advice.stockouts)
         suggestions.append(
@@ -171,12 +183,13 @@ def review_advice(
             [Candidate("in force"), Candidate("lower T1", (("buffer_days", 0.0),))],
             resolve,
             group_of=groups,
+            recompute_days=recompute,
         )
         notices = sum(n for k, n in review.notices_per_item.items() if str(k) in noisy)
         suggestions.append(
             Suggestion("lower_t1", tuple(sub.names), {"notices": notices}, _effect(result))
         )
-    suggestions += supplier_suggestions(engine, history)
+    suggestions += supplier_suggestions(engine, history, resolve, groups, recompute)
     advice.suggestions = rank(suggestions)
     return advice
 
@@ -185,8 +198,17 @@ LATE_SHARE = 0.3  # a supplier late on this share of its received orders gets a 
 MIN_ORDERS = 3
 
 
-def supplier_suggestions(engine: Engine, history: ReplayData) -> list[Suggestion]:
-    """Suppliers late on many received orders: their learned lead time against the promise."""
+def supplier_suggestions(
+    engine: Engine,
+    history: ReplayData,
+    resolve: Callable[[Item | None, str], ThresholdPolicy],
+    groups: Callable[[Item | None, str], object],
+    recompute: Sequence[int] = (),
+) -> list[Suggestion]:
+    """Suppliers late on many received orders: their learned lead time against the promise,
+    with the effect a replay of the supplier's items expects from levels computed with the
+    learned lead time instead of the declared one (orders arrive as late as they really did
+    under both, so the difference is the levels')."""
     day = timedelta(days=1)
     rows = [
         (o.supplier, (o.expected_at - o.ordered_at) / day, o.lead_time_days)
@@ -200,22 +222,34 @@ def supplier_suggestions(engine: Engine, history: ReplayData) -> list[Suggestion
     for supplier, (n, late, mean) in sorted(supplier_lateness(rows).items()):
         if n < MIN_ORDERS or late / n < LATE_SHARE:
             continue
-        items = tuple(
-            name
-            for name, item in zip(history.names, history.items, strict=True)
+        supplied = [
+            row
+            for row, item in enumerate(history.items)
             if item is not None and item.supplier == supplier
-        )
+        ]
+        effect = None
+        if supplied:
+            sub = _subset(history, supplied)
+            result = run_sweep(
+                sub,
+                [Candidate("in force"), Candidate("learned lead", lead_model="learned")],
+                resolve,
+                group_of=groups,
+                recompute_days=recompute,
+            )
+            effect = _effect(result)
         declared = sum(promised[supplier]) / len(promised[supplier])
         out.append(
             Suggestion(
                 "supplier_late",
-                items or (supplier,),
+                tuple(history.names[row] for row in supplied) or (supplier,),
                 {
                     "supplier": supplier,
                     "late_share": late / n,
                     "learned": round(mean, 1),
                     "declared": round(declared, 1),
                 },
+                effect,
             )
         )
     return out

@@ -13,6 +13,7 @@ from stockwatch.adapters.db.overview import OverviewFilter, OverviewItem, SqlOve
 from stockwatch.adapters.db.sales import SqlSalesStore
 from stockwatch.adapters.db.tasks import (
     OPEN,
+    ORDERED,
     ReplenishmentTask,
     SqlTaskStore,
     export_purchase_list,
@@ -22,6 +23,7 @@ from stockwatch.adapters.db.threshold_store import SqlThresholdStore
 
 __all__ = [
     "OPEN",
+    "ORDERED",
     "Attention",
     "OverviewFilter",
     "OverviewItem",

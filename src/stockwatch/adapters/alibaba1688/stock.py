@@ -249,14 +249,16 @@ def reading_for(item: Item, answer: OfferStock | GatewayError | None, now: datet
     if isinstance(answer, GatewayError):
         return Reading.failed(key, now, ReadingSource.POLL, f"offer {mapping.offer_id}: {answer}")
     if answer.status is not OfferStatus.ACTIVE:
-        return Reading(key, now, ReadingSource.POLL, answer.total or 0, offer_status=answer.status)
+        return Reading(
+            key, now, ReadingSource.POLL, mapping.own(answer.total or 0), offer_status=answer.status
+        )
     if mapping.spec_id is None and mapping.sku_id is None:
         total = answer.total
         if total is None:
             return Reading.failed(
                 key, now, ReadingSource.POLL, f"offer {answer.offer_id}: no stock"
             )
-        return Reading(key, now, ReadingSource.POLL, total)
+        return Reading(key, now, ReadingSource.POLL, mapping.own(total))
     sku = answer.sku(mapping)
     if sku is None:
         known = ", ".join(s.spec_id or s.sku_id or "?" for s in answer.skus) or "none"
@@ -267,7 +269,7 @@ def reading_for(item: Item, answer: OfferStock | GatewayError | None, now: datet
             ReadingSource.POLL,
             f"offer {answer.offer_id} has no SKU {wanted} (its SKUs: {known})",
         )
-    return Reading(key, now, ReadingSource.POLL, sku.on_sale)
+    return Reading(key, now, ReadingSource.POLL, mapping.own(sku.on_sale))
 
 
 class Alibaba1688StockSource:

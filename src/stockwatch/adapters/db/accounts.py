@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, exists, func, insert, select, update
+from sqlalchemy import Engine, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from stockwatch.adapters.db.tables import api_tokens, audit_log, users, web_sessions
+from stockwatch.core.audit import AuditAction
 from stockwatch.ports import AuditEntry, SessionRecord, TokenRecord, UserRecord
+
+LOGIN_ACTIONS = (AuditAction.LOGIN.value, AuditAction.LOGIN_FAILED.value)
 
 
 class SqlAccountStore:
@@ -175,6 +178,22 @@ class SqlAccountStore:
             query = query.where(audit_log.c.at >= since)
         with self.engine.connect() as conn:
             rows = conn.execute(query.limit(limit)).all()
+        return [AuditEntry(r.id, r.at, r.actor, r.action, r.target, r.detail) for r in rows]
+
+    def login_entries(self, user: str, peer: str, since: datetime) -> list[AuditEntry]:
+        # The ix_audit_log_at index narrows this to the window (minutes of entries).
+        query = (
+            select(audit_log)
+            .where(
+                audit_log.c.at >= since,
+                audit_log.c.action.in_(LOGIN_ACTIONS),
+                or_(func.lower(audit_log.c.actor) == user.lower(), audit_log.c.target == peer),
+            )
+            .order_by(audit_log.c.at, audit_log.c.id)
+            .limit(10_000)  # a blocked attempt is not recorded: a window holds a few per key
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
         return [AuditEntry(r.id, r.at, r.actor, r.action, r.target, r.detail) for r in rows]
 
     def count_audit(self) -> int:

@@ -133,6 +133,7 @@ def item_to_row(item: Item) -> dict[str, Any]:
         "min_order_qty": item.min_order_qty,
         "order_multiple": item.order_multiple,
         "listed_on": item.listed_on,
+        "stock_share": offer.share if offer else None,
     }
 
 
@@ -143,7 +144,9 @@ def item_from_row(row: Any) -> Item:
     return Item(
         sku=row.sku,
         title=row.title or "",
-        offer=OfferMapping(row.sku, row.offer_id, row.spec_id, row.sku_id)
+        offer=OfferMapping(
+            row.sku, row.offer_id, row.spec_id, row.sku_id, getattr(row, "stock_share", None)
+        )
         if row.offer_id
         else None,
         supplier=row.supplier or "",

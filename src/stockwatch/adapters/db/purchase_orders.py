@@ -72,6 +72,24 @@ def _values(order: PurchaseOrder, now: datetime) -> dict[str, Any]:
     }
 
 
+def _open_task(conn: Connection, key: ItemKey, now: datetime) -> int | None:
+    """Mark the item's open task ordered and return its id (None when it has none)."""
+    row = conn.execute(
+        select(replenishment_tasks.c.id)
+        .where(replenishment_tasks.c.item_key == str(key), replenishment_tasks.c.status == "open")
+        .order_by(replenishment_tasks.c.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    conn.execute(
+        update(replenishment_tasks)
+        .where(replenishment_tasks.c.id == row.id)
+        .values(status=ORDERED_TASK, updated_at=now)
+    )
+    return int(row.id)
+
+
 class SqlPurchaseOrderStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -164,9 +182,15 @@ class SqlPurchaseOrderStore:
             .values(status="closed", closed_at=now, close_reason=reason, updated_at=now)
         )
 
-    def upsert_imported(self, orders: Sequence[PurchaseOrder], now: datetime) -> int:
-        """Insert or update orders by their external reference; return how many changed."""
-        changed = 0
+    def upsert_imported(
+        self, orders: Sequence[PurchaseOrder], now: datetime
+    ) -> list[PurchaseOrder]:
+        """Insert or update orders by their external reference; return those that changed.
+
+        A new open order takes over its item's open replenishment task (the task is marked
+        ordered, and receiving the order closes it), as marking the task ordered by hand does.
+        """
+        changed: list[PurchaseOrder] = []
         with self.engine.begin() as conn:
             for order in orders:
                 row = conn.execute(
@@ -175,8 +199,18 @@ class SqlPurchaseOrderStore:
                     )
                 ).first()
                 if row is None:
-                    conn.execute(insert(purchase_orders).values(**_values(order, now), receipts=[]))
-                    changed += 1
+                    if order.task_id is None and order.is_open:
+                        order = replace(order, task_id=_open_task(conn, order.key, now))
+                    receipts = []
+                    if order.received_qty:
+                        first = (order.received_at or now).isoformat()
+                        receipts = [{"at": first, "quantity": order.received_qty}]
+                    new = conn.execute(
+                        insert(purchase_orders)
+                        .values(**_values(order, now), receipts=receipts)
+                        .returning(purchase_orders.c.id)
+                    ).one()
+                    changed.append(replace(order, id=int(new.id)))
                     continue
                 old = order_from_row(row._mapping)
                 if (old.status, old.received_qty, old.received_at) == (
@@ -190,8 +224,9 @@ class SqlPurchaseOrderStore:
                     got = order.received_qty - old.received_qty
                     at = order.received_at or now
                     receipts.append({"at": at.isoformat(), "quantity": got})
-                self._save(conn, replace(order, id=old.id, task_id=old.task_id), now, receipts)
-                changed += 1
+                saved = replace(order, id=old.id, task_id=old.task_id)
+                self._save(conn, saved, now, receipts)
+                changed.append(saved)
         return changed
 
     def find(

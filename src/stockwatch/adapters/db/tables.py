@@ -83,6 +83,7 @@ items = Table(
     Column("min_order_qty", Integer, nullable=False, default=1),
     Column("order_multiple", Integer, nullable=False, default=1),
     Column("listed_on", Date, nullable=True),
+    Column("stock_share", Float, nullable=True),  # share of the offer's stock (0010)
     Column("poll_group", String(64), nullable=False, default="default"),
     Column("next_poll_at", UTCDateTime, nullable=True, index=True),
     Column("active", Boolean, nullable=False, default=True),

@@ -22,6 +22,7 @@ from stockwatch.adapters.db.tables import replenishment_tasks
 OPEN = "open"
 ORDERED = "ordered"  # a purchase order was placed for it; receiving the goods closes it
 CLOSED = "closed"
+RECEIVED = "received"  # the close reason when receiving the goods closed the task
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,24 @@ class SqlTaskStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return _task(row._mapping) if row is not None else None
+
+    def closed_since(
+        self, since: datetime, reason: str = RECEIVED, limit: int = 500
+    ) -> list[ReplenishmentTask]:
+        """Tasks closed for ``reason`` at or after ``since``, the latest first (the board's
+        "received" column: what arrived lately)."""
+        query = (
+            select(replenishment_tasks)
+            .where(
+                replenishment_tasks.c.status == CLOSED,
+                replenishment_tasks.c.close_reason == reason,
+                replenishment_tasks.c.closed_at >= since,
+            )
+            .order_by(replenishment_tasks.c.closed_at.desc(), replenishment_tasks.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_task(row._mapping) for row in conn.execute(query)]
 
     def list(self, status: str | None = OPEN, limit: int = 1000) -> list[ReplenishmentTask]:
         query = select(replenishment_tasks).order_by(replenishment_tasks.c.id).limit(limit)

@@ -1,7 +1,7 @@
 """`stockwatch users`, `stockwatch tokens` and `stockwatch audit`: accounts from the shell.
 
 Whoever runs these commands can open the database, so they need no login themselves; each
-change is written to the audit log as done by "cli".
+change is written to the audit log as done by ``cli:<OS user>``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from rich.table import Table
 
 from stockwatch.config.settings import Config
 from stockwatch.core.accounts import Role, Scope
+from stockwatch.core.audit import AuditAction, AuditNote, action_label, cli_actor
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
@@ -27,7 +28,7 @@ from stockwatch.entrypoints.cli.common import (
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.service.accounts import AccountError, Accounts
-from stockwatch.wiring.accounts import build_accounts
+from stockwatch.wiring.accounts import build_accounts, os_user
 from stockwatch.wiring.compose import open_database
 
 users_app = typer.Typer(help="Dashboard users: add, list, passwd, remove.", no_args_is_help=True)
@@ -92,6 +93,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _audit(
+    accounts: Accounts, action: AuditAction, target: str, at: datetime, detail: str = ""
+) -> None:
+    accounts.note(cli_actor(os_user()), AuditNote(action, target, detail), at)
+
+
 def _when(cfg: Config, value: datetime | None) -> str:
     return local_time(cfg, value) or "-"  # the shop's time zone, as the dashboard shows it
 
@@ -128,7 +135,7 @@ def users_add(
         accounts.add_user(name, _password(name, language, password_stdin), wanted, _now())
     except ValueError as exc:  # AccountError, or a bad name / short password
         raise _fail(str(exc)) from None
-    accounts.record("cli", "USER-ADD", name, _now(), f"role={wanted.value}")
+    _audit(accounts, AuditAction.USER_ADD, name, _now(), f"role={wanted.value}")
     out.print(_t("added", language, name=name, role=wanted.value), highlight=False)
 
 
@@ -142,7 +149,7 @@ def users_passwd(
         accounts.set_password(name, _password(name, language, password_stdin))
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    accounts.record("cli", "USER-PASSWD", name, _now())
+    _audit(accounts, AuditAction.USER_PASSWD, name, _now())
     out.print(_t("passwd", language, name=name), highlight=False)
 
 
@@ -155,7 +162,7 @@ def users_role(name: str, role: str, config: ConfigOpt = None, lang: LangOpt = N
         accounts.set_role(name, wanted)
     except AccountError as exc:
         raise _fail(str(exc)) from None
-    accounts.record("cli", "USER-ROLE", name, _now(), f"role={wanted.value}")
+    _audit(accounts, AuditAction.USER_ROLE, name, _now(), f"role={wanted.value}")
     out.print(_t("role", language, name=name, role=wanted.value), highlight=False)
 
 
@@ -167,7 +174,7 @@ def users_remove(name: str, config: ConfigOpt = None, lang: LangOpt = None) -> N
         accounts.remove_user(name)
     except AccountError as exc:
         raise _fail(str(exc)) from None
-    accounts.record("cli", "USER-REMOVE", name, _now())
+    _audit(accounts, AuditAction.USER_REMOVE, name, _now())
     out.print(_t("removed", language, name=name), highlight=False)
 
 
@@ -208,7 +215,7 @@ def tokens_add(
         raw = accounts.add_token(name, wanted, _now())
     except AccountError as exc:
         raise _fail(str(exc)) from None
-    accounts.record("cli", "TOKEN-ADD", name, _now(), f"scope={wanted.value}")
+    _audit(accounts, AuditAction.TOKEN_ADD, name, _now(), f"scope={wanted.value}")
     out.print(_t("token_added", language, name=name, scope=wanted.value), highlight=False)
     out.print(raw, highlight=False, markup=False)
     out.print(_t("token_use", language), highlight=False, markup=False)
@@ -256,7 +263,7 @@ def tokens_revoke(name: str, config: ConfigOpt = None, lang: LangOpt = None) -> 
         accounts.revoke_token(name, _now())
     except AccountError as exc:
         raise _fail(str(exc)) from None
-    accounts.record("cli", "TOKEN-REVOKE", name, _now())
+    _audit(accounts, AuditAction.TOKEN_REVOKE, name, _now())
     out.print(_t("revoked", language, name=name), highlight=False)
 
 
@@ -292,7 +299,9 @@ def audit(
     cols = ("col_at", "col_actor", "col_action", "col_target", "col_detail")
     table = Table(*(_t(c, language) for c in cols))
     for e in entries:
-        table.add_row(_when(cfg, e.at), e.actor, e.action, e.target, e.detail)
+        table.add_row(
+            _when(cfg, e.at), e.actor, action_label(e.action, language), e.target, e.detail
+        )
     out.print(table)
 
 

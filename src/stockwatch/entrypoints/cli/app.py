@@ -47,6 +47,7 @@ from stockwatch.entrypoints.cli.thresholds import (
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
 from stockwatch.wiring.compose import Catalog, load_catalog, policy_resolver
 from stockwatch.wiring.promotions import promotion_file_problems
+from stockwatch.wiring.warehouse_split import catalogue_split_problems
 
 EXIT_URGENT = 3
 
@@ -441,6 +442,9 @@ def config_validate(config: ConfigOpt = None, lang: LangOpt = None) -> None:
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     language = _lang(cfg, lang)
+    split = catalogue_split_problems(cfg)
+    if split:  # the items file against the configuration: one 1688 offer, several items
+        raise _fail(str(ConfigError(str(path), split)))
     bad_rows = promotion_file_problems(cfg)
     if bad_rows:
         err.print(t("promotion_rows", language, count=len(bad_rows)), highlight=False)

@@ -198,6 +198,14 @@ def backtest(
         ),
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="seed for sampled lead times")] = 0,
+    recompute: Annotated[
+        str | None,
+        typer.Option(
+            "--recompute",
+            help="when levels are recomputed during the replay: weekly, monthly, a cron "
+            "expression or never (default: [thresholds] recompute)",
+        ),
+    ] = None,
     html: Annotated[
         Path | None,
         typer.Option("--html", help="also write the report as one self-contained HTML page"),
@@ -207,7 +215,7 @@ def backtest(
 ) -> None:
     """Replay the shop's history under a candidate policy beside the policy in force."""
     from stockwatch.bulk.sweep import run_sweep
-    from stockwatch.wiring.backtest import HistoryError, load_replay, policy_groups
+    from stockwatch.wiring.backtest import HistoryError, load_replay, policy_groups, schedule
     from stockwatch.wiring.compose import open_database
 
     if fmt not in ("table", "json"):
@@ -259,6 +267,7 @@ def backtest(
             sampled_leads=sampled_leads,
             seed=seed,
             trace_items=traced,
+            recompute_days=schedule(cfg, period, recompute),
         )
     except (HistoryError, OSError) as exc:
         raise fail(str(exc)) from None
@@ -287,6 +296,8 @@ def backtest(
             category=category,
             item_class=item_class,
             lang=language,
+            result=result.by_name(chosen.name),
+            data=data,
         )
     if fmt == "json":
         out.print_json(json.dumps(report, ensure_ascii=False))

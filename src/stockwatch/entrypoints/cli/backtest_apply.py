@@ -6,21 +6,30 @@ edited with tomlkit (comments and layout kept), checked by loading it, and put b
 when the result does not load. Then the affected items are recomputed through the same review
 guard as a scheduled recompute: a threshold that jumps by more than ``review_factor`` waits in
 ``thresholds review``.
+
+Two kinds of policy are per item by nature, so they go to each replayed item's own layer
+``[items."SKU"]``: a fill-rate target β (config holds a service level, so each item gets the α
+the replay chose to reach β), and learned lead times (each item's mean and σ of the received
+orders the replay used). An item whose catalogue declares its own lead time keeps it (the
+catalogue wins over config): those are named, to be corrected in the catalogue.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 from tomlkit.items import Table as TomlTable
 
+from stockwatch.bulk.sweep import CandidateResult, ReplayData
 from stockwatch.config.settings import Config, ConfigError, load_config
-from stockwatch.core.tuning import Candidate
-from stockwatch.entrypoints.cli.common import fail, out
+from stockwatch.core.thresholds import MAX_SERVICE_LEVEL, MIN_SERVICE_LEVEL
+from stockwatch.core.tuning import Candidate, learned_lead_time
+from stockwatch.entrypoints.cli.common import err, fail, out
 
 _T: dict[str, tuple[str, str]] = {
     "no_file": (
@@ -31,14 +40,23 @@ _T: dict[str, tuple[str, str]] = {
         "--apply 只能针对一个范围：一个 --item、--category 或 --class",
         "--apply needs one scope: a single --item, --category or --class",
     ),
-    "fill_rate": (
-        "满足率目标还不是配置项：请改用它为各商品选出的服务水平",
-        "a fill-rate target is not a configuration setting: use a service level instead",
+    "per_item": (
+        '已为 {n} 个商品写入各自的 [items."SKU"]：{what}',
+        'wrote {what} to the own [items."SKU"] section of {n} item(s)',
     ),
-    "learned": (
-        "学习到的交期来自采购单，不是配置项；该策略不能直接写入",
-        "learned lead times come from purchase orders, not from the configuration; "
-        "this policy cannot be written as is",
+    "what_alpha": (
+        "达到满足率 {beta:g} 的服务水平",
+        "the service level that reaches fill rate {beta:g}",
+    ),
+    "what_lead": ("从采购单学到的交期", "the lead time learned from received orders"),
+    "catalogue_lead": (
+        "商品目录里声明了交期的商品以目录为准，请在目录中改：{items}",
+        "these items declare a lead time in the catalogue, which wins over config; "
+        "correct it there: {items}",
+    ),
+    "nothing_per_item": (
+        "没有可写入的商品：回测里没有商品得到新的服务水平或学到的交期",
+        "nothing to write: no replayed item got a service level or a learned lead time",
     ),
     "written": ("已写入 {path} 的 {layer}：{settings}", "wrote {settings} to {layer} in {path}"),
     "invalid": (
@@ -80,11 +98,7 @@ def layer_path(
 
 
 def candidate_settings(candidate: Candidate, in_force: Candidate, lang: str) -> dict[str, Any]:
-    """Return the TOML keys the candidate sets, or fail for what config cannot express."""
-    if candidate.fill_rate is not None:
-        raise fail(_t("fill_rate", lang))
-    if candidate.lead_model != "declared":
-        raise fail(_t("learned", lang))
+    """Return the TOML keys the candidate sets in its scope's layer (per-item values apart)."""
     values: dict[str, Any] = {}
     for name, value in candidate.settings:
         values[name] = getattr(value, "value", value)
@@ -107,24 +121,52 @@ def _alerting(candidate: Candidate, in_force: Candidate) -> dict[str, Any]:
     return changes
 
 
+@dataclass(frozen=True)
+class PerItem:
+    """Values that belong to each item's own layer: item name → TOML keys, and the items whose
+    catalogue entry overrides what config could say."""
+
+    values: dict[str, dict[str, float]]
+    catalogue_wins: tuple[str, ...] = ()
+
+
+def per_item_values(candidate: Candidate, result: CandidateResult, data: ReplayData) -> PerItem:
+    """Return what a fill-rate or learned-lead-time policy sets per item (see the module)."""
+    values: dict[str, dict[str, float]] = {}
+    catalogue_wins: list[str] = []
+    for row, name in enumerate(data.names):
+        if row in result.errors or result.t1[row] <= 0:
+            continue  # no levels in the replay (switched off or an error): nothing learned
+        own: dict[str, float] = {}
+        if candidate.fill_rate is not None:
+            alpha = float(result.service_level[row])
+            own["service_level"] = min(max(round(alpha, 4), MIN_SERVICE_LEVEL), MAX_SERVICE_LEVEL)
+        if candidate.lead_model == "learned":
+            learned = learned_lead_time(data.lead_samples[row])
+            item = data.items[row]
+            if learned is not None and item is not None and item.lead_time_days is not None:
+                catalogue_wins.append(name)
+            elif learned is not None:
+                own["lead_time_days"] = round(learned[0], 2)
+                own["lead_time_sd_days"] = round(learned[1], 2)
+        if own:
+            values[name] = own
+    return PerItem(values, tuple(catalogue_wins))
+
+
 def write_layer(
-    path: Path, table_path: list[str], values: dict[str, Any], alerting: dict[str, Any]
+    path: Path,
+    table_path: list[str],
+    values: dict[str, Any],
+    alerting: dict[str, Any],
+    per_item: dict[str, dict[str, float]] | None = None,
 ) -> str:
     """Edit the TOML file in place (atomically); return the original text."""
     original = path.read_text(encoding="utf-8")
     doc = tomlkit.parse(original)
-    node: Any = doc
-    for part in table_path:
-        if part not in node:
-            node[part] = tomlkit.table(is_super_table=part in ("items", "categories", "classes"))
-        node = node[part]
-    for key, value in values.items():
-        if isinstance(value, dict):
-            inline = tomlkit.inline_table()
-            inline.update(value)
-            node[key] = inline
-        else:
-            node[key] = value
+    _set_keys(doc, table_path, values)
+    for name, own in (per_item or {}).items():
+        _set_keys(doc, ["items", name], own)
     if alerting:
         if "alerting" not in doc:
             doc["alerting"] = tomlkit.table()
@@ -141,6 +183,21 @@ def write_layer(
                 section[key] = value
     _replace(path, tomlkit.dumps(doc))
     return original
+
+
+def _set_keys(doc: Any, table_path: list[str], values: dict[str, Any]) -> None:
+    node: Any = doc
+    for part in table_path:
+        if part not in node:
+            node[part] = tomlkit.table(is_super_table=part in ("items", "categories", "classes"))
+        node = node[part]
+    for key, value in values.items():
+        if isinstance(value, dict):
+            inline = tomlkit.inline_table()
+            inline.update(value)
+            node[key] = inline
+        else:
+            node[key] = value
 
 
 def _replace(path: Path, text: str) -> None:
@@ -162,7 +219,11 @@ def apply_policy(
     category: str | None,
     item_class: str | None,
     lang: str,
+    result: CandidateResult | None = None,
+    data: ReplayData | None = None,
 ) -> None:
+    """Write ``candidate`` (with its replay ``result`` over ``data``, needed for per-item
+    values) and recompute the affected items through the review guard."""
     from stockwatch.wiring.backtest import recompute_items
 
     if config.path is None:
@@ -170,18 +231,42 @@ def apply_policy(
     table_path, shown = layer_path(item, category, item_class, lang)
     values = candidate_settings(candidate, in_force, lang)
     alerting = _alerting(candidate, in_force)
-    original = write_layer(config.path, table_path, values, alerting)
+    per_item = PerItem({})
+    if candidate.fill_rate is not None or candidate.lead_model != "declared":
+        if result is None or data is None:
+            raise ValueError("a per-item policy needs its replay to be applied")
+        per_item = per_item_values(candidate, result, data)
+        if per_item.catalogue_wins:
+            shown_items = ", ".join(per_item.catalogue_wins)
+            err.print(_t("catalogue_lead", lang, items=shown_items), highlight=False)
+        if not per_item.values:
+            raise fail(_t("nothing_per_item", lang))
+    original = write_layer(config.path, table_path, values, alerting, per_item.values)
     try:
         updated = load_config(config.path)
     except ConfigError as exc:
         _replace(config.path, original)
         raise fail(_t("invalid", lang, error=exc)) from None
     settings = ", ".join(f"{k}={v}" for k, v in {**values, **alerting}.items()) or "-"
-    out.print(
-        _t("written", lang, path=config.path, layer=shown, settings=settings),
-        highlight=False,
-        markup=False,  # the layer is written [categories."x"], not Rich markup
-    )
+    if values or alerting:
+        out.print(
+            _t("written", lang, path=config.path, layer=shown, settings=settings),
+            highlight=False,
+            markup=False,  # the layer is written [categories."x"], not Rich markup
+        )
+    if per_item.values:
+        what = _t("what_alpha", lang, beta=candidate.fill_rate or 0)
+        if candidate.lead_model != "declared":
+            what = (
+                _t("what_lead", lang)
+                if candidate.fill_rate is None
+                else what + " + " + _t("what_lead", lang)
+            )
+        out.print(
+            _t("per_item", lang, n=len(per_item.values), what=what),
+            highlight=False,
+            markup=False,
+        )
     report = recompute_items(updated, db, item)
     if report is None:
         out.print(_t("no_sales", lang), highlight=False)

@@ -12,7 +12,8 @@ import typer
 from rich.table import Table
 
 from stockwatch.adapters.files import FileFormatError
-from stockwatch.config.settings import Config, parse_duration
+from stockwatch.config.settings import Config, ConfigError, parse_duration
+from stockwatch.core.audit import AuditAction, cli_actor
 from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, Phase
 from stockwatch.entrypoints.cli.common import (
@@ -32,6 +33,7 @@ from stockwatch.entrypoints.daemon import ListenError, run_daemon
 from stockwatch.entrypoints.web.app import event_json, state_json, status_json
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.status import Status, status_report
+from stockwatch.wiring.accounts import os_user, record_cli_action
 from stockwatch.wiring.compose import OpenExposure, build_daemon, open_store
 from stockwatch.wiring.logs import configure_logging
 from stockwatch.wiring.stores import SqlStore, configured_url, database_exists, upgrade_schema
@@ -123,11 +125,11 @@ def run(
         parts = build_daemon(
             cfg, max_cycles=max_cycles, http_port=-1 if port is None else port, lazy=True
         )
-    except (FileFormatError, OpenExposure) as exc:
+    except (FileFormatError, OpenExposure, ConfigError) as exc:
         raise _fail(str(exc)) from None
     try:
         run_daemon(parts)
-    except FileFormatError as exc:  # the catalogue is read once the HTTP server is up
+    except (FileFormatError, ConfigError) as exc:  # the catalogue is read once HTTP is up
         raise _fail(str(exc)) from None
     except ListenError as exc:
         raise _fail(
@@ -195,16 +197,21 @@ def alerts_ack(
     item: Annotated[str, typer.Argument(help="SKU or SKU@WAREHOUSE")],
     config: ConfigOpt = None,
     lang: LangOpt = None,
-    by: Annotated[str, typer.Option("--by", help="who acknowledges")] = "cli",
+    by: Annotated[
+        str | None, typer.Option("--by", help="who acknowledges (default: cli:<OS user>)")
+    ] = None,
 ) -> None:
     """Acknowledge an alert: no more reminders this episode; escalations still notify."""
     cfg = _load(config)
     language = _lang(cfg, lang)
     key = _key(item)
+    store = _store(cfg)
+    by = by or cli_actor(os_user())
     try:
-        acknowledge_alert(_store(cfg), key, by, datetime.now(UTC))
+        acknowledge_alert(store, key, by, datetime.now(UTC))
     except AlertNotFound as exc:
         raise _fail(str(exc)) from None
+    record_cli_action(store.engine, AuditAction.ACKNOWLEDGE, key, f"by={by}")
     out.print(_t("acked", language, key=key), highlight=False)
 
 
@@ -214,7 +221,9 @@ def alerts_snooze(
     for_: Annotated[str, typer.Option("--for", help="how long, e.g. 4h, 1d")] = "4h",
     config: ConfigOpt = None,
     lang: LangOpt = None,
-    by: Annotated[str, typer.Option("--by", help="who snoozes")] = "cli",
+    by: Annotated[
+        str | None, typer.Option("--by", help="who snoozes (default: cli:<OS user>)")
+    ] = None,
 ) -> None:
     """Snooze an alert: no raises or reminders until then; escalations still notify."""
     cfg = _load(config)
@@ -225,10 +234,13 @@ def alerts_snooze(
     except ValueError as exc:
         raise _fail(f"--for: {exc}") from None
     now = datetime.now(UTC)
+    store = _store(cfg)
+    by = by or cli_actor(os_user())
     try:
-        snooze_alert(_store(cfg), key, now + span, by, now)
+        snooze_alert(store, key, now + span, by, now)
     except (AlertNotFound, ValueError) as exc:
         raise _fail(str(exc)) from None
+    record_cli_action(store.engine, AuditAction.SNOOZE, key, f"for={for_} by={by}")
     out.print(_t("snoozed", language, key=key, until=local_time(cfg, now + span)))
 
 

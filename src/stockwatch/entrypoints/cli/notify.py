@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from stockwatch.config.settings import Config
+from stockwatch.core.audit import AuditAction
 from stockwatch.entrypoints.cli.common import (
     EXIT_INPUT,
     ConfigOpt,
@@ -28,6 +29,7 @@ from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import lang_of as _lang
 from stockwatch.entrypoints.cli.common import load as _load
 from stockwatch.ports import DeliveryError, OutboxStatus, OutgoingMessage
+from stockwatch.wiring.accounts import record_cli_action
 from stockwatch.wiring.compose import open_database
 from stockwatch.wiring.notify import (
     build_channels,
@@ -190,6 +192,8 @@ def notify_test(
         answer = asyncio.run(send())
         # It works now: a channel a permanent error had disabled takes messages again.
         reenabled = SqlChannelStatus(engine).enable(channel, datetime.now(UTC))
+        if reenabled:
+            record_cli_action(engine, AuditAction.CHANNEL_ENABLED, channel, "test message sent")
     except DeliveryError as exc:
         err.print(f"[bold red]{t['failed']}:[/] {exc}", highlight=False)
         kind = "permanent" if exc.permanent else "transient"
@@ -245,6 +249,8 @@ def notify_enable(
     engine = _engine(cfg, db)
     try:
         was = SqlChannelStatus(engine).enable(channel, datetime.now(UTC))
+        if was:
+            record_cli_action(engine, AuditAction.CHANNEL_ENABLED, channel)
     finally:
         engine.dispose()
     out.print(t["enabled" if was else "was_enabled"].format(name=channel), highlight=False)
@@ -333,6 +339,8 @@ def outbox_retry(
     engine = _engine(cfg, db)
     try:
         ok = SqlOutbox(engine).requeue(entry_id, datetime.now(UTC))
+        if ok:
+            record_cli_action(engine, AuditAction.OUTBOX_RETRY, f"outbox #{entry_id}")
     finally:
         engine.dispose()
     if not ok:
@@ -454,6 +462,8 @@ def tasks_close(
     engine = _engine(cfg, db)
     try:
         ok = SqlTaskStore(engine).close(task_id, datetime.now(UTC), reason)
+        if ok:
+            record_cli_action(engine, AuditAction.TASK_CLOSED, f"task #{task_id}", reason)
     finally:
         engine.dispose()
     if not ok:

@@ -15,9 +15,11 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from stockwatch.config.settings import Config
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
 from stockwatch.entrypoints.cli.common import ConfigOpt, DbOpt, FormatOpt, LangOpt, fail, out, setup
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
+from stockwatch.wiring.accounts import record_cli_action
 from stockwatch.wiring.compose import open_database
 from stockwatch.wiring.purchasing import purchase_orders
 
@@ -158,6 +160,11 @@ def orders_place(
             supplier=supplier,
             expected_at=due,
         )
+        task_note = f" task #{order.task_id}" if order.task_id is not None else ""
+        detail = f"quantity={order.quantity} supplier={order.supplier or '-'}{task_note}"
+        record_cli_action(
+            engine, AuditAction.ORDER_PLACED, f"order #{order.id} {order.key}", detail
+        )
     except OrderError as exc:
         raise fail(str(exc)) from None
     finally:
@@ -187,6 +194,8 @@ def orders_receive(
     engine, orders = _open(cfg, db, language)
     try:
         order = orders.receive(order_id, datetime.now(UTC), qty)
+        got = f"quantity={qty}" if qty is not None else "all open"
+        record_cli_action(engine, AuditAction.ORDER_RECEIVED, f"order #{order.id} {order.key}", got)
     except OrderError as exc:
         raise fail(str(exc)) from None
     finally:
@@ -211,6 +220,7 @@ def orders_cancel(
     engine, orders = _open(cfg, db, language)
     try:
         order = orders.cancel(order_id, datetime.now(UTC))
+        record_cli_action(engine, AuditAction.ORDER_CANCELLED, f"order #{order.id} {order.key}")
     except OrderError as exc:
         raise fail(str(exc)) from None
     finally:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, make_url
 from stockwatch.adapters.files import FileFormatError, read_items
 from stockwatch.adapters.recompute_schedule import next_recompute_at
 from stockwatch.config.settings import Config
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.note_text import note_text
@@ -32,6 +33,7 @@ from stockwatch.entrypoints.cli.common import setup as _setup
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
 from stockwatch.service.recompute import NoSalesHistory, describe_change, recompute
+from stockwatch.wiring.accounts import record_cli_action
 from stockwatch.wiring.compose import open_database, policy_resolver
 from stockwatch.wiring.purchasing import learned_lead_times
 from stockwatch.wiring.sales_levels import sales_levels_computer
@@ -440,6 +442,8 @@ def thresholds_review(
         if version is None:
             version = pending[key].version if key in pending else 0
         if action(key, version):
+            named = AuditAction.APPROVE if ok_key == "approved" else AuditAction.REJECT
+            record_cli_action(engine, named, key, f"version={version}")
             out.print(_t(ok_key, language, key=key, version=version), highlight=False)
         elif ok_key == "approved" and _is_active(store, key, version):
             out.print(_t("already_active", language, key=key, version=version), highlight=False)

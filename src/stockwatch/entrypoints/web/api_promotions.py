@@ -11,10 +11,13 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, params
+from fastapi import APIRouter, HTTPException, Request, params
 from pydantic import BaseModel, ConfigDict, Field
 
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.promotions import Promotion
+from stockwatch.entrypoints.web.openapi_doc import errors
+from stockwatch.entrypoints.web.web_common import audited
 from stockwatch.ports import Clock, PromotionStore, StoredPromotionRecord
 
 
@@ -61,8 +64,8 @@ def promotions_router(
     async def list_promotions() -> list[dict[str, Any]]:
         return [promotion_json(r) for r in await asyncio.to_thread(store.list)]
 
-    @router.post("", status_code=201)
-    async def add_promotion(body: PromotionIn) -> dict[str, Any]:
+    @router.post("", status_code=201, responses=errors({400: "an invalid promotion"}))
+    async def add_promotion(request: Request, body: PromotionIn) -> dict[str, Any]:
         try:
             promo = Promotion(
                 name=body.name.strip(),
@@ -79,15 +82,17 @@ def promotions_router(
         now = clock()
         new_id = await asyncio.to_thread(store.add, promo, now)
         on_change()
+        audited(request, AuditAction.PROMOTION_ADDED, f"promotion #{new_id}", promo.name[:200])
         return promotion_json(StoredPromotionRecord(new_id, promo, now))
 
-    @router.delete("/{promo_id}")
-    async def delete_promotion(promo_id: int) -> dict[str, Any]:
+    @router.delete("/{promo_id}", responses=errors({404: "no such promotion"}))
+    async def delete_promotion(request: Request, promo_id: int) -> dict[str, Any]:
         if promo_id < 1 or promo_id > 2**63 - 1:
             raise HTTPException(404, f"no promotion {promo_id}")
         if not await asyncio.to_thread(store.delete, promo_id):
             raise HTTPException(404, f"no promotion {promo_id}")
         on_change()
+        audited(request, AuditAction.PROMOTION_DELETED, f"promotion #{promo_id}")
         return {"ok": True, "deleted": promo_id}
 
     return router

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from stockwatch.adapters.alibaba1688_push import PushRejected, parse_push, verify_push
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import AlertState, ItemKey
 from stockwatch.core.thresholds import Promotion
 from stockwatch.entrypoints.web import openapi_doc
@@ -33,9 +34,15 @@ from stockwatch.entrypoints.web.dashboard import _since, dashboard_router, page_
 from stockwatch.entrypoints.web.error_pages import STATIC_DIR, install_error_pages
 from stockwatch.entrypoints.web.insight_pages import insight_router
 from stockwatch.entrypoints.web.item_rows import Sources
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.orders import orders_router
 from stockwatch.entrypoints.web.security import SecurityMiddleware, WebSecurity
-from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, snooze_length
+from stockwatch.entrypoints.web.web_common import (
+    DashboardDeps,
+    actor_name,
+    audited,
+    snooze_length,
+)
 from stockwatch.ports import AlertEvent, Clock, OAuthFlow, PromotionStore, PushMessage, Store
 from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
 from stockwatch.service.health import Health
@@ -70,6 +77,7 @@ class WebDeps:
     promotion_windows: Callable[[], Sequence[Promotion]] | None = None  # on the item chart
     backtest: Callable[[str, dict[str, str]], Any] | None = None  # /backtest (wiring.backtest)
     review_advice: Callable[[Any, datetime, datetime], Any] | None = None  # /review advice
+    refresh_seconds: int = 30  # [daemon.http] refresh_seconds: the overview's self-refresh
 
 
 def state_json(key: ItemKey, state: AlertState) -> dict[str, Any]:
@@ -224,7 +232,11 @@ def create_app(deps: WebDeps) -> FastAPI:
     @app.get(
         "/metrics",
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}}, 404: {"description": "metrics off"}},
+        responses={
+            200: {"content": {"text/plain": {}}},
+            401: {"description": "[daemon.http] public_metrics = false and no login"},
+            404: {"description": "metrics off"},
+        },
     )
     async def metrics(d: Deps) -> Response:
         """Prometheus text format ([daemon.http] public_metrics = false: needs a login)."""
@@ -298,6 +310,7 @@ def create_app(deps: WebDeps) -> FastAPI:
             ],
         },
         responses={
+            400: {"description": "bad body: not JSON, or items not a list of SKUs"},
             401: {"description": "bad token"},
             413: {"description": "body too large"},
             503: {"description": "the database cannot take the request now; retry"},
@@ -363,15 +376,25 @@ def create_app(deps: WebDeps) -> FastAPI:
         ]
 
     # {item:path}: a SKU may hold "/" (TEE/XL), sent as is or as %2F.
-    @app.post("/api/alerts/{item:path}/ack")
+    @app.post(
+        "/api/alerts/{item:path}/ack",
+        responses=errors({400: "a malformed item key", 404: "the item has no open alert"}),
+    )
     def ack(request: Request, item: str, d: Deps) -> dict[str, Any]:
         key = _key(item)
         try:
-            return state_json(key, acknowledge_alert(d.store, key, actor_name(request), d.clock()))
+            state = acknowledge_alert(d.store, key, actor_name(request), d.clock())
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
+        audited(request, AuditAction.ACKNOWLEDGE, key)
+        return state_json(key, state)
 
-    @app.post("/api/alerts/{item:path}/snooze")
+    @app.post(
+        "/api/alerts/{item:path}/snooze",
+        responses=errors(
+            {400: "a malformed item key or a snooze under a minute", 404: "no open alert"}
+        ),
+    )
     def snooze(
         request: Request,
         item: str,
@@ -386,9 +409,10 @@ def create_app(deps: WebDeps) -> FastAPI:
             raise HTTPException(404, str(exc)) from None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
+        audited(request, AuditAction.SNOOZE, key, f"hours={hours:g}")
         return state_json(key, state)
 
-    @app.get("/api/events")
+    @app.get("/api/events", responses=errors({400: "a malformed item key or since"}))
     def events(
         d: Deps,
         item: str | None = None,
@@ -425,11 +449,13 @@ def create_app(deps: WebDeps) -> FastAPI:
         promotions=deps.promotion_windows,
         backtest=deps.backtest,
         review_advice=deps.review_advice,
+        refresh_seconds=deps.refresh_seconds,
     )
     app.include_router(dashboard_router(dashboard))
     app.include_router(orders_router(dashboard))
     app.include_router(insight_router(deps.backtest, deps.lang, ()))
-    app.include_router(auth_router(AuthDeps(security, deps.clock, page_renderer(dashboard))))
+    render = page_renderer(dashboard)
+    app.include_router(auth_router(AuthDeps(security, deps.clock, render, deps.lang)))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_pages(app, deps.lang)
     openapi_doc.install(app)

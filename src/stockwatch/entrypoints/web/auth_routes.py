@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stockwatch.core.accounts import LoginThrottle
+from stockwatch.core.audit import AuditAction, AuditNote, action_label
 from stockwatch.entrypoints.web.api_json import iso
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.security import (
     SESSION_COOKIE,
     WebSecurity,
     session_cookie_header,
 )
+from stockwatch.entrypoints.web.web_common import request_lang
 from stockwatch.service.accounts import Accounts
 
 Render = Callable[..., HTMLResponse]  # (request, template, title_key, **context)
@@ -28,7 +30,7 @@ class AuthDeps:
     security: WebSecurity
     clock: Callable[[], datetime]
     render: Render
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    lang: str = "zh-CN"  # the dashboard's default language
 
 
 def safe_next(value: str) -> str:
@@ -68,21 +70,19 @@ def auth_router(d: AuthDeps) -> APIRouter:
         store = accounts()
         now = d.clock()
         peer = request.client.host if request.client else "?"
-        keys = [f"ip:{peer}", f"user:{user.lower()}"]
-        wait = d.throttle.retry_after(keys, now)
+        # Counted in the database, so every daemon (and a restarted one) sees the same tries.
+        wait = await asyncio.to_thread(store.login_wait, user, peer, now)
         if wait is not None:
             seconds = max(1, int(wait.total_seconds()) + 1)
             return _login_failed(request, d, "too_many", next, 429, seconds)
         session = await asyncio.to_thread(store.login, user, password, now)
         if session is None:
-            d.throttle.failed(keys, now)
-            await asyncio.to_thread(store.record, user[:64] or "?", "LOGIN-FAILED", peer, now)
+            await asyncio.to_thread(store.login_attempted, user, peer, False, now)
             return _login_failed(request, d, "bad_login", next, 401, 0)
-        d.throttle.succeeded(keys)
         old = request.cookies.get(SESSION_COOKIE, "")
         if old:  # a fresh id at login: a cookie planted before cannot ride the new session
             await asyncio.to_thread(store.logout, old)
-        await asyncio.to_thread(store.record, session.principal.name, "LOGIN", peer, now)
+        await asyncio.to_thread(store.login_attempted, session.principal.name, peer, True, now)
         response = RedirectResponse(safe_next(next), status_code=303)
         header = session_cookie_header(
             d.security, request.scope, session.cookie, session.expires_at
@@ -97,9 +97,8 @@ def auth_router(d: AuthDeps) -> APIRouter:
             who = getattr(request.state, "principal", None)
             await asyncio.to_thread(d.security.accounts.logout, cookie)
             if who is not None:
-                await asyncio.to_thread(
-                    d.security.accounts.record, who.name, "LOGOUT", "/logout", d.clock()
-                )
+                note = AuditNote(AuditAction.LOGOUT, who.name)
+                await asyncio.to_thread(d.security.accounts.note, who.name, note, d.clock())
         response = RedirectResponse("/login", status_code=303)
         header = session_cookie_header(d.security, request.scope, "", None)
         response.raw_headers.append((b"set-cookie", header))
@@ -108,11 +107,18 @@ def auth_router(d: AuthDeps) -> APIRouter:
     @router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
     def audit_page(request: Request, actor: str | None = None) -> HTMLResponse:
         entries = accounts().audit(500, actor or None)
-        return d.render(request, "audit.html", "audit", entries=entries)
+        lang = request_lang(request, d.lang)
+        return d.render(
+            request,
+            "audit.html",
+            "audit",
+            entries=entries,
+            label=lambda action: action_label(action, lang),
+        )
 
     @router.get(
         "/api/audit",
-        responses={404: {"description": "no account store (accounts not available)"}},
+        responses=errors({404: "no account store (accounts not available)"}),
     )
     def api_audit(
         actor: Annotated[str | None, Query(max_length=96)] = None,

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.core.accounts import Via
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
 from stockwatch.core.note_text import note_text, step_text
@@ -32,20 +33,22 @@ from stockwatch.entrypoints.web.api_json import (
 from stockwatch.entrypoints.web.dashboard_texts import text
 from stockwatch.entrypoints.web.item_pages import item_routes
 from stockwatch.entrypoints.web.item_rows import ALL_TASKS, RowsPage, rows_page
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.ops_pages import BannerCache, ops_routes
+from stockwatch.entrypoints.web.tasks_board import tasks_routes
 from stockwatch.entrypoints.web.web_common import (
     LANG_COOKIE,
     DashboardDeps,
     PageRenderer,
     actor_of,
+    audited,
     need,
     parse_key,
     request_lang,
 )
 from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus
 from stockwatch.service.alert_review import load_review
-from stockwatch.service.purchasing import order_view
-from stockwatch.wiring.web import OPEN, OverviewFilter, export_purchase_list, purchase_list
+from stockwatch.wiring.web import OPEN, OverviewFilter, export_purchase_list
 
 MAX_ID = 2**63 - 1  # ids are 64-bit in the database; a longer one cannot exist (4xx, not 500)
 EVENT_KINDS = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
@@ -147,6 +150,7 @@ def page_renderer(d: DashboardDeps, banners: BannerCache | None = None) -> PageR
             who_name=who.name if who is not None and signed_in else None,
             csrf_token=getattr(request.state, "csrf_token", None),
             timezone=d.timezone,
+            refresh_seconds=d.refresh_seconds,
             # Banners only for someone let in (never on the login page of a locked dashboard).
             banners=[]
             if name.startswith("_") or banners is None or who is None
@@ -238,24 +242,21 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         return page(request, "outbox.html", "outbox", entries=entries)
 
     @router.post("/outbox/{entry_id}/retry", include_in_schema=False)
-    def outbox_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:
+    def outbox_retry(
+        request: Request, entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> RedirectResponse:
         _retry(entry_id)
+        audited(request, AuditAction.OUTBOX_RETRY, f"outbox #{entry_id}")
         return back("/outbox")
 
-    @router.get("/tasks", response_class=HTMLResponse, include_in_schema=False)
-    def tasks_page(request: Request) -> HTMLResponse:
-        groups = purchase_list(d.sources.tasks.list(OPEN, ALL_TASKS)) if d.sources.tasks else None
-        now = d.clock()
-        orders = (
-            [order_view(o, now) for o in d.sources.orders.find(open_only=True)]
-            if d.sources.orders
-            else None
-        )
-        return page(request, "tasks.html", "tasks", groups=groups, orders=orders)
+    tasks_routes(router, d, page)  # the board (open / ordered / received)
 
     @router.post("/tasks/{task_id}/close", include_in_schema=False)
-    def task_close(task_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> RedirectResponse:
+    def task_close(
+        request: Request, task_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> RedirectResponse:
         _close(task_id)
+        audited(request, AuditAction.TASK_CLOSED, f"task #{task_id}")
         return back("/tasks")
 
     @router.get("/review", response_class=HTMLResponse, include_in_schema=False)
@@ -284,7 +285,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
 
     # -- JSON -------------------------------------------------------------------------------
 
-    @router.get("/api/items")
+    @router.get("/api/items", responses=errors({400: "q longer than 200 characters"}))
     def api_items(
         response: Response,
         flt: Annotated[OverviewFilter, Depends(_filter)],
@@ -296,7 +297,10 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         response.headers["X-Total-Count"] = str(found.total)
         return [row_json(r) for r in found.rows]
 
-    @router.get("/api/outbox")
+    @router.get(
+        "/api/outbox",
+        responses=errors({400: "an unknown status", 404: "no outbox with this store"}),
+    )
     def api_outbox(
         status: str = "failed", limit: int = Query(100, ge=1, le=1000)
     ) -> list[dict[str, Any]]:
@@ -308,20 +312,27 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
 
     @router.post(
         "/api/outbox/{entry_id}/retry",
-        responses={409: {"description": "bad state: the entry is not failed"}},
+        responses=errors({404: "no such outbox entry", 409: "bad state: the entry is not failed"}),
     )
-    def api_retry(entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
-        return outbox_json(_retry(entry_id))
+    def api_retry(
+        request: Request, entry_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> dict[str, Any]:
+        entry = _retry(entry_id)
+        audited(request, AuditAction.OUTBOX_RETRY, f"outbox #{entry_id}")
+        return outbox_json(entry)
 
-    @router.get("/api/tasks")
+    @router.get("/api/tasks", responses=errors({404: "no tasks with this store"}))
     def api_tasks(
         status: str | None = OPEN, limit: int = Query(1000, ge=1, le=100_000)
     ) -> list[dict[str, Any]]:
         return [task_json(t) for t in need(d.sources.tasks).list(status or None, limit)]
 
-    @router.post("/api/tasks/{task_id}/close")
-    def api_close(task_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+    @router.post("/api/tasks/{task_id}/close", responses=errors({404: "no such open task"}))
+    def api_close(
+        request: Request, task_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> dict[str, Any]:
         _close(task_id)
+        audited(request, AuditAction.TASK_CLOSED, f"task #{task_id}")
         return {"ok": True, "id": task_id}
 
     @router.get(
@@ -331,7 +342,8 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             200: {
                 "description": "the open purchase list, UTF-8 CSV with BOM or JSON",
                 "content": {"text/csv": {}, "application/json": {}},
-            }
+            },
+            **errors({400: "format is not csv or json", 404: "no tasks with this store"}),
         },
     )
     def api_export(format: str = "csv") -> Response:
@@ -345,7 +357,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         disposition = f'attachment; filename="{name}"'
         return Response(body, media_type=media, headers={"Content-Disposition": disposition})
 
-    @router.get("/api/review")
+    @router.get("/api/review", responses=errors({400: "since is not a date or time"}))
     def api_review(
         days: Annotated[int, Query(ge=1, le=3650)] = 30, since: str | None = None
     ) -> dict[str, Any]:

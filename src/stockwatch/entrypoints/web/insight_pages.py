@@ -11,6 +11,7 @@ from fastapi.params import Depends
 from fastapi.responses import HTMLResponse
 
 from stockwatch.entrypoints.web.backtest_report import render_html, report_json
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.web_common import request_lang
 
 _PARAMS = ("service_level", "buffer_days", "strategy")
@@ -47,7 +48,13 @@ def insight_router(
         data, lang = report(request)
         return HTMLResponse(render_html(data or {}, lang, inline=False))
 
-    @router.get("/api/backtest", dependencies=list(guarded))
+    @router.get(
+        "/api/backtest",
+        dependencies=list(guarded),
+        responses=errors(
+            {400: "a bad backtest parameter", 404: "no backtest here, or no sales history yet"}
+        ),
+    )
     def api_backtest(request: Request) -> dict[str, Any]:
         data, _ = report(request)
         if data is None:

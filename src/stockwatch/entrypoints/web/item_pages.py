@@ -14,15 +14,18 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import Item, ItemKey, Phase
 from stockwatch.entrypoints.web.api_json import iso, item_event_json, row_json
 from stockwatch.entrypoints.web.dashboard_texts import text
 from stockwatch.entrypoints.web.item_chart import chart_data
 from stockwatch.entrypoints.web.item_rows import ItemRow, RowsPage
+from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.web_common import (
     DashboardDeps,
     PageRenderer,
     actor_name,
+    audited,
     need,
     parse_key,
     request_lang,
@@ -63,6 +66,7 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
             acknowledge_alert(d.store, item, actor_name(request), d.clock())
         except AlertNotFound as exc:
             raise HTTPException(404, str(exc)) from None
+        audited(request, AuditAction.ACKNOWLEDGE, item)
         return back(item)
 
     @router.post("/items/{key:path}/snooze", include_in_schema=False)
@@ -77,6 +81,7 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
             raise HTTPException(404, str(exc)) from None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
+        audited(request, AuditAction.SNOOZE, item, f"hours={hours:g}")
         return back(item)
 
     @router.post("/items/{key:path}/level", include_in_schema=False)
@@ -94,16 +99,22 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
             )
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
+        shown = "/".join("-" if v is None else str(v) for v in (t1, t2, t3))
+        audited(request, AuditAction.SET_LEVEL, item, f"T1/T2/T3={shown}")
         return back(item)
 
     @router.post("/items/{key:path}/level/clear", include_in_schema=False)
-    def item_level_clear(key: str) -> RedirectResponse:
+    def item_level_clear(request: Request, key: str) -> RedirectResponse:
         item = _known(parse_key(key))
         if not clear_hand_level(need(d.sources.thresholds), str(item), d.clock()):
             raise HTTPException(409, f"{item}: no hand-set level to clear")
+        audited(request, AuditAction.CLEAR_LEVEL, item)
         return back(item)
 
-    @router.get("/api/items/{key:path}")
+    @router.get(
+        "/api/items/{key:path}",
+        responses=errors({400: "a malformed item key", 404: "no such item"}),
+    )
     def api_item(key: str, lang: str = "en") -> dict[str, Any]:
         detail = _detail(parse_key(key), lang)
         return {

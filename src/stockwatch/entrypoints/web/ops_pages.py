@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from stockwatch.core.audit import AuditAction
 from stockwatch.entrypoints.web.dashboard_texts import text
 from stockwatch.entrypoints.web.web_common import (
     DashboardDeps,
     PageRenderer,
+    audited,
     need,
     request_lang,
 )
@@ -93,6 +95,7 @@ def ops_routes(
 
     @router.post("/thresholds/review", include_in_schema=False)
     def thresholds_decide(
+        request: Request,
         action: Annotated[str, Form()],
         pick: Annotated[list[str] | None, Form()] = None,
         every: Annotated[bool, Form()] = False,
@@ -107,7 +110,10 @@ def ops_routes(
         if not chosen:
             raise HTTPException(400, "pick: choose at least one held change")
         decide = store.approve if action == "approve" else store.reject
-        done = sum(1 for key, version in chosen if decide(key, version))
+        done = [(key, version) for key, version in chosen if decide(key, version)]
+        named = AuditAction.APPROVE if action == "approve" else AuditAction.REJECT
+        for key, version in done:
+            audited(request, named, key, f"version={version}")
         if not done:
             raise HTTPException(409, "none of the chosen changes is still held")
         return RedirectResponse("/thresholds/review", status_code=303)
@@ -119,10 +125,11 @@ def ops_routes(
         return page(request, "channels.html", "channels", channels=states, entries=dead)
 
     @router.post("/channels/{name}/enable", include_in_schema=False)
-    def channel_enable(name: str) -> RedirectResponse:
+    def channel_enable(request: Request, name: str) -> RedirectResponse:
         switch = need(d.sources.channel_switch)
         if not switch.enable(name, d.clock()):
             raise HTTPException(409, f"channel {name} is not disabled")
+        audited(request, AuditAction.CHANNEL_ENABLED, name)
         banners.forget()
         return RedirectResponse("/channels", status_code=303)
 

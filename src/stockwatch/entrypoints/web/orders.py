@@ -10,15 +10,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
-from stockwatch.entrypoints.web.web_common import DashboardDeps
+from stockwatch.entrypoints.web.openapi_doc import errors
+from stockwatch.entrypoints.web.web_common import DashboardDeps, audited
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
 
+NO_ORDERS = "purchase orders are not available with this store"
+CONFLICT = "the order or task is not in a state that allows this (closed, received, cancelled)"
 MAX_QTY = 2**31 - 1
 MAX_ID = 2**63 - 1  # a larger id is a 422, not an overflow in the database driver
 
@@ -55,16 +59,25 @@ def _error(exc: OrderError) -> HTTPException:
     return HTTPException(404 if "does not exist" in text else 409, text)
 
 
+def _target(order: PurchaseOrder) -> str:
+    return f"order #{order.id} {order.key}"
+
+
+def _placed_detail(order: PurchaseOrder) -> str:
+    task = f" task #{order.task_id}" if order.task_id is not None else ""
+    return f"quantity={order.quantity} supplier={order.supplier or '-'}{task}"
+
+
 def orders_router(d: DashboardDeps) -> APIRouter:
     router = APIRouter()  # the SecurityMiddleware guards every route (login, roles, CSRF)
 
-    def place(task_id: int | None, body: OrderBody) -> PurchaseOrder:
+    def place(request: Request, task_id: int | None, body: OrderBody) -> PurchaseOrder:
         try:
             key = ItemKey.parse(body.item) if body.item else None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         try:
-            return _orders(d).place(
+            order = _orders(d).place(
                 d.clock(),
                 task_id=task_id,
                 key=key,
@@ -74,14 +87,22 @@ def orders_router(d: DashboardDeps) -> APIRouter:
             )
         except OrderError as exc:
             raise _error(exc) from None
+        audited(request, AuditAction.ORDER_PLACED, _target(order), _placed_detail(order))
+        return order
 
-    def receive(order_id: int, quantity: int | None) -> PurchaseOrder:
+    def receive(request: Request, order_id: int, quantity: int | None) -> PurchaseOrder:
         try:
-            return _orders(d).receive(order_id, d.clock(), quantity)
+            order = _orders(d).receive(order_id, d.clock(), quantity)
         except OrderError as exc:
             raise _error(exc) from None
+        got = f"quantity={quantity}" if quantity is not None else "all open"
+        audited(request, AuditAction.ORDER_RECEIVED, _target(order), got)
+        return order
 
-    @router.get("/api/orders")
+    @router.get(
+        "/api/orders",
+        responses=errors({400: "a malformed item key", 404: NO_ORDERS}),
+    )
     def api_orders(
         status: Annotated[str, Query(pattern="^(open|all)$")] = "open",
         item: Annotated[str | None, Query(max_length=200)] = None,
@@ -93,47 +114,74 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         now = d.clock()
         return [order_view(o, now) for o in _orders(d).find(key, open_only=status == "open")]
 
-    @router.post("/api/orders", status_code=201)
-    def api_place(body: OrderBody) -> dict[str, Any]:
+    @router.post(
+        "/api/orders",
+        status_code=201,
+        responses=errors({400: "a malformed item key", 404: NO_ORDERS, 409: CONFLICT}),
+    )
+    def api_place(request: Request, body: OrderBody) -> dict[str, Any]:
         if not body.item:
             raise HTTPException(422, "item is required (or POST /api/tasks/{id}/order)")
-        return order_view(place(None, body), d.clock())
+        return order_view(place(request, None, body), d.clock())
 
-    @router.post("/api/tasks/{task_id}/order", status_code=201)
+    @router.post(
+        "/api/tasks/{task_id}/order",
+        status_code=201,
+        responses=errors(
+            {400: "a malformed item key", 404: "no such task, or " + NO_ORDERS, 409: CONFLICT}
+        ),
+    )
     def api_order_task(
-        task_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: OrderBody | None = None
+        request: Request,
+        task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+        body: OrderBody | None = None,
     ) -> dict[str, Any]:
-        return order_view(place(task_id, body or OrderBody()), d.clock())
+        return order_view(place(request, task_id, body or OrderBody()), d.clock())
 
-    @router.post("/api/orders/{order_id}/receive")
+    @router.post(
+        "/api/orders/{order_id}/receive",
+        responses=errors({404: "no such order, or " + NO_ORDERS, 409: CONFLICT}),
+    )
     def api_receive(
-        order_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: ReceiveBody | None = None
+        request: Request,
+        order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+        body: ReceiveBody | None = None,
     ) -> dict[str, Any]:
-        return order_view(receive(order_id, (body or ReceiveBody()).quantity), d.clock())
+        order = receive(request, order_id, (body or ReceiveBody()).quantity)
+        return order_view(order, d.clock())
 
-    @router.post("/api/orders/{order_id}/cancel")
-    def api_cancel(order_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
+    @router.post(
+        "/api/orders/{order_id}/cancel",
+        responses=errors({404: "no such order, or " + NO_ORDERS, 409: CONFLICT}),
+    )
+    def api_cancel(
+        request: Request, order_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> dict[str, Any]:
         try:
-            return order_view(_orders(d).cancel(order_id, d.clock()), d.clock())
+            order = _orders(d).cancel(order_id, d.clock())
         except OrderError as exc:
             raise _error(exc) from None
+        audited(request, AuditAction.ORDER_CANCELLED, _target(order))
+        return order_view(order, d.clock())
 
     # -- the tasks page's buttons (forms post, then back to the page) ------------------------
 
     @router.post("/tasks/{task_id}/order", include_in_schema=False)
     def form_order(
+        request: Request,
         task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         quantity: Annotated[int | None, Form(gt=0, le=MAX_QTY)] = None,
     ) -> RedirectResponse:
-        place(task_id, OrderBody(quantity=quantity))
+        place(request, task_id, OrderBody(quantity=quantity))
         return RedirectResponse("/tasks", status_code=303)
 
     @router.post("/orders/{order_id}/receive", include_in_schema=False)
     def form_receive(
+        request: Request,
         order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         quantity: Annotated[int | None, Form(gt=0, le=MAX_QTY)] = None,
     ) -> RedirectResponse:
-        receive(order_id, quantity)
+        receive(request, order_id, quantity)
         return RedirectResponse("/tasks", status_code=303)
 
     return router

@@ -11,10 +11,12 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from stockwatch.core.accounts import Principal
+from stockwatch.core.audit import AuditAction, AuditNote
 from stockwatch.core.model import ItemKey
 from stockwatch.core.thresholds import Promotion
 from stockwatch.entrypoints.web.dashboard_texts import LANGS
 from stockwatch.entrypoints.web.item_rows import Sources
+from stockwatch.entrypoints.web.security import AUDIT_STATE
 from stockwatch.ports import Store
 from stockwatch.service.polling import LevelsFor
 from stockwatch.service.status import Status
@@ -44,6 +46,7 @@ class DashboardDeps:
     # the review's advice (stockouts found, per-tier figures, suggestions); None: not offered.
     backtest: Callable[[str, dict[str, str]], Any] | None = None
     review_advice: Callable[[Any, datetime, datetime], Any] | None = None
+    refresh_seconds: int = 30  # how often a page's live part reloads itself (data-every)
 
     def summary(self) -> Status:
         return (self.status_summary or self.status)()
@@ -79,9 +82,19 @@ def actor_of(request: Request) -> Principal | None:
 
 
 def actor_name(request: Request) -> str:
-    """The name alert events and hand-set levels record as "by" (a user, a token, "local")."""
+    """The name alert events and hand-set levels record as "by" (a user, a token, "local").
+
+    The SecurityMiddleware always sets the principal; without it (an app built with no
+    guard) the actor is "anonymous", never a made-up "dashboard"."""
     who = actor_of(request)
-    return who.name if who is not None else "dashboard"
+    return who.name if who is not None else "anonymous"
+
+
+def audited(request: Request, action: AuditAction, target: object, detail: str = "") -> None:
+    """Say what this request did; the SecurityMiddleware records it with who did it once the
+    answer is a success (before the client hears "done")."""
+    state = request.scope.setdefault("state", {})
+    state.setdefault(AUDIT_STATE, []).append(AuditNote(action, str(target)[:2000], detail))
 
 
 def snooze_length(hours: float) -> timedelta:

@@ -5,6 +5,11 @@ worker died mid-run goes back to the queue (``reject_on_worker_lost``; on Redis 
 ``visibility_timeout``, on RabbitMQ as soon as the connection drops), each worker takes one task
 at a time (``prefetch_multiplier = 1``) so a killed worker holds back at most its running
 ones. Tasks are idempotent (see service/poll_tasks.py), so running one twice is harmless.
+
+Several shops: each shop is its own configuration (its own database or schema, 1688 tokens,
+items, channels; docs/scaling.md) and its own queue. A worker started with several shops
+listens on all their queues; every task names its shop (the shop's ``[scale] key_prefix``)
+and runs on that shop's runtime, so a task can only ever touch its own shop's database.
 """
 
 from __future__ import annotations
@@ -23,19 +28,42 @@ from stockwatch.wiring.worker import WorkerRuntime, worker_runtime
 
 POLL_TASK = "stockwatch.poll_batch"
 DELIVER_TASK = "stockwatch.deliver"
+SHOPS_ENV = "STOCKWATCH_SHOPS"  # the shops' config files, os.pathsep-separated
 
-_runtime: WorkerRuntime | None = None
+_runtimes: dict[str | None, WorkerRuntime] = {}
 _runtime_lock = threading.Lock()
 
 
-def runtime() -> WorkerRuntime:
-    """This process's store, evaluator and gateway settings, built on the first task."""
-    global _runtime
+class UnknownShop(LookupError):
+    """A task names a shop this worker was not started for (its queue was misrouted)."""
+
+
+def shop_id(config: Config) -> str:
+    return config.model.scale.key_prefix
+
+
+def shop_configs() -> list[Config]:
+    """The shops this process serves: $STOCKWATCH_SHOPS (``worker --shop``), else the one
+    configuration ($STOCKWATCH_CONFIG or the default search)."""
+    paths = [Path(p) for p in os.environ.get(SHOPS_ENV, "").split(os.pathsep) if p]
+    if paths:
+        return [load_config(path) for path in paths]
+    single = os.environ.get("STOCKWATCH_CONFIG")
+    return [load_config(find_config(Path(single) if single else None))]
+
+
+def runtime(shop: str | None = None) -> WorkerRuntime:
+    """The store, evaluator and gateway settings of ``shop`` (None: the first shop; tasks
+    queued before tasks named their shop), built on its first task and kept for the life of
+    the process."""
     with _runtime_lock:
-        if _runtime is None:
-            path = os.environ.get("STOCKWATCH_CONFIG")
-            _runtime = worker_runtime(load_config(find_config(Path(path) if path else None)))
-        return _runtime
+        if shop not in _runtimes:
+            configs = shop_configs()
+            by_id = {shop_id(c): c for c in configs}
+            if shop is not None and shop not in by_id:
+                raise UnknownShop(f"this worker does not serve shop {shop!r}")
+            _runtimes[shop] = worker_runtime(configs[0] if shop is None else by_id[shop])
+        return _runtimes[shop]
 
 
 def queue_name(config: Config) -> str:
@@ -59,11 +87,14 @@ def celery_settings(config: Config) -> dict[str, Any]:
         "task_ignore_result": True,
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
+        # No remote control (celery inspect/control): nothing uses it, and its per-node
+        # exclusive queue on RabbitMQ is one more thing two workers could collide on.
+        "worker_enable_remote_control": False,
     }
     if broker.startswith(("redis://", "rediss://")):
         settings["broker_transport_options"] = {
             "visibility_timeout": scale.visibility_timeout,
-            "global_keyprefix": f"{scale.key_prefix}:",
+            "global_keyprefix": f"{scale.broker_key_prefix()}:",
         }
     return settings
 
@@ -73,8 +104,8 @@ def make_app(config: Config) -> Celery:
     app.conf.update(celery_settings(config))
 
     @app.task(name=POLL_TASK)
-    def poll_batch_task(group: str, keys: list[str]) -> dict[str, int]:
-        rt = runtime()
+    def poll_batch_task(group: str, keys: list[str], shop: str | None = None) -> dict[str, int]:
+        rt = runtime(shop)
 
         async def run() -> dict[str, int]:
             source, close = rt.source()
@@ -91,8 +122,8 @@ def make_app(config: Config) -> Celery:
         return asyncio.run(run())
 
     @app.task(name=DELIVER_TASK)
-    def deliver_task() -> int:
-        rt = runtime()
+    def deliver_task(shop: str | None = None) -> int:
+        rt = runtime(shop)
 
         async def run() -> int:
             deliver, close = rt.deliverer()

@@ -16,7 +16,7 @@ from datetime import datetime
 from celery import Celery
 
 from stockwatch.config.settings import Config
-from stockwatch.entrypoints.worker.app import DELIVER_TASK, POLL_TASK, queue_name
+from stockwatch.entrypoints.worker.app import DELIVER_TASK, POLL_TASK, queue_name, shop_id
 from stockwatch.service.poll_tasks import plan_batches
 from stockwatch.wiring.worker import LeaderLock, WorkerRuntime
 
@@ -36,6 +36,7 @@ def run_scheduler(
     daemon = config.model.daemon
     deliver_every = daemon.seconds(daemon.deliver_every)
     queue = queue_name(config)
+    shop = {"shop": shop_id(config)}  # a worker serving several shops runs it on this one's
     offers = config.model.scale.offers_per_task
     while not stop.is_set():
         if not lock.try_acquire():
@@ -52,11 +53,11 @@ def run_scheduler(
                         continue
                     batches = plan_batches(rt.group_items(group.name), offers)
                     for keys in batches:
-                        app.send_task(POLL_TASK, args=[group.name, keys], queue=queue)
+                        app.send_task(POLL_TASK, args=[group.name, keys], kwargs=shop, queue=queue)
                     due[group.name] = group.next_after(now)
                     say(f"scheduler: {group.name}: {len(batches)} task(s) queued")
                 if now >= next_delivery:
-                    app.send_task(DELIVER_TASK, queue=queue)
+                    app.send_task(DELIVER_TASK, kwargs=shop, queue=queue)
                     next_delivery = now.fromtimestamp(now.timestamp() + deliver_every, now.tzinfo)
                 stop.wait(tick)
         finally:

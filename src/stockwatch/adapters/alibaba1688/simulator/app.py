@@ -20,6 +20,7 @@ from stockwatch.adapters.alibaba1688.simulator.gateway import (
     GatewayProblem,
     TokenBucket,
 )
+from stockwatch.adapters.alibaba1688.simulator.purchases import SUPPLIER_LOGIN
 
 JSON_TYPE = "application/json;charset=UTF-8"
 ADMIN_HEADER = "X-Sim-Admin"
@@ -183,6 +184,8 @@ async def admin_action(gateway: Gateway, action: str, p: dict[str, Any]) -> Any:
     if action == "close":
         gateway.close_order(int(p["order_id"]))
         return {"ok": True}
+    if action.startswith("purchase"):
+        return purchase_action(gateway, action, p)
     if action == "push_settings":
         for key in ("callback_url", "drop", "duplicate", "shuffle"):
             if key in p:
@@ -205,3 +208,45 @@ async def admin_action(gateway: Gateway, action: str, p: dict[str, Any]) -> Any:
             "offers": len(cat),
         }
     raise KeyError(f"unknown admin action {action!r}")
+
+
+def purchase_action(gateway: Gateway, action: str, p: dict[str, Any]) -> Any:
+    """The merchant's purchases from its suppliers (buyer view): place, pay, ship (all or some
+    units per line), sign for a parcel (deliver), complete, cancel."""
+    book, now = gateway.purchases, gateway.clock.now()
+    if action == "purchase":  # {offer_id, spec_id?, sku_id?, quantity} or {lines: [...]}
+        member = MEMBERS_BY_ROLE.get(p.get("member", "seller"), p.get("member", "seller"))
+        lines = []
+        for line in p.get("lines") or [p]:
+            offer = gateway.catalogue.offers.get(int(line["offer_id"]))
+            name = offer.subject if offer is not None else "采购商品"
+            sku = line.get("sku_id")
+            lines.append(
+                (
+                    int(line["offer_id"]),
+                    line.get("spec_id"),
+                    int(sku) if sku else None,
+                    name,
+                    int(line["quantity"]),
+                )
+            )
+        order = book.place(member, lines, now, p.get("supplier") or SUPPLIER_LOGIN)
+        if p.get("pay", True):
+            book.pay(order.order_id, now)
+        return {"order_id": order.order_id, "sub_items": [x.sub_item_id for x in order.lines]}
+    order_id = int(p["order_id"])
+    if action == "purchase_pay":
+        book.pay(order_id, now)
+    elif action == "purchase_ship":  # {"quantities": {"0": 30}}: line index → units
+        raw = p.get("quantities")
+        quantities = None if raw is None else {int(k): int(v) for k, v in raw.items()}
+        return {"logistics_id": book.ship(order_id, now, quantities)}
+    elif action == "purchase_deliver":  # the merchant signs for a parcel
+        book.sign(order_id, now, p.get("logistics_id"))
+    elif action == "purchase_complete":
+        book.complete(order_id, now)
+    elif action == "purchase_cancel":
+        book.cancel(order_id, now)
+    else:
+        raise KeyError(f"unknown admin action {action!r}")
+    return {"ok": True, "status": book.orders[order_id].status}

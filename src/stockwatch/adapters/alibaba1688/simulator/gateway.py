@@ -33,6 +33,7 @@ from stockwatch.adapters.alibaba1688.simulator.catalogue import (
     StockChange,
 )
 from stockwatch.adapters.alibaba1688.simulator.faults import FaultPlan, FaultRule
+from stockwatch.adapters.alibaba1688.simulator.purchases import PurchaseBook
 from stockwatch.adapters.alibaba1688.simulator.push import PushMessage, PushSender, PushSettings
 
 CHINA = timezone(timedelta(hours=8))
@@ -165,6 +166,8 @@ class Gateway:
         self.stopping = asyncio.Event()
         self._order_ids = 3201456789012345678
         catalogue.listener = self._on_changes
+        # The merchant's own purchases from its suppliers (buyer view, §4.4).
+        self.purchases = PurchaseBook(fmt_date, self._emit)
         self.apis: dict[tuple[str, str, int], ApiSpec] = {
             ("system", "currentTime", 1): ApiSpec(self._current_time, needs_token=False),
             ("com.alibaba.product", "alibaba.product.get", 1): ApiSpec(
@@ -196,6 +199,15 @@ class Gateway:
             ),
             ("com.alibaba.trade", "alibaba.trade.getSellerOrderList", 1): ApiSpec(
                 self._seller_orders
+            ),
+            ("com.alibaba.trade", "alibaba.trade.getBuyerOrderList", 1): ApiSpec(
+                lambda p, m: Answer(200, self.purchases.order_list(p, m))
+            ),
+            ("com.alibaba.trade", "alibaba.trade.get.buyerView", 1): ApiSpec(
+                lambda p, m: Answer(200, self.purchases.order_view(p, m)), ("orderId",)
+            ),
+            ("com.alibaba.trade", "alibaba.trade.getLogisticsInfos.buyerView", 1): ApiSpec(
+                lambda p, m: Answer(200, self.purchases.logistics(p, m)), ("orderId",)
             ),
             ("cn.alibaba.open", "push.cursor.messageList", 1): ApiSpec(
                 self._cursor_messages, needs_token=False

@@ -1,0 +1,143 @@
+"""The merchant's 1688 purchase orders flow in by themselves: the daemon (``stockwatch run``'s
+``Daemon``) polls the simulator and pulls the buyer view. A T2 alert opens a task; the merchant
+buys on 1688; the import puts the order on order (the task is ordered); the supplier is late (a
+late-supplier notice); it delivers part, then the rest: the order is received, the task closes,
+and after three received purchases ``explain`` shows the learned lead time. A cancelled
+purchase leaves the position."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle, running_simulator
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.config.settings import load_config
+from stockwatch.core.model import ItemKey
+from stockwatch.entrypoints.cli.app import app
+from stockwatch.entrypoints.daemon import Daemon
+from stockwatch.wiring.compose import build_daemon, open_store, token_store
+from tests.e2e.daemon_setup import DUCK_OFFER, shop_catalogue, write_shop
+from tests.e2e.test_replenishment_loop import CHANNELS, Clock, _until
+
+DUCK = ItemKey("RUBBER-DUCK")
+DAY = timedelta(days=1)
+ITEMS = (
+    "sku,title,offer_id,sku_id,lead_time_days\n"
+    "RUBBER-DUCK,黄色橡皮鸭,610000000001,,2\n"
+    "GLOW-LAMP,夜光灯,610000000002,5104790281451,2\n"
+)
+PULLS = '[daemon.purchases]\nevery = "0.2s"\n'
+
+
+def test_a_1688_purchase_is_imported_late_delivered_in_parts_and_teaches_the_lead_time(
+    tmp_path: Path,
+) -> None:
+    with running_simulator(shop_catalogue(25, 500), qps=None) as sim:
+        config = write_shop(tmp_path, interval=0.1, gateway=sim.base_url, extra=CHANNELS + PULLS)
+        (tmp_path / "items.csv").write_text(ITEMS, encoding="utf-8")
+        cfg = load_config(config)
+        open_store(cfg).engine.dispose()  # migrated before the daemon starts
+        token_store(cfg).save(sim.mint_token())
+        asyncio.run(_run(cfg, sim))
+        runner = CliRunner()
+        explained = runner.invoke(app, ["explain", str(DUCK), "-c", str(config), "-f", "json"])
+        assert explained.exit_code == 0, explained.output
+        inputs = json.loads(explained.output)["inputs"]
+        assert inputs["lead_orders"] == 3.0
+        assert inputs["lead_observed"] == pytest.approx(5.0, abs=0.01)  # (4 + 5 + 6) / 3
+        shown = runner.invoke(app, ["explain", str(DUCK), "-c", str(config), "--lang", "en"])
+        assert "Lead time learned from 3 received orders (this item's orders)" in shown.output
+
+
+async def _run(cfg: Any, sim: SimulatorHandle) -> None:
+    clock = Clock()
+    parts = build_daemon(cfg, http_port=0, clock=clock)
+    store = parts.store
+    assert isinstance(store, SqlStore)
+    daemon = Daemon(parts)
+    task = asyncio.create_task(daemon.run())
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 20)
+        async with httpx.AsyncClient(base_url=str(daemon.url)) as web:
+            await _scenario(web, store, clock, sim)
+    finally:
+        daemon.stop.set()
+        await asyncio.wait_for(task, 20)
+        store.engine.dispose()
+
+
+def _later(clock: Clock, sim: SimulatorHandle, days: float) -> None:
+    """Move the daemon's clock and the simulated 1688's together."""
+    clock.offset += days * DAY
+    sim.admin("advance", hours=24 * days)
+
+
+async def _scenario(web: httpx.AsyncClient, store: SqlStore, clock: Clock, sim: Any) -> None:
+    async def get(path: str, **params: str) -> Any:
+        return (await web.get(path, params=params)).json()
+
+    base = str(web.base_url).rstrip("/")
+
+    def orders(status: str = "all") -> list[dict[str, Any]]:
+        return httpx.get(f"{base}/api/orders", params={"status": status}).json()  # type: ignore[no-any-return]
+
+    # 25 on the shelf ≤ T2 30: the alert opens a replenishment task.
+    [duck_task] = await _until(lambda: httpx.get(f"{base}/api/tasks").json(), "a task")  # type: ignore[misc]
+    # The merchant buys 60 on 1688 (paid at once): the daemon imports it and takes the task.
+    bought = sim.admin("purchase", offer_id=DUCK_OFFER, quantity=60)["order_id"]
+    [order] = await _until(orders, "the imported purchase order")  # type: ignore[misc]
+    assert order["external_ref"] == f"1688:{bought}:0" and order["source"] == "1688"
+    assert (order["item"], order["quantity"], order["status"]) == (str(DUCK), 60, "ordered")
+    assert order["supplier"] == "yiwu_duck_factory"
+    assert order["task_id"] == duck_task["id"]
+    assert await get("/api/tasks") == []  # ordered: off the draft purchase list
+    # The declared lead time is 2 days; four days later nothing has come and the shelf is empty.
+    _later(clock, sim, 4)
+    sim.set_stock(DUCK_OFFER, 0)
+    [late] = await _until(lambda: store.events(DUCK, ["late_supplier"]), "the late notice")  # type: ignore[misc]
+    assert late.payload["late"]["order"] == f"1688:{bought}:0"
+    assert late.payload["late"]["supplier"] == "yiwu_duck_factory"
+    assert late.payload["late"]["days_late"] >= 2
+    # Part of it arrives: 25 of 60 signed for; 35 stay on order in the position.
+    sim.admin("purchase_ship", order_id=bought, quantities={"0": 25})
+    sim.admin("purchase_deliver", order_id=bought)
+    [part] = await _until(lambda: [o for o in orders() if o["status"] == "partial"], "partial")  # type: ignore[misc]
+    assert (part["received_qty"], part["open_quantity"]) == (25, 35)
+    sim.set_stock(DUCK_OFFER, 25)
+    # The rest: received, four days after payment; the task closes.
+    sim.admin("purchase_ship", order_id=bought)
+    sim.admin("purchase_deliver", order_id=bought)
+    [done] = await _until(lambda: [o for o in orders() if o["status"] == "received"], "received")  # type: ignore[misc]
+    assert done["lead_time_days"] == pytest.approx(4.0, abs=0.01)
+    sim.set_stock(DUCK_OFFER, 200)
+    closed = await get("/api/tasks", status="closed")
+    assert [(t["id"], t["close_reason"]) for t in closed] == [(duck_task["id"], "received")]
+    # A cancelled purchase never counts as on order.
+    dropped = sim.admin("purchase", offer_id=DUCK_OFFER, quantity=40)["order_id"]
+    await _until(
+        lambda: [o for o in orders("open") if o["external_ref"].startswith(f"1688:{dropped}")],
+        "import",
+    )
+    sim.admin("purchase_cancel", order_id=dropped)
+    await _until(lambda: [o for o in orders() if o["status"] == "cancelled"], "the cancellation")
+    assert await asyncio.to_thread(orders, "open") == []
+    # Two more purchases, five and six days each: enough to learn the item's lead time.
+    for days in (5, 6):
+        more = sim.admin("purchase", offer_id=DUCK_OFFER, quantity=40)["order_id"]
+        ref = f"1688:{more}:0"
+        await _until(lambda: [o for o in orders("open") if o["external_ref"] == ref], "import")  # noqa: B023
+        _later(clock, sim, days)
+        sim.admin("purchase_ship", order_id=more)
+        sim.admin("purchase_deliver", order_id=more)
+        await _until(
+            lambda: [o for o in orders() if o["external_ref"] == ref and o["status"] == "received"],  # noqa: B023
+            "received",
+        )
