@@ -4,6 +4,7 @@ input — promotions, stockout days or the lead times learned from received purc
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -60,11 +61,16 @@ def import_configured_sales(
     if not config.model.catalog.sales or sales.skus():
         return 0
     from stockwatch.adapters.db.sales import ImportRecord
+    from stockwatch.adapters.files import FileFormatError
     from stockwatch.adapters.sales_import import read_sales_file
 
     path = config.resolve(config.model.catalog.sales)
     known = {key.sku for key in items} | {str(key) for key in items} if items else None
-    parsed = read_sales_file(path, known, ZoneInfo(config.model.general.timezone))
+    try:
+        parsed = read_sales_file(path, known, ZoneInfo(config.model.general.timezone))
+    except (OSError, FileFormatError) as exc:  # `config validate` names it; the daemon goes on
+        logging.getLogger("stockwatch.recompute").warning("sales file not imported: %s", exc)
+        return 0
     if sales.imported(parsed.sha256) is not None:
         return 0
     record = ImportRecord(
