@@ -3,7 +3,8 @@
 Both shops sell the same SKUs (same offer and spec ids, on two 1688 gateway simulators, one per
 member account) but hold different stock. Each shop has its own PostgreSQL schema, queue and
 scheduler; one ``stockwatch worker --shop a.toml --shop b.toml`` runs the tasks of both on a
-Redis broker. Every reading must land in its own shop's schema with its own shop's stock: a task
+Redis broker (killed with ``kill -9`` mid-task and replaced: nothing is lost). Every reading
+must land in its own shop's schema with its own shop's stock: a task
 run on the wrong shop's runtime would show up as the other shop's quantities.
 """
 
@@ -90,6 +91,7 @@ redis_url = "{require_redis()}"
 key_prefix = "{run}-{root.name}"
 broker_prefix = "{run}"
 offers_per_task = 3
+visibility_timeout = 4
 """,
         encoding="utf-8",
     )
@@ -123,19 +125,21 @@ def test_one_worker_serves_two_shops_and_each_shop_sees_only_its_own_stock(
         shop_b = _shop(tmp_path / "b", cat_b, sim_b, db_b, run)
         procs: list[subprocess.Popen[bytes]] = []
         try:
-            worker_log = tmp_path / "worker.log"
-            procs.append(
-                _start(
-                    ["worker", "--shop", str(shop_a), "--shop", str(shop_b), "--concurrency", "2"],
-                    worker_log,
-                    tmp_path,
-                )
-            )
+            both = ["worker", "--shop", str(shop_a), "--shop", str(shop_b), "--concurrency", "2"]
+            first_log, worker_log = tmp_path / "worker-killed.log", tmp_path / "worker.log"
+            first = _start(both, first_log, tmp_path)
+            procs.append(first)
             for shop in (shop_a, shop_b):
                 log = shop.parent / "scheduler.log"
                 procs.append(
                     _start(["scheduler", "-c", str(shop), "--tick", "0.2"], log, shop.parent)
                 )
+            # kill -9 the worker in the middle of a task: on the Redis broker its unacknowledged
+            # tasks come back after the visibility timeout (4 s here) to the next worker.
+            _wait_for("a task taken", lambda: "stockwatch.poll_batch" in first_log.read_text(), 60)
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            procs.append(_start(both, worker_log, tmp_path))
             _wait_for(
                 "both shops read",
                 lambda: len(_readings(db_a)) == len(want_a) and len(_readings(db_b)) == len(want_b),

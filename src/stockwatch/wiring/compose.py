@@ -55,6 +55,7 @@ from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.accounts import build_accounts
 from stockwatch.wiring.auth import auth_expiry_watch
+from stockwatch.wiring.item_lead_times import with_config_lead_times
 from stockwatch.wiring.notify import (
     build_channels,
     build_router,
@@ -100,7 +101,8 @@ def load_catalog(
     if items_path is not None:
         loaded_items = read_items(items_path)
         catalog.note(loaded_items)  # type: ignore[arg-type]
-        catalog.items = with_shares(config, {item.key: item for item in loaded_items.rows})
+        items = {item.key: item for item in loaded_items.rows}
+        catalog.items = with_shares(config, with_config_lead_times(config, items))
     if sales_path is not None:
         loaded_sales = read_sales(sales_path)
         catalog.note(loaded_sales)  # type: ignore[arg-type]

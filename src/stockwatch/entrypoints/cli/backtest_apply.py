@@ -10,8 +10,7 @@ guard as a scheduled recompute: a threshold that jumps by more than ``review_fac
 Two kinds of policy are per item by nature, so they go to each replayed item's own layer
 ``[items."SKU"]``: a fill-rate target β (config holds a service level, so each item gets the α
 the replay chose to reach β), and learned lead times (each item's mean and σ of the received
-orders the replay used). An item whose catalogue declares its own lead time keeps it (the
-catalogue wins over config): those are named, to be corrected in the catalogue.
+orders the replay used); an item section's lead time wins over the items file's.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from stockwatch.bulk.sweep import CandidateResult, ReplayData
 from stockwatch.config.settings import Config, ConfigError, load_config
 from stockwatch.core.thresholds import MAX_SERVICE_LEVEL, MIN_SERVICE_LEVEL
 from stockwatch.core.tuning import Candidate, learned_lead_time
-from stockwatch.entrypoints.cli.common import err, fail, out
+from stockwatch.entrypoints.cli.common import fail, out
 
 _T: dict[str, tuple[str, str]] = {
     "no_file": (
@@ -49,11 +48,6 @@ _T: dict[str, tuple[str, str]] = {
         "the service level that reaches fill rate {beta:g}",
     ),
     "what_lead": ("从采购单学到的交期", "the lead time learned from received orders"),
-    "catalogue_lead": (
-        "商品目录里声明了交期的商品以目录为准，请在目录中改：{items}",
-        "these items declare a lead time in the catalogue, which wins over config; "
-        "correct it there: {items}",
-    ),
     "nothing_per_item": (
         "没有可写入的商品：回测里没有商品得到新的服务水平或学到的交期",
         "nothing to write: no replayed item got a service level or a learned lead time",
@@ -123,17 +117,14 @@ def _alerting(candidate: Candidate, in_force: Candidate) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class PerItem:
-    """Values that belong to each item's own layer: item name → TOML keys, and the items whose
-    catalogue entry overrides what config could say."""
+    """Values that belong to each item's own layer: item name → TOML keys."""
 
     values: dict[str, dict[str, float]]
-    catalogue_wins: tuple[str, ...] = ()
 
 
 def per_item_values(candidate: Candidate, result: CandidateResult, data: ReplayData) -> PerItem:
     """Return what a fill-rate or learned-lead-time policy sets per item (see the module)."""
     values: dict[str, dict[str, float]] = {}
-    catalogue_wins: list[str] = []
     for row, name in enumerate(data.names):
         if row in result.errors or result.t1[row] <= 0:
             continue  # no levels in the replay (switched off or an error): nothing learned
@@ -143,15 +134,12 @@ def per_item_values(candidate: Candidate, result: CandidateResult, data: ReplayD
             own["service_level"] = min(max(round(alpha, 4), MIN_SERVICE_LEVEL), MAX_SERVICE_LEVEL)
         if candidate.lead_model == "learned":
             learned = learned_lead_time(data.lead_samples[row])
-            item = data.items[row]
-            if learned is not None and item is not None and item.lead_time_days is not None:
-                catalogue_wins.append(name)
-            elif learned is not None:
+            if learned is not None:
                 own["lead_time_days"] = round(learned[0], 2)
                 own["lead_time_sd_days"] = round(learned[1], 2)
         if own:
             values[name] = own
-    return PerItem(values, tuple(catalogue_wins))
+    return PerItem(values)
 
 
 def write_layer(
@@ -236,9 +224,6 @@ def apply_policy(
         if result is None or data is None:
             raise ValueError("a per-item policy needs its replay to be applied")
         per_item = per_item_values(candidate, result, data)
-        if per_item.catalogue_wins:
-            shown_items = ", ".join(per_item.catalogue_wins)
-            err.print(_t("catalogue_lead", lang, items=shown_items), highlight=False)
         if not per_item.values:
             raise fail(_t("nothing_per_item", lang))
     original = write_layer(config.path, table_path, values, alerting, per_item.values)
