@@ -7,7 +7,8 @@ trending, seasonal and lumpy) sell every day for ``--history`` days and then a y
 have promotions, known in advance; suppliers have a declared lead time and are sometimes much
 later than usual (some suppliers often). Two merchants run the same shop in the same run:
 
-* **stockwatch**: levels recomputed weekly by the numpy bulk path (``compute_bulk``: clean
+* **stockwatch**: levels recomputed weekly by the numpy bulk path, and every day for the items a
+  promotion names, as the daemon's promotion applier does (``compute_bulk``: clean
   baseline without stockout and promotion days, promotion uplift on the promotion days inside
   the protection window, lead times learned from the received purchase orders and their
   distribution in the reorder point); every evening the day's reading goes through
@@ -20,8 +21,10 @@ later than usual (some suppliers often). Two merchants run the same shop in the 
   the last 90 days of sales), the same order quantity rule.
 
 Printed per demand kind: stockout days %, fill rate %, stockouts warned at least one lead time
-ahead, notices (textbook: orders) per item per month, stock held in days of demand; then one
-PASS/FAIL line per target.
+ahead, notices (textbook: orders) per item per month, stock held in days of demand; then where
+the stock comes from (half the order quantity, the shelf left when an order arrives, the reorder
+level, orders placed while another was open), per kind and for late-prone against on-time
+suppliers; then one PASS/FAIL line per target.
 """
 
 from __future__ import annotations
@@ -168,6 +171,9 @@ class Shop:
     notices: np.ndarray = field(init=False)
     triggers: list[list[int]] = field(init=False)  # days a notice (or the ROP) asked to order
     kinds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # (item, day, quantity, position before, open orders before, reorder level) per order
+    orders: list[tuple[int, int, int, int, int, float]] = field(default_factory=list)
+    before_arrival: list[tuple[int, int, int]] = field(default_factory=list)  # (item, day, shelf)
 
     def __post_init__(self) -> None:
         self.sold = np.zeros((self.n, self.days), dtype=np.int64)
@@ -182,6 +188,10 @@ class Shop:
         self.short[:, day] = demand - sold
         self.shelf -= sold
         self.end_shelf[:, day] = self.shelf
+
+
+def as_day(day: int) -> date:
+    return START + timedelta(days=day)
 
 
 def at(day: int, hour: int) -> datetime:
@@ -218,10 +228,12 @@ def run_stockwatch(
     late_sent: list[list[tuple[int, int]]] = [[] for _ in range(n)]  # (day, order id)
     late_keys: set[tuple[int, int, bool]] = set()
     levels: list[TierLevels | None] = [None] * n
+    promos_of = world.promos_of
     next_id = 1
     for day in range(days):
         now_morning = at(day, 8) + timedelta(minutes=1)  # after the morning's deliveries
         for i, qty, oid in shop.arrivals.pop(day, []):
+            shop.before_arrival.append((i, day, int(shop.shelf[i])))
             shop.shelf[i] += qty
             for k, po in enumerate(open_orders[i]):
                 if po.id == oid:
@@ -230,7 +242,15 @@ def run_stockwatch(
                     del open_orders[i][k]
                     break
         if day % 7 == 0 and day >= 14:
-            levels = recompute(world, shop, items, declared, received, day)
+            levels = recompute(world, shop, items, declared, received, day, list(range(n)))
+        elif day > 14:
+            # The daemon re-applies promotions every midnight while one is running or ahead
+            # (wiring.promotions.PromotionApplier): those items are recomputed every day.
+            ahead = [i for i in range(n) if any(p.end >= as_day(day - 1) for p in promos_of[i])]
+            if ahead:
+                fresh = recompute(world, shop, items, declared, received, day, ahead)
+                for i, lv in zip(ahead, fresh, strict=True):
+                    levels[i] = lv
         if levels[0] is not None:  # the morning check for late orders
             for i in range(n):
                 lv = levels[i]
@@ -272,6 +292,7 @@ def run_stockwatch(
                     shop.triggers[i].append(day)
                     lead = world.declared[i]
                     qty = order_qty(position, lv.t1, lv.velocity, lead)
+                    shop.orders.append((i, day, qty, position, len(open_orders[i]), lv.t2))
                     due = day + math.ceil(lead)
                     po = PurchaseOrder(
                         keys[i], by_key[keys[i]].supplier, qty, evening, at(due, 8), id=next_id
@@ -294,41 +315,44 @@ def recompute(
     declared: dict[ItemKey, tuple[float, float]],
     received: list[PurchaseOrder],
     day: int,
+    rows: list[int],
 ) -> list[TierLevels | None]:
-    """The weekly bulk recompute over what the shop saw: sales, empty-shelf days, orders."""
+    """A bulk recompute of ``rows`` over what the shop saw: sales, empty-shelf days, orders."""
     as_of = START + timedelta(days=day)
     lo = max(0, day - WINDOW)
-    sales = np.zeros((len(items), WINDOW), dtype=np.int64)
-    sales[:, WINDOW - (day - lo) :] = shop.sold[:, lo:day]
+    chosen = [items[i] for i in rows]
+    sales = np.zeros((len(rows), WINDOW), dtype=np.int64)
+    sales[:, WINDOW - (day - lo) :] = shop.sold[rows, lo:day]
     outs = [
         {
             START + timedelta(days=int(d))
             for d in np.flatnonzero(shop.end_shelf[i, lo:day] == 0) + lo
         }
-        for i in range(len(items))
+        for i in rows
     ]
     by_key = {it.key: it for it in items}
-    promos = world.promos_of
-    learned_map: dict[ItemKey, LearnedLeadTime] = learn(received, by_key, declared)
-    learned = [learned_map.get(it.key) for it in items]
-    lead = np.array([declared[it.key][0] for it in items])
-    lead_sd = np.array([declared[it.key][1] for it in items])
-    effective = np.array([lt.mean if lt else lead[i] for i, lt in enumerate(learned)])
-    index = np.zeros(len(items), dtype=np.int64)
+    promos = [world.promos_of[i] for i in rows]
+    mine = {it.key: declared[it.key] for it in chosen}
+    learned_map: dict[ItemKey, LearnedLeadTime] = learn(received, by_key, mine)
+    learned = [learned_map.get(it.key) for it in chosen]
+    lead = np.array([declared[it.key][0] for it in chosen])
+    lead_sd = np.array([declared[it.key][1] for it in chosen])
+    effective = np.array([lt.mean if lt else lead[r] for r, lt in enumerate(learned)])
+    index = np.zeros(len(rows), dtype=np.int64)
     policies = [POLICY]
     # The core's own functions, item by item with only the item's promotions (what
     # demand_uplifts / baseline_marks do over the whole list, without the N × P scan).
     horizon = horizons(policies, index, effective)
     uplifts = [
-        promotion_uplift(it, promos[i], as_of, float(horizon[i])) if promos[i] else None
-        for i, it in enumerate(items)
+        promotion_uplift(it, promos[r], as_of, float(horizon[r])) if promos[r] else None
+        for r, it in enumerate(chosen)
     ]
-    marks = np.zeros((len(items), WINDOW), dtype=np.int8)
-    for i, it in enumerate(items):
-        if promos[i] or outs[i]:
-            row = baseline_marks([it], promos[i], as_of, WINDOW, [outs[i]])
+    marks = np.zeros((len(rows), WINDOW), dtype=np.int8)
+    for r, it in enumerate(chosen):
+        if promos[r] or outs[r]:
+            row = baseline_marks([it], promos[r], as_of, WINDOW, [outs[r]])
             if row is not None:
-                marks[i] = row[0]
+                marks[r] = row[0]
     bulk = compute_bulk(
         sales,
         policies,
@@ -352,6 +376,7 @@ def run_textbook(world: World) -> Shop:
     lead = np.array(world.declared)
     for day in range(days):
         for i, qty, _ in shop.arrivals.pop(day, []):
+            shop.before_arrival.append((i, day, int(shop.shelf[i])))
             shop.shelf[i] += qty
             on_way[i] -= qty
         shop.sell(day, world.demand[:, day])
@@ -364,6 +389,8 @@ def run_textbook(world: World) -> Shop:
         position = shop.shelf + on_way
         for i in np.flatnonzero(position <= rop).tolist():
             qty = order_qty(int(position[i]), float(rop[i]), float(mean[i]), float(lead[i]))
+            open_before = int(on_way[i] > 0)
+            shop.orders.append((int(i), day, qty, int(position[i]), open_before, float(rop[i])))
             shop.triggers[i].append(day)
             shop.notices[i] += 1
             on_way[i] += qty
@@ -401,6 +428,31 @@ def figures(world: World, shop: Shop, rows: list[int], start: int) -> Figures:
         100.0 * warned / total if total else 100.0,
         float(shop.notices[rows].sum()) * (world.days - start) / world.days / len(rows) / months,
         float(shop.end_shelf[rows, start:].sum()) / max(float(demand.sum()), 1.0),
+    )
+
+
+def decomposition(world: World, shop: Shop, rows: list[int], start: int) -> str:
+    """Where the stock comes from, in days of demand: half the order quantity (cycle stock),
+    the shelf left when an order arrives (the safety stock really carried), the reorder level,
+    how often an order went out while another was still open, orders per item per month."""
+    chosen = set(rows)
+    rate = float(world.demand[rows, start:].sum()) / (world.days - start)
+    qty = [q for i, d, q, *_ in shop.orders if i in chosen and d >= start]
+    level = [lv for i, d, *_, lv in shop.orders if i in chosen and d >= start]
+    doubled = sum(1 for i, d, _, _, o, _ in shop.orders if i in chosen and d >= start and o > 0)
+    left = [s for i, d, s in shop.before_arrival if i in chosen and d >= start]
+    stock = float(shop.end_shelf[rows, start:].sum()) / (world.days - start)
+    months = (world.days - start) / 30.4
+    n = max(len(qty), 1)
+    short = float(shop.short[rows, start:].sum()) / (world.days - start)
+    out_pct = 100.0 * float((shop.short[rows, start:] > 0).mean())
+    return (
+        f"stockout d {out_pct:4.2f} %, fill {100 * (1 - short / rate):5.2f} %; "
+        f"stock {stock / rate:5.1f} d = cycle (Q/2) {sum(qty) / n / 2 * len(rows) / rate:5.1f} d"
+        f" + left at arrival {sum(left) / max(len(left), 1) * len(rows) / rate:5.1f} d (+ rest); "
+        f"reorder level {sum(level) / max(len(level), 1) * len(rows) / rate:5.1f} d; "
+        f"{len(qty) / len(rows) / months:4.2f} orders/item/mo, {100 * doubled / n:4.1f} % while "
+        f"another was open"
     )
 
 
@@ -459,6 +511,13 @@ def main() -> None:
                 f"{kind:9} {name:10} {f.stockout_pct:11.2f} {f.fill_pct:7.2f} "
                 f"{f.warned_pct:10.1f} {f.notices:15.2f} {f.stock_days:12.1f}"
             )
+    print("where the stock comes from (days of demand):")
+    late_prone = [i for i in range(args.items) if world_a.late_prob[i] > 0.1]
+    on_time = [i for i in range(args.items) if world_a.late_prob[i] <= 0.1]
+    groups = [*rows_by_kind.items(), ("late-prone", late_prone), ("on-time", on_time)]
+    for kind, rows in groups:
+        for name, shop, world in (("stockwatch", sw, world_a), ("textbook", tb, world_b)):
+            print(f"  {kind:10} {name:10} {decomposition(world, shop, rows, start)}")
     caused, covered = late_coverage(world_a, sw, late_sent, start, spans)
     s, t = results[("all", "stockwatch")], results[("all", "textbook")]
     print(

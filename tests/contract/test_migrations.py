@@ -125,3 +125,21 @@ def test_db_upgrade_command_migrates_the_configured_sqlite_file(tmp_path: Path) 
         assert migrate.is_current(engine)
     finally:
         engine.dispose()
+
+
+def test_the_head_read_from_file_names_is_alembics_head(empty_engine: Engine) -> None:
+    assert migrate.newest_revision() == migrate.head_revision(empty_engine)
+
+
+def test_an_upgrade_of_a_current_database_reports_it_current(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine)
+    head = migrate.newest_revision()
+    assert migrate.stored_revision(empty_engine) == head
+    assert migrate.upgrade(empty_engine) == (head, head)
+    assert migrate.current_revision(empty_engine) == head
+
+
+def test_an_upgrade_from_an_older_revision_still_runs_the_migrations(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0008")
+    assert migrate.stored_revision(empty_engine) == "0008"
+    assert migrate.upgrade(empty_engine) == ("0008", migrate.newest_revision())

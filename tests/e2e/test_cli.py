@@ -403,3 +403,68 @@ def test_explain_policy_line_shows_the_items_own_lead_time() -> None:
     )
     assert code == 0
     assert "lead_time_days=8 " in out
+
+
+def test_help_lists_every_command_though_their_modules_load_lazily() -> None:
+    from stockwatch.entrypoints.cli.app import LAZY_COMMANDS, LAZY_GROUPS
+
+    code, out, _ = invoke("--help")
+    assert code == 0
+    listed = {line.split()[0] for line in out.split("Commands:", 1)[1].splitlines() if line}
+    assert {"check", "explain", "demo", "config", *LAZY_COMMANDS, *LAZY_GROUPS} <= listed
+    # each lazy name is really registered by the module its entry loads
+    for name in [*LAZY_COMMANDS, *LAZY_GROUPS]:
+        code, out, _ = invoke(name, "--help")
+        assert code == 0, (name, out)
+        assert f"stockwatch {name}" in out
+
+
+def test_the_lazy_table_names_exactly_what_the_modules_register() -> None:
+    import typer
+
+    from stockwatch.entrypoints.cli.app import LAZY_COMMANDS, LAZY_GROUPS
+
+    into = typer.Typer()
+    for register in dict.fromkeys([*LAZY_COMMANDS.values(), *LAZY_GROUPS.values()]):
+        register(into)
+    names = set(typer.main.get_group(into).commands)
+    assert names == {*LAZY_COMMANDS, *LAZY_GROUPS}  # a new command needs its line there
+
+
+def test_a_mistyped_command_still_gets_a_suggestion() -> None:
+    result = runner.invoke(app, ["thresholdz"])
+    assert result.exit_code == 2
+    assert "Did you mean 'thresholds'?" in result.stderr
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    shown = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return set(shown.stdout.split())
+
+
+def test_the_cli_imports_no_subcommand_module_until_one_is_invoked() -> None:
+    loaded = _modules_after("import stockwatch.entrypoints.cli.app")
+    commands = {m for m in loaded if m.startswith("stockwatch.entrypoints.cli.")}
+    assert commands <= {
+        "stockwatch.entrypoints.cli.app",
+        "stockwatch.entrypoints.cli.common",
+        "stockwatch.entrypoints.cli.texts",
+    }
+    assert not loaded & {"fastapi", "uvicorn", "numpy", "celery", "pyarrow"}
+
+
+def test_stockwatch_run_starts_without_numpy_celery_pyarrow_or_alembic() -> None:
+    # What `stockwatch run` imports before it serves HTTP; each of these cost its start time
+    # (alembic loads only when the database is behind: see test_migrations).
+    loaded = _modules_after(
+        "import stockwatch.entrypoints.cli.app, stockwatch.entrypoints.cli.daemon"
+    )
+    assert "stockwatch.entrypoints.daemon" in loaded
+    assert not loaded & {"numpy", "celery", "pyarrow", "alembic", "stockwatch.bulk.sweep"}

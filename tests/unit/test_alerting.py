@@ -212,6 +212,32 @@ def test_acknowledge_stops_reminders_but_not_escalations() -> None:
     assert worse.kind is NoticeKind.WORSENED
 
 
+def test_an_acknowledged_episode_ends_without_a_resolved_notice() -> None:
+    # The merchant ordered from the T1 notice and acknowledged it: the next reading counts the
+    # order in the position (above T1 + margin), and "stock recovered" would only restate it.
+    feed = Feed()
+    assert feed.at(90) == ()  # T1 waits for its debounce
+    (raised,) = feed.at(90, after=HOUR)
+    assert raised.kind is NoticeKind.RAISED
+    feed.state = acknowledge(feed.state)
+    assert feed.at(400, after=HOUR) == ()
+    assert feed.state.phase is Phase.OK  # re-armed all the same
+    feed.at(90, after=2 * HOUR)
+    (again,) = feed.at(90, after=HOUR)
+    assert again.kind is NoticeKind.RAISED and again.episode == raised.episode + 1
+
+
+def test_an_escalation_after_the_acknowledgement_is_resolved_again() -> None:
+    feed = Feed()
+    feed.at(90)
+    feed.at(90, after=HOUR)
+    feed.state = acknowledge(feed.state)
+    (worse,) = feed.at(5, after=MIN)  # a worse tier clears the acknowledgement
+    assert worse.kind is NoticeKind.WORSENED and not feed.state.acked
+    (resolved,) = feed.at(400, after=HOUR)
+    assert (resolved.kind, resolved.previous_tier) == (NoticeKind.RESOLVED, Tier.T3)
+
+
 def test_opt_in_renotify_when_stock_falls_a_further_percentage() -> None:
     feed = Feed(AlertPolicy(renotify_drop_ratio=0.3))
     feed.at(58)
@@ -377,6 +403,33 @@ def test_resolved_only_follows_an_episode_that_sent_something(
                 sent[n.episode] = sent.get(n.episode, 0) + 1
             if n.kind is NoticeKind.RESOLVED:
                 assert sent.get(n.episode, 0) > 0
+
+
+acking_steps = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=26 * 60),
+        st.integers(min_value=-5, max_value=160),
+        st.booleans(),  # the merchant acknowledges the alert after this reading
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@given(policies, acking_steps)
+@settings(max_examples=400)
+def test_resolved_goes_out_exactly_for_announced_unacknowledged_episodes(
+    policy: AlertPolicy, seq: list[tuple[int, int, bool]]
+) -> None:
+    state, now = AlertState(), T0
+    for minutes, qty, ack in seq:
+        now += timedelta(minutes=minutes)
+        new, out = evaluate(state, reading(qty, now), LEVELS, policy, now)
+        ended = state.phase in (Phase.FIRING, Phase.RECOVERING) and new.phase is Phase.OK
+        resolved = [n for n in out if n.kind is NoticeKind.RESOLVED]
+        announced = state.last_notice_at is not None
+        assert bool(resolved) == (ended and announced and not state.acked)
+        state = acknowledge(new) if ack and new.phase is not Phase.OK else new
 
 
 @given(policies, steps)

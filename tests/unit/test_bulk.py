@@ -311,6 +311,15 @@ def test_it_matches_the_reference_on_the_worked_examples() -> None:
     assert bulk.rate[2] == pytest.approx(5 * 33 / 40)  # fell back to the mean
 
 
+def test_an_intermittent_item_takes_the_window_mean_in_bulk_as_in_the_core() -> None:
+    lumpy = [0, 0, 12] * 13 + [0]  # the last 7 days hold 2 sales: velocity 24/7, mean 156/38
+    pols = [ThresholdPolicy(lead_time_days=10, buffer_days=0, window_days=WIDTH)]
+    bulk = assert_same(pols, [0], [Item("LUMPY-LANTERN")], [lumpy])
+    assert bulk.intermittent[0] and bulk.lead_demand[0] >= 0
+    assert bulk.rate[0] == pytest.approx(156 / 38) and bulk.velocity7[0] == pytest.approx(24 / 7)
+    assert "d̄ is the 38-day mean" in bulk.levels(0).basis.notes[1]
+
+
 def test_a_new_item_uses_the_rule_rate_example_4_8() -> None:
     policy = ThresholdPolicy(
         lead_time_days=10, service_level=0.90, new_item_daily_sales=2, buffer_days=0

@@ -64,3 +64,18 @@ def test_a_slow_tail_is_quantiled_the_same_way_in_both() -> None:
         [[5, 6, 4] * 13 + [5]],
         learned=[blend([3, 3, 3, 3, 30], 3.0, 0.0, "supplier")],
     )
+
+
+def test_an_intermittent_item_with_a_learned_lead_time_matches_the_reference() -> None:
+    lumpy = [10 if i % 10 == 9 else 0 for i in range(40)]
+    slow = blend([7, 7, 7, 7, 17], 7.0, 0.0, "supplier")
+    policy = ThresholdPolicy(service_level=0.95, lead_time_days=7.0, buffer_days=0)
+    bulk = assert_same(
+        [policy, policy],
+        [0, 1],
+        [Item("LUMPY"), Item("PLAIN")],
+        [lumpy, lumpy],
+        learned=[slow, None],
+    )
+    assert bulk.intermittent.all()
+    assert bulk.lead_demand.tolist() == [20, 10]  # the 17-day tail holds a second sale

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stockwatch.core.leadtime import blend, demand_quantile, learn, mixture_cdf
+from stockwatch.core.leadtime import (
+    MIN_ITEM_ORDERS,
+    MIN_SUPPLIER_ORDERS,
+    blend,
+    demand_quantile,
+    learn,
+    mixture_cdf,
+)
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.core.thresholds import ThresholdPolicy, compute_levels
@@ -62,20 +69,68 @@ def _received(key: str, supplier: str, leads: list[float]) -> list[PurchaseOrder
     return out
 
 
-def test_items_learn_from_their_own_orders_else_from_their_supplier() -> None:
+def test_items_learn_from_their_supplier_until_their_own_orders_show_the_tail() -> None:
     items = {
         ItemKey("A"): Item("A", supplier="s1"),
         ItemKey("B"): Item("B", supplier="s1"),
         ItemKey("C"): Item("C", supplier="s2"),
+        ItemKey("D"): Item("D"),  # no supplier on record
+        ItemKey("E"): Item("E", supplier="s3"),  # the supplier's only item
     }
     received = (
-        _received("A", "s1", [5, 6, 7]) + _received("B", "s1", [9]) + _received("C", "s2", [3, 3])
+        _received("A", "s1", [5, 6, 7] * 7)  # 21 orders: enough on its own
+        + _received("B", "s1", [9, 9, 9])  # 3 orders: not enough to see a 5 % tail
+        + _received("C", "s2", [3, 3])
+        + _received("D", "s9", [4, 4, 4])
+        + _received("E", "s3", [6, 6, 6])
     )
     declared = {k: (7.0, 1.0) for k in items}
     learned = learn(received, items, declared)
-    assert (learned[ItemKey("A")].scope, learned[ItemKey("A")].orders) == ("item", 3)
-    assert (learned[ItemKey("B")].scope, learned[ItemKey("B")].orders) == ("supplier", 4)
+    assert (learned[ItemKey("A")].scope, learned[ItemKey("A")].orders) == ("item", 21)
+    assert (learned[ItemKey("B")].scope, learned[ItemKey("B")].orders) == ("supplier", 24)
     assert ItemKey("C") not in learned  # two orders are not enough to learn from
+    assert (learned[ItemKey("D")].scope, learned[ItemKey("D")].orders) == ("item", 3)
+    assert (learned[ItemKey("E")].scope, learned[ItemKey("E")].orders) == ("item", 3)
+
+
+def test_one_slow_delivery_among_a_few_orders_does_not_set_the_reorder_point() -> None:
+    # A supplier late ×2 on 1 order in 40 (2.5 %, under the 5 % a 95 % level may miss); the
+    # item's own 9 orders hold that slow one. Alone they would weigh it 1/11 = 9 % > 5 % and
+    # the reorder point would cover 20 days; the supplier's record covers about 10.
+    items = {ItemKey("X"): Item("X", supplier="s"), ItemKey("Y"): Item("Y", supplier="s")}
+    received = _received("X", "s", [10] * 8 + [20]) + _received("Y", "s", [10] * 31)
+    declared = {k: (10.0, 0.0) for k in items}
+    learned = learn(received, items, declared)[ItemKey("X")]
+    assert (learned.scope, learned.orders) == ("supplier", 40)
+    policy = ThresholdPolicy(service_level=0.95)
+    item = Item("X", supplier="s", lead_time_days=10.0)
+    pooled = compute_levels(policy, STEADY, AS_OF, item, lead_time=learned)
+    alone_lt = blend([10] * 8 + [20], 10, 0, "item")
+    alone = compute_levels(policy, STEADY, AS_OF, item, lead_time=alone_lt)
+    # Hand-computed: 41/42 of the weight at 10 d (the declared point too), 1/42 at 20 d, so
+    # Φ(z) = 0.95·42/41 = 0.97317, z = 1.92958, ROP = 200 + z·3.60555·√10 = 222.0006 → 223.
+    assert pooled.t2 == 223
+    assert alone.t2 > 380  # just under 20 d × 20: the slow order weighs 9 %, a 55 % quantile of it
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    own=st.lists(st.floats(0.5, 30.0, allow_nan=False), min_size=0, max_size=25),
+    others=st.lists(st.floats(0.5, 30.0, allow_nan=False), min_size=0, max_size=25),
+)
+def test_an_item_uses_its_own_orders_alone_only_with_enough_of_them(
+    own: list[float], others: list[float]
+) -> None:
+    items = {ItemKey("X"): Item("X", supplier="s"), ItemKey("Y"): Item("Y", supplier="s")}
+    received = _received("X", "s", own) + _received("Y", "s", others)
+    got = learn(received, items, {ItemKey("X"): (7.0, 1.0)}).get(ItemKey("X"))
+    pool = len(own) + len(others)
+    if len(own) >= MIN_ITEM_ORDERS or (pool == len(own) and len(own) >= MIN_SUPPLIER_ORDERS):
+        assert got is not None and (got.scope, got.orders) == ("item", len(own))
+    elif pool >= MIN_SUPPLIER_ORDERS:
+        assert got is not None and (got.scope, got.orders) == ("supplier", pool)
+    else:
+        assert got is None
 
 
 leads = st.lists(st.floats(0.5, 30.0, allow_nan=False), min_size=3, max_size=8)

@@ -154,3 +154,15 @@ def test_step_phrases_and_formulas() -> None:
     assert step_text("max(ROP − d̄·(L declared + R), 0)", "zh-CN") == "max(ROP − d̄·(L 申报 + R), 0)"
     assert step_text("Z·√((L+R)·σ² + d̄²·σL²)", "zh-CN") == "Z·√((L+R)·σ² + d̄²·σL²)"
     assert step_text("safety stock", "en") == "safety stock"
+
+
+def test_an_intermittent_rate_note_and_its_mixture_steps_read_in_chinese() -> None:
+    daily = [10 if i % 10 == 9 else 0 for i in range(90)] + [10, 0, 0, 10]
+    lead = LearnedLeadTime(((7.0, 0.8), (17.0, 0.2)), 10, "supplier", 9.0, 4.0)
+    levels = compute_levels(
+        ThresholdPolicy(lead_time_days=7.0), daily, DAY, Item("A"), (), lead_time=lead
+    )
+    rate_notes = [n for n in levels.basis.notes if n.startswith("intermittent demand: d̄")]
+    assert rate_notes and note_text(rate_notes[0], "zh-CN").startswith("间歇性需求：d̄ 取 ")
+    labels = [step_text(s.label, "zh-CN") for s in levels.basis.steps]
+    assert "ROP（经验分位数，交期分布）" in labels

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemClass
 from stockwatch.core.thresholds import (
     ManualLevels,
@@ -22,6 +24,8 @@ from stockwatch.core.thresholds import (
     days_of_cover,
     demand_stats,
     empirical_lead_time_demand,
+    empirical_mixture_demand,
+    order_window_sums,
     promotion_multiplier,
     reorder_point,
     safety_stock,
@@ -128,6 +132,66 @@ def test_intermittent_demand_uses_the_empirical_lead_time_quantile_example_4_7()
         ThresholdPolicy(lead_time_days=7, buffer_days=0, intermittent_method="normal"), daily, DAY
     )
     assert normal.t2 > 10
+
+
+def test_an_intermittent_item_takes_its_rate_from_the_window_mean_not_the_velocity() -> None:
+    # 12 units every third day: ADI 88/30 = 2.93. The last 7 days hold 3 of the sales, so the
+    # velocity is 36/7 = 5.14/day, the 88-day mean 360/88 = 4.09/day. With L = 10 every 10-day
+    # window holds 3 or 4 sales: the 95 % quantile is 48. The velocity would lift the reorder
+    # point to 5.14 × 10 = 51.4 → 52 and size every order from a rate 26 % too high.
+    daily = [0, 0, 12] * 30
+    policy = ThresholdPolicy(lead_time_days=10, buffer_days=0)
+    levels = compute_levels(policy, daily, DAY)
+    assert levels.velocity == pytest.approx(360 / 88)
+    assert (levels.t2, levels.t3) == (48, math.ceil(48 - 3600 / 88))
+    assert any("d̄ is the 88-day mean" in note for note in levels.basis.notes)
+    normal = compute_levels(replace(policy, intermittent_method="normal"), daily, DAY)
+    assert normal.velocity == pytest.approx(36 / 7)  # the normal formula keeps the velocity
+
+
+def test_the_order_that_crosses_the_reorder_point_is_covered_too() -> None:
+    # 5 units every 4 days, L = 4. Any 4 days hold exactly one sale: 5. But the order goes
+    # out on a selling day, when that day's 5 units may have taken the position up to 5 below
+    # the reorder point, and the next 4 days sell 5 more: the reorder point must be 10.
+    daily = [5, 0, 0, 0] * 20
+    assert order_window_sums(daily, 4) == [10] * 19
+    assert empirical_lead_time_demand(daily, 4, 0.95) == 10
+    levels = compute_levels(ThresholdPolicy(lead_time_days=4, buffer_days=0), daily, DAY)
+    assert (levels.t2, levels.t3) == (10, 5)  # SS = 10 − d̄·L = 10 − 1.25·4
+    assert empirical_lead_time_demand([0, 0, 3], 2, 0.95) is None  # no window after the sale
+
+
+def test_an_intermittent_item_counts_the_slow_deliveries_of_its_supplier() -> None:
+    # 10 units every 10 days (example 4.7 a). A 7-day lead time holds at most one sale: the
+    # quantile is 10. A supplier 17 days late one time in five: P(D ≤ 10) = 0.8 · 1 + 0.2 ·
+    # P(17-day sum ≤ 10) < 0.95, so the reorder point must hold two sales, 20 units.
+    daily = [10 if i % 10 == 9 else 0 for i in range(90)]
+    slow = ((7.0, 0.8), (17.0, 0.2))
+    assert empirical_mixture_demand(daily[9:], 0.0, ((7.0, 1.0),), 0.95) == 10
+    assert empirical_mixture_demand(daily[9:], 0.0, slow, 0.95) == 20
+    learned = LearnedLeadTime(slow, 10, "supplier", 9.0, 4.0)
+    policy = ThresholdPolicy(lead_time_days=7, buffer_days=0)
+    item = Item("LUMPY", lead_time_days=7.0)
+    levels = compute_levels(policy, daily, DAY, item, lead_time=learned)
+    assert levels.t2 == 20 and levels.velocity == pytest.approx(90 / 81)
+    assert levels.t3 == math.ceil(20 - 90 / 81 * 7)  # SS against the declared 7 days
+    assert compute_levels(policy, daily, DAY, item).t2 == 10
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    daily=st.lists(st.integers(0, 30), min_size=1, max_size=60),
+    lead=st.floats(0.0, 20.0),
+    review=st.sampled_from([0.0, 1.0, 2.5]),
+    csl=st.floats(0.5, 0.999),
+)
+def test_the_mixture_quantile_of_one_lead_time_is_the_plain_empirical_one(
+    daily: list[int], lead: float, review: float, csl: float
+) -> None:
+    width = max(math.ceil(lead + review), 1)
+    assert empirical_mixture_demand(daily, review, ((lead, 1.0),), csl) == (
+        empirical_lead_time_demand(daily, width, csl)
+    )
 
 
 def test_a_new_item_uses_the_rule_rate_example_4_8() -> None:

@@ -223,11 +223,12 @@ def test_the_merchants_reorder_rule_is_not_monotone_in_the_service_level() -> No
     """Why the property above is stated for base stock: with the merchant's rule (order at T2
     up to T1 + d̄·L) and lost sales, a higher level can order earlier and smaller, drift out of
     step and run out once more. A real case found while testing, kept as a record."""
-    before = [0, 3, 2, 10, 5, 0, 0, 2, 10, 5, 0, 5, 0, 0, 10, 0, 1, 0, 0, 0, 0, 0, 2, 5, 3, 3]
-    before += [2, 0, 3, 10, 0, 2, 0, 2, 0, 0, 3, 5, 2, 0, 0, 5, 3, 0, 0, 0, 0, 0, 3, 3, 0, 10]
-    before += [0, 1, 3, 5, 0]
-    demand = [1, 0, 0, 2, 0, 5, 0, 10, 3, 2, 2, 0, 10, 5, 5, 0, 0, 1, 20, 1, 0, 5, 3, 0, 10, 3]
-    demand += [3, 0, 2, 0, 0, 0, 1]
+    # (Found again by a random search when intermittent levels began to cover the crossing order.)
+    before = [1, 0, 2, 1, 0, 10, 3, 5, 10, 0, 5, 0, 0, 10, 10, 10, 2, 0, 1, 10, 1, 2, 5, 3, 5, 5]
+    before += [5, 0, 2, 10, 0, 2, 0, 1, 5, 0, 0, 0, 0, 0, 0, 0, 0, 10, 10, 10, 5, 2, 2, 0, 10, 0]
+    before += [5, 3, 3]
+    demand = [5, 2, 2, 0, 0, 0, 20, 0, 10, 5, 0, 3, 3, 20, 20, 5, 0, 5, 2, 1, 1, 0, 20, 0, 0, 0]
+    demand += [0, 20, 1, 1, 5, 20, 2]
     replay = ItemReplay(Item("A", lead_time_days=6.0), "A", before, demand, [6] * 33, 21)
     low = replay_item(Candidate("a", (("service_level", 0.8),)), ThresholdPolicy(), replay, AS_OF)
     high = replay_item(Candidate("b", (("service_level", 0.95),)), ThresholdPolicy(), replay, AS_OF)

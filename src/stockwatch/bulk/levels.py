@@ -38,6 +38,8 @@ from stockwatch.core.thresholds import (
     Uplift,
     clean_history,
     empirical_lead_time_demand,
+    empirical_mixture_demand,
+    intermittent_rate_note,
     learned_inputs,
     learned_note,
     promotion_uplift,
@@ -390,6 +392,9 @@ class BulkLevels:
             if self.intermittent[i] and p.intermittent_method == "empirical":
                 adi = n / int(self.selling_days[i])
                 notes.append(_intermittent_note(adi, bool(self.lead_demand[i] >= 0)))
+                recent = int(self.recent_selling_days[i])
+                if self.lead_demand[i] >= 0 and recent >= max(p.min_selling_days, 1):
+                    notes.append(intermittent_rate_note(n, p.velocity_days))
         uplift = self.uplifts[i]
         if uplift is not None:
             notes.append(uplift.note())
@@ -717,33 +722,35 @@ def _clean_stats(x: IntArray, mk: npt.NDArray[np.int8], velocity_days: int) -> _
 def _empirical(
     x: IntArray, n: I64, lead_days: I64, csl: F64, rows: Bool, memo: dict[Any, Any] | None = None
 ) -> I64:
-    """Return the CSL-quantile of L-day rolling sums within each row's history, −1 if none.
+    """Return the CSL-quantile of each row's order windows (the core's ``order_window_sums``:
+    a selling day's sales plus the next L days'), −1 if the row has none.
 
     Rows are ordered by L so each L is one contiguous slice of the cumulative sums. Windows that
-    start before the first sale, or do not exist for this L, get a sentinel that sorts last, so
-    the quantile index counts only windows inside the history (as the core does). The sorted
-    sums do not depend on the CSL: ``memo`` keeps them for the next call on the same rows.
+    start before the first sale, on a day without sales or do not exist for this L get a
+    sentinel that sorts last, so the quantile index counts only real windows (as the core does).
+    The sorted sums do not depend on the CSL: ``memo`` keeps them for the next call on the same
+    rows.
     """
     out = np.full(len(n), _NONE, dtype=np.int64)
-    sel = np.flatnonzero(rows & (n >= lead_days))
+    sel = np.flatnonzero(rows & (n > lead_days))
     if not len(sel):
         return out
     key = ("empirical", x.shape, sel.tobytes(), lead_days[sel].tobytes(), n[sel].tobytes())
     if memo is not None and key in memo:
-        sel, sums = memo[key]
+        sel, sums, m = memo[key]
     else:
-        sel, sums = _sorted_sums(x, n, lead_days, sel)
+        sel, sums, m = _sorted_sums(x, n, lead_days, sel)
         if memo is not None:
-            memo[key] = (sel, sums)
-    ld = lead_days[sel]
-    m = n[sel] - ld + 1
+            memo[key] = (sel, sums, m)
     idx = np.minimum(m - 1, np.maximum(np.ceil(csl[sel] * m).astype(np.int64) - 1, 0))
-    out[sel] = sums[np.arange(len(sel)), idx]
+    found = sums[np.arange(len(sel)), np.maximum(idx, 0)].astype(np.int64)
+    out[sel] = np.where(m > 0, found, _NONE)
     return out
 
 
-def _sorted_sums(x: IntArray, n: I64, lead_days: I64, sel: I64) -> tuple[I64, IntArray]:
-    """Return the rows ordered by L and their L-day rolling sums, sorted (sentinels last)."""
+def _sorted_sums(x: IntArray, n: I64, lead_days: I64, sel: I64) -> tuple[I64, IntArray, I64]:
+    """Return the rows ordered by L, their order-window sums sorted (sentinels last) and how
+    many real windows each row has."""
     width = x.shape[1]
     sel = sel[np.argsort(lead_days[sel], kind="stable")]
     ld = lead_days[sel]
@@ -761,13 +768,17 @@ def _sorted_sums(x: IntArray, n: I64, lead_days: I64, sel: I64) -> tuple[I64, In
     bounds = [*starts.tolist(), len(sel)]
     for j, lv in enumerate(values.tolist()):
         lo, hi = bounds[j], bounds[j + 1]
+        span = lv + 1  # the selling day and the L days after it
         np.subtract(
-            csum[lo:hi, lv:], csum[lo:hi, : width + 1 - lv], out=sums[lo:hi, : width + 1 - lv]
+            csum[lo:hi, span:], csum[lo:hi, : width + 1 - span], out=sums[lo:hi, : width + 1 - span]
         )
     start = width - n[sel]
-    sums[np.arange(width)[None, :] < start[:, None]] = big
+    cols = np.arange(width)[None, :]
+    invalid = (cols < start[:, None]) | (block <= 0) | (cols > width - 1 - ld[:, None])
+    sums[invalid] = big
+    m = (~invalid).sum(axis=1)
     sums.sort(axis=1)
-    return sel, sums
+    return sel, sums, m
 
 
 def _chunk(
@@ -865,20 +876,33 @@ def _chunk(
     lead_days = np.maximum(np.ceil(lead + review), 1).astype(np.int64)
     wants = ~new & intermittent & t.empirical[pi]
     lead_demand = np.full(rows, _NONE, dtype=np.int64)
-    plain = wants & ~use
+    is_learned = np.array([x is not None for x in learned], dtype=np.bool_)
+    if not learned:
+        is_learned = np.zeros(rows, dtype=np.bool_)
+    plain = wants & ~use & ~is_learned
     if plain.any():
         for w in np.unique(window[plain]).tolist():
             sel = plain & (window == w)
             found = _empirical(x[:, width - w :], n, lead_days, t.service_level[pi], sel, memo)
             lead_demand[sel] = found[sel]
-    # Rows with days left out have a gapped history: the core's quantile, one row at a time.
-    for r in np.flatnonzero(wants & use).tolist():
+    # Rows with days left out have a gapped history, rows with a learned lead time a mixture of
+    # windows: the core's quantile, one row at a time.
+    for r in np.flatnonzero(wants & (use | is_learned)).tolist():
         w = int(window[r])
-        hist = clean_history(x[r, width - w :].tolist(), dropped_rows[r].tolist())
-        got = empirical_lead_time_demand(hist, int(lead_days[r]), float(t.service_level[pi[r]]))
+        row = x[r, width - w :].tolist()
+        # A gapped history without its marked days, else without the leading zeros (the core).
+        hist = clean_history(row, dropped_rows[r].tolist()) if use[r] else row[w - int(n[r]) :]
+        alpha = float(t.service_level[pi[r]])
+        found_lt = learned[r] if learned else None
+        if found_lt is not None:
+            got = empirical_mixture_demand(hist, float(review[r]), found_lt.points, alpha)
+        else:
+            got = empirical_lead_time_demand(hist, int(lead_days[r]), alpha)
         lead_demand[r] = _NONE if got is None else got
 
     has_ld = lead_demand >= 0
+    # Intermittent items with an empirical reorder point take d̄ from the window mean (core).
+    rate = np.where(has_ld & ~fallback & (recent > 0), mean, rate)
     up_rate, up_sd, has_up = up
     if has_up.any():
         rate = np.where(has_up, rate * up_rate, rate)
@@ -894,11 +918,10 @@ def _chunk(
     rop = rate * lr + ss
     if has_ld.any():  # empirical: the quantile of lead-time demand
         ld_f = lead_demand.astype(np.float64)
-        ss = np.where(has_ld, np.maximum(ld_f - rate * lr, 0.0), ss)
+        # A learned row's SS is measured against the declared lead time, as in the core.
+        base = np.where(is_learned, promised + review, lr)
+        ss = np.where(has_ld, np.maximum(ld_f - rate * base, 0.0), ss)
         rop = np.where(has_ld, np.maximum(ld_f, rate * lr), rop)
-    is_learned = np.array([x is not None for x in learned], dtype=np.bool_)
-    if not learned:
-        is_learned = np.zeros(rows, dtype=np.bool_)
     dist = np.flatnonzero(is_learned & ~has_ld)
     if len(dist):  # the demand quantile over the learned lead-time distribution
         points = [learned[int(j)].points for j in dist]  # type: ignore[union-attr]

@@ -7,7 +7,9 @@ Rules (architecture.md §5, the seed's 避免骚扰):
 3. A worse tier is announced at once, whatever the window (unless that tier was itself
    announced inside the window).
 4. Recovery above T1 by the hysteresis margin (held for ``recover_for``) ends the episode and
-   re-arms the item; RESOLVED goes out only if the episode announced something.
+   re-arms the item; RESOLVED goes out only if the episode announced something and nobody
+   acknowledged it: an acknowledged episode (the merchant ordered, or acked by hand) was taken
+   in hand, and "recovered" the day after an order is placed only restates the order.
 5. A failed read changes nothing but the failure count; enough of them raise one STALE.
 6. Readings older than (or as old as) the last one are ignored: replays and out-of-order pushes.
 At most one notice per evaluation; the new state is computed first, then the notice chosen.
@@ -304,7 +306,8 @@ def _notice(
 def _resolve(
     state: AlertState, reading: Reading, levels: TierLevels, now: datetime
 ) -> tuple[AlertState, Notice | None]:
-    announced = state.last_notice_at is not None
+    # An acknowledged episode ends quietly: someone already acted on it (rule 4).
+    announced = state.last_notice_at is not None and not state.acked
     seq = state.notice_seq + 1 if announced else state.notice_seq
     resolved = replace(
         state,

@@ -2,6 +2,9 @@
 
 Each received order gives one observed lead time (ordered → received, in days). With enough
 orders for the item (else for its supplier) they are blended with the declared ``L``/``σL``:
+"enough" for the item alone means enough to see the slow tail the reorder point is read from
+(``MIN_ITEM_ORDERS``): with fewer, one slow delivery weighs more than 1 − α and the α-quantile
+becomes that single delivery, so the supplier's orders (the item's among them) are used instead.
 the declared figures count as ``PRIOR_ORDERS`` orders. The blend is a distribution, not only
 a mean and σ: the observed lead times each weigh ``w/n`` and the declared lead time the rest
 (as two points L ± σL), so a supplier "usually on time but sometimes twice as slow" keeps its
@@ -21,8 +24,11 @@ from dataclasses import dataclass
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
 
-MIN_ITEM_ORDERS = 3  # the item's own orders count from this many on
+# An item's own orders replace its supplier's from this many on: each then weighs under
+# 1/(20 + 2) < 5 %, so one slow delivery alone cannot set a 95 % reorder point.
+MIN_ITEM_ORDERS = 20
 MIN_SUPPLIER_ORDERS = 3
+MIN_OWN_ORDERS = 3  # an item with no (or too thin a) supplier record learns from this many
 PRIOR_ORDERS = 2.0  # the declared lead time weighs as much as this many orders
 BISECTION_STEPS = 64
 SPREAD = 8.0  # search the quantile up to this many σ above the slowest lead time
@@ -91,8 +97,10 @@ def learn(
     min_item_orders: int = MIN_ITEM_ORDERS,
     min_supplier_orders: int = MIN_SUPPLIER_ORDERS,
 ) -> dict[ItemKey, LearnedLeadTime]:
-    """Return each item's learned lead time: its own orders when it has enough, else its
-    supplier's; items with too few of either keep their declared figures (absent here).
+    """Return each item's learned lead time: its own orders when it has ``min_item_orders``,
+    else its supplier's (all of them, the item's too) when they are ``min_supplier_orders``,
+    else its own from ``MIN_OWN_ORDERS`` on; items with too few keep their declared figures
+    (absent here).
 
     ``declared`` gives each item's declared (L, σL); the supplier is the item's, else the one
     named on its orders.
@@ -115,8 +123,10 @@ def learn(
             continue
         supplier = _supplier(items.get(key))
         theirs = by_supplier.get(supplier, []) if supplier else []
-        if len(theirs) >= min_supplier_orders:
+        if len(theirs) >= min_supplier_orders and len(theirs) > len(own):
             out[key] = blend(theirs, lead, sd, "supplier")
+        elif len(own) >= min(MIN_OWN_ORDERS, min_item_orders):
+            out[key] = blend(own, lead, sd, "item")
     return out
 
 

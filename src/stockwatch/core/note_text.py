@@ -79,6 +79,14 @@ _NOTES: tuple[tuple[re.Pattern[str], Callable[[dict[str, str]], str]], ...] = tu
             ),
         ),
         (
+            r"intermittent demand: d̄ is the (?P<h>\d+)-day mean, not the (?P<w>\d+)-day velocity "
+            r"\(a few selling days are lumpy orders, not a daily rate\)",
+            lambda g: (
+                f"间歇性需求：d̄ 取 {g['h']} 天的均值，不取 {g['w']} 天销速"
+                "（少数几天的销量是成批订单，不是日销速）"
+            ),
+        ),
+        (
             rf"promotion (?P<names>.+): (?P<pd>{_N}) of the (?P<h>{_N}) protection-window days "
             rf"under promotion; demand × (?P<r>{_N}), σ × (?P<s>{_N})",
             lambda g: (
@@ -118,13 +126,18 @@ _STEP_PHRASES = {
     "reorder point": "再订货点",
     "before rounding": "取整前",
     "α-quantile of (L+R)-day sales sums": "(L+R) 天销量之和的 α 分位数",
+    "α-quantile of a selling day's sales plus the next (L+R) days'": (
+        "有销量的一天加其后 (L+R) 天销量之和的 α 分位数"
+    ),
     "α-quantile of demand over the learned lead times": "学得交期上需求的 α 分位数",
+    "α-quantile of sales sums over the learned lead times": "学得各交期内销量之和的 α 分位数",
     "combined": "组合",
 }
 _STEP_WORDS = (
     (re.compile(r"^(T[123]) cover$"), r"\1 可售天数"),
     (re.compile(r"^(T[123]) raw$"), r"\1 取整前"),
     (re.compile(r"^ROP \(empirical\)$"), "ROP（经验分位数）"),
+    (re.compile(r"^ROP \(empirical, lead-time distribution\)$"), "ROP（经验分位数，交期分布）"),
     (re.compile(r"^ROP \(lead-time distribution\)$"), "ROP（交期分布）"),
     (re.compile(r"^per tier: max of (.+)$"), r"各级取最大：\1"),
     (re.compile(r"^set to (.+)$"), r"设为 \1"),

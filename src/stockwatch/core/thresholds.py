@@ -8,6 +8,7 @@ formula, so both agree to rounding. This module is the per-item reference implem
 
 from __future__ import annotations
 
+import bisect
 import enum
 import itertools
 import math
@@ -306,6 +307,14 @@ def demand_stats(
     )
 
 
+def intermittent_rate_note(history_days: int, velocity_days: int) -> str:
+    """Return the note of an intermittent item's rate (the bulk path words it the same)."""
+    return (
+        f"intermittent demand: d̄ is the {history_days}-day mean, not the {velocity_days}-day "
+        f"velocity (a few selling days are lumpy orders, not a daily rate)"
+    )
+
+
 def clean_history(days: Sequence[int], dropped: Sequence[bool]) -> list[int]:
     """Return the days from the first clean sale on, without the dropped ones."""
     first = next((i for i, x in enumerate(days) if x > 0 and not dropped[i]), len(days))
@@ -346,18 +355,67 @@ def days_of_cover(available: float, rate: float) -> float:
     return max(available, 0.0) / rate
 
 
+def order_window_sums(days: Sequence[int], lead_days: int) -> list[int]:
+    """Return, sorted, the demand each order placed on a selling day has to cover.
+
+    Lumpy sales cross the reorder point with a whole order: the position is then below it by
+    up to that day's sales (the undershoot), and the next ``lead_days`` days still have to be
+    served. So each window starts on a day with sales and sums that day and the ``lead_days``
+    days after it; with one unit a day that is just the lead-time demand plus a day.
+    """
+    csum = [0]
+    for x in days:
+        csum.append(csum[-1] + x)
+    return sorted(
+        csum[t + lead_days + 1] - csum[t] for t in range(len(days) - lead_days) if days[t] > 0
+    )
+
+
 def empirical_lead_time_demand(daily: Sequence[int], lead_days: int, csl: float) -> int | None:
-    """Return the CSL-quantile of ``lead_days``-long rolling sums; None without enough history."""
+    """Return the CSL-quantile of ``order_window_sums``; None without such a window."""
     days = [max(int(x), 0) for x in daily]
-    if lead_days < 1 or len(days) < lead_days:
+    if lead_days < 1:
         return None
-    window = sum(days[:lead_days])
-    sums = [window]
-    for i in range(lead_days, len(days)):
-        window += days[i] - days[i - lead_days]
-        sums.append(window)
-    sums.sort()
+    sums = order_window_sums(days, lead_days)
+    if not sums:
+        return None
     return sums[min(len(sums) - 1, max(math.ceil(csl * len(sums)) - 1, 0))]
+
+
+def empirical_mixture_demand(
+    daily: Sequence[int],
+    review: float,
+    points: Sequence[tuple[float, float]],
+    csl: float,
+) -> int | None:
+    """Return the CSL-quantile of demand over a lead-time distribution, from sales history.
+
+    Each lead time ℓ (weight w) contributes the empirical distribution of its order windows
+    (``order_window_sums`` over ⌈ℓ + R⌉ days): P(D ≤ x) = Σ w·#(sums ≤ x)/#sums, and the
+    quantile is the smallest sum with P ≥ CSL (for one lead time, exactly
+    ``empirical_lead_time_demand``). None when some lead time has no window in the history.
+    """
+    days = [max(int(x), 0) for x in daily]
+    tables: list[tuple[float, list[int]]] = []
+    for lead, weight in points:
+        width = max(math.ceil(lead + review), 1)
+        sums = order_window_sums(days, width)
+        if not sums:
+            return None
+        tables.append((weight, sums))
+    if not tables:
+        return None
+    if len(tables) == 1:
+        sums = tables[0][1]
+        return sums[min(len(sums) - 1, max(math.ceil(csl * len(sums)) - 1, 0))]
+    candidates = sorted({x for _, sums in tables for x in sums})
+    for x in candidates:
+        total = 0.0
+        for weight, sums in tables:
+            total += weight * bisect.bisect_right(sums, x) / len(sums)
+        if total >= csl - 1e-12:  # tolerate float noise in the weights summing to 1
+            return x
+    return candidates[-1]
 
 
 @dataclass
@@ -396,8 +454,24 @@ def _raw_triple(
         t2 = ex.step("T2 cover", "v·L", rate * lead)
         t1 = ex.step("T1 cover", "v·(L+R+buffer_days)", rate * (lead + review + policy.buffer_days))
         return t1, t2, t3
-    if lead_demand is not None:
-        rop = ex.step("ROP (empirical)", "α-quantile of (L+R)-day sales sums", float(lead_demand))
+    if lead_demand is not None and lead_points:
+        rop = ex.step(
+            "ROP (empirical, lead-time distribution)",
+            "α-quantile of sales sums over the learned lead times",
+            float(lead_demand),
+        )
+        ss = ex.step(
+            "SS",
+            "max(ROP − d̄·(L declared + R), 0)",
+            max(rop - rate * (promised_lead + review), 0.0),
+        )
+        rop = max(rop, rate * (lead + review))
+    elif lead_demand is not None:
+        rop = ex.step(
+            "ROP (empirical)",
+            "α-quantile of a selling day's sales plus the next (L+R) days'",
+            float(lead_demand),
+        )
         ss = ex.step("SS", "max(ROP − d̄·(L+R), 0)", max(rop - rate * (lead + review), 0.0))
         rop = max(rop, rate * (lead + review))
     elif lead_points:
@@ -540,11 +614,17 @@ def compute_levels(
                 f"{policy.velocity_days}: demand rate from the {stats.history_days}-day mean"
             )
         if stats.intermittent and policy.intermittent_method == "empirical":
-            lead_demand = empirical_lead_time_demand(
-                used,
-                max(math.ceil(lead + review), 1),
-                policy.service_level,
-            )
+            if lead_time is not None:
+                # The slow deliveries count: sales sums over each learned lead time, mixed.
+                lead_demand = empirical_mixture_demand(
+                    used, review, lead_time.points, policy.service_level
+                )
+            else:
+                lead_demand = empirical_lead_time_demand(
+                    used,
+                    max(math.ceil(lead + review), 1),
+                    policy.service_level,
+                )
             # Shorter history than the lead time has no L-day window: say so, do not claim it.
             ex.notes.append(
                 f"intermittent demand (ADI {stats.adi:.2f} > {SBC_ADI}): reorder point from "
@@ -553,6 +633,13 @@ def compute_levels(
                 else f"intermittent demand (ADI {stats.adi:.2f} > {SBC_ADI}): too little "
                 f"history for the empirical lead-time quantile, so the normal formula is used"
             )
+            recent = stats.recent_selling_days
+            if lead_demand is not None and recent >= max(policy.min_selling_days, 1):
+                # One lumpy order inside the velocity window is not a daily rate: it would lift
+                # the reorder point's floor d̄·(L+R) and every order sized from d̄. (A week with
+                # no sale at all keeps velocity 0 where min_selling_days = 0 asks for it.)
+                rate = stats.mean
+                ex.notes.append(intermittent_rate_note(stats.history_days, policy.velocity_days))
     uplift = promotion_uplift(item, promotions, as_of, lead + review)
     if uplift is not None:
         # Only the promotion days inside the protection window raise the demand to cover.

@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from stockwatch.adapters.db.tables import readings, sales_days, sales_imports
+
+if TYPE_CHECKING:  # numpy is imported where a matrix is built: the daemon starts without it
+    import numpy as np
+    import numpy.typing as npt
 
 _IN_BATCH = 500
 _INSERT_BATCH = 20_000
@@ -112,6 +115,8 @@ class SqlSalesStore:
 
     def matrix(self, skus: Sequence[str], end: date, days: int) -> npt.NDArray[np.int32]:
         """Return (len(skus), days) sales for the ``days`` days before ``end``, zero-filled."""
+        import numpy as np
+
         out = np.zeros((len(skus), days), dtype=np.int32)
         row_of = {sku: i for i, sku in enumerate(skus)}
         start = date.fromordinal(end.toordinal() - days)

@@ -40,6 +40,7 @@ from stockwatch.adapters.db.codec import (
 from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.purchase_orders import open_orders
+from stockwatch.adapters.db.tier_counts import compact as compact_tier_counts
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
@@ -469,6 +470,7 @@ class SqlStore:
             # need for minutes, not months; those still to apply are never removed.
             p = t.push_messages
             conn.execute(delete(p).where(p.c.status != "received", p.c.received_at < keep_cutoff))
+            compact_tier_counts(conn)  # the triggers' ±1 rows, folded into one per tier
         return int(dropped) + int(thinned)
 
     # -- poll runs --------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    event,
+    text,
 )
 
 metadata = MetaData(
@@ -92,6 +94,14 @@ items = Table(
     Index("ix_items_category", "category", "key"),
     Index("ix_items_supplier", "supplier", "key"),
     Index("ix_items_warehouse", "warehouse", "key"),
+    # The active items' keys alone (migration 0011): the overview joins the few items of a
+    # tier to it without reading the wide item rows (PostgreSQL scanned all 100,000).
+    Index(
+        "ix_items_active_key",
+        "key",
+        postgresql_where=text("active"),
+        sqlite_where=text("active"),
+    ),
 )
 
 readings = Table(
@@ -210,6 +220,28 @@ alert_states = Table(
     Column("failed_reads", Integer, nullable=False, server_default="0"),
     Index("ix_alert_states_rank", "tier_rank", "item_key"),
 )
+
+# Active items per tier as (tier_rank, ±1) rows the triggers of migration 0011 insert
+# (adapters/db/tier_counts.py); their sum per rank is the overview's count.
+tier_counts = Table(
+    "tier_counts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tier_rank", Integer, nullable=False),
+    Column("delta", Integer, nullable=False),
+)
+
+
+def _install_tier_counts(target: MetaData, connection: Any, **kw: Any) -> None:
+    """A fresh ``create_all`` schema (tests, older CLIs) gets the triggers too. Tables that
+    existed before (an older schema) are left to migration 0011, which installs them."""
+    if {items, alert_states, tier_counts} <= set(kw.get("tables", ())):
+        from stockwatch.adapters.db.tier_counts import install
+
+        install(connection)
+
+
+event.listen(metadata, "after_create", _install_tier_counts)
 
 alert_events = Table(
     "alert_events",

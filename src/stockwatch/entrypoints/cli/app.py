@@ -9,15 +9,17 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from stockwatch import __version__
 from stockwatch.adapters.files import FileFormatError, read_stock
@@ -36,22 +38,153 @@ from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import lang_of as _lang
 from stockwatch.entrypoints.cli.common import load as _load
 from stockwatch.entrypoints.cli.texts import t
-from stockwatch.entrypoints.cli.thresholds import (
-    print_versions,
-    sales_app,
-    stored_lead_times,
-    stored_versions,
-    thresholds_app,
-    versions_json,
-)
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
 from stockwatch.wiring.compose import Catalog, load_catalog, policy_resolver
 from stockwatch.wiring.promotions import promotion_file_problems
 from stockwatch.wiring.warehouse_split import catalogue_split_problems
 
+if TYPE_CHECKING:  # Typer ships its own copy of Click; TyperGroup's methods take its types
+    from typer._click import Command, Context
+
 EXIT_URGENT = 3
 
+
+def _register_thresholds(into: typer.Typer) -> None:
+    from stockwatch.entrypoints.cli.thresholds import sales_app, thresholds_app
+
+    into.add_typer(sales_app, name="sales")
+    into.add_typer(thresholds_app, name="thresholds")
+
+
+def _register_gateway(into: typer.Typer) -> None:
+    from stockwatch.entrypoints.cli.gateway import auth_app, simulate_gateway
+
+    into.add_typer(auth_app, name="auth")
+    into.command("simulate-gateway")(simulate_gateway)
+
+
+def _register_notify(into: typer.Typer) -> None:
+    from stockwatch.entrypoints.cli.notify import register
+
+    register(into)
+
+
+def _register_daemon(into: typer.Typer) -> None:
+    from stockwatch.entrypoints.cli.daemon import register
+
+    register(into)
+
+
+def _register_review(into: typer.Typer) -> None:
+    from stockwatch.entrypoints.cli.review import review
+
+    into.command("review")(review)
+
+
+def _register_worker(into: typer.Typer) -> None:
+    from stockwatch.entrypoints.cli.worker import register
+
+    register(into)
+
+
+def _register_backtest(into: typer.Typer) -> None:
+    from stockwatch.entrypoints.cli.backtest import backtest
+
+    into.command("backtest")(backtest)
+
+
+def _register_orders(into: typer.Typer) -> None:
+    from stockwatch.entrypoints.cli.orders import register
+
+    register(into)
+
+
+def _register_accounts(into: typer.Typer) -> None:
+    from stockwatch.entrypoints.cli.accounts import register
+
+    register(into)
+
+
+Register = Callable[[typer.Typer], None]
+# Every command living in its own module, in the order ``--help`` lists them (commands first,
+# then groups, as Typer orders them), with the function that registers it.
+LAZY_COMMANDS: dict[str, Register] = {
+    "simulate-gateway": _register_gateway,
+    "run": _register_daemon,
+    "events": _register_daemon,
+    "status": _register_daemon,
+    "review": _register_review,
+    "worker": _register_worker,
+    "scheduler": _register_worker,
+    "backtest": _register_backtest,
+    "audit": _register_accounts,
+}
+LAZY_GROUPS: dict[str, Register] = {
+    "sales": _register_thresholds,
+    "thresholds": _register_thresholds,
+    "auth": _register_gateway,
+    "notify": _register_notify,
+    "outbox": _register_notify,
+    "tasks": _register_notify,
+    "db": _register_daemon,
+    "alerts": _register_daemon,
+    "orders": _register_orders,
+    "users": _register_accounts,
+    "tokens": _register_accounts,
+}
+
+
+class LazyCommands(TyperGroup):
+    """The root command: a subcommand's module is imported only when that command runs.
+
+    ``stockwatch run`` must answer HTTP within seconds; importing every command's module (the
+    simulator, the backtest with numpy, Celery, the notify channels) cost most of that start.
+    ``--help`` and a mistyped name still see every command: they load all of them.
+    """
+
+    commands_then_groups: ClassVar[tuple[dict[str, Register], dict[str, Register]]] = (
+        LAZY_COMMANDS,
+        LAZY_GROUPS,
+    )
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        lazy_commands, lazy_groups = self.commands_then_groups
+        own = list(self.commands)
+        names = [n for n in own if not isinstance(self.commands[n], TyperGroup)]
+        names += [n for n in lazy_commands if n not in names]
+        names += [n for n in own if n not in names and n not in lazy_groups]
+        return names + [n for n in lazy_groups if n not in names]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in self.commands:
+            register = self._lazy().get(cmd_name)
+            if register is not None:
+                self._load(register)
+        return self.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
+        if args and args[0] not in self.commands and args[0] not in self._lazy():
+            for register in dict.fromkeys(self._lazy().values()):  # "did you mean" sees all
+                self._load(register)
+        return super().resolve_command(ctx, args)
+
+    def _lazy(self) -> dict[str, Register]:
+        lazy_commands, lazy_groups = self.commands_then_groups
+        return lazy_commands | lazy_groups
+
+    def _load(self, register: Register) -> None:
+        # The module registers on a Typer of its own, built the way the root builds its
+        # commands (plain help text, no Rich markup), and its commands join the root.
+        into = typer.Typer(rich_markup_mode=None)
+        register(into)
+        for name, command in typer.main.get_group(into).commands.items():
+            self.commands.setdefault(name, command)
+
+
 app = typer.Typer(
+    cls=LazyCommands,
     name="stockwatch",
     help="库存预警 stockwatch: low-stock alerts for 1688 merchants.",
     no_args_is_help=True,
@@ -329,6 +462,13 @@ def explain(
             raise _fail(t("which_warehouse", language, key=key, keys=", ".join(places)))
         if places:
             key = ItemKey.parse(places[0])
+    from stockwatch.entrypoints.cli.thresholds import (
+        print_versions,
+        stored_lead_times,
+        stored_versions,
+        versions_json,
+    )
+
     versions = stored_versions(cfg, db, str(key))
     if versions and fmt != "json":
         print_versions(str(key), versions, language)
@@ -528,38 +668,6 @@ def _static_demo(lang: str | None) -> None:
         lang=language,
     )
 
-
-app.add_typer(sales_app, name="sales")
-app.add_typer(thresholds_app, name="thresholds")
-
-from stockwatch.entrypoints.cli.gateway import auth_app, simulate_gateway  # noqa: E402
-from stockwatch.entrypoints.cli.notify import register as _register_notify  # noqa: E402
-
-app.add_typer(auth_app, name="auth")
-app.command("simulate-gateway")(simulate_gateway)
-_register_notify(app)
-
-from stockwatch.entrypoints.cli import daemon as cli_daemon  # noqa: E402  (registers run, db, alerts, ...)
-
-cli_daemon.register(app)
-
-from stockwatch.entrypoints.cli.review import review as _review  # noqa: E402
-from stockwatch.entrypoints.cli.worker import register as _register_worker  # noqa: E402
-
-app.command("review")(_review)
-_register_worker(app)
-
-from stockwatch.entrypoints.cli.backtest import backtest as _backtest  # noqa: E402
-
-app.command("backtest")(_backtest)
-
-from stockwatch.entrypoints.cli.orders import register as _register_orders  # noqa: E402
-
-_register_orders(app)
-
-from stockwatch.entrypoints.cli.accounts import register as _register_accounts  # noqa: E402
-
-_register_accounts(app)
 
 if __name__ == "__main__":
     main()

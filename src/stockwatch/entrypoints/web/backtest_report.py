@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from stockwatch.bulk.sweep import SweepResult
 from stockwatch.core.tuning import Metrics
 from stockwatch.entrypoints.web.dashboard_texts import text as dashboard_text
+
+if TYPE_CHECKING:  # the sweep (numpy) is loaded when a backtest runs, not when the app starts
+    from stockwatch.bulk.sweep import SweepResult
 
 MAX_ITEM_ROWS = 200
 CHART_ITEMS = 5

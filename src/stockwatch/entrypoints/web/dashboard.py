@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.core.accounts import Via
@@ -285,17 +285,23 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
 
     # -- JSON -------------------------------------------------------------------------------
 
-    @router.get("/api/items", responses=errors({400: "q longer than 200 characters"}))
+    @router.get(
+        "/api/items",
+        response_model=list[dict[str, Any]],
+        responses=errors({400: "q longer than 200 characters"}),
+    )
     def api_items(
-        response: Response,
         flt: Annotated[OverviewFilter, Depends(_filter)],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> Response:
         """Items worst first, ``limit`` at a time; ``X-Total-Count`` has the number matching."""
         found = _page(flt, offset, limit)
-        response.headers["X-Total-Count"] = str(found.total)
-        return [row_json(r) for r in found.rows]
+        # Serialised here: the rows are plain JSON already, and FastAPI would first validate
+        # every value of up to 1,000 rows against the declared model (a third of the time).
+        return JSONResponse(
+            [row_json(r) for r in found.rows], headers={"X-Total-Count": str(found.total)}
+        )
 
     @router.get(
         "/api/outbox",
