@@ -196,6 +196,32 @@ def test_the_scheduled_recompute_refuses_without_sales_too(tmp_path: Path) -> No
     engine.dispose()
 
 
+def test_the_first_scheduled_recompute_uses_the_configured_sales_file(tmp_path: Path) -> None:
+    # #11 item 16 (daemon side): with `[catalog] sales` set and nothing imported yet, the
+    # daemon's first recompute stored the new-item rule (d = 3) over the file's history, so the
+    # demo ran on RETRO-CLOCK T2 39 instead of 254 and warned too late.
+    config, _ = shop(tmp_path)
+    sales_csv(tmp_path / "history.csv", 60, {"ROBOT-VACUUM": 40, "BAMBOO-BRUSH": 30})
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('items = "items.csv"', 'items = "items.csv"\nsales = "history.csv"'),
+        encoding="utf-8",
+    )
+    cfg = load_config(config, env={})
+    engine = create_engine(f"sqlite+pysqlite:///{tmp_path / 'sw.sqlite3'}")
+    metadata.create_all(engine)
+    run = threshold_recompute(cfg, SqlStore(engine), LevelCache(cfg, date(2026, 10, 1)))
+    assert asyncio.run(run(datetime(2026, 10, 1, tzinfo=UTC))) is not None
+    stored = SqlThresholdStore(engine).current(["ROBOT-VACUUM"])["ROBOT-VACUUM"]
+    assert stored.active is not None
+    assert stored.active.levels.t2 > 200  # from the file's ~40 a day; the new-item rule gave 14
+    # the file is imported once: a second recompute finds it in the database, nothing doubles
+    assert asyncio.run(run(datetime(2026, 10, 2, tzinfo=UTC))) is not None
+    again = SqlThresholdStore(engine).current(["ROBOT-VACUUM"])["ROBOT-VACUUM"]
+    assert again.active is not None and again.active.levels == stored.active.levels
+    engine.dispose()
+
+
 def test_review_approve_all_and_an_unknown_item_exits_1(tmp_path: Path) -> None:
     # Finding 16: `--approve NOPE` exited 0; there was no --approve-all.
     config, db = shop(tmp_path)
@@ -212,7 +238,8 @@ def test_review_approve_all_and_an_unknown_item_exits_1(tmp_path: Path) -> None:
     code, out, _ = invoke("thresholds", "recompute", *common, "--as-of", later)
     assert "2 waiting for review" in out
     code, _, err = invoke("thresholds", "review", *common, "--approve", "NOPE")
-    assert code == 1 and "NOPE" in err
+    assert code == 1 and "NOPE has nothing waiting for review" in err
+    assert "?" not in err  # no placeholder for a version that does not exist
     code, out, _ = invoke("thresholds", "review", *common, "--approve-all")
     assert code == 0
     assert "ROBOT-VACUUM version 2 is now active" in out

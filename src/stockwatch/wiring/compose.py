@@ -68,7 +68,7 @@ from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 from stockwatch.wiring.purchase_sync import PurchaseSync
 from stockwatch.wiring.purchasing import learned_lead_times
-from stockwatch.wiring.sales_levels import sales_levels_computer
+from stockwatch.wiring.sales_levels import import_configured_sales, sales_levels_computer
 from stockwatch.wiring.warehouse_split import check_split, with_shares
 
 
@@ -378,6 +378,7 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
 
         catalog = cache.refresh()
         sales = SqlSalesStore(store.engine)
+        import_configured_sales(config, catalog.items, sales)  # history only in the file
         imported = sales.skus()
         keys = sorted({str(k) for k in catalog.items} or set(imported))
         if not keys:

@@ -4,8 +4,11 @@ input — promotions, stockout days or the lead times learned from received purc
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -43,3 +46,34 @@ def sales_levels_computer(
         stockouts=lambda k, end, n: sales.stockouts(k, end, n, tz_name),
         lead_times=learned_lead_times(engine, items, resolve),
     )
+
+
+def import_configured_sales(
+    config: Config, items: Mapping[ItemKey, Item], sales: SqlSalesStore
+) -> int:
+    """Import the ``[catalog] sales`` file when the database holds no sales at all; return
+    how many day totals were added.
+
+    The daemon's recompute reads the database: without this, a shop whose history is only in
+    the configured file got the new-item rule stored over the levels that history gives (#11
+    item 16). Deduplicated by the file's hash, as ``stockwatch sales import`` is.
+    """
+    if not config.model.catalog.sales or sales.skus():
+        return 0
+    from stockwatch.adapters.db.sales import ImportRecord
+    from stockwatch.adapters.files import FileFormatError
+    from stockwatch.adapters.sales_import import read_sales_file
+
+    path = config.resolve(config.model.catalog.sales)
+    known = {key.sku for key in items} | {str(key) for key in items} if items else None
+    try:
+        parsed = read_sales_file(path, known, ZoneInfo(config.model.general.timezone))
+    except (OSError, FileFormatError) as exc:  # `config validate` names it; the daemon goes on
+        logging.getLogger("stockwatch.recompute").warning("sales file not imported: %s", exc)
+        return 0
+    if sales.imported(parsed.sha256) is not None:
+        return 0
+    record = ImportRecord(
+        parsed.sha256, str(path), datetime.now(UTC), parsed.rows_read, len(parsed.problems)
+    )
+    return len(parsed.totals) if sales.add_import(record, parsed.totals) else 0

@@ -88,6 +88,7 @@ _EVENT_WORDS: dict[str, tuple[str, str]] = {
     "stale": ("数据过期", "stale"),
     "sharp_drop": ("骤降", "sharp drop"),
     "unavailable": ("不可售", "unavailable"),
+    "late_supplier": ("供应商延迟到货", "late supplier"),
     "transition": ("状态变化", "transition"),
     "ack": ("已确认", "acknowledged"),
     "snooze": ("暂停提醒", "snoozed"),

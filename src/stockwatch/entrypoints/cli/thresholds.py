@@ -114,6 +114,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "{key} 没有待审核的第 {version} 版。",
         "{key} has no version {version} waiting for review.",
     ),
+    "nothing_pending": ("{key} 没有待审核的预警线。", "{key} has nothing waiting for review."),
 }
 
 
@@ -449,8 +450,9 @@ def thresholds_review(
             out.print(_t("already_active", language, key=key, version=version), highlight=False)
         else:
             failed = True
-            shown = version or "?"
-            err.print(_t("not_pending", language, key=key, version=shown), highlight=False)
+            # No version named and none pending: there is no version number to show.
+            text_id = "not_pending" if version else "nothing_pending"
+            err.print(_t(text_id, language, key=key, version=version), highlight=False)
     if approve_all and not pending:
         out.print(_t("none_pending", language))
     if not acted:
