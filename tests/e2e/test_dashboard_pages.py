@@ -102,3 +102,14 @@ def test_an_open_purchase_order_filters_the_overview_and_marks_the_chart(
     chart = client.get(f"/api/items/{DRAGON}").json()["chart"]
     assert [(o["quantity"], o["status"]) for o in chart["orders"]] == [(40, "ordered")]
     assert 'data-order="' in client.get(f"/items/{DRAGON}").text
+
+
+def test_the_open_task_count_is_part_of_the_self_refresh(client: httpx.Client) -> None:
+    tasks = client.get("/api/tasks").json()
+    assert tasks
+    live = client.get("/", params={"partial": 1}).text
+    assert f"未完成补货任务 {len(tasks)} 个" in live
+    assert client.post(f"/tasks/{tasks[0]['id']}/close").status_code == 303
+    live = client.get("/", params={"partial": 1}).text
+    assert f"未完成补货任务 {len(tasks) - 1} 个" in live  # the card moves without a reload
+    assert f"未完成补货任务 {len(tasks) - 1} 个" in client.get("/").text

@@ -199,6 +199,8 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             "f": flt,
             "filtered": flt.active(),
             "refresh_url": _with(query, page=page_no, partial=1),
+            # In the self-refreshing part: a task opened or closed meanwhile shows up.
+            "open_tasks": d.sources.overview.open_tasks() if d.sources.overview else 0,
         }
         if partial:  # the self-refresh asks for the live part only
             return page(request, "_overview_live.html", "overview", **ctx)
@@ -209,7 +211,6 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
             "overview.html",
             "overview",
             status=summary,
-            open_tasks=d.sources.overview.open_tasks() if d.sources.overview else 0,
             choices=choices,
             tiers=[t.name for t in Tier],
             **ctx,
