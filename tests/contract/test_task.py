@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -69,5 +70,25 @@ def test_a_notice_raised_before_the_goods_were_received_opens_no_new_task(
     # A breach raised after the receipt is a new need: it opens a task.
     fresh = notice(tier=Tier.T2, available=10, seq=3, at=T0 + timedelta(hours=3))
     [(_, again)] = TABLE.route(fresh, item())
+    send(channel, again)
+    assert len(store.list()) == 1
+
+
+def test_an_empty_shelf_with_enough_on_order_opens_no_second_task(sqlite_engine: Engine) -> None:
+    # The order took the item's task; the shelf then ran empty before the goods came. The OUT
+    # notice says when they are due: a fresh task would be a duplicate order.
+    store = SqlTaskStore(sqlite_engine)
+    channel = TaskChannel("tasks", "task://", store=store, clock=lambda: T0)
+    waiting = replace(
+        notice(tier=Tier.OUT, kind=NoticeKind.RAISED, available=90), shelf=0, on_order=90
+    )
+    [(_, out)] = TABLE.route(waiting, item())
+    assert "tasks open/updated []" in send(channel, out)
+    assert store.list() == []
+    # Too little on order (the position is still at T1 or below): ordering more is the need.
+    short = replace(
+        notice(tier=Tier.OUT, kind=NoticeKind.RAISED, available=40, seq=2), shelf=0, on_order=40
+    )
+    [(_, again)] = TABLE.route(short, item())
     send(channel, again)
     assert len(store.list()) == 1

@@ -115,6 +115,8 @@ def test_one_worker_serves_two_shops_and_each_shop_sees_only_its_own_stock(
     db_a, db_b = two_schemas
     run = f"t{uuid.uuid4().hex[:8]}"
     cat_a, cat_b = (Catalogue.generate(12, (1, 3), 21, churn=False) for _ in range(2))
+    for offer in (*cat_a, *cat_b):
+        offer.rate = 0.0  # no buyers: the stock stays what each shop was given
     with (
         running_simulator(cat_a, qps=None) as sim_a,
         running_simulator(cat_b, qps=None) as sim_b,

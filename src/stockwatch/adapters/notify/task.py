@@ -53,6 +53,20 @@ def _predates_receipt(store: SqlTaskStore, item_key: str, notice: Mapping[str, A
     return store.received_since(item_key, at)
 
 
+def _covered_by_orders(notice: Mapping[str, Any]) -> bool:
+    """Whether goods already on order lift the item's position above T1.
+
+    An empty shelf (T3/OUT) with such an order on the way needs the goods, not another order:
+    the notice itself says when they are due. A fresh task there was a duplicate of the one
+    the order took over (and closed as "stock recovered" when the goods came).
+    """
+    reading, levels = notice.get("reading") or {}, notice.get("levels") or {}
+    on_order, position, t1 = reading.get("on_order"), reading.get("available"), levels.get("T1")
+    if not isinstance(on_order, int) or not isinstance(position, int) or not isinstance(t1, int):
+        return False
+    return on_order > 0 and position > t1
+
+
 class TaskChannel(Channel):
     scheme: ClassVar[str] = "task"
     limits: ClassVar[ChannelLimits] = ChannelLimits(max_digest_items=10_000)
@@ -75,6 +89,8 @@ class TaskChannel(Channel):
                 continue  # the order exists already; its task waits for the goods
             if _predates_receipt(self.store, item_key, notice):
                 continue  # the goods came in after this notice: it asks for nothing now
+            if _covered_by_orders(notice):
+                continue  # what is on order covers the need; the shelf waits for it
             key = str(notice.get("idempotency_key") or f"{message.idempotency_key}#{i}")
             task = task_from_notice(notice, key)
             if task.suggested_qty <= 0 and task.tier in ("", "OK"):
