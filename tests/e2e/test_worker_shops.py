@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from stockwatch.adapters.alibaba1688.simulator.catalogue import Catalogue
 from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle, running_simulator
 from tests.conftest import PG_URL, require_pg, require_redis
-from tests.e2e.test_workers import _start, _wait_for
+from tests.e2e.test_workers import _start, _wait_for, stop_all
 
 STOCKWATCH = [sys.executable, "-m", "stockwatch.entrypoints.cli.app"]
 
@@ -153,15 +153,7 @@ def test_one_worker_serves_two_shops_and_each_shop_sees_only_its_own_stock(
             assert _readings(db_b) == want_b
             assert "does not serve shop" not in worker_log.read_text()
         finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            for proc in procs:
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_all(procs)
 
 
 def test_a_worker_refuses_two_shops_with_the_same_identity(tmp_path: Path) -> None:

@@ -109,6 +109,19 @@ def _start(args: list[str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen([*STOCKWATCH, *args], cwd=cwd, stdout=out, stderr=out, env=env)
 
 
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every process still running, then kill what has not stopped within 15 s."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _wait_for(what: str, check: Callable[[], bool], timeout: float) -> float:
     start = time.monotonic()
     while not check():
@@ -186,13 +199,5 @@ def test_three_workers_poll_everything_once_within_budget_and_a_standby_takes_ov
             )
             assert took < 15
         finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            for proc in procs:
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_all(procs)
             engine.dispose()

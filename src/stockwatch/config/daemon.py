@@ -38,6 +38,18 @@ def _seconds(value: str | float) -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
+def _loop_period(value: str | float) -> str | float:
+    """A loop's period: a duration longer than 0 (0 would loop without pause)."""
+    if _seconds(value) <= 0:
+        raise ValueError("must be longer than 0 s (0 would loop without pause)")
+    return value
+
+
+def _any_duration(value: str | float) -> str | float:
+    _seconds(value)  # raises for a bad duration; 0 is allowed
+    return value
+
+
 class DatabaseConfig(_Section):
     """Where state lives: empty URL = SQLite file ``stockwatch.sqlite3`` in the data dir."""
 
@@ -169,15 +181,12 @@ class OrdersConfig(_Section):
     @field_validator("every", "compensate_every")
     @classmethod
     def _period(cls, value: str | float) -> str | float:
-        if _seconds(value) <= 0:
-            raise ValueError("must be longer than 0 s (0 would loop without pause)")
-        return value
+        return _loop_period(value)
 
     @field_validator("overlap")
     @classmethod
     def _overlap(cls, value: str | float) -> str | float:
-        _seconds(value)
-        return value
+        return _any_duration(value)
 
 
 class PurchasesConfig(_Section):
@@ -195,15 +204,12 @@ class PurchasesConfig(_Section):
     @field_validator("every")
     @classmethod
     def _period(cls, value: str | float) -> str | float:
-        if _seconds(value) <= 0:
-            raise ValueError("must be longer than 0 s (0 would loop without pause)")
-        return value
+        return _loop_period(value)
 
     @field_validator("overlap")
     @classmethod
     def _overlap(cls, value: str | float) -> str | float:
-        _seconds(value)
-        return value
+        return _any_duration(value)
 
 
 class DeliveryConfig(_Section):
