@@ -15,10 +15,12 @@ later than usual (some suppliers often). Two merchants run the same shop in the 
   ``alerting.evaluate`` with the open purchase orders as the on-order part of the position;
   every morning the open orders are checked for lateness (``purchasing.late_orders``). The
   merchant orders when a notice says the position is at or below T1 (the quantity tops the
-  position up to T1 + a lead time of demand, at least a month of demand) and books the goods
-  in when they arrive, after the real lead time.
+  position up to T1 + a lead time of demand, at least a month of demand, demand at the rate the
+  product sizes orders from: ``TierLevels.order_rate``, the recent clean mean without promotion
+  uplift, as ``replenishment.suggest`` uses it) and books the goods in when they arrive, after
+  the real lead time.
 * **textbook**: orders when the position falls to d̄·L + 1.65·σ·√L (declared L, d̄ and σ over
-  the last 90 days of sales), the same order quantity rule.
+  the last 90 days of sales), the same order quantity rule with its own d̄.
 
 Printed per demand kind: stockout days %, fill rate %, stockouts warned at least one lead time
 ahead, notices (textbook: orders) per item per month, stock held in days of demand; then where
@@ -291,7 +293,7 @@ def run_stockwatch(
                 if notice.kind in ASKING and position <= lv.t1:
                     shop.triggers[i].append(day)
                     lead = world.declared[i]
-                    qty = order_qty(position, lv.t1, lv.velocity, lead)
+                    qty = order_qty(position, lv.t1, lv.order_rate, lead)
                     shop.orders.append((i, day, qty, position, len(open_orders[i]), lv.t2))
                     due = day + math.ceil(lead)
                     po = PurchaseOrder(

@@ -468,3 +468,18 @@ def test_stockwatch_run_starts_without_numpy_celery_pyarrow_or_alembic() -> None
     )
     assert "stockwatch.entrypoints.daemon" in loaded
     assert not loaded & {"numpy", "celery", "pyarrow", "alembic", "stockwatch.bulk.sweep"}
+
+
+def test_explain_shows_the_rate_orders_are_sized_from_in_both_languages() -> None:
+    config = str(SAMPLE / "stockwatch.toml")
+    code, out, _ = invoke("explain", "RETRO-CLOCK", "--config", config, "--as-of", AS_OF)
+    assert code == 0 and "补货量按日销 d_order = " in out and "不含促销提升" in out
+    code, out, _ = invoke(
+        "explain", "RETRO-CLOCK", "--config", config, "--as-of", AS_OF, "--lang", "en"
+    )
+    assert code == 0 and "Orders are sized at d_order = " in out
+    code, out, _ = invoke(
+        "explain", "RETRO-CLOCK", "--config", config, "--as-of", AS_OF, "--format", "json"
+    )
+    inputs = json.loads(out)["inputs"]
+    assert inputs["d_order"] > 0 and inputs["d_order"] != inputs["velocity7"]

@@ -165,6 +165,7 @@ def policies(draw: st.DrawFn) -> ThresholdPolicy:
             cover_t3_days=draw(st.sampled_from([0.5, 2.0])),
             window_days=window,
             velocity_days=draw(st.integers(1, min(window, 14))),
+            order_rate_days=draw(st.sampled_from([1, 5, 28, 200])),
             min_selling_days=draw(st.integers(0, 4)),
             min_history_days=draw(st.sampled_from([0, 3, 14])),
             new_item_daily_sales=draw(st.sampled_from([0.0, 1.0, 2.0, 7.3])),

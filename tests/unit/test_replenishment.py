@@ -49,3 +49,14 @@ def test_an_oversold_position_is_a_backorder_the_order_also_covers() -> None:
     # T1 100 + 10/day × 7 days = 170 target; 50 units already owed to buyers → 220 (§2.4).
     s = suggest(available=-50, t1=100, velocity=10, today=TODAY, lead_time_days=7)
     assert s.quantity == 220 and s.order_by == TODAY
+
+
+def test_the_lead_time_top_up_uses_the_order_rate_and_the_order_by_date_the_velocity() -> None:
+    # T1 60 + 5 days × 3/day (the order rate) − 12 = 63, not 60 + 5 × 4 − 12 = 68; the order-by
+    # date still reads how fast the shelf empties now: 40/4 = 10 days − 5 = 5 days from today.
+    s = suggest(available=12, t1=60, velocity=4.0, order_rate=3.0, today=TODAY, lead_time_days=5)
+    assert s.raw_quantity == 63 and s.quantity == 63
+    later = suggest(
+        available=40, t1=60, velocity=4.0, order_rate=3.0, today=TODAY, lead_time_days=5
+    )
+    assert later.order_by == date(2026, 11, 29)

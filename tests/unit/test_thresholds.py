@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -509,3 +509,61 @@ def test_sbc_classes(daily: list[int], label: str) -> None:
 def test_empirical_quantile_needs_enough_history() -> None:
     assert empirical_lead_time_demand([1, 2], 7, 0.95) is None
     assert empirical_lead_time_demand([1, 2, 3], 0, 0.95) is None
+
+
+def test_orders_are_sized_from_the_recent_clean_mean_not_the_velocity() -> None:
+    # 60 days of 2 a day, then 20 days of 3, then 10 of 4: the velocity is 4/day, the last 28
+    # days average (18·3 + 10·4)/28 = 94/28 = 3.357/day: a month's order sized from the last
+    # week alone would be 19 % larger.
+    daily = [2] * 60 + [3] * 20 + [4] * 10
+    policy = ThresholdPolicy(lead_time_days=7, buffer_days=0)
+    levels = compute_levels(policy, daily, DAY)
+    assert levels.velocity == pytest.approx(4.0)
+    assert levels.order_rate == pytest.approx(94 / 28)
+    assert levels.basis.input("d_order") == pytest.approx(94 / 28)
+    assert compute_levels(replace(policy, order_rate_days=10), daily, DAY).order_rate == 4.0
+    # A window shorter than order_rate_days: the whole (shorter) history.
+    assert compute_levels(replace(policy, window_days=20), daily, DAY).order_rate == 3.5
+
+
+def test_the_order_rate_leaves_stockout_and_promotion_days_out_and_is_never_uplifted() -> None:
+    daily = [2] * 60 + [3] * 20 + [4] * 10
+    policy = ThresholdPolicy(lead_time_days=7, buffer_days=0)
+    # The last day (11-23) was a stockout: 27 days remain, (18·3 + 9·4)/27 = 90/27.
+    out = compute_levels(policy, daily, DAY, stockout_days={date(2026, 11, 23)})
+    assert out.order_rate == pytest.approx(90 / 27)
+    # A promotion starting tomorrow lifts d̄ (the reorder point) but not the order rate.
+    item = Item("A")
+    promo = Promotion("双12", date(2026, 11, 25), date(2026, 11, 27), 3.0, skus=frozenset({"A"}))
+    boosted = compute_levels(policy, daily, DAY, item, [promo])
+    assert boosted.basis.input("d") == pytest.approx(4.0 * (4 + 3 * 3) / 7)
+    assert boosted.order_rate == pytest.approx(94 / 28)
+    # A new item sizes from its rule rate; a lumpy one from its window mean (as d̄).
+    assert compute_levels(policy, [0] * 85 + [1] * 5, DAY).order_rate == 1.0
+    lumpy = compute_levels(ThresholdPolicy(lead_time_days=10, buffer_days=0), [0, 0, 12] * 30, DAY)
+    assert lumpy.order_rate == pytest.approx(360 / 88)
+
+
+@given(
+    st.lists(st.integers(-3, 40), min_size=1, max_size=120),
+    st.integers(1, 60),
+    st.sets(st.integers(0, 119), max_size=20),
+)
+def test_the_order_rate_is_a_mean_of_recent_clean_days_and_ignores_future_promotions(
+    daily: list[int], days: int, out_idx: set[int]
+) -> None:
+    policy = ThresholdPolicy(lead_time_days=5, buffer_days=0, order_rate_days=days)
+    outs = {DAY - timedelta(days=len(daily) - i) for i in out_idx if i < len(daily)}
+    levels = compute_levels(policy, daily, DAY, stockout_days=outs)
+    history = [max(x, 0) for x in daily[-policy.window_days :]]
+    if levels.basis.strategy == "default":  # a new item: the rule rate
+        assert levels.order_rate == policy.new_item_daily_sales
+    else:
+        assert min(history) <= levels.order_rate <= max(history)
+    assert math.isfinite(levels.order_rate) and levels.order_rate >= 0
+    ahead = Promotion(
+        "later", DAY + timedelta(days=1), DAY + timedelta(days=3), 4.0, skus=frozenset({"A"})
+    )
+    with_promo = compute_levels(policy, daily, DAY, Item("A"), [ahead], outs)
+    plain = compute_levels(policy, daily, DAY, Item("A"), [], outs)
+    assert with_promo.order_rate == plain.order_rate

@@ -256,7 +256,7 @@ def test_recomputes_follow_a_rise_in_sales() -> None:
         replay.demand,
         replay.lead_days,
         10,
-        SimParams(first.t1, first.t2, first.t3, first.t1 + first.velocity * 3.0),
-        changes=[(7, SimParams(at_7.t1, at_7.t2, at_7.t3, at_7.t1 + at_7.velocity * 3.0))],
+        SimParams(first.t1, first.t2, first.t3, first.t1 + first.order_rate * 3.0),
+        changes=[(7, SimParams(at_7.t1, at_7.t2, at_7.t3, at_7.t1 + at_7.order_rate * 3.0))],
     )
     assert one_week == by_hand

@@ -80,6 +80,7 @@ class _PolicyTable:
     cover_t3_days: F64
     window: I64
     velocity_days: I64
+    order_days: I64
     min_selling: I64
     min_history: I64
     new_rate: F64
@@ -130,6 +131,7 @@ class _PolicyTable:
             cover_t3_days=f(lambda p: p.cover_t3_days),
             window=i(lambda p: p.window_days),
             velocity_days=i(lambda p: p.velocity_days),
+            order_days=i(lambda p: p.order_rate_days),
             min_selling=i(lambda p: p.min_selling_days),
             min_history=i(lambda p: p.min_history_days),
             new_rate=f(lambda p: p.new_item_daily_sales),
@@ -176,6 +178,7 @@ class BulkLevels:
     raw: F64  # (N, 3) unrounded T1, T2, T3 after tier specs and threshold promotions
     history_days: I64
     velocity7: F64
+    order_rate: F64  # d_order: the recent clean mean orders are sized from (no promotion)
     recent_selling_days: I64
     selling_days: I64
     lead_demand: I64  # empirical lead-time demand quantile, −1 when not used
@@ -216,6 +219,7 @@ class BulkLevels:
             ("k", float(self.k[i])),
             ("history_days", float(self.history_days[i])),
             ("velocity7", float(self.velocity7[i])),
+            ("d_order", float(self.order_rate[i])),
         )
         learned = self._learned(i)
         if learned is not None:
@@ -284,6 +288,7 @@ class BulkLevels:
             self.k.tolist(),
             self.history_days.tolist(),
             self.velocity7.tolist(),
+            self.order_rate.tolist(),
             self.ss.tolist(),
             self.rop.tolist(),
             self.raw.tolist(),
@@ -307,9 +312,8 @@ class BulkLevels:
         noted: list[bool],
     ) -> list[TierLevels | None]:
         out: list[TierLevels | None] = []
-        for i, (p, t1, t2, t3, rate, sd, lead, lsd, rev, k, hist, v7, ss, rop, raw) in enumerate(
-            cols
-        ):
+        for i, row in enumerate(cols):
+            p, t1, t2, t3, rate, sd, lead, lsd, rev, k, hist, v7, d_order, ss, rop, raw = row
             if disabled[i]:
                 out.append(TierLevels.off(Basis("disabled", notes=("threshold set to 0 by hand",))))
                 continue
@@ -334,6 +338,7 @@ class BulkLevels:
                 ("k", k),
                 ("history_days", float(hist)),
                 ("velocity7", v7),
+                ("d_order", d_order),
             )
             learned = self._learned(i)
             if learned is not None:
@@ -613,7 +618,7 @@ class _Out:
 
     a: dict[str, npt.NDArray[Any]]
 
-    _FLOAT = ("rate", "sd", "review", "k", "ss", "rop", "velocity7")
+    _FLOAT = ("rate", "sd", "review", "k", "ss", "rop", "velocity7", "order_rate")
     _INT = (
         "t1",
         "t2",
@@ -717,6 +722,40 @@ def _clean_stats(x: IntArray, mk: npt.NDArray[np.int8], velocity_days: int) -> _
     velocity = np.where(counted > 0, vsum / np.maximum(counted, 1).astype(np.float64), mean)
     recent = sell_c[:, lo:].sum(axis=1)
     return _Clean(raw_first, dropped, n, s1, s2, k, velocity, recent)
+
+
+def _order_rates(x: IntArray, n: I64, days: I64) -> F64:
+    """The core's ``order_rate`` for rows with no day left out: the mean of the last ``days``
+    days from the first sale on (``n`` history days; the leading zeros before add nothing)."""
+    x = np.maximum(x, 0)
+    width = x.shape[1]
+    sums = np.zeros(len(n), dtype=np.float64)
+    for d in np.unique(days).tolist():
+        sel = days == d
+        span = min(int(d), width)
+        sums[sel] = np.einsum("ij->i", x[sel][:, width - span :].astype(np.float64))
+    counted = np.minimum(days, n).astype(np.float64)
+    return np.divide(sums, counted, out=np.zeros(len(n)), where=counted > 0)
+
+
+def _order_rates_dropped(x: IntArray, dropped: Bool, days: I64) -> F64:
+    """The core's ``order_rate`` with ``dropped`` days left out (rows of one window group)."""
+    x = np.maximum(x, 0)
+    width = x.shape[1]
+    cols = np.arange(width)[None, :]
+    keep = ~dropped
+    xc = np.where(keep, x, 0).astype(np.float64)
+    selling = xc > 0
+    first = np.where(selling.any(axis=1), selling.argmax(axis=1), width)
+    lo = np.maximum(width - days, first)
+    inside = keep & (cols >= lo[:, None])
+    counted = inside.sum(axis=1).astype(np.float64)
+    recent = np.einsum("ij->i", np.where(inside, xc, 0.0))
+    history = (keep & (cols >= first[:, None])).sum(axis=1).astype(np.float64)
+    total = np.einsum("ij->i", xc)
+    whole = np.divide(total, history, out=np.zeros(len(first)), where=history > 0)
+    rates: F64 = np.where(counted > 0, recent / np.maximum(counted, 1.0), whole)
+    return rates
 
 
 def _empirical(
@@ -826,6 +865,11 @@ def _chunk(
             for dst, src in zip((n, s1, s2, k, vsum, recent), res, strict=True):
                 dst[mask] = src
     velocity = vsum / vdays.astype(np.float64)
+    odays = t.order_days[pi]
+    d_order = np.zeros(rows, dtype=np.float64)
+    for w in np.unique(window).tolist():
+        sel = window == w
+        d_order[sel] = _order_rates(x[sel][:, width - w :], n[sel], odays[sel])
     new = n < t.min_history[pi]  # on the raw history: a new item has no baseline to clean
     noted = np.zeros(rows, dtype=np.bool_)
     kept = np.zeros(rows, dtype=np.bool_)
@@ -850,6 +894,10 @@ def _chunk(
             n[rows_used], s1[rows_used], s2[rows_used] = cs.n[apply], cs.s1[apply], cs.s2[apply]
             k[rows_used], recent[rows_used] = cs.k[apply], cs.recent[apply]
             velocity[rows_used] = cs.velocity[apply]
+            if len(rows_used):
+                d_order[rows_used] = _order_rates_dropped(
+                    x[rows_used, width - w :], cs.dropped[apply], odays[rows_used]
+                )
             for j in np.flatnonzero(apply).tolist():
                 dropped_rows[int(sel[j])] = cs.dropped[j]
     nf = n.astype(np.float64)
@@ -903,6 +951,9 @@ def _chunk(
     has_ld = lead_demand >= 0
     # Intermittent items with an empirical reorder point take d̄ from the window mean (core).
     rate = np.where(has_ld & ~fallback & (recent > 0), mean, rate)
+    # Orders are sized without any promotion: the new-item rule rate, a lumpy item's window
+    # mean, else the recent clean mean (the core's order_rate).
+    d_order = np.where(new, new_rate, np.where(has_ld, mean, d_order))
     up_rate, up_sd, has_up = up
     if has_up.any():
         rate = np.where(has_up, rate * up_rate, rate)
@@ -1014,6 +1065,7 @@ def _chunk(
     o["raw"][:] = raw.T
     o["history_days"][:] = n
     o["velocity7"][:] = velocity
+    o["order_rate"][:] = d_order
     o["recent_selling_days"][:] = recent
     o["selling_days"][:] = k
     o["lead_demand"][:] = lead_demand

@@ -423,7 +423,7 @@ def _levels(
     for row in np.flatnonzero(bulk.error).tolist():
         bad_rows.setdefault(row, f"{data.skus[row]}: {bulk.error_message(row)}")
     alpha = np.array([p.service_level for p in policies], dtype=np.float64)[index]
-    up_to = bulk.t1 + bulk.rate * bulk.lead
+    up_to = bulk.t1 + bulk.order_rate * bulk.lead  # the task's target: replenishment.suggest
     t1 = np.where(bad | bulk.disabled, 0, bulk.t1)
     t2 = np.where(bad | bulk.disabled, 0, bulk.t2)
     t3 = np.where(bad | bulk.disabled, 0, bulk.t3)

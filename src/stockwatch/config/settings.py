@@ -168,6 +168,7 @@ class ThresholdSection(Section):
     cover_t3_days: float | None = Field(None, gt=0)
     window_days: int | None = Field(None, ge=2, le=3660)
     velocity_days: int | None = Field(None, ge=1)
+    order_rate_days: int | None = Field(None, ge=1)
     min_selling_days: int | None = Field(None, ge=0)
     min_history_days: int | None = Field(None, ge=0)
     new_item_daily_sales: float | None = Field(None, ge=0)

@@ -218,6 +218,13 @@ class TierLevels:
                 f"T1={self.t1}, T2={self.t2}, T3={self.t3}"
             )
 
+    @property
+    def order_rate(self) -> float:
+        """Return d_order, the demand rate orders are sized from (units/day): the recent clean
+        mean the computation stored, else (levels from before it, set by hand) the velocity."""
+        found = self.basis.input("d_order")
+        return self.velocity if found is None else found
+
     @classmethod
     def off(cls, basis: Basis | None = None) -> TierLevels:
         return cls(0, 0, 0, basis=basis or Basis("disabled"), disabled=True)

@@ -78,12 +78,18 @@ def suggest(
     min_order_qty: int = 1,
     order_multiple: int = 1,
     breaks: Sequence[PriceBreak] = (),
+    order_rate: float | None = None,
 ) -> Suggestion:
-    """Return the order quantity and order-by date for one item at ``available`` units."""
+    """Return the order quantity and order-by date for one item at ``available`` units.
+
+    The quantity tops the position up to T1 plus a lead time of demand at ``order_rate``
+    (``TierLevels.order_rate``: the recent clean mean, no promotion uplift; the velocity when
+    None). The order-by date uses the velocity: how soon the shelf runs out is the recent rate.
+    """
     lead = DEFAULT_LEAD_TIME_DAYS if lead_time_days is None else max(lead_time_days, 0.0)
     # An oversold (negative) position is a backorder the order must also cover (§2.4).
     position = available or 0
-    target = t1 + velocity * lead
+    target = t1 + (velocity if order_rate is None else order_rate) * lead
     raw = max(target - position, 0.0)
     if raw == 0 and position <= 0:
         raw = float(max(min_order_qty, 1))  # out of stock with no sales data: at least the MOQ

@@ -140,6 +140,10 @@ class ThresholdPolicy:
     cover_t3_days: float = 2.0  # days_of_cover strategy: T3 = velocity · cover_t3_days
     window_days: int = 90
     velocity_days: int = 7
+    # Orders are sized from the clean mean of this many recent days (d_order), not from the
+    # 7-day velocity: a month's order sized from one noisy week is biased up (an order goes out
+    # when the week ran high) and a promotion's uplift would be bought for a whole month.
+    order_rate_days: int = 28
     min_selling_days: int = 2  # below this many selling days in the velocity window, use the mean
     min_history_days: int = 14
     new_item_daily_sales: float = 1.0
@@ -171,6 +175,8 @@ class ThresholdPolicy:
             raise ValueError(f"window_days must be between 2 and 3660, got {self.window_days}")
         if not 1 <= self.velocity_days <= self.window_days:
             raise ValueError("velocity_days must be between 1 and window_days")
+        if self.order_rate_days < 1:  # longer than the window: the window's mean
+            raise ValueError(f"order_rate_days must be ≥ 1, got {self.order_rate_days}")
         if self.min_selling_days < 0 or self.min_history_days < 0:
             raise ValueError("min_selling_days and min_history_days must be ≥ 0")
         if self.new_item_daily_sales < 0:
@@ -305,6 +311,25 @@ def demand_stats(
         adi=adi,
         cv2=cv2,
     )
+
+
+def order_rate(daily: Sequence[int], days: int, dropped: Sequence[bool] | None = None) -> float:
+    """Return d_order: the mean of the last ``days`` days from the first clean sale on, without
+    the ``dropped`` (stockout, promotion) days; the mean of the whole clean history when none
+    of those days counts, 0 without any sale.
+
+    The rate an order is sized from (``replenishment.suggest``): steadier than the 7-day
+    velocity that the reorder point reacts with, and never lifted by a promotion.
+    """
+    values = [max(int(x), 0) for x in daily]
+    gone = list(dropped) if dropped is not None else [False] * len(values)
+    first = next((i for i, x in enumerate(values) if x > 0 and not gone[i]), len(values))
+    lo = max(len(values) - days, first)
+    kept = [values[i] for i in range(lo, len(values)) if not gone[i]]
+    if kept:
+        return sum(kept) / len(kept)
+    history = clean_history(values, gone)
+    return sum(history) / len(history) if history else 0.0
 
 
 def intermittent_rate_note(history_days: int, velocity_days: int) -> str:
@@ -576,6 +601,7 @@ def compute_levels(
     stats = demand_stats(history, policy.velocity_days)
     new_item = stats.history_days < policy.min_history_days
     used = history[len(history) - stats.history_days :]
+    dropped: list[bool] | None = None  # the days left out of the baseline, when any are
     if not new_item and (stockout_days or (item is not None and promotions)):
         marks = day_marks(len(history), as_of, item, promotions, stockout_days)
         raw_first = len(history) - stats.history_days
@@ -589,6 +615,7 @@ def compute_levels(
             )
             if not kept:
                 stats = clean
+                dropped = [bool(m) and i >= raw_first for i, m in enumerate(marks)]
                 used = clean_history(history, [bool(m) for m in marks])
     strategy = policy.strategy
     lead_demand: int | None = None
@@ -640,6 +667,12 @@ def compute_levels(
                 # no sale at all keeps velocity 0 where min_selling_days = 0 asks for it.)
                 rate = stats.mean
                 ex.notes.append(intermittent_rate_note(stats.history_days, policy.velocity_days))
+    if new_item:
+        d_order = rate
+    elif lead_demand is not None:
+        d_order = stats.mean  # lumpy: one order in a few weeks is not a rate, the window mean is
+    else:
+        d_order = order_rate(history, policy.order_rate_days, dropped)
     uplift = promotion_uplift(item, promotions, as_of, lead + review)
     if uplift is not None:
         # Only the promotion days inside the protection window raise the demand to cover.
@@ -660,6 +693,7 @@ def compute_levels(
             ("k", rate * policy.buffer_days + policy.buffer_units),
             ("history_days", float(stats.history_days)),
             ("velocity7", stats.velocity),
+            ("d_order", d_order),
             *(learned_inputs(lead_time) if lead_time is not None else ()),
         ]
     )

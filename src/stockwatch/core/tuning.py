@@ -314,7 +314,7 @@ def candidate_levels(
         policy = replace(policy, service_level=alpha)
         levels = compute_levels(policy, replay.before, as_of, item, promotions)
     lead = dict(levels.basis.inputs).get("L", 0.0)
-    return levels, levels.t1 + levels.velocity * lead
+    return levels, levels.t1 + levels.order_rate * lead
 
 
 def replay_item(

@@ -137,6 +137,7 @@ def notice_payload(
             available=notice.available,
             t1=lv.t1,
             velocity=lv.velocity,
+            order_rate=lv.order_rate,
             today=notice.at.astimezone(tz).date(),
             lead_time_days=lead,
             min_order_qty=item.min_order_qty if item else 1,

@@ -559,6 +559,18 @@ def _print_explanation(
             ),
             highlight=False,
         )
+    d_order = lv.basis.input("d_order")
+    if d_order is not None:
+        out.print(
+            t(
+                "order_rate",
+                lang,
+                rate=d_order,
+                days=policy.order_rate_days,
+                d=lv.basis.input("d") or 0.0,
+            ),
+            highlight=False,
+        )
     for note in lv.basis.notes:
         out.print(f"• {note_text(note, lang)}", highlight=False, markup=False)
     result = t("disabled", lang) if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"

@@ -47,6 +47,13 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Lead time learned from {n} received orders ({scope}): observed {obs:.1f} ± "
         "{obs_sd:.1f} d, blended with the declared one: L = {L:.2f} d, σL = {sL:.2f} d",
     ),
+    "order_rate": (
+        "补货量按日销 d_order = {rate:.2f}/天 计算（近 {days} 天剔除断货日和促销日的均值，"
+        "间歇性商品取整个窗口的均值；不含促销提升）；再订货点用 d̄ = {d:.2f}/天",
+        "Orders are sized at d_order = {rate:.2f}/day (the mean of the last {days} days without "
+        "stockout and promotion days, the whole window's for intermittent items; no promotion "
+        "uplift); the reorder point uses d̄ = {d:.2f}/day",
+    ),
     "scope_item": ("本商品的采购单", "this item's orders"),
     "scope_supplier": ("同一供应商的采购单", "the supplier's orders"),
     "col_name": ("名称", "name"),
