@@ -48,6 +48,9 @@ class Site:
     clock: Clock
 
     def client(self, **kw: object) -> httpx.Client:
+        # httpx's 5 s default read timeout failed a different test of this module in two full
+        # runs at load average 12–15 (each passes alone): wait as the other e2e clients do.
+        kw.setdefault("timeout", 60)
         return httpx.Client(base_url=self.url, **kw)  # type: ignore[arg-type]
 
     @contextmanager
