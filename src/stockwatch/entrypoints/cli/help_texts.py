@@ -67,6 +67,7 @@ ZH_HELP: dict[str, str] = {
     "orders place": "记录已下单的货物（来自任务，或针对某个商品）。",
     "orders receive": "记录收货；全部收齐时关闭采购单及其任务。",
     "orders cancel": "取消未完成的采购单：其数量不再计入库存位置。",
+    "orders unmatched": "列出无法对应到唯一商品的 1688 采购行（它们不计入任何商品的在途数量）。",
     "users": "看板用户：添加、列出、改密码、删除。",
     "users add": "添加用户（输入两次密码；脚本可用 --password-stdin）。",
     "users passwd": "设置用户密码；该用户的所有会话都会结束。",
