@@ -479,6 +479,7 @@ def test_the_cli_imports_no_subcommand_module_until_one_is_invoked() -> None:
         "stockwatch.entrypoints.cli.app",
         "stockwatch.entrypoints.cli.common",
         "stockwatch.entrypoints.cli.texts",
+        "stockwatch.entrypoints.cli.help_texts",  # --help's zh-CN texts: no command in it
     }
     assert not loaded & {"fastapi", "uvicorn", "numpy", "celery", "pyarrow"}
 
