@@ -21,7 +21,15 @@ from stockwatch.adapters.alibaba1688.simulator.catalogue import Catalogue
 from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle, running_simulator
 from stockwatch.adapters.alibaba1688.token_file import JsonTokenStore
 from stockwatch.config.settings import load_config
-from stockwatch.entrypoints.worker.app import POLL_TASK, make_app, process, runtime
+from stockwatch.entrypoints.worker.app import (
+    POLL_TASK,
+    make_app,
+    process,
+    runtime,
+    shop_configs,
+    shop_id,
+    warm_up,
+)
 from stockwatch.wiring.compose import open_database
 from tests.conftest import require_redis
 
@@ -183,3 +191,16 @@ def test_after_shutdown_the_next_task_starts_a_new_loop_and_runtime(
     assert old.closed
     _poll(shop)
     assert runtime() is not old
+
+
+def test_warm_up_builds_the_shops_runtime_and_session_before_any_task(
+    shop: Celery, sim: SimulatorHandle
+) -> None:
+    process.close()  # the fixture built the runtime to sync the catalogue
+    warm_up()
+    warmed = process.runtime(shop_id(shop_configs()[0]))
+    assert warmed.gateway_open
+    session = warmed.gateway()
+    keys = [str(item.key) for item in warmed.group_items("all")]
+    shop.tasks[POLL_TASK]("all", keys, shop=shop_id(shop_configs()[0]))
+    assert warmed.gateway() is session  # the task ran on what the warm-up built

@@ -66,9 +66,14 @@ class WorkerRuntime:
         loop every task of the process runs on: its HTTP and Redis pools belong to that loop."""
         if self.closed:
             raise RuntimeError("this shop's worker runtime is closed")
-        if self._session is None or self._session.client.http.is_closed:
-            self._session = gateway_session(self.config, self.store.engine, self.clock)
-        return self._session
+        session = self._session
+        if session is None or session.client.http.is_closed:
+            session = self._session = gateway_session(self.config, self.store.engine, self.clock)
+        return session
+
+    @property
+    def gateway_open(self) -> bool:
+        return self._session is not None and not self._session.client.http.is_closed
 
     def source(self) -> StockSource:
         return self.gateway().source

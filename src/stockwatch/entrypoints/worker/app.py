@@ -10,7 +10,7 @@ default of every 100 s (``restore_settings``).
 
 Resources: every task runs on the process's one event loop and its shop's long-lived runtime
 (1688 session with keep-alive connections, Redis pool, engine, channels; process.py), built
-on the first task after the process (or a prefork child) started and closed at shutdown.
+as the worker starts (``warm_up``; else on the first task) and closed at shutdown.
 
 Several shops: each shop is its own configuration (its own database or schema, 1688 tokens,
 items, channels; docs/scaling.md) and its own queue. A worker started with several shops
@@ -20,6 +20,7 @@ and runs on that shop's runtime, so a task can only ever touch its own shop's da
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,24 @@ def runtime(shop: str | None = None) -> WorkerRuntime:
     return process.runtime(shop)
 
 
+log = logging.getLogger("stockwatch.worker")
+
+
+def warm_up(**_: object) -> None:
+    """Build every shop's runtime and 1688 session before the worker takes its first task, so
+    the catalogue load and connection setup delay no task. A shop that cannot be built now
+    (its database down) is built again by its first task, which then reports the error."""
+
+    async def open_gateway(rt: WorkerRuntime) -> None:
+        rt.gateway()
+
+    for config in shop_configs():
+        try:
+            process.run(open_gateway(process.runtime(shop_id(config))))
+        except Exception as exc:  # any failure: the first task builds it again and reports
+            log.warning("shop %s not ready yet: %s", shop_id(config), exc)
+
+
 def _after_fork(**_: object) -> None:
     process.after_fork()
 
@@ -81,6 +100,7 @@ def _at_shutdown(**_: object) -> None:
 
 
 # weak=False: the receivers are module functions, but keep them whatever imports this module.
+signals.worker_init.connect(warm_up, weak=False)
 signals.worker_process_init.connect(_after_fork, weak=False)
 signals.worker_process_shutdown.connect(_at_shutdown, weak=False)
 signals.worker_shutdown.connect(_at_shutdown, weak=False)

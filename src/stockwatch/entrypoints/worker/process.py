@@ -7,7 +7,8 @@ the refresh lock, the token upkeep — serves every later task of the process. B
 ran ``asyncio.run`` and built all of that anew: a TCP connect, a token load and a Redis connect
 per batch, CPU the poll scales on.
 
-Created lazily, and only in the process that uses them: state copied by a ``fork`` (a prefork
+Created lazily (``app.warm_up`` asks for them as the worker starts), and only in the process
+that uses them: state copied by a ``fork`` (a prefork
 pool child, ``worker_process_init``) is forgotten, never used or closed, because its sockets
 belong to the parent. ``close`` (``worker_shutdown``/``worker_process_shutdown``) closes every
 runtime on the loop, then stops the loop. A closed runtime is rebuilt on its shop's next task.
