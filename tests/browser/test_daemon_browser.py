@@ -34,7 +34,14 @@ from stockwatch.ports import NewThreshold, ThresholdStatus
 from stockwatch.wiring.accounts import build_accounts
 from stockwatch.wiring.compose import build_daemon, open_database, token_store
 from tests.browser.test_dashboard_browser import ARTIFACTS, CHROMIUM, FLAGS, _require_browser
-from tests.e2e.daemon_setup import DUCK_OFFER, LAMP_OFFER, LAMP_SKU, shop_catalogue, write_shop
+from tests.e2e.daemon_setup import (
+    DUCK_OFFER,
+    LAMP_OFFER,
+    LAMP_SKU,
+    TASK_ROUTES,
+    shop_catalogue,
+    write_shop,
+)
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -48,18 +55,6 @@ ITEMS = (
     f"sku,title,offer_id,sku_id\n{DUCK},{HOSTILE},{DUCK_OFFER},\n"
     f"{LAMP},夜光灯,{LAMP_OFFER},{LAMP_SKU}\n"
 )
-SHOP = """
-[[channels]]
-name = "console"
-url = "console://?lang=en"
-[[channels]]
-name = "task"
-url = "task://"
-[[routes]]
-name = "shop"
-channels = ["console", "task"]
-lang = "en"
-"""
 WAIT = 60_000  # ms: generous, the CI machine is loaded; expect() returns as soon as it holds
 
 
@@ -102,7 +97,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     _require_browser()
     root = tmp_path_factory.mktemp("daemon-shop")
     with running_simulator(shop_catalogue(500, 500), qps=None) as sim:
-        extra = SHOP.replace("[[channels]]", "refresh_seconds = 2\n\n[[channels]]", 1)
+        extra = TASK_ROUTES.replace("[[channels]]", "refresh_seconds = 2\n\n[[channels]]", 1)
         config = write_shop(root, interval=0.2, gateway=sim.base_url, extra=extra)
         (root / "items.csv").write_text(ITEMS, encoding="utf-8")
         text = config.read_text(encoding="utf-8")  # the shop works in Chinese (the default)

@@ -1,12 +1,21 @@
 """A small shop for daemon tests: two items with hand-set levels, a stock file or the 1688
-simulator as the source, a config."""
+simulator as the source, a config; and a daemon run in the test's own event loop."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from stockwatch.adapters.alibaba1688.simulator.catalogue import Catalogue, Offer, Sku, step_of
+from stockwatch.adapters.db.store import SqlStore
+from stockwatch.entrypoints.daemon import Daemon
+from stockwatch.wiring.compose import build_daemon
 
 SECRET = "demoSecret123"
 ITEMS = (
@@ -17,6 +26,19 @@ ITEMS = (
 
 
 DUCK_OFFER, LAMP_OFFER, LAMP_SKU, LAMP_SPEC = 610000000001, 610000000002, 5104790281451, "glow"
+# Alerts go to the console and open replenishment tasks (extra config for write_shop).
+TASK_ROUTES = """
+[[channels]]
+name = "console"
+url = "console://?lang=en"
+[[channels]]
+name = "task"
+url = "task://"
+[[routes]]
+name = "shop"
+channels = ["console", "task"]
+lang = "en"
+"""
 
 
 def write_shop(
@@ -90,3 +112,45 @@ def write_stock(root: Path, at: datetime, duck: int, lamp: int) -> None:
     tmp = root / "stock.tmp"
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(root / "stock.csv")
+
+
+class OffsetClock:
+    """Real time plus an offset the test moves forward by days."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+async def until(condition: Callable[[], object], what: str, timeout: float = 20) -> Any:
+    """Return ``condition()`` (run off the loop) once it is truthy; fail after ``timeout`` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await asyncio.to_thread(condition)
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def daemon_running(
+    cfg: Any, clock: Callable[[], datetime]
+) -> AsyncIterator[tuple[httpx.AsyncClient, SqlStore]]:
+    """Run the daemon of ``cfg`` on ``clock``; yield a client of its HTTP API and its store."""
+    parts = build_daemon(cfg, http_port=0, clock=clock)
+    store = parts.store
+    assert isinstance(store, SqlStore)
+    daemon = Daemon(parts)
+    task = asyncio.create_task(daemon.run())
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 20)
+        async with httpx.AsyncClient(base_url=str(daemon.url)) as web:
+            yield web, store
+    finally:
+        daemon.stop.set()
+        await asyncio.wait_for(task, 20)
+        store.engine.dispose()

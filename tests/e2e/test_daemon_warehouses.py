@@ -19,7 +19,7 @@ from stockwatch.core.model import ItemKey
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.entrypoints.daemon import Daemon
 from stockwatch.wiring.compose import build_daemon, token_store
-from tests.e2e.test_replenishment_loop import _until
+from tests.e2e.daemon_setup import until
 
 OFFER = 610000000011
 HZ, GZ = ItemKey("LAMP", "HZ"), ItemKey("LAMP", "GZ")
@@ -68,9 +68,9 @@ def test_each_warehouse_reads_its_share_of_the_offer(tmp_path: Path) -> None:
                 return hz[0].reading.on_hand, gz[0].reading.on_hand
 
             try:
-                first = await _until(both, "a reading of both warehouses")
+                first = await until(both, "a reading of both warehouses")
                 sim.set_stock(OFFER, 50)
-                await _until(lambda: both() == (30, 20), "the new stock, split")
+                await until(lambda: both() == (30, 20), "the new stock, split")
                 return first  # type: ignore[return-value]
             finally:
                 daemon.stop.set()

@@ -22,10 +22,16 @@ from stockwatch.adapters.db.store import SqlStore
 from stockwatch.config.settings import load_config
 from stockwatch.core.model import ItemKey
 from stockwatch.entrypoints.cli.app import app
-from stockwatch.entrypoints.daemon import Daemon
-from stockwatch.wiring.compose import build_daemon, open_store, token_store
-from tests.e2e.daemon_setup import DUCK_OFFER, shop_catalogue, write_shop
-from tests.e2e.test_replenishment_loop import CHANNELS, Clock, _until
+from stockwatch.wiring.compose import open_store, token_store
+from tests.e2e.daemon_setup import (
+    DUCK_OFFER,
+    TASK_ROUTES,
+    OffsetClock,
+    daemon_running,
+    shop_catalogue,
+    until,
+    write_shop,
+)
 
 DUCK = ItemKey("RUBBER-DUCK")
 DAY = timedelta(days=1)
@@ -41,7 +47,7 @@ def test_a_1688_purchase_is_imported_late_delivered_in_parts_and_teaches_the_lea
     tmp_path: Path,
 ) -> None:
     with running_simulator(shop_catalogue(25, 500), qps=None) as sim:
-        config = write_shop(tmp_path, interval=0.1, gateway=sim.base_url, extra=CHANNELS + PULLS)
+        config = write_shop(tmp_path, interval=0.1, gateway=sim.base_url, extra=TASK_ROUTES + PULLS)
         (tmp_path / "items.csv").write_text(ITEMS, encoding="utf-8")
         cfg = load_config(config)
         open_store(cfg).engine.dispose()  # migrated before the daemon starts
@@ -58,29 +64,18 @@ def test_a_1688_purchase_is_imported_late_delivered_in_parts_and_teaches_the_lea
 
 
 async def _run(cfg: Any, sim: SimulatorHandle) -> None:
-    clock = Clock()
-    parts = build_daemon(cfg, http_port=0, clock=clock)
-    store = parts.store
-    assert isinstance(store, SqlStore)
-    daemon = Daemon(parts)
-    task = asyncio.create_task(daemon.run())
-    try:
-        await asyncio.wait_for(daemon.ready.wait(), 20)
-        async with httpx.AsyncClient(base_url=str(daemon.url)) as web:
-            await _scenario(web, store, clock, sim)
-    finally:
-        daemon.stop.set()
-        await asyncio.wait_for(task, 20)
-        store.engine.dispose()
+    clock = OffsetClock()
+    async with daemon_running(cfg, clock) as (web, store):
+        await _scenario(web, store, clock, sim)
 
 
-def _later(clock: Clock, sim: SimulatorHandle, days: float) -> None:
+def _later(clock: OffsetClock, sim: SimulatorHandle, days: float) -> None:
     """Move the daemon's clock and the simulated 1688's together."""
     clock.offset += days * DAY
     sim.admin("advance", hours=24 * days)
 
 
-async def _scenario(web: httpx.AsyncClient, store: SqlStore, clock: Clock, sim: Any) -> None:
+async def _scenario(web: httpx.AsyncClient, store: SqlStore, clock: OffsetClock, sim: Any) -> None:
     async def get(path: str, **params: str) -> Any:
         return (await web.get(path, params=params)).json()
 
@@ -90,10 +85,10 @@ async def _scenario(web: httpx.AsyncClient, store: SqlStore, clock: Clock, sim: 
         return httpx.get(f"{base}/api/orders", params={"status": status}).json()  # type: ignore[no-any-return]
 
     # 25 on the shelf ≤ T2 30: the alert opens a replenishment task.
-    [duck_task] = await _until(lambda: httpx.get(f"{base}/api/tasks").json(), "a task")  # type: ignore[misc]
+    [duck_task] = await until(lambda: httpx.get(f"{base}/api/tasks").json(), "a task")
     # The merchant buys 60 on 1688 (paid at once): the daemon imports it and takes the task.
     bought = sim.admin("purchase", offer_id=DUCK_OFFER, quantity=60)["order_id"]
-    [order] = await _until(orders, "the imported purchase order")  # type: ignore[misc]
+    [order] = await until(orders, "the imported purchase order")
     assert order["external_ref"] == f"1688:{bought}:0" and order["source"] == "1688"
     assert (order["item"], order["quantity"], order["status"]) == (str(DUCK), 60, "ordered")
     assert order["supplier"] == "yiwu_duck_factory"
@@ -102,42 +97,42 @@ async def _scenario(web: httpx.AsyncClient, store: SqlStore, clock: Clock, sim: 
     # The declared lead time is 2 days; four days later nothing has come and the shelf is empty.
     _later(clock, sim, 4)
     sim.set_stock(DUCK_OFFER, 0)
-    [late] = await _until(lambda: store.events(DUCK, ["late_supplier"]), "the late notice")  # type: ignore[misc]
+    [late] = await until(lambda: store.events(DUCK, ["late_supplier"]), "the late notice")
     assert late.payload["late"]["order"] == f"1688:{bought}:0"
     assert late.payload["late"]["supplier"] == "yiwu_duck_factory"
     assert late.payload["late"]["days_late"] >= 2
     # Part of it arrives: 25 of 60 signed for; 35 stay on order in the position.
     sim.admin("purchase_ship", order_id=bought, quantities={"0": 25})
     sim.admin("purchase_deliver", order_id=bought)
-    [part] = await _until(lambda: [o for o in orders() if o["status"] == "partial"], "partial")  # type: ignore[misc]
+    [part] = await until(lambda: [o for o in orders() if o["status"] == "partial"], "partial")
     assert (part["received_qty"], part["open_quantity"]) == (25, 35)
     sim.set_stock(DUCK_OFFER, 25)
     # The rest: received, four days after payment; the task closes.
     sim.admin("purchase_ship", order_id=bought)
     sim.admin("purchase_deliver", order_id=bought)
-    [done] = await _until(lambda: [o for o in orders() if o["status"] == "received"], "received")  # type: ignore[misc]
+    [done] = await until(lambda: [o for o in orders() if o["status"] == "received"], "received")
     assert done["lead_time_days"] == pytest.approx(4.0, abs=0.01)
     sim.set_stock(DUCK_OFFER, 200)
     closed = await get("/api/tasks", status="closed")
     assert [(t["id"], t["close_reason"]) for t in closed] == [(duck_task["id"], "received")]
     # A cancelled purchase never counts as on order.
     dropped = sim.admin("purchase", offer_id=DUCK_OFFER, quantity=40)["order_id"]
-    await _until(
+    await until(
         lambda: [o for o in orders("open") if o["external_ref"].startswith(f"1688:{dropped}")],
         "import",
     )
     sim.admin("purchase_cancel", order_id=dropped)
-    await _until(lambda: [o for o in orders() if o["status"] == "cancelled"], "the cancellation")
+    await until(lambda: [o for o in orders() if o["status"] == "cancelled"], "the cancellation")
     assert await asyncio.to_thread(orders, "open") == []
     # Two more purchases, five and six days each: enough to learn the item's lead time.
     for days in (5, 6):
         more = sim.admin("purchase", offer_id=DUCK_OFFER, quantity=40)["order_id"]
         ref = f"1688:{more}:0"
-        await _until(lambda: [o for o in orders("open") if o["external_ref"] == ref], "import")  # noqa: B023
+        await until(lambda: [o for o in orders("open") if o["external_ref"] == ref], "import")  # noqa: B023
         _later(clock, sim, days)
         sim.admin("purchase_ship", order_id=more)
         sim.admin("purchase_deliver", order_id=more)
-        await _until(
+        await until(
             lambda: [o for o in orders() if o["external_ref"] == ref and o["status"] == "received"],  # noqa: B023
             "received",
         )

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -21,57 +20,30 @@ from stockwatch.adapters.db.store import SqlStore
 from stockwatch.config.settings import load_config
 from stockwatch.core.model import ItemKey
 from stockwatch.entrypoints.cli.app import app
-from stockwatch.entrypoints.daemon import Daemon
-from stockwatch.wiring.compose import build_daemon, open_store, token_store
-from tests.e2e.daemon_setup import DUCK_OFFER, shop_catalogue, write_shop
+from stockwatch.wiring.compose import open_store, token_store
+from tests.e2e.daemon_setup import (
+    DUCK_OFFER,
+    TASK_ROUTES,
+    OffsetClock,
+    daemon_running,
+    shop_catalogue,
+    until,
+    write_shop,
+)
 
 DUCK = ItemKey("RUBBER-DUCK")
 DAY = timedelta(days=1)
-CHANNELS = """
-[[channels]]
-name = "console"
-url = "console://?lang=en"
-[[channels]]
-name = "task"
-url = "task://"
-[[routes]]
-name = "shop"
-channels = ["console", "task"]
-lang = "en"
-"""
-
-
-class Clock:
-    """Real time plus an offset the test moves forward by days."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
-async def _until(condition: Callable[[], object], what: str, timeout: float = 20) -> object:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = await asyncio.to_thread(condition)
-        if found:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def test_order_late_supplier_out_with_goods_on_the_way_receipt_and_learned_lead_time(
     tmp_path: Path,
 ) -> None:
     with running_simulator(shop_catalogue(25, 500), qps=None) as sim:
-        config = write_shop(tmp_path, interval=0.1, gateway=sim.base_url, extra=CHANNELS)
+        config = write_shop(tmp_path, interval=0.1, gateway=sim.base_url, extra=TASK_ROUTES)
         cfg = load_config(config)
         open_store(cfg).engine.dispose()  # migrated before the daemon starts
         token_store(cfg).save(sim.mint_token())
-        clock = Clock()
-        asyncio.run(_scenario(cfg, clock, sim))
+        asyncio.run(_scenario(cfg, sim))
         runner = CliRunner()
         explained = runner.invoke(app, ["explain", str(DUCK), "-c", str(config), "-f", "json"])
         assert explained.exit_code == 0, explained.output
@@ -83,23 +55,13 @@ def test_order_late_supplier_out_with_goods_on_the_way_receipt_and_learned_lead_
         assert "observed 5.0 ± 1.0 d" in shown.output
 
 
-async def _scenario(cfg, clock: Clock, sim) -> None:  # type: ignore[no-untyped-def]
-    parts = build_daemon(cfg, http_port=0, clock=clock)
-    store = parts.store
-    assert isinstance(store, SqlStore)
-    daemon = Daemon(parts)
-    task = asyncio.create_task(daemon.run())
-    try:
-        await asyncio.wait_for(daemon.ready.wait(), 20)
-        async with httpx.AsyncClient(base_url=str(daemon.url)) as web:
-            await _loop(web, store, clock, sim)
-    finally:
-        daemon.stop.set()
-        await asyncio.wait_for(task, 20)
-        store.engine.dispose()
+async def _scenario(cfg, sim) -> None:  # type: ignore[no-untyped-def]
+    clock = OffsetClock()
+    async with daemon_running(cfg, clock) as (web, store):
+        await _loop(web, store, clock, sim)
 
 
-async def _loop(web: httpx.AsyncClient, store: SqlStore, clock: Clock, sim) -> None:  # type: ignore[no-untyped-def]
+async def _loop(web: httpx.AsyncClient, store: SqlStore, clock: OffsetClock, sim) -> None:  # type: ignore[no-untyped-def]
     async def tasks() -> list[dict[str, object]]:
         return (await web.get("/api/tasks")).json()  # type: ignore[no-any-return]
 
@@ -126,7 +88,7 @@ async def _loop(web: httpx.AsyncClient, store: SqlStore, clock: Clock, sim) -> N
         out = [e for e in store.events(DUCK, ["raised", "worsened"]) if e.tier == "OUT"]
         return (late, out) if late and out else None
 
-    late, out = await _until(late_and_out, "the late notice and OUT")  # type: ignore[misc]
+    late, out = await until(late_and_out, "the late notice and OUT")
     [late_event] = late
     assert late_event.payload["late"]["supplier"] == "义乌鸭厂"
     assert late_event.payload["late"]["escalated"] is True

@@ -36,7 +36,10 @@ def client(sqlite_engine: Engine) -> Iterator[httpx.Client]:
         push_secret="demoSecret123",
         status=lambda: status_report(store, {"default": None}, NOW, AlertPolicy().stale_after),
     )
-    with serve(create_app(deps)) as url, httpx.Client(base_url=url) as c:
+    with (
+        serve(create_app(deps)) as url,
+        httpx.Client(base_url=url, timeout=60) as c,
+    ):  # a loaded CI box
         yield c
 
 

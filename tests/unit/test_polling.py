@@ -173,3 +173,25 @@ def test_a_reading_stamped_in_the_future_is_bounded_by_its_receive_time() -> Non
         first = tx.readings_after(TEAPOT.key, None)[0]
     assert first.reading.observed_at == T0
     assert [e.kind for e in store.events(item=TEAPOT.key)] == ["stale"]
+
+
+def test_a_shutdown_during_the_catch_up_stops_after_the_batch_in_hand_and_keeps_the_rest() -> None:
+    from stockwatch.core.model import Reading, ReadingSource
+
+    store, evaluator, _, clock = _setup({})
+    evaluator = dataclasses.replace(evaluator, batch_size=1)
+    store.add_readings(
+        [Reading(k, T0, ReadingSource.POLL, 3) for k in (TEAPOT.key, CANDLE.key)], T0
+    )
+    clock.advance(minutes=5)
+    asked: list[int] = []
+
+    def stopping() -> bool:  # SIGTERM arrives while the first batch is evaluated
+        asked.append(len(store.alert_states()))
+        return len(asked) > 1
+
+    [first] = evaluator.catch_up(clock(), stopping=stopping)
+    assert asked == [0, 1]
+    # The other item is still unevaluated, and the next start catches it up.
+    [second] = evaluator.catch_up(clock())
+    assert {first.key, second.key} == {TEAPOT.key, CANDLE.key}

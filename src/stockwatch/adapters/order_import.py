@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from stockwatch.adapters.alibaba1688.client import GatewayClient
+from stockwatch.adapters.alibaba1688.order_pages import OfferLine
 from stockwatch.adapters.alibaba1688.orders import OrderLine, seller_order_lines
 from stockwatch.adapters.db.order_sales import SoldLine, SqlOrderSales
 from stockwatch.adapters.db.sync_cursors import SqlSyncCursors
@@ -58,15 +59,18 @@ def key_index(items: Iterable[Item]) -> dict[MappingKey, list[ItemKey]]:
     return index
 
 
-def attribute(line: OrderLine, index: dict[MappingKey, list[ItemKey]]) -> tuple[str | None, bool]:
-    """Return the item key a line's units count for, and whether the warehouse was ambiguous."""
-    keys: list[ItemKey] = []
+def mapped_keys(line: OfferLine, index: dict[MappingKey, list[ItemKey]]) -> list[ItemKey]:
+    """Return every item key a line's offer and spec (or SKU id) stand for; an offer without
+    specs by the offer alone."""
     for sub in (line.spec_id, line.sku_id):
         if sub is not None and (line.offer_id, sub) in index:
-            keys = index[(line.offer_id, sub)]
-            break
-    else:
-        keys = index.get((line.offer_id, None), [])
+            return index[(line.offer_id, sub)]
+    return index.get((line.offer_id, None), [])
+
+
+def attribute(line: OrderLine, index: dict[MappingKey, list[ItemKey]]) -> tuple[str | None, bool]:
+    """Return the item key a line's units count for, and whether the warehouse was ambiguous."""
+    keys = mapped_keys(line, index)
     if not keys:
         return None, False
     if line.warehouse is not None:
@@ -111,7 +115,7 @@ async def pull_orders(
 ) -> OrderPull:
     """Import the seller orders changed since the cursor; move the cursor after writing."""
     cursor = await asyncio.to_thread(cursors.get, ORDER_CURSOR)
-    since = cursor - overlap if cursor is not None else now - timedelta(days=first_days)
+    since = cursors.window_start(cursor, now, first=timedelta(days=first_days), overlap=overlap)
     lines = await seller_order_lines(client, since, modified=True)
     sold, unpaid, unmapped, ambiguous = sold_lines(lines, key_index(items), tz)
     result = await asyncio.to_thread(sales.add, sold, now)

@@ -22,7 +22,7 @@ from stockwatch.adapters.alibaba1688.client import GatewayClient
 from stockwatch.adapters.alibaba1688.purchases import PurchaseLine, buyer_order_lines
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.sync_cursors import SqlSyncCursors
-from stockwatch.adapters.order_import import MappingKey, key_index
+from stockwatch.adapters.order_import import key_index, mapped_keys
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.purchasing import OrderStatus, PurchaseOrder
 
@@ -42,15 +42,6 @@ class PurchasePull:
     keys: frozenset[str] = frozenset()  # items whose purchase orders changed
     received: frozenset[str] = frozenset()  # items with an order received in full just now
     cursor: datetime | None = None
-
-
-def match(line: PurchaseLine, index: dict[MappingKey, list[ItemKey]]) -> list[ItemKey]:
-    """Return the items a line's offer and spec (or SKU id) stand for: one, or none or several
-    (which the caller reports instead of choosing)."""
-    for sub in (line.spec_id, line.sku_id):
-        if sub is not None and (line.offer_id, sub) in index:
-            return index[(line.offer_id, sub)]
-    return index.get((line.offer_id, None), [])
 
 
 def purchase_order(
@@ -91,7 +82,7 @@ def to_orders(
     unpaid = 0
     unmatched: list[str] = []
     for line in lines:
-        keys = match(line, index)
+        keys = mapped_keys(line, index)  # one, or none or several: reported, never chosen
         where = f"{line.order_id}:{line.line} {line.offer_id}/{line.spec_id or line.sku_id or '-'}"
         if len(keys) != 1:
             why = "no item" if not keys else "several items: " + ", ".join(map(str, keys))
@@ -120,7 +111,7 @@ async def pull_purchases(
 ) -> PurchasePull:
     """Import the purchase orders changed since the cursor; move the cursor after writing."""
     cursor = await asyncio.to_thread(cursors.get, PURCHASE_CURSOR)
-    since = cursor - overlap if cursor is not None else now - timedelta(days=first_days)
+    since = cursors.window_start(cursor, now, first=timedelta(days=first_days), overlap=overlap)
     lines = await buyer_order_lines(client, since)
     orders, unpaid, unmatched = to_orders(lines, items, lead_for)
     changed = await asyncio.to_thread(store.upsert_imported, orders, now)

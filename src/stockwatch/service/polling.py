@@ -344,9 +344,25 @@ class Evaluator:
             notices.extend(self.evaluate_item(key, now))
         return notices
 
-    def catch_up(self, now: datetime, window: timedelta = timedelta(days=2)) -> list[Notice]:
-        """Evaluate readings accepted before a crash but never evaluated."""
-        return self.evaluate_keys(self.store.unevaluated_keys(now - window), now)
+    def catch_up(
+        self,
+        now: datetime,
+        window: timedelta = timedelta(days=2),
+        *,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> list[Notice]:
+        """Evaluate readings accepted before a crash but never evaluated.
+
+        Between batches it asks ``stopping``: a shutdown during a long catch-up (100k items)
+        ends after the batch in hand, and what is left stays unevaluated for the next start.
+        """
+        notices: list[Notice] = []
+        keys = self.store.unevaluated_keys(now - window)
+        for start in range(0, len(keys), self.batch_size):
+            if stopping():
+                break
+            notices.extend(self.evaluate_keys(keys[start : start + self.batch_size], now))
+        return notices
 
 
 @dataclass(frozen=True)

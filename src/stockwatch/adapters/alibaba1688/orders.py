@@ -12,7 +12,6 @@ catalogue. Unpaid and closed orders are not sales; refunded units (``refundStatu
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -21,29 +20,22 @@ from zoneinfo import ZoneInfo
 
 from stockwatch.adapters.alibaba1688.client import Api, GatewayClient
 from stockwatch.adapters.alibaba1688.errors import GatewayError
-from stockwatch.adapters.alibaba1688.signing import format_date, parse_date
+from stockwatch.adapters.alibaba1688.order_pages import (
+    MAX_ORDERS,
+    OfferLine,
+    order_header,
+    orders_in_window,
+)
 from stockwatch.core.model import Item
 
 SELLER_ORDER_LIST = Api("com.alibaba.trade", "alibaba.trade.getSellerOrderList")
-PAGE_SIZE = 20  # the gateway's maximum
-MAX_ORDERS = 10_000  # per window: more and the caller must ask for a shorter one
-UNPAID = frozenset({"waitbuyerpay"})
-CLOSED = frozenset({"cancel", "terminated"})
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
-class OrderLine:
-    """One product line of one 1688 order."""
+class OrderLine(OfferLine):
+    """One product line of one 1688 order that the shop sold."""
 
-    order_id: str
-    line: int  # position in productItems (stable for an order)
-    offer_id: str
-    spec_id: str | None
-    sku_id: str | None
-    quantity: int
-    status: str
-    created_at: datetime
     modified_at: datetime | None = None
     refunded: int = 0  # units refunded, during the sale or after completion
     warehouse: str | None = None
@@ -53,26 +45,13 @@ class OrderLine:
         """Units that count as sold now: 0 when closed, else the quantity less refunds."""
         return 0 if self.closed else max(self.quantity - self.refunded, 0)
 
-    @property
-    def closed(self) -> bool:
-        return self.status in CLOSED
-
-    @property
-    def unpaid(self) -> bool:
-        return self.status in UNPAID
-
     def day(self, tz: tzinfo = SHANGHAI) -> date:
         return self.created_at.astimezone(tz).date()
 
 
 def _lines(order: Mapping[str, Any]) -> list[OrderLine]:
+    head = order_header(order)
     base = order.get("baseInfo") or {}
-    order_id = str(base.get("idOfStr") or base.get("id") or "")
-    if not order_id:
-        raise GatewayError(f"an order without an id: {str(order)[:200]}", permanent=True)
-    created = parse_date(str(base["createTime"]))
-    modified = parse_date(str(base["modifyTime"])) if base.get("modifyTime") else None
-    status = str(base.get("status") or "")
     out = []
     for i, item in enumerate(order.get("productItems") or []):
         spec, sku = item.get("specId"), item.get("skuID")
@@ -83,15 +62,15 @@ def _lines(order: Mapping[str, Any]) -> list[OrderLine]:
         warehouse = item.get("warehouseCode") or base.get("warehouseCode")
         out.append(
             OrderLine(
-                order_id=order_id,
+                order_id=head.order_id,
                 line=i,
                 offer_id=str(item["productID"]),
                 spec_id=str(spec) if spec else None,
                 sku_id=str(sku) if sku else None,
                 quantity=quantity,
-                status=str(item.get("status") or status),
-                created_at=created,
-                modified_at=modified,
+                status=str(item.get("status") or head.status),
+                created_at=head.created_at,
+                modified_at=head.modified_at,
                 refunded=refunded,
                 warehouse=str(warehouse) if warehouse else None,
             )
@@ -115,37 +94,19 @@ async def seller_order_lines(
     [since, until), walking all pages.
 
     Raise :class:`TooManyOrders` before reading further when the window holds more than
-    ``max_orders``: paging that deep is slow and shifts under new orders.
+    ``max_orders``.
     """
-    field = "modify" if modified else "create"
-    params: dict[str, Any] = {"pageSize": PAGE_SIZE, f"{field}StartTime": format_date(since)}
-    if until is not None:
-        params[f"{field}EndTime"] = format_date(until)
-    lines: list[OrderLine] = []
-    seen: set[tuple[str, int]] = set()
-    page, pages = 1, 1
-    while page <= pages:
-        body = await client.call(SELLER_ORDER_LIST, {**params, "page": page})
-        if body.get("success") is False:
-            raise GatewayError(
-                f"{SELLER_ORDER_LIST}: {body.get('message') or body.get('errorMessage')}",
-                permanent=True,
-                code=str(body.get("code") or body.get("errorCode") or ""),
-            )
-        total = int(body.get("totalRecord") or 0)
-        if total > max_orders:
-            raise TooManyOrders(
-                f"{total} orders from {since.isoformat()} (more than {max_orders})", permanent=True
-            )
-        pages = math.ceil(total / PAGE_SIZE)
-        for order in body.get("result") or []:
-            for line in _lines(order):
-                # A new order arriving between pages shifts the rest by one: skip repeats.
-                if (line.order_id, line.line) not in seen:
-                    seen.add((line.order_id, line.line))
-                    lines.append(line)
-        page += 1
-    return lines
+    orders = orders_in_window(
+        client,
+        SELLER_ORDER_LIST,
+        since,
+        until,
+        by="modify" if modified else "create",
+        max_orders=max_orders,
+        too_many=TooManyOrders,
+        what="orders",
+    )
+    return [line async for order in orders for line in _lines(order)]
 
 
 def sku_index(items: Iterable[Item]) -> dict[tuple[str, str | None], str]:

@@ -11,7 +11,6 @@ modification). Unpaid orders are not on the way yet; ``cancel``/``terminated`` o
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,31 +18,26 @@ from typing import Any
 
 from stockwatch.adapters.alibaba1688.client import Api, GatewayClient
 from stockwatch.adapters.alibaba1688.errors import GatewayError
-from stockwatch.adapters.alibaba1688.signing import format_date, parse_date
+from stockwatch.adapters.alibaba1688.order_pages import (
+    MAX_ORDERS,
+    UNPAID,
+    OfferLine,
+    order_header,
+    orders_in_window,
+)
+from stockwatch.adapters.alibaba1688.signing import parse_date
 
 BUYER_ORDER_LIST = Api("com.alibaba.trade", "alibaba.trade.getBuyerOrderList")
 LOGISTICS = Api("com.alibaba.trade", "alibaba.trade.getLogisticsInfos.buyerView")
-PAGE_SIZE = 20  # the gateway's maximum
-MAX_ORDERS = 10_000  # per window: more and the caller must ask for a shorter one
-UNPAID = frozenset({"waitbuyerpay"})
-CLOSED = frozenset({"cancel", "terminated"})
 RECEIVED = frozenset({"confirm_goods", "success"})
 SIGNED = "SIGN"
 
 
 @dataclass(frozen=True)
-class PurchaseLine:
+class PurchaseLine(OfferLine):
     """One line of one purchase order, with what has been received of it."""
 
-    order_id: str
-    line: int  # position in productItems (stable for an order)
-    offer_id: str
-    spec_id: str | None
-    sku_id: str | None
-    quantity: int
-    status: str
     supplier: str  # the seller's login id
-    created_at: datetime
     modified_at: datetime
     paid_at: datetime | None = None
     received_qty: int = 0
@@ -52,14 +46,6 @@ class PurchaseLine:
     @property
     def ref(self) -> str:
         return f"1688:{self.order_id}:{self.line}"
-
-    @property
-    def unpaid(self) -> bool:
-        return self.status in UNPAID
-
-    @property
-    def closed(self) -> bool:
-        return self.status in CLOSED
 
 
 def _time(value: object) -> datetime | None:
@@ -88,13 +74,10 @@ async def _parcels(client: GatewayClient, order_id: str) -> list[Mapping[str, An
 
 
 async def _lines(client: GatewayClient, order: Mapping[str, Any]) -> list[PurchaseLine]:
+    head = order_header(order)
     base = order.get("baseInfo") or {}
-    order_id = str(base.get("idOfStr") or base.get("id") or "")
-    if not order_id:
-        raise GatewayError(f"an order without an id: {str(order)[:200]}", permanent=True)
-    created = parse_date(str(base["createTime"]))
-    modified = _time(base.get("modifyTime")) or created
-    status = str(base.get("status") or "")
+    order_id, status = head.order_id, head.status
+    created, modified = head.created_at, head.modified_at or head.created_at
     receipts: dict[str, tuple[int, datetime | None]] = {}
     if status not in UNPAID and status not in RECEIVED and status != "cancel":
         receipts = _receipts(await _parcels(client, order_id))
@@ -141,27 +124,14 @@ async def buyer_order_lines(
     max_orders: int = MAX_ORDERS,
 ) -> list[PurchaseLine]:
     """Return every line of the purchase orders modified in [since, until), all pages."""
-    params: dict[str, Any] = {"pageSize": PAGE_SIZE, "modifyStartTime": format_date(since)}
-    if until is not None:
-        params["modifyEndTime"] = format_date(until)
-    lines: list[PurchaseLine] = []
-    seen: set[str] = set()
-    page, pages = 1, 1
-    while page <= pages:
-        body = await client.call(BUYER_ORDER_LIST, {**params, "page": page})
-        total = int(body.get("totalRecord") or 0)
-        if total > max_orders:
-            raise TooManyPurchases(
-                f"{total} purchase orders from {since.isoformat()} (more than {max_orders})",
-                permanent=True,
-            )
-        pages = math.ceil(total / PAGE_SIZE)
-        for order in body.get("result") or []:
-            base = order.get("baseInfo") or {}
-            key = str(base.get("idOfStr") or base.get("id") or "")
-            if key in seen:  # an order changed between pages moves to the front: skip repeats
-                continue
-            seen.add(key)
-            lines.extend(await _lines(client, order))
-        page += 1
-    return lines
+    orders = orders_in_window(
+        client,
+        BUYER_ORDER_LIST,
+        since,
+        until,
+        by="modify",
+        max_orders=max_orders,
+        too_many=TooManyPurchases,
+        what="purchase orders",
+    )
+    return [line async for order in orders for line in await _lines(client, order)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
@@ -35,3 +35,11 @@ class SqlSyncCursors:
                     .where(c.name == name)
                     .values(position=position, updated_at=now)
                 )
+
+    @staticmethod
+    def window_start(
+        cursor: datetime | None, now: datetime, *, first: timedelta, overlap: timedelta
+    ) -> datetime:
+        """Where an incremental pull starts: the cursor less an overlap (changes can become
+        visible late), or ``first`` back from now when the sync has never run."""
+        return cursor - overlap if cursor is not None else now - first
