@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from stockwatch.core.model import AlertState, Item, ItemKey, Notice, Reading, TierLevels
 from stockwatch.core.promotions import Promotion
-from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.core.purchasing import PurchaseOrder, UnmatchedLine
 
 Clock = Callable[[], datetime]
 
@@ -652,6 +652,10 @@ class PurchaseOrderStore(Protocol):
         self, key: ItemKey | None = None, open_only: bool = False, limit: int = 1000
     ) -> list[PurchaseOrder]:
         """Return orders, newest first: one item's, or only the open ones."""
+        ...
+
+    def unmatched(self, limit: int = 500) -> list[UnmatchedLine]:
+        """Return the 1688 purchase lines the import could not match to one item."""
         ...
 
     def received(self, since: datetime | None = None) -> list[PurchaseOrder]:

@@ -4,9 +4,11 @@ parcels shipped and signed for in parts, and only the member's own orders."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine
 
 from stockwatch.adapters.alibaba1688.client import GatewayClient
 from stockwatch.adapters.alibaba1688.errors import GatewayError
@@ -17,9 +19,14 @@ from stockwatch.adapters.alibaba1688.purchases import (
     buyer_order_lines,
 )
 from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
+from stockwatch.adapters.db.sync_cursors import SqlSyncCursors
+from stockwatch.adapters.purchase_import import PurchasePull, pull_purchases
+from stockwatch.core.model import Item, OfferMapping
 from tests.contract.test_alibaba1688_orders import StaticTokens
 
 OFFER, SPEC, OTHER = 620201390233, "2b36920d5139fd431a2030090d1e2599", 620201390299
+HOUR = timedelta(hours=1)
 
 
 def read(sim: SimulatorHandle, since: datetime, member: str = "seller", **kw: int):  # type: ignore[no-untyped-def]
@@ -98,3 +105,35 @@ def test_admin_mistakes_are_400_not_500(simulator: SimulatorHandle) -> None:
         simulator.admin("purchase_deliver", order_id=order)
     with pytest.raises(RuntimeError, match="no purchase order"):
         simulator.admin("purchase_pay", order_id=1)
+
+
+def test_a_pull_keeps_lines_matching_no_item_and_drops_them_once_matched(
+    simulator: SimulatorHandle, sqlite_engine: Engine
+) -> None:
+    # Regression: a line no item lists was only logged (wiring/purchase_sync.py), so the
+    # merchant never learnt that goods were coming that count on order nowhere.
+    store = SqlPurchaseOrderStore(sqlite_engine)
+    cursors = SqlSyncCursors(sqlite_engine)
+    simulator.admin("purchase", offer_id=OTHER, quantity=10)
+    cup = Item("CUP", offer=OfferMapping("CUP", str(OFFER), SPEC))
+
+    def pull(items: list[Item]) -> PurchasePull:
+        async def go() -> PurchasePull:
+            token = simulator.mint_token("seller").access_token
+            async with GatewayClient(simulator.settings(), StaticTokens(token)) as client:
+                now = datetime.now(UTC)
+                return await pull_purchases(
+                    client, cursors, store, items, lambda key, item: 5.0, now, overlap=HOUR
+                )
+
+        return asyncio.run(go())
+
+    first = pull([cup])
+    [line] = store.unmatched()
+    assert (line.offer_id, line.quantity, line.reason) == (str(OTHER), 10, "no_item")
+    assert first.unmatched_lines == (replace(line, first_seen=None, last_seen=None),)
+    assert store.find() == []
+    other = Item("BOWL", offer=OfferMapping("BOWL", str(OTHER)))
+    pull([cup, other])  # the items file now lists the offer
+    assert store.unmatched() == []
+    assert [(str(o.key), o.open_quantity) for o in store.find()] == [("BOWL", 10)]

@@ -13,7 +13,7 @@ from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
 from stockwatch.core.model import ItemKey
-from stockwatch.core.purchasing import OrderStatus, PurchaseOrder
+from stockwatch.core.purchasing import OrderStatus, PurchaseOrder, UnmatchedLine
 from stockwatch.service.purchasing import OrderError, PurchaseOrders
 from tests.notify_factories import T0
 
@@ -97,3 +97,71 @@ def test_imported_orders_are_upserted_by_reference_and_keep_their_receipts(
     assert (row.status, row.received_qty, row.lead_time_days) == (OrderStatus.RECEIVED, 100, 9.0)
     late_news = replace(imported, status=OrderStatus.CANCELLED)
     assert store.upsert_imported([late_news], T0 + 10 * DAY) == []  # closed here stays closed
+
+
+def test_a_task_marked_ordered_by_hand_and_then_imported_from_1688_counts_on_order_once(
+    engine: Engine,
+) -> None:
+    # Regression: before same_purchase the import inserted a second open order of 120 beside
+    # the hand-placed one, so the position counted 240 units on order.
+    task_id = open_task(engine)
+    store = SqlPurchaseOrderStore(engine)
+    hand = PurchaseOrders(store, lambda key: 5.0).place(T0, task_id=task_id)
+    paid = PurchaseOrder(
+        KEY, "义乌杯业", 120, T0 + DAY, T0 + 6 * DAY, external_ref="1688:3301:0", source="1688"
+    )
+    [linked] = store.upsert_imported([paid], T0 + DAY)
+    assert (linked.id, linked.task_id, linked.source) == (hand.id, task_id, "linked")
+    with SqlStore(engine).transaction() as tx:
+        assert [o.open_quantity for o in tx.open_orders(KEY)] == [120]
+    [row] = store.find(KEY)
+    assert (row.external_ref, row.ordered_at, row.expected_at) == (
+        "1688:3301:0",
+        T0 + DAY,
+        T0 + 6 * DAY,
+    )
+    # Later imports of the same line update the linked order; all signed for closes the task.
+    store.upsert_imported([paid.receive(120, T0 + 7 * DAY)], T0 + 7 * DAY)
+    [done] = store.find(KEY)
+    assert (done.status, done.received_qty) == (OrderStatus.RECEIVED, 120)
+    [task] = SqlTaskStore(engine).list(None)
+    assert (task.status, task.close_reason) == ("closed", "received")
+
+
+def test_an_item_marked_ordered_by_hand_after_the_1688_import_links_to_it(engine: Engine) -> None:
+    store = SqlPurchaseOrderStore(engine)
+    paid = PurchaseOrder(
+        KEY, "义乌杯业", 80, T0, T0 + 5 * DAY, external_ref="1688:3302:0", source="1688"
+    )
+    [imported] = store.upsert_imported([paid], T0)
+    again = PurchaseOrders(store).place(T0 + DAY, key=KEY, quantity=80)
+    assert (again.id, again.source, again.external_ref) == (imported.id, "linked", "1688:3302:0")
+    with SqlStore(engine).transaction() as tx:
+        assert [o.open_quantity for o in tx.open_orders(KEY)] == [80]
+    # A second, later purchase of the same item is its own order.
+    later = PurchaseOrders(store).place(T0 + 10 * DAY, key=KEY, quantity=80)
+    assert later.id != imported.id and later.source == "manual"
+    assert len(store.find(KEY, open_only=True)) == 2
+
+
+def test_unmatched_1688_lines_are_kept_for_the_merchant_until_a_pull_matches_them(
+    engine: Engine,
+) -> None:
+    # Regression: unmatched lines were only logged; nothing stored them for people to see.
+    store = SqlPurchaseOrderStore(engine)
+    nobody = UnmatchedLine("1688:41:0", "620299", "-", 30, "杯业", "waitsellersend", "no_item")
+    both = UnmatchedLine(
+        "1688:41:1", "620233", "blue", 12, "杯业", "waitsellersend", "several", ("CUP@HZ", "CUP@SH")
+    )
+    store.record_unmatched([nobody, both], [], T0)
+    store.record_unmatched([replace(nobody, status="waitbuyerreceive")], [], T0 + DAY)
+    seen = {x.ref: x for x in store.unmatched()}
+    assert set(seen) == {"1688:41:0", "1688:41:1"}
+    assert (seen["1688:41:0"].status, seen["1688:41:0"].first_seen) == ("waitbuyerreceive", T0)
+    assert seen["1688:41:0"].last_seen == T0 + DAY
+    assert (seen["1688:41:1"].reason, seen["1688:41:1"].candidates) == (
+        "several",
+        ("CUP@HZ", "CUP@SH"),
+    )
+    store.record_unmatched([], ["1688:41:0"], T0 + 2 * DAY)  # the items file lists it now
+    assert [x.ref for x in store.unmatched()] == ["1688:41:1"]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
+from stockwatch.core.purchasing import UnmatchedLine
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.wiring.accounts import os_user
 
@@ -54,4 +58,47 @@ def test_orders_are_placed_listed_and_received_from_the_cli(tmp_path: Path) -> N
         (f"cli:{os_user()}", "order_placed", "quantity=40 supplier=义乌杯业"),
         (f"cli:{os_user()}", "order_received", "quantity=15"),
         (f"cli:{os_user()}", "order_received", "all open"),
+    ]
+
+
+def test_1688_lines_matched_to_no_item_are_listed_and_hinted_at(tmp_path: Path) -> None:
+    # Regression: such lines were only in the daemon's log; `orders` never showed them.
+    config = tmp_path / "stockwatch.toml"
+    config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
+    url = f"sqlite+pysqlite:///{tmp_path / 'orders.sqlite3'}"
+    run = CliRunner().invoke
+    c = ["--config", str(config), "--db", url]
+    assert "no unmatched 1688 purchase lines" in run(app, ["orders", "unmatched", *c]).output
+    engine = create_engine(url)
+    try:
+        SqlPurchaseOrderStore(engine).record_unmatched(
+            [
+                UnmatchedLine("1688:77:0", "620299", "-", 30, "杯业", "waitsellersend", "no_item"),
+                UnmatchedLine(
+                    "1688:77:1",
+                    "620233",
+                    "blue",
+                    12,
+                    "杯业",
+                    "success",
+                    "several",
+                    ("A@HZ", "A@SH"),
+                ),
+            ],
+            [],
+            datetime(2026, 12, 1, 2, tzinfo=UTC),
+        )
+    finally:
+        engine.dispose()
+    listed = run(app, ["orders", "list", *c])
+    assert "2 more 1688 purchase line(s) match no item" in listed.output
+    shown = run(app, ["orders", "unmatched", *c], terminal_width=200)
+    assert "77:0" in shown.output and "no item in the items file lists" in shown.output
+    assert "several items list this offer/spec: A@HZ, A@SH" in shown.output
+    zh = run(app, ["orders", "unmatched", *c, "--lang", "zh-CN"], terminal_width=200)
+    assert "商品文件中没有商品对应此 offer/规格" in zh.output
+    as_json = json.loads(run(app, ["orders", "unmatched", "--format", "json", *c]).output)
+    assert [(x["ref"], x["quantity"], x["reason"]) for x in as_json] == [
+        ("1688:77:0", 30, "no_item"),
+        ("1688:77:1", 12, "several"),
     ]

@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import Engine
 
 from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.tasks import SqlTaskStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
@@ -41,6 +42,7 @@ from stockwatch.core.model import (
     Tier,
     TierLevels,
 )
+from stockwatch.core.purchasing import UnmatchedLine
 from stockwatch.devtools.receivers import FakeWeCom
 from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.ports import ComputedLevels, OutboxStatus
@@ -388,3 +390,18 @@ def test_without_sql_side_tables_the_pages_say_so_instead_of_failing() -> None:
         assert c.get("/api/tasks").status_code == 404
         duck = next(r for r in c.get("/api/items").json() if r["item"] == DUCK)
         assert (duck["available"], duck["on_hand"], duck["levels"]) == (7, 7, None)
+
+
+def test_the_tasks_board_shows_1688_lines_matched_to_no_item(
+    client: httpx.Client, shop: tuple[SqlStore, Clock]
+) -> None:
+    # Regression: unmatched purchase lines were only in the daemon's log.
+    store, clock = shop
+    assert "unmatched-lines" not in client.get("/tasks").text
+    line = UnmatchedLine("1688:88:2", "620299", "-", 30, "杯业", "waitsellersend", "no_item")
+    SqlPurchaseOrderStore(store.engine).record_unmatched([line], [], clock())
+    zh = client.get("/tasks").text
+    assert "未匹配商品的 1688 采购行" in zh and "1688:88:2" in zh
+    assert "没有商品对应此 offer/规格" in zh
+    en = client.get("/tasks", params={"lang": "en"}).text
+    assert "1688 purchase lines matched to no item" in en and "no item lists this offer/spec" in en

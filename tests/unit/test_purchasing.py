@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from stockwatch.core.messages import render
 from stockwatch.core.model import ItemKey, NoticeKind, Tier, TierLevels
 from stockwatch.core.purchasing import (
+    SAME_PURCHASE_WINDOW,
     OrderStatus,
     PurchaseOrder,
     late_notice,
     late_orders,
     on_order,
+    same_purchase,
 )
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -119,3 +121,88 @@ def test_open_quantity_never_goes_negative_and_received_orders_are_closed(
         po = po.receive(part, at)
         assert 0 <= po.open_quantity <= qty
     assert po.is_open == (sum(received[: len(received)]) < qty and po.received_qty < qty)
+
+
+def hand(qty: int = 100, hours: float = 0, oid: int = 1, **kw: object) -> PurchaseOrder:
+    at = T0 + hours * timedelta(hours=1)
+    return PurchaseOrder(KEY, "jinhua", qty, at, at + 7 * DAY, id=oid, **kw)  # type: ignore[arg-type]
+
+
+def imported(qty: int = 100, hours: float = 0, source: str = "1688") -> PurchaseOrder:
+    at = T0 + hours * timedelta(hours=1)
+    return PurchaseOrder(
+        KEY, "jinhua", qty, at, at + 7 * DAY, external_ref="1688:9:0", source=source
+    )
+
+
+def test_an_imported_line_is_the_hand_placed_order_of_the_same_item_and_quantity() -> None:
+    a, b = hand(100, 0, oid=1), hand(60, 2, oid=2)
+    assert same_purchase(imported(100, 20), [a, b]) == a  # same quantity beats closer in time
+    assert same_purchase(imported(60, 20), [a, b]) == b
+    # Same quantity twice: the closest in time.
+    c = hand(100, 30, oid=3)
+    assert same_purchase(imported(100, 26), [a, c]) == c
+    # A different quantity links only an only candidate (the 1688 line is what is coming).
+    assert same_purchase(imported(90, 20), [a]) == a
+    assert same_purchase(imported(90, 20), [a, b]) is None
+
+
+def test_no_link_outside_the_window_across_items_to_closed_or_to_the_same_source() -> None:
+    days = SAME_PURCHASE_WINDOW / DAY
+    assert same_purchase(imported(100, 24 * days + 1), [hand(100)]) is None
+    assert same_purchase(imported(100, 24 * days), [hand(100)]) is not None  # the edge counts
+    other = PurchaseOrder(ItemKey("CUP", "HZ"), "jinhua", 100, T0, T0 + DAY, id=5)
+    assert same_purchase(imported(100), [other]) is None
+    assert same_purchase(imported(100), [hand(100).cancel()]) is None
+    assert same_purchase(imported(100), [hand(100, external_ref="1688:8:0")]) is None
+    assert same_purchase(imported(100), [imported(100)]) is None
+    assert same_purchase(hand(100), [hand(100, oid=9)]) is None
+    linked = imported(100, source="linked")
+    assert same_purchase(hand(100), [linked]) is None  # linked once, never again
+    assert same_purchase(linked, [hand(100)]) is None
+
+
+def test_a_hand_placed_order_finds_the_imported_line_the_other_way_round() -> None:
+    line = imported(80, 30)
+    assert same_purchase(hand(80, 0), [line]) == line
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 5),  # quantity
+            st.integers(-200, 200),  # hours from T0
+            st.sampled_from(["manual", "1688", "linked"]),
+            st.booleans(),  # open
+        ),
+        max_size=8,
+    ),
+    st.integers(1, 5),
+    st.integers(-100, 100),
+)
+def test_a_link_is_always_open_same_item_other_source_and_inside_the_window(
+    rows: list[tuple[int, int, str, bool]], qty: int, hours: int
+) -> None:
+    others = []
+    for n, (q, h, source, is_open) in enumerate(rows):
+        ref = None if source == "manual" else f"1688:{n}:0"
+        o = hand(q, h, oid=n, source=source, external_ref=ref)
+        others.append(o if is_open else o.cancel())
+    line = imported(qty, hours)
+    found = same_purchase(line, others)
+    candidates = [
+        o
+        for o in others
+        if o.is_open
+        and o.source == "manual"
+        and abs(o.ordered_at - line.ordered_at) <= SAME_PURCHASE_WINDOW
+    ]
+    if found is None:
+        # Nothing linked: no candidate, or several and none of the same quantity.
+        assert not candidates or (
+            len(candidates) > 1 and all(o.quantity != qty for o in candidates)
+        )
+    else:
+        assert found in candidates
+        if any(o.quantity == qty for o in candidates):
+            assert found.quantity == qty

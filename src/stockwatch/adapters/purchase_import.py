@@ -4,11 +4,12 @@ Each pull asks the buyer view for the orders modified since a cursor (less an ov
 every line to one item by offer id and spec id (or SKU id; an offer without specs by the offer
 alone) and upserts it as a purchase order keyed ``1688:<orderId>:<line>``, so a re-read changes
 nothing. A line that matches no item, or several (the same offer mapped to a SKU in two
-warehouses), is reported and left out: never guessed. The open quantity of a paid order is on
-order in the item's position, from the payment; parcels signed for make it partly received,
-everything signed for (or ``confirm_goods``/``success``) received — one observed lead time;
-``cancel``/``terminated`` takes what is left out of the position. The cursor moves only after
-the orders are written: a crash re-reads, it never skips.
+warehouses), is left out, never guessed, and kept as an unmatched line the merchant sees
+(``stockwatch orders unmatched``, the tasks board) until a later pull matches it. The open
+quantity of a paid order is on order in the item's position, from the payment; parcels signed
+for make it partly received, everything signed for (or ``confirm_goods``/``success``)
+received — one observed lead time; ``cancel``/``terminated`` takes what is left out of the
+position. The cursor moves only after the orders are written: a crash re-reads, never skips.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.sync_cursors import SqlSyncCursors
 from stockwatch.adapters.order_import import key_index, mapped_keys
 from stockwatch.core.model import Item, ItemKey
-from stockwatch.core.purchasing import OrderStatus, PurchaseOrder
+from stockwatch.core.purchasing import OrderStatus, PurchaseOrder, UnmatchedLine
 
 PURCHASE_CURSOR = "1688-buyer-orders"
 SOURCE = "1688"
@@ -39,6 +40,7 @@ class PurchasePull:
     changed: int = 0
     unpaid: int = 0
     unmatched: tuple[str, ...] = ()  # "orderId:line offer/spec (why)"
+    unmatched_lines: tuple[UnmatchedLine, ...] = ()  # the same, kept for the merchant to see
     keys: frozenset[str] = frozenset()  # items whose purchase orders changed
     received: frozenset[str] = frozenset()  # items with an order received in full just now
     cursor: datetime | None = None
@@ -72,10 +74,28 @@ def purchase_order(
     )
 
 
+def unmatched_line(line: PurchaseLine, keys: Sequence[ItemKey]) -> UnmatchedLine:
+    """Return the record of a line that matched no item (``keys`` empty) or several."""
+    return UnmatchedLine(
+        ref=line.ref,
+        offer_id=line.offer_id,
+        spec=line.spec_id or line.sku_id or "-",
+        quantity=line.quantity,
+        supplier=line.supplier,
+        status=line.status,
+        reason="several" if keys else "no_item",
+        candidates=tuple(str(k) for k in keys),
+    )
+
+
 def to_orders(
-    lines: Sequence[PurchaseLine], items: Iterable[Item], lead_for: LeadFor
+    lines: Sequence[PurchaseLine],
+    items: Iterable[Item],
+    lead_for: LeadFor,
+    unmatched_lines: list[UnmatchedLine] | None = None,
 ) -> tuple[list[PurchaseOrder], int, list[str]]:
-    """Return (orders to upsert, unpaid lines, unmatched lines with the reason)."""
+    """Return (orders to upsert, unpaid lines, unmatched lines with the reason); the unmatched
+    lines are also appended to ``unmatched_lines`` as records when given."""
     catalogue = {i.key: i for i in items}
     index = key_index(catalogue.values())
     orders: list[PurchaseOrder] = []
@@ -87,6 +107,8 @@ def to_orders(
         if len(keys) != 1:
             why = "no item" if not keys else "several items: " + ", ".join(map(str, keys))
             unmatched.append(f"{where} ({why})")
+            if unmatched_lines is not None:
+                unmatched_lines.append(unmatched_line(line, keys))
             continue
         if line.unpaid:  # not on the way until it is paid
             unpaid += 1
@@ -113,8 +135,12 @@ async def pull_purchases(
     cursor = await asyncio.to_thread(cursors.get, PURCHASE_CURSOR)
     since = cursors.window_start(cursor, now, first=timedelta(days=first_days), overlap=overlap)
     lines = await buyer_order_lines(client, since)
-    orders, unpaid, unmatched = to_orders(lines, items, lead_for)
+    records: list[UnmatchedLine] = []
+    orders, unpaid, unmatched = to_orders(lines, items, lead_for, records)
     changed = await asyncio.to_thread(store.upsert_imported, orders, now)
+    # Kept for the merchant to see until a pull matches them (then they are dropped).
+    matched = [line.ref for line in lines if line.ref not in {r.ref for r in records}]
+    await asyncio.to_thread(store.record_unmatched, records, matched, now)
     newest = max((line.modified_at for line in lines), default=None)
     if newest is not None:
         await asyncio.to_thread(cursors.set, PURCHASE_CURSOR, newest, now)
@@ -124,6 +150,7 @@ async def pull_purchases(
         changed=len(changed),
         unpaid=unpaid,
         unmatched=tuple(unmatched),
+        unmatched_lines=tuple(records),
         keys=frozenset(str(o.key) for o in changed),
         received=frozenset(str(o.key) for o in changed if o.status is OrderStatus.RECEIVED),
         cursor=newest or cursor,

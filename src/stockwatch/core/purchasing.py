@@ -36,6 +36,13 @@ class OrderStatus(enum.StrEnum):
 
 OPEN_STATUSES = frozenset({OrderStatus.ORDERED, OrderStatus.PARTIAL})
 
+HAND = "manual"  # marked ordered by hand (CLI, API, dashboard)
+IMPORTED = "1688"  # imported from the 1688 buyer view
+LINKED = "linked"  # marked by hand and imported from 1688: one purchase, one record
+# A hand-placed order and a 1688 line of the same item this close in time are one purchase:
+# merchants mark the task ordered and pay on 1688 the same day or within a weekend.
+SAME_PURCHASE_WINDOW = timedelta(days=3)
+
 
 @dataclass(frozen=True)
 class PurchaseOrder:
@@ -99,6 +106,57 @@ class PurchaseOrder:
         if not self.is_open:
             raise ValueError(f"order {self.ref} is {self.status.value}, it cannot be cancelled")
         return replace(self, status=OrderStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class UnmatchedLine:
+    """A 1688 purchase line the import could not match to one item: nothing of it is on order
+    anywhere until the items file lists its offer (``no_item``) or only one item does
+    (``several``: ``candidates`` are the items that all list it)."""
+
+    ref: str  # "1688:<orderId>:<line>"
+    offer_id: str
+    spec: str  # spec id, else SKU id, else "-"
+    quantity: int
+    supplier: str
+    status: str  # the 1688 order status
+    reason: str  # "no_item" | "several"
+    candidates: tuple[str, ...] = ()
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+def same_purchase(
+    order: PurchaseOrder,
+    others: Iterable[PurchaseOrder],
+    window: timedelta = SAME_PURCHASE_WINDOW,
+) -> PurchaseOrder | None:
+    """Return the order among ``others`` that records the same purchase as ``order``, or None.
+
+    ``order`` is a 1688 line being imported and ``others`` the hand-placed orders (or the other
+    way round): an order marked ordered by hand and then paid on 1688 must count on order once.
+    A candidate is open, of the same item, of the other source (hand-placed against imported;
+    one already linked never links again) and placed within ``window`` of ``order``. Of several,
+    the ones with the same quantity win, then the closest in time (then the oldest). A
+    different quantity links only when it is the only candidate: the merchant typed one
+    number and bought another, the 1688 line is what is coming.
+    """
+    want = HAND if order.source == IMPORTED else IMPORTED if order.source == HAND else None
+    if want is None:
+        return None
+    found = [
+        o
+        for o in others
+        if o.is_open
+        and o.source == want
+        and o.key == order.key
+        and (want == IMPORTED or o.external_ref is None)
+        and abs(o.ordered_at - order.ordered_at) <= window
+    ]
+    same_qty = [o for o in found if o.quantity == order.quantity]
+    if same_qty:
+        return min(same_qty, key=lambda o: (abs(o.ordered_at - order.ordered_at), o.ordered_at))
+    return found[0] if len(found) == 1 else None
 
 
 def on_order(orders: Iterable[PurchaseOrder]) -> OnOrder:

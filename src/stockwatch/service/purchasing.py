@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from stockwatch.core.model import ItemKey
-from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.core.purchasing import PurchaseOrder, UnmatchedLine
 from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
 from stockwatch.ports import PurchaseOrderStore
 
@@ -92,6 +92,10 @@ class PurchaseOrders:
 
     def find(self, key: ItemKey | None = None, open_only: bool = False) -> list[PurchaseOrder]:
         return self.store.find(key, open_only)
+
+    def unmatched(self) -> list[UnmatchedLine]:
+        """Return the 1688 purchase lines that match no single item (on order nowhere)."""
+        return self.store.unmatched()
 
 
 def order_view(order: PurchaseOrder, now: datetime) -> dict[str, object]:

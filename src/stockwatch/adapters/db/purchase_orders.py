@@ -11,12 +11,23 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from stockwatch.adapters.db.tables import purchase_orders, replenishment_tasks
+from stockwatch.adapters.db.tables import (
+    purchase_orders,
+    replenishment_tasks,
+    unmatched_purchase_lines,
+)
 from stockwatch.adapters.db.tasks import ORDERED
 from stockwatch.core.model import ItemKey
-from stockwatch.core.purchasing import OPEN_STATUSES, OrderStatus, PurchaseOrder
+from stockwatch.core.purchasing import (
+    LINKED,
+    OPEN_STATUSES,
+    OrderStatus,
+    PurchaseOrder,
+    UnmatchedLine,
+    same_purchase,
+)
 
 ORDERED_TASK = ORDERED
 
@@ -72,6 +83,14 @@ def _values(order: PurchaseOrder, now: datetime) -> dict[str, Any]:
     }
 
 
+def _mark_task_ordered(conn: Connection, task_id: int, now: datetime) -> None:
+    conn.execute(
+        update(replenishment_tasks)
+        .where(replenishment_tasks.c.id == task_id)
+        .values(status=ORDERED_TASK, updated_at=now)
+    )
+
+
 def _open_task(conn: Connection, key: ItemKey, now: datetime) -> int | None:
     """Mark the item's open task ordered and return its id (None when it has none)."""
     row = conn.execute(
@@ -90,25 +109,61 @@ def _open_task(conn: Connection, key: ItemKey, now: datetime) -> int | None:
     return int(row.id)
 
 
+def _merged(imported: PurchaseOrder, hand: PurchaseOrder) -> PurchaseOrder:
+    """Return the imported line as the record of the hand-placed order it matched: the 1688
+    quantity, times and receipts, the hand-placed order's id and task, and what was already
+    booked in by hand (never less)."""
+    got = max(imported.received_qty, hand.received_qty)
+    status = imported.status
+    if status in OPEN_STATUSES and got > 0:
+        status = OrderStatus.RECEIVED if got >= imported.quantity else OrderStatus.PARTIAL
+    received_at = imported.received_at or hand.received_at
+    return replace(
+        imported,
+        id=hand.id,
+        task_id=hand.task_id,
+        source=LINKED,
+        received_qty=got,
+        status=status,
+        received_at=received_at if status is OrderStatus.RECEIVED else imported.received_at,
+    )
+
+
 class SqlPurchaseOrderStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def add(self, order: PurchaseOrder, now: datetime) -> PurchaseOrder:
-        """Store a new order; when it comes from a task, mark the task ordered."""
+        """Store a new order; when it comes from a task, mark the task ordered.
+
+        An order marked by hand that an imported 1688 order already records (``same_purchase``)
+        is not stored twice: the imported one is linked (source ``linked``, the task attached)
+        and returned, so the goods count on order once.
+        """
         with self.engine.begin() as conn:
+            twin = same_purchase(order, open_orders(conn, order.key))
+            if twin is not None:
+                linked = replace(twin, source=LINKED, task_id=twin.task_id or order.task_id)
+                self._link(conn, linked, now)
+                if order.task_id is not None:
+                    _mark_task_ordered(conn, order.task_id, now)
+                return linked
             row = conn.execute(
                 insert(purchase_orders)
                 .values(**_values(order, now), receipts=[])
                 .returning(purchase_orders.c.id)
             ).one()
             if order.task_id is not None:
-                conn.execute(
-                    update(replenishment_tasks)
-                    .where(replenishment_tasks.c.id == order.task_id)
-                    .values(status=ORDERED_TASK, updated_at=now)
-                )
+                _mark_task_ordered(conn, order.task_id, now)
         return replace(order, id=int(row.id))
+
+    def _link(self, conn: Connection, order: PurchaseOrder, now: datetime) -> None:
+        """Rewrite the row of ``order`` (by id) as one purchase recorded twice, now linked."""
+        conn.execute(
+            update(purchase_orders)
+            .where(purchase_orders.c.id == order.id)
+            .values(**_values(order, now))
+        )
 
     def task_for_order(self, task_id: int) -> tuple[ItemKey, str, int] | None:
         with self.engine.connect() as conn:
@@ -189,6 +244,9 @@ class SqlPurchaseOrderStore:
 
         A new open order takes over its item's open replenishment task (the task is marked
         ordered, and receiving the order closes it), as marking the task ordered by hand does.
+        A new line that an open hand-placed order already records (``same_purchase``: same
+        item, placed within a few days) becomes that order (source ``linked``, its task kept,
+        the 1688 quantity and times), so the goods count on order once.
         """
         changed: list[PurchaseOrder] = []
         with self.engine.begin() as conn:
@@ -199,6 +257,17 @@ class SqlPurchaseOrderStore:
                     )
                 ).first()
                 if row is None:
+                    twin = same_purchase(order, open_orders(conn, order.key))
+                    if twin is not None:
+                        linked = _merged(order, twin)
+                        receipts = []
+                        if linked.received_qty:
+                            first = (linked.received_at or now).isoformat()
+                            receipts = [{"at": first, "quantity": linked.received_qty}]
+                        self._link(conn, linked, now)
+                        self._save(conn, linked, now, receipts)
+                        changed.append(linked)
+                        continue
                     if order.task_id is None and order.is_open:
                         order = replace(order, task_id=_open_task(conn, order.key, now))
                     receipts = []
@@ -250,3 +319,48 @@ class SqlPurchaseOrderStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(purchase_orders.c.received_at))
             return [order_from_row(r._mapping) for r in rows]
+
+    def record_unmatched(
+        self, lines: Sequence[UnmatchedLine], matched_refs: Sequence[str], now: datetime
+    ) -> None:
+        """Keep the lines the import could not match (first seen stays, the rest is updated);
+        drop those a pull has now matched (``matched_refs``)."""
+        table = unmatched_purchase_lines
+        with self.engine.begin() as conn:
+            if matched_refs:
+                conn.execute(delete(table).where(table.c.ref.in_(list(matched_refs))))
+            for line in lines:
+                values = {
+                    "offer_id": line.offer_id,
+                    "spec": line.spec,
+                    "quantity": line.quantity,
+                    "supplier": line.supplier,
+                    "status": line.status,
+                    "reason": line.reason,
+                    "candidates": ",".join(line.candidates),
+                    "last_seen": now,
+                }
+                done = conn.execute(update(table).where(table.c.ref == line.ref).values(**values))
+                if not done.rowcount:
+                    conn.execute(insert(table).values(ref=line.ref, first_seen=now, **values))
+
+    def unmatched(self, limit: int = 500) -> list[UnmatchedLine]:
+        """Return the 1688 lines that match no single item, most recently seen first."""
+        table = unmatched_purchase_lines
+        query = select(table).order_by(table.c.last_seen.desc(), table.c.ref).limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                UnmatchedLine(
+                    ref=r.ref,
+                    offer_id=r.offer_id,
+                    spec=r.spec,
+                    quantity=int(r.quantity),
+                    supplier=r.supplier,
+                    status=r.status,
+                    reason=r.reason,
+                    candidates=tuple(c for c in r.candidates.split(",") if c),
+                    first_seen=r.first_seen,
+                    last_seen=r.last_seen,
+                )
+                for r in conn.execute(query)
+            ]

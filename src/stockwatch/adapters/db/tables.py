@@ -358,6 +358,24 @@ purchase_orders = Table(
     Index("ix_purchase_orders_item_status", "item_key", "status"),
 )
 
+# 1688 purchase lines the import could not match to one item (migration 0012): shown to the
+# merchant (`orders unmatched`, /tasks) until a later pull matches them. reason: "no_item" or
+# "several" (candidates lists the items, comma-separated).
+unmatched_purchase_lines = Table(
+    "unmatched_purchase_lines",
+    metadata,
+    Column("ref", String(120), primary_key=True),  # "1688:<orderId>:<line>"
+    Column("offer_id", String(64), nullable=False),
+    Column("spec", String(128), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("supplier", String(200), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("candidates", Text, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+)
+
 oauth_tokens = Table(
     "oauth_tokens",
     metadata,

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from stockwatch.config.settings import Config
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
+from stockwatch.core.purchasing import LINKED, UnmatchedLine
 from stockwatch.entrypoints.cli.common import ConfigOpt, DbOpt, FormatOpt, LangOpt, fail, out, setup
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
 from stockwatch.wiring.accounts import record_cli_action
@@ -32,9 +33,22 @@ _COLS = {
     "en": ("id", "item", "supplier", "qty", "received", "status", "ordered", "due", "days late"),
 }
 
+_UNMATCHED_COLS = {
+    "zh-CN": ("1688 单号:行", "offer", "规格", "数量", "供应商", "1688 状态", "原因", "首次发现"),
+    "en": ("1688 order:line", "offer", "spec", "qty", "supplier", "1688 status", "why", "seen"),
+}
+
 _T: dict[str, dict[str, str]] = {
     "zh-CN": {
         "title": "采购单",
+        "unmatched_title": "未匹配商品的 1688 采购行（未计入任何商品的在途）",
+        "unmatched_hint": (
+            "另有 {n} 条 1688 采购行未匹配到商品，未计入在途：stockwatch orders unmatched"
+        ),
+        "no_unmatched": "没有未匹配的 1688 采购行",
+        "no_item": "商品文件中没有商品对应此 offer/规格",
+        "several": "多个商品对应此 offer/规格：{items}",
+        "linked": "已关联到 1688 导入的采购单 #{id}（{ref}），在途只计一次",
         "placed": "已记录采购单 #{id}：{item} × {qty}，供应商 {supplier}，预计 {due} 到货",
         "received": "采购单 #{id}：已收货 {got}/{qty}（{status}）",
         "cancelled": "采购单 #{id} 已取消",
@@ -43,6 +57,15 @@ _T: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "purchase orders",
+        "unmatched_title": "1688 purchase lines matched to no item (on order nowhere)",
+        "unmatched_hint": (
+            "{n} more 1688 purchase line(s) match no item and count as on order nowhere: "
+            "stockwatch orders unmatched"
+        ),
+        "no_unmatched": "no unmatched 1688 purchase lines",
+        "no_item": "no item in the items file lists this offer/spec",
+        "several": "several items list this offer/spec: {items}",
+        "linked": "linked to the imported 1688 order #{id} ({ref}): on order once",
         "placed": "recorded purchase order #{id}: {item} × {qty} from {supplier}, due {due}",
         "received": "purchase order #{id}: received {got}/{qty} ({status})",
         "cancelled": "purchase order #{id} cancelled",
@@ -101,6 +124,7 @@ def orders_list(
     engine, orders = _open(cfg, db, language)
     try:
         rows = orders.find(ItemKey.parse(sku) if sku else None, open_only=not show_all)
+        unmatched = orders.unmatched()
     finally:
         engine.dispose()
     now = datetime.now(UTC)
@@ -123,6 +147,69 @@ def orders_list(
             _day(o.ordered_at),
             _day(o.expected_at),
             f"{v['days_late']:g}" if v["days_late"] else "",
+        )
+    out.print(table)
+    if unmatched and sku is None:
+        out.print(t["unmatched_hint"].format(n=len(unmatched)), style="yellow", highlight=False)
+
+
+def unmatched_reason(line: UnmatchedLine, lang: str) -> str:
+    """Return why a 1688 line matched no single item, for people."""
+    t = _T[lang]
+    if line.reason == "several":
+        return t["several"].format(items=", ".join(line.candidates))
+    return t["no_item"]
+
+
+@orders_app.command("unmatched")
+def orders_unmatched(
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    fmt: FormatOpt = "table",
+    lang: LangOpt = None,
+) -> None:
+    """List 1688 purchase lines that match no single item (they count as on order nowhere)."""
+    cfg, language = setup(config, lang)
+    engine, orders = _open(cfg, db, language)
+    try:
+        lines = orders.unmatched()
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        views = [
+            {
+                "ref": x.ref,
+                "offer_id": x.offer_id,
+                "spec": x.spec,
+                "quantity": x.quantity,
+                "supplier": x.supplier,
+                "status": x.status,
+                "reason": x.reason,
+                "candidates": list(x.candidates),
+                "first_seen": x.first_seen.isoformat() if x.first_seen else None,
+                "last_seen": x.last_seen.isoformat() if x.last_seen else None,
+            }
+            for x in lines
+        ]
+        typer.echo(json.dumps(views, ensure_ascii=False, indent=2))
+        return
+    t = _T[language]
+    if not lines:
+        out.print(t["no_unmatched"], highlight=False)
+        return
+    table = Table(title=t["unmatched_title"], title_justify="left")
+    for col in _UNMATCHED_COLS[language]:
+        table.add_column(col)
+    for x in lines:
+        table.add_row(
+            x.ref.removeprefix("1688:"),
+            x.offer_id,
+            x.spec,
+            str(x.quantity),
+            x.supplier,
+            x.status,
+            unmatched_reason(x, language),
+            _day(x.first_seen),
         )
     out.print(table)
 
@@ -169,6 +256,10 @@ def orders_place(
         raise fail(str(exc)) from None
     finally:
         engine.dispose()
+    if order.source == LINKED:
+        ref = order.external_ref or "-"
+        out.print(_T[language]["linked"].format(id=order.id, ref=ref), highlight=False)
+        return
     out.print(
         _T[language]["placed"].format(
             id=order.id,

@@ -139,6 +139,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "board_received": ("最近 {n} 天已收货", "Received in the last {n} days"),
     "received_at": ("收货时间", "Received"),
     "no_received": ("这段时间没有收货。", "Nothing received in this window."),
+    "unmatched_title": (
+        "未匹配商品的 1688 采购行（未计入任何商品的在途）",
+        "1688 purchase lines matched to no item (on order nowhere)",
+    ),
+    "unmatched_help": (
+        "在商品文件中为该 offer/规格登记且只登记一个商品，下次同步即计入在途。",
+        "List the offer/spec on exactly one item in the items file; the next pull counts it.",
+    ),
+    "unmatched_no_item": ("没有商品对应此 offer/规格", "no item lists this offer/spec"),
+    "unmatched_several": ("多个商品对应：{items}", "several items list it: {items}"),
     "ordered_elsewhere": ("已下单（无采购单记录）", "Ordered (no purchase order recorded)"),
     "board_window": ("显示最近", "Show the last"),
     "days_unit": ("天", "days"),

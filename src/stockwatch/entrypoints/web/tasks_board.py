@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.core.purchasing import PurchaseOrder, UnmatchedLine
 from stockwatch.entrypoints.web.item_rows import ALL_TASKS
 from stockwatch.entrypoints.web.web_common import DashboardDeps, PageRenderer
 from stockwatch.wiring.web import OPEN, ORDERED, ReplenishmentTask, purchase_list
@@ -42,6 +42,8 @@ class Board:
     received: list[ReplenishmentTask]
     received_days: int
     ordered_without_order: list[ReplenishmentTask]  # ordered elsewhere (e.g. imported)
+    # 1688 purchase lines that match no single item: on order nowhere until the items file says
+    unmatched: list[UnmatchedLine]
 
 
 def build_board(d: DashboardDeps, now: datetime, received_days: int) -> Board:
@@ -68,6 +70,7 @@ def build_board(d: DashboardDeps, now: datetime, received_days: int) -> Board:
         received,
         received_days,
         [t for t in ordered if t.id not in with_order],
+        orders.unmatched() if orders is not None else [],
     )
 
 
