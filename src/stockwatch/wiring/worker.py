@@ -121,6 +121,7 @@ def worker_runtime(config: Config, clock: Clock = _utc_now) -> WorkerRuntime:
         router=default_router(config),
         policy=config.alert_policy(),
         levels_for=cache,
+        levels_read_item=False,  # LevelCache looks levels up by key
         batch_size=config.model.scale.batch_size,
     )
     return WorkerRuntime(config, store, evaluator, clock, cache)
