@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,6 +77,13 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def pg_engine() -> Iterator[Engine]:
+    with pg_schema_engine() as engine:
+        yield engine
+
+
+@contextmanager
+def pg_schema_engine() -> Iterator[Engine]:
+    """An engine on a new schema with every table, dropped afterwards."""
     require_pg()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)

@@ -10,10 +10,22 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
+from stockwatch.core.alerting import ok_step
+from stockwatch.core.model import (
+    AlertState,
+    Item,
+    ItemKey,
+    OfferStatus,
+    Phase,
+    Reading,
+    ReadingSource,
+    Tier,
+    TierLevels,
+)
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
+    CalmCandidate,
     OutboxBacklog,
     OutgoingMessage,
     PollRun,
@@ -146,6 +158,51 @@ class InMemoryTransaction:
         now: datetime,
     ) -> int:
         return sum(self.enqueue(event_id, routes, now) for event_id, routes in batches)
+
+    def calm_candidates(self, keys: Sequence[ItemKey]) -> tuple[list[CalmCandidate], list[ItemKey]]:
+        calm: list[CalmCandidate] = []
+        others: list[ItemKey] = []
+        pending = self.pending_readings(keys, self.alert_states_of(keys))
+        for key in keys:
+            rows = pending.get(key)
+            if not rows:
+                continue
+            state = self.data.states.get(key, AlertState())
+            r = rows[0].reading
+            if (
+                len(rows) == 1
+                and r.on_hand is not None
+                and r.offer_status is OfferStatus.ACTIVE
+                and (state.phase, state.tier) == (Phase.OK, Tier.OK)
+                and not self.open_orders(key)
+            ):
+                calm.append(
+                    CalmCandidate(
+                        key,
+                        state.version,
+                        state.last_available,
+                        r.observed_at,
+                        r.on_hand,
+                        r.committed,
+                        r.in_transit,
+                    )
+                )
+            else:
+                others.append(key)
+        return calm, others
+
+    def tier_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
+        return self.active_levels_of(keys)
+
+    def save_calm(self, calm: Sequence[CalmCandidate], now: datetime) -> set[ItemKey]:
+        saved = set()
+        for c in calm:
+            state = self.data.states.get(c.key, AlertState())
+            r = Reading(c.key, c.observed_at, ReadingSource.POLL, c.on_hand, c.committed)
+            r = replace(r, in_transit=c.in_transit)
+            if self.save_alert_state(c.key, ok_step(state, r), c.version, now):
+                saved.add(c.key)
+        return saved
 
     def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:
         found = {k: self.open_orders(k) for k in keys}

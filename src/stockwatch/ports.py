@@ -295,6 +295,32 @@ class StateSave:
     expected_version: int
 
 
+@dataclass(frozen=True, slots=True)
+class CalmCandidate:
+    """An item whose only unevaluated reading may leave it calm: the batched shortcut's input.
+
+    Its saved state is phase OK and tier OK (``version`` 0: no state saved yet), it has no open
+    purchase order, and its one pending reading is a good reading of an active offer. Whether the
+    reading really leaves it calm is ``core.alerting.stays_ok``'s decision, not the store's.
+    """
+
+    key: ItemKey
+    version: int
+    last_available: int | None
+    observed_at: datetime
+    on_hand: int
+    committed: int
+    in_transit: int
+
+    @property
+    def position(self) -> int:
+        return self.on_hand - self.committed + self.in_transit
+
+    @property
+    def shelf(self) -> int:
+        return self.on_hand - self.committed
+
+
 @dataclass(frozen=True)
 class AlertEvent:
     """One line of the append-only alert log: a notice, a transition, an ack or a snooze."""
@@ -417,6 +443,24 @@ class Transaction(Protocol):
         now: datetime,
     ) -> int:
         """``enqueue`` for many events in one statement: (event id, routes) each."""
+        ...
+
+    def calm_candidates(self, keys: Sequence[ItemKey]) -> tuple[list[CalmCandidate], list[ItemKey]]:
+        """Split ``keys`` with unevaluated readings into shortcut candidates and the others.
+
+        Items without any unevaluated reading are in neither list.
+        """
+        ...
+
+    def tier_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
+        """The active levels of ``keys`` without their basis: enough to classify a reading."""
+        ...
+
+    def save_calm(self, calm: Sequence[CalmCandidate], now: datetime) -> set[ItemKey]:
+        """Store ``core.alerting.ok_step`` of each candidate's state if its version is unchanged.
+
+        Return the keys saved; the others were evaluated by another worker meanwhile.
+        """
         ...
 
     def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stockwatch.core.alerting import acknowledge, evaluate, observed_tier, recheck_at, snooze
+from stockwatch.core.alerting import (
+    acknowledge,
+    evaluate,
+    observed_tier,
+    ok_step,
+    recheck_at,
+    snooze,
+    stays_ok,
+)
 from stockwatch.core.model import (
     AlertPolicy,
     AlertState,
@@ -506,3 +514,71 @@ def test_recheck_at_covers_pending_and_recovering_only() -> None:
     feed.at(200)
     assert feed.state.phase is Phase.RECOVERING
     assert recheck_at(feed.state, policy) == feed.now + timedelta(minutes=45)
+
+
+# ---- the batched evaluator's shortcut: stays_ok / ok_step must be exactly evaluate ------------
+
+calm_steps = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=26 * 60),
+        st.one_of(st.none(), st.integers(min_value=-5, max_value=400)),
+        st.integers(min_value=0, max_value=30),  # committed
+        st.integers(min_value=0, max_value=80),  # in transit
+        st.sampled_from([OfferStatus.ACTIVE] * 6 + [OfferStatus.DELISTED]),
+        st.sampled_from(["none", "ack", "snooze"]),  # what the merchant does after it
+    ),
+    min_size=1,
+    max_size=40,
+)
+shortcut_policies = st.builds(
+    AlertPolicy,
+    dedupe_window=st.sampled_from([timedelta(hours=24), timedelta(0)]),
+    recover_for=st.sampled_from([timedelta(0), timedelta(minutes=30)]),
+    recover_margin_ratio=st.sampled_from([0.0, 0.1]),
+    stale_after_reads=st.integers(min_value=1, max_value=4),
+    sharp_drop_ratio=st.sampled_from([0.0, 0.5]),
+)
+
+
+@given(shortcut_policies, calm_steps, st.booleans())
+@settings(max_examples=400)
+def test_stays_ok_holds_exactly_when_evaluate_would_only_store_the_reading(
+    policy: AlertPolicy, seq: list[tuple[int, int | None, int, int, OfferStatus, str]], off: bool
+) -> None:
+    levels = TierLevels.off() if off else LEVELS
+    state, now = AlertState(), T0
+    for minutes, qty, committed, transit, status, act in seq:
+        now += timedelta(minutes=minutes)
+        if qty is None:
+            r = reading(None, now)
+        else:
+            r = reading(qty, now, committed=committed, in_transit=transit, offer_status=status)
+        new, out = evaluate(state, r, levels, policy, now)
+        if not r.is_failed and r.offer_status is OfferStatus.ACTIVE:
+            assert r.available is not None and r.shelf is not None
+            quiet = stays_ok(
+                state.phase, state.tier, state.last_available, r.available, r.shelf, levels, policy
+            )
+            if quiet:
+                assert (new, out) == (ok_step(state, r), ())
+            elif state.phase is Phase.OK and state.tier is Tier.OK:
+                # The only other way out of a calm state: a tier, or a reported sharp drop.
+                assert out or new.phase is not Phase.OK
+        state = new
+        if act == "ack":
+            state = acknowledge(state)
+        elif act == "snooze":
+            state = snooze(state, now + 2 * HOUR)
+
+
+def test_stays_ok_for_calm_stock_and_not_for_a_tier_a_drop_or_a_breach() -> None:
+    calm = AlertState()
+    drop = AlertPolicy(sharp_drop_ratio=0.5)
+    assert stays_ok(Phase.OK, Tier.OK, None, 150, 150, LEVELS, POLICY)
+    assert not stays_ok(Phase.OK, Tier.OK, None, 100, 150, LEVELS, POLICY)  # T1 position
+    assert not stays_ok(Phase.OK, Tier.OK, None, 150, 20, LEVELS, POLICY)  # T3 shelf
+    assert not stays_ok(Phase.OK, Tier.OK, 400, 150, 150, LEVELS, drop)  # fell by over half
+    assert stays_ok(Phase.OK, Tier.OK, 250, 150, 150, LEVELS, drop)
+    assert not stays_ok(Phase.PENDING, Tier.T1, None, 150, 150, LEVELS, POLICY)
+    r = reading(150, T0)
+    assert evaluate(calm, r, LEVELS, POLICY, T0) == (ok_step(calm, r), ())

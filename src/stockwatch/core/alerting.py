@@ -89,6 +89,54 @@ def snooze(state: AlertState, until: datetime) -> AlertState:
     return replace(state, snoozed_until=until, version=state.version + 1)
 
 
+def stays_ok(
+    phase: Phase,
+    tier: Tier,
+    last_available: int | None,
+    position: int,
+    shelf: int,
+    levels: TierLevels,
+    policy: AlertPolicy,
+) -> bool:
+    """Return True when a good reading of an active offer leaves a calm item calm.
+
+    The item is in phase OK (no breach pending, nothing firing), the reading shows no tier and
+    no sharp drop, and there are no purchase orders to account for: ``evaluate`` then announces
+    nothing, logs no transition and returns ``ok_step`` of the state. The batched evaluator
+    uses this to store such readings (the great majority of a poll cycle) without loading,
+    decoding and re-encoding the whole state; a hypothesis property holds it to ``evaluate``.
+    """
+    if phase is not Phase.OK or tier is not Tier.OK:
+        return False
+    if levels.classify_stock(position, shelf) is not Tier.OK:
+        return False
+    ratio = policy.sharp_drop_ratio
+    return not (
+        ratio > 0
+        and last_available is not None
+        and last_available > 0
+        and position <= last_available * (1 - ratio)
+    )
+
+
+def ok_step(state: AlertState, reading: Reading) -> AlertState:
+    """Return the state after a reading for which ``stays_ok`` holds (what ``evaluate`` returns)."""
+    return replace(
+        state,
+        phase=Phase.OK,
+        tier=Tier.OK,
+        since=None,
+        breach_readings=0,
+        failed_reads=0,
+        first_failed_at=None,
+        stale_notified=False,
+        offer_status=OfferStatus.ACTIVE,
+        last_reading_at=reading.observed_at,
+        last_available=reading.available,
+        version=state.version + 1,
+    )
+
+
 def evaluate(
     state: AlertState,
     reading: Reading,

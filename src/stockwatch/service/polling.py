@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from stockwatch.core.alerting import evaluate, recheck_at
+from stockwatch.core.alerting import evaluate, recheck_at, stays_ok
 from stockwatch.core.model import (
     AlertPolicy,
     AlertState,
@@ -30,13 +30,16 @@ from stockwatch.core.model import (
     ItemKey,
     Notice,
     OnOrder,
+    Phase,
     Reading,
     ReadingSource,
+    Tier,
     TierLevels,
 )
 from stockwatch.core.purchasing import PurchaseOrder, late_notice, late_orders, on_order
 from stockwatch.ports import (
     AlertEvent,
+    CalmCandidate,
     Clock,
     Router,
     StateSave,
@@ -192,6 +195,9 @@ class Evaluator:
     levels_for: LevelsFor
     min_recheck: timedelta = timedelta(seconds=1)
     batch_size: int = 500  # items per transaction: 70,000 SKUs cost 140 commits
+    # False when ``levels_for`` never looks at its item (the daemon's and workers' LevelCache):
+    # the calm shortcut then loads no item rows for it, 70,000 of them a cycle.
+    levels_read_item: bool = True
 
     def evaluate_item(self, key: ItemKey, now: datetime) -> list[Notice]:
         """Evaluate the item's unevaluated readings; return the notices that were committed."""
@@ -227,56 +233,100 @@ class Evaluator:
         return notices
 
     def evaluate_batch(self, keys: Sequence[ItemKey], now: datetime) -> list[Notice]:
-        """Evaluate many items in one transaction; return the notices that were committed."""
+        """Evaluate many items in one transaction; return the notices that were committed.
+
+        Calm items (phase OK, one good reading that stays above T1) only have their reading
+        stored (``core.alerting.stays_ok``/``ok_step``, decided here, written in bulk by the
+        store); every other item runs through the state machine.
+        """
         if not keys:
             return []
         with self.store.transaction() as tx:
-            states = tx.alert_states_of(keys)
-            pending = tx.pending_readings(keys, states)
-            if not pending:
-                return []
-            wanted = sorted(pending)
-            items = tx.items_of(wanted)
-            stored_levels = tx.active_levels_of(wanted)
-            open_orders = tx.open_orders_of(wanted)
-            saves: list[StateSave] = []
-            results: dict[ItemKey, tuple[AlertState, list[Notice], Events]] = {}
-            late: dict[ItemKey, list[Notice]] = {}
-            for key in wanted:
-                item = items.get(key)
-                levels = stored_levels.get(key) or self.levels_for(key, item)
-                if levels is None:
-                    continue
-                before = states.get(key, AlertState())
-                orders = open_orders.get(key, [])
-                ordered = on_order(orders)
-                after, notices, events = _run_readings(
-                    key, before, pending[key], levels, self.policy, ordered
-                )
-                if after.version == before.version:
-                    continue
-                saves.append(StateSave(key, after, before.version))
-                results[key] = (after, notices, events)
-                if orders:
-                    last = pending[key][-1]
-                    late[key] = self._late(key, orders, ordered, last, levels, after.episode)
-            won = tx.save_alert_states(saves, now) if saves else set()
-            # Events of the items this transaction saved; the others belong to their winner.
-            flat = [(key, ev) for key in wanted if key in won for ev in results[key][2]]
-            # Each late order is announced once per severity: its event key is the guard.
-            overdue = [(key, n) for key in wanted if key in won for n in late.get(key, [])]
-            flat += [(key, (notice_event(n), n)) for key, n in overdue]
-            ids = tx.add_events([ev for _, (ev, _) in flat])
-            tx.enqueue_many(
-                [
-                    (event_id, self.router.route(notice, items.get(key)))
-                    for (key, (_, notice)), event_id in zip(flat, ids, strict=True)
-                    if event_id is not None and notice is not None
-                ],
-                now,
-            )
-            tx.set_next_polls({k: self._next_poll(results[k][0], now) for k in wanted if k in won})
+            calm, others = tx.calm_candidates(keys)
+            _, loud = self._store_calm(tx, calm, now)
+            notices = self._evaluate_full(tx, sorted([*others, *loud]), now)
             tx.commit()
+        return notices
+
+    def _store_calm(
+        self, tx: Transaction, calm: Sequence[CalmCandidate], now: datetime
+    ) -> tuple[set[ItemKey], list[ItemKey]]:
+        """Save the readings that leave their item calm; return the keys saved and the rest."""
+        if not calm:
+            return set(), []
+        stored_levels = tx.tier_levels_of([c.key for c in calm])
+        unknown = [c.key for c in calm if c.key not in stored_levels]
+        items = tx.items_of(unknown) if unknown and self.levels_read_item else {}
+        quiet: list[CalmCandidate] = []
+        rest: list[ItemKey] = []
+        for c in calm:
+            levels = stored_levels.get(c.key) or self.levels_for(c.key, items.get(c.key))
+            if levels is None:
+                continue  # nothing to evaluate against: the full path skips it too
+            # A candidate's state is phase OK, tier OK (the store selected it so).
+            if stays_ok(
+                Phase.OK, Tier.OK, c.last_available, c.position, c.shelf, levels, self.policy
+            ):
+                quiet.append(c)
+            else:
+                rest.append(c.key)
+        won = tx.save_calm(quiet, now) if quiet else set()
+        if won:
+            # ok_step leaves nothing pending (recheck_at is None): no early re-read.
+            tx.set_next_polls(dict.fromkeys(sorted(won)))
+        return won, rest
+
+    def _evaluate_full(
+        self, tx: Transaction, keys: Sequence[ItemKey], now: datetime
+    ) -> list[Notice]:
+        """Run the state machine over ``keys`` inside ``tx``; the notices it will commit."""
+        if not keys:
+            return []
+        states = tx.alert_states_of(keys)
+        pending = tx.pending_readings(keys, states)
+        if not pending:
+            return []
+        wanted = sorted(pending)
+        items = tx.items_of(wanted)
+        stored_levels = tx.active_levels_of(wanted)
+        open_orders = tx.open_orders_of(wanted)
+        saves: list[StateSave] = []
+        results: dict[ItemKey, tuple[AlertState, list[Notice], Events]] = {}
+        late: dict[ItemKey, list[Notice]] = {}
+        for key in wanted:
+            item = items.get(key)
+            levels = stored_levels.get(key) or self.levels_for(key, item)
+            if levels is None:
+                continue
+            before = states.get(key, AlertState())
+            orders = open_orders.get(key, [])
+            ordered = on_order(orders)
+            after, notices, events = _run_readings(
+                key, before, pending[key], levels, self.policy, ordered
+            )
+            if after.version == before.version:
+                continue
+            saves.append(StateSave(key, after, before.version))
+            results[key] = (after, notices, events)
+            if orders:
+                last = pending[key][-1]
+                late[key] = self._late(key, orders, ordered, last, levels, after.episode)
+        won = tx.save_alert_states(saves, now) if saves else set()
+        # Events of the items this transaction saved; the others belong to their winner.
+        flat = [(key, ev) for key in wanted if key in won for ev in results[key][2]]
+        # Each late order is announced once per severity: its event key is the guard.
+        overdue = [(key, n) for key in wanted if key in won for n in late.get(key, [])]
+        flat += [(key, (notice_event(n), n)) for key, n in overdue]
+        ids = tx.add_events([ev for _, (ev, _) in flat])
+        tx.enqueue_many(
+            [
+                (event_id, self.router.route(notice, items.get(key)))
+                for (key, (_, notice)), event_id in zip(flat, ids, strict=True)
+                if event_id is not None and notice is not None
+            ],
+            now,
+        )
+        tx.set_next_polls({k: self._next_poll(results[k][0], now) for k in wanted if k in won})
         committed = [n for key in wanted if key in won for n in results[key][1]]
         late_ids = ids[len(ids) - len(overdue) :]
         committed += [n for (_, n), i in zip(overdue, late_ids, strict=True) if i is not None]

@@ -468,6 +468,7 @@ def build_daemon(
         router=MeteredRouter(router, metrics),  # counts every notice, however it was raised
         policy=config.alert_policy(),
         levels_for=cache,
+        levels_read_item=False,  # LevelCache looks levels up by key
     )
     digests = daily_digests(router, store, cache)
     metrics.watch_backlog(store.outbox_backlog)

@@ -22,20 +22,19 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
-    column,
     or_,
     select,
     update,
-    values,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.types import Integer, String
+from sqlalchemy.types import String
 
 from stockwatch.adapters.db import tables as t
 from stockwatch.adapters.db.codec import (
     item_from_row,
     levels_from_row,
     reading_from_row,
+    sqlite_time,
     state_from_json,
     state_to_json,
 )
@@ -62,7 +61,7 @@ def _insert(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
-def _among(conn: Connection, col: Any, values: Sequence[str]) -> Any:
+def among(conn: Connection, col: Any, values: Sequence[str]) -> Any:
     """``col IN (…)``; on PostgreSQL ``col = ANY(:array)``: one parameter, not one per key, so
     the statement text stays the same and neither SQLAlchemy nor psycopg re-parse it."""
     if conn.dialect.name == "postgresql":
@@ -75,7 +74,7 @@ def alert_states_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, 
     out: dict[ItemKey, AlertState] = {}
     for part in chunks([str(k) for k in keys]):
         rows = conn.execute(
-            select(s.c.item_key, s.c.state, s.c.version).where(_among(conn, s.c.item_key, part))
+            select(s.c.item_key, s.c.state, s.c.version).where(among(conn, s.c.item_key, part))
         )
         for row in rows:
             state = dataclasses.replace(state_from_json(row.state), version=row.version)
@@ -94,7 +93,7 @@ def pending_readings(
             select(r)
             .select_from(r.outerjoin(s, s.c.item_key == r.c.item_key))
             .where(
-                _among(conn, r.c.item_key, part),
+                among(conn, r.c.item_key, part),
                 or_(s.c.last_reading_at.is_(None), r.c.observed_at > s.c.last_reading_at),
             )
             .order_by(r.c.item_key, r.c.observed_at, r.c.id)
@@ -114,7 +113,7 @@ def pending_readings(
 def items_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
     out: dict[ItemKey, Item] = {}
     for part in chunks([str(k) for k in keys]):
-        for row in conn.execute(select(t.items).where(_among(conn, t.items.c.key, part))):
+        for row in conn.execute(select(t.items).where(among(conn, t.items.c.key, part))):
             out[ItemKey.parse(row.key)] = item_from_row(row)
     return out
 
@@ -124,7 +123,7 @@ def active_levels_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey,
     newest: dict[str, tuple[int, Any]] = {}
     for part in chunks([str(k) for k in keys]):
         rows = conn.execute(
-            select(th).where(_among(conn, th.c.item_key, part), th.c.status == "active")
+            select(th).where(among(conn, th.c.item_key, part), th.c.status == "active")
         )
         for row in rows:
             seen = newest.get(row.item_key)
@@ -157,7 +156,7 @@ def open_orders_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, l
         rows = conn.execute(
             select(po)
             .where(
-                _among(conn, po.c.item_key, part),
+                among(conn, po.c.item_key, part),
                 po.c.status.in_([s.value for s in OPEN_STATUSES]),
             )
             .order_by(po.c.item_key, po.c.ordered_at, po.c.id)
@@ -191,57 +190,44 @@ def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetim
         won.update(_pg_update_states(conn, known, now))
         known = []
     for part in chunks(known):
-        given = (
-            values(
-                column("k", String),
-                column("expected", Integer),
-                column("phase", String),
-                column("tier", String),
-                column("state", s.c.state.type),
-                column("version", Integer),
-                column("last_reading_at", s.c.last_reading_at.type),
-                column("tier_rank", Integer),
-                column("available", Integer),
-                column("failed_reads", Integer),
-                name="given",
-            )
-            .data(
-                [
-                    (
-                        str(x.key),
-                        x.expected_version,
-                        x.state.phase.value,
-                        x.state.tier.name,
-                        state_to_json(x.state),
-                        x.state.version,
-                        x.state.last_reading_at,
-                        int(x.state.tier),
-                        x.state.last_available,
-                        x.state.failed_reads,
-                    )
-                    for x in part
-                ]
-            )
-            .cte("given")
-        )  # WITH given(k, …) AS (VALUES …): SQLite has no "AS given (k, …)"
-        stmt = (
-            update(s)
-            .where(s.c.item_key == given.c.k, s.c.version == given.c.expected)
-            .values(
-                phase=given.c.phase,
-                tier=given.c.tier,
-                state=given.c.state,
-                version=given.c.version,
-                last_reading_at=given.c.last_reading_at,
-                tier_rank=given.c.tier_rank,
-                available=given.c.available,
-                failed_reads=given.c.failed_reads,
-                updated_at=now,
-            )
-            .returning(s.c.item_key)
-        )
-        won.update(row.item_key for row in conn.execute(stmt))
+        won.update(_sqlite_update_states(conn, part, now))
     return {ItemKey.parse(k) for k in won}
+
+
+# The whole chunk as one JSON parameter, unpacked by json_each: a statement built with
+# ``values(…).data(rows)`` is compiled again for every chunk (0.8 ms per item in SQLAlchemy).
+_SQLITE_UPDATE_STATES = """
+UPDATE alert_states
+SET phase = g.phase, tier = g.tier, state = g.state, version = g.version,
+    last_reading_at = g.last_reading_at, tier_rank = g.tier_rank, available = g.available,
+    failed_reads = g.failed_reads, updated_at = ?
+FROM (SELECT value->>0 AS k, value->>1 AS expected, value->>2 AS phase, value->>3 AS tier,
+             value->>4 AS state, value->>5 AS version, value->>6 AS last_reading_at,
+             value->>7 AS tier_rank, value->>8 AS available, value->>9 AS failed_reads
+      FROM json_each(?)) AS g
+WHERE alert_states.item_key = g.k AND alert_states.version = g.expected
+RETURNING item_key
+"""
+
+
+def _sqlite_update_states(conn: Connection, saves: Sequence[StateSave], now: datetime) -> set[str]:
+    given = [
+        [
+            str(x.key),
+            x.expected_version,
+            x.state.phase.value,
+            x.state.tier.name,
+            json.dumps(state_to_json(x.state)),
+            x.state.version,
+            None if x.state.last_reading_at is None else sqlite_time(x.state.last_reading_at),
+            int(x.state.tier),
+            x.state.last_available,
+            x.state.failed_reads,
+        ]
+        for x in saves
+    ]
+    rows = conn.exec_driver_sql(_SQLITE_UPDATE_STATES, (sqlite_time(now), json.dumps(given)))
+    return {row[0] for row in rows}
 
 
 _PG_UPDATE_STATES = """
@@ -323,7 +309,7 @@ def set_next_polls(conn: Connection, at: Mapping[ItemKey, datetime | None]) -> N
     for part in chunks(clear):
         conn.execute(
             update(items)
-            .where(_among(conn, items.c.key, part), items.c.next_poll_at.is_not(None))
+            .where(among(conn, items.c.key, part), items.c.next_poll_at.is_not(None))
             .values(next_poll_at=None)
         )
     timed = [(str(k), when) for k, when in at.items() if when is not None]
@@ -335,9 +321,9 @@ def set_next_polls(conn: Connection, at: Mapping[ItemKey, datetime | None]) -> N
         )
         timed = []
     for rows in chunks(timed):
-        given = (
-            values(column("k", String), column("at", items.c.next_poll_at.type), name="given")
-            .data(list(rows))
-            .cte("given")
+        given = json.dumps([[k, sqlite_time(when)] for k, when in rows])
+        conn.exec_driver_sql(
+            "UPDATE items SET next_poll_at = g.at FROM (SELECT value->>0 AS k, value->>1 AS at"
+            " FROM json_each(?)) AS g WHERE items.key = g.k",
+            (given,),
         )
-        conn.execute(update(items).where(items.c.key == given.c.k).values(next_poll_at=given.c.at))

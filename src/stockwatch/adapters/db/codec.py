@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from stockwatch.core.model import (
@@ -20,6 +20,20 @@ from stockwatch.core.model import (
     Tier,
     TierLevels,
 )
+
+
+def sqlite_time(value: datetime) -> str:
+    """Return the text SQLAlchemy's SQLite DateTime stores (UTC, no offset), so they compare."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: stockwatch stores aware timestamps")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def aware_time(value: datetime) -> datetime:
+    """Return a timestamp as the PostgreSQL driver takes it (aware, UTC)."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: stockwatch stores aware timestamps")
+    return value.astimezone(UTC)
 
 
 def _time(value: datetime | None) -> str | None:

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -27,14 +27,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from stockwatch.adapters.db import batch
+from stockwatch.adapters.db import batch, calm
 from stockwatch.adapters.db import tables as t
 from stockwatch.adapters.db.codec import (
+    aware_time,
     item_from_row,
     item_to_row,
     levels_from_row,
     reading_from_row,
     reading_to_row,
+    sqlite_time,
     state_from_json,
 )
 from stockwatch.adapters.db.engine import READ_ONLY
@@ -45,6 +47,7 @@ from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
+    CalmCandidate,
     OutboxBacklog,
     OutboxEntry,
     OutgoingMessage,
@@ -72,26 +75,13 @@ _READINGS_INSERT = (
 )
 
 
-def _sqlite_time(value: datetime) -> str:
-    """Return the text SQLAlchemy's SQLite DateTime stores (UTC, no offset), so they compare."""
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: stockwatch stores aware timestamps")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _driver_style(
     conn: Connection,
 ) -> tuple[Callable[[datetime], object], Callable[[str], str]]:
     """Return how this driver takes timestamps, and its placeholder style."""
     if conn.dialect.name == "sqlite":
-        return _sqlite_time, lambda sql: sql.replace("%s", "?")
-    return _aware_time, lambda sql: sql
-
-
-def _aware_time(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: stockwatch stores aware timestamps")
-    return value.astimezone(UTC)
+        return sqlite_time, lambda sql: sql.replace("%s", "?")
+    return aware_time, lambda sql: sql
 
 
 class SqlTransaction:
@@ -222,6 +212,15 @@ class SqlTransaction:
         now: datetime,
     ) -> int:
         return SqlOutbox(self.conn.engine).enqueue_many(self.conn, batches, now)
+
+    def calm_candidates(self, keys: Sequence[ItemKey]) -> tuple[list[CalmCandidate], list[ItemKey]]:
+        return calm.calm_candidates(self.conn, keys)
+
+    def tier_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
+        return calm.tier_levels_of(self.conn, keys)
+
+    def save_calm(self, candidates: Sequence[CalmCandidate], now: datetime) -> set[ItemKey]:
+        return calm.save_calm(self.conn, candidates, now)
 
     def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:
         return batch.open_orders_of(self.conn, keys)
@@ -361,9 +360,9 @@ class SqlStore:
             # per-row parameter processing costs three times the insert itself at 100k rows.
             stamp: Callable[[datetime], object]
             if conn.dialect.name == "sqlite":
-                sql, stamp = _READINGS_INSERT.replace("%s", "?"), _sqlite_time
+                sql, stamp = _READINGS_INSERT.replace("%s", "?"), sqlite_time
             elif conn.dialect.name == "postgresql":
-                sql, stamp = _READINGS_INSERT, _aware_time
+                sql, stamp = _READINGS_INSERT, aware_time
             else:
                 conn.execute(
                     t.readings.insert(), [reading_to_row(r, received_at) for r in readings]
