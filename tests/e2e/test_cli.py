@@ -387,6 +387,29 @@ def test_check_reports_duplicate_rows_and_items_missing_from_the_catalogue(
     assert [row["line"] for row in report["skipped_rows"]] == [3]
     assert "duplicate row for DESK-LAMP@HZ (first on line 2)" in report["skipped_rows"][0]["error"]
     assert "GHOST-SKU" in err and "不在商品目录中" in err
+    # The table report tells the row problem in the shop's language too (it was English only).
+    _, _, err = invoke(
+        "check",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--stock",
+        str(stock),
+        "--as-of",
+        AS_OF,
+    )
+    assert "DESK-LAMP@HZ 的重复行（首次出现在第 2 行" in err and "duplicate row" not in err
+    _, _, err = invoke(
+        "check",
+        "--config",
+        str(SAMPLE / "stockwatch.toml"),
+        "--stock",
+        str(stock),
+        "--as-of",
+        AS_OF,
+        "--lang",
+        "en",
+    )
+    assert "duplicate row for DESK-LAMP@HZ (first on line 2)" in err
 
 
 def test_explain_policy_line_shows_the_items_own_lead_time() -> None:
@@ -456,6 +479,7 @@ def test_the_cli_imports_no_subcommand_module_until_one_is_invoked() -> None:
         "stockwatch.entrypoints.cli.app",
         "stockwatch.entrypoints.cli.common",
         "stockwatch.entrypoints.cli.texts",
+        "stockwatch.entrypoints.cli.help_texts",  # --help's zh-CN texts: no command in it
     }
     assert not loaded & {"fastapi", "uvicorn", "numpy", "celery", "pyarrow"}
 

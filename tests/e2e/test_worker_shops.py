@@ -143,11 +143,12 @@ def test_one_worker_serves_two_shops_and_each_shop_sees_only_its_own_stock(
             first.wait()
             procs.append(_start(both, worker_log, tmp_path))
             # kombu's Redis transport brings back unacknowledged tasks from a periodic sweep,
-            # not at once: seen after 10 to 100 s here, so the ceiling is generous.
+            # not at once: every 2 s with a 4 s timeout (app.restore_settings; kombu's default
+            # sweep came every 100 s). The ceiling leaves room for a loaded machine.
             _wait_for(
                 "both shops read",
                 lambda: len(_readings(db_a)) == len(want_a) and len(_readings(db_b)) == len(want_b),
-                300,
+                90,
             )
             assert _readings(db_a) == want_a
             assert _readings(db_b) == want_b

@@ -15,7 +15,7 @@ from stockwatch.core.model import (
     Tier,
     TierLevels,
 )
-from stockwatch.core.review import EventRecord, review
+from stockwatch.core.review import EventRecord, OrderSpan, review
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 LEVELS = TierLevels(100, 60, 20, velocity=10)
@@ -89,3 +89,33 @@ def test_the_median_warning_ignores_misses() -> None:
     c = log_of(LAMP, [(timedelta(0), 0)])
     assert review([*a, *b, *c]).median_warning == 4 * DAY
     assert [e.kind for e in c] == [NoticeKind.RAISED]
+
+
+def test_an_episode_whose_stockout_an_order_prevented_counts_as_warned_in_time() -> None:
+    # Finding 20: the demo's merchant ordered on every T1 and nothing ran out, yet the review
+    # said "warned in time 0" (and called the quick recoveries noise).
+    events = log_of(CLOCK, [(timedelta(0), 90), (timedelta(minutes=40), 90), (DAY, 500)])
+    ordered = OrderSpan(CLOCK, T0 + timedelta(hours=1), None)
+    result = review(events, {CLOCK: 7}, orders=[ordered])
+    (episode,) = result.episodes
+    assert episode.on_order and episode.prevented and episode.early_enough is True
+    assert (result.warned_in_time, result.prevented, result.likely_noise) == (1, 1, 0)
+    # The same episode without goods on order is judged as before: undecided, likely noise.
+    alone = review(events, {CLOCK: 7})
+    assert alone.episodes[0].early_enough is None
+    assert (alone.warned_in_time, alone.prevented, alone.likely_noise) == (0, 0, 1)
+
+
+def test_an_order_received_before_the_episode_or_placed_after_it_prevented_nothing() -> None:
+    events = log_of(CLOCK, [(timedelta(0), 90), (timedelta(minutes=40), 90), (DAY, 500)])
+    before = OrderSpan(CLOCK, T0 - 10 * DAY, T0 - DAY)
+    after = OrderSpan(CLOCK, T0 + 2 * DAY, None)
+    other = OrderSpan(CABLE, T0, None)
+    result = review(events, {CLOCK: 7}, orders=[before, after, other])
+    assert result.prevented == 0 and result.episodes[0].on_order is False
+
+
+def test_a_stockout_with_goods_on_order_is_still_a_stockout() -> None:
+    events = log_of(CLOCK, [(timedelta(0), 50), (timedelta(minutes=20), 50), (2 * DAY, 0)])
+    result = review(events, {CLOCK: 7}, orders=[OrderSpan(CLOCK, T0, None)])
+    assert result.prevented == 0 and result.warned_late == 1 and result.stockouts == 1

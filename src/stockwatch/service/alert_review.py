@@ -7,16 +7,19 @@ look like a late or missed warning).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
+from stockwatch.core.purchasing import OrderStatus, PurchaseOrder
 from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
-from stockwatch.core.review import AlertReview, EventRecord, review
+from stockwatch.core.review import AlertReview, EventRecord, OrderSpan, review
 from stockwatch.ports import Store
 
 _KINDS = {k.value for k in NoticeKind}
 _ALL = 10_000_000  # the review reads the whole period, not a page
+ALL_ORDERS = 10_000_000  # what a caller asks the purchase orders for
 LOOKBACK = timedelta(days=90)  # episodes open longer than this before the period look new
 
 
@@ -26,10 +29,13 @@ def load_review(
     until: datetime | None = None,
     noise_after: timedelta = timedelta(hours=24),
     default_lead: float | None = DEFAULT_LEAD_TIME_DAYS,
+    orders: Iterable[PurchaseOrder] = (),
 ) -> AlertReview:
     """Review the episodes that started in [since, until); ack/snooze lines are not notices.
 
     Items without a lead time are judged with ``default_lead`` days (the configured default).
+    ``orders``: the purchase orders (an episode with goods on order that ended without a
+    stockout counts as prevented).
     """
     start = None if since is None else since - LOOKBACK
     records = [
@@ -38,7 +44,12 @@ def load_review(
         if e.kind in _KINDS
     ]
     lead_times = {i.key: i.lead_time_days for i in store.items() if i.lead_time_days is not None}
-    whole = review(records, lead_times, noise_after, default_lead)
+    spans = [
+        OrderSpan(o.key, o.ordered_at, o.received_at)
+        for o in orders
+        if o.status is not OrderStatus.CANCELLED
+    ]
+    whole = review(records, lead_times, noise_after, default_lead, spans)
     kept = tuple(
         e
         for e in whole.episodes

@@ -9,6 +9,7 @@ the alert state machine and the unique event keys make that harmless, so tasks a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from stockwatch.core.model import Item, ItemKey
@@ -36,7 +37,12 @@ async def poll_batch(
 ) -> PollResult:
     """Poll the items ``keys`` (those still watched) and evaluate them in batches."""
     wanted = [ItemKey.parse(k) for k in keys]
-    with evaluator.store.transaction() as tx:
-        found = tx.items_of(wanted)
-    items = [found[k] for k in wanted if k in found and found[k] is not None]
+    # Off the event loop: the worker's tasks share one loop, a database wait here stalls them all.
+    found = await asyncio.to_thread(_items_of, evaluator, wanted)
+    items = [found[k] for k in wanted if k in found]
     return await poll_items(group, items, source, evaluator, clock)
+
+
+def _items_of(evaluator: Evaluator, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
+    with evaluator.store.transaction() as tx:
+        return tx.items_of(keys)

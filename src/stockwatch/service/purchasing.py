@@ -90,8 +90,10 @@ class PurchaseOrders:
         except ValueError as exc:
             raise OrderError(f"purchase order #{order_id}: {exc}") from None
 
-    def find(self, key: ItemKey | None = None, open_only: bool = False) -> list[PurchaseOrder]:
-        return self.store.find(key, open_only)
+    def find(
+        self, key: ItemKey | None = None, open_only: bool = False, limit: int = 1000
+    ) -> list[PurchaseOrder]:
+        return self.store.find(key, open_only, limit)
 
     def unmatched(self) -> list[UnmatchedLine]:
         """Return the 1688 purchase lines that match no single item (on order nowhere)."""

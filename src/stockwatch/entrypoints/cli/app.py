@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ from stockwatch.config.settings import Config, ConfigError, find_config, load_co
 from stockwatch.core.messages import format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
 from stockwatch.core.note_text import note_text, step_text
+from stockwatch.core.row_text import row_problem_text
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
@@ -37,6 +39,7 @@ from stockwatch.entrypoints.cli.common import (
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import lang_of as _lang
 from stockwatch.entrypoints.cli.common import load as _load
+from stockwatch.entrypoints.cli.help_texts import help_lang, translate
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
 from stockwatch.wiring.compose import Catalog, load_catalog, policy_resolver
@@ -155,12 +158,24 @@ class LazyCommands(TyperGroup):
         names += [n for n in own if n not in names and n not in lazy_groups]
         return names + [n for n in lazy_groups if n not in names]
 
+    help_lang = "zh-CN"  # the language of --help, set from the arguments by ``main``
+
+    def main(self, args: Sequence[str] | None = None, *pos: Any, **kw: Any) -> Any:
+        self.help_lang = help_lang(sys.argv[1:] if args is None else list(args))
+        translate(self, "", self.help_lang)
+        return super().main(args, *pos, **kw)
+
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name not in self.commands:
             register = self._lazy().get(cmd_name)
             if register is not None:
                 self._load(register)
-        return self.commands.get(cmd_name)
+        command = self.commands.get(cmd_name)
+        if command is not None:
+            translate(command, cmd_name, self.help_lang)
+            for name, sub in getattr(command, "commands", {}).items():
+                translate(sub, f"{cmd_name} {name}", self.help_lang)
+        return command
 
     def resolve_command(
         self, ctx: Context, args: list[str]
@@ -255,7 +270,8 @@ def _report_skipped(catalog_skipped: list[tuple[Path, Any]], lang: str) -> None:
         return
     err.print(t("skipped", lang, count=len(catalog_skipped)), highlight=False)
     for path, problem in catalog_skipped:
-        err.print(escape(f"  {path}:{problem.line}: {problem.message}"), highlight=False)
+        why = row_problem_text(problem.message, lang)
+        err.print(escape(f"  {path}:{problem.line}: {why}"), highlight=False)
 
 
 def _cover(value: float | None) -> float | None:

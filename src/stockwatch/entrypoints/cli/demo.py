@@ -24,10 +24,10 @@ import secrets
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,18 +35,26 @@ import httpx
 from rich.console import Console
 
 from stockwatch.adapters.alibaba1688.session import GatewaySession
+from stockwatch.adapters.alibaba1688.simulator.catalogue import Demand, sample_demand
 from stockwatch.adapters.alibaba1688.simulator.push import PushSettings
-from stockwatch.adapters.alibaba1688.simulator.server import (
-    SimulatorHandle,
-    build_catalogue,
-    running_simulator,
-)
+from stockwatch.adapters.alibaba1688.simulator.server import SimulatorHandle, running_simulator
 from stockwatch.config.settings import Config, load_config
+from stockwatch.core.review import AlertReview
 from stockwatch.devtools.receivers import Receivers
 from stockwatch.entrypoints.cli.demo_merchant import Merchant
+from stockwatch.entrypoints.cli.demo_world import demo_catalogue
 from stockwatch.entrypoints.daemon import Daemon, run_daemon
 from stockwatch.ports import OAuthTokens
-from stockwatch.wiring.compose import build_daemon, gateway_settings, load_catalog, token_store
+from stockwatch.service.alert_review import ALL_ORDERS, load_review
+from stockwatch.wiring.compose import (
+    LevelCache,
+    build_daemon,
+    gateway_settings,
+    load_catalog,
+    open_store,
+    token_store,
+)
+from stockwatch.wiring.purchasing import purchase_orders
 
 log = logging.getLogger("stockwatch.demo")
 out = Console(soft_wrap=True, highlight=False)
@@ -55,10 +63,18 @@ DEMO_SECRET = "demoSecret123"  # the simulator's demo app: AppSecret and push si
 DB_FILES = ("stockwatch.sqlite3", "stockwatch.sqlite3-wal", "stockwatch.sqlite3-shm")
 DEMO_FILES = (*DB_FILES, "1688-tokens.json", "daemon.json")
 MARKER = ".stockwatch-demo"
+AHEAD_POLLS = 2  # how many poll intervals simulated time may run past the slowest actor
 FRESH_WORLD = {
     "zh-CN": "重新启动演示：从全新的模拟世界开始（模拟时钟从今天重新计时，数据库已清空）。",
     "en": "Restarting the demo: it starts from a fresh world (the simulated clock restarts "
     "today and the database is empty).",
+}
+
+REVIEW_LINE = {
+    "zh-CN": "预警复盘：     {episodes} 次预警，{stockouts} 次断货；提前足够 {in_time} 次"
+    "（其中下单避免断货 {prevented} 次），太晚 {late} 次，漏报 {missed} 次",
+    "en": "review:        {episodes} episode(s), {stockouts} stockout(s); warned in time "
+    "{in_time} (stockout prevented by an order: {prevented}), too late {late}, missed {missed}",
 }
 
 
@@ -214,9 +230,21 @@ async def authorize(config: Config, sim: SimulatorHandle) -> OAuthTokens:
 
 class Market(threading.Thread):
     """Buyers at work: advance the sales model now and then, place and pay orders (each
-    sends order pushes; a paid order also moves stock, which sends an inventory push)."""
+    sends order pushes; a paid order also moves stock, which sends an inventory push).
 
-    def __init__(self, sim: SimulatorHandle, every: float, run_file: Path, seed: int) -> None:
+    The orders are few and small (1-3 units, one every few simulated hours, more often for
+    what sells more): the sales history's demand is already the simulator's, and these are on
+    top of it, so they must not change what an item sells by more than a few percent.
+    """
+
+    def __init__(
+        self,
+        sim: SimulatorHandle,
+        every: float,
+        run_file: Path,
+        seed: int,
+        demand: Mapping[tuple[str, str | None], Demand],
+    ) -> None:
         super().__init__(name="demo-market", daemon=True)
         self.sim = sim
         self.every = every
@@ -224,10 +252,9 @@ class Market(threading.Thread):
         self.rng = random.Random(seed)
         self.stop = threading.Event()
         self.orders = 0
-        self.offers = [
-            (oid, [s["specId"] for s in o.get("skuInfos") or []] or [None])
-            for oid, o in sim.catalogue().items()
-        ]
+        self.next_order = sim.gateway.clock.now()
+        self.listings = sorted(demand)
+        self.weights = [demand[where].daily_mean for where in self.listings]
 
     def run(self) -> None:
         while not self.run_file.exists():  # first orders once the push endpoint listens
@@ -242,16 +269,15 @@ class Market(threading.Thread):
 
     def step(self) -> None:
         self.sim.catalogue()  # reading every offer brings the sales model up to date
-        if self.orders == 0 or self.rng.random() < 0.5:
-            offer_id, specs = self.rng.choice(self.offers)
+        now = self.sim.gateway.clock.now()
+        if now >= self.next_order and self.listings:
+            [(offer_id, spec_id)] = self.rng.choices(self.listings, self.weights)
             order = self.sim.admin(
-                "order",
-                offer_id=offer_id,
-                spec_id=self.rng.choice(specs),
-                quantity=self.rng.randint(5, 40),
+                "order", offer_id=int(offer_id), spec_id=spec_id, quantity=self.rng.randint(1, 3)
             )
             self.sim.admin("pay", order_id=order["order_id"])
             self.orders += 1
+            self.next_order = now + timedelta(hours=self.rng.uniform(2, 10))
 
 
 def _logging() -> None:
@@ -291,7 +317,17 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
     push = PushSettings(
         callback_url=f"http://127.0.0.1:{port}/1688/push", retry_delays=(1.0, 3.0, 10.0)
     )
-    catalogue = build_catalogue(0, sample=sample, seed=options.seed)
+    # The levels are computed as of the day after the sales history ends (the history is all
+    # the demo has; a later day would read weeks without sales). The world starts from them.
+    sample_cfg = load_config(sample_config)
+    sample_catalog = load_catalog(sample_cfg, date.today())
+    as_of = (sample_catalog.sales_end or date.today()) + timedelta(days=1)
+    start_levels = LevelCache(sample_cfg, as_of)
+    start_levels.refresh()
+    catalogue = demo_catalogue(
+        sample, start_levels.catalog.items, start_levels.levels, options.seed
+    )
+    demand = sample_demand(sample / "items.csv", sample / "sales.csv")
     year = 365 * 86400.0
     with (
         running_simulator(
@@ -306,6 +342,9 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
         ) as sim,
         receivers_running(options.speed) as fakes,
     ):
+        # Simulated time stands still until the daemon has polled once and the merchant has
+        # looked (then the merchant paces it): starting up takes real seconds, days at 3600×.
+        sim.gateway.clock.hold_at(sim.gateway.clock.now())
         for offer_id in sim.offer_ids():
             sim.admin("follow", offer_id=offer_id, member="seller")  # inventory pushes
         write_items(sample, data_dir / "items.csv", sim)
@@ -338,8 +377,6 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
         tokens = asyncio.run(authorize(cfg, sim))
         clock = sim.gateway.clock.now  # thread-safe: arithmetic on the monotonic clock
         session = GatewaySession(gateway_settings(cfg), token_store(cfg), clock=clock)
-        catalog = load_catalog(cfg, clock().date())
-        as_of = (catalog.sales_end or clock().date()) + timedelta(days=1)
         parts = build_daemon(
             cfg,
             source=session.source,
@@ -352,9 +389,17 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
         # The scheduler's waits are computed in simulated seconds; wake often enough in real
         # time to keep the poll interval.
         parts.tick = min(1.0, options.every / 4)
-        market = Market(sim, options.every / 2, data_dir / "daemon.json", options.seed)
+        market = Market(sim, options.every / 2, data_dir / "daemon.json", options.seed, demand)
         merchant = Merchant(
-            sim, f"http://127.0.0.1:{port}", data_dir / "items.csv", options.every, options.seed
+            sim,
+            f"http://127.0.0.1:{port}",
+            data_dir / "items.csv",
+            options.every,
+            options.seed,
+            # A few polls of slack: the world never runs further ahead of a slow daemon or
+            # merchant (see demo_merchant).
+            ahead=timedelta(seconds=AHEAD_POLLS * options.every * options.speed),
+            shares={name: i.share for name, i in cfg.model.items.items() if i.share is not None},
         )
         _banner(cfg_path, data_dir, port, sim, fakes, tokens, options)
         market.start()
@@ -371,7 +416,31 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
             f"merchant:      {merchant.ordered} order(s) placed from tasks, "
             f"{merchant.received} received"
         )
+        out.print(review_line(demo_review(cfg), lang))
     return daemon
+
+
+def demo_review(cfg: Config) -> AlertReview:
+    """The review of the demo's whole run (what ``stockwatch review`` shows for it)."""
+    store = open_store(cfg)
+    try:
+        orders = purchase_orders(store.engine).find(limit=ALL_ORDERS)
+        return load_review(store, None, orders=orders)
+    finally:
+        store.engine.dispose()
+
+
+def review_line(result: AlertReview, lang: str) -> str:
+    """One line of the review's figures for the demo's summary."""
+    values = {
+        "episodes": len(result.episodes),
+        "stockouts": result.stockouts,
+        "in_time": result.warned_in_time,
+        "prevented": result.prevented,
+        "late": result.warned_late,
+        "missed": result.missed,
+    }
+    return REVIEW_LINE["en" if lang == "en" else "zh-CN"].format(**values)
 
 
 def _banner(

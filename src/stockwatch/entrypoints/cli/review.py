@@ -18,8 +18,9 @@ from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.entrypoints.web.api_json import advice_json, review_json
-from stockwatch.service.alert_review import load_review
+from stockwatch.service.alert_review import ALL_ORDERS, load_review
 from stockwatch.wiring.compose import open_store
+from stockwatch.wiring.purchasing import purchase_orders
 from stockwatch.wiring.review import ReviewAdvice, review_advice
 from stockwatch.wiring.stores import configured_url, database_exists
 
@@ -32,7 +33,8 @@ _T: dict[str, tuple[str, str]] = {
     "title": ("预警复盘（自 {since}）", "Alert review (since {since})"),
     "episodes": ("预警次数", "Episodes"),
     "stockouts": ("断货次数", "Stockouts"),
-    "in_time": ("提前足够（≥ 交期）", "Warned in time (≥ lead time)"),
+    "in_time": ("提前足够（≥ 交期，或下单后未断货）", "Warned in time (≥ lead time, or prevented)"),
+    "prevented": ("其中下单避免了断货", "of which prevented by an order"),
     "late": ("提醒太晚", "Warned late"),
     "missed": ("漏报（首次通知即断货）", "Missed (first notice was OUT)"),
     "noise": ("可能的误报", "Likely noise"),
@@ -46,6 +48,7 @@ _T: dict[str, tuple[str, str]] = {
     "lead": ("交期", "Lead time"),
     "verdict": ("结论", "Verdict"),
     "v_in_time": ("及时", "in time"),
+    "v_prevented": ("已下单，未断货", "ordered, never ran out"),
     "v_late": ("太晚", "late"),
     "v_missed": ("漏报", "missed"),
     "none": ("这段时间没有预警。", "No alerts in this period."),
@@ -114,6 +117,7 @@ def print_review(result: AlertReview, since: datetime, lang: str, tz: tzinfo) ->
         ("episodes", len(result.episodes)),
         ("stockouts", result.stockouts),
         ("in_time", result.warned_in_time),
+        ("prevented", result.prevented),
         ("late", result.warned_late),
         ("missed", result.missed),
         ("noise", result.likely_noise),
@@ -130,6 +134,8 @@ def print_review(result: AlertReview, since: datetime, lang: str, tz: tzinfo) ->
     for e in result.episodes:
         if e.missed:
             verdict = _t("v_missed", lang)
+        elif e.prevented:
+            verdict = _t("v_prevented", lang)
         elif e.early_enough is None:
             verdict = "-"
         else:
@@ -188,7 +194,8 @@ def review(
     default_lead = cfg.threshold_policy(None).lead_time_days
     now = datetime.now(UTC)
     try:
-        result = load_review(store, start, default_lead=default_lead)
+        orders = purchase_orders(store.engine).find(limit=ALL_ORDERS)
+        result = load_review(store, start, default_lead=default_lead, orders=orders)
         advice = review_advice(cfg, store.engine, store, result, start, now)
     finally:
         store.engine.dispose()

@@ -21,6 +21,7 @@ from stockwatch.core.audit import AuditAction
 from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.note_text import note_text
+from stockwatch.core.row_text import row_place_text, row_problem_text
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     DbOpt,
@@ -140,7 +141,7 @@ def existing_engine(cfg: Config, url: str | None) -> Engine | None:
     return open_engine(cfg, url)
 
 
-def _catalogue(cfg: Config, items_path: Path | None) -> dict[ItemKey, Item] | None:
+def _catalogue(cfg: Config, items_path: Path | None, language: str) -> dict[ItemKey, Item] | None:
     path = items_path or (cfg.resolve(cfg.model.catalog.items) if cfg.model.catalog.items else None)
     if path is None:
         return None
@@ -149,7 +150,8 @@ def _catalogue(cfg: Config, items_path: Path | None) -> dict[ItemKey, Item] | No
     except FileFormatError as exc:
         raise _fail(str(exc)) from None
     for problem in loaded.problems:
-        err.print(f"  {path}:{problem.line}: {problem.message}", highlight=False)
+        why = row_problem_text(problem.message, language)
+        err.print(f"  {path}:{problem.line}: {why}", highlight=False)
     return {item.key: item for item in loaded.rows}
 
 
@@ -168,7 +170,7 @@ def sales_import(
     from stockwatch.adapters.sales_import import read_sales_file
 
     cfg, language = _setup(config, lang)
-    catalogue = _catalogue(cfg, items)
+    catalogue = _catalogue(cfg, items, language)
     known = (
         {key.sku for key in catalogue} | {str(key) for key in catalogue}
         if catalogue is not None
@@ -195,7 +197,9 @@ def sales_import(
     if parsed.problems:
         err.print(_t("problems", language), highlight=False)
         for problem in parsed.problems[:SHOWN_PROBLEMS]:
-            err.print(f"  {file}: {problem}", highlight=False)
+            where = row_place_text(problem.unit, problem.line, language)
+            why = row_problem_text(problem.message, language)
+            err.print(f"  {file}: {where}: {why}", highlight=False)
         if len(parsed.problems) > SHOWN_PROBLEMS:
             err.print(_t("more", language, count=len(parsed.problems) - SHOWN_PROBLEMS))
     if not added:  # a concurrent import of the same file won the race
@@ -243,7 +247,7 @@ def sales_import_orders(
 
     cfg, language = _setup(config, lang)
     tz = ZoneInfo(cfg.model.general.timezone)
-    catalogue = _catalogue(cfg, items)
+    catalogue = _catalogue(cfg, items, language)
     if not catalogue:
         raise _fail(_t("no_items", language))
     now = datetime.now(UTC)
@@ -340,7 +344,7 @@ def thresholds_recompute(
     """Recompute every item's thresholds from the imported sales history."""
     cfg, language = _setup(config, lang)
     day = _as_of(cfg, as_of)
-    catalogue = _catalogue(cfg, items) or {}
+    catalogue = _catalogue(cfg, items, language) or {}
     engine = open_engine(cfg, db)
     sales = sales_store(engine)
     keys = sorted({str(k) for k in catalogue} or set(sales.skus()))

@@ -82,6 +82,7 @@ def review_json(result: AlertReview) -> dict[str, Any]:
         "episodes": len(result.episodes),
         "stockouts": result.stockouts,
         "warned_in_time": result.warned_in_time,
+        "prevented": result.prevented,
         "warned_late": result.warned_late,
         "missed": result.missed,
         "likely_noise": result.likely_noise,
@@ -105,6 +106,7 @@ def review_json(result: AlertReview) -> dict[str, Any]:
                 "lead_time_hours": _hours(e.lead_time),
                 "missed": e.missed,
                 "early_enough": e.early_enough,
+                "prevented": e.prevented,
             }
             for e in result.episodes
         ],

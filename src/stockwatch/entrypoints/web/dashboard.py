@@ -22,6 +22,7 @@ from stockwatch.core.audit import AuditAction
 from stockwatch.core.messages import tier_label
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
 from stockwatch.core.note_text import note_text, step_text
+from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
 from stockwatch.entrypoints.web.api_json import (
     iso,
@@ -47,7 +48,7 @@ from stockwatch.entrypoints.web.web_common import (
     request_lang,
 )
 from stockwatch.ports import AlertEvent, OutboxEntry, OutboxStatus
-from stockwatch.service.alert_review import load_review
+from stockwatch.service.alert_review import ALL_ORDERS, load_review
 from stockwatch.wiring.web import OPEN, OverviewFilter, export_purchase_list
 
 MAX_ID = 2**63 - 1  # ids are 64-bit in the database; a longer one cannot exist (4xx, not 500)
@@ -265,7 +266,7 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         request: Request, days: Annotated[int, Query(ge=1, le=3650)] = 30, since: str | None = None
     ) -> HTMLResponse:
         start = _since(since, days, d.clock(), local)
-        result = load_review(d.store, start)
+        result = _review(start)
         advice = None
         if d.review_advice is not None and start is not None:
             advice = d.review_advice(result, start, d.clock())
@@ -369,9 +370,13 @@ def dashboard_router(d: DashboardDeps) -> APIRouter:
         days: Annotated[int, Query(ge=1, le=3650)] = 30, since: str | None = None
     ) -> dict[str, Any]:
         start = _since(since, days, d.clock(), local)
-        return {"since": iso(start)} | review_json(load_review(d.store, start))
+        return {"since": iso(start)} | review_json(_review(start))
 
     # -- shared helpers ---------------------------------------------------------------------
+
+    def _review(start: datetime | None) -> AlertReview:
+        orders = d.sources.orders.find(limit=ALL_ORDERS) if d.sources.orders else []
+        return load_review(d.store, start, orders=orders)
 
     def _page(
         flt: OverviewFilter, offset: int, limit: int, only: ItemKey | None = None

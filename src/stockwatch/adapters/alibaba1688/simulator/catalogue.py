@@ -5,8 +5,11 @@ is read or changed, step by step with its own random stream seeded by (seed, off
 catalogue of any size costs nothing until it is touched and the same seed always tells the same
 story, however often it is read.
 Patterns: steady (Poisson), intermittent (rare lumpy orders), promo (a spike day each week);
-every pattern restocks some hours after falling under its reorder point. Offers are delisted
+every pattern restocks some hours after falling under its reorder point (unless restocking is
+off: then only someone else, e.g. the demo's merchant, puts goods back). Offers are delisted
 (``member expired``) and relisted now and then; a few expire or are deleted for good.
+A SKU (or SKU-less offer) may instead carry its own :class:`Demand` (daily mean and standard
+deviation, e.g. taken from a sales history): it then sells that, and nothing else.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,12 +32,36 @@ COLOURS = ("黑色", "白色", "红色", "蓝色", "灰色", "粉色", "绿色",
 NOUNS = ("保温杯", "数据线", "手机壳", "灯带", "瑜伽垫", "钥匙扣", "台灯", "闹钟", "毛绒熊")
 
 
+@dataclass(frozen=True)
+class Demand:
+    """Units sold per simulated day: mean and standard deviation, drawn hour by hour.
+
+    Each hour sells a Poisson count; when the day-to-day spread is wider than Poisson's
+    (sd² > mean) the hourly rate is itself gamma-distributed (a negative binomial), so that the
+    24 hours of a day add up to the same mean and standard deviation as the history.
+    """
+
+    daily_mean: float
+    daily_sd: float
+
+    def draw(self, rng: random.Random) -> int:
+        mean = self.daily_mean / 24
+        variance = self.daily_sd**2 / 24
+        if mean <= 0:
+            return 0
+        if variance <= mean:
+            return _poisson(rng, mean)
+        shape = mean * mean / (variance - mean)
+        return _poisson(rng, rng.gammavariate(shape, mean / shape))
+
+
 @dataclass
 class Sku:
     sku_id: int
     spec_id: str
     amount: int
     colour: str
+    demand: Demand | None = None  # its own sales; None: a share of the offer's
 
 
 @dataclass
@@ -53,6 +80,8 @@ class Offer:
     modified: datetime = EPOCH
     step: int = 0  # last simulated step applied
     restock_due: int | None = None
+    restocks: bool = True  # False: the seller never restocks by itself
+    demand: Demand | None = None  # a SKU-less offer's own sales (see Sku.demand)
     followers: set[str] = field(default_factory=set)
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -161,9 +190,21 @@ class Catalogue:
 
     @classmethod
     def from_sample(
-        cls, rows: list[tuple[str, str | None, int]], seed: int = 42, now: datetime | None = None
+        cls,
+        rows: list[tuple[str, str | None, int]],
+        seed: int = 42,
+        now: datetime | None = None,
+        *,
+        restock: bool = True,
+        demand: Mapping[tuple[str, str | None], Demand] | None = None,
     ) -> Catalogue:
-        """Build offers from (offer_id, spec_id or None, stock) rows, e.g. the bundled sample."""
+        """Build offers from (offer_id, spec_id or None, stock) rows, e.g. the bundled sample.
+
+        ``restock=False``: the seller never restocks by itself (the demo's merchant does).
+        ``demand``: each (offer_id, spec_id)'s own daily sales (see :func:`sample_demand`);
+        offers not in it sell a random 0.5–3 units an hour.
+        """
+        demand = demand or {}
         cat = cls(seed, churn=False)
         rng = random.Random(seed)
         step = step_of(now or datetime.now(UTC))
@@ -172,7 +213,13 @@ class Catalogue:
             grouped.setdefault(int(offer_id), []).append((spec_id, stock))
         for oid, specs in grouped.items():
             skus = [
-                Sku(5104790000000 + (oid % 10_000_000) * 10 + i, spec, stock, COLOURS[i % 8])
+                Sku(
+                    5104790000000 + (oid % 10_000_000) * 10 + i,
+                    spec,
+                    stock,
+                    COLOURS[i % 8],
+                    demand.get((str(oid), spec)),
+                )
                 for i, (spec, stock) in enumerate(specs)
                 if spec is not None
             ]
@@ -188,6 +235,8 @@ class Catalogue:
                     reorder_at=30,
                     restock_to=max(200, plain * 2),
                     step=step,
+                    restocks=restock,
+                    demand=None if skus else demand.get((str(oid), None)),
                 )
             )
         return cat
@@ -229,9 +278,13 @@ class Catalogue:
             changes.extend(self._churn(offer, rng, at))
         if offer.status != "published":
             return changes
-        demand = self._demand(offer, rng, step)
-        for _ in range(demand):
-            changes.extend(self._sell_one(offer, rng, at))
+        if offer.demand is not None or any(s.demand is not None for s in offer.skus):
+            changes.extend(self._sell_own_demand(offer, rng, at))
+        else:
+            for _ in range(self._demand(offer, rng, step)):
+                changes.extend(self._sell_one(offer, rng, at))
+        if not offer.restocks:
+            return changes
         if offer.restock_due is None and offer.total <= offer.reorder_at:
             offer.restock_due = step + rng.randint(12, 96)  # supplier lead time in hours
         if offer.restock_due is not None and step >= offer.restock_due:
@@ -257,6 +310,21 @@ class Catalogue:
         if offer.amount <= 0:
             return []
         return [self.set_amount(offer, None, offer.amount - 1, at)]
+
+    def _sell_own_demand(self, offer: Offer, rng: random.Random, at: datetime) -> list[Change]:
+        """One hour of each SKU's own demand, as one stock change per SKU that sold."""
+        changes: list[Change] = []
+        if offer.demand is not None and not offer.skus:
+            sold = min(offer.demand.draw(rng), offer.amount)
+            if sold:
+                changes.append(self.set_amount(offer, None, offer.amount - sold, at))
+        for sku in offer.skus:
+            if sku.demand is None:
+                continue
+            sold = min(sku.demand.draw(rng), sku.amount)
+            if sold:
+                changes.append(self.set_amount(offer, sku, sku.amount - sold, at))
+        return changes
 
     def _restock(self, offer: Offer, at: datetime) -> list[Change]:
         if not offer.skus:
@@ -333,3 +401,42 @@ def sample_rows(items_csv: Path, stock_csv: Path | None) -> list[tuple[str, str 
             seen.add((offer_id, spec))
             rows.append((offer_id, spec, stock.get(row.get("sku", ""), 100)))
     return rows
+
+
+def sample_demand(items_csv: Path, sales_csv: Path) -> dict[tuple[str, str | None], Demand]:
+    """Each sample offer/spec's daily demand as its sales history tells it.
+
+    Days without a row count as 0, from the SKU's first sale to the file's last day (the
+    days stockwatch's own window reads), so the simulator sells what the levels expect: the
+    same mean and day-to-day standard deviation. SKUs without a row get nothing here.
+    """
+    import csv
+    import statistics
+    from datetime import date
+
+    daily: dict[str, dict[date, int]] = {}
+    with sales_csv.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            try:
+                day, quantity = date.fromisoformat(row["date"]), int(row["quantity"])
+            except (KeyError, ValueError):
+                continue  # the sample is clean; a hand-edited row must not stop the demo
+            days = daily.setdefault(row.get("sku", ""), {})
+            days[day] = days.get(day, 0) + quantity
+    if not daily:
+        return {}
+    last = max(max(days) for days in daily.values())
+    demand: dict[tuple[str, str | None], Demand] = {}
+    with items_csv.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            history = daily.get(row.get("sku", ""))
+            offer_id = (row.get("offer_id") or "").strip()
+            if not history or not offer_id.isdigit():
+                continue
+            first = min(history)
+            span = range((last - first).days + 1)
+            series = [history.get(first + timedelta(n), 0) for n in span]
+            spread = statistics.stdev(series) if len(series) > 1 else math.sqrt(series[0])
+            spec = (row.get("spec_id") or "").strip() or None
+            demand[(offer_id, spec)] = Demand(statistics.fmean(series), spread)
+    return demand

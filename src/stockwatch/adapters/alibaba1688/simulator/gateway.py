@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -68,20 +69,45 @@ class SimOptions:
 
 
 class SimClock:
-    """Simulated time: real time × speed plus a test-controlled offset."""
+    """Simulated time: real time × speed plus a test-controlled offset.
+
+    ``hold_at(moment)`` lets time run no further than ``moment``: it stands still there until
+    the hold moves on, then runs on from where it stood (it never jumps). The demo holds it a
+    few polls ahead of its slowest actor, so a loaded machine slows the simulated world down
+    instead of letting it run past a daemon or merchant that has not caught up.
+    """
 
     def __init__(self, speed: float = 1.0) -> None:
         self.speed = speed
         self._real0 = time.time()
         self._mono0 = time.monotonic()
         self.offset = 0.0
+        self._hold: float | None = None
+        self._lock = threading.Lock()  # now() is called from the server, daemon and demo threads
 
     def now(self) -> datetime:
+        with self._lock:
+            return datetime.fromtimestamp(self._seconds(), UTC)
+
+    def _seconds(self) -> float:
         elapsed = (time.monotonic() - self._mono0) * self.speed
-        return datetime.fromtimestamp(self._real0 + elapsed + self.offset, UTC)
+        seconds = self._real0 + elapsed + self.offset
+        if self._hold is not None and seconds > self._hold:
+            self.offset -= seconds - self._hold  # the time it stood still is not made up
+            seconds = self._hold
+        return seconds
 
     def advance(self, seconds: float) -> None:
-        self.offset += seconds
+        with self._lock:
+            self.offset += seconds
+            if self._hold is not None:
+                self._hold += seconds
+
+    def hold_at(self, moment: datetime | None) -> None:
+        """Stop simulated time at ``moment`` until a later hold (None: run freely)."""
+        with self._lock:
+            # Never behind the time already told: a clock must not run backwards.
+            self._hold = None if moment is None else max(moment.timestamp(), self._seconds())
 
 
 class TokenBucket:
