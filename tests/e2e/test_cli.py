@@ -433,7 +433,7 @@ def test_help_lists_every_command_though_their_modules_load_lazily() -> None:
 
     code, out, _ = invoke("--help")
     assert code == 0
-    listed = {line.split()[0] for line in out.split("Commands:", 1)[1].splitlines() if line}
+    listed = {line.split()[0] for line in out.split("命令：", 1)[1].splitlines() if line}
     assert {"check", "explain", "demo", "config", *LAZY_COMMANDS, *LAZY_GROUPS} <= listed
     # each lazy name is really registered by the module its entry loads
     for name in [*LAZY_COMMANDS, *LAZY_GROUPS]:
@@ -456,6 +456,9 @@ def test_the_lazy_table_names_exactly_what_the_modules_register() -> None:
 
 def test_a_mistyped_command_still_gets_a_suggestion() -> None:
     result = runner.invoke(app, ["thresholdz"])
+    assert result.exit_code == 2
+    assert "你是不是要输入 'thresholds'？" in result.stderr
+    result = runner.invoke(app, ["--lang", "en", "thresholdz"])
     assert result.exit_code == 2
     assert "Did you mean 'thresholds'?" in result.stderr
 
@@ -480,6 +483,8 @@ def test_the_cli_imports_no_subcommand_module_until_one_is_invoked() -> None:
         "stockwatch.entrypoints.cli.common",
         "stockwatch.entrypoints.cli.texts",
         "stockwatch.entrypoints.cli.help_texts",  # --help's zh-CN texts: no command in it
+        "stockwatch.entrypoints.cli.option_texts",  # the options' zh-CN help texts
+        "stockwatch.entrypoints.cli.framework_texts",  # Typer/click's own lines in zh-CN
     }
     assert not loaded & {"fastapi", "uvicorn", "numpy", "celery", "pyarrow"}
 

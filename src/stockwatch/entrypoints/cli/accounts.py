@@ -272,7 +272,9 @@ def audit(
     since: Annotated[
         str | None, typer.Option("--since", help="ISO time or a span such as 24h, 7d")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=100_000, help="how many rows to show")
+    ] = 100,
     config: ConfigOpt = None,
     lang: LangOpt = None,
     fmt: FormatOpt = "table",

@@ -25,21 +25,26 @@ from typer.core import TyperGroup
 from stockwatch import __version__
 from stockwatch.adapters.files import FileFormatError, read_stock
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config
-from stockwatch.core.messages import format_cover, tier_label
+from stockwatch.core.messages import check_lang, format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
 from stockwatch.core.note_text import note_text, step_text
 from stockwatch.core.row_text import row_problem_text
 from stockwatch.entrypoints.cli.common import (
+    ROOT_LANG_HELP,
     ConfigOpt,
     FormatOpt,
     LangOpt,
+    choose_root_lang,
     err,
     out,
+    shown_lang,
+    start_command_line,
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import lang_of as _lang
 from stockwatch.entrypoints.cli.common import load as _load
-from stockwatch.entrypoints.cli.help_texts import help_lang, translate
+from stockwatch.entrypoints.cli.framework_texts import framework_language, localized_errors
+from stockwatch.entrypoints.cli.help_texts import help_lang, localize, localize_param
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
 from stockwatch.wiring.compose import Catalog, load_catalog, policy_resolver
@@ -48,6 +53,7 @@ from stockwatch.wiring.warehouse_split import catalogue_split_problems
 
 if TYPE_CHECKING:  # Typer ships its own copy of Click; TyperGroup's methods take its types
     from typer._click import Command, Context
+    from typer.core import TyperOption
 
 EXIT_URGENT = 3
 
@@ -158,12 +164,28 @@ class LazyCommands(TyperGroup):
         names += [n for n in own if n not in names and n not in lazy_groups]
         return names + [n for n in lazy_groups if n not in names]
 
-    help_lang = "zh-CN"  # the language of --help, set from the arguments by ``main``
+    help_lang = "zh-CN"  # the language of --help and usage errors, set by ``main``
 
     def main(self, args: Sequence[str] | None = None, *pos: Any, **kw: Any) -> Any:
         self.help_lang = help_lang(sys.argv[1:] if args is None else list(args))
-        translate(self, "", self.help_lang)
-        return super().main(args, *pos, **kw)
+        start_command_line(self.help_lang)
+        localize(self, "", self.help_lang)
+        with framework_language(self.help_lang):  # Typer's own gettext words
+            return super().main(args, *pos, **kw)
+
+    def make_context(self, *args: Any, **kw: Any) -> Context:
+        with localized_errors(self.help_lang):  # the root's own options
+            return super().make_context(*args, **kw)
+
+    def invoke(self, ctx: Context) -> Any:
+        with localized_errors(self.help_lang):  # every command's arguments
+            return super().invoke(ctx)
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            localize_param(option, self.help_lang)
+        return option
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name not in self.commands:
@@ -172,9 +194,9 @@ class LazyCommands(TyperGroup):
                 self._load(register)
         command = self.commands.get(cmd_name)
         if command is not None:
-            translate(command, cmd_name, self.help_lang)
+            localize(command, cmd_name, self.help_lang, ctx)
             for name, sub in getattr(command, "commands", {}).items():
-                translate(sub, f"{cmd_name} {name}", self.help_lang)
+                localize(sub, f"{cmd_name} {name}", self.help_lang, ctx)
         return command
 
     def resolve_command(
@@ -216,6 +238,16 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _root_lang(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            check_lang(value)
+        except ValueError:
+            raise typer.BadParameter(t("bad_lang", shown_lang(), value=value)) from None
+    choose_root_lang(value)
+    return value
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -224,6 +256,9 @@ def _root(
             "--version", callback=_show_version, is_eager=True, help="print the version and exit"
         ),
     ] = False,
+    lang: Annotated[
+        str | None, typer.Option("--lang", callback=_root_lang, help=ROOT_LANG_HELP)
+    ] = None,
 ) -> None:
     """库存预警 stockwatch: low-stock alerts for 1688 merchants."""
 
@@ -648,11 +683,11 @@ def demo(
     fake DingTalk/WeCom robots and a webhook on this machine (stop: Ctrl+C)."""
     from stockwatch.entrypoints.cli.demo import DemoOptions, NotADemoDir, run_demo
 
-    _static_demo(lang)
+    language = _static_demo(lang)
     if once:
         cycles, every, port = cycles or 6, min(every, 0.5), 0
     target = data_dir or Path.cwd() / ".stockwatch-demo"
-    options = DemoOptions(lang=lang, cycles=cycles, every=every, port=port, speed=speed)
+    options = DemoOptions(lang=language, cycles=cycles, every=every, port=port, speed=speed)
     try:
         run_demo(sample_dir() / "stockwatch.toml", target, options)
     except NotADemoDir as exc:
@@ -661,14 +696,14 @@ def demo(
         raise typer.Exit(130) from None
 
 
-def _static_demo(lang: str | None) -> None:
-    """Show a check and an explanation on the bundled sample data."""
+def _static_demo(lang: str | None) -> str:
+    """Show a check and an explanation on the bundled sample data; return their language."""
     sample = sample_dir()
     cfg = _load(sample / "stockwatch.toml")
     language = _lang(cfg, lang)
     catalog = load_catalog(cfg, date.today())
     day = (catalog.sales_end or date.today()) + timedelta(days=1)
-    out.rule("stockwatch demo")
+    out.rule(t("demo_title", language))
     out.print(
         f"stockwatch check --config {sample / 'stockwatch.toml'} --stock "
         f"{sample / 'stock.csv'} --as-of {day}",
@@ -695,6 +730,7 @@ def _static_demo(lang: str | None) -> None:
         fmt="table",
         lang=language,
     )
+    return language
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,8 +15,14 @@ from rich.markup import escape
 
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config, parse_duration
 from stockwatch.core.messages import check_lang
+from stockwatch.entrypoints.cli.texts import t
 
 EXIT_INPUT = 1  # bad input: configuration, unreadable file, unreachable database
+
+# The language chosen by the root command's ``--lang`` (``stockwatch --lang en check …``), and
+# the language this command line speaks so far (errors before a command knows its own).
+_ROOT_LANG: ContextVar[str | None] = ContextVar("stockwatch_root_lang", default=None)
+_SHOWN_LANG: ContextVar[str] = ContextVar("stockwatch_shown_lang", default="zh-CN")
 
 # Piped output (CI, scripts) gets a wide console so tables do not wrap CJK titles.
 out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
@@ -24,6 +32,7 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="stockwatch.toml (default: ./stockwatch.toml)")
 ]
 LangOpt = Annotated[str | None, typer.Option("--lang", help="zh-CN (default) or en")]
+ROOT_LANG_HELP = "zh-CN (default) or en, for every command (also $STOCKWATCH_LANG, [general] lang)"
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json")]
 DbOpt = Annotated[
     str | None,
@@ -38,7 +47,8 @@ DbOpt = Annotated[
 def fail(message: str) -> typer.Exit:
     """Print an error and return the exit to raise."""
     # escape: "[database]" in a message is a config section, not Rich markup to swallow.
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    label = "错误：" if _SHOWN_LANG.get() == "zh-CN" else "error: "
+    err.print(f"[bold red]{label}[/]{escape(message)}", highlight=False)
     return typer.Exit(EXIT_INPUT)
 
 
@@ -76,12 +86,34 @@ def parse_since(config: Config, text: str | None) -> datetime | None:
     return moment
 
 
-def lang_of(config: Config, lang: str | None) -> str:
-    """Return --lang when given, else the configured language."""
+def start_command_line(lang: str) -> None:
+    """Forget the previous command line's language choices (tests run many in one process)."""
+    _ROOT_LANG.set(None)
+    _SHOWN_LANG.set(lang)
+
+
+def shown_lang() -> str:
+    """Return the language this command line speaks so far."""
+    return _SHOWN_LANG.get()
+
+
+def choose_root_lang(lang: str | None) -> None:
+    """Remember the root command's ``--lang`` for the command that follows."""
+    _ROOT_LANG.set(lang)
+
+
+def lang_of(config: Config | None, lang: str | None) -> str:
+    """Return the language of this command: its own ``--lang``, else the root's
+    (``stockwatch --lang en …``), else ``$STOCKWATCH_LANG``, else ``[general] lang`` (zh-CN
+    for a command without a configuration)."""
+    chosen = lang or _ROOT_LANG.get() or os.environ.get("STOCKWATCH_LANG") or None
     try:
-        return check_lang(lang) if lang else config.lang
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+        language = check_lang(chosen) if chosen else config.lang if config else "zh-CN"
+    except ValueError:
+        source = "--lang" if lang or _ROOT_LANG.get() else "$STOCKWATCH_LANG"
+        raise fail(f"{source}: {t('bad_lang', _SHOWN_LANG.get(), value=chosen)}") from None
+    _SHOWN_LANG.set(language)
+    return language
 
 
 def setup(config_path: Path | None, lang: str | None) -> tuple[Config, str]:

@@ -255,7 +255,7 @@ def events(
     since: Annotated[
         str | None, typer.Option("--since", help="ISO time or a span back, e.g. 24h")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="how many rows to show")] = 50,
 ) -> None:
     """Show the alert event log, newest first (filter by item, kind, time)."""
     cfg = _load(config)

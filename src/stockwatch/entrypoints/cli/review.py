@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from stockwatch.config.settings import ConfigError, find_config, load_config
-from stockwatch.core.messages import check_lang, tier_label
+from stockwatch.core.messages import tier_label
 from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
+from stockwatch.entrypoints.cli.common import fail, lang_of
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.entrypoints.web.api_json import advice_json, review_json
 from stockwatch.service.alert_review import ALL_ORDERS, load_review
@@ -83,8 +84,7 @@ def _t(name: str, lang: str, **values: object) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(EXIT_INPUT)
+    return fail(message)  # "错误：" or "error: " in this command line's language
 
 
 def _span(value: timedelta | None) -> str:
@@ -176,9 +176,9 @@ def review(
         raise _fail(f"--format {fmt!r}: use table or json")
     try:
         cfg = load_config(find_config(config))
-        language = check_lang(lang) if lang else cfg.lang
-    except (ConfigError, ValueError) as exc:
+    except ConfigError as exc:
         raise _fail(str(exc)) from None
+    language = lang_of(cfg, lang)
     try:
         tz = ZoneInfo(cfg.model.general.timezone)
     except (ValueError, KeyError) as exc:

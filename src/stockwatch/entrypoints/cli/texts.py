@@ -78,6 +78,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "还没有数据库（{url}）：先运行 `stockwatch run` 或 `stockwatch db upgrade`。",
         "No database yet ({url}): run `stockwatch run` or `stockwatch db upgrade` first.",
     ),
+    "demo_title": (
+        "stockwatch 演示：示例数据上的 check 和 explain",
+        "stockwatch demo: check and explain on the sample",
+    ),
+    "bad_lang": (
+        "不支持的语言 {value!r}，请用 zh-CN 或 en",
+        "unsupported language {value!r}; use zh-CN or en",
+    ),
     "unknown_column": (
         "警告：{path} 的列 {column!r} 无法识别，已忽略（可用列名见 README「Input files」）。",
         "warning: {path}: column {column!r} is not recognised and was ignored "
