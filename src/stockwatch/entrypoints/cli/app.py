@@ -34,8 +34,11 @@ from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
     LangOpt,
+    choices,
     choose_root_lang,
+    config_failure,
     err,
+    fail_with,
     out,
     shown_lang,
     start_command_line,
@@ -283,7 +286,7 @@ def _today(config: Config, as_of: str | None) -> date:
         try:
             return date.fromisoformat(as_of)
         except ValueError:
-            raise _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+            raise fail_with("bad_date", option="--as-of", value=as_of) from None
     return datetime.now(ZoneInfo(config.model.general.timezone)).date()
 
 
@@ -339,7 +342,9 @@ def check(
     cfg = _load(config)
     language = _lang(cfg, lang)
     if fmt not in ("table", "json"):
-        raise _fail(f"--format {fmt!r}: use table or json")
+        raise fail_with(
+            "bad_choice", option="--format", value=fmt, choices=choices("table", "json")
+        )
     if cfg.path is None:  # say so: the levels below are not the merchant's own
         err.print(t("no_config", language), highlight=False)
     day = _today(cfg, as_of)
@@ -412,7 +417,7 @@ def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[Ite
         path = Path(url.split("///", 1)[1])
         if not path.exists():
             if db is not None:
-                raise _fail(f"--db {db}: no such database file")
+                raise fail_with("no_db_file", db=db)
             return {}  # never ran recompute here: compute from the sales file
     engine = None
     try:
@@ -424,7 +429,7 @@ def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[Ite
         if db is not None:
             raise _fail(f"--db {db}: {exc}") from None
         # The configured database is unreachable: computing from the files still works.
-        err.print(f"database unavailable, levels computed from files: {exc}", highlight=False)
+        err.print(t("db_unavailable", shown_lang(), error=exc), highlight=False)
         return {}
     finally:
         if engine is not None:
@@ -574,7 +579,8 @@ def _print_explanation(
     key: ItemKey, lv: TierLevels, lang: str, policy: Any, item_lead: float | None = None
 ) -> None:
     out.print(
-        f"[bold]{t('explain_head', lang, key=key)}[/]  ({t('strategy', lang)}: {lv.basis.strategy})"
+        f"[bold]{t('explain_head', lang, key=key)}[/]  "
+        f"({t('strategy', lang)}{t('colon', lang)}{lv.basis.strategy})"
     )
     if lv.basis.inputs:
         inputs = Table(title=t("inputs", lang), title_justify="left")
@@ -625,11 +631,11 @@ def _print_explanation(
     for note in lv.basis.notes:
         out.print(f"• {note_text(note, lang)}", highlight=False, markup=False)
     result = t("disabled", lang) if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"
-    out.print(f"[bold]{t('result', lang)}:[/] {result}")
+    out.print(f"[bold]{t('result', lang)}{t('colon', lang)}[/]{result}")
     # The item's own lead time (items file) wins over the configured default, as in the math.
     lead = item_lead if item_lead is not None else policy.lead_time_days
     out.print(
-        f"{t('policy', lang)}: service_level={policy.service_level} "
+        f"{t('policy', lang)}{t('colon', lang)}service_level={policy.service_level} "
         f"lead_time_days={lead:g} window_days={policy.window_days}",
         highlight=False,
     )
@@ -643,11 +649,11 @@ def config_validate(config: ConfigOpt = None, lang: LangOpt = None) -> None:
         # One pass: field errors, cross-section problems and missing catalogue files together.
         cfg = load_config(path, check_files=True)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise config_failure(exc) from None
     language = _lang(cfg, lang)
     split = catalogue_split_problems(cfg)
     if split:  # the items file against the configuration: one 1688 offer, several items
-        raise _fail(str(ConfigError(str(path), split)))
+        raise config_failure(ConfigError(str(path), split))
     bad_rows = promotion_file_problems(cfg)
     if bad_rows:
         err.print(t("promotion_rows", language, count=len(bad_rows)), highlight=False)

@@ -52,12 +52,30 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_INPUT)
 
 
+def fail_with(name: str, **values: object) -> typer.Exit:
+    """``fail`` with the text ``name`` (texts.py) in this command line's language."""
+    return fail(t(name, _SHOWN_LANG.get(), **values))
+
+
+def choices(*values: str) -> str:
+    """``a, b or c`` in this command line's language."""
+    *head, last = values
+    lang = _SHOWN_LANG.get()
+    return f"{t('list_sep', lang).join(head)}{t('or', lang)}{last}" if head else last
+
+
+def config_failure(exc: ConfigError) -> typer.Exit:
+    """``fail`` with every problem of a configuration, its heading in this line's language."""
+    head = t("config_problems", _SHOWN_LANG.get(), count=len(exc.problems), source=exc.source)
+    return fail("\n".join([head, *(f"{exc.source}{p}" for p in exc.problems)]))
+
+
 def load(config_path: Path | None) -> Config:
     """Load --config / $STOCKWATCH_CONFIG / ./stockwatch.toml; every problem is listed."""
     try:
         return load_config(find_config(config_path))
     except ConfigError as exc:
-        raise fail(str(exc)) from None
+        raise config_failure(exc) from None
 
 
 def local_time(config: Config, moment: datetime | None, seconds: bool = False) -> str:
@@ -80,7 +98,7 @@ def parse_since(config: Config, text: str | None) -> datetime | None:
         try:
             return datetime.now(UTC) - parse_duration(text)
         except ValueError:
-            raise fail(f"--since {text!r}: use an ISO time or a span such as 24h, 7d") from None
+            raise fail_with("bad_since", value=text) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(config.model.general.timezone))
     return moment

@@ -21,7 +21,14 @@ from stockwatch.adapters.alibaba1688.simulator.push import PushSettings
 from stockwatch.adapters.alibaba1688.simulator.server import build_catalogue, serve_forever
 from stockwatch.adapters.alibaba1688.token_file import TokenFileError
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config, mask
-from stockwatch.entrypoints.cli.common import fail, lang_of, local_time, shown_lang
+from stockwatch.entrypoints.cli.common import (
+    config_failure,
+    fail,
+    fail_with,
+    lang_of,
+    local_time,
+    shown_lang,
+)
 from stockwatch.wiring.compose import gateway_settings, token_store
 
 out = Console(soft_wrap=True)
@@ -85,7 +92,7 @@ def _load(path: Path | None, lang: str | None) -> tuple[Config, str]:
     try:
         cfg = load_config(find_config(path))
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise config_failure(exc) from None
     return cfg, lang_of(cfg, lang)
 
 
@@ -166,7 +173,7 @@ def simulate_gateway(
     try:
         serve_forever(catalogue, options, port=port, on_ready=ready)
     except OSError as exc:
-        raise _fail(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
+        raise fail_with("cannot_listen", port=port, error=exc) from None
 
 
 class StateMismatch(ValueError):

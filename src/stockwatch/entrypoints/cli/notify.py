@@ -22,7 +22,9 @@ from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     DbOpt,
     LangOpt,
+    choices,
     err,
+    fail_with,
     out,
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
@@ -148,7 +150,7 @@ def _engine(config: Config, db: str | None) -> Engine:
     try:
         return open_database(config, db)
     except Exception as exc:  # an unreachable or bad database is bad input for the CLI
-        raise _fail(f"cannot open the database: {exc}") from None
+        raise fail_with("no_database", error=exc) from None
 
 
 # -- notify --------------------------------------------------------------------------------------
@@ -171,7 +173,7 @@ def notify_test(
     engine = _engine(cfg, db)
     channels = build_channels(cfg, engine)
     if channel not in channels:
-        raise _fail(f"{channel}: disabled")
+        raise fail_with("channel_disabled", channel=channel)
     now = datetime.now(UTC)
     body = t["test_body"].format(name=channel)
     message = OutgoingMessage(
@@ -280,7 +282,12 @@ def outbox_list(
         try:
             wanted = OutboxStatus(status)
         except ValueError:
-            raise _fail(f"--status {status!r}: use pending, sending, sent or failed") from None
+            raise fail_with(
+                "bad_choice",
+                option="--status",
+                value=status,
+                choices=choices("pending", "sending", "sent", "failed"),
+            ) from None
     else:
         wanted = None
     engine = _read_engine(cfg, db)
@@ -494,7 +501,7 @@ def tasks_export(
     """Export open tasks grouped by supplier as a draft purchase list (never an order)."""
     cfg = _load(config)
     if fmt not in ("csv", "json"):
-        raise _fail(f"--format {fmt!r}: use csv or json")
+        raise fail_with("bad_choice", option="--format", value=fmt, choices=choices("csv", "json"))
     engine = _read_engine(cfg, db)
     if engine is None:
         text = export_purchase_list([], fmt)
