@@ -118,7 +118,10 @@ def test_a_broken_config_exits_1_listing_every_problem(tmp_path: Path) -> None:
     assert code == 1
     assert f"{cfg}:2 alerting.dedupe_hours" in err
     assert f"{cfg}:4 thresholds.service_level" in err
-    assert "2 problem(s)" in err
+    assert "中有 2 个问题" in err and "应小于或等于 0.9999" in err  # zh-CN by default
+    code, _, err = invoke("config", "validate", "--config", str(cfg), "--lang", "en")
+    assert code == 1 and "2 problem(s)" in err
+    assert "Input should be less than or equal to 0.9999" in err
 
 
 def test_config_validate_accepts_the_sample() -> None:

@@ -13,7 +13,9 @@ from stockwatch.devtools.compile_locales import catalogue_path, mo_bytes
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.entrypoints.cli.framework_texts import (
     FRAMEWORK_ZH,
+    columns,
     framework_language,
+    wrap_columns,
     zh_message,
 )
 
@@ -62,3 +64,18 @@ def test_a_value_error_is_told_from_pydantics_error_code_and_names_the_option() 
     assert shown.exit_code == 2 and "'ID' 的值无效：不是有效的整数" in shown.stderr
     shown = runner.invoke(app, ["explain", "A", "B"])
     assert shown.exit_code == 2 and "多余的参数（B）" in shown.stderr
+
+
+def test_zh_cn_text_wraps_by_terminal_columns() -> None:
+    text = "列出无法对应到唯一商品的 1688 采购行（它们不计入任何商品的在途数量）。"
+    assert columns(text) == 70  # 33 CJK characters take two columns each
+    lines = wrap_columns(text, 40)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert all(columns(line) <= 40 for line in lines), lines
+    # a line never starts with closing punctuation: the character before it goes along
+    assert wrap_columns(text, 66)[1] == "量）。"
+    # a Latin word is never split, two spaces before "[默认：…]" stay
+    assert wrap_columns("认领多少秒后视为过期  [默认：60]", 80) == [
+        "认领多少秒后视为过期  [默认：60]"
+    ]
+    assert wrap_columns("数据库地址（默认：$STOCKWATCH_DATABASE_URL）", 30)[1].startswith("$STOCK")

@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from stockwatch.entrypoints.cli.app import app
+from stockwatch.entrypoints.cli.framework_texts import columns
 from stockwatch.entrypoints.cli.help_texts import ZH_HELP, help_lang
 from stockwatch.entrypoints.cli.option_texts import ZH_OPTION_HELP
 
@@ -118,6 +119,16 @@ def test_every_help_page_is_in_zh_cn_by_default() -> None:
         if left:
             problems[path or "stockwatch"] = left
     assert problems == {}
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_zh_cn_help_fits_the_terminal_in_columns() -> None:
+    # click measured lines in characters; a CJK character takes two columns, so zh-CN help
+    # ran up to twice past an 80-column terminal and broke the option table.
+    for path in ["", *_paths()]:
+        shown = runner.invoke(app, [*path.split(), "--help"], terminal_width=80)
+        wide = [line for line in shown.output.splitlines() if columns(line) > 82]
+        assert wide == [], path
 
 
 @pytest.mark.usefixtures("no_language_set")

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config, parse_duration
+from stockwatch.core.config_text import config_problem_text
 from stockwatch.core.messages import check_lang
 from stockwatch.entrypoints.cli.texts import t
 
@@ -66,8 +67,13 @@ def choices(*values: str) -> str:
 
 def config_failure(exc: ConfigError) -> typer.Exit:
     """``fail`` with every problem of a configuration, its heading in this line's language."""
-    head = t("config_problems", _SHOWN_LANG.get(), count=len(exc.problems), source=exc.source)
-    return fail("\n".join([head, *(f"{exc.source}{p}" for p in exc.problems)]))
+    lang = _SHOWN_LANG.get()
+    lines = [t("config_problems", lang, count=len(exc.problems), source=exc.source)]
+    for p in exc.problems:
+        where = f"{exc.source}:{p.line}" if p.line else exc.source
+        said = config_problem_text(p.message, lang)
+        lines.append(f"{where} {p.path}: {said}" if p.path else f"{where} {said}")
+    return fail("\n".join(lines))
 
 
 def load(config_path: Path | None) -> Config:

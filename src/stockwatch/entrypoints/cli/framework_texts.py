@@ -23,7 +23,8 @@ from __future__ import annotations
 import gettext
 import os
 import re
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from string import Formatter
@@ -97,6 +98,39 @@ _PLAIN_TEMPLATES = (
 DOMAIN_LANGUAGES = {"zh-CN": "zh_CN", "en": "en"}
 
 
+_TOKENS = re.compile(r"\s+|[^\s\u2e80-\uffef]+|.", re.DOTALL)
+_NO_LINE_START = set("，。、；：）】」』？！》,.;:)")
+
+
+def columns(text: str) -> int:
+    """Return the terminal columns ``text`` takes (wide and full-width characters: two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap_columns(text: str, width: int) -> list[str]:
+    """Wrap ``text`` to ``width`` terminal columns: between CJK characters or at spaces,
+    never inside a Latin word, never starting a line with closing punctuation."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for token in _TOKENS.findall(paragraph):
+            if token.isspace():
+                line += token if line else ""  # click's "  [默认：…]" keeps its two spaces
+                continue
+            if not line.strip() or columns(line + token) <= width:
+                line += token
+            elif token not in _NO_LINE_START:
+                lines.append(line.rstrip())
+                line = token
+            elif columns(line[-1]) == 2 and line[-1] not in _NO_LINE_START:
+                lines.append(line[:-1].rstrip())  # "数量）": the character goes along
+                line = line[-1] + token
+            else:
+                line += token  # nothing to carry: the punctuation stays, a little wide
+        lines.append(line.rstrip())
+    return lines
+
+
 def locale_dir() -> str:
     """Return the directory holding ``zh_CN/LC_MESSAGES/messages.mo``."""
     return str(resources.files("stockwatch") / "locales")
@@ -118,13 +152,45 @@ def framework_language(lang: str) -> Iterator[None]:
 
 
 class ZhHelpFormatter(HelpFormatter):
-    """click's help formatter with the zh-CN usage prefix and full-width heading colons."""
+    """click's help formatter for zh-CN: the zh-CN usage prefix, full-width heading colons,
+    and text wrapped by terminal columns (click counts characters, and a CJK character takes
+    two columns: its zh-CN lines ran past the terminal and broke the option table)."""
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         super().write_usage(prog, args, FRAMEWORK_ZH["Usage: "] if prefix is None else prefix)
 
     def write_heading(self, heading: str) -> None:
         self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        width = max(self.width - self.current_indent, 11)
+        paragraphs = [p for p in text.split("\n\n") if p.strip()]
+        for i, paragraph in enumerate(paragraphs):
+            if i:
+                self.write("\n")
+            for line in wrap_columns(" ".join(paragraph.split()), width):
+                self.write(f"{indent}{line}\n")
+
+    def write_dl(
+        self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2
+    ) -> None:
+        rows = list(rows)
+        first_col = min(max((columns(first) for first, _ in rows), default=0), col_max)
+        first_col += col_spacing
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if columns(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - columns(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = wrap_columns(second, max(self.width - first_col - 2, 10))
+            self.write(f"{lines[0]}\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n")
 
 
 class ZhContext(Context):
