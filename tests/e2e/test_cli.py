@@ -286,8 +286,10 @@ def test_config_validate_lists_bad_promotion_rows_by_file_line_and_field(tmp_pat
     code, out, _ = invoke("config", "validate", "--config", str(cfg), "--lang", "en")
     assert code == 0 and "Configuration is valid" in out
     promos.unlink()  # a promotions file that is not there is the configuration's own problem
-    code, _, err = invoke("config", "validate", "--config", str(cfg))
+    code, _, err = invoke("config", "validate", "--config", str(cfg), "--lang", "en")
     assert code == 1 and f"{cfg}:2 catalog.promotions: file not found" in err
+    code, _, err = invoke("config", "validate", "--config", str(cfg))
+    assert code == 1 and f"{cfg}:2 catalog.promotions: 文件不存在：{promos}" in err
 
 
 def test_run_on_a_busy_port_prints_one_clear_line(tmp_path: Path) -> None:
