@@ -55,14 +55,14 @@ NOW = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
 TARGET_MS = 150.0
 START_TARGET_S = 5.0
 SUPPLIERS, CATEGORIES = 200, 50
-# The indexes of migrations 0005 and 0011 that the pages use (the readings one serves the
+# The indexes of migrations 0005, 0011 and 0013 that the pages use (the readings one serves the
 # start-up catch-up). The peer runs without them; the tier counts of 0011 stay (not an index).
 PAGE_INDEXES = {
     "ix_items_active_key": "items (key) WHERE active",
     "ix_items_category": "items (category, key)",
     "ix_items_supplier": "items (supplier, key)",
     "ix_items_warehouse": "items (warehouse, key)",
-    "ix_thresholds_by_status": "thresholds (status, item_key)",
+    "ix_thresholds_active": "thresholds (item_key) WHERE status = 'active'",  # 0013
     "ix_alert_states_rank": "alert_states (tier_rank, item_key)",
     "ix_replenishment_tasks_status": "replenishment_tasks (status, item_key)",
 }

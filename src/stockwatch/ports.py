@@ -7,7 +7,7 @@ once (bad signature, bad token, missing permission); a transient one is retried 
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -651,6 +651,52 @@ class ThresholdStore(Protocol):
         ...
 
     def reject(self, key: str, version: int) -> bool: ...
+
+
+# (item key, status, version, t1, t2, t3, strategy) of an active or pending version
+LiveRow = tuple[str, str, int, int, int, int, str]
+
+
+@dataclass
+class VersionBatch:
+    """New threshold versions to write, one per item, as columns; the store numbers them.
+
+    The basis is in the database's compact form (``numbers``, ``notes``: see
+    adapters/db/codec.compact_basis) or, for the few bases that form cannot hold, ``whole``.
+    """
+
+    keys: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    t1: list[int] = field(default_factory=list)
+    t2: list[int] = field(default_factory=list)
+    t3: list[int] = field(default_factory=list)
+    velocity: list[float] = field(default_factory=list)
+    strategy: list[str] = field(default_factory=list)
+    numbers: list[bytes | None] = field(default_factory=list)
+    notes: list[str | None] = field(default_factory=list)
+    whole: list[TierLevels | None] = field(default_factory=list)
+    review_reason: list[str | None] = field(default_factory=list)
+    retire_active: list[str] = field(default_factory=list)  # their active version is replaced
+    retire_review: list[str] = field(default_factory=list)  # their pending version is dropped
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+class BulkThresholdStore(Protocol):
+    """The thresholds table as the bulk recompute reads and writes it: chunks, not items."""
+
+    def has_versions(self, keys: Sequence[str]) -> bool:
+        """Whether any of ``keys`` has a stored version."""
+        ...
+
+    def live_levels(self, keys: Sequence[str]) -> Iterable[LiveRow]:
+        """The active and pending versions of ``keys`` (a query per chunk, not per item)."""
+        ...
+
+    def write_versions(self, batch: VersionBatch, computed_at: datetime) -> None:
+        """Retire what the batch replaces and add its versions, in one transaction."""
+        ...
 
 
 @dataclass(frozen=True)

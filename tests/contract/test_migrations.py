@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
@@ -15,6 +19,7 @@ from typer.testing import CliRunner
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.engine import make_engine
 from stockwatch.adapters.db.tables import metadata
+from stockwatch.core.model import COMPUTED_INPUTS
 from stockwatch.entrypoints.cli.app import app
 from tests.conftest import PG_URL, require_pg
 
@@ -143,3 +148,120 @@ def test_an_upgrade_from_an_older_revision_still_runs_the_migrations(empty_engin
     migrate.upgrade(empty_engine, "0008")
     assert migrate.stored_revision(empty_engine) == "0008"
     assert migrate.upgrade(empty_engine) == ("0008", migrate.newest_revision())
+
+
+def _old_threshold(conn: Any, key: str, version: int, status: str, t3: int, basis: Any) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO thresholds (item_key, version, computed_at, status, t1, t2, t3,"
+            " velocity, strategy, basis) VALUES (:k, :v, '2026-11-24 01:00:00', :s, :t1, :t2,"
+            " :t3, 2.5, :st, :b)"
+        ),
+        {
+            "k": key,
+            "v": version,
+            "s": status,
+            "t1": t3 + 20 if t3 else 0,
+            "t2": t3 + 10 if t3 else 0,
+            "t3": t3,
+            "st": basis["strategy"],
+            "b": json.dumps(basis),
+        },
+    )
+
+
+def _computed_json(notes: list[str], extra: list[list[Any]] | None = None) -> dict[str, Any]:
+    """A basis as 0012 stored it (threshold_store.basis_to_json), NaN written as null."""
+    inputs = [[name, 1.25 + i] for i, name in enumerate(COMPUTED_INPUTS)] + (extra or [])
+    inputs[1][1] = None  # σ was NaN
+    return {
+        "strategy": "reorder_point",
+        "disabled": False,
+        "inputs": inputs,
+        "steps": [
+            ["SS", "safety stock", 7.5],
+            ["ROP", "reorder point", 21.0],
+            ["T1 raw", "before rounding", 30.2],
+            ["T2 raw", "before rounding", 20.2],
+            ["T3 raw", "before rounding", 9.9],
+        ],
+        "notes": notes,
+    }
+
+
+def test_0013_converts_stored_bases_to_numbers_and_back(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0012")
+    bases = {
+        "PLAIN": _computed_json([]),
+        "NOTED": _computed_json(["new item: 5 days of history < 14", "T3 raised to the floor"]),
+        "LEARNED": _computed_json([], [["learned_orders", 21.0]]),
+        "OFF": {
+            "strategy": "disabled",
+            "disabled": True,
+            "inputs": [],
+            "steps": [],
+            "notes": ["0"],
+        },
+        # the older codec's form: inputs as an object, steps as objects
+        "OLDER": {
+            "strategy": "fixed",
+            "inputs": {"L": 7.0},
+            "steps": [{"label": "ROP", "formula": "d·L", "value": 40}],
+            "notes": [],
+        },
+    }
+    with empty_engine.begin() as conn:
+        for i, (key, basis) in enumerate(bases.items()):
+            _old_threshold(conn, key, 1, "active", 0 if key == "OFF" else 10 + i, basis)
+        _old_threshold(conn, "PLAIN", 2, "review", 30, bases["PLAIN"])
+    before = {k: v.levels for k, v in _read_versions(empty_engine, list(bases)).items()}
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        forms = {
+            (r.item_key, r.version): (r.basis is None, r.numbers is not None)
+            for r in conn.execute(text("SELECT item_key, version, basis, numbers FROM thresholds"))
+        }
+    assert forms == {
+        ("PLAIN", 1): (True, True),
+        ("PLAIN", 2): (True, True),
+        ("NOTED", 1): (True, True),
+        ("LEARNED", 1): (False, False),  # more inputs than the compact form: stays JSON
+        ("OFF", 1): (True, False),  # no inputs: the notes alone
+        ("OLDER", 1): (False, False),
+    }
+    indexes = {ix["name"] for ix in inspect(empty_engine).get_indexes("thresholds")}
+    assert {"ix_thresholds_active", "ix_thresholds_review"} <= indexes
+    assert not {"ix_thresholds_status", "ix_thresholds_by_status"} & indexes
+    after = {k: v.levels for k, v in _read_versions(empty_engine, list(bases)).items()}
+    assert repr(sorted(after.items())) == repr(sorted(before.items()))  # the same levels, basis
+    cfg = migrate.alembic_config(empty_engine)
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012")
+    with empty_engine.connect() as conn:
+        assert (
+            conn.execute(text("SELECT count(*) FROM thresholds WHERE basis IS NULL")).scalar() == 0
+        )
+        raw = conn.execute(text("SELECT basis FROM thresholds WHERE item_key = 'NOTED'")).scalar()
+    data = json.loads(raw) if isinstance(raw, str) else raw
+    assert data["notes"] == bases["NOTED"]["notes"] and data["inputs"][1] == ["sd", None]
+
+
+def _read_versions(engine: Engine, keys: list[str]) -> dict[str, Any]:
+    """Each key's active version as the store reads it (the row shape of any revision)."""
+    from stockwatch.adapters.db.codec import levels_from_row
+
+    out = {}
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(engine).get_columns("thresholds")}
+        extra = ", numbers, notes" if "numbers" in columns else ", NULL AS numbers, NULL AS notes"
+        for row in conn.execute(
+            text(
+                "SELECT item_key, strategy, t1, t2, t3, velocity, basis"
+                f"{extra} FROM thresholds WHERE status = 'active'"
+            )
+        ):
+            data = json.loads(row.basis) if isinstance(row.basis, str) else row.basis
+            view = SimpleNamespace(**{**row._asdict(), "basis": data})
+            out[row.item_key] = SimpleNamespace(levels=levels_from_row(view))
+    return out

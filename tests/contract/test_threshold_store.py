@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, text
 
+from stockwatch.adapters.db.tables import status_is, thresholds
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
-from stockwatch.core.model import Basis, Step, TierLevels
-from stockwatch.ports import NewThreshold, ThresholdStatus
+from stockwatch.core.model import COMPUTED_INPUTS, Basis, Step, TierLevels
+from stockwatch.ports import NewThreshold, ThresholdStatus, VersionBatch
 
 ACTIVE, REVIEW, OLD = ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW, ThresholdStatus.SUPERSEDED
 
@@ -86,3 +87,114 @@ def test_disabled_levels_and_many_keys_round_trip_in_bulk(engine: Engine, t0: da
     assert got is not None and (got.levels.t1, got.levels.t3) == (1202, 1200)
     old_mug = current["OLD-MUG"].active
     assert old_mug is not None and old_mug.levels.disabled
+
+
+def computed(
+    t3: int, notes: tuple[str, ...] = (), extra: tuple[tuple[str, float], ...] = ()
+) -> TierLevels:
+    """Levels with the basis every computation gives (core.model.COMPUTED_INPUTS)."""
+    inputs = tuple((name, 1.5 + i) for i, name in enumerate(COMPUTED_INPUTS)) + extra
+    steps = (
+        Step("SS", "safety stock", 12.25),
+        Step("ROP", "reorder point", 40.5),
+        Step("T1 raw", "before rounding", t3 + 20.1),
+        Step("T2 raw", "before rounding", t3 + 10.1),
+        Step("T3 raw", "before rounding", t3 - 0.9),
+    )
+    return TierLevels(t3 + 21, t3 + 11, t3, 3.5, Basis("reorder_point", inputs, steps, notes))
+
+
+def test_a_computed_basis_is_stored_as_numbers_and_reads_back_whole(
+    engine: Engine, t0: datetime
+) -> None:
+    store = SqlThresholdStore(engine)
+    plain = computed(9)
+    noted = computed(5, ("new item: 3 days of history < 14; 新品规则",))
+    learned = computed(7, extra=(("learned_orders", 21.0),))  # learned lead times add inputs
+    store.save(
+        [
+            NewThreshold("PLAIN-PEN", plain, ACTIVE),
+            NewThreshold("NOTED-PEN", noted, ACTIVE),
+            NewThreshold("LEARNED-PEN", learned, ACTIVE),
+        ],
+        t0,
+    )
+    with engine.connect() as conn:
+        rows = {
+            r.item_key: r
+            for r in conn.execute(
+                text("SELECT item_key, basis, numbers, notes FROM thresholds ORDER BY item_key")
+            )
+        }
+    assert rows["PLAIN-PEN"].basis is None and len(rows["PLAIN-PEN"].numbers) == 16 * 8
+    assert rows["PLAIN-PEN"].notes is None
+    assert "新品规则" in rows["NOTED-PEN"].notes
+    assert rows["LEARNED-PEN"].basis is not None and rows["LEARNED-PEN"].numbers is None
+    for key, want in (("PLAIN-PEN", plain), ("NOTED-PEN", noted), ("LEARNED-PEN", learned)):
+        assert store.versions(key)[0].levels == want
+
+
+def test_the_bulk_write_retires_what_it_replaces(engine: Engine, t0: datetime) -> None:
+    store = SqlThresholdStore(engine)
+    store.save([NewThreshold("FAN", computed(9), ACTIVE)], t0)
+    store.save([NewThreshold("FAN", computed(90), REVIEW, "T2 ×8")], t0)
+    store.save([NewThreshold("LAMP", computed(4), ACTIVE)], t0)
+    live = sorted(store.live_levels(["FAN", "LAMP", "NONE"]))
+    assert [(k, s, v) for k, s, v, *_ in live] == [
+        ("FAN", "active", 1),
+        ("FAN", "review", 2),
+        ("LAMP", "active", 1),
+    ]
+    batch = VersionBatch(
+        keys=["FAN", "LAMP"],
+        status=["active", "active"],
+        t1=[40, 30],
+        t2=[30, 20],
+        t3=[20, 10],
+        velocity=[2.0, 1.0],
+        strategy=["reorder_point", "default"],
+        numbers=[None, None],
+        notes=[None, '["x"]'],
+        whole=[None, None],
+        review_reason=[None, None],
+        retire_active=["FAN", "LAMP"],
+        retire_review=["FAN"],
+    )
+    store.write_versions(batch, t0)
+    assert [(v.version, v.status) for v in store.versions("FAN")] == [
+        (3, ACTIVE),
+        (2, OLD),
+        (1, OLD),
+    ]
+    assert [(v.version, v.status) for v in store.versions("LAMP")] == [(2, ACTIVE), (1, OLD)]
+    assert store.versions("LAMP")[0].levels.basis == Basis("default", notes=("x",))
+    assert store.has_versions(["NONE", "LAMP"]) and not store.has_versions(["NONE"])
+
+
+def test_sqlite_finds_the_active_and_pending_versions_by_their_partial_indexes(
+    sqlite_engine: Engine,
+) -> None:
+    queries = [
+        select(thresholds).where(thresholds.c.item_key == "FAN", status_is("active")),
+        select(thresholds).where(status_is("review")).order_by(thresholds.c.item_key),
+    ]
+    with sqlite_engine.connect() as conn:
+        for query, index in zip(
+            queries, ("ix_thresholds_active", "ix_thresholds_review"), strict=True
+        ):
+            sql = str(query.compile(sqlite_engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            assert index in plan, plan
+
+
+def test_a_whole_catalogue_reads_every_live_version_in_one_scan(
+    engine: Engine, t0: datetime
+) -> None:
+    store = SqlThresholdStore(engine)
+    store.save([NewThreshold("FAN", computed(9), ACTIVE)], t0)
+    store.save([NewThreshold("FAN", computed(90), REVIEW, "T2 ×8")], t0)
+    store.save([NewThreshold("LAMP", computed(4), ACTIVE)], t0 + timedelta(days=1))
+    store.save([NewThreshold("LAMP", computed(5), ACTIVE)], t0 + timedelta(days=2))
+    many = [f"K{i:06d}" for i in range(60_000)] + ["FAN"]  # more than one key batch
+    live = sorted((k, s, v) for k, s, v, *_ in store.live_levels(many))
+    assert live == [("FAN", "active", 1), ("FAN", "review", 2), ("LAMP", "active", 2)]

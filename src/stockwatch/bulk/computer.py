@@ -21,6 +21,7 @@ from stockwatch.bulk.levels import (
     horizons,
     promotion_index,
 )
+from stockwatch.bulk.recompute import LevelColumns
 from stockwatch.config.settings import Config
 from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
@@ -42,7 +43,9 @@ class PolicyGroups:
 
     def index(self, item: Item | None, sku: str) -> int | str:
         """Return the policy number for an item, or the configuration error as text."""
-        section = "|".join(self.config.item_sections(item, sku))
+        # Most shops tune no item by hand: then no item has a section (no lookup per item).
+        sections = self.config.item_sections(item, sku) if self.config.model.items else ()
+        section = "|".join(sections)
         group = (item.item_class.value if item else "", item.category if item else "", section)
         if group not in self._index:
             try:
@@ -73,16 +76,23 @@ class BulkLevelsComputer:
         self.promotions = list(config.promotions() if promotions is None else promotions)
         self.groups = PolicyGroups(config)
         self.last: BulkLevels | None = None
+        # Built once, not per chunk: a recompute of 1M items calls ``columns`` 20 times, and
+        # walking the whole catalogue each time cost more than the maths.
+        self._texts: dict[str, Item] = {str(k): v for k, v in items.items()}
+        self._places: dict[str, int] = {}
+        for k in items:
+            self._places[k.sku] = self._places.get(k.sku, 0) + 1
 
-    def _sales(self, keys: Sequence[ItemKey], as_of: date, window: int) -> npt.NDArray[np.int32]:
+    def _sales(self, own: Sequence[str], as_of: date, window: int) -> npt.NDArray[np.int32]:
         """Each key's own history: ``SKU@WAREHOUSE`` sales, plus the plain SKU's sales when the
         SKU is kept in that one warehouse only (an ERP export without a warehouse column);
-        a SKU in several warehouses never lends its SKU-level sales to each of them."""
-        places: dict[str, int] = {}
-        for k in self.items:
-            places[k.sku] = places.get(k.sku, 0) + 1
-        own = [str(k) for k in keys]
-        lent = [k.sku if k.warehouse and places.get(k.sku, 0) <= 1 else None for k in keys]
+        a SKU in several warehouses never lends its SKU-level sales to each of them.
+        ``own`` are the keys' canonical texts (``str(ItemKey)``)."""
+        places = self._places
+        lent = [
+            sku if at and places.get(sku, 0) <= 1 else None
+            for sku, at, _ in (k.partition("@") for k in own)
+        ]
         names = sorted(set(own) | {n for n in lent if n})
         matrix = self.history(names, as_of, window)
         row = {n: i for i, n in enumerate(names)}
@@ -93,12 +103,29 @@ class BulkLevelsComputer:
         return out
 
     def __call__(self, keys: Sequence[str], as_of: date) -> list[ComputedLevels]:
-        parsed = [ItemKey.parse(k) for k in keys]
-        items = [self.items.get(k) for k in parsed]
+        found = self.columns(keys, as_of)
+        bulk, errors = found.bulk, found.errors
+        out: list[ComputedLevels] = []
+        all_levels = bulk.levels_list()
+        for row, name in enumerate(keys):
+            if row in errors:
+                out.append(ComputedLevels(name, None, errors[row]))
+            elif bulk.error[row]:
+                out.append(ComputedLevels(name, None, f"item {name}: {bulk.error_message(row)}"))
+            else:
+                out.append(ComputedLevels(name, all_levels[row]))
+        return out
+
+    def columns(self, keys: Sequence[str], as_of: date) -> LevelColumns:
+        """Compute ``keys`` as arrays (the bulk recompute's input; no per-item objects)."""
+        known = self._texts
+        # Catalogue keys are canonical already; only others (sales-only SKUs) are parsed.
+        texts = [k if k in known else str(ItemKey.parse(k)) for k in keys]
+        items = [known.get(k) for k in texts]
         errors: dict[int, str] = {}
         index = np.zeros(len(keys), dtype=np.int64)
-        for row, (key, item) in enumerate(zip(parsed, items, strict=True)):
-            got = self.groups.index(item, str(key))
+        for row, (key, item) in enumerate(zip(texts, items, strict=True)):
+            got = self.groups.index(item, key)
             if isinstance(got, str):
                 errors[row] = got
             else:
@@ -112,13 +139,17 @@ class BulkLevelsComputer:
             if item is not None and item.lead_time_days is not None:
                 lead[row] = item.lead_time_days
                 lead_sd[row] = item.lead_time_sd_days or 0.0
-        learned = [self.lead_times.get(k) for k in parsed]
+        learned = (
+            [self.lead_times.get(ItemKey.parse(k)) for k in texts]
+            if self.lead_times
+            else [None] * len(texts)
+        )
         effective = lead.copy()  # promotions start one (learned) lead time before
         for row, found in enumerate(learned):
             if found is not None:
                 effective[row] = found.mean
         window = max(p.window_days for p in policies)
-        sales = self._sales(parsed, as_of, window)
+        sales = self._sales(texts, as_of, window)
         outs = self.stockouts(list(keys), as_of, window) if self.stockouts else None
         bulk = compute_bulk(
             sales,
@@ -134,13 +165,4 @@ class BulkLevelsComputer:
             learned=learned if any(x is not None for x in learned) else None,
         )
         self.last = bulk
-        out: list[ComputedLevels] = []
-        all_levels = bulk.levels_list()
-        for row, name in enumerate(keys):
-            if row in errors:
-                out.append(ComputedLevels(name, None, errors[row]))
-            elif bulk.error[row]:
-                out.append(ComputedLevels(name, None, f"item {name}: {bulk.error_message(row)}"))
-            else:
-                out.append(ComputedLevels(name, all_levels[row]))
-        return out
+        return LevelColumns(keys, bulk, errors)

@@ -60,6 +60,8 @@ _STRATEGIES = (
     Strategy.COMBINED,
 )
 _CODE = {s: i for i, s in enumerate(_STRATEGIES)}
+# The basis strategy names, by ``BulkLevels.strategy_codes``; "default" is the new-item rule.
+STRATEGY_NAMES = (*(s.value for s in _STRATEGIES), "default")
 FIXED, SAFETY, ROP, COVER, COMBINED = range(5)
 _KINDS = (TierSpecKind.ABSOLUTE, TierSpecKind.MULTIPLE, TierSpecKind.DAYS, TierSpecKind.LEAD)
 _NONE = -1
@@ -243,12 +245,8 @@ class BulkLevels:
             int(self.t1[i]), int(self.t2[i]), int(self.t3[i]), velocity=rate, basis=basis
         )
 
-    def levels_list(self) -> list[TierLevels | None]:
-        """Return every row as TierLevels (None for error rows), much faster than ``levels(i)``.
-
-        Columns are turned into Python lists once and notes are worded only for the rows that
-        have any, so writing a million versions is not dominated by numpy scalar access.
-        """
+    def noted(self) -> Bool:
+        """Which rows have any explanation note (the others' notes are empty)."""
         pol = self.policies
         pi = self.policy_index
         review_days = np.array([p.review_days for p in pol])[pi]
@@ -256,7 +254,7 @@ class BulkLevels:
         empirical = np.array([p.intermittent_method == "empirical" for p in pol])[pi]
         manual = np.array([p.manual is not None for p in pol])[pi]
         has_learned = np.array([x is not None for x in self.learned], dtype=np.bool_)
-        noted = (
+        noted: Bool = (
             (has_learned if self.learned else np.zeros(len(self), dtype=np.bool_))
             | (self.lead + review_days == 0)
             | self.new_item
@@ -269,9 +267,25 @@ class BulkLevels:
             | manual
             | (self.t2_before_clamp >= 0)
             | (self.t1_before_clamp >= 0)
-        ).tolist()
-        strategy = np.where(self.new_item, len(_STRATEGIES), self.strategy).tolist()
-        names = [s.value for s in _STRATEGIES] + ["default"]
+        )
+        return noted
+
+    def strategy_codes(self) -> I64:
+        """Each row's basis strategy as an index into ``STRATEGY_NAMES`` (new items: default)."""
+        codes: I64 = np.where(self.new_item, len(_STRATEGIES), self.strategy)
+        return codes
+
+    def levels_list(self) -> list[TierLevels | None]:
+        """Return every row as TierLevels (None for error rows), much faster than ``levels(i)``.
+
+        Columns are turned into Python lists once and notes are worded only for the rows that
+        have any, so writing a million versions is not dominated by numpy scalar access.
+        """
+        pol = self.policies
+        pi = self.policy_index
+        noted = self.noted().tolist()
+        strategy = self.strategy_codes().tolist()
+        names = list(STRATEGY_NAMES)
         service = [p.service_level for p in pol]
         zs = [z_for(a) for a in service]
         has_ss = (~np.isnan(self.ss)).tolist()

@@ -196,6 +196,31 @@ class Basis:
         return None
 
 
+# The inputs of every computed basis, in this order (core.thresholds and the numpy bulk path
+# list them alike; learned lead times append more), and its steps: SS and ROP when the strategy
+# has a safety stock, then the three levels before rounding. The database stores a basis of
+# this shape as numbers (adapters/db/codec.compact_basis) instead of JSON.
+COMPUTED_INPUTS = (
+    "d",
+    "sd",
+    "L",
+    "sL",
+    "R",
+    "service_level",
+    "Z",
+    "k",
+    "history_days",
+    "velocity7",
+    "d_order",
+)
+SS_STEPS = (("SS", "safety stock"), ("ROP", "reorder point"))
+RAW_STEPS = (
+    ("T1 raw", "before rounding"),
+    ("T2 raw", "before rounding"),
+    ("T3 raw", "before rounding"),
+)
+
+
 @dataclass(frozen=True)
 class TierLevels:
     """Quantity levels: an item is at a tier when its available position is ≤ that tier's level.

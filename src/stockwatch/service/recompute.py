@@ -70,11 +70,16 @@ def review_reason(old: TierLevels, new: TierLevels, factor: float) -> str | None
         return None
     ratio = new.t2 / old.t2
     if ratio > factor or ratio < 1 / factor:
-        return (
-            f"T2 would change from {old.t2} to {new.t2} (×{ratio:.2f}), more than the "
-            f"review factor {factor:g}"
-        )
+        return review_message(old.t2, new.t2, factor)
     return None
+
+
+def review_message(old_t2: int, new_t2: int, factor: float) -> str:
+    """Why a T2 change from ``old_t2`` (> 0) to ``new_t2`` waits for a person."""
+    return (
+        f"T2 would change from {old_t2} to {new_t2} (×{new_t2 / old_t2:.2f}), more than the "
+        f"review factor {factor:g}"
+    )
 
 
 def decide(

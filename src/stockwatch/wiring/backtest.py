@@ -31,7 +31,7 @@ from stockwatch.config.settings import Config
 from stockwatch.core.model import Item, ItemKey, Tier
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.core.tuning import Candidate
-from stockwatch.service.recompute import RecomputeReport, recompute
+from stockwatch.service.recompute import RecomputeReport
 from stockwatch.wiring.compose import load_catalog
 
 MIN_BEFORE_DAYS = 28  # the replay keeps at least this much history before it for the levels
@@ -251,7 +251,7 @@ def recompute_items(
     """Recompute the thresholds of ``skus`` (all when None) under ``config``, through the same
     review guard as a scheduled recompute; None when no sales were imported into the database."""
     from stockwatch.wiring.compose import open_database
-    from stockwatch.wiring.sales_levels import sales_levels_computer
+    from stockwatch.wiring.sales_levels import recompute_levels, sales_levels_computer
 
     engine = open_database(config, url)
     try:
@@ -268,7 +268,7 @@ def recompute_items(
         )
         last = sales.last_day()
         as_of = (last + timedelta(days=1)) if last else datetime.now(tz).date()
-        return recompute(
+        return recompute_levels(
             keys,
             as_of,
             sales_levels_computer(config, catalogue, engine, sales),

@@ -51,7 +51,6 @@ from stockwatch.service.digest import DailyDigests, at_risk
 from stockwatch.service.health import HealthLimits
 from stockwatch.service.polling import Evaluator
 from stockwatch.service.recompute import NoSalesHistory
-from stockwatch.service.recompute import recompute as recompute_thresholds
 from stockwatch.service.routing import RouteTable
 from stockwatch.wiring.accounts import build_accounts
 from stockwatch.wiring.auth import auth_expiry_watch
@@ -68,7 +67,11 @@ from stockwatch.wiring.orders import OrderSync
 from stockwatch.wiring.promotions import PromotionApplier, all_promotions, promotion_store
 from stockwatch.wiring.purchase_sync import PurchaseSync
 from stockwatch.wiring.purchasing import learned_lead_times
-from stockwatch.wiring.sales_levels import import_configured_sales, sales_levels_computer
+from stockwatch.wiring.sales_levels import (
+    import_configured_sales,
+    recompute_levels,
+    sales_levels_computer,
+)
 from stockwatch.wiring.warehouse_split import check_split, with_shares
 
 
@@ -386,7 +389,7 @@ def threshold_recompute(config: Config, store: SqlStore, cache: LevelCache) -> R
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
         computer = sales_levels_computer(config, catalog.items, store.engine, sales)
         try:
-            return recompute_thresholds(
+            return recompute_levels(
                 keys,
                 day,
                 computer,

@@ -19,7 +19,6 @@ from stockwatch.config.settings import Config
 from stockwatch.core.model import ItemKey
 from stockwatch.core.promotions import Promotion
 from stockwatch.ports import PromotionStore
-from stockwatch.service.recompute import recompute as recompute_thresholds
 
 if TYPE_CHECKING:
     from stockwatch.wiring.compose import LevelCache
@@ -86,7 +85,10 @@ def recompute_items(
     ``review_factor`` None: the configured one (big jumps wait for a person).
     """
     from stockwatch.adapters.db.sales import SqlSalesStore
-    from stockwatch.wiring.sales_levels import sales_levels_computer  # imports this module
+    from stockwatch.wiring.sales_levels import (  # imports this module
+        recompute_levels,
+        sales_levels_computer,
+    )
 
     with cache.recompute_lock:  # see LevelCache: never side by side with another recompute
         sales = SqlSalesStore(store.engine)
@@ -95,7 +97,7 @@ def recompute_items(
             return None
         day = cache.as_of or now.astimezone(ZoneInfo(config.model.general.timezone)).date()
         computer = sales_levels_computer(config, cache.catalog.items, store.engine, sales)
-        return recompute_thresholds(
+        return recompute_levels(
             keys,
             day,
             computer,

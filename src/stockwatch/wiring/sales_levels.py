@@ -5,8 +5,8 @@ input — promotions, stockout days or the lead times learned from received purc
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -15,11 +15,13 @@ from sqlalchemy import Engine
 from stockwatch.config.settings import Config
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.thresholds import ThresholdPolicy
+from stockwatch.service.recompute import DEFAULT_CHUNK, RecomputeReport
 from stockwatch.wiring.promotions import all_promotions
 from stockwatch.wiring.purchasing import learned_lead_times
 
 if TYPE_CHECKING:
     from stockwatch.adapters.db.sales import SqlSalesStore
+    from stockwatch.adapters.db.threshold_store import SqlThresholdStore
     from stockwatch.bulk.computer import BulkLevelsComputer
 
 
@@ -77,3 +79,35 @@ def import_configured_sales(
         parsed.sha256, str(path), datetime.now(UTC), parsed.rows_read, len(parsed.problems)
     )
     return len(parsed.totals) if sales.add_import(record, parsed.totals) else 0
+
+
+def recompute_levels(
+    keys: Sequence[str],
+    as_of: date,
+    computer: BulkLevelsComputer,
+    store: SqlThresholdStore,
+    now: datetime,
+    *,
+    review_factor: float,
+    chunk: int = DEFAULT_CHUNK,
+    progress: Callable[[int], None] | None = None,
+    has_sales: bool = True,
+    allow_no_sales: bool = False,
+) -> RecomputeReport:
+    """The one recompute of stored levels (CLI, daemon, promotions, imported orders, backtest
+    --apply): ``service.recompute``'s rules on arrays, only the changed items written in bulk
+    (``bulk.recompute``)."""
+    from stockwatch.bulk.recompute import recompute_bulk
+
+    return recompute_bulk(
+        keys,
+        as_of,
+        computer,
+        store,
+        now,
+        review_factor=review_factor,
+        chunk=chunk,
+        progress=progress,
+        has_sales=has_sales,
+        allow_no_sales=allow_no_sales,
+    )

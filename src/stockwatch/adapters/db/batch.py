@@ -123,7 +123,7 @@ def active_levels_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey,
     newest: dict[str, tuple[int, Any]] = {}
     for part in chunks([str(k) for k in keys]):
         rows = conn.execute(
-            select(th).where(among(conn, th.c.item_key, part), th.c.status == "active")
+            select(th).where(among(conn, th.c.item_key, part), t.status_is("active"))
         )
         for row in rows:
             seen = newest.get(row.item_key)

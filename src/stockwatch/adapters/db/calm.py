@@ -137,7 +137,7 @@ def tier_levels_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, T
     for part in chunks([str(k) for k in keys]):
         rows = conn.execute(
             select(th.c.item_key, th.c.version, th.c.t1, th.c.t2, th.c.t3, th.c.velocity).where(
-                among(conn, th.c.item_key, part), th.c.status == "active"
+                among(conn, th.c.item_key, part), t.status_is("active")
             )
         )
         for row in rows:

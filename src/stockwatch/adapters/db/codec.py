@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import math
+import struct
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from stockwatch.core.model import (
+    COMPUTED_INPUTS,
+    RAW_STEPS,
+    SS_STEPS,
     AlertState,
     Basis,
     Item,
@@ -93,36 +100,117 @@ def state_from_json(data: dict[str, Any]) -> AlertState:
     )
 
 
-def basis_to_json(basis: Basis) -> dict[str, Any]:
+def basis_to_json(levels: TierLevels) -> dict[str, Any]:
+    """Return the full JSON form of a basis; non-finite numbers become null (JSON has no NaN).
+
+    Only bases that do not fit the compact form (``compact_basis``) are stored like this.
+    """
+    b = levels.basis
     return {
-        "strategy": basis.strategy,
-        "inputs": {k: v for k, v in basis.inputs},
-        "steps": [{"label": s.label, "formula": s.formula, "value": s.value} for s in basis.steps],
-        "notes": list(basis.notes),
+        "strategy": b.strategy,
+        "disabled": levels.disabled,
+        "inputs": [[name, _finite(value)] for name, value in b.inputs],
+        "steps": [[s.label, s.formula, _finite(s.value)] for s in b.steps],
+        "notes": list(b.notes),
     }
 
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
 def basis_from_json(strategy: str, data: Any) -> Basis:
-    """Read a basis written by any stockwatch version (inputs as a dict or as pairs)."""
+    """Read a JSON basis written by any stockwatch version (inputs as a dict or as pairs, steps
+    as objects or triples, null for a non-finite number)."""
     if not isinstance(data, dict):
         return Basis(strategy)
     raw_inputs = data.get("inputs") or {}
     pairs = raw_inputs.items() if isinstance(raw_inputs, dict) else raw_inputs
     steps = tuple(
-        Step(str(s.get("label", "")), str(s.get("formula", "")), float(s.get("value", 0)))
-        for s in data.get("steps") or []
+        Step(str(s.get("label", "")), str(s.get("formula", "")), _number(s.get("value", 0)))
         if isinstance(s, dict)
+        else Step(str(s[0]), str(s[1]), _number(s[2]))
+        for s in data.get("steps") or []
     )
     return Basis(
         str(data.get("strategy") or strategy),
-        tuple((str(k), float(v)) for k, v in pairs),
+        tuple((str(k), _number(v)) for k, v in pairs),
         steps,
         tuple(str(n) for n in data.get("notes") or []),
     )
 
 
+# The compact form of a computed basis (core.model.COMPUTED_INPUTS, then SS and ROP — NaN when
+# the strategy has none, and so no SS/ROP steps — then T1, T2 and T3 before rounding) as
+# little-endian float64.
+BASIS_INPUTS = COMPUTED_INPUTS
+BASIS_NUMBERS = len(BASIS_INPUTS) + len(SS_STEPS) + len(RAW_STEPS)
+NUMBERS = struct.Struct(f"<{BASIS_NUMBERS}d")
+
+
+class CompactBasis(NamedTuple):
+    numbers: bytes | None  # NUMBERS packed; None for a basis without inputs and steps
+    notes: str | None  # JSON list of the notes; None when there are none
+
+
+def notes_text(notes: Sequence[str]) -> str | None:
+    return json.dumps(list(notes), ensure_ascii=False) if notes else None
+
+
+def compact_basis(basis: Basis) -> CompactBasis | None:
+    """Return the compact form of ``basis``, or None when only the JSON form holds it."""
+    notes = notes_text(basis.notes)
+    if not basis.inputs and not basis.steps:
+        return CompactBasis(None, notes)
+    if tuple(name for name, _ in basis.inputs) != BASIS_INPUTS:
+        return None  # e.g. learned lead-time inputs appended: kept whole as JSON
+    labels = tuple((s.label, s.formula) for s in basis.steps)
+    values = [s.value for s in basis.steps]
+    if labels == RAW_STEPS:
+        ss_rop = [math.nan, math.nan]
+    elif labels == SS_STEPS + RAW_STEPS and math.isfinite(values[0]):
+        ss_rop, values = values[:2], values[2:]
+    else:
+        return None
+    numbers = [v for _, v in basis.inputs] + ss_rop + values
+    # The JSON form read a non-finite number back as NaN; so does this one.
+    return CompactBasis(
+        NUMBERS.pack(*(v if math.isfinite(v) else math.nan for v in numbers)), notes
+    )
+
+
+def basis_from_numbers(strategy: str, numbers: bytes | None, notes: str | None) -> Basis:
+    """Read the compact form (``compact_basis``) back."""
+    words = tuple(json.loads(notes)) if notes else ()
+    if numbers is None:
+        return Basis(strategy, notes=words)
+    values = NUMBERS.unpack(bytes(numbers))
+    k = len(BASIS_INPUTS)
+    inputs = tuple(zip(BASIS_INPUTS, values[:k], strict=True))
+    raw = tuple(Step(a, b, v) for (a, b), v in zip(RAW_STEPS, values[k + 2 :], strict=True))
+    ss, rop = values[k], values[k + 1]
+    steps = raw if math.isnan(ss) else (Step(*SS_STEPS[0], ss), Step(*SS_STEPS[1], rop), *raw)
+    return Basis(strategy, inputs, steps, words)
+
+
+def basis_columns(levels: TierLevels) -> dict[str, Any]:
+    """The ``thresholds`` basis columns for ``levels``: compact when it fits, else JSON."""
+    compact = compact_basis(levels.basis)
+    if compact is None:
+        return {"basis": basis_to_json(levels), "numbers": None, "notes": None}
+    return {"basis": None, "numbers": compact.numbers, "notes": compact.notes}
+
+
 def levels_from_row(row: Any) -> TierLevels:
-    basis = basis_from_json(row.strategy, row.basis)
+    """Return a ``thresholds`` row's levels (any form of its basis); T3 ≤ 0 is disabled."""
+    if row.basis is not None:
+        basis = basis_from_json(row.strategy, row.basis)
+    else:
+        basis = basis_from_numbers(row.strategy, row.numbers, row.notes)
     if row.t3 <= 0:
         return TierLevels.off(basis)
     return TierLevels(row.t1, row.t2, row.t3, float(row.velocity), basis)

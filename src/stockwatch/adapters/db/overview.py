@@ -200,7 +200,7 @@ class SqlOverview:
     ) -> list[str]:
         i, s, th = t.items, t.alert_states, t.thresholds
         # A join, not a subquery per row: an item has at most one active version.
-        levels = joined.outerjoin(th, and_(th.c.item_key == i.c.key, th.c.status == "active"))
+        levels = joined.outerjoin(th, and_(th.c.item_key == i.c.key, t.status_is("active")))
         velocity = th.c.velocity
         floor_zero = case((s.c.available < 0, 0), else_=s.c.available)
         cover = case((velocity > 0, cast(floor_zero, Float) / velocity), else_=None)
@@ -301,8 +301,8 @@ class SqlOverview:
         levels = {
             row.item_key: row
             for row in conn.execute(
-                select(th.c.item_key, th.c.t1, th.c.t2, th.c.t3, th.c.velocity, th.c.basis).where(
-                    th.c.item_key.in_(keys), th.c.status == "active"
+                select(th.c.item_key, th.c.t1, th.c.t2, th.c.t3, th.c.velocity).where(
+                    th.c.item_key.in_(keys), t.status_is("active")
                 )
             )
         }
@@ -342,7 +342,7 @@ class SqlOverview:
             if available is None and reading is not None:
                 available = reading.on_hand - reading.committed + reading.in_transit
             lv = levels.get(key)
-            disabled = bool(lv is not None and (lv.basis or {}).get("disabled"))
+            disabled = lv is not None and lv.t3 <= 0  # codec.levels_from_row's rule
             out.append(
                 OverviewItem(
                     key=key,

@@ -138,7 +138,7 @@ class SqlTransaction:
     def active_levels(self, key: ItemKey) -> TierLevels | None:
         row = self.conn.execute(
             select(t.thresholds)
-            .where(t.thresholds.c.item_key == str(key), t.thresholds.c.status == "active")
+            .where(t.thresholds.c.item_key == str(key), t.status_is("active"))
             .order_by(t.thresholds.c.version.desc())
             .limit(1)
         ).first()

@@ -21,12 +21,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     TypeDecorator,
     event,
+    literal_column,
     text,
 )
 
@@ -195,11 +197,40 @@ thresholds = Table(
     Column("t3", Integer, nullable=False),
     Column("velocity", Float, nullable=False),
     Column("strategy", String(32), nullable=False),
-    Column("basis", JSON, nullable=False),  # inputs, steps, notes
+    # The basis that explains the levels (migration 0013), in one of three forms: the usual
+    # computed basis as ``numbers`` (16 little-endian float64, codec.BASIS_NUMBERS) and
+    # ``notes`` (a JSON list, NULL when none); a basis without inputs (disabled) as ``notes``
+    # alone; anything else as the full JSON ``basis``. The JSON form cost ~600 bytes per row
+    # and dominated writing a million versions.
+    Column("basis", JSON, nullable=True),
+    Column("numbers", LargeBinary, nullable=True),
+    Column("notes", Text, nullable=True),
     Column("review_reason", Text, nullable=True),
-    Index("ix_thresholds_status", "item_key", "status"),
-    Index("ix_thresholds_by_status", "status", "item_key"),  # the review queue (0005)
+    # Only the rows readers look up by status are indexed (at most one active and one pending
+    # per item), not every superseded version: the primary key serves the history per item.
+    # Queries must spell the status as a literal (``status_is``) for SQLite to use them.
+    Index(
+        "ix_thresholds_active",
+        "item_key",
+        postgresql_where=text("status = 'active'"),
+        sqlite_where=text("status = 'active'"),
+    ),
+    Index(
+        "ix_thresholds_review",
+        "item_key",
+        postgresql_where=text("status = 'review'"),
+        sqlite_where=text("status = 'review'"),
+    ),
 )
+
+
+def status_is(status: str) -> Any:
+    """``thresholds.status = '<status>'`` with the value inlined, so that the planner (SQLite's
+    above all) can match the partial index on that status; a bound parameter cannot."""
+    if status not in ("active", "review", "superseded"):
+        raise ValueError(f"unknown threshold status {status!r}")
+    return thresholds.c.status == literal_column(f"'{status}'")
+
 
 alert_states = Table(
     "alert_states",

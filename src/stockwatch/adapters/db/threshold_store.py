@@ -2,13 +2,13 @@
 
 Each recompute that changes an item's levels adds a version. At most one version per item is
 ``active`` and at most one is ``review``; everything older is ``superseded``. Works on SQLite
-and PostgreSQL with SQLAlchemy Core only.
+and PostgreSQL. The bulk write (``write_versions``) is PostgreSQL's binary COPY and one
+executemany of plain tuples on SQLite; the basis goes in its compact form (codec.basis_columns).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -19,58 +19,47 @@ from sqlalchemy import (
     Connection,
     Engine,
     String,
-    and_,
     any_,
     bindparam,
-    func,
     select,
     update,
 )
 
-from stockwatch.adapters.db.tables import thresholds
+from stockwatch.adapters.db.codec import basis_columns, basis_to_json, levels_from_row, sqlite_time
+from stockwatch.adapters.db.tables import status_is, thresholds
 from stockwatch.bulk.gcpause import paused_gc
-from stockwatch.core.model import Basis, Step, TierLevels
 from stockwatch.ports import (
     CurrentThresholds,
+    LiveRow,
     NewThreshold,
     StoredThreshold,
     ThresholdStatus,
+    VersionBatch,
 )
 
+__all__ = ["SqlThresholdStore", "basis_to_json", "last_computed_at", "levels_from_row"]
+
 _IN_BATCH = 500  # keys per IN (...) query: below SQLite's bound-parameter limit
-
-
-def basis_to_json(levels: TierLevels) -> dict[str, Any]:
-    """Return a JSON-ready basis; non-finite numbers become null (JSON has no NaN)."""
-    b = levels.basis
-    return {
-        "strategy": b.strategy,
-        "disabled": levels.disabled,
-        "inputs": [[name, _finite(value)] for name, value in b.inputs],
-        "steps": [[s.label, s.formula, _finite(s.value)] for s in b.steps],
-        "notes": list(b.notes),
-    }
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def _nan(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-def levels_from_row(row: Any) -> TierLevels:
-    data = row.basis or {}
-    basis = Basis(
-        strategy=data.get("strategy", row.strategy),
-        inputs=tuple((str(n), _nan(v)) for n, v in data.get("inputs", [])),
-        steps=tuple(Step(str(a), str(b), _nan(c)) for a, b, c in data.get("steps", [])),
-        notes=tuple(str(n) for n in data.get("notes", [])),
-    )
-    if data.get("disabled"):
-        return TierLevels.off(basis)
-    return TierLevels(row.t1, row.t2, row.t3, velocity=row.velocity, basis=basis)
+_PG_BATCH = 50_000  # keys per array parameter on PostgreSQL
+_SUPERSEDED = ThresholdStatus.SUPERSEDED.value
+# The columns of the bulk write; a version whose basis needs the JSON form is inserted apart
+# (learned lead times: a few items per recompute).
+_FAST = "item_key, version, computed_at, status, t1, t2, t3, velocity, strategy, numbers, notes"
+_FAST += ", review_reason"
+_PG_TYPES = [
+    "text",
+    "int4",
+    "timestamptz",
+    "text",
+    "int4",
+    "int4",
+    "int4",
+    "float8",
+    "text",
+    "bytea",
+    "text",
+    "text",
+]
 
 
 def _stored(row: Any) -> StoredThreshold:
@@ -89,27 +78,14 @@ def _batches(keys: Sequence[str], size: int = _IN_BATCH) -> Iterator[Sequence[st
         yield keys[lo : lo + size]
 
 
-_COLUMNS = (
-    "item_key",
-    "version",
-    "computed_at",
-    "status",
-    "t1",
-    "t2",
-    "t3",
-    "velocity",
-    "strategy",
-    "basis",
-    "review_reason",
-)
+def _pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
 
 
 def _last_versions(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
-    t = thresholds
     last: dict[str, int] = {}
-    if conn.dialect.name == "postgresql":
-        # One array parameter per 50,000 keys instead of an IN list per 500.
-        for batch in _batches(keys, 50_000):
+    if _pg(conn):
+        for batch in _batches(keys, _PG_BATCH):
             rows = conn.exec_driver_sql(
                 "SELECT item_key, max(version) FROM thresholds"
                 " WHERE item_key = ANY(%(keys)s::text[]) GROUP BY item_key",
@@ -117,47 +93,129 @@ def _last_versions(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
             )
             last.update({k: v for k, v in rows})
         return last
-    for batch in _batches(keys):
-        q = select(t.c.item_key, func.max(t.c.version)).where(t.c.item_key.in_(batch))
-        last.update({k: v for k, v in conn.execute(q.group_by(t.c.item_key))})
+    for batch in _batches(keys, _PG_BATCH):  # one JSON array parameter, not 500-key IN lists
+        rows = conn.exec_driver_sql(
+            "SELECT t.item_key, max(t.version) FROM json_each(?) AS j"
+            " JOIN thresholds AS t ON t.item_key = j.value GROUP BY t.item_key",
+            (json.dumps(list(batch)),),
+        )
+        last.update({k: v for k, v in rows})
     return last
 
 
-def _pg_retire(conn: Connection, retired: list[dict[str, str]]) -> None:
-    conn.exec_driver_sql(
-        "UPDATE thresholds AS t SET status = %(new)s"
-        " FROM unnest(%(k)s::text[], %(old)s::text[]) AS r(k, old)"
-        " WHERE t.item_key = r.k AND t.status = r.old",
-        {
-            "new": ThresholdStatus.SUPERSEDED.value,
-            "k": [r["k"] for r in retired],
-            "old": [r["old"] for r in retired],
-        },
+def _retire(conn: Connection, keys: Sequence[str], old: ThresholdStatus) -> None:
+    """Supersede the ``old``-status version of each key (at most one each)."""
+    if not keys:
+        return
+    if _pg(conn):
+        for batch in _batches(keys, _PG_BATCH):
+            conn.exec_driver_sql(
+                f"UPDATE thresholds SET status = '{_SUPERSEDED}'"
+                f" WHERE item_key = ANY(%(k)s::text[]) AND status = '{old.value}'",
+                {"k": list(batch)},
+            )
+        return
+    raw: Any = conn.connection.driver_connection
+    raw.executemany(
+        f"UPDATE thresholds SET status = '{_SUPERSEDED}'"
+        f" WHERE item_key = ? AND status = '{old.value}'",
+        [(k,) for k in keys],
     )
 
 
-def _pg_copy(conn: Connection, params: list[dict[str, Any]]) -> None:
-    """PostgreSQL's bulk path: COPY … FROM STDIN in the caller's transaction (psycopg)."""
+def _pg_copy(conn: Connection, rows: Iterator[tuple[Any, ...]]) -> None:
+    """PostgreSQL's bulk path: binary COPY … FROM STDIN in the caller's transaction."""
     raw: Any = conn.connection.driver_connection
-    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-    sql = f"COPY thresholds ({', '.join(_COLUMNS)}) FROM STDIN"
+    sql = f"COPY thresholds ({_FAST}) FROM STDIN (FORMAT BINARY)"
     with raw.cursor() as cur, cur.copy(sql) as copy:
-        for p in params:
-            copy.write_row(
-                (
-                    p["item_key"],
-                    p["version"],
-                    p["computed_at"],
-                    p["status"],
-                    p["t1"],
-                    p["t2"],
-                    p["t3"],
-                    p["velocity"],
-                    p["strategy"],
-                    dumps(p["basis"]),
-                    p["review_reason"],
-                )
-            )
+        copy.set_types(_PG_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
+def _write(conn: Connection, batch: VersionBatch, computed_at: datetime) -> None:
+    keys = batch.keys
+    if len(set(keys)) != len(keys):
+        raise ValueError("one new version per item and save")
+    last = _last_versions(conn, keys)
+    _retire(conn, batch.retire_review, ThresholdStatus.REVIEW)
+    _retire(conn, batch.retire_active, ThresholdStatus.ACTIVE)
+    versions = [last.get(k, 0) + 1 for k in keys]
+    apart = [i for i, whole in enumerate(batch.whole) if whole is not None]
+    pg = _pg(conn)
+    when: Any = computed_at if pg else sqlite_time(computed_at)
+    n = len(keys)
+    rows = zip(
+        keys,
+        versions,
+        [when] * n,
+        batch.status,
+        batch.t1,
+        batch.t2,
+        batch.t3,
+        batch.velocity,
+        batch.strategy,
+        batch.numbers,
+        batch.notes,
+        batch.review_reason,
+        strict=True,
+    )
+    if apart:
+        skip = set(apart)
+        rows = (r for i, r in enumerate(rows) if i not in skip)  # type: ignore[assignment]
+    if pg:
+        _pg_copy(conn, rows)
+    else:
+        raw: Any = conn.connection.driver_connection
+        marks = ", ".join("?" * len(_PG_TYPES))
+        raw.executemany(f"INSERT INTO thresholds ({_FAST}) VALUES ({marks})", rows)
+    if apart:
+        conn.execute(
+            thresholds.insert(), [_apart_row(batch, i, versions[i], computed_at) for i in apart]
+        )
+
+
+def _apart_row(batch: VersionBatch, i: int, version: int, computed_at: datetime) -> dict[str, Any]:
+    whole = batch.whole[i]
+    return {
+        "item_key": batch.keys[i],
+        "version": version,
+        "computed_at": computed_at,
+        "status": batch.status[i],
+        "t1": batch.t1[i],
+        "t2": batch.t2[i],
+        "t3": batch.t3[i],
+        "velocity": batch.velocity[i],
+        "strategy": batch.strategy[i],
+        "basis": basis_to_json(whole) if whole is not None else None,
+        "numbers": batch.numbers[i] if whole is None else None,
+        "notes": batch.notes[i] if whole is None else None,
+        "review_reason": batch.review_reason[i],
+    }
+
+
+def batch_of(rows: Sequence[NewThreshold]) -> VersionBatch:
+    """The per-item path's new versions as a VersionBatch (the same bulk write)."""
+    out = VersionBatch()
+    with paused_gc():  # a chunk builds ~10 objects per row and forms no cycles
+        for r in rows:
+            lv = r.levels
+            cols = basis_columns(lv)
+            out.keys.append(r.key)
+            out.status.append(r.status.value)
+            out.t1.append(lv.t1)
+            out.t2.append(lv.t2)
+            out.t3.append(lv.t3)
+            out.velocity.append(lv.velocity)
+            out.strategy.append(lv.basis.strategy)
+            out.numbers.append(cols["numbers"])
+            out.notes.append(cols["notes"])
+            out.whole.append(lv if cols["basis"] is not None else None)
+            out.review_reason.append(r.review_reason)
+    # Retiring a status the key does not have changes nothing: no need to look first.
+    out.retire_review = list(out.keys)
+    out.retire_active = [r.key for r in rows if r.status is ThresholdStatus.ACTIVE]
+    return out
 
 
 class SqlThresholdStore:
@@ -170,23 +228,19 @@ class SqlThresholdStore:
         found: dict[str, dict[str, Any]] = defaultdict(dict)
         t = thresholds
         with self.engine.connect() as conn:
-            pg = conn.dialect.name == "postgresql"
+            pg = _pg(conn)
+            for key, version in _last_versions(conn, list(dict.fromkeys(keys))).items():
+                found[key]["last"] = version
             # PostgreSQL: one array parameter per 50,000 keys (= ANY) instead of IN per 500.
-            for batch in _batches(list(dict.fromkeys(keys)), 50_000 if pg else _IN_BATCH):
+            for batch in _batches(list(found), _PG_BATCH if pg else _IN_BATCH):
                 among = (
                     t.c.item_key == any_(bindparam("keys", list(batch), type_=ARRAY(String)))
                     if pg
                     else t.c.item_key.in_(batch)
                 )
-                last = select(t.c.item_key, func.max(t.c.version)).where(among)
-                for key, version in conn.execute(last.group_by(t.c.item_key)):
-                    found[key]["last"] = version
-                live = select(t).where(
-                    among,
-                    t.c.status.in_([ThresholdStatus.ACTIVE.value, ThresholdStatus.REVIEW.value]),
-                )
-                for row in conn.execute(live):
-                    found[row.item_key][row.status] = _stored(row)
+                for status in (ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW):
+                    for row in conn.execute(select(t).where(among, status_is(status.value))):
+                        found[row.item_key][row.status] = _stored(row)
         return {
             key: CurrentThresholds(
                 active=parts.get(ThresholdStatus.ACTIVE.value),
@@ -197,49 +251,58 @@ class SqlThresholdStore:
         }
 
     def save(self, rows: Sequence[NewThreshold], computed_at: datetime) -> None:
-        if not rows:
+        if rows:
+            self.write_versions(batch_of(rows), computed_at)
+
+    def write_versions(self, batch: VersionBatch, computed_at: datetime) -> None:
+        if not len(batch):
             return
-        t = thresholds
-        keys = [r.key for r in rows]
-        if len(set(keys)) != len(keys):
-            raise ValueError("one new version per item and save")
         with self.engine.begin() as conn:
-            last = _last_versions(conn, keys)
-            retire = update(t).where(
-                and_(t.c.item_key == bindparam("k"), t.c.status == bindparam("old"))
-            )
-            retired = [
-                {"k": r.key, "old": ThresholdStatus.REVIEW.value} for r in rows if r.key in last
-            ] + [
-                {"k": r.key, "old": ThresholdStatus.ACTIVE.value}
-                for r in rows
-                if r.key in last and r.status is ThresholdStatus.ACTIVE
-            ]
-            if retired and conn.dialect.name == "postgresql":
-                _pg_retire(conn, retired)
-            elif retired:
-                conn.execute(retire.values(status=ThresholdStatus.SUPERSEDED.value), retired)
-            with paused_gc():  # a chunk builds ~10 objects per row and forms no cycles
-                params = [
-                    {
-                        "item_key": r.key,
-                        "version": last.get(r.key, 0) + 1,
-                        "computed_at": computed_at,
-                        "status": r.status.value,
-                        "t1": r.levels.t1,
-                        "t2": r.levels.t2,
-                        "t3": r.levels.t3,
-                        "velocity": r.levels.velocity,
-                        "strategy": r.levels.basis.strategy,
-                        "basis": basis_to_json(r.levels),
-                        "review_reason": r.review_reason,
-                    }
-                    for r in rows
-                ]
-            if conn.dialect.name == "postgresql":
-                _pg_copy(conn, params)
-            else:
-                conn.execute(t.insert(), params)
+            _write(conn, batch, computed_at)
+
+    def live_levels(self, keys: Sequence[str]) -> list[LiveRow]:
+        """The active and pending versions of ``keys``; for many keys (a whole catalogue) every
+        live version, read by scanning the two partial indexes once (the caller matches keys),
+        not by looking up a million keys."""
+        cols = "t.item_key, t.status, t.version, t.t1, t.t2, t.t3, t.strategy"
+        out: list[LiveRow] = []
+        with self.engine.connect() as conn:
+            pg = _pg(conn)
+            raw: Any = conn.connection.driver_connection  # fetchall of plain tuples
+            if len(keys) > _PG_BATCH:
+                for status in (ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW):
+                    sql = f"SELECT {cols} FROM thresholds AS t WHERE t.status = '{status.value}'"
+                    if pg:
+                        with raw.cursor() as cur:
+                            cur.execute(sql)
+                            out.extend(cur.fetchall())
+                    else:
+                        out.extend(raw.execute(sql).fetchall())
+                return out
+            for batch in _batches(keys, _PG_BATCH):
+                for status in (ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW):
+                    # The status as a literal: the planner picks its partial index.
+                    if pg:
+                        with raw.cursor() as cur:
+                            cur.execute(
+                                f"SELECT {cols} FROM thresholds AS t"
+                                " WHERE t.item_key = ANY(%(k)s::text[])"
+                                f" AND t.status = '{status.value}'",
+                                {"k": list(batch)},
+                            )
+                            out.extend(cur.fetchall())
+                    else:
+                        cur = raw.execute(
+                            f"SELECT {cols} FROM json_each(?) AS j JOIN thresholds AS t"
+                            f" ON t.item_key = j.value AND t.status = '{status.value}'",
+                            (json.dumps(list(batch)),),
+                        )
+                        out.extend(cur.fetchall())
+        return out
+
+    def has_versions(self, keys: Sequence[str]) -> bool:
+        with self.engine.connect() as conn:
+            return bool(_last_versions(conn, keys))
 
     def versions(self, key: str, limit: int = 10) -> list[StoredThreshold]:
         t = thresholds
@@ -251,7 +314,7 @@ class SqlThresholdStore:
         t = thresholds
         q = (
             select(t)
-            .where(t.c.status == ThresholdStatus.REVIEW.value)
+            .where(status_is(ThresholdStatus.REVIEW.value))
             .order_by(t.c.item_key)
             .limit(limit)
         )
@@ -265,14 +328,14 @@ class SqlThresholdStore:
                 select(t.c.version).where(
                     t.c.item_key == key,
                     t.c.version == version,
-                    t.c.status == ThresholdStatus.REVIEW.value,
+                    status_is(ThresholdStatus.REVIEW.value),
                 )
             ).first()
             if pending is None:
                 return False
             conn.execute(
                 update(t)
-                .where(t.c.item_key == key, t.c.status == ThresholdStatus.ACTIVE.value)
+                .where(t.c.item_key == key, status_is(ThresholdStatus.ACTIVE.value))
                 .values(status=ThresholdStatus.SUPERSEDED.value)
             )
             conn.execute(
@@ -290,7 +353,7 @@ class SqlThresholdStore:
                 .where(
                     t.c.item_key == key,
                     t.c.version == version,
-                    t.c.status == ThresholdStatus.REVIEW.value,
+                    status_is(ThresholdStatus.REVIEW.value),
                 )
                 .values(status=ThresholdStatus.SUPERSEDED.value)
             )
@@ -301,7 +364,7 @@ class SqlThresholdStore:
         with self.engine.begin() as conn:
             done = conn.execute(
                 update(t)
-                .where(t.c.item_key == key, t.c.status == ThresholdStatus.ACTIVE.value)
+                .where(t.c.item_key == key, status_is(ThresholdStatus.ACTIVE.value))
                 .values(status=ThresholdStatus.SUPERSEDED.value)
             )
             return done.rowcount >= 1

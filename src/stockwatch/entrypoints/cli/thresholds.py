@@ -34,11 +34,11 @@ from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import setup as _setup
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.ports import StoredThreshold
-from stockwatch.service.recompute import NoSalesHistory, describe_change, recompute
+from stockwatch.service.recompute import NoSalesHistory, describe_change
 from stockwatch.wiring.accounts import record_cli_action
 from stockwatch.wiring.compose import open_database, policy_resolver
 from stockwatch.wiring.purchasing import learned_lead_times
-from stockwatch.wiring.sales_levels import sales_levels_computer
+from stockwatch.wiring.sales_levels import recompute_levels, sales_levels_computer
 from stockwatch.wiring.stores import (
     SoldLine,
     SqlOrderSales,
@@ -365,7 +365,7 @@ def thresholds_recompute(
     ) as bar:
         task = bar.add_task(_t("recomputing", language), total=len(keys))
         try:
-            report = recompute(
+            report = recompute_levels(
                 keys,
                 day,
                 computer,

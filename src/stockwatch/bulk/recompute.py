@@ -1,0 +1,316 @@
+"""Recompute at scale: levels as arrays, compared with the stored ones in bulk, only the changed
+items written (the path of ``thresholds recompute``, the daemon, promotions, imported orders
+and ``backtest --apply``).
+
+``service.recompute`` decides item by item on TierLevels objects; at a million items building
+those objects (and their notes) alone took ~30 s of CPU. This module makes the same decisions
+(``service.recompute.decide``, property-tested against it) on whole arrays: the stored active
+and pending levels of a chunk are read in one query, compared column by column, and only the
+rows to write get a basis (numbers and notes, ``bulk.basis``) and go to the store's bulk write
+(COPY on PostgreSQL, one executemany on SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from stockwatch.bulk.basis import needs_json, notes_json, numbers_matrix, packed
+from stockwatch.bulk.gcpause import paused_gc
+from stockwatch.bulk.levels import STRATEGY_NAMES, BulkLevels
+from stockwatch.core.model import TierLevels
+from stockwatch.ports import BulkThresholdStore, LiveRow, ThresholdStatus, VersionBatch
+from stockwatch.service.recompute import (
+    DEFAULT_CHUNK,
+    DEFAULT_REVIEW_FACTOR,
+    NoSalesHistory,
+    RecomputeReport,
+    review_message,
+)
+
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+
+HAND_SET = "hand_set"  # service.recompute.decide: a level set by hand stays until cleared
+DISABLED = "disabled"
+
+
+@dataclass
+class LevelColumns:
+    """A chunk's computed levels: the bulk arrays plus the rows that have none and why."""
+
+    keys: Sequence[str]
+    bulk: BulkLevels
+    errors: dict[int, str]  # row → why it has no levels (configuration or data)
+
+    def ok(self) -> Bool:
+        bad = np.zeros(len(self.keys), dtype=np.bool_)
+        if self.errors:
+            bad[list(self.errors)] = True
+        return ~bad
+
+
+class ColumnComputer(Protocol):
+    def columns(self, keys: Sequence[str], as_of: date) -> LevelColumns: ...
+
+
+@dataclass
+class _Stored:
+    """The stored active (a_…) and pending (r_…) levels of a chunk, row-aligned with its keys."""
+
+    has_a: Bool
+    a: I64  # (N, 3) t1, t2, t3
+    a_code: I64  # strategy code, see _Codes
+    has_r: Bool
+    r: I64
+    r_code: I64
+
+    def rows(self, *which: Any) -> _Stored:
+        """The rows ``which`` picks (a slice's bounds, or an index array)."""
+        pick = slice(*which) if len(which) == 2 else which[0]
+        return _Stored(
+            self.has_a[pick],
+            self.a[pick],
+            self.a_code[pick],
+            self.has_r[pick],
+            self.r[pick],
+            self.r_code[pick],
+        )
+
+
+class _Codes(dict[str, int]):
+    """Strategy names as small integers, so that they compare as arrays."""
+
+    def code(self, name: str) -> int:
+        found = self.get(name)
+        if found is None:
+            found = self[name] = len(self)
+        return found
+
+
+def _stored(keys: Sequence[str], rows: Iterable[LiveRow], codes: _Codes) -> _Stored:
+    n = len(keys)
+    out = _Stored(
+        np.zeros(n, np.bool_),
+        np.zeros((n, 3), np.int64),
+        np.full(n, -1, np.int64),
+        np.zeros(n, np.bool_),
+        np.zeros((n, 3), np.int64),
+        np.full(n, -1, np.int64),
+    )
+    got = list(rows)
+    if not got:
+        return out
+    pos = {k: i for i, k in enumerate(keys)}
+    key, status, version, t1, t2, t3, strategy = zip(*got, strict=True)
+    # Assigned in version order, so that of two (corrupt) active versions the newer wins; rows
+    # of other keys (a store may return every live row) are left out.
+    at = np.fromiter((pos.get(k, -1) for k in key), np.int64, len(got))
+    order = np.argsort(np.array(version, np.int64), kind="stable")
+    order = order[at[order] >= 0]
+    at = at[order]
+    active_text = ThresholdStatus.ACTIVE.value
+    active = np.array([s == active_text for s in status], np.bool_)[order]
+    levels = np.column_stack((t1, t2, t3)).astype(np.int64)[order]
+    code = np.array([codes.code(s) for s in strategy], np.int64)[order]
+    for mask, has, lv, cd in (
+        (active, out.has_a, out.a, out.a_code),
+        (~active, out.has_r, out.r, out.r_code),
+    ):
+        idx = at[mask]
+        has[idx] = True
+        lv[idx] = levels[mask]
+        cd[idx] = code[mask]
+    return out
+
+
+@dataclass
+class Decision:
+    """What to write for a chunk: ``write`` rows, and which of them wait for review."""
+
+    write: Bool
+    review: Bool
+    unchanged: Bool
+
+
+def decide_columns(
+    levels: I64,
+    disabled: Bool,
+    code: I64,
+    stored: _Stored,
+    hand_code: int,
+    review_factor: float,
+) -> Decision:
+    """``service.recompute.decide`` for every row at once (``levels`` (N, 3): t1, t2, t3)."""
+
+    def same(has: Bool, old: I64, old_code: I64) -> Bool:
+        old_disabled = old[:, 2] <= 0  # codec.levels_from_row: T3 ≤ 0 is a disabled item
+        equal: Bool = (old == levels).all(axis=1)
+        out: Bool = has & equal & (old_disabled == disabled) & (old_code == code)
+        return out
+
+    same_a = same(stored.has_a, stored.a, stored.a_code)
+    same_r = same(stored.has_r, stored.r, stored.r_code)
+    hand = stored.has_a & (stored.a_code == hand_code)
+    skip = np.where(stored.has_a, same_a | hand | same_r, same_r)
+    write = ~skip
+    old_t2 = stored.a[:, 1].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = levels[:, 1] / np.where(old_t2 > 0, old_t2, 1.0)
+    far = (ratio > review_factor) | (ratio < 1 / review_factor)
+    review = write & stored.has_a & (stored.a[:, 2] > 0) & ~disabled & (stored.a[:, 1] > 0) & far
+    return Decision(write, review, skip)
+
+
+def recompute_bulk(
+    keys: Sequence[str],
+    as_of: date,
+    compute: ColumnComputer,
+    store: BulkThresholdStore,
+    now: datetime,
+    *,
+    review_factor: float = DEFAULT_REVIEW_FACTOR,
+    chunk: int = DEFAULT_CHUNK,
+    progress: Callable[[int], None] | None = None,
+    has_sales: bool = True,
+    allow_no_sales: bool = False,
+    timings: dict[str, float] | None = None,
+) -> RecomputeReport:
+    """``service.recompute.recompute`` on arrays: same rules, same report, one transaction per
+    chunk. ``timings`` (if given) adds up the seconds spent computing and persisting (wall, and
+    this process's CPU as ``compute_cpu``/``persist_cpu``)."""
+    import time
+
+    if not review_factor > 1 or not math.isfinite(review_factor):
+        raise ValueError(f"review_factor must be a number > 1, got {review_factor}")
+    if not has_sales and not allow_no_sales and store.has_versions(keys):
+        raise NoSalesHistory()
+    report = RecomputeReport()
+    codes = _Codes()
+    spent = timings if timings is not None else {}
+    # The stored levels of every key in one bulk read (a scan, not a query per chunk), kept as
+    # a few integer arrays; each chunk takes its slice.
+    start, cpu0 = time.perf_counter(), time.process_time()
+    with paused_gc():
+        everything = _stored(keys, store.live_levels(keys), codes)
+    spent["persist"] = spent.get("persist", 0.0) + time.perf_counter() - start
+    spent["persist_cpu"] = spent.get("persist_cpu", 0.0) + time.process_time() - cpu0
+    for lo in range(0, len(keys), chunk):
+        batch = keys[lo : lo + chunk]
+        with paused_gc():
+            start, cpu0 = time.perf_counter(), time.process_time()
+            columns = compute.columns(batch, as_of)
+            mid, cpu1 = time.perf_counter(), time.process_time()
+            _persist(
+                columns,
+                everything.rows(lo, lo + len(batch)),
+                store,
+                now,
+                review_factor,
+                report,
+                codes,
+            )
+            end, cpu2 = time.perf_counter(), time.process_time()
+        for name, took in (
+            ("compute", mid - start),
+            ("persist", end - mid),
+            ("compute_cpu", cpu1 - cpu0),
+            ("persist_cpu", cpu2 - cpu1),
+        ):
+            spent[name] = spent.get(name, 0.0) + took
+        if progress is not None:
+            progress(len(batch))
+    return report
+
+
+def _persist(
+    columns: LevelColumns,
+    chunk_stored: _Stored,
+    store: BulkThresholdStore,
+    now: datetime,
+    review_factor: float,
+    report: RecomputeReport,
+    codes: _Codes,
+) -> None:
+    b, keys = columns.bulk, columns.keys
+    ok = columns.ok() & ~b.error
+    report.computed += len(keys)
+    for row in np.flatnonzero(~ok).tolist():
+        report.errors.append((keys[row], columns.errors.get(row) or _error(columns, row)))
+    rows = np.flatnonzero(ok)
+    if not len(rows):
+        return
+    disabled = b.disabled[rows]
+    levels = np.column_stack((b.t1[rows], b.t2[rows], b.t3[rows])).astype(np.int64)
+    levels[disabled] = 0  # TierLevels.off
+    name_code = np.array([codes.code(n) for n in STRATEGY_NAMES], np.int64)
+    code = np.where(disabled, codes.code(DISABLED), name_code[b.strategy_codes()[rows]])
+    stored = chunk_stored.rows(rows)
+    decision = decide_columns(levels, disabled, code, stored, codes.code(HAND_SET), review_factor)
+    report.unchanged += int(decision.unchanged.sum())
+    report.flagged += int(decision.review.sum())
+    written = np.flatnonzero(decision.write)
+    report.activated += len(written) - int(decision.review[written].sum())
+    report.written += len(written)
+    if not len(written):
+        return
+    batch = _batch(columns, rows, written, levels, code, stored, decision, codes, review_factor)
+    store.write_versions(batch, now)
+
+
+def _error(columns: LevelColumns, row: int) -> str:
+    return f"item {columns.keys[row]}: {columns.bulk.error_message(row)}"
+
+
+def _batch(
+    columns: LevelColumns,
+    rows: I64,
+    written: I64,
+    levels: I64,
+    code: I64,
+    stored: _Stored,
+    decision: Decision,
+    codes: _Codes,
+    review_factor: float,
+) -> VersionBatch:
+    b = columns.bulk
+    src = rows[written]  # rows of the chunk
+    off = b.disabled[src]
+    names = {v: k for k, v in codes.items()}
+    out = VersionBatch()
+    out.keys = [columns.keys[i] for i in src.tolist()]
+    review = decision.review[written]
+    words = (ThresholdStatus.ACTIVE.value, ThresholdStatus.REVIEW.value)
+    out.status = [words[r] for r in review.astype(np.int64).tolist()]
+    lv = levels[written]
+    out.t1, out.t2, out.t3 = lv[:, 0].tolist(), lv[:, 1].tolist(), lv[:, 2].tolist()
+    out.velocity = np.where(off, 0.0, b.rate[src]).tolist()
+    out.strategy = [names[c] for c in code[written].tolist()]
+    numbers: list[bytes | None] = list(packed(numbers_matrix(b, src)))
+    notes = notes_json(b, src)
+    whole: list[TierLevels | None] = [None] * len(src)
+    for j in np.flatnonzero(off).tolist():  # TierLevels.off: no inputs, its one note
+        numbers[j] = None
+        notes[j] = json.dumps(list(b.levels(int(src[j])).basis.notes), ensure_ascii=False)
+    for j in np.flatnonzero(needs_json(b, src) & ~off).tolist():
+        numbers[j], notes[j] = None, None
+        whole[j] = b.levels(int(src[j]))
+    out.numbers, out.notes, out.whole = numbers, notes, whole
+    old_t2 = stored.a[written, 1].tolist()
+    out.review_reason = [
+        review_message(old, new, review_factor) if r else None
+        for r, old, new in zip(review.tolist(), old_t2, out.t2, strict=True)
+    ]
+    has_a, has_r = stored.has_a[written], stored.has_r[written]
+    out.retire_review = [k for k, r in zip(out.keys, has_r.tolist(), strict=True) if r]
+    out.retire_active = [
+        k for k, a, r in zip(out.keys, has_a.tolist(), review.tolist(), strict=True) if a and not r
+    ]
+    return out

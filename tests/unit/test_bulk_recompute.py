@@ -1,0 +1,168 @@
+"""The columnar recompute decides exactly what ``service.recompute.decide`` decides, per item."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select
+
+from stockwatch.adapters.db.codec import levels_from_row
+from stockwatch.adapters.db.tables import metadata, thresholds
+from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+from stockwatch.adapters.files import daily_series, read_items, read_sales
+from stockwatch.bulk.computer import BulkLevelsComputer
+from stockwatch.bulk.recompute import _Codes, _stored, decide_columns, recompute_bulk
+from stockwatch.config.settings import load_config
+from stockwatch.core.model import Basis, Item, ItemKey, TierLevels
+from stockwatch.entrypoints.cli.app import sample_dir
+from stockwatch.ports import CurrentThresholds, StoredThreshold, ThresholdStatus
+from stockwatch.service.recompute import decide, recompute
+from tests.conftest import pg_schema_engine, sqlite_engine_at
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+STRATEGIES = ("reorder_point", "default", "hand_set", "days_of_cover")
+
+
+@st.composite
+def levels(draw: st.DrawFn) -> TierLevels:
+    if draw(st.integers(0, 6)) == 0:
+        return TierLevels.off(Basis("disabled"))
+    t3 = draw(st.integers(0, 40))
+    t2 = t3 + draw(st.integers(0, 3)) * draw(st.sampled_from([1, 10, 100]))
+    t1 = t2 + draw(st.integers(0, 3))
+    strategy = draw(st.sampled_from(STRATEGIES))
+    if t3 == 0:  # T3 = 0 is only ever a disabled item
+        return TierLevels.off(Basis("disabled"))
+    return TierLevels(t1, t2, t3, 1.0, Basis(strategy))
+
+
+def version(key: str, number: int, status: ThresholdStatus, lv: TierLevels) -> StoredThreshold:
+    return StoredThreshold(key, number, NOW, status, lv)
+
+
+case = st.tuples(
+    st.one_of(st.none(), levels()),  # the active version
+    st.one_of(st.none(), levels()),  # the pending one
+    levels(),  # freshly computed
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(case, min_size=1, max_size=30), st.sampled_from([1.5, 3.0, 10.0]))
+def test_every_row_is_decided_as_the_per_item_rule_decides(
+    cases: list[tuple[TierLevels | None, TierLevels | None, TierLevels]], factor: float
+) -> None:
+    keys = [f"K{i}" for i in range(len(cases))]
+    live = []
+    for key, (active, review, _) in zip(keys, cases, strict=True):
+        for number, status, lv in ((1, "active", active), (2, "review", review)):
+            if lv is not None:
+                live.append((key, status, number, lv.t1, lv.t2, lv.t3, lv.basis.strategy))
+    codes = _Codes()
+    stored = _stored(keys, live, codes)
+    new = [c[2] for c in cases]
+    got = decide_columns(
+        np.array([(lv.t1, lv.t2, lv.t3) for lv in new], np.int64),
+        np.array([lv.disabled for lv in new], np.bool_),
+        np.array([codes.code(lv.basis.strategy) for lv in new], np.int64),
+        stored,
+        codes.code("hand_set"),
+        factor,
+    )
+    for i, (key, (active, review, fresh)) in enumerate(zip(keys, cases, strict=True)):
+        current = None
+        if active is not None or review is not None:
+            current = CurrentThresholds(
+                version(key, 1, ThresholdStatus.ACTIVE, active) if active else None,
+                version(key, 2, ThresholdStatus.REVIEW, review) if review else None,
+                2,
+            )
+        want = decide(key, fresh, current, factor)
+        assert bool(got.write[i]) == (want is not None), (active, review, fresh)
+        assert bool(got.unchanged[i]) == (want is None)
+        assert bool(got.review[i]) == (want is not None and want.status is ThresholdStatus.REVIEW)
+
+
+def test_of_two_active_versions_the_newer_one_counts() -> None:
+    codes = _Codes()
+    rows = [
+        ("K", "active", 5, 30, 20, 10, "reorder_point"),
+        ("K", "active", 3, 9, 8, 7, "reorder_point"),
+    ]
+    stored = _stored(["K"], rows, codes)
+    assert stored.a.tolist() == [[30, 20, 10]]
+
+
+@contextmanager
+def twin_of(engine: Engine, tmp_path: Path) -> Iterator[Engine]:
+    """A second empty database of the same kind."""
+    if engine.dialect.name == "postgresql":
+        with pg_schema_engine() as other:
+            yield other
+        return
+    other = sqlite_engine_at(tmp_path / "twin.sqlite3")
+    metadata.create_all(other)
+    yield other
+    other.dispose()
+
+
+def shop(moved: bool) -> tuple[BulkLevelsComputer, list[str]]:
+    """The sample shop plus 400 synthetic items; ``moved``: a tenth sell much more lately."""
+    sample = sample_dir()
+    cfg = load_config(sample / "stockwatch.toml")
+    items = {i.key: i for i in read_items(sample / "items.csv").rows}
+    for i in range(400):
+        items[ItemKey(f"GEN-{i:03d}")] = Item(f"GEN-{i:03d}", lead_time_days=float(2 + i % 9))
+    as_of = date(2026, 12, 8)  # during the sample's promotions
+    series = daily_series(read_sales(sample / "sales.csv").rows, as_of, 90)
+    rng = np.random.default_rng(5)
+    rates = np.where(rng.random(400) < 0.4, 0.2, rng.uniform(1, 30, 400))
+    synthetic = rng.poisson(rates[:, None], (400, 90)).astype(np.int32)
+    if moved:
+        synthetic[::10, -7:] = synthetic[::10, -7:] * 4 + 9
+    rows = {f"GEN-{i:03d}": synthetic[i] for i in range(400)}
+
+    def history(skus: Sequence[str], end: date, days: int) -> np.ndarray:
+        return np.array(
+            [rows[s][-days:] if s in rows else series.get(s, [0] * 90)[-days:] for s in skus],
+            dtype=np.int32,
+        )
+
+    return BulkLevelsComputer(cfg, items, history), sorted(str(k) for k in items)
+
+
+def stored(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(thresholds).order_by(thresholds.c.item_key, thresholds.c.version)
+        )
+        return [
+            repr((r.item_key, r.version, r.status, r.review_reason, levels_from_row(r)))
+            for r in rows
+        ]
+
+
+def test_the_bulk_path_stores_what_the_per_item_path_stores(engine: Engine, tmp_path: Path) -> None:
+    as_of = date(2026, 12, 8)
+    with twin_of(engine, tmp_path) as per_item:
+        bulk_store, item_store = SqlThresholdStore(engine), SqlThresholdStore(per_item)
+        for moved, when in ((False, NOW), (True, NOW + timedelta(days=7))):
+            computer, keys = shop(moved)
+            got = recompute_bulk(keys, as_of, computer, bulk_store, when, chunk=150)
+            want = recompute(keys, as_of, computer, item_store, when, chunk=150)
+            assert got == want
+            assert stored(engine) == stored(per_item)
+        # the second run wrote only the items whose levels moved (some of them wait for review)
+        assert 0 < got.written < len(keys) / 5 and got.flagged > 0
+        assert got.unchanged == len(keys) - got.written - len(got.errors)
+
+
+def test_live_rows_of_keys_outside_the_batch_are_ignored() -> None:
+    stored = _stored(["A"], [("B", "active", 1, 3, 2, 1, "fixed")], _Codes())
+    assert not stored.has_a.any() and not stored.has_r.any()
