@@ -138,6 +138,7 @@ def notice_payload(
             t1=lv.t1,
             velocity=lv.velocity,
             order_rate=lv.order_rate,
+            cycle_days=lv.order_cycle_days,
             today=notice.at.astimezone(tz).date(),
             lead_time_days=lead,
             min_order_qty=item.min_order_qty if item else 1,

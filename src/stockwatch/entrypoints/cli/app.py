@@ -593,9 +593,13 @@ def _print_explanation(
     out.print(f"[bold]{t('result', lang)}:[/] {result}")
     # The item's own lead time (items file) wins over the configured default, as in the math.
     lead = item_lead if item_lead is not None else policy.lead_time_days
+    target = (
+        f"fill_rate={policy.fill_rate} order_cycle_days={policy.order_cycle_days:g}"
+        if policy.fill_rate is not None
+        else f"service_level={policy.service_level}"
+    )
     out.print(
-        f"{t('policy', lang)}: service_level={policy.service_level} "
-        f"lead_time_days={lead:g} window_days={policy.window_days}",
+        f"{t('policy', lang)}: {target} lead_time_days={lead:g} window_days={policy.window_days}",
         highlight=False,
     )
 
