@@ -65,14 +65,7 @@ WINDOW = 90
 CYCLE_DAYS = 30  # an order covers at least a month of demand (both merchants)
 Z_TEXTBOOK = 1.65
 SERVICE_LEVEL = 0.95  # the same 95 % as the textbook's 1.65
-FILL_RATE = 0.99  # intermittent items: sized for the fill rate over month-sized orders
-POLICY = ThresholdPolicy(
-    service_level=SERVICE_LEVEL,
-    buffer_days=0.0,
-    review_days=1.0,
-    intermittent_fill_rate=FILL_RATE,
-    order_cycle_days=CYCLE_DAYS,  # the merchant's month of demand: the Q β is sized for
-)
+POLICY = ThresholdPolicy(service_level=SERVICE_LEVEL, buffer_days=0.0, review_days=1.0)
 ALERTS = AlertPolicy(
     debounce=tuple((t, DebounceRule()) for t in Tier if t is not Tier.OK),  # daily readings
     late_tolerance=timedelta(0),  # the morning the goods should be there
