@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
-from stockwatch.core.model import ItemKey
+from stockwatch.adapters.db.threshold_store import SqlThresholdStore
+from stockwatch.core.model import AlertState, Basis, ItemKey, Phase, Tier, TierLevels
 from stockwatch.core.purchasing import OrderStatus, PurchaseOrder, UnmatchedLine
+from stockwatch.ports import NewThreshold, ThresholdStatus
 from stockwatch.service.purchasing import OrderError, PurchaseOrders
 from tests.notify_factories import T0
 
@@ -165,3 +167,45 @@ def test_unmatched_1688_lines_are_kept_for_the_merchant_until_a_pull_matches_the
     )
     store.record_unmatched([], ["1688:41:0"], T0 + 2 * DAY)  # the items file lists it now
     assert [x.ref for x in store.unmatched()] == ["1688:41:1"]
+
+
+def at_position(engine: Engine, available: int, t1: int) -> None:
+    """Give the item active levels and an evaluated state at ``available`` (the position)."""
+    levels = TierLevels(t1, t1 // 2, t1 // 4, 10.0, Basis("fixed", (), (), ()))
+    SqlThresholdStore(engine).save([NewThreshold(str(KEY), levels, ThresholdStatus.ACTIVE)], T0)
+    state = AlertState(phase=Phase.FIRING, tier=Tier.T1, last_available=available)
+    with SqlStore(engine).transaction() as tx:
+        assert tx.save_alert_state(KEY, state, 0, T0)
+        tx.commit()
+
+
+def test_receiving_too_little_puts_the_task_back_on_the_purchase_list(engine: Engine) -> None:
+    # Regression: the receipt closed the task while the item stayed below T1; its alert state
+    # did not change, so no notice opened a new task and nobody was asked to order again.
+    task_id = open_task(engine)
+    orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
+    po = orders.place(T0, task_id=task_id, quantity=30)
+    at_position(engine, available=40, t1=100)  # 10 on the shelf + 30 on order
+    orders.receive(po.id or 0, T0 + 5 * DAY)
+    [task] = SqlTaskStore(engine).list()
+    assert (task.id, task.status, task.closed_at) == (task_id, "open", None)
+
+
+def test_receiving_enough_closes_the_task(engine: Engine) -> None:
+    task_id = open_task(engine)
+    orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
+    po = orders.place(T0, task_id=task_id, quantity=120)
+    at_position(engine, available=130, t1=100)
+    orders.receive(po.id or 0, T0 + 5 * DAY)
+    [task] = SqlTaskStore(engine).list(None)
+    assert (task.status, task.close_reason) == ("closed", "received")
+
+
+def test_cancelling_an_order_the_item_needs_reopens_its_task(engine: Engine) -> None:
+    task_id = open_task(engine)
+    orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
+    po = orders.place(T0, task_id=task_id, quantity=120)
+    at_position(engine, available=130, t1=100)  # 10 on the shelf + 120 on order
+    orders.cancel(po.id or 0, T0 + DAY)
+    [task] = SqlTaskStore(engine).list()
+    assert (task.id, task.status) == (task_id, "open")

@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from stockwatch.adapters.db.tables import (
+    alert_states,
     purchase_orders,
     replenishment_tasks,
+    thresholds,
     unmatched_purchase_lines,
 )
 from stockwatch.adapters.db.tasks import ORDERED
@@ -107,6 +109,34 @@ def _open_task(conn: Connection, key: ItemKey, now: datetime) -> int | None:
         .values(status=ORDERED_TASK, updated_at=now)
     )
     return int(row.id)
+
+
+def _still_short(conn: Connection, order: PurchaseOrder) -> bool:
+    """Whether the item's position is at or below T1 once this order is received or
+    cancelled, with no other order on the way.
+
+    Receiving moves units from "on order" to the shelf, so the position the last evaluation
+    stored (which counted this order) is the position after the receipt: if it does not clear
+    T1, the goods were too few for what sells now and the item needs another order. A
+    cancellation takes what was still open out of the position. Either way the alert state
+    does not change at that moment, so no new notice would open a task for the item.
+    """
+    others = [o for o in open_orders(conn, order.key) if o.id != order.id]
+    if others:
+        return False  # another order is on its way; its task waits for it
+    available = conn.execute(
+        select(alert_states.c.available).where(alert_states.c.item_key == str(order.key))
+    ).scalar()
+    t1 = conn.execute(
+        select(thresholds.c.t1)
+        .where(thresholds.c.item_key == str(order.key), thresholds.c.status == "active")
+        .order_by(thresholds.c.version.desc())
+        .limit(1)
+    ).scalar()
+    if available is None or t1 is None:
+        return False
+    lost = order.quantity - order.received_qty if order.status is OrderStatus.CANCELLED else 0
+    return int(available) - lost <= int(t1)
 
 
 def _merged(imported: PurchaseOrder, hand: PurchaseOrder) -> PurchaseOrder:
@@ -226,6 +256,18 @@ class SqlPurchaseOrderStore:
             )
         )
         if order.task_id is None or order.is_open:
+            return
+        if _still_short(conn, order):
+            # The task goes back on the draft purchase list instead of closing (a receipt or a
+            # cancellation that leaves the item at risk is not the end of the merchant's job).
+            conn.execute(
+                update(replenishment_tasks)
+                .where(
+                    replenishment_tasks.c.id == order.task_id,
+                    replenishment_tasks.c.status.in_(["open", ORDERED_TASK]),
+                )
+                .values(status="open", updated_at=now)
+            )
             return
         reason = "received" if order.status is OrderStatus.RECEIVED else "order cancelled"
         conn.execute(
