@@ -118,7 +118,10 @@ def test_a_broken_config_exits_1_listing_every_problem(tmp_path: Path) -> None:
     assert code == 1
     assert f"{cfg}:2 alerting.dedupe_hours" in err
     assert f"{cfg}:4 thresholds.service_level" in err
-    assert "2 problem(s)" in err
+    assert "中有 2 个问题" in err and "应小于或等于 0.9999" in err  # zh-CN by default
+    code, _, err = invoke("config", "validate", "--config", str(cfg), "--lang", "en")
+    assert code == 1 and "2 problem(s)" in err
+    assert "Input should be less than or equal to 0.9999" in err
 
 
 def test_config_validate_accepts_the_sample() -> None:
@@ -283,8 +286,10 @@ def test_config_validate_lists_bad_promotion_rows_by_file_line_and_field(tmp_pat
     code, out, _ = invoke("config", "validate", "--config", str(cfg), "--lang", "en")
     assert code == 0 and "Configuration is valid" in out
     promos.unlink()  # a promotions file that is not there is the configuration's own problem
-    code, _, err = invoke("config", "validate", "--config", str(cfg))
+    code, _, err = invoke("config", "validate", "--config", str(cfg), "--lang", "en")
     assert code == 1 and f"{cfg}:2 catalog.promotions: file not found" in err
+    code, _, err = invoke("config", "validate", "--config", str(cfg))
+    assert code == 1 and f"{cfg}:2 catalog.promotions: 文件不存在：{promos}" in err
 
 
 def test_run_on_a_busy_port_prints_one_clear_line(tmp_path: Path) -> None:
@@ -433,7 +438,7 @@ def test_help_lists_every_command_though_their_modules_load_lazily() -> None:
 
     code, out, _ = invoke("--help")
     assert code == 0
-    listed = {line.split()[0] for line in out.split("Commands:", 1)[1].splitlines() if line}
+    listed = {line.split()[0] for line in out.split("命令：", 1)[1].splitlines() if line}
     assert {"check", "explain", "demo", "config", *LAZY_COMMANDS, *LAZY_GROUPS} <= listed
     # each lazy name is really registered by the module its entry loads
     for name in [*LAZY_COMMANDS, *LAZY_GROUPS]:
@@ -456,6 +461,9 @@ def test_the_lazy_table_names_exactly_what_the_modules_register() -> None:
 
 def test_a_mistyped_command_still_gets_a_suggestion() -> None:
     result = runner.invoke(app, ["thresholdz"])
+    assert result.exit_code == 2
+    assert "你是不是要输入 'thresholds'？" in result.stderr
+    result = runner.invoke(app, ["--lang", "en", "thresholdz"])
     assert result.exit_code == 2
     assert "Did you mean 'thresholds'?" in result.stderr
 
@@ -480,6 +488,8 @@ def test_the_cli_imports_no_subcommand_module_until_one_is_invoked() -> None:
         "stockwatch.entrypoints.cli.common",
         "stockwatch.entrypoints.cli.texts",
         "stockwatch.entrypoints.cli.help_texts",  # --help's zh-CN texts: no command in it
+        "stockwatch.entrypoints.cli.option_texts",  # the options' zh-CN help texts
+        "stockwatch.entrypoints.cli.framework_texts",  # Typer/click's own lines in zh-CN
     }
     assert not loaded & {"fastapi", "uvicorn", "numpy", "celery", "pyarrow"}
 

@@ -43,9 +43,9 @@ def test_orders_are_placed_listed_and_received_from_the_cli(tmp_path: Path) -> N
     listed = json.loads(run(app, ["orders", "list", "--format", "json", *c]).output)
     assert [(o["item"], o["open_quantity"]) for o in listed] == [("CUP", 40)]
     part = run(app, ["orders", "receive", "1", "--qty", "15", *c])
-    assert "received 15/40 (partial)" in part.output
+    assert "received 15/40 (partly received)" in part.output
     rest = run(app, ["orders", "receive", "1", *c, "--lang", "zh-CN"])
-    assert "已收货 40/40（received）" in rest.output
+    assert "已收货 40/40（已全部收货）" in rest.output  # was "（received）" in zh-CN
     assert json.loads(run(app, ["orders", "list", "--format", "json", *c]).output) == []
     bad = run(app, ["orders", "receive", "7", *c])
     assert bad.exit_code == 1 and "purchase order #7 does not exist" in bad.output

@@ -21,6 +21,8 @@ from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
     LangOpt,
+    choices,
+    fail_with,
     local_time,
     out,
     parse_since,
@@ -85,7 +87,7 @@ def _accounts(config: ConfigOpt, lang: LangOpt) -> tuple[Accounts, str, Config]:
     try:
         engine = open_database(cfg)
     except Exception as exc:  # an unreachable database is bad input for a CLI command
-        raise _fail(f"cannot open the database: {exc}") from None
+        raise fail_with("no_database", error=exc) from None
     return build_accounts(engine, cfg.model.daemon.http.session_hours), language, cfg
 
 
@@ -107,7 +109,12 @@ def _role(text: str) -> Role:
     try:
         return Role(text)
     except ValueError:
-        raise _fail(f"--role {text!r}: use viewer, operator or admin") from None
+        raise fail_with(
+            "bad_choice",
+            option="--role",
+            value=text,
+            choices=choices("viewer", "operator", "admin"),
+        ) from None
 
 
 def _password(name: str, lang: str, from_stdin: bool) -> str:
@@ -210,7 +217,9 @@ def tokens_add(
     try:
         wanted = Scope(scope)
     except ValueError:
-        raise _fail(f"--scope {scope!r}: use read or write") from None
+        raise fail_with(
+            "bad_choice", option="--scope", value=scope, choices=choices("read", "write")
+        ) from None
     try:
         raw = accounts.add_token(name, wanted, _now())
     except AccountError as exc:
@@ -272,7 +281,9 @@ def audit(
     since: Annotated[
         str | None, typer.Option("--since", help="ISO time or a span such as 24h, 7d")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000)] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=100_000, help="how many rows to show")
+    ] = 100,
     config: ConfigOpt = None,
     lang: LangOpt = None,
     fmt: FormatOpt = "table",

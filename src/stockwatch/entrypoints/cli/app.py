@@ -25,21 +25,29 @@ from typer.core import TyperGroup
 from stockwatch import __version__
 from stockwatch.adapters.files import FileFormatError, read_stock
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config
-from stockwatch.core.messages import format_cover, tier_label
+from stockwatch.core.messages import check_lang, format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
 from stockwatch.core.note_text import note_text, step_text
 from stockwatch.core.row_text import row_problem_text
 from stockwatch.entrypoints.cli.common import (
+    ROOT_LANG_HELP,
     ConfigOpt,
     FormatOpt,
     LangOpt,
+    choices,
+    choose_root_lang,
+    config_failure,
     err,
+    fail_with,
     out,
+    shown_lang,
+    start_command_line,
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import lang_of as _lang
 from stockwatch.entrypoints.cli.common import load as _load
-from stockwatch.entrypoints.cli.help_texts import help_lang, translate
+from stockwatch.entrypoints.cli.framework_texts import framework_language, localized_errors
+from stockwatch.entrypoints.cli.help_texts import help_lang, localize, localize_param
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.service.check import ItemStatus, assess, levels_for_items
 from stockwatch.wiring.compose import Catalog, load_catalog, policy_resolver
@@ -48,6 +56,7 @@ from stockwatch.wiring.warehouse_split import catalogue_split_problems
 
 if TYPE_CHECKING:  # Typer ships its own copy of Click; TyperGroup's methods take its types
     from typer._click import Command, Context
+    from typer.core import TyperOption
 
 EXIT_URGENT = 3
 
@@ -158,12 +167,28 @@ class LazyCommands(TyperGroup):
         names += [n for n in own if n not in names and n not in lazy_groups]
         return names + [n for n in lazy_groups if n not in names]
 
-    help_lang = "zh-CN"  # the language of --help, set from the arguments by ``main``
+    help_lang = "zh-CN"  # the language of --help and usage errors, set by ``main``
 
     def main(self, args: Sequence[str] | None = None, *pos: Any, **kw: Any) -> Any:
         self.help_lang = help_lang(sys.argv[1:] if args is None else list(args))
-        translate(self, "", self.help_lang)
-        return super().main(args, *pos, **kw)
+        start_command_line(self.help_lang)
+        localize(self, "", self.help_lang)
+        with framework_language(self.help_lang):  # Typer's own gettext words
+            return super().main(args, *pos, **kw)
+
+    def make_context(self, *args: Any, **kw: Any) -> Context:
+        with localized_errors(self.help_lang):  # the root's own options
+            return super().make_context(*args, **kw)
+
+    def invoke(self, ctx: Context) -> Any:
+        with localized_errors(self.help_lang):  # every command's arguments
+            return super().invoke(ctx)
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            localize_param(option, self.help_lang)
+        return option
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name not in self.commands:
@@ -172,9 +197,9 @@ class LazyCommands(TyperGroup):
                 self._load(register)
         command = self.commands.get(cmd_name)
         if command is not None:
-            translate(command, cmd_name, self.help_lang)
+            localize(command, cmd_name, self.help_lang, ctx)
             for name, sub in getattr(command, "commands", {}).items():
-                translate(sub, f"{cmd_name} {name}", self.help_lang)
+                localize(sub, f"{cmd_name} {name}", self.help_lang, ctx)
         return command
 
     def resolve_command(
@@ -216,6 +241,16 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _root_lang(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            check_lang(value)
+        except ValueError:
+            raise typer.BadParameter(t("bad_lang", shown_lang(), value=value)) from None
+    choose_root_lang(value)
+    return value
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -224,6 +259,9 @@ def _root(
             "--version", callback=_show_version, is_eager=True, help="print the version and exit"
         ),
     ] = False,
+    lang: Annotated[
+        str | None, typer.Option("--lang", callback=_root_lang, help=ROOT_LANG_HELP)
+    ] = None,
 ) -> None:
     """库存预警 stockwatch: low-stock alerts for 1688 merchants."""
 
@@ -248,7 +286,7 @@ def _today(config: Config, as_of: str | None) -> date:
         try:
             return date.fromisoformat(as_of)
         except ValueError:
-            raise _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+            raise fail_with("bad_date", option="--as-of", value=as_of) from None
     return datetime.now(ZoneInfo(config.model.general.timezone)).date()
 
 
@@ -304,7 +342,9 @@ def check(
     cfg = _load(config)
     language = _lang(cfg, lang)
     if fmt not in ("table", "json"):
-        raise _fail(f"--format {fmt!r}: use table or json")
+        raise fail_with(
+            "bad_choice", option="--format", value=fmt, choices=choices("table", "json")
+        )
     if cfg.path is None:  # say so: the levels below are not the merchant's own
         err.print(t("no_config", language), highlight=False)
     day = _today(cfg, as_of)
@@ -377,7 +417,7 @@ def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[Ite
         path = Path(url.split("///", 1)[1])
         if not path.exists():
             if db is not None:
-                raise _fail(f"--db {db}: no such database file")
+                raise fail_with("no_db_file", db=db)
             return {}  # never ran recompute here: compute from the sales file
     engine = None
     try:
@@ -389,7 +429,7 @@ def _stored_levels(cfg: Config, db: str | None, keys: list[ItemKey]) -> dict[Ite
         if db is not None:
             raise _fail(f"--db {db}: {exc}") from None
         # The configured database is unreachable: computing from the files still works.
-        err.print(f"database unavailable, levels computed from files: {exc}", highlight=False)
+        err.print(t("db_unavailable", shown_lang(), error=exc), highlight=False)
         return {}
     finally:
         if engine is not None:
@@ -539,7 +579,8 @@ def _print_explanation(
     key: ItemKey, lv: TierLevels, lang: str, policy: Any, item_lead: float | None = None
 ) -> None:
     out.print(
-        f"[bold]{t('explain_head', lang, key=key)}[/]  ({t('strategy', lang)}: {lv.basis.strategy})"
+        f"[bold]{t('explain_head', lang, key=key)}[/]  "
+        f"({t('strategy', lang)}{t('colon', lang)}{lv.basis.strategy})"
     )
     if lv.basis.inputs:
         inputs = Table(title=t("inputs", lang), title_justify="left")
@@ -590,7 +631,7 @@ def _print_explanation(
     for note in lv.basis.notes:
         out.print(f"• {note_text(note, lang)}", highlight=False, markup=False)
     result = t("disabled", lang) if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"
-    out.print(f"[bold]{t('result', lang)}:[/] {result}")
+    out.print(f"[bold]{t('result', lang)}{t('colon', lang)}[/]{result}")
     # The item's own lead time (items file) wins over the configured default, as in the math.
     lead = item_lead if item_lead is not None else policy.lead_time_days
     target = (
@@ -599,7 +640,8 @@ def _print_explanation(
         else f"service_level={policy.service_level}"
     )
     out.print(
-        f"{t('policy', lang)}: {target} lead_time_days={lead:g} window_days={policy.window_days}",
+        f"{t('policy', lang)}{t('colon', lang)}{target} lead_time_days={lead:g} "
+        f"window_days={policy.window_days}",
         highlight=False,
     )
 
@@ -612,11 +654,11 @@ def config_validate(config: ConfigOpt = None, lang: LangOpt = None) -> None:
         # One pass: field errors, cross-section problems and missing catalogue files together.
         cfg = load_config(path, check_files=True)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise config_failure(exc) from None
     language = _lang(cfg, lang)
     split = catalogue_split_problems(cfg)
     if split:  # the items file against the configuration: one 1688 offer, several items
-        raise _fail(str(ConfigError(str(path), split)))
+        raise config_failure(ConfigError(str(path), split))
     bad_rows = promotion_file_problems(cfg)
     if bad_rows:
         err.print(t("promotion_rows", language, count=len(bad_rows)), highlight=False)
@@ -652,11 +694,11 @@ def demo(
     fake DingTalk/WeCom robots and a webhook on this machine (stop: Ctrl+C)."""
     from stockwatch.entrypoints.cli.demo import DemoOptions, NotADemoDir, run_demo
 
-    _static_demo(lang)
+    language = _static_demo(lang)
     if once:
         cycles, every, port = cycles or 6, min(every, 0.5), 0
     target = data_dir or Path.cwd() / ".stockwatch-demo"
-    options = DemoOptions(lang=lang, cycles=cycles, every=every, port=port, speed=speed)
+    options = DemoOptions(lang=language, cycles=cycles, every=every, port=port, speed=speed)
     try:
         run_demo(sample_dir() / "stockwatch.toml", target, options)
     except NotADemoDir as exc:
@@ -665,14 +707,14 @@ def demo(
         raise typer.Exit(130) from None
 
 
-def _static_demo(lang: str | None) -> None:
-    """Show a check and an explanation on the bundled sample data."""
+def _static_demo(lang: str | None) -> str:
+    """Show a check and an explanation on the bundled sample data; return their language."""
     sample = sample_dir()
     cfg = _load(sample / "stockwatch.toml")
     language = _lang(cfg, lang)
     catalog = load_catalog(cfg, date.today())
     day = (catalog.sales_end or date.today()) + timedelta(days=1)
-    out.rule("stockwatch demo")
+    out.rule(t("demo_title", language))
     out.print(
         f"stockwatch check --config {sample / 'stockwatch.toml'} --stock "
         f"{sample / 'stock.csv'} --as-of {day}",
@@ -699,6 +741,7 @@ def _static_demo(lang: str | None) -> None:
         fmt="table",
         lang=language,
     )
+    return language
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ from stockwatch.entrypoints.cli.common import (
     DbOpt,
     FormatOpt,
     LangOpt,
+    choices,
     err,
     fail,
+    fail_with,
     out,
     setup,
 )
@@ -219,7 +221,9 @@ def backtest(
     from stockwatch.wiring.compose import open_database
 
     if fmt not in ("table", "json"):
-        raise fail(f"--format {fmt!r}: use table or json")
+        raise fail_with(
+            "bad_choice", option="--format", value=fmt, choices=choices("table", "json")
+        )
     cfg, language = setup(config, lang)
     options = {
         "--strategy": _split(strategy),
@@ -240,11 +244,11 @@ def backtest(
     try:
         first_day = date.fromisoformat(start) if start else None
     except ValueError:
-        raise fail(f"--from {start!r} is not a date (YYYY-MM-DD)") from None
+        raise fail_with("bad_date", option="--from", value=start) from None
     try:
         engine = open_database(cfg, db)
     except Exception as exc:  # an unreachable database is bad input for a CLI command
-        raise fail(f"cannot open the database: {exc}") from None
+        raise fail_with("no_database", error=exc) from None
     try:
         data, period = load_replay(
             cfg,

@@ -20,6 +20,7 @@ from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
     LangOpt,
+    fail_with,
     local_time,
     out,
     parse_since,
@@ -97,7 +98,7 @@ def _store(cfg: Config) -> SqlStore:
     try:
         return open_store(cfg)
     except Exception as exc:  # an unreachable database is bad input for a CLI command
-        raise _fail(f"cannot open the database: {exc}") from None
+        raise fail_with("no_database", error=exc) from None
 
 
 def _logging() -> None:
@@ -209,8 +210,8 @@ def alerts_ack(
     by = by or cli_actor(os_user())
     try:
         acknowledge_alert(store, key, by, datetime.now(UTC))
-    except AlertNotFound as exc:
-        raise _fail(str(exc)) from None
+    except AlertNotFound:
+        raise fail_with("no_open_alert", key=key) from None
     record_cli_action(store.engine, AuditAction.ACKNOWLEDGE, key, f"by={by}")
     out.print(_t("acked", language, key=key), highlight=False)
 
@@ -232,13 +233,15 @@ def alerts_snooze(
     try:
         span = parse_duration(for_)
     except ValueError as exc:
-        raise _fail(f"--for: {exc}") from None
+        raise fail_with("bad_for", value=for_, error=exc) from None
     now = datetime.now(UTC)
     store = _store(cfg)
     by = by or cli_actor(os_user())
     try:
         snooze_alert(store, key, now + span, by, now)
-    except (AlertNotFound, ValueError) as exc:
+    except AlertNotFound:
+        raise fail_with("no_open_alert", key=key) from None
+    except ValueError as exc:
         raise _fail(str(exc)) from None
     record_cli_action(store.engine, AuditAction.SNOOZE, key, f"for={for_} by={by}")
     out.print(_t("snoozed", language, key=key, until=local_time(cfg, now + span)))
@@ -255,7 +258,7 @@ def events(
     since: Annotated[
         str | None, typer.Option("--since", help="ISO time or a span back, e.g. 24h")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="how many rows to show")] = 50,
 ) -> None:
     """Show the alert event log, newest first (filter by item, kind, time)."""
     cfg = _load(config)

@@ -42,6 +42,13 @@ from stockwatch.config.settings import Config, load_config
 from stockwatch.core.review import AlertReview
 from stockwatch.devtools.receivers import Receivers
 from stockwatch.entrypoints.cli.demo_merchant import Merchant
+from stockwatch.entrypoints.cli.demo_texts import (
+    BannerFacts,
+    SummaryFacts,
+    banner_lines,
+    summary_lines,
+    text,
+)
 from stockwatch.entrypoints.cli.demo_world import demo_catalogue
 from stockwatch.entrypoints.daemon import Daemon, run_daemon
 from stockwatch.ports import OAuthTokens
@@ -64,18 +71,6 @@ DB_FILES = ("stockwatch.sqlite3", "stockwatch.sqlite3-wal", "stockwatch.sqlite3-
 DEMO_FILES = (*DB_FILES, "1688-tokens.json", "daemon.json")
 MARKER = ".stockwatch-demo"
 AHEAD_POLLS = 2  # how many poll intervals simulated time may run past the slowest actor
-FRESH_WORLD = {
-    "zh-CN": "重新启动演示：从全新的模拟世界开始（模拟时钟从今天重新计时，数据库已清空）。",
-    "en": "Restarting the demo: it starts from a fresh world (the simulated clock restarts "
-    "today and the database is empty).",
-}
-
-REVIEW_LINE = {
-    "zh-CN": "预警复盘：     {episodes} 次预警，{stockouts} 次断货；提前足够 {in_time} 次"
-    "（其中下单避免断货 {prevented} 次），太晚 {late} 次，漏报 {missed} 次",
-    "en": "review:        {episodes} episode(s), {stockouts} stockout(s); warned in time "
-    "{in_time} (stockout prevented by an order: {prevented}), too late {late}, missed {missed}",
-}
 
 
 @dataclass(frozen=True)
@@ -310,9 +305,9 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
     data_dir = data_dir.resolve()
     restarted = fresh_data_dir(data_dir)
     sample = sample_config.parent
-    lang = options.lang or load_config(sample_config).lang
+    lang = options.lang or load_config(sample_config).lang  # run_demo: set by `stockwatch demo`
     if restarted:
-        out.print(FRESH_WORLD["en" if lang == "en" else "zh-CN"])
+        out.print(text("fresh_world", lang))
     port = free_port(options.port or 0)
     push = PushSettings(
         callback_url=f"http://127.0.0.1:{port}/1688/push", retry_delays=(1.0, 3.0, 10.0)
@@ -401,7 +396,7 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
             ahead=timedelta(seconds=AHEAD_POLLS * options.every * options.speed),
             shares={name: i.share for name, i in cfg.model.items.items() if i.share is not None},
         )
-        _banner(cfg_path, data_dir, port, sim, fakes, tokens, options)
+        _banner(cfg_path, data_dir, port, sim, fakes, tokens, options, lang)
         market.start()
         merchant.start()
         try:
@@ -411,12 +406,19 @@ def run_demo(sample_config: Path, data_dir: Path, options: DemoOptions) -> Daemo
             merchant.stop.set()
             market.join(timeout=10)
             merchant.join(timeout=10)
-        _summary(sim, fakes, market, daemon)
-        out.print(
-            f"merchant:      {merchant.ordered} order(s) placed from tasks, "
-            f"{merchant.received} received"
+        figures = SummaryFacts(
+            pushes=_pushes(sim),
+            orders=market.orders,
+            polls=daemon.cycles,
+            accepted={
+                f.name: len(f.accepted) for f in (fakes.dingtalk, fakes.wecom, fakes.webhook)
+            },
+            merchant=(merchant.ordered, merchant.received),
+            review=review_figures(demo_review(cfg)),
         )
-        out.print(review_line(demo_review(cfg), lang))
+        out.rule(text("summary_title", lang))
+        for line in summary_lines(figures, lang):
+            out.print(line)
     return daemon
 
 
@@ -430,9 +432,9 @@ def demo_review(cfg: Config) -> AlertReview:
         store.engine.dispose()
 
 
-def review_line(result: AlertReview, lang: str) -> str:
-    """One line of the review's figures for the demo's summary."""
-    values = {
+def review_figures(result: AlertReview) -> dict[str, int]:
+    """The review's figures the demo's summary shows."""
+    return {
         "episodes": len(result.episodes),
         "stockouts": result.stockouts,
         "in_time": result.warned_in_time,
@@ -440,7 +442,6 @@ def review_line(result: AlertReview, lang: str) -> str:
         "late": result.warned_late,
         "missed": result.missed,
     }
-    return REVIEW_LINE["en" if lang == "en" else "zh-CN"].format(**values)
 
 
 def _banner(
@@ -451,39 +452,25 @@ def _banner(
     fakes: Receivers,
     tokens: OAuthTokens,
     options: DemoOptions,
+    lang: str,
 ) -> None:
-    c = f"-c {cfg_path}"
-    sw = _cli_name()
-    base = f"http://127.0.0.1:{port}"
-    out.rule("stockwatch demo: daemon + 1688 simulator + fake robots")
-    lines = [
-        f"dashboard:  {base}/",
-        f"backtest:   {base}/backtest  (the sample's sales history replayed: frontier and charts)",
-        f"API:        {base}/api/status   {base}/api/alerts   {base}/api/events",
-        f"1688 push:  {base}/1688/push  (signed with AppSecret {DEMO_SECRET})",
-        f"1688 sim:   {sim.base_url}  ({len(sim.offer_ids())} offers from the sample, "
-        f"time ×{options.speed:g}: one real second = {options.speed / 3600:g} simulated hour(s))",
-        f"authorized: member {tokens.member_id} through {sim.base_url}/oauth/authorize "
-        f"(tokens in {data_dir / '1688-tokens.json'})",
-        f"receivers:  DingTalk robot {fakes.dingtalk.url}  WeCom robot {fakes.wecom.url}  "
-        f"webhook {fakes.webhook.url}",
-        f"            what each got: curl {fakes.dingtalk.url}/__snapshot (likewise the others)",
-        f"data:       {data_dir}  (SQLite: stockwatch.sqlite3, config: stockwatch.toml)",
-        f"try:        {sw} status {c}",
-        f"            {sw} alerts list {c}",
-        f"            {sw} events {c}",
-        f"            {sw} outbox list {c}",
-        f"            {sw} tasks {c}",
-        f"            {sw} orders list --all {c}",
-        f"            {sw} explain RETRO-CLOCK {c}",
-        f"            {sw} backtest --service-level 0.99 {c}",
-        f"            {sw} backtest --sweep --service-level 0.9,0.95,0.99 --buffer-days 0,2,4 "
-        f"--html backtest.html {c}",
-        f"            {sw} review {c}",
-        "note:       times shown are simulated (they run ahead of the wall clock)",
-        "stop:       Ctrl+C",
-    ]
-    for line in lines:
+    facts = BannerFacts(
+        base=f"http://127.0.0.1:{port}",
+        secret=DEMO_SECRET,
+        sim_url=sim.base_url,
+        offers=len(sim.offer_ids()),
+        speed=options.speed,
+        member=tokens.member_id,
+        tokens_file=data_dir / "1688-tokens.json",
+        ding=fakes.dingtalk.url,
+        wecom=fakes.wecom.url,
+        hook=fakes.webhook.url,
+        data_dir=data_dir,
+        cli=_cli_name(),
+        config=cfg_path,
+    )
+    out.rule(text("banner_title", lang))
+    for line in banner_lines(facts, lang):
         out.print(line)
     out.rule()
 
@@ -499,14 +486,10 @@ def _cli_name() -> str:
         return str(script)
 
 
-def _summary(sim: SimulatorHandle, fakes: Receivers, market: Market, daemon: Daemon) -> None:
-    out.rule("demo summary")
+def _pushes(sim: SimulatorHandle) -> tuple[int, int] | None:
+    """The simulator's push figures: acknowledged, kept for compensation (None if gone)."""
     try:
         push = sim.stats()["push"]
-        out.print(f"1688 pushes:   {push['acked']} acknowledged, {len(push['kept'])} kept")
     except (httpx.HTTPError, RuntimeError):
-        pass
-    out.print(f"orders placed: {market.orders}")
-    out.print(f"poll cycles:   {daemon.cycles}")
-    for fake in (fakes.dingtalk, fakes.wecom, fakes.webhook):
-        out.print(f"{fake.name + ':':14} {len(fake.accepted)} message(s) accepted")
+        return None
+    return int(push["acked"]), len(push["kept"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from stockwatch.adapters.alibaba1688.errors import GatewayError
 from stockwatch.adapters.alibaba1688.session import GatewaySession
@@ -22,7 +21,14 @@ from stockwatch.adapters.alibaba1688.simulator.push import PushSettings
 from stockwatch.adapters.alibaba1688.simulator.server import build_catalogue, serve_forever
 from stockwatch.adapters.alibaba1688.token_file import TokenFileError
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config, mask
-from stockwatch.core.messages import check_lang
+from stockwatch.entrypoints.cli.common import (
+    config_failure,
+    fail,
+    fail_with,
+    lang_of,
+    local_time,
+    shown_lang,
+)
 from stockwatch.wiring.compose import gateway_settings, token_store
 
 out = Console(soft_wrap=True)
@@ -40,6 +46,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "1688 gateway simulator listening on {url} "
         "(AppKey {key}, AppSecret {secret}, {offers} offers)",
     ),
+    "range_form": (
+        "{text!r}：请用 N 或 LOW..HIGH，例如 1..6",
+        "{text!r}: use N or LOW..HIGH, e.g. 1..6",
+    ),
+    "range_order": ("{text!r}：需要 0 ≤ LOW ≤ HIGH", "{text!r}: need 0 ≤ LOW ≤ HIGH"),
     "sim_stop": ("按 Ctrl-C 停止。", "Press Ctrl-C to stop."),
     "open_url": (
         "请在浏览器中打开以下地址并授权，然后粘贴回调地址中的 code：",
@@ -47,7 +58,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "code_prompt": ("授权码（或完整回调地址）", "Authorization code (or the whole redirect URL)"),
     "logged_in": (
-        "授权成功：会员 {member}；access token 有效至 {access}，refresh token 有效至 {refresh}。",
+        "授权成功：会员 {member}；访问令牌（access token）有效至 {access}，"
+        "刷新令牌（refresh token）有效至 {refresh}。",
         "Authorized: member {member}; access token valid until {access}, "
         "refresh token until {refresh}.",
     ),
@@ -56,10 +68,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Not authorized yet: run `stockwatch auth login`.",
     ),
     "status": (
-        "会员 {member}\naccess token 到期：{access}\nrefresh token 到期：{refresh}",
+        "会员 {member}\n访问令牌（access token）到期：{access}\n"
+        "刷新令牌（refresh token）到期：{refresh}",
         "Member {member}\naccess token expires: {access}\nrefresh token expires: {refresh}",
     ),
-    "postponed": ("refresh token 已延期至 {refresh}。", "Refresh token extended to {refresh}."),
+    "postponed": (
+        "刷新令牌（refresh token）已延期至 {refresh}。",
+        "Refresh token extended to {refresh}.",
+    ),
 }
 
 
@@ -69,16 +85,15 @@ def _t(name: str, lang: str, **values: object) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(1)
+    return fail(message)  # "错误：" or "error: " in this command line's language
 
 
 def _load(path: Path | None, lang: str | None) -> tuple[Config, str]:
     try:
         cfg = load_config(find_config(path))
-        return cfg, check_lang(lang) if lang else cfg.lang
-    except (ConfigError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+    except ConfigError as exc:
+        raise config_failure(exc) from None
+    return cfg, lang_of(cfg, lang)
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -86,9 +101,9 @@ def _range(text: str) -> tuple[int, int]:
     try:
         pair = (int(low), int(high if sep else low))
     except ValueError:
-        raise typer.BadParameter(f"{text!r}: use N or LOW..HIGH, e.g. 1..6") from None
+        raise typer.BadParameter(_t("range_form", shown_lang(), text=text)) from None
     if pair[0] < 0 or pair[0] > pair[1]:
-        raise typer.BadParameter(f"{text!r}: need 0 ≤ LOW ≤ HIGH")
+        raise typer.BadParameter(_t("range_order", shown_lang(), text=text))
     return pair
 
 
@@ -121,7 +136,7 @@ def simulate_gateway(
     lang: LangOpt = None,
 ) -> None:
     """Run a local 1688 gateway simulator (same URLs, signatures, errors, pushes)."""
-    language = check_lang(lang) if lang else "zh-CN"
+    language = lang_of(None, lang)  # no configuration here: the command line, else zh-CN
     try:
         rules: list[FaultRule] = [parse_fault(f) for f in fault or []]
         delays = tuple(float(x) for x in retry_delays.split(",") if x.strip())
@@ -158,7 +173,7 @@ def simulate_gateway(
     try:
         serve_forever(catalogue, options, port=port, on_ready=ready)
     except OSError as exc:
-        raise _fail(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
+        raise fail_with("cannot_listen", port=port, error=exc) from None
 
 
 class StateMismatch(ValueError):
@@ -183,8 +198,9 @@ def _code_from(text: str, state: str | None = None) -> str:
     return text
 
 
-def _when(value: datetime | None) -> str:
-    return "-" if value is None else f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+def _when(cfg: Config, value: datetime | None) -> str:
+    """A token's expiry in the shop's time zone, as every other table shows times."""
+    return "-" if value is None else f"{local_time(cfg, value)} ({cfg.model.general.timezone})"
 
 
 @auth_app.command("login")
@@ -210,8 +226,8 @@ def auth_login(
                 "logged_in",
                 language,
                 member=tokens.member_id or "?",
-                access=_when(tokens.access_expires_at),
-                refresh=_when(tokens.refresh_expires_at),
+                access=_when(cfg, tokens.access_expires_at),
+                refresh=_when(cfg, tokens.refresh_expires_at),
             )
 
     try:
@@ -236,8 +252,8 @@ def auth_status(config: ConfigOpt = None, lang: LangOpt = None) -> None:
                 "status",
                 language,
                 member=health.member_id or "?",
-                access=_when(health.access_expires_at),
-                refresh=_when(health.refresh_expires_at),
+                access=_when(cfg, health.access_expires_at),
+                refresh=_when(cfg, health.refresh_expires_at),
             ),
             highlight=False,
         )
@@ -258,7 +274,7 @@ def auth_postpone(config: ConfigOpt = None, lang: LangOpt = None) -> None:
     async def run() -> str:
         async with GatewaySession(gateway_settings(cfg), token_store(cfg)) as gw:
             tokens = await gw.tokens.postpone()
-        return _t("postponed", language, refresh=_when(tokens.refresh_expires_at))
+        return _t("postponed", language, refresh=_when(cfg, tokens.refresh_expires_at))
 
     try:
         out.print(asyncio.run(run()), highlight=False)

@@ -1,9 +1,9 @@
 """zh-CN descriptions of the commands for ``--help`` (the docstrings are the English ones).
 
 Which language ``--help`` speaks is decided before any command runs, the way the commands
-decide theirs: ``--lang`` on the command line, else ``$STOCKWATCH_LANG``, else the ``[general]
-lang`` of the configuration file that would be used (``--config``/``-c``,
-``$STOCKWATCH_CONFIG`` or ./stockwatch.toml), else zh-CN (the default language).
+decide theirs (``common.lang_of``): ``--lang`` on the command line (before the command or after
+it), else ``$STOCKWATCH_LANG``, else the ``[general] lang`` of the configuration file that would
+be used (``--config``/``-c``, ``$STOCKWATCH_CONFIG`` or ./stockwatch.toml), else zh-CN.
 A zh-CN description replaces the command's help as a whole: its first paragraph is what the
 command list shows.
 """
@@ -14,7 +14,14 @@ import os
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
+
+from stockwatch.core.messages import check_lang
+from stockwatch.entrypoints.cli.framework_texts import ZhContext
+from stockwatch.entrypoints.cli.option_texts import ZH_OPTION_HELP
+
+if TYPE_CHECKING:
+    from typer._click import Command, Context, Parameter
 
 ROOT = "库存预警 stockwatch：1688 商家的低库存预警。"
 ZH_HELP: dict[str, str] = {
@@ -82,22 +89,33 @@ ZH_HELP: dict[str, str] = {
 
 
 def help_lang(args: Sequence[str], env: dict[str, str] | None = None) -> str:
-    """Return the language ``--help`` uses for these command-line arguments."""
+    """Return the language ``--help`` uses for these command-line arguments.
+
+    ``--lang`` before the command (the root's) or after it (the command's) alike; a language
+    stockwatch does not speak falls back to zh-CN here, and its error names the option.
+    """
     env = dict(os.environ) if env is None else env
     for i, arg in enumerate(args):
         if arg == "--lang" and i + 1 < len(args):
-            return "en" if args[i + 1] == "en" else "zh-CN"
+            return _known(args[i + 1])
         if arg.startswith("--lang="):
-            return "en" if arg.removeprefix("--lang=") == "en" else "zh-CN"
+            return _known(arg.removeprefix("--lang="))
     if env.get("STOCKWATCH_LANG"):
-        return "en" if env["STOCKWATCH_LANG"] == "en" else "zh-CN"
+        return _known(env["STOCKWATCH_LANG"])
     config = _config_path(args, env)
     try:
         with config.open("rb") as f:
             lang = tomllib.load(f).get("general", {}).get("lang")
     except (OSError, tomllib.TOMLDecodeError, AttributeError):
         return "zh-CN"  # no readable configuration: the default (its problems show elsewhere)
-    return "en" if lang == "en" else "zh-CN"
+    return _known(lang) if isinstance(lang, str) else "zh-CN"
+
+
+def _known(lang: str) -> str:
+    try:
+        return check_lang(lang)
+    except ValueError:
+        return "zh-CN"
 
 
 def _config_path(args: Sequence[str], env: dict[str, str]) -> Path:
@@ -109,18 +127,28 @@ def _config_path(args: Sequence[str], env: dict[str, str]) -> Path:
     return Path(env.get("STOCKWATCH_CONFIG") or "stockwatch.toml")
 
 
-class HasHelp(Protocol):
-    """A command as ``--help`` shows it (Typer's click command or group)."""
+def localize(command: Command, path: str, lang: str, ctx: Context | None = None) -> None:
+    """Show ``command`` (named ``path``, e.g. "sales import") in zh-CN when ``lang`` is zh-CN:
+    its description, its options' help texts and click's own lines (usage, headings).
 
-    help: str | None
-    short_help: str | None
-
-
-def translate(command: HasHelp, path: str, lang: str) -> None:
-    """Give ``command`` (named ``path``, e.g. "sales import") its zh-CN help in zh-CN."""
+    Commands are built afresh for every command line, so English needs no undoing.
+    """
     if lang == "en":
         return
     text = ROOT if path == "" else ZH_HELP.get(path)
     if text is not None and command.help != text:
         command.help = text
         command.short_help = None  # the list shows the first sentence of the new help
+    command.context_class = ZhContext
+    for param in command.params:
+        localize_param(param, lang)
+    help_option = command.get_help_option(ctx) if ctx is not None else None
+    if help_option is not None:
+        localize_param(help_option, lang)
+
+
+def localize_param(param: Parameter, lang: str) -> None:
+    """Give an option or argument its zh-CN help text (idempotent: a zh-CN text stays)."""
+    help_text = getattr(param, "help", None)
+    if lang != "en" and help_text:
+        param.help = ZH_OPTION_HELP.get(help_text, help_text)  # type: ignore[attr-defined]

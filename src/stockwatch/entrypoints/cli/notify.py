@@ -22,7 +22,9 @@ from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     DbOpt,
     LangOpt,
+    choices,
     err,
+    fail_with,
     out,
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
@@ -60,6 +62,7 @@ _T = {
         "requeued": "已重新排队 #{id}",
         "not_failed": "#{id} 不存在或不是失败/已发送状态",
         "closed": "已关闭任务 #{id}",
+        "by_hand": "手动关闭",
         "not_open": "任务 #{id} 不存在或已关闭",
         "none": "（无）",
         "enabled": "渠道 {name} 已重新启用",
@@ -74,6 +77,7 @@ _T = {
         "requeued": "Requeued #{id}",
         "not_failed": "#{id} does not exist or is neither failed nor sent",
         "closed": "Closed task #{id}",
+        "by_hand": "closed by hand",
         "not_open": "Task #{id} does not exist or is closed already",
         "none": "(none)",
         "enabled": "Channel {name} re-enabled",
@@ -146,7 +150,7 @@ def _engine(config: Config, db: str | None) -> Engine:
     try:
         return open_database(config, db)
     except Exception as exc:  # an unreachable or bad database is bad input for the CLI
-        raise _fail(f"cannot open the database: {exc}") from None
+        raise fail_with("no_database", error=exc) from None
 
 
 # -- notify --------------------------------------------------------------------------------------
@@ -169,7 +173,7 @@ def notify_test(
     engine = _engine(cfg, db)
     channels = build_channels(cfg, engine)
     if channel not in channels:
-        raise _fail(f"{channel}: disabled")
+        raise fail_with("channel_disabled", channel=channel)
     now = datetime.now(UTC)
     body = t["test_body"].format(name=channel)
     message = OutgoingMessage(
@@ -265,7 +269,7 @@ def outbox_list(
     db: DbOpt = None,
     failed: Annotated[bool, typer.Option("--failed", help="only dead letters")] = False,
     status: Annotated[str | None, typer.Option("--status", help="pending/sending/sent")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 50,
+    limit: Annotated[int, typer.Option("--limit", help="how many rows to show")] = 50,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
     lang: LangOpt = None,
 ) -> None:
@@ -278,7 +282,12 @@ def outbox_list(
         try:
             wanted = OutboxStatus(status)
         except ValueError:
-            raise _fail(f"--status {status!r}: use pending, sending, sent or failed") from None
+            raise fail_with(
+                "bad_choice",
+                option="--status",
+                value=status,
+                choices=choices("pending", "sending", "sent", "failed"),
+            ) from None
     else:
         wanted = None
     engine = _read_engine(cfg, db)
@@ -328,7 +337,9 @@ def outbox_list(
 
 @outbox_app.command("retry")
 def outbox_retry(
-    entry_id: Annotated[int, typer.Argument(metavar="ID")],
+    entry_id: Annotated[
+        int, typer.Argument(metavar="ID", help="outbox row number (see stockwatch outbox list)")
+    ],
     config: ConfigOpt = None,
     db: DbOpt = None,
     lang: LangOpt = None,
@@ -366,7 +377,7 @@ def outbox_work(
         ),
     ] = None,
     backoff: Annotated[float, typer.Option("--backoff", help="first retry delay, seconds")] = 2,
-    batch: Annotated[int, typer.Option("--batch")] = 500,
+    batch: Annotated[int, typer.Option("--batch", help="rows claimed per pass")] = 500,
     idle: Annotated[float, typer.Option("--idle", help="pause when idle, seconds")] = 0.5,
 ) -> None:
     """Deliver the outbox until interrupted (SIGINT/SIGTERM finish the current pass)."""
@@ -450,15 +461,21 @@ def tasks_list(
 
 @tasks_app.command("close")
 def tasks_close(
-    task_id: Annotated[int, typer.Argument(metavar="ID")],
+    task_id: Annotated[
+        int, typer.Argument(metavar="ID", help="task number (see stockwatch tasks)")
+    ],
     config: ConfigOpt = None,
     db: DbOpt = None,
-    reason: Annotated[str, typer.Option("--reason")] = "closed by hand",
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="why the task is closed (default: closed by hand)"),
+    ] = None,
     lang: LangOpt = None,
 ) -> None:
     """Close a task by hand (ordered elsewhere, or not needed)."""
     cfg = _load(config)
     t = _T[_lang(cfg, lang)]
+    reason = reason or t["by_hand"]
     engine = _engine(cfg, db)
     try:
         ok = SqlTaskStore(engine).close(task_id, datetime.now(UTC), reason)
@@ -476,12 +493,15 @@ def tasks_export(
     config: ConfigOpt = None,
     db: DbOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or json")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="write to this file (default: standard output)"),
+    ] = None,
 ) -> None:
     """Export open tasks grouped by supplier as a draft purchase list (never an order)."""
     cfg = _load(config)
     if fmt not in ("csv", "json"):
-        raise _fail(f"--format {fmt!r}: use csv or json")
+        raise fail_with("bad_choice", option="--format", value=fmt, choices=choices("csv", "json"))
     engine = _read_engine(cfg, db)
     if engine is None:
         text = export_purchase_list([], fmt)

@@ -38,6 +38,22 @@ _UNMATCHED_COLS = {
     "en": ("1688 order:line", "offer", "spec", "qty", "supplier", "1688 status", "why", "seen"),
 }
 
+# A purchase order's status in the table and messages (the JSON keeps the names).
+_STATUS = {
+    "zh-CN": {
+        "ordered": "已下单",
+        "partial": "部分到货",
+        "received": "已全部收货",
+        "cancelled": "已取消",
+    },
+    "en": {
+        "ordered": "ordered",
+        "partial": "partly received",
+        "received": "received",
+        "cancelled": "cancelled",
+    },
+}
+
 _T: dict[str, dict[str, str]] = {
     "zh-CN": {
         "title": "采购单",
@@ -143,7 +159,7 @@ def orders_list(
             o.supplier,
             str(o.quantity),
             str(o.received_qty),
-            o.status.value,
+            _STATUS[language].get(o.status.value, o.status.value),
             _day(o.ordered_at),
             _day(o.expected_at),
             f"{v['days_late']:g}" if v["days_late"] else "",
@@ -221,7 +237,9 @@ def orders_place(
     ] = None,
     sku: Annotated[str | None, typer.Option("--item", help="SKU or SKU@WAREHOUSE")] = None,
     qty: Annotated[int | None, typer.Option("--qty", help="default: the task's quantity")] = None,
-    supplier: Annotated[str | None, typer.Option("--supplier")] = None,
+    supplier: Annotated[
+        str | None, typer.Option("--supplier", help="the supplier (default: the task's)")
+    ] = None,
     expected: Annotated[
         str | None,
         typer.Option("--expected", help="arrival day or time (default: now + lead time)"),
@@ -274,7 +292,9 @@ def orders_place(
 
 @orders_app.command("receive")
 def orders_receive(
-    order_id: Annotated[int, typer.Argument(metavar="ID")],
+    order_id: Annotated[
+        int, typer.Argument(metavar="ID", help="purchase order number (see stockwatch orders)")
+    ],
     qty: Annotated[int | None, typer.Option("--qty", help="default: everything still open")] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
@@ -293,7 +313,10 @@ def orders_receive(
         engine.dispose()
     out.print(
         _T[language]["received"].format(
-            id=order.id, got=order.received_qty, qty=order.quantity, status=order.status.value
+            id=order.id,
+            got=order.received_qty,
+            qty=order.quantity,
+            status=_STATUS[language].get(order.status.value, order.status.value),
         ),
         highlight=False,
     )
@@ -301,7 +324,9 @@ def orders_receive(
 
 @orders_app.command("cancel")
 def orders_cancel(
-    order_id: Annotated[int, typer.Argument(metavar="ID")],
+    order_id: Annotated[
+        int, typer.Argument(metavar="ID", help="purchase order number (see stockwatch orders)")
+    ],
     config: ConfigOpt = None,
     db: DbOpt = None,
     lang: LangOpt = None,

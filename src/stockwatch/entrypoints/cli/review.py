@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from stockwatch.config.settings import ConfigError, find_config, load_config
-from stockwatch.core.messages import check_lang, tier_label
+from stockwatch.core.messages import tier_label
 from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
+from stockwatch.entrypoints.cli.common import choices, config_failure, fail, fail_with, lang_of
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.entrypoints.web.api_json import advice_json, review_json
 from stockwatch.service.alert_review import ALL_ORDERS, load_review
@@ -83,8 +84,7 @@ def _t(name: str, lang: str, **values: object) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(EXIT_INPUT)
+    return fail(message)  # "错误：" or "error: " in this command line's language
 
 
 def _span(value: timedelta | None) -> str:
@@ -104,7 +104,7 @@ def _since(text: str | None, now: datetime, tz: tzinfo) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--since {text!r}: not a date (use YYYY-MM-DD)") from None
+        raise fail_with("bad_date", option="--since", value=text) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)  # a date: local midnight
 
 
@@ -173,12 +173,14 @@ def review(
 ) -> None:
     """Review the alerts of a period: stockouts, warned in time or late, misses, noise."""
     if fmt not in ("table", "json"):
-        raise _fail(f"--format {fmt!r}: use table or json")
+        raise fail_with(
+            "bad_choice", option="--format", value=fmt, choices=choices("table", "json")
+        )
     try:
         cfg = load_config(find_config(config))
-        language = check_lang(lang) if lang else cfg.lang
-    except (ConfigError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+    except ConfigError as exc:
+        raise config_failure(exc) from None
+    language = lang_of(cfg, lang)
     try:
         tz = ZoneInfo(cfg.model.general.timezone)
     except (ValueError, KeyError) as exc:
@@ -190,7 +192,7 @@ def review(
     try:
         store = open_store(cfg)
     except Exception as exc:  # an unreachable database is bad input for a CLI command
-        raise _fail(f"cannot open the database: {exc}") from None
+        raise fail_with("no_database", error=exc) from None
     default_lead = cfg.threshold_policy(None).lead_time_days
     now = datetime.now(UTC)
     try:

@@ -39,6 +39,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "steps": ("计算步骤", "Steps"),
     "notes": ("说明", "Notes"),
     "result": ("结果", "Result"),
+    "colon": ("：", ": "),
     "disabled": ("已停用（阈值为 0）", "disabled (threshold 0)"),
     "policy": ("策略参数", "Policy"),
     "learned_lead": (
@@ -77,6 +78,47 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "no_db": (
         "还没有数据库（{url}）：先运行 `stockwatch run` 或 `stockwatch db upgrade`。",
         "No database yet ({url}): run `stockwatch run` or `stockwatch db upgrade` first.",
+    ),
+    "demo_title": (
+        "stockwatch 演示：示例数据上的 check 和 explain",
+        "stockwatch demo: check and explain on the sample",
+    ),
+    # errors of the command line's own options (the option is named in both languages)
+    "no_database": ("无法打开数据库：{error}", "cannot open the database: {error}"),
+    "bad_date": (
+        "{option} {value!r} 不是日期（YYYY-MM-DD）",
+        "{option} {value!r} is not a date (YYYY-MM-DD)",
+    ),
+    "bad_choice": ("{option} {value!r}：请用 {choices}", "{option} {value!r}: use {choices}"),
+    "or": (" 或 ", " or "),
+    "list_sep": ("、", ", "),
+    "no_db_file": ("--db {db}：没有这个数据库文件", "--db {db}: no such database file"),
+    "bad_since": (
+        "--since {value!r}：请用 ISO 时间或往前的一段时长，例如 24h、7d",
+        "--since {value!r}: use an ISO time or a span such as 24h, 7d",
+    ),
+    "bad_for": (
+        "--for {value!r}：请用一段时长，例如 90s、30m、2h、1d",
+        "--for: {error}",
+    ),
+    "cannot_listen": (
+        "无法监听 127.0.0.1:{port}：{error}",
+        "cannot listen on 127.0.0.1:{port}: {error}",
+    ),
+    "channel_disabled": ("渠道 {channel} 已停用", "{channel}: disabled"),
+    "until_before_since": (
+        "--until {last} 早于 --since {first}",
+        "--until {last} is before --since {first}",
+    ),
+    "config_problems": ("{source} 中有 {count} 个问题：", "{count} problem(s) in {source}:"),
+    "no_open_alert": ("{key}：没有未结束的预警", "{key}: no open alert"),
+    "db_unavailable": (
+        "数据库不可用，预警线按文件计算：{error}",
+        "database unavailable, levels computed from files: {error}",
+    ),
+    "bad_lang": (
+        "不支持的语言 {value!r}，请用 zh-CN 或 en",
+        "unsupported language {value!r}; use zh-CN or en",
     ),
     "unknown_column": (
         "警告：{path} 的列 {column!r} 无法识别，已忽略（可用列名见 README「Input files」）。",

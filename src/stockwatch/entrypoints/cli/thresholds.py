@@ -27,6 +27,7 @@ from stockwatch.entrypoints.cli.common import (
     DbOpt,
     LangOpt,
     err,
+    fail_with,
     out,
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
@@ -129,7 +130,7 @@ def open_engine(cfg: Config, url: str | None) -> Engine:
     try:
         return open_database(cfg, url)
     except Exception as exc:  # any driver/URL problem is bad input for the CLI
-        raise _fail(f"cannot open the database: {exc}") from None
+        raise fail_with("no_database", error=exc) from None
 
 
 def existing_engine(cfg: Config, url: str | None) -> Engine | None:
@@ -255,7 +256,7 @@ def sales_import_orders(
     first = _day_option("--since", since, date.fromordinal(today.toordinal() - 30))
     last = _day_option("--until", until, today)
     if last < first:
-        raise _fail(f"--until {last} is before --since {first}")
+        raise fail_with("until_before_since", last=last, first=first)
     start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
     end = datetime.combine(date.fromordinal(last.toordinal() + 1), datetime.min.time(), tzinfo=tz)
     engine = open_engine(cfg, db)
@@ -311,7 +312,7 @@ def _day_option(name: str, text: str | None, default: date) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
+        raise fail_with("bad_date", option=name, value=text) from None
 
 
 def _as_of(cfg: Config, text: str | None) -> date:
@@ -319,7 +320,7 @@ def _as_of(cfg: Config, text: str | None) -> date:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise _fail(f"--as-of {text!r} is not a date (YYYY-MM-DD)") from None
+            raise fail_with("bad_date", option="--as-of", value=text) from None
     return datetime.now(ZoneInfo(cfg.model.general.timezone)).date()
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from stockwatch.config.settings import Config
-from stockwatch.entrypoints.cli.common import ConfigOpt, err, out
+from stockwatch.entrypoints.cli.common import ConfigOpt, err, lang_of, out
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import load as _load
 
@@ -41,7 +41,7 @@ def _t(key: str, lang: str, **values: object) -> str:
 def _shops(paths: list[Path]) -> list[Config]:
     """Load every shop's configuration; they must share a broker and differ in key_prefix."""
     configs = [_load(p) for p in paths]
-    first, lang = configs[0], configs[0].lang
+    first, lang = configs[0], lang_of(configs[0], None)
     seen: dict[str, Path] = {}
     for path, cfg in zip(paths, configs, strict=True):
         scale, base = cfg.model.scale, first.model.scale
@@ -84,7 +84,7 @@ def worker(
     else:
         configs = [_load(config)]
         if not configs[0].model.scale.broker():
-            raise _fail(_t("no_broker", configs[0].lang))
+            raise _fail(_t("no_broker", lang_of(configs[0], None)))
         if config is not None:
             os.environ["STOCKWATCH_CONFIG"] = str(config)  # the tasks load the same file
     app = make_app(configs[0])
@@ -113,7 +113,7 @@ def scheduler(
     """Run the scheduler (one leader per deployment; start a second one as a standby)."""
     cfg = _load(config)
     if not cfg.model.scale.broker():
-        raise _fail(_t("no_broker", cfg.lang))
+        raise _fail(_t("no_broker", lang_of(cfg, None)))
     from stockwatch.entrypoints.worker.app import make_app
     from stockwatch.entrypoints.worker.scheduler import run_scheduler
     from stockwatch.wiring.worker import scheduler_lock, worker_runtime
