@@ -28,7 +28,7 @@ from stockwatch.config.settings import Config, ConfigError, find_config, load_co
 from stockwatch.core.messages import check_lang, format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
 from stockwatch.core.note_text import note_text, step_text
-from stockwatch.core.row_text import row_problem_text
+from stockwatch.core.row_text import file_problem_text, row_problem_text
 from stockwatch.entrypoints.cli.common import (
     ROOT_LANG_HELP,
     ConfigOpt,
@@ -294,7 +294,7 @@ def _catalog(config: Config, day: date, items: Path | None, sales: Path | None) 
     try:
         return load_catalog(config, day, items, sales)
     except FileFormatError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(file_problem_text(str(exc), shown_lang())) from None
 
 
 def report_unknown_columns(columns: list[tuple[Path, str]], lang: str) -> None:
@@ -353,7 +353,7 @@ def check(
     try:
         snapshot = read_stock(stock, now)
     except FileFormatError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(file_problem_text(str(exc), shown_lang())) from None
     skipped = [*catalog.skipped, *((snapshot.path, p) for p in snapshot.problems)]
     if catalog.items:
         unknown = sorted({str(r.key) for r in snapshot.rows if r.key not in catalog.items})
