@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from stockwatch.core.alerting import ok_step
+from stockwatch.core.alerting import calm_bounds, ok_step
 from stockwatch.core.model import (
     AlertState,
     Item,
@@ -18,14 +18,13 @@ from stockwatch.core.model import (
     OfferStatus,
     Phase,
     Reading,
-    ReadingSource,
     Tier,
     TierLevels,
 )
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
-    CalmCandidate,
+    CalmRule,
     OutboxBacklog,
     OutgoingMessage,
     PollRun,
@@ -159,49 +158,37 @@ class InMemoryTransaction:
     ) -> int:
         return sum(self.enqueue(event_id, routes, now) for event_id, routes in batches)
 
-    def calm_candidates(self, keys: Sequence[ItemKey]) -> tuple[list[CalmCandidate], list[ItemKey]]:
-        calm: list[CalmCandidate] = []
-        others: list[ItemKey] = []
-        pending = self.pending_readings(keys, self.alert_states_of(keys))
-        for key in keys:
-            rows = pending.get(key)
-            if not rows:
-                continue
-            state = self.data.states.get(key, AlertState())
-            r = rows[0].reading
-            if (
-                len(rows) == 1
-                and r.on_hand is not None
-                and r.offer_status is OfferStatus.ACTIVE
-                and (state.phase, state.tier) == (Phase.OK, Tier.OK)
-                and not self.open_orders(key)
-            ):
-                calm.append(
-                    CalmCandidate(
-                        key,
-                        state.version,
-                        state.last_available,
-                        r.observed_at,
-                        r.on_hand,
-                        r.committed,
-                        r.in_transit,
-                    )
-                )
-            else:
-                others.append(key)
-        return calm, others
-
-    def tier_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
-        return self.active_levels_of(keys)
-
-    def save_calm(self, calm: Sequence[CalmCandidate], now: datetime) -> set[ItemKey]:
+    def store_calm(
+        self, rules: Sequence[CalmRule], drop_factor: float | None, now: datetime
+    ) -> set[ItemKey]:
         saved = set()
-        for c in calm:
-            state = self.data.states.get(c.key, AlertState())
-            r = Reading(c.key, c.observed_at, ReadingSource.POLL, c.on_hand, c.committed)
-            r = replace(r, in_transit=c.in_transit)
-            if self.save_alert_state(c.key, ok_step(state, r), c.version, now):
-                saved.add(c.key)
+        for rule in rules:
+            state = self.data.states.get(rule.key, AlertState())
+            pending = self.readings_after(rule.key, state.last_reading_at)
+            stored = self.data.levels.get(rule.key)
+            if (
+                len(pending) != 1
+                or (state.phase, state.tier) != (Phase.OK, Tier.OK)
+                or self.open_orders(rule.key)
+                or (stored is None and not rule.known)
+            ):
+                continue
+            r = pending[0].reading
+            if r.is_failed or r.offer_status is not OfferStatus.ACTIVE or r.in_transit < 0:
+                continue
+            bounds = rule.bounds if stored is None else calm_bounds(stored)
+            assert r.available is not None and r.shelf is not None
+            last = state.last_available
+            if (bounds is not None and not (r.available > bounds[0] and r.shelf > bounds[1])) or (
+                drop_factor is not None
+                and last is not None
+                and last > 0
+                and r.available <= last * drop_factor
+            ):
+                continue
+            if self.save_alert_state(rule.key, ok_step(state, r), state.version, now):
+                self.set_next_poll(rule.key, None)
+                saved.add(rule.key)
         return saved
 
     def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:

@@ -296,29 +296,17 @@ class StateSave:
 
 
 @dataclass(frozen=True, slots=True)
-class CalmCandidate:
-    """An item whose only unevaluated reading may leave it calm: the batched shortcut's input.
+class CalmRule:
+    """What a calm item's reading is compared with, for the batched shortcut (``store_calm``).
 
-    Its saved state is phase OK and tier OK (``version`` 0: no state saved yet), it has no open
-    purchase order, and its one pending reading is a good reading of an active offer. Whether the
-    reading really leaves it calm is ``core.alerting.stays_ok``'s decision, not the store's.
+    ``known`` says whether the evaluator has levels for the item (its fallback levels; the
+    newest active stored levels win over them); ``bounds`` is ``core.alerting.calm_bounds`` of
+    those levels (None: disabled, any stock is calm).
     """
 
     key: ItemKey
-    version: int
-    last_available: int | None
-    observed_at: datetime
-    on_hand: int
-    committed: int
-    in_transit: int
-
-    @property
-    def position(self) -> int:
-        return self.on_hand - self.committed + self.in_transit
-
-    @property
-    def shelf(self) -> int:
-        return self.on_hand - self.committed
+    known: bool
+    bounds: tuple[int, int] | None
 
 
 @dataclass(frozen=True)
@@ -445,21 +433,20 @@ class Transaction(Protocol):
         """``enqueue`` for many events in one statement: (event id, routes) each."""
         ...
 
-    def calm_candidates(self, keys: Sequence[ItemKey]) -> tuple[list[CalmCandidate], list[ItemKey]]:
-        """Split ``keys`` with unevaluated readings into shortcut candidates and the others.
+    def store_calm(
+        self, rules: Sequence[CalmRule], drop_factor: float | None, now: datetime
+    ) -> set[ItemKey]:
+        """Store the one unevaluated reading of each item it leaves calm; return those keys.
 
-        Items without any unevaluated reading are in neither list.
-        """
-        ...
-
-    def tier_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
-        """The active levels of ``keys`` without their basis: enough to classify a reading."""
-        ...
-
-    def save_calm(self, calm: Sequence[CalmCandidate], now: datetime) -> set[ItemKey]:
-        """Store ``core.alerting.ok_step`` of each candidate's state if its version is unchanged.
-
-        Return the keys saved; the others were evaluated by another worker meanwhile.
+        An item qualifies when its saved state is phase OK and tier OK (or it has none), it has
+        exactly one unevaluated reading, a good reading of an active offer with no negative
+        in-transit figure, no open purchase order, and levels (its newest active stored
+        levels, else the rule's) by which that reading stays calm: above both ``calm_bounds``
+        (none: disabled) and not at or below ``drop_factor`` × the last position when that was
+        above 0 (``core.alerting.stays_ok``). Each such state becomes ``core.alerting.ok_step``
+        of itself, saved only if its version is unchanged (another worker's evaluation wins),
+        and the item's early re-read is cleared (``ok_step`` leaves nothing pending). Every
+        other key is left untouched, for the state machine.
         """
         ...
 

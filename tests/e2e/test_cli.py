@@ -131,6 +131,8 @@ def test_config_validate_accepts_the_sample() -> None:
 
 def test_a_missing_stock_file_exits_1_naming_it(tmp_path: Path) -> None:
     code, _, err = invoke("check", "--stock", str(tmp_path / "gone.csv"))
+    assert code == 1 and "gone.csv：文件不存在" in err  # zh-CN by default (it was English)
+    code, _, err = invoke("check", "--stock", str(tmp_path / "gone.csv"), "--lang", "en")
     assert code == 1 and "gone.csv: file not found" in err
 
 

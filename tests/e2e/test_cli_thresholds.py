@@ -246,3 +246,23 @@ def test_review_approve_all_and_an_unknown_item_exits_1(tmp_path: Path) -> None:
     assert "BAMBOO-BRUSH version 2 is now active" in out
     code, out, _ = invoke("thresholds", "review", *common)
     assert "No thresholds are waiting for review" in out
+
+
+def test_explain_shows_a_fill_rate_target_and_the_order_it_is_sized_for(tmp_path: Path) -> None:
+    config, db = shop(tmp_path)
+    config.write_text(
+        config.read_text(encoding="utf-8") + "fill_rate = 0.99\norder_cycle_days = 30\n",
+        encoding="utf-8",
+    )
+    common = ("--config", str(config), "--db", db)
+    sales = sales_csv(tmp_path / "aug.csv", 60, {"ROBOT-VACUUM": 4, "BAMBOO-BRUSH": 30})
+    assert invoke("sales", "import", str(sales), *common)[0] == 0
+    as_of = str(START + timedelta(days=60))
+    assert invoke("thresholds", "recompute", *common, "--as-of", as_of)[0] == 0
+    code, out, err = invoke("explain", "BAMBOO-BRUSH", *common, "--as-of", as_of)
+    assert code == 0, err
+    assert "fill_rate=0.99 order_cycle_days=30" in out
+    assert "fill-rate target β 0.99" in out and "Q 900.0" in out  # 30/day × 30 days
+    code, out, err = invoke("explain", "BAMBOO-BRUSH", *common, "--as-of", as_of, "--lang", "zh")
+    assert code == 0, err
+    assert "满足率目标 β 0.99" in out

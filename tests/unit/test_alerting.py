@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from stockwatch.core.alerting import (
     acknowledge,
+    calm_bounds,
+    drop_factor,
     evaluate,
     observed_tier,
     ok_step,
@@ -536,7 +538,7 @@ shortcut_policies = st.builds(
     recover_for=st.sampled_from([timedelta(0), timedelta(minutes=30)]),
     recover_margin_ratio=st.sampled_from([0.0, 0.1]),
     stale_after_reads=st.integers(min_value=1, max_value=4),
-    sharp_drop_ratio=st.sampled_from([0.0, 0.5]),
+    sharp_drop_ratio=st.sampled_from([0.0, 0.5, 0.3]),  # 1 - 0.3 is not exact in binary
 )
 
 
@@ -561,6 +563,14 @@ def test_stays_ok_holds_exactly_when_evaluate_would_only_store_the_reading(
             )
             if quiet:
                 assert (new, out) == (ok_step(state, r), ())
+                if state.failed_reads == 0 and state.offer_status is OfferStatus.ACTIVE:
+                    # What the database's shortcut writes: the plain columns, not the JSON.
+                    assert new == replace(
+                        state,
+                        last_reading_at=r.observed_at,
+                        last_available=r.available,
+                        version=state.version + 1,
+                    )
             elif state.phase is Phase.OK and state.tier is Tier.OK:
                 # The only other way out of a calm state: a tier, or a reported sharp drop.
                 assert out or new.phase is not Phase.OK
@@ -582,3 +592,38 @@ def test_stays_ok_for_calm_stock_and_not_for_a_tier_a_drop_or_a_breach() -> None
     assert not stays_ok(Phase.PENDING, Tier.T1, None, 150, 150, LEVELS, POLICY)
     r = reading(150, T0)
     assert evaluate(calm, r, LEVELS, POLICY, T0) == (ok_step(calm, r), ())
+
+
+tier_levels = st.tuples(
+    st.integers(min_value=1, max_value=200),
+    st.integers(min_value=0, max_value=100),
+    st.integers(min_value=0, max_value=100),
+).map(lambda t: TierLevels(t[0] + t[1] + t[2], t[0] + t[1], t[0]))
+
+
+@given(tier_levels, st.integers(-10, 600), st.integers(-10, 600), st.booleans())
+def test_calm_bounds_say_exactly_when_stock_shows_no_tier(
+    levels: TierLevels, position: int, shelf: int, off: bool
+) -> None:
+    # The database compares the numbers; classify_stock is the rule they must reproduce.
+    if off:
+        levels = TierLevels.off()
+    bounds = calm_bounds(levels)
+    calm = bounds is None or (position > bounds[0] and shelf > bounds[1])
+    assert calm == (levels.classify_stock(position, shelf) is Tier.OK)
+
+
+def test_drop_factor_is_the_share_evaluate_compares_with() -> None:
+    assert drop_factor(AlertPolicy(sharp_drop_ratio=0.0)) is None
+    assert drop_factor(AlertPolicy(sharp_drop_ratio=0.5)) == 0.5
+    factor = drop_factor(AlertPolicy(sharp_drop_ratio=0.3))
+    assert factor == 1 - 0.3  # the very float evaluate computes, not 0.7
+    policy = AlertPolicy(sharp_drop_ratio=0.3)
+    last = AlertState(last_available=100)
+    _, out = evaluate(last, reading(70, T0), LEVELS_LOW, policy, T0)
+    assert [n.kind for n in out] == [NoticeKind.SHARP_DROP]  # 70 <= 100 × (1 - 0.3)
+    assert not stays_ok(Phase.OK, Tier.OK, 100, 70, 70, LEVELS_LOW, policy)
+    assert stays_ok(Phase.OK, Tier.OK, 100, 71, 71, LEVELS_LOW, policy)
+
+
+LEVELS_LOW = TierLevels(t1=10, t2=5, t3=2)

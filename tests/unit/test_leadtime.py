@@ -15,8 +15,11 @@ from stockwatch.core.leadtime import (
     MIN_SUPPLIER_ORDERS,
     blend,
     demand_quantile,
+    expected_shortage,
+    fill_rate_level,
     learn,
     mixture_cdf,
+    normal_loss,
 )
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
@@ -153,3 +156,68 @@ def test_a_later_delivery_never_lowers_the_safety_stock_nor_the_reorder_point(
     ss_before = {s.label: s.value for s in before.basis.steps}["SS"]
     ss_after = {s.label: s.value for s in after.basis.steps}["SS"]
     assert ss_after >= ss_before - 1e-9
+
+
+def test_the_fill_rate_level_is_example_4_6() -> None:
+    """inventory-math §4.6: σLT 43.035, Q 300, β = 0.99 needs G(z) = 0.0697, z = 1.092,
+    SS = 46.99; a 95 % cycle service level would carry 70.79."""
+    assert normal_loss(0.0) == pytest.approx(1 / math.sqrt(2 * math.pi))
+    assert normal_loss(1.092) == pytest.approx(0.0697, abs=2e-4)
+    level = fill_rate_level(((140.0, 43.035, 1.0),), (1 - 0.99) * 300)
+    assert level - 140.0 == pytest.approx(46.99, abs=0.02)
+    assert expected_shortage(level, ((140.0, 43.035, 1.0),)) == pytest.approx(3.0, abs=1e-9)
+
+
+def test_a_fill_rate_over_a_slow_tail_covers_only_what_the_shortage_allows() -> None:
+    # No demand noise: D is 100 units (80 %) or 200 (20 %). E[(D − x)⁺] = 0.2·(200 − x) for
+    # x in [100, 200], so at most 4 units short per order needs x = 180, not the 95 % point 200.
+    parts = ((100.0, 0.0, 0.8), (200.0, 0.0, 0.2))
+    assert fill_rate_level(parts, 4.0) == pytest.approx(180.0, abs=1e-9)
+    assert demand_quantile(10.0, 0.0, 0.0, ((10.0, 0.8), (20.0, 0.2)), 0.95) == pytest.approx(
+        200.0, abs=1e-6
+    )
+    # Allowing more than the mean demand: nothing needs covering.
+    assert fill_rate_level(parts, 150.0) == pytest.approx(0.0, abs=1e-9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    samples=leads,
+    which=st.integers(0, 7),
+    later=st.floats(0.0, 30.0),
+    beta=st.floats(0.5, 0.9999),
+    cycle=st.sampled_from([0.0, 14.0, 30.0]),
+)
+def test_under_a_fill_rate_a_later_delivery_never_lowers_the_safety_stock(
+    samples: list[float], which: int, later: float, beta: float, cycle: float
+) -> None:
+    policy = ThresholdPolicy(
+        lead_time_days=7.0, lead_time_sd_days=1.0, fill_rate=beta, order_cycle_days=cycle
+    )
+    slower = list(samples)
+    slower[which % len(samples)] += later
+    for daily in (STEADY, [12 if i % 6 == 5 else 0 for i in range(90)]):  # plain and lumpy
+        before = compute_levels(policy, daily, AS_OF, lead_time=blend(samples, 7.0, 1.0, "item"))
+        after = compute_levels(policy, daily, AS_OF, lead_time=blend(slower, 7.0, 1.0, "item"))
+        assert (after.t1, after.t2, after.t3) >= (before.t1, before.t2, before.t3)
+        ss_before = {s.label: s.value for s in before.basis.steps}["SS"]
+        ss_after = {s.label: s.value for s in after.basis.steps}["SS"]
+        assert ss_after >= ss_before - 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    means=st.lists(st.floats(0.0, 500.0), min_size=1, max_size=5),
+    scales=st.lists(st.floats(0.0, 80.0), min_size=5, max_size=5),
+    allowed=st.floats(0.01, 50.0),
+)
+def test_the_fill_rate_level_is_the_lowest_with_the_allowed_shortage(
+    means: list[float], scales: list[float], allowed: float
+) -> None:
+    parts = [(m, s, 1.0 / len(means)) for m, s in zip(means, scales, strict=False)]
+    level = fill_rate_level(parts, allowed)
+    assert expected_shortage(level, parts) <= allowed
+    below = level - 1e-6 * max(1.0, level)
+    assert level == 0.0 or below < 0 or expected_shortage(below, parts) > allowed - 1e-9
+    # A stricter target never needs less.
+    assert fill_rate_level(parts, allowed / 2) >= level

@@ -50,6 +50,9 @@ policies = st.builds(
     new_item_days=st.sampled_from([None, 10.0]),
     fixed_threshold=st.just(40.0),
     t3_floor=st.sampled_from([1, 30]),
+    fill_rate=st.sampled_from([None, 0.99]),
+    intermittent_fill_rate=st.sampled_from([None, 0.95]),
+    order_cycle_days=st.sampled_from([0.0, 30.0]),
     tiers=st.sampled_from(
         [
             (),

@@ -60,3 +60,12 @@ def test_the_lead_time_top_up_uses_the_order_rate_and_the_order_by_date_the_velo
         available=40, t1=60, velocity=4.0, order_rate=3.0, today=TODAY, lead_time_days=5
     )
     assert later.order_by == date(2026, 11, 29)
+
+
+def test_an_order_cycle_makes_a_due_order_cover_that_many_days() -> None:
+    # T1 100, 7 days at 5/day: a top-up of 35 + 100 − 95 = 40, but a 30-day cycle asks 150.
+    kw = dict(t1=100, velocity=5.0, today=date(2026, 3, 1), lead_time_days=7.0)
+    assert suggest(available=95, **kw).quantity == 40  # type: ignore[arg-type]
+    assert suggest(available=95, cycle_days=30, **kw).quantity == 150  # type: ignore[arg-type]
+    # Above T1 nothing is due yet: the cycle does not invent an order.
+    assert suggest(available=200, cycle_days=30, **kw).quantity == 0  # type: ignore[arg-type]

@@ -33,6 +33,18 @@ def test_t3_and_out_mention_people_and_lower_tiers_do_not() -> None:
     assert not t1.mention and out["sms"].mention
 
 
+def test_each_channel_of_a_route_gets_its_own_key_and_the_same_message() -> None:
+    # The route renders once for all its channels; the outbox tells them apart by the key.
+    table = RouteTable(RouterSettings((Route("owner", ("sms", "wecom", "email")),)))
+    n = notice(tier=Tier.OUT, available=0)
+    out = dict(table.route(n, item()))
+    assert {c: m.idempotency_key for c, m in out.items()} == {
+        c: f"{n.idempotency_key}|{c}" for c in ("sms", "wecom", "email")
+    }
+    assert out["sms"].text == out["wecom"].text == out["email"].text
+    assert out["sms"].payload == out["email"].payload and out["sms"].payload["route"] == "owner"
+
+
 def test_category_tag_and_supplier_filters_must_all_match() -> None:
     route = Route(
         "cups",

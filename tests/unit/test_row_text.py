@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stockwatch.adapters.files import read_items, read_stock
-from stockwatch.core.row_text import row_place_text, row_problem_text
+from stockwatch.adapters.files import FileFormatError, read_items, read_stock
+from stockwatch.core.row_text import file_problem_text, row_place_text, row_problem_text
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,28 @@ def test_what_the_readers_really_write_is_translated(tmp_path: Path) -> None:
     for problem in problems:
         text = row_problem_text(problem.message, "zh-CN")
         assert text != problem.message, problem.message  # every one of them has its zh-CN form
+
+
+@pytest.mark.parametrize(
+    ("message", "zh"),
+    [
+        ("/shop/stock.csv: file not found", "/shop/stock.csv：文件不存在"),
+        ("/shop: is a directory, not a file", "/shop：是目录，不是文件"),
+        ("/s.csv: empty file, expected a header row", "/s.csv：文件为空，应有表头行"),
+        (
+            "/s.csv: no 'sku' column (accepted names: sku, sku_code, 商家编码)",
+            "/s.csv：缺少 'sku' 列（可用的列名：sku, sku_code, 商家编码）",
+        ),
+        ("/s.json: not valid JSON at line 3: Expecting value", "/s.json：第 3 行不是有效的 JSON"),
+    ],
+)
+def test_whole_file_problems_read_in_zh_cn(message: str, zh: str) -> None:
+    assert file_problem_text(message, "zh-CN").startswith(zh)
+    assert file_problem_text(message, "en") == message
+
+
+def test_check_names_a_missing_stock_file_in_zh_cn(tmp_path: Path) -> None:
+    # It said "/nonexist.csv: file not found" whatever the language.
+    with pytest.raises(FileFormatError) as caught:
+        read_stock(tmp_path / "none.csv", datetime(2026, 12, 1, tzinfo=UTC))
+    assert file_problem_text(str(caught.value), "zh-CN") == f"{tmp_path / 'none.csv'}：文件不存在"

@@ -6,6 +6,7 @@ import math
 import statistics
 from dataclasses import replace
 from datetime import date, timedelta
+from statistics import NormalDist
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +21,7 @@ from stockwatch.core.thresholds import (
     ThresholdPolicy,
     TierSpec,
     TierSpecKind,
+    clean_history,
     compute_levels,
     days_of_cover,
     demand_stats,
@@ -567,3 +569,71 @@ def test_the_order_rate_is_a_mean_of_recent_clean_days_and_ignores_future_promot
     with_promo = compute_levels(policy, daily, DAY, Item("A"), [ahead], outs)
     plain = compute_levels(policy, daily, DAY, Item("A"), [], outs)
     assert with_promo.order_rate == plain.order_rate
+
+
+def test_a_fill_rate_target_sizes_the_buffer_by_the_shortage_per_order_and_says_so() -> None:
+    # d̄ 20/day, σ ≈ 6, L 7: a 95 % cycle service level carries Z·σ·√7 ≈ 26 units. With
+    # month-sized orders (Q = 30 × 20 = 600) a 99 % fill rate allows 6 units short per order,
+    # less than σLT·G(0) ≈ 6.3, so a small buffer; with one-week orders (Q = 140) more.
+    daily = [14, 26] * 45
+    base = ThresholdPolicy(lead_time_days=7, buffer_days=0)
+    csl = compute_levels(base, daily, DAY)
+    month = compute_levels(replace(base, fill_rate=0.99, order_cycle_days=30), daily, DAY)
+    week = compute_levels(replace(base, fill_rate=0.99), daily, DAY)
+    sd_lt = dict(month.basis.inputs)["sd"] * math.sqrt(7)
+    assert month.basis.input("order_qty") == pytest.approx(600.0)
+    assert week.basis.input("order_qty") == pytest.approx(140.0)
+    # Hand-checked: G(z) = 6/σLT gives the buffer z·σLT above 140.
+    ss = {s.label: s.value for s in month.basis.steps}["SS"]
+    assert ss == pytest.approx(max(0.0, _z_for_loss(6.0 / sd_lt)) * sd_lt, abs=1e-6)
+    assert month.t2 < week.t2 < csl.t2
+    assert month.basis.input("fill_rate") == 0.99
+    assert any("fill-rate target β 0.99" in n and "Q 600.0" in n for n in month.basis.notes)
+    assert month.basis.input("order_cycle_days") == 30.0 and month.order_cycle_days == 30.0
+
+
+def _z_for_loss(target: float) -> float:
+    """Invert G(z) = φ(z) − z·(1 − Φ(z)) with the stdlib NormalDist (an independent oracle)."""
+    nd = NormalDist()
+    lo, hi = -6.0, 6.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if nd.pdf(mid) - mid * (1 - nd.cdf(mid)) > target:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def test_a_fill_rate_for_lumpy_demand_reads_the_shortage_off_the_order_windows() -> None:
+    # 24 units every 5th day (d̄ 4.8): each order window of a selling day and the next 7 days
+    # sums 48 (one more order inside the 7 days). With a 99 % fill rate and month orders
+    # (Q ≈ 150) one unit and a half may be short per order; the CSL quantile is no lower.
+    daily = [24 if i % 5 == 4 else 0 for i in range(90)]
+    base = ThresholdPolicy(lead_time_days=7, buffer_days=0)
+    csl = compute_levels(base, daily, DAY)
+    beta = compute_levels(replace(base, fill_rate=0.99, order_cycle_days=30), daily, DAY)
+    sums = order_window_sums(clean_history(daily, [False] * 90), 7)
+    allowed = 0.01 * 18 * 24 / 86 * 30  # the window mean from the first sale on, × 30 days
+    assert beta.basis.input("order_qty") == pytest.approx(allowed / 0.01)
+    level = {s.label: s.value for s in beta.basis.steps}["ROP (empirical)"]
+    assert sum(max(s - level, 0) for s in sums) / len(sums) <= allowed
+    assert sum(max(s - (level - 1), 0) for s in sums) / len(sums) > allowed
+    assert beta.t2 <= csl.t2
+
+
+def test_an_intermittent_fill_rate_sizes_only_the_lumpy_items() -> None:
+    # One policy, two items: the lumpy one is sized for β = 99 % of month-sized orders, the
+    # steady one keeps the 95 % cycle service level (no fill-rate inputs, the same levels).
+    lumpy = [24 if i % 5 == 4 else 0 for i in range(90)]
+    steady = [14, 26] * 45
+    base = ThresholdPolicy(lead_time_days=7, buffer_days=0, order_cycle_days=30)
+    mixed = replace(base, intermittent_fill_rate=0.99)
+    assert compute_levels(mixed, steady, DAY) == compute_levels(base, steady, DAY)
+    sized = compute_levels(mixed, lumpy, DAY)
+    assert sized.basis.input("fill_rate") == 0.99
+    # Q: the window mean from the first sale on (86 days, 18 orders of 24) × 30 days.
+    assert sized.basis.input("order_qty") == pytest.approx(18 * 24 / 86 * 30)
+    assert sized == compute_levels(replace(base, fill_rate=0.99), lumpy, DAY)
+    with pytest.raises(ValueError, match="intermittent_fill_rate"):
+        ThresholdPolicy(intermittent_fill_rate=1.0)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from stockwatch.core.leadtime import BISECTION_STEPS, SPREAD, SQRT2
+from stockwatch.core.leadtime import BISECTION_STEPS, INV_SQRT_2PI, LOSS_TAIL, SPREAD, SQRT2
 
 F64 = npt.NDArray[np.float64]
 
@@ -69,3 +69,69 @@ def demand_quantiles(
         hi = np.where(take, mid, hi)
         lo = np.where(take, lo, mid)
     return hi
+
+
+_exp = np.frompyfunc(math.exp, 1, 1)
+
+
+def _normal_loss(z: F64) -> F64:
+    """The core's ``normal_loss`` (same operations, ``math.exp``/``math.erf`` per element)."""
+    inside = np.abs(z) <= LOSS_TAIL
+    zi = np.where(inside, z, 0.0)  # no overflow outside: those take the tail values
+    pdf = np.asarray(_exp(-0.5 * zi * zi), dtype=np.float64) * INV_SQRT_2PI
+    result: F64 = np.where(inside, pdf - zi * (1.0 - _phi(zi)), np.where(z > 0, 0.0, -z))
+    return result
+
+
+def fill_levels(
+    mean: F64, scale: F64, weight: F64, valid: npt.NDArray[np.bool_], allowed: F64
+) -> F64:
+    """Return each row's ``fill_rate_level`` over its normal parts ((rows, parts) arrays; the
+    invalid parts weigh nothing), bit for bit as the core's bisection."""
+    rows, width = mean.shape
+    hi = np.zeros(rows)
+    for j in range(width):
+        hi = np.where(valid[:, j], np.maximum(hi, mean[:, j] + SPREAD * scale[:, j]), hi)
+    hi = hi + 1.0
+    lo = np.zeros(rows)
+    noisy = scale > 0
+    safe_scale = np.where(noisy, scale, 1.0)
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2.0
+        total = np.zeros(rows)
+        for j in range(width):
+            z = (mid - mean[:, j]) / safe_scale[:, j]
+            part = np.where(
+                noisy[:, j],
+                weight[:, j] * (scale[:, j] * _normal_loss(z)),
+                weight[:, j] * (mean[:, j] - mid),
+            )
+            counts = valid[:, j] & (noisy[:, j] | (mean[:, j] > mid))
+            total = np.where(counts, total + part, total)
+        take = total <= allowed
+        hi = np.where(take, mid, hi)
+        lo = np.where(take, lo, mid)
+    return hi
+
+
+def lead_time_fill_levels(
+    rate: F64,
+    sd: F64,
+    review: F64,
+    points: Sequence[Sequence[tuple[float, float]]],
+    allowed: F64,
+) -> F64:
+    """Return each row's fill-rate level over its learned lead-time points (the core's
+    ``fill_rate_level(lead_time_parts(...))``)."""
+    rows = len(points)
+    width = max((len(p) for p in points), default=0)
+    lead = np.zeros((rows, width))
+    weight = np.zeros((rows, width))
+    valid = np.zeros((rows, width), dtype=np.bool_)
+    for i, row in enumerate(points):
+        for j, (days, w) in enumerate(row):
+            lead[i, j], weight[i, j], valid[i, j] = days, w, True
+    span = lead + review[:, None]
+    mean = rate[:, None] * span
+    scale = sd[:, None] * np.sqrt(span)
+    return fill_levels(mean, scale, weight, valid, allowed)

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stockwatch.bulk.gcpause import paused_gc
-from stockwatch.bulk.leadtime import demand_quantiles
+from stockwatch.bulk.leadtime import demand_quantiles, fill_levels, lead_time_fill_levels
 from stockwatch.core.baseline import day_marks, dropped_days_notes
 from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Basis, Item, Step, TierLevels
@@ -37,8 +37,11 @@ from stockwatch.core.thresholds import (
     TierSpecKind,
     Uplift,
     clean_history,
+    empirical_fill_demand,
     empirical_lead_time_demand,
     empirical_mixture_demand,
+    fill_quantity,
+    fill_rate_note,
     intermittent_rate_note,
     learned_inputs,
     learned_note,
@@ -88,6 +91,9 @@ class _PolicyTable:
     new_rate: F64
     new_days: F64  # nan: no new-item rule
     empirical: npt.NDArray[np.bool_]
+    fill_rate: F64  # nan: the cycle service level sets the reorder point
+    intermittent_fill: F64  # nan: intermittent items too
+    order_cycle: F64
     fixed: F64  # fixed_threshold or 0
     spec_kind: I64  # (P, 3) for T1, T2, T3: index into _KINDS or -1
     spec_value: F64  # (P, 3)
@@ -139,6 +145,11 @@ class _PolicyTable:
             new_rate=f(lambda p: p.new_item_daily_sales),
             new_days=f(lambda p: math.nan if p.new_item_days is None else p.new_item_days),
             empirical=np.array([p.intermittent_method == "empirical" for p in policies]),
+            fill_rate=f(lambda p: math.nan if p.fill_rate is None else p.fill_rate),
+            intermittent_fill=f(
+                lambda p: math.nan if p.intermittent_fill_rate is None else p.intermittent_fill_rate
+            ),
+            order_cycle=f(lambda p: p.order_cycle_days),
             fixed=f(lambda p: float(p.fixed_threshold or 0)),
             spec_kind=spec_kind,
             spec_value=spec_value,
@@ -181,6 +192,8 @@ class BulkLevels:
     history_days: I64
     velocity7: F64
     order_rate: F64  # d_order: the recent clean mean orders are sized from (no promotion)
+    fill_qty: F64  # Q of a fill-rate target, nan without one
+    fill_beta: F64  # the row's fill-rate target, nan without one
     recent_selling_days: I64
     selling_days: I64
     lead_demand: I64  # empirical lead-time demand quantile, −1 when not used
@@ -226,6 +239,11 @@ class BulkLevels:
         learned = self._learned(i)
         if learned is not None:
             inputs = (*inputs, *learned_inputs(learned))
+        if policy.order_cycle_days:
+            inputs = (*inputs, ("order_cycle_days", policy.order_cycle_days))
+        if not math.isnan(self.fill_qty[i]):
+            beta = float(self.fill_beta[i])
+            inputs = (*inputs, ("fill_rate", beta), ("order_qty", float(self.fill_qty[i])))
         steps = [
             Step(f"{name} raw", "before rounding", float(self.raw[i, c]))
             for c, name in enumerate(("T1", "T2", "T3"))
@@ -263,6 +281,7 @@ class BulkLevels:
             | self.baseline_noted
             | np.array([u is not None for u in self.uplifts], dtype=np.bool_)
             | (self.level_promo >= 0)
+            | ~np.isnan(self.fill_qty)
             | self.t3_floored
             | manual
             | (self.t2_before_clamp >= 0)
@@ -288,6 +307,7 @@ class BulkLevels:
         names = list(STRATEGY_NAMES)
         service = [p.service_level for p in pol]
         zs = [z_for(a) for a in service]
+        cycles = [p.order_cycle_days for p in pol]
         has_ss = (~np.isnan(self.ss)).tolist()
         cols = zip(
             pi.tolist(),
@@ -303,6 +323,8 @@ class BulkLevels:
             self.history_days.tolist(),
             self.velocity7.tolist(),
             self.order_rate.tolist(),
+            self.fill_qty.tolist(),
+            self.fill_beta.tolist(),
             self.ss.tolist(),
             self.rop.tolist(),
             self.raw.tolist(),
@@ -311,7 +333,9 @@ class BulkLevels:
         disabled = self.disabled.tolist()
         error = self.error.tolist()
         with paused_gc():
-            return self._build(cols, disabled, error, has_ss, names, strategy, service, zs, noted)
+            return self._build(
+                cols, disabled, error, has_ss, names, strategy, service, zs, cycles, noted
+            )
 
     def _build(
         self,
@@ -323,11 +347,31 @@ class BulkLevels:
         strategy: list[int],
         service: list[float],
         zs: list[float],
+        cycles: list[float],
         noted: list[bool],
     ) -> list[TierLevels | None]:
         out: list[TierLevels | None] = []
         for i, row in enumerate(cols):
-            p, t1, t2, t3, rate, sd, lead, lsd, rev, k, hist, v7, d_order, ss, rop, raw = row
+            (
+                p,
+                t1,
+                t2,
+                t3,
+                rate,
+                sd,
+                lead,
+                lsd,
+                rev,
+                k,
+                hist,
+                v7,
+                d_order,
+                qty,
+                beta,
+                ss,
+                rop,
+                raw,
+            ) = row
             if disabled[i]:
                 out.append(TierLevels.off(Basis("disabled", notes=("threshold set to 0 by hand",))))
                 continue
@@ -357,6 +401,10 @@ class BulkLevels:
             learned = self._learned(i)
             if learned is not None:
                 inputs = (*inputs, *learned_inputs(learned))
+            if cycles[p]:
+                inputs = (*inputs, ("order_cycle_days", cycles[p]))
+            if qty == qty:  # not nan: a fill-rate target
+                inputs = (*inputs, ("fill_rate", beta), ("order_qty", qty))
             basis = Basis(
                 names[strategy[i]],
                 inputs,
@@ -417,6 +465,8 @@ class BulkLevels:
         uplift = self.uplifts[i]
         if uplift is not None:
             notes.append(uplift.note())
+        if not math.isnan(self.fill_qty[i]):
+            notes.append(fill_rate_note(float(self.fill_beta[i]), float(self.fill_qty[i])))
         if self.level_promo[i] >= 0:
             promo = self.promotions[int(self.level_promo[i])]
             notes.append(f"promotion {promo.name!r}: thresholds × {promo.multiplier:g}")
@@ -632,7 +682,18 @@ class _Out:
 
     a: dict[str, npt.NDArray[Any]]
 
-    _FLOAT = ("rate", "sd", "review", "k", "ss", "rop", "velocity7", "order_rate")
+    _FLOAT = (
+        "rate",
+        "sd",
+        "review",
+        "k",
+        "ss",
+        "rop",
+        "velocity7",
+        "order_rate",
+        "fill_qty",
+        "fill_beta",
+    )
     _INT = (
         "t1",
         "t2",
@@ -941,7 +1002,11 @@ def _chunk(
     is_learned = np.array([x is not None for x in learned], dtype=np.bool_)
     if not learned:
         is_learned = np.zeros(rows, dtype=np.bool_)
-    plain = wants & ~use & ~is_learned
+    beta = t.fill_rate[pi]
+    lumpy_beta = np.where(np.isnan(beta), t.intermittent_fill[pi], beta)
+    lumpy_fill = wants & ~np.isnan(lumpy_beta)
+    cycle = t.order_cycle[pi]
+    plain = wants & ~use & ~is_learned & ~lumpy_fill
     if plain.any():
         for w in np.unique(window[plain]).tolist():
             sel = plain & (window == w)
@@ -949,20 +1014,29 @@ def _chunk(
             lead_demand[sel] = found[sel]
     # Rows with days left out have a gapped history, rows with a learned lead time a mixture of
     # windows: the core's quantile, one row at a time.
-    for r in np.flatnonzero(wants & (use | is_learned)).tolist():
+    for r in np.flatnonzero(wants & (use | is_learned | lumpy_fill)).tolist():
         w = int(window[r])
         row = x[r, width - w :].tolist()
         # A gapped history without its marked days, else without the leading zeros (the core).
         hist = clean_history(row, dropped_rows[r].tolist()) if use[r] else row[w - int(n[r]) :]
         alpha = float(t.service_level[pi[r]])
         found_lt = learned[r] if learned else None
-        if found_lt is not None:
+        if lumpy_fill[r]:
+            qty = fill_quantity(float(mean[r]), float(promised[r]), float(cycle[r]))
+            lead_points = found_lt.points if found_lt is not None else ((float(lead[r]), 1.0),)
+            got = empirical_fill_demand(
+                hist, float(review[r]), lead_points, (1 - float(lumpy_beta[r])) * qty
+            )
+        elif found_lt is not None:
             got = empirical_mixture_demand(hist, float(review[r]), found_lt.points, alpha)
         else:
             got = empirical_lead_time_demand(hist, int(lead_days[r]), alpha)
         lead_demand[r] = _NONE if got is None else got
 
     has_ld = lead_demand >= 0
+    # The target the row is sized for: an intermittent one only where its windows were found.
+    beta = np.where(lumpy_fill & has_ld, lumpy_beta, beta)
+    has_beta = ~np.isnan(beta) & ~new
     # Intermittent items with an empirical reorder point take d̄ from the window mean (core).
     rate = np.where(has_ld & ~fallback & (recent > 0), mean, rate)
     # Orders are sized without any promotion: the new-item rule rate, a lumpy item's window
@@ -987,12 +1061,36 @@ def _chunk(
         base = np.where(is_learned, promised + review, lr)
         ss = np.where(has_ld, np.maximum(ld_f - rate * base, 0.0), ss)
         rop = np.where(has_ld, np.maximum(ld_f, rate * lr), rop)
-    dist = np.flatnonzero(is_learned & ~has_ld)
+    fill_qty = np.where(has_beta, np.maximum(d_order * np.maximum(cycle, promised), 1.0), np.nan)
+    allowed = (1 - beta) * fill_qty
+    dist = np.flatnonzero(is_learned & ~has_ld & ~has_beta)
     if len(dist):  # the demand quantile over the learned lead-time distribution
         points = [learned[int(j)].points for j in dist]  # type: ignore[union-attr]
         q = demand_quantiles(rate[dist], sd[dist], review[dist], points, t.service_level[pi][dist])
         rop[dist] = q
         ss[dist] = np.maximum(q - rate[dist] * (promised[dist] + review[dist]), 0.0)
+    mixed = np.flatnonzero(is_learned & ~has_ld & has_beta)
+    if len(mixed):  # fill rate: the expected shortage over the learned lead-time distribution
+        points = [learned[int(j)].points for j in mixed]  # type: ignore[union-attr]
+        level = lead_time_fill_levels(rate[mixed], sd[mixed], review[mixed], points, allowed[mixed])
+        ss[mixed] = np.maximum(level - rate[mixed] * (promised[mixed] + review[mixed]), 0.0)
+        rop[mixed] = np.maximum(level, rate[mixed] * lr[mixed])
+    normal = np.flatnonzero(~is_learned & ~has_ld & has_beta)
+    if len(normal):  # fill rate, one normal lead-time demand
+        mean_lt = rate[normal] * lr[normal]
+        scale = np.sqrt(
+            lr[normal] * sd[normal] * sd[normal]
+            + rate[normal] * rate[normal] * lead_sd[normal] ** 2
+        )
+        level = fill_levels(
+            mean_lt[:, None],
+            scale[:, None],
+            np.ones((len(normal), 1)),
+            np.ones((len(normal), 1), dtype=np.bool_),
+            allowed[normal],
+        )
+        ss[normal] = np.maximum(level - mean_lt, 0.0)
+        rop[normal] = rate[normal] * lr[normal] + ss[normal]
 
     # Only the strategies some row uses are evaluated.
     single = strat != COMBINED
@@ -1080,6 +1178,8 @@ def _chunk(
     o["history_days"][:] = n
     o["velocity7"][:] = velocity
     o["order_rate"][:] = d_order
+    o["fill_qty"][:] = fill_qty
+    o["fill_beta"][:] = np.where(has_beta, beta, np.nan)
     o["recent_selling_days"][:] = recent
     o["selling_days"][:] = k
     o["lead_demand"][:] = lead_demand

@@ -174,6 +174,9 @@ class ThresholdSection(Section):
     new_item_daily_sales: float | None = Field(None, ge=0)
     new_item_days: float | None = Field(None, gt=0)
     intermittent_method: Literal["empirical", "normal"] | None = None
+    fill_rate: float | None = Field(None, ge=0.5, le=0.9999)  # β target instead of α
+    intermittent_fill_rate: float | None = Field(None, ge=0.5, le=0.9999)
+    order_cycle_days: float | None = Field(None, ge=0, le=3660)
     threshold: float | None = Field(None, ge=0)  # the strategy 'fixed' threshold (= T2)
     tiers: dict[str, str | float] | None = None  # {T1 = "1.5x", T2 = 120, T3 = "2d"}
     t3_floor: int | None = Field(None, ge=1)

@@ -89,6 +89,29 @@ def snooze(state: AlertState, until: datetime) -> AlertState:
     return replace(state, snoozed_until=until, version=state.version + 1)
 
 
+def calm_bounds(levels: TierLevels) -> tuple[int, int] | None:
+    """Return (position floor, shelf floor): a reading above both shows no tier at ``levels``.
+
+    ``classify_stock`` is OK exactly when the position is above T1 (hence above T2, T3 and 0,
+    since T1 ≥ T2 ≥ T3 > 0) and the shelf is above T3 (hence above 0). None for disabled
+    levels: every stock figure is OK. Plain numbers, so that a database can compare a whole
+    batch of readings with them in one statement (``stays_ok`` is written with them too).
+    """
+    if levels.disabled:
+        return None
+    return levels.t1, levels.t3
+
+
+def drop_factor(policy: AlertPolicy) -> float | None:
+    """Return the share of the last position at or below which a reading is a sharp drop.
+
+    None when sharp drops are not reported. A reading at ``position <= last * factor`` (last
+    > 0) is one, the same product ``evaluate`` computes.
+    """
+    ratio = policy.sharp_drop_ratio
+    return 1 - ratio if ratio > 0 else None
+
+
 def stays_ok(
     phase: Phase,
     tier: Tier,
@@ -101,21 +124,24 @@ def stays_ok(
     """Return True when a good reading of an active offer leaves a calm item calm.
 
     The item is in phase OK (no breach pending, nothing firing), the reading shows no tier and
-    no sharp drop, and there are no purchase orders to account for: ``evaluate`` then announces
-    nothing, logs no transition and returns ``ok_step`` of the state. The batched evaluator
-    uses this to store such readings (the great majority of a poll cycle) without loading,
-    decoding and re-encoding the whole state; a hypothesis property holds it to ``evaluate``.
+    no sharp drop, and there are no purchase orders to account for (nor a negative in-transit
+    figure, which the on-order view would raise to 0): ``evaluate`` then announces nothing, logs
+    no transition and returns ``ok_step`` of the state. The batched evaluator lets the database
+    apply this rule to a whole batch at once (``calm_bounds`` and ``drop_factor`` as numbers),
+    so that the great majority of a poll cycle never loads, decodes and re-encodes a state; a
+    hypothesis property holds it to ``evaluate``.
     """
     if phase is not Phase.OK or tier is not Tier.OK:
         return False
-    if levels.classify_stock(position, shelf) is not Tier.OK:
+    bounds = calm_bounds(levels)
+    if bounds is not None and not (position > bounds[0] and shelf > bounds[1]):
         return False
-    ratio = policy.sharp_drop_ratio
+    factor = drop_factor(policy)
     return not (
-        ratio > 0
+        factor is not None
         and last_available is not None
         and last_available > 0
-        and position <= last_available * (1 - ratio)
+        and position <= last_available * factor
     )
 
 

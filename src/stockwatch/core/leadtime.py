@@ -33,6 +33,8 @@ PRIOR_ORDERS = 2.0  # the declared lead time weighs as much as this many orders
 BISECTION_STEPS = 64
 SPREAD = 8.0  # search the quantile up to this many σ above the slowest lead time
 SQRT2 = math.sqrt(2.0)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+LOSS_TAIL = 40.0
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,56 @@ def demand_quantile(
     for _ in range(BISECTION_STEPS):
         mid = (lo + hi) / 2.0
         if mixture_cdf(mid, rate, sd, review, points) >= service_level:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def normal_loss(z: float) -> float:
+    """G(z) = φ(z) − z·(1 − Φ(z)): the expected shortage of a standard normal beyond z
+    (inventory-math §2.6), from ``math.exp`` and ``math.erf`` so the bulk path repeats it."""
+    if z > LOSS_TAIL:  # far into a tail G is 0 or −z to the last bit, and z² may overflow
+        return 0.0
+    if z < -LOSS_TAIL:
+        return -z
+    return math.exp(-0.5 * z * z) * INV_SQRT_2PI - z * (1.0 - _phi(z))
+
+
+def lead_time_parts(
+    rate: float, sd: float, review: float, points: Sequence[tuple[float, float]]
+) -> list[tuple[float, float, float]]:
+    """Return lead-time demand as normal parts (mean, σ, weight), one per lead-time point."""
+    parts = []
+    for lead, weight in points:
+        span = lead + review
+        parts.append((rate * span, sd * math.sqrt(span), weight))
+    return parts
+
+
+def expected_shortage(x: float, parts: Sequence[tuple[float, float, float]]) -> float:
+    """Return E[(D − x)⁺] for lead-time demand D mixed from normal ``parts`` (mean, σ, weight):
+    the units short in one order cycle when the order goes out at ``x`` (sequential sum)."""
+    total = 0.0
+    for mean, scale, weight in parts:
+        if scale > 0:
+            total += weight * (scale * normal_loss((x - mean) / scale))
+        elif mean > x:
+            total += weight * (mean - x)
+    return total
+
+
+def fill_rate_level(parts: Sequence[tuple[float, float, float]], allowed: float) -> float:
+    """Return the lowest level whose expected shortage per order cycle is at most ``allowed``
+    units (a fill rate β with orders of Q allows (1 − β)·Q); bisection, bulk-exact."""
+    hi = 0.0
+    for mean, scale, _ in parts:
+        hi = max(hi, mean + SPREAD * scale)
+    hi += 1.0
+    lo = 0.0
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2.0
+        if expected_shortage(mid, parts) <= allowed:
             hi = mid
         else:
             lo = mid

@@ -250,6 +250,11 @@ class TierLevels:
         found = self.basis.input("d_order")
         return self.velocity if found is None else found
 
+    @property
+    def order_cycle_days(self) -> float:
+        """Return the days of demand an order covers at least (0: top up by one lead time)."""
+        return self.basis.input("order_cycle_days") or 0.0
+
     @classmethod
     def off(cls, basis: Basis | None = None) -> TierLevels:
         return cls(0, 0, 0, basis=basis or Basis("disabled"), disabled=True)

@@ -98,6 +98,15 @@ _NOTES: tuple[tuple[re.Pattern[str], Callable[[dict[str, str]], str]], ...] = tu
             rf"promotion (?P<name>.+): thresholds × (?P<m>{_N})",
             lambda g: f"促销 {g['name']}：阈值 × {g['m']}",
         ),
+        (
+            rf"fill-rate target β (?P<b>{_N}): the reorder point is the lowest level whose "
+            r"expected shortage per order cycle E\[\(D − ROP\)⁺\] is at most \(1 − β\)·Q = "
+            rf"(?P<a>{_N}) units \(Q (?P<q>{_N})\); the service level is not used",
+            lambda g: (
+                f"满足率目标 β {g['b']}：再订货点取每个订货周期预期缺货量 E[(D − ROP)⁺] "
+                f"不超过 (1 − β)·Q = {g['a']} 件的最低水平（Q {g['q']}）；不使用服务水平"
+            ),
+        ),
         (rf"T3 raised to the floor of (?P<f>{_N})", lambda g: f"T3 提高到下限 {g['f']}"),
         (
             rf"(?P<tier>T[123]) set by hand to (?P<v>{_N})",
@@ -132,6 +141,18 @@ _STEP_PHRASES = {
     "α-quantile of demand over the learned lead times": "学得交期上需求的 α 分位数",
     "α-quantile of sales sums over the learned lead times": "学得各交期内销量之和的 α 分位数",
     "combined": "组合",
+    "ROP (fill rate, lead-time distribution)": "ROP（满足率，交期分布）",
+    "lowest x with Σw·σℓ·G((x − d̄·(ℓ+R))/σℓ) ≤ (1−β)·Q over the learned lead times": (
+        "学得各交期上使 Σw·σℓ·G((x − d̄·(ℓ+R))/σℓ) ≤ (1−β)·Q 的最低 x"
+    ),
+    "max(x − d̄·(L+R), 0), x lowest with σLT·G((x − d̄·(L+R))/σLT) ≤ (1−β)·Q": (
+        "max(x − d̄·(L+R), 0)，x 为使 σLT·G((x − d̄·(L+R))/σLT) ≤ (1−β)·Q 的最低值"
+    ),
+    "lowest sum x with Σw·mean((sum − x)⁺) ≤ (1−β)·Q over the learned lead times": (
+        "学得各交期内销量之和上使 Σw·均值((和 − x)⁺) ≤ (1−β)·Q 的最低 x"
+    ),
+    "lowest such sum x with mean((sum − x)⁺) ≤ (1−β)·Q: a selling day's sales plus the next "
+    "(L+R) days'": "有销量的一天加其后 (L+R) 天销量之和上使 均值((和 − x)⁺) ≤ (1−β)·Q 的最低 x",
 }
 _STEP_WORDS = (
     (re.compile(r"^(T[123]) cover$"), r"\1 可售天数"),

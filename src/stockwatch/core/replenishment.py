@@ -79,18 +79,24 @@ def suggest(
     order_multiple: int = 1,
     breaks: Sequence[PriceBreak] = (),
     order_rate: float | None = None,
+    cycle_days: float = 0.0,
 ) -> Suggestion:
     """Return the order quantity and order-by date for one item at ``available`` units.
 
     The quantity tops the position up to T1 plus a lead time of demand at ``order_rate``
     (``TierLevels.order_rate``: the recent clean mean, no promotion uplift; the velocity when
-    None). The order-by date uses the velocity: how soon the shelf runs out is the recent rate.
+    None), and covers at least ``cycle_days`` of that demand when an order is due (the
+    policy's ``order_cycle_days``, the Q a fill-rate target is sized for). The order-by date
+    uses the velocity: how soon the shelf runs out is the recent rate.
     """
     lead = DEFAULT_LEAD_TIME_DAYS if lead_time_days is None else max(lead_time_days, 0.0)
     # An oversold (negative) position is a backorder the order must also cover (§2.4).
     position = available or 0
-    target = t1 + (velocity if order_rate is None else order_rate) * lead
+    rate = velocity if order_rate is None else order_rate
+    target = t1 + rate * lead
     raw = max(target - position, 0.0)
+    if position <= t1 and cycle_days > 0:
+        raw = max(raw, rate * cycle_days)
     if raw == 0 and position <= 0:
         raw = float(max(min_order_qty, 1))  # out of stock with no sales data: at least the MOQ
     qty, reason = round_to_supplier(raw, min_order_qty, order_multiple, breaks)

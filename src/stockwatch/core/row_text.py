@@ -91,3 +91,50 @@ def row_problem_text(message: str, lang: str) -> str:
 def row_place_text(unit: str, line: int, lang: str) -> str:
     """Return where the problem is: 'line 3' / 'row 3' (Parquet), or '第 3 行'."""
     return f"{unit} {line}" if lang == "en" else f"第 {line} 行"
+
+
+# Problems with a whole input file ("PATH: why"): the path stays, the reason is rendered.
+_FILES: tuple[tuple[re.Pattern[str], Callable[[dict[str, str]], str]], ...] = tuple(
+    (re.compile(r"(?P<p>.+?): " + pattern + r"\Z", re.DOTALL), render)
+    for pattern, render in (
+        (r"file not found", lambda g: "文件不存在"),
+        (r"is a directory, not a file", lambda g: "是目录，不是文件"),
+        (
+            r"neither UTF-8 nor GB18030 text \((?P<e>.*)\)",
+            lambda g: f"既不是 UTF-8 也不是 GB18030 文本（{g['e']}）",
+        ),
+        (r"empty file, expected a header row", lambda g: "文件为空，应有表头行"),
+        (
+            rf"no {_V} column \(accepted names: (?P<a>.*)\)",
+            lambda g: f"缺少 {g['v']} 列（可用的列名：{g['a']}）",
+        ),
+        (r"no (?P<v>'\w+') column", lambda g: f"缺少 {g['v']} 列"),
+        (
+            r"not valid JSON at line (?P<n>\d+): (?P<e>.*)",
+            lambda g: f"第 {g['n']} 行不是有效的 JSON：{g['e']}",
+        ),
+        (
+            r"expected a JSON list of items or \{\"items\": \[\.\.\.\]\}",
+            lambda g: '应为商品的 JSON 列表，或 {"items": [...]}',
+        ),
+        (
+            r"not a readable Parquet file \((?P<e>.*)\)",
+            lambda g: f"无法读取的 Parquet 文件（{g['e']}）",
+        ),
+        (
+            r"quantity column has type (?P<t>\S+), expected numbers",
+            lambda g: f"quantity 列的类型是 {g['t']}，应为数字",
+        ),
+    )
+)
+
+
+def file_problem_text(message: str, lang: str) -> str:
+    """Return a whole-file problem ("PATH: why") in ``lang``; an unknown form as it is."""
+    if lang == "en":
+        return message
+    for pattern, render in _FILES:
+        found = pattern.match(message)
+        if found:
+            return f"{found['p']}：{render(found.groupdict())}"
+    return message

@@ -19,7 +19,12 @@ from functools import lru_cache
 from statistics import NormalDist
 
 from stockwatch.core.baseline import day_marks, dropped_days_notes
-from stockwatch.core.leadtime import LearnedLeadTime, demand_quantile
+from stockwatch.core.leadtime import (
+    LearnedLeadTime,
+    demand_quantile,
+    fill_rate_level,
+    lead_time_parts,
+)
 from stockwatch.core.model import Basis, Item, Step, TierLevels
 from stockwatch.core.promotions import (  # re-exported: promotions used to live here
     Promotion,
@@ -149,6 +154,18 @@ class ThresholdPolicy:
     new_item_daily_sales: float = 1.0
     new_item_days: float | None = None  # rule "daily sales estimate × days" for T2 of new items
     intermittent_method: str = "empirical"  # or "normal"
+    # A fill-rate target β (the share of demand served from the shelf) instead of the cycle
+    # service level: the reorder point is the lowest level whose expected shortage per order
+    # cycle, E[(D − ROP)⁺] over the lead-time demand distribution, is at most (1 − β)·Q. With
+    # month-sized orders β = 99 % needs far less safety stock than a 95 % cycle service level.
+    fill_rate: float | None = None
+    # The same target for intermittent items only (SBC ADI > 1.32, empirical lead-time demand),
+    # the others keep the service level: a lumpy item's shortage is a whole order or none, and
+    # the α-quantile of a few dozen order windows is their largest one or two.
+    intermittent_fill_rate: float | None = None
+    # Orders cover at least this many days of demand (the merchant's order cycle; 0: one lead
+    # time). Q of the fill rate and the quantity ``replenishment.suggest`` proposes.
+    order_cycle_days: float = 0.0
     fixed_threshold: float | None = None
     tiers: tuple[tuple[str, TierSpec], ...] = ()  # e.g. (("T1", TierSpec.parse("1.5x")),)
     t3_floor: int = 1
@@ -183,6 +200,17 @@ class ThresholdPolicy:
             raise ValueError("new_item_daily_sales must be ≥ 0")
         if self.new_item_days is not None and self.new_item_days <= 0:
             raise ValueError("new_item_days must be > 0")
+        for name in ("fill_rate", "intermittent_fill_rate"):
+            value = getattr(self, name)
+            if value is not None and not MIN_SERVICE_LEVEL <= value <= MAX_SERVICE_LEVEL:
+                raise ValueError(
+                    f"{name} must be between {MIN_SERVICE_LEVEL} and {MAX_SERVICE_LEVEL}, "
+                    f"got {value}"
+                )
+        if not 0 <= self.order_cycle_days <= 3660:
+            raise ValueError(
+                f"order_cycle_days must be between 0 and 3660, got {self.order_cycle_days}"
+            )
         if self.intermittent_method not in ("empirical", "normal"):
             raise ValueError("intermittent_method must be 'empirical' or 'normal'")
         if self.strategy is Strategy.FIXED and self.fixed_threshold is None and not self._fixed_ok:
@@ -443,6 +471,66 @@ def empirical_mixture_demand(
     return candidates[-1]
 
 
+def empirical_fill_demand(
+    daily: Sequence[int],
+    review: float,
+    points: Sequence[tuple[float, float]],
+    allowed: float,
+) -> int | None:
+    """Return the lowest level whose expected shortage per order cycle is at most ``allowed``,
+    over the same order windows as ``empirical_mixture_demand`` (one lead time: ``((L, 1.0),)``).
+
+    The shortage of a window summing to s is (s − x)⁺; each lead time ℓ (weight w) averages its
+    windows: E = Σ w·Σ(s − x)⁺/#sums, linear between two sums, so the lowest level is found
+    exactly and rounded up to a whole unit (a lowest *sum* would jump with the set of sums, and a
+    later delivery could then lower it). None when some lead time has no window in the history.
+    """
+    days = [max(int(x), 0) for x in daily]
+    tables: list[tuple[float, list[int], list[int]]] = []
+    for lead, weight in points:
+        width = max(math.ceil(lead + review), 1)
+        sums = order_window_sums(days, width)
+        if not sums:
+            return None
+        tail = [0] * (len(sums) + 1)  # tail[i] = sums[i] + … + sums[-1]
+        for i in range(len(sums) - 1, -1, -1):
+            tail[i] = tail[i + 1] + sums[i]
+        tables.append((weight, sums, tail))
+    if not tables:
+        return None
+    previous: tuple[int, float] | None = None
+    for x in sorted({0, *(v for _, sums, _ in tables for v in sums)}):
+        short = 0.0
+        for weight, sums, tail in tables:
+            above = bisect.bisect_right(sums, x)
+            short += weight * ((tail[above] - (len(sums) - above) * x) / len(sums))
+        if short <= allowed:
+            if previous is None:
+                return x
+            # E falls linearly between two sums: the exact level, rounded up to a unit.
+            low, low_short = previous
+            exact = low + (low_short - allowed) * (x - low) / (low_short - short)
+            return min(math.ceil(exact - 1e-9), x)
+        previous = (x, short)
+    return max(v for _, sums, _ in tables for v in sums)  # pragma: no cover - the largest sum fits
+
+
+def fill_quantity(d_order: float, promised_lead: float, cycle_days: float) -> float:
+    """Return Q of the fill rate: the order ``replenishment.suggest`` proposes, d_order times
+    the longer of the order cycle and the declared lead time (at least one unit). The declared
+    lead time, not a learned one: a later delivery must not shrink Q and with it the buffer."""
+    return max(d_order * max(cycle_days, promised_lead), 1.0)
+
+
+def fill_rate_note(beta: float, qty: float) -> str:
+    """Return the explanation line of a fill-rate target (the bulk path words it the same)."""
+    return (
+        f"fill-rate target β {beta:g}: the reorder point is the lowest level whose expected "
+        f"shortage per order cycle E[(D − ROP)⁺] is at most (1 − β)·Q = "
+        f"{(1 - beta) * qty:.2f} units (Q {qty:.1f}); the service level is not used"
+    )
+
+
 @dataclass
 class _Explain:
     inputs: list[tuple[str, float]] = field(default_factory=list)
@@ -468,6 +556,7 @@ def _raw_triple(
     lead_points: Sequence[tuple[float, float]] = (),
     service_level: float = 0.95,
     promised_lead: float = 0.0,
+    allowed: float | None = None,
 ) -> tuple[float, float, float]:
     """Return the strategy's natural (T1, T2, T3) in units, before tier specs and rounding."""
     k = rate * policy.buffer_days + policy.buffer_units
@@ -482,7 +571,9 @@ def _raw_triple(
     if lead_demand is not None and lead_points:
         rop = ex.step(
             "ROP (empirical, lead-time distribution)",
-            "α-quantile of sales sums over the learned lead times",
+            "α-quantile of sales sums over the learned lead times"
+            if allowed is None
+            else "lowest sum x with Σw·mean((sum − x)⁺) ≤ (1−β)·Q over the learned lead times",
             float(lead_demand),
         )
         ss = ex.step(
@@ -494,11 +585,26 @@ def _raw_triple(
     elif lead_demand is not None:
         rop = ex.step(
             "ROP (empirical)",
-            "α-quantile of a selling day's sales plus the next (L+R) days'",
+            "α-quantile of a selling day's sales plus the next (L+R) days'"
+            if allowed is None
+            else "lowest such sum x with mean((sum − x)⁺) ≤ (1−β)·Q: a selling day's sales "
+            "plus the next (L+R) days'",
             float(lead_demand),
         )
         ss = ex.step("SS", "max(ROP − d̄·(L+R), 0)", max(rop - rate * (lead + review), 0.0))
         rop = max(rop, rate * (lead + review))
+    elif lead_points and allowed is not None:
+        level = ex.step(
+            "ROP (fill rate, lead-time distribution)",
+            "lowest x with Σw·σℓ·G((x − d̄·(ℓ+R))/σℓ) ≤ (1−β)·Q over the learned lead times",
+            fill_rate_level(lead_time_parts(rate, sd, review, lead_points), allowed),
+        )
+        ss = ex.step(
+            "SS",
+            "max(ROP − d̄·(L declared + R), 0)",
+            max(level - rate * (promised_lead + review), 0.0),
+        )
+        rop = max(level, rate * (lead + review))
     elif lead_points:
         rop = ex.step(
             "ROP (lead-time distribution)",
@@ -512,6 +618,16 @@ def _raw_triple(
             "max(ROP − d̄·(L declared + R), 0)",
             max(rop - rate * (promised_lead + review), 0.0),
         )
+    elif allowed is not None:
+        mean = rate * (lead + review)
+        scale = math.sqrt((lead + review) * sd * sd + rate * rate * lead_sd**2)
+        level = fill_rate_level(((mean, scale, 1.0),), allowed)
+        ss = ex.step(
+            "SS",
+            "max(x − d̄·(L+R), 0), x lowest with σLT·G((x − d̄·(L+R))/σLT) ≤ (1−β)·Q",
+            max(level - mean, 0.0),
+        )
+        rop = ex.step("ROP", "d̄·(L+R) + SS", reorder_point(rate, lead, ss, review))
     else:
         ss = ex.step(
             "SS", "Z·√((L+R)·σ² + d̄²·σL²)", safety_stock(z, sd, lead, rate, lead_sd, review)
@@ -619,6 +735,7 @@ def compute_levels(
                 used = clean_history(history, [bool(m) for m in marks])
     strategy = policy.strategy
     lead_demand: int | None = None
+    beta = policy.fill_rate  # the fill-rate target the levels are sized for, if any
     if new_item:
         rate = policy.new_item_daily_sales
         sd = math.sqrt(rate)
@@ -641,7 +758,21 @@ def compute_levels(
                 f"{policy.velocity_days}: demand rate from the {stats.history_days}-day mean"
             )
         if stats.intermittent and policy.intermittent_method == "empirical":
-            if lead_time is not None:
+            lumpy_beta = (
+                policy.fill_rate if policy.fill_rate is not None else policy.intermittent_fill_rate
+            )
+            if lumpy_beta is not None:
+                # Q at the window mean: a lumpy item's orders are sized from it (d_order).
+                qty = fill_quantity(stats.mean, promised, policy.order_cycle_days)
+                lead_demand = empirical_fill_demand(
+                    used,
+                    review,
+                    lead_time.points if lead_time is not None else ((lead, 1.0),),
+                    (1 - lumpy_beta) * qty,
+                )
+                if lead_demand is not None:
+                    beta = lumpy_beta
+            elif lead_time is not None:
                 # The slow deliveries count: sales sums over each learned lead time, mixed.
                 lead_demand = empirical_mixture_demand(
                     used, review, lead_time.points, policy.service_level
@@ -695,14 +826,34 @@ def compute_levels(
             ("velocity7", stats.velocity),
             ("d_order", d_order),
             *(learned_inputs(lead_time) if lead_time is not None else ()),
+            *((("order_cycle_days", policy.order_cycle_days),) if policy.order_cycle_days else ()),
         ]
     )
     points = lead_time.points if lead_time is not None else ()
     alpha = policy.service_level
+    allowed: float | None = None
+    if beta is not None and not new_item:
+        qty = fill_quantity(d_order, promised, policy.order_cycle_days)
+        allowed = (1 - beta) * qty
+        ex.inputs.extend([("fill_rate", beta), ("order_qty", qty)])
+        ex.notes.append(fill_rate_note(beta, qty))
     combined = strategy is Strategy.COMBINED
     triples = [
         _raw_triple(
-            s, policy, rate, sd, lead, lead_sd, review, z, ex, lead_demand, points, alpha, promised
+            s,
+            policy,
+            rate,
+            sd,
+            lead,
+            lead_sd,
+            review,
+            z,
+            ex,
+            lead_demand,
+            points,
+            alpha,
+            promised,
+            allowed,
         )
         for s in (policy.combine if combined else (strategy,))
     ]

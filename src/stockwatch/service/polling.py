@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from stockwatch.core.alerting import evaluate, recheck_at, stays_ok
+from stockwatch.core.alerting import calm_bounds, drop_factor, evaluate, recheck_at
 from stockwatch.core.model import (
     AlertPolicy,
     AlertState,
@@ -30,16 +30,14 @@ from stockwatch.core.model import (
     ItemKey,
     Notice,
     OnOrder,
-    Phase,
     Reading,
     ReadingSource,
-    Tier,
     TierLevels,
 )
 from stockwatch.core.purchasing import PurchaseOrder, late_notice, late_orders, on_order
 from stockwatch.ports import (
     AlertEvent,
-    CalmCandidate,
+    CalmRule,
     Clock,
     Router,
     StateSave,
@@ -235,46 +233,30 @@ class Evaluator:
     def evaluate_batch(self, keys: Sequence[ItemKey], now: datetime) -> list[Notice]:
         """Evaluate many items in one transaction; return the notices that were committed.
 
-        Calm items (phase OK, one good reading that stays above T1) only have their reading
-        stored (``core.alerting.stays_ok``/``ok_step``, decided here, written in bulk by the
-        store); every other item runs through the state machine.
+        Calm items (phase OK, one good reading that stays above T1 without a sharp drop) are
+        classified and stored by the database in one statement for the whole batch
+        (``Transaction.store_calm``, the rule of ``core.alerting.stays_ok`` as numbers); only
+        the rest — a few percent of a poll cycle — run through the state machine.
         """
         if not keys:
             return []
         with self.store.transaction() as tx:
-            calm, others = tx.calm_candidates(keys)
-            _, loud = self._store_calm(tx, calm, now)
-            notices = self._evaluate_full(tx, sorted([*others, *loud]), now)
+            calm = tx.store_calm(self._calm_rules(tx, keys), drop_factor(self.policy), now)
+            notices = self._evaluate_full(tx, [k for k in keys if k not in calm], now)
             tx.commit()
         return notices
 
-    def _store_calm(
-        self, tx: Transaction, calm: Sequence[CalmCandidate], now: datetime
-    ) -> tuple[set[ItemKey], list[ItemKey]]:
-        """Save the readings that leave their item calm; return the keys saved and the rest."""
-        if not calm:
-            return set(), []
-        stored_levels = tx.tier_levels_of([c.key for c in calm])
-        unknown = [c.key for c in calm if c.key not in stored_levels]
-        items = tx.items_of(unknown) if unknown and self.levels_read_item else {}
-        quiet: list[CalmCandidate] = []
-        rest: list[ItemKey] = []
-        for c in calm:
-            levels = stored_levels.get(c.key) or self.levels_for(c.key, items.get(c.key))
+    def _calm_rules(self, tx: Transaction, keys: Sequence[ItemKey]) -> list[CalmRule]:
+        """The fallback levels of ``keys`` as calm bounds (stored levels win in the store)."""
+        items = tx.items_of(keys) if self.levels_read_item else {}
+        rules = []
+        for key in keys:
+            levels = self.levels_for(key, items.get(key))
             if levels is None:
-                continue  # nothing to evaluate against: the full path skips it too
-            # A candidate's state is phase OK, tier OK (the store selected it so).
-            if stays_ok(
-                Phase.OK, Tier.OK, c.last_available, c.position, c.shelf, levels, self.policy
-            ):
-                quiet.append(c)
+                rules.append(CalmRule(key, False, None))
             else:
-                rest.append(c.key)
-        won = tx.save_calm(quiet, now) if quiet else set()
-        if won:
-            # ok_step leaves nothing pending (recheck_at is None): no early re-read.
-            tx.set_next_polls(dict.fromkeys(sorted(won)))
-        return won, rest
+                rules.append(CalmRule(key, True, calm_bounds(levels)))
+        return rules
 
     def _evaluate_full(
         self, tx: Transaction, keys: Sequence[ItemKey], now: datetime

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
@@ -138,6 +138,7 @@ def notice_payload(
             t1=lv.t1,
             velocity=lv.velocity,
             order_rate=lv.order_rate,
+            cycle_days=lv.order_cycle_days,
             today=notice.at.astimezone(tz).date(),
             lead_time_days=lead,
             min_order_qty=item.min_order_qty if item else 1,
@@ -230,9 +231,8 @@ class RouteTable:
     def routes(self) -> tuple[Route, ...]:
         return self.settings.routes
 
-    def _message(
-        self, notice: Notice, item: Item | None, route: Route, channel: str
-    ) -> OutgoingMessage:
+    def _message(self, notice: Notice, item: Item | None, route: Route) -> OutgoingMessage:
+        """The route's message (``route`` gives each channel its own idempotency key)."""
         rendered = render(notice, item, route.lang)
         breaks = self.settings.price_breaks(item) if item and self.settings.price_breaks else ()
         payload = notice_payload(
@@ -253,7 +253,7 @@ class RouteTable:
             title=rendered.title,
             text=rendered.text,
             markdown=rendered.markdown,
-            idempotency_key=f"{notice.idempotency_key}|{channel}",
+            idempotency_key=notice.idempotency_key,
             tier=notice.tier.name,
             kind=notice.kind.value,
             payload=payload,
@@ -266,8 +266,10 @@ class RouteTable:
         for route in self.settings.routes:
             if not route.matches(notice, item):
                 continue
+            # The text and payload are the route's, not the channel's: render them once.
+            rendered = self._message(notice, item, route)
             for channel in route.channels:
-                message = self._message(notice, item, route, channel)
+                message = replace(rendered, idempotency_key=f"{notice.idempotency_key}|{channel}")
                 previous = out.get(channel)
                 # Two routes on one channel: the one that may speak now (no quiet hours) wins.
                 if previous is None or (previous.not_before and not message.not_before):

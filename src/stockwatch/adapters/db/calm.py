@@ -1,274 +1,195 @@
-"""The batched evaluator's shortcut: store a calm reading without decoding the alert state.
+"""The batched evaluator's shortcut: the database classifies and stores calm readings itself.
 
-In a poll cycle nearly every item is calm — phase OK, its reading above T1 — and the state
-machine does nothing for it but remember the reading (``core.alerting.ok_step``). Decoding,
-evaluating and re-encoding 70,000 JSON states to learn that costs seconds, so:
+In a poll cycle about 95 % of the items are calm — phase OK, their one new reading above T1
+without a sharp drop — and the state machine does nothing for them but remember the reading
+(``core.alerting.ok_step``). Loading those readings and states into Python to learn that cost
+seconds per 70,000 SKUs, so ``store_calm`` does it in one statement per batch:
 
-* ``calm_candidates`` reads, in one query per chunk, each item's pending readings beside the few
-  plain state columns that say whether it can be calm (phase, tier, version, last available);
-  an item with more than one pending reading, a failed read, an inactive offer, a state in any
-  other phase or an open purchase order goes to the full path.
-* the service decides with ``core.alerting.stays_ok``;
-* ``save_calm`` writes ``ok_step`` for the whole chunk in one statement: the JSON state is
-  patched in SQL (``json_set`` on SQLite, ``jsonb ||`` on PostgreSQL) under the same per-item
-  version check as every other save, so a worker that evaluated the item first wins and this
-  one drops only that item.
+* the candidates: each key's unevaluated readings (newer than its state's last reading), its
+  state's plain columns, its open purchase orders and its newest active stored levels, joined
+  in SQL; the rule is ``core.alerting.stays_ok`` with its numbers passed in (``calm_bounds``
+  per key from the evaluator's fallback levels, ``drop_factor``);
+* the save touches the plain columns only: for a state in phase OK with no failed read since
+  its last good one (``failed_reads = 0``) and an active offer, ``ok_step`` changes nothing but
+  the last reading, the last position and the version (a hypothesis property in
+  tests/unit/test_alerting.py), and those are the columns ``version``, ``last_reading_at`` and
+  ``available``, which ``codec.state_from_row`` lays over the JSON. Patching the JSON in SQL
+  cost half of the statement on PostgreSQL (parse, merge, print: 2-3 s a cycle). The version
+  check is per item, like every other save: a worker that evaluated the item first wins, and
+  only that item is left out. An item without a state gets the default state's JSON;
+* the items' early re-reads are cleared for the keys saved (``ok_step`` leaves nothing pending).
+
+Everything else — a breach, a second pending reading, a failed read now or before, an inactive
+offer now or before, a purchase order, no levels — is left untouched for the state machine.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from stockwatch.adapters.db import tables as t
-from stockwatch.adapters.db.batch import among, chunks
 from stockwatch.adapters.db.codec import aware_time, sqlite_time, state_to_json
-from stockwatch.core.model import AlertState, ItemKey, Phase, Tier, TierLevels
+from stockwatch.core.model import AlertState, ItemKey
 from stockwatch.core.purchasing import OPEN_STATUSES
-from stockwatch.ports import CalmCandidate
+from stockwatch.ports import CalmRule
 
-_OK = (Phase.OK.value, Tier.OK.name)
+_OPEN = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES))  # enum values, not input
 
+# A state that was never saved: the defaults (the columns carry the reading and version 1).
+_NEW_STATE = json.dumps(state_to_json(AlertState()))
 
-def calm_candidates(
-    conn: Connection, keys: Sequence[ItemKey]
-) -> tuple[list[CalmCandidate], list[ItemKey]]:
-    po = t.purchase_orders
-    by_text = {str(k): k for k in keys}
-    calm: list[CalmCandidate] = []
-    others: list[ItemKey] = []
-    for part in chunks(list(by_text)):
-        ordered = {
-            row[0]
-            for row in conn.execute(
-                select(po.c.item_key)
-                .distinct()
-                .where(
-                    among(conn, po.c.item_key, part),
-                    po.c.status.in_([x.value for x in OPEN_STATUSES]),
-                )
-            )
-        }
-        rows = _pending(conn, part)
-        count: dict[str, int] = {}
-        for row in rows:
-            count[row[0]] = count.get(row[0], 0) + 1
-        for (
-            text,
-            observed,
-            on_hand,
-            committed,
-            transit,
-            status,
-            version,
-            phase,
-            tier,
-            avail,
-        ) in rows:
-            if (
-                count[text] == 1
-                and on_hand is not None
-                and status == "active"
-                and (version is None or (phase, tier) == _OK)
-                and text not in ordered
-            ):
-                calm.append(
-                    CalmCandidate(
-                        by_text[text],
-                        version or 0,
-                        avail,
-                        _utc(observed),
-                        on_hand,
-                        committed,
-                        transit,
-                    )
-                )
-            elif count[text] > 0:
-                count[text] = 0  # listed once, whatever its number of readings
-                others.append(by_text[text])
-    return calm, others
+# The saved state is calm and ok_step would change only the columns (see above). Its offer
+# status is read from the JSON text as stockwatch writes it: json.dumps (and PostgreSQL's jsonb
+# output) put a space after the colon, SQLite's json functions (older versions of this shortcut)
+# none. A state written any other way only misses the shortcut; the pattern cannot occur inside
+# another value (a quote in a JSON string is escaped).
+_STATE_CALM = """(s.item_key IS NULL OR (s.phase = 'ok' AND s.tier = 'OK' AND s.failed_reads = 0
+       AND (s.state LIKE '%"offer_status": "active"%'
+            OR s.state LIKE '%"offer_status":"active"%')))"""
 
+# Which stored levels win over the rule's: the newest active version, as
+# codec.levels_from_row reads it (T3 ≤ 0 is disabled: every stock figure is calm).
+_LEVELS_CALM = """CASE
+    WHEN th.t1 IS NOT NULL THEN th.t3 <= 0 OR (c_position > th.t1 AND c_shelf > th.t3)
+    ELSE g.known = 1 AND (g.pos IS NULL OR (c_position > g.pos AND c_shelf > g.shelf))
+  END"""
+# A sharp drop sends a notice: position ≤ last position × factor, the last one above 0.
+_NO_DROP = """(:factor IS NULL OR s.available IS NULL OR s.available <= 0
+       OR c_position > s.available * :factor)"""
 
-def _utc(value: Any) -> datetime:
-    """The reading's time as UTCDateTime returns it (aware, UTC), from either driver."""
-    if isinstance(value, str):  # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" in UTC
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    assert isinstance(value, datetime)
-    return value.astimezone(UTC)
+_POSITION = "(r.on_hand - r.committed + r.in_transit)"
+_SHELF = "(r.on_hand - r.committed)"
 
-
-# The same "pending" as batch.pending_readings (newer than the state's last reading), as plain
-# tuples: SQLAlchemy's per-row processing cost more than the query at 70,000 rows.
-_SQLITE_PENDING = """
-SELECT r.item_key, r.observed_at, r.on_hand, r.committed, r.in_transit, r.offer_status,
-       s.version, s.phase, s.tier, s.available
-FROM readings AS r LEFT JOIN alert_states AS s ON s.item_key = r.item_key
-WHERE r.item_key IN (SELECT value FROM json_each(?))
-  AND (s.last_reading_at IS NULL OR r.observed_at > s.last_reading_at)
-"""
-# On PostgreSQL driven from the keys, one index range per item: for "item_key = ANY(500
-# keys)" the planner scanned the whole readings table once per batch.
-_PG_PENDING = """
-SELECT k.key, r.observed_at, r.on_hand, r.committed, r.in_transit, r.offer_status,
-       s.version, s.phase, s.tier, s.available
-FROM unnest(%(keys)s::text[]) AS k(key)
-LEFT JOIN alert_states AS s ON s.item_key = k.key
-JOIN LATERAL (
-    SELECT observed_at, on_hand, committed, in_transit, offer_status FROM readings
-    WHERE readings.item_key = k.key
-      AND readings.observed_at > COALESCE(s.last_reading_at, '-infinity'::timestamptz)
-) AS r ON true
-"""
-
-
-def _pending(conn: Connection, keys: Sequence[str]) -> Sequence[Any]:
-    if conn.dialect.name == "postgresql":
-        return conn.exec_driver_sql(_PG_PENDING, {"keys": list(keys)}).all()
-    return conn.exec_driver_sql(_SQLITE_PENDING, (json.dumps(list(keys)),)).all()
-
-
-def tier_levels_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
-    th = t.thresholds
-    newest: dict[str, tuple[int, TierLevels]] = {}
-    for part in chunks([str(k) for k in keys]):
-        rows = conn.execute(
-            select(th.c.item_key, th.c.version, th.c.t1, th.c.t2, th.c.t3, th.c.velocity).where(
-                among(conn, th.c.item_key, part), t.status_is("active")
-            )
-        )
-        for row in rows:
-            seen = newest.get(row.item_key)
-            if seen is None or row.version > seen[0]:
-                # Same rule as codec.levels_from_row: T3 ≤ 0 is a disabled item.
-                levels = (
-                    TierLevels.off()
-                    if row.t3 <= 0
-                    else TierLevels(row.t1, row.t2, row.t3, float(row.velocity))
-                )
-                newest[row.item_key] = (row.version, levels)
-    return {ItemKey.parse(k): levels for k, (_, levels) in newest.items()}
-
-
-def save_calm(conn: Connection, calm: Sequence[CalmCandidate], now: datetime) -> set[ItemKey]:
-    won: set[str] = set()
-    for part in chunks(calm):
-        fresh = [c for c in part if c.version == 0]
-        known = [c for c in part if c.version != 0]
-        if conn.dialect.name == "postgresql":
-            won |= _pg_insert(conn, fresh, now) if fresh else set()
-            won |= _pg_update(conn, known, now) if known else set()
-        else:
-            won |= _sqlite_insert(conn, fresh, now) if fresh else set()
-            won |= _sqlite_update(conn, known, now) if known else set()
-    by_text = {str(c.key): c.key for c in calm}
-    return {by_text[k] for k in won}
-
-
-def _first_state(c: CalmCandidate) -> str:
-    """``ok_step`` of the empty state, as the JSON the full path would have saved."""
-    state = AlertState(last_reading_at=c.observed_at, last_available=c.position, version=1)
-    return json.dumps(state_to_json(state))
-
-
-# What ok_step changes in a saved state, beside the plain columns.
-_SQLITE_PATCH = (
-    "json_set(state, '$.phase', 'ok', '$.tier', 'OK', '$.since', NULL,"
-    " '$.breach_readings', 0, '$.failed_reads', 0, '$.first_failed_at', NULL,"
-    " '$.stale_notified', json('false'), '$.offer_status', 'active',"
-    " '$.last_reading_at', g.iso, '$.last_available', g.available, '$.version', g.v + 1)"
-)
-_PG_PATCH = (
-    "(s.state::jsonb || jsonb_build_object('phase', 'ok', 'tier', 'OK', 'since', NULL::text,"
-    " 'breach_readings', 0, 'failed_reads', 0, 'first_failed_at', NULL::text,"
-    " 'stale_notified', false, 'offer_status', 'active', 'last_reading_at', g.iso,"
-    " 'last_available', g.available, 'version', g.v + 1))::json"
-)
-
-_SQLITE_INSERT = """
+_SQLITE_STORE = f"""
 INSERT INTO alert_states (item_key, phase, tier, state, version, updated_at, last_reading_at,
                           tier_rank, available, failed_reads)
-SELECT value->>0, 'ok', 'OK', value->>1, 1, ?, value->>2, 0, value->>3, 0 FROM json_each(?)
+SELECT c.k, 'ok', 'OK', :new_state, c.version + 1, :now, c.observed_at, 0, c.position, 0
+FROM (
+    SELECT g.k AS k, coalesce(s.version, 0) AS version, r.observed_at AS observed_at,
+           {_POSITION} AS position
+    FROM (SELECT value->>0 AS k, value->>1 AS known, value->>2 AS pos, value->>3 AS shelf
+          FROM json_each(:rules)) AS g
+    LEFT JOIN alert_states AS s ON s.item_key = g.k
+    JOIN readings AS r ON r.item_key = g.k AND r.observed_at > coalesce(s.last_reading_at, '')
+    LEFT JOIN thresholds AS th ON th.item_key = g.k AND th.status = 'active'
+         AND th.version = (SELECT max(version) FROM thresholds AS v
+                           WHERE v.item_key = g.k AND v.status = 'active')
+    WHERE {_STATE_CALM}
+      AND r.on_hand IS NOT NULL AND r.offer_status = 'active' AND r.in_transit >= 0
+      AND NOT EXISTS (SELECT 1 FROM readings AS later WHERE later.item_key = g.k
+                      AND later.observed_at > coalesce(s.last_reading_at, '')
+                      AND later.id <> r.id)
+      AND NOT EXISTS (SELECT 1 FROM purchase_orders AS po
+                      WHERE po.item_key = g.k AND po.status IN ({_OPEN}))
+      AND {_LEVELS_CALM.replace("c_position", _POSITION).replace("c_shelf", _SHELF)}
+      AND {_NO_DROP.replace("c_position", _POSITION)}
+) AS c
 WHERE true
-ON CONFLICT (item_key) DO NOTHING
+ON CONFLICT (item_key) DO UPDATE
+SET version = excluded.version, updated_at = excluded.updated_at,
+    last_reading_at = excluded.last_reading_at, available = excluded.available
+WHERE alert_states.version = excluded.version - 1
 RETURNING item_key
 """
 
-_SQLITE_UPDATE = f"""
-UPDATE alert_states
-SET phase = 'ok', tier = 'OK', version = g.v + 1, last_reading_at = g.last,
-    available = g.available, failed_reads = 0, updated_at = ?, state = {_SQLITE_PATCH}
-FROM (SELECT value->>0 AS k, value->>1 AS v, value->>2 AS last, value->>3 AS iso,
-             value->>4 AS available FROM json_each(?)) AS g
-WHERE alert_states.item_key = g.k AND alert_states.version = g.v
-RETURNING item_key
+_SQLITE_CLEAR_POLLS = """
+UPDATE items SET next_poll_at = NULL
+WHERE next_poll_at IS NOT NULL AND "key" IN (SELECT value FROM json_each(?))
 """
 
-_PG_INSERT = """
-INSERT INTO alert_states (item_key, phase, tier, state, version, updated_at, last_reading_at,
-                          tier_rank, available, failed_reads)
-SELECT g.k, 'ok', 'OK', g.state::json, 1, %(now)s, g.last, 0, g.available, 0
-FROM unnest(%(k)s::text[], %(state)s::text[], %(last)s::timestamptz[], %(available)s::int[])
-     AS g(k, state, last, available)
-ON CONFLICT (item_key) DO NOTHING
-RETURNING item_key
+# Driven from the keys: one index range of readings per item (for "item_key = ANY(keys)" the
+# planner scanned the whole readings table once per batch), and one statement does it all.
+_PG_STORE = f"""
+WITH g AS (
+    SELECT g.k, g.known::int AS known, g.pos, g.shelf
+    FROM unnest(%(k)s::text[], %(known)s::bool[], %(pos)s::int[], %(shelf)s::int[])
+         AS g(k, known, pos, shelf)
+), c AS (
+    SELECT g.k, s.version, r.observed_at, r.position
+    FROM g
+    LEFT JOIN alert_states AS s ON s.item_key = g.k
+    JOIN LATERAL (
+        SELECT r.observed_at, r.on_hand, r.in_transit, r.offer_status,
+               {_POSITION} AS position, {_SHELF} AS shelf, count(*) OVER () AS pending
+        FROM readings AS r
+        WHERE r.item_key = g.k
+          AND r.observed_at > coalesce(s.last_reading_at, '-infinity'::timestamptz)
+    ) AS r ON r.pending = 1
+    LEFT JOIN LATERAL (
+        SELECT t1, t3 FROM thresholds AS v WHERE v.item_key = g.k AND v.status = 'active'
+        ORDER BY v.version DESC LIMIT 1
+    ) AS th ON true
+    WHERE {_STATE_CALM.replace("s.state LIKE", "s.state::text LIKE").replace("%", "%%")}
+      AND r.on_hand IS NOT NULL AND r.offer_status = 'active' AND r.in_transit >= 0
+      AND NOT EXISTS (SELECT 1 FROM purchase_orders AS po
+                      WHERE po.item_key = g.k AND po.status IN ({_OPEN}))
+      AND {_LEVELS_CALM.replace("c_position", "r.position").replace("c_shelf", "r.shelf")}
+      AND {_NO_DROP.replace(":factor", "%(factor)s::float8").replace("c_position", "r.position")}
+), saved AS (
+    UPDATE alert_states AS a
+    SET version = c.version + 1, last_reading_at = c.observed_at, available = c.position,
+        updated_at = %(now)s
+    FROM c
+    WHERE c.version IS NOT NULL AND a.item_key = c.k AND a.version = c.version
+    RETURNING a.item_key
+), created AS (
+    INSERT INTO alert_states (item_key, phase, tier, state, version, updated_at,
+                              last_reading_at, tier_rank, available, failed_reads)
+    SELECT c.k, 'ok', 'OK', %(new_state)s::json, 1, %(now)s, c.observed_at, 0, c.position, 0
+    FROM c WHERE c.version IS NULL
+    ON CONFLICT (item_key) DO NOTHING
+    RETURNING item_key
+), won AS (
+    SELECT item_key FROM saved UNION ALL SELECT item_key FROM created
+), polls AS (
+    UPDATE items SET next_poll_at = NULL FROM won
+    WHERE items.key = won.item_key AND items.next_poll_at IS NOT NULL
+)
+SELECT item_key FROM won
 """
 
-_PG_UPDATE = f"""
-UPDATE alert_states AS s
-SET phase = 'ok', tier = 'OK', version = g.v + 1, last_reading_at = g.last,
-    available = g.available, failed_reads = 0, updated_at = %(now)s, state = {_PG_PATCH}
-FROM unnest(%(k)s::text[], %(v)s::int[], %(last)s::timestamptz[], %(iso)s::text[],
-            %(available)s::int[]) AS g(k, v, last, iso, available)
-WHERE s.item_key = g.k AND s.version = g.v
-RETURNING s.item_key
-"""
+
+def store_calm(
+    conn: Connection, rules: Sequence[CalmRule], factor: float | None, now: datetime
+) -> set[ItemKey]:
+    """``Transaction.store_calm``: one statement for the rules given (a batch)."""
+    unique = {str(r.key): r for r in rules}  # a key twice would make the upsert touch it twice
+    if not unique:
+        return set()
+    if conn.dialect.name == "postgresql":
+        won = _returned(
+            conn,
+            _PG_STORE,
+            {
+                "k": list(unique),
+                "known": [r.known for r in unique.values()],
+                "pos": [None if r.bounds is None else r.bounds[0] for r in unique.values()],
+                "shelf": [None if r.bounds is None else r.bounds[1] for r in unique.values()],
+                "factor": factor,
+                "new_state": _NEW_STATE,
+                "now": aware_time(now),
+            },
+        )
+    else:
+        spec = [[k, int(r.known), *(r.bounds or (None, None))] for k, r in unique.items()]
+        won = _returned(
+            conn,
+            _SQLITE_STORE,
+            {
+                "rules": json.dumps(spec),
+                "factor": factor,
+                "new_state": _NEW_STATE,
+                "now": sqlite_time(now),
+            },
+        )
+        if won:
+            conn.exec_driver_sql(_SQLITE_CLEAR_POLLS, (json.dumps(won),))
+    return {unique[k].key for k in won}
 
 
-def _returned(conn: Connection, sql: str, params: Any) -> set[str]:
-    return {row[0] for row in conn.exec_driver_sql(sql, params)}
-
-
-def _sqlite_insert(conn: Connection, fresh: Sequence[CalmCandidate], now: datetime) -> set[str]:
-    given = [[str(c.key), _first_state(c), sqlite_time(c.observed_at), c.position] for c in fresh]
-    return _returned(conn, _SQLITE_INSERT, (sqlite_time(now), json.dumps(given)))
-
-
-def _sqlite_update(conn: Connection, known: Sequence[CalmCandidate], now: datetime) -> set[str]:
-    given = [
-        [
-            str(c.key),
-            c.version,
-            sqlite_time(c.observed_at),
-            c.observed_at.isoformat(),
-            c.position,
-        ]
-        for c in known
-    ]
-    return _returned(conn, _SQLITE_UPDATE, (sqlite_time(now), json.dumps(given)))
-
-
-def _pg_insert(conn: Connection, fresh: Sequence[CalmCandidate], now: datetime) -> set[str]:
-    params = {
-        "now": aware_time(now),
-        "k": [str(c.key) for c in fresh],
-        "state": [_first_state(c) for c in fresh],
-        "last": [c.observed_at for c in fresh],
-        "available": [c.position for c in fresh],
-    }
-    return _returned(conn, _PG_INSERT, params)
-
-
-def _pg_update(conn: Connection, known: Sequence[CalmCandidate], now: datetime) -> set[str]:
-    params = {
-        "now": aware_time(now),
-        "k": [str(c.key) for c in known],
-        "v": [c.version for c in known],
-        "last": [c.observed_at for c in known],
-        "iso": [c.observed_at.isoformat() for c in known],
-        "available": [c.position for c in known],
-    }
-    return _returned(conn, _PG_UPDATE, params)
+def _returned(conn: Connection, sql: str, params: dict[str, Any]) -> list[str]:
+    return [row[0] for row in conn.exec_driver_sql(sql, params)]

@@ -6,6 +6,7 @@ import json
 import math
 import struct
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -97,6 +98,29 @@ def state_from_json(data: dict[str, Any]) -> AlertState:
         last_reading_at=_parse_time(data.get("last_reading_at")),
         last_available=data.get("last_available"),
         version=int(data.get("version", 0)),
+    )
+
+
+def state_from_row(
+    data: dict[str, Any],
+    version: int,
+    last_reading_at: datetime | None,
+    available: int | None,
+) -> AlertState:
+    """Return a saved alert state: its JSON, overlaid with the plain columns that are newer.
+
+    The batched evaluator's calm shortcut (adapters/db/calm.py) stores a calm reading by
+    updating only the columns ``version``, ``last_reading_at`` and ``available`` (the state's
+    ``last_available``): for a state it picks, that is all ``core.alerting.ok_step`` changes,
+    and rewriting the JSON cost more than the rest of the statement. Every other save writes
+    the JSON and the columns together, so the columns are never older than the JSON.
+    """
+    state = state_from_json(data)
+    return replace(
+        state,
+        version=version,
+        last_reading_at=state.last_reading_at if last_reading_at is None else last_reading_at,
+        last_available=state.last_available if available is None else available,
     )
 
 

@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from stockwatch.adapters.db import tables as t
-from stockwatch.adapters.db.codec import item_from_row, state_from_json
+from stockwatch.adapters.db.codec import item_from_row, state_from_row
 from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.adapters.db.tier_counts import tier_counts
 from stockwatch.core.model import AlertState, Item
@@ -276,6 +276,7 @@ class SqlOverview:
                 i,
                 s.c.state,
                 s.c.version,
+                s.c.last_reading_at,
                 func.coalesce(s.c.tier_rank, 0).label("rank"),
                 s.c.available,
                 latest.label("reading_id"),
@@ -337,7 +338,7 @@ class SqlOverview:
             reading = readings.get(key)
             state = None
             if row.state is not None:
-                state = state_from_json(row.state)
+                state = state_from_row(row.state, row.version, row.last_reading_at, row.available)
             available = row.available
             if available is None and reading is not None:
                 available = reading.on_hand - reading.committed + reading.in_transit

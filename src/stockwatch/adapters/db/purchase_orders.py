@@ -17,6 +17,7 @@ from stockwatch.adapters.db.tables import (
     alert_states,
     purchase_orders,
     replenishment_tasks,
+    status_is,
     thresholds,
     unmatched_purchase_lines,
 )
@@ -129,7 +130,7 @@ def _still_short(conn: Connection, order: PurchaseOrder) -> bool:
     ).scalar()
     t1 = conn.execute(
         select(thresholds.c.t1)
-        .where(thresholds.c.item_key == str(order.key), thresholds.c.status == "active")
+        .where(thresholds.c.item_key == str(order.key), status_is("active"))
         .order_by(thresholds.c.version.desc())
         .limit(1)
     ).scalar()

@@ -8,7 +8,6 @@ keys are unique, a replayed evaluation sends nothing twice.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from stockwatch.adapters.db.codec import (
     reading_from_row,
     reading_to_row,
     sqlite_time,
-    state_from_json,
+    state_from_row,
 )
 from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.adapters.db.outbox import SqlOutbox
@@ -47,7 +46,7 @@ from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
-    CalmCandidate,
+    CalmRule,
     OutboxBacklog,
     OutboxEntry,
     OutgoingMessage,
@@ -96,14 +95,15 @@ class SqlTransaction:
         return item_from_row(row) if row else None
 
     def alert_state(self, key: ItemKey) -> AlertState:
+        s = t.alert_states
         row = self.conn.execute(
-            select(t.alert_states.c.state, t.alert_states.c.version).where(
-                t.alert_states.c.item_key == str(key)
+            select(s.c.state, s.c.version, s.c.last_reading_at, s.c.available).where(
+                s.c.item_key == str(key)
             )
         ).first()
         if row is None:
             return AlertState()
-        return dataclasses.replace(state_from_json(row.state), version=row.version)
+        return state_from_row(row.state, row.version, row.last_reading_at, row.available)
 
     def save_alert_state(
         self, key: ItemKey, state: AlertState, expected_version: int, now: datetime
@@ -213,14 +213,10 @@ class SqlTransaction:
     ) -> int:
         return SqlOutbox(self.conn.engine).enqueue_many(self.conn, batches, now)
 
-    def calm_candidates(self, keys: Sequence[ItemKey]) -> tuple[list[CalmCandidate], list[ItemKey]]:
-        return calm.calm_candidates(self.conn, keys)
-
-    def tier_levels_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
-        return calm.tier_levels_of(self.conn, keys)
-
-    def save_calm(self, candidates: Sequence[CalmCandidate], now: datetime) -> set[ItemKey]:
-        return calm.save_calm(self.conn, candidates, now)
+    def store_calm(
+        self, rules: Sequence[CalmRule], drop_factor: float | None, now: datetime
+    ) -> set[ItemKey]:
+        return calm.store_calm(self.conn, rules, drop_factor, now)
 
     def open_orders_of(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[PurchaseOrder]]:
         return batch.open_orders_of(self.conn, keys)
@@ -591,10 +587,12 @@ class SqlStore:
     def alert_states(self) -> dict[ItemKey, AlertState]:
         s = t.alert_states
         with self._read() as conn:
-            rows = conn.execute(select(s.c.item_key, s.c.state, s.c.version))
+            rows = conn.execute(
+                select(s.c.item_key, s.c.state, s.c.version, s.c.last_reading_at, s.c.available)
+            )
             return {
-                ItemKey.parse(r.item_key): dataclasses.replace(
-                    state_from_json(r.state), version=r.version
+                ItemKey.parse(r.item_key): state_from_row(
+                    r.state, r.version, r.last_reading_at, r.available
                 )
                 for r in rows
             }

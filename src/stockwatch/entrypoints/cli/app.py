@@ -28,7 +28,7 @@ from stockwatch.config.settings import Config, ConfigError, find_config, load_co
 from stockwatch.core.messages import check_lang, format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
 from stockwatch.core.note_text import note_text, step_text
-from stockwatch.core.row_text import row_problem_text
+from stockwatch.core.row_text import file_problem_text, row_problem_text
 from stockwatch.entrypoints.cli.common import (
     ROOT_LANG_HELP,
     ConfigOpt,
@@ -294,7 +294,7 @@ def _catalog(config: Config, day: date, items: Path | None, sales: Path | None) 
     try:
         return load_catalog(config, day, items, sales)
     except FileFormatError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(file_problem_text(str(exc), shown_lang())) from None
 
 
 def report_unknown_columns(columns: list[tuple[Path, str]], lang: str) -> None:
@@ -353,7 +353,7 @@ def check(
     try:
         snapshot = read_stock(stock, now)
     except FileFormatError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(file_problem_text(str(exc), shown_lang())) from None
     skipped = [*catalog.skipped, *((snapshot.path, p) for p in snapshot.problems)]
     if catalog.items:
         unknown = sorted({str(r.key) for r in snapshot.rows if r.key not in catalog.items})
@@ -634,9 +634,14 @@ def _print_explanation(
     out.print(f"[bold]{t('result', lang)}{t('colon', lang)}[/]{result}")
     # The item's own lead time (items file) wins over the configured default, as in the math.
     lead = item_lead if item_lead is not None else policy.lead_time_days
+    target = (
+        f"fill_rate={policy.fill_rate} order_cycle_days={policy.order_cycle_days:g}"
+        if policy.fill_rate is not None
+        else f"service_level={policy.service_level}"
+    )
     out.print(
-        f"{t('policy', lang)}{t('colon', lang)}service_level={policy.service_level} "
-        f"lead_time_days={lead:g} window_days={policy.window_days}",
+        f"{t('policy', lang)}{t('colon', lang)}{target} lead_time_days={lead:g} "
+        f"window_days={policy.window_days}",
         highlight=False,
     )
 

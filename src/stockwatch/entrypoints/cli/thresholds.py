@@ -21,7 +21,7 @@ from stockwatch.core.audit import AuditAction
 from stockwatch.core.leadtime import LearnedLeadTime
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.note_text import note_text
-from stockwatch.core.row_text import row_place_text, row_problem_text
+from stockwatch.core.row_text import file_problem_text, row_place_text, row_problem_text
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     DbOpt,
@@ -29,6 +29,7 @@ from stockwatch.entrypoints.cli.common import (
     err,
     fail_with,
     out,
+    shown_lang,
 )
 from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.entrypoints.cli.common import setup as _setup
@@ -149,7 +150,7 @@ def _catalogue(cfg: Config, items_path: Path | None, language: str) -> dict[Item
     try:
         loaded = read_items(path)
     except FileFormatError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(file_problem_text(str(exc), shown_lang())) from None
     for problem in loaded.problems:
         why = row_problem_text(problem.message, language)
         err.print(f"  {path}:{problem.line}: {why}", highlight=False)
@@ -182,7 +183,7 @@ def sales_import(
     try:
         parsed = read_sales_file(file, known, ZoneInfo(cfg.model.general.timezone))
     except FileFormatError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(file_problem_text(str(exc), shown_lang())) from None
     for column in parsed.unknown_columns:
         err.print(escape(t("unknown_column", language, path=file, column=column)), highlight=False)
     earlier = store.imported(parsed.sha256)
