@@ -13,7 +13,16 @@ from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
-from stockwatch.core.model import AlertState, Basis, ItemKey, Phase, Tier, TierLevels
+from stockwatch.core.model import (
+    AlertState,
+    Basis,
+    ItemKey,
+    Phase,
+    Reading,
+    ReadingSource,
+    Tier,
+    TierLevels,
+)
 from stockwatch.core.purchasing import OrderStatus, PurchaseOrder, UnmatchedLine
 from stockwatch.ports import NewThreshold, ThresholdStatus
 from stockwatch.service.purchasing import OrderError, PurchaseOrders
@@ -169,12 +178,15 @@ def test_unmatched_1688_lines_are_kept_for_the_merchant_until_a_pull_matches_the
     assert [x.ref for x in store.unmatched()] == ["1688:41:1"]
 
 
-def at_position(engine: Engine, available: int, t1: int) -> None:
-    """Give the item active levels and an evaluated state at ``available`` (the position)."""
+def at_position(engine: Engine, shelf: int, t1: int) -> None:
+    """Give the item active levels, a reading of ``shelf`` units on the shelf and a state
+    evaluated on it with the orders open now (the position)."""
     levels = TierLevels(t1, t1 // 2, t1 // 4, 10.0, Basis("fixed", (), (), ()))
     SqlThresholdStore(engine).save([NewThreshold(str(KEY), levels, ThresholdStatus.ACTIVE)], T0)
-    state = AlertState(phase=Phase.FIRING, tier=Tier.T1, last_available=available)
+    SqlStore(engine).add_readings([Reading(KEY, T0, ReadingSource.POLL, shelf)], T0)
     with SqlStore(engine).transaction() as tx:
+        position = shelf + sum(o.open_quantity for o in tx.open_orders(KEY))
+        state = AlertState(phase=Phase.FIRING, tier=Tier.T1, last_available=position)
         assert tx.save_alert_state(KEY, state, 0, T0)
         tx.commit()
 
@@ -185,7 +197,7 @@ def test_receiving_too_little_puts_the_task_back_on_the_purchase_list(engine: En
     task_id = open_task(engine)
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
     po = orders.place(T0, task_id=task_id, quantity=30)
-    at_position(engine, available=40, t1=100)  # 10 on the shelf + 30 on order
+    at_position(engine, shelf=10, t1=100)  # 10 on the shelf + 30 on order
     orders.receive(po.id or 0, T0 + 5 * DAY)
     [task] = SqlTaskStore(engine).list()
     assert (task.id, task.status, task.closed_at) == (task_id, "open", None)
@@ -195,7 +207,7 @@ def test_receiving_enough_closes_the_task(engine: Engine) -> None:
     task_id = open_task(engine)
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
     po = orders.place(T0, task_id=task_id, quantity=120)
-    at_position(engine, available=130, t1=100)
+    at_position(engine, shelf=10, t1=100)
     orders.receive(po.id or 0, T0 + 5 * DAY)
     [task] = SqlTaskStore(engine).list(None)
     assert (task.status, task.close_reason) == ("closed", "received")
@@ -205,7 +217,21 @@ def test_cancelling_an_order_the_item_needs_reopens_its_task(engine: Engine) -> 
     task_id = open_task(engine)
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
     po = orders.place(T0, task_id=task_id, quantity=120)
-    at_position(engine, available=130, t1=100)  # 10 on the shelf + 120 on order
+    at_position(engine, shelf=10, t1=100)  # 10 on the shelf + 120 on order
     orders.cancel(po.id or 0, T0 + DAY)
     [task] = SqlTaskStore(engine).list()
     assert (task.id, task.status) == (task_id, "open")
+
+
+def test_an_order_placed_after_the_last_evaluation_counts_when_it_is_received(
+    engine: Engine,
+) -> None:
+    # Regression: the position after a receipt came from the last evaluation, which had not
+    # seen the order placed since; the task reopened though 10 on the shelf + 80 clears T1 50.
+    task_id = open_task(engine)
+    orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
+    at_position(engine, shelf=10, t1=50)
+    po = orders.place(T0 + DAY, task_id=task_id, quantity=80)
+    orders.receive(po.id or 0, T0 + 5 * DAY)
+    [task] = SqlTaskStore(engine).list(None)
+    assert (task.status, task.close_reason) == ("closed", "received")

@@ -1,8 +1,10 @@
 """The replenishment loop end to end: the daemon (``stockwatch run``'s ``Daemon``) polls the
 1688 simulator on a clock the test moves by days. A T2 alert opens a task; the task is marked
 ordered over the API; the supplier is late: a late-supplier notice, then OUT on an empty shelf
-with the goods on the way (the notice says when they are due); the goods are received, which
-closes the task; after three received orders ``explain`` shows the learned lead time."""
+with the goods on the way (the notice says when they are due); the goods are received, but
+the shelf sold out while they were late and they do not clear T1, so the task goes back on the
+purchase list; a second order from it, received, closes it; after three received orders
+``explain`` shows the learned lead time."""
 
 from __future__ import annotations
 
@@ -98,19 +100,30 @@ async def _loop(web: httpx.AsyncClient, store: SqlStore, clock: OffsetClock, sim
     assert out_event.payload["on_order"] == order["quantity"]
     assert out_event.payload["due"] == due.isoformat()
     assert out_event.available == order["quantity"]  # the position counts the goods on the way
-    # The goods arrive: receipt closes the task; four days from order to goods.
+    # The goods arrive, four days from order to goods; the shelf sold out while they were late,
+    # so 32 do not clear T1 50 and the task goes back on the purchase list.
     received = await web.post(f"/api/orders/{order['id']}/receive")
     assert received.json()["status"] == "received"
     assert received.json()["lead_time_days"] == pytest.approx(4.0, abs=0.01)
+    assert [t["id"] for t in await tasks()] == [duck_task["id"]]
     sim.set_stock(DUCK_OFFER, order["quantity"])
+    await until(
+        lambda: store.readings(DUCK, limit=1)[0].reading.on_hand == order["quantity"] or None,
+        "the daemon reads the goods on the shelf",
+    )
+    # A second order from the same task, five days; receiving it closes the task.
+    again = await web.post(f"/api/tasks/{duck_task['id']}/order", json={"quantity": 40})
+    assert again.status_code == 201, again.text
+    clock.offset += 5 * DAY
+    got = await web.post(f"/api/orders/{again.json()['id']}/receive")
+    assert got.json()["lead_time_days"] == pytest.approx(5.0, abs=0.01)
     assert [t["id"] for t in await tasks()] == []
     closed = (await web.get("/api/tasks", params={"status": "closed"})).json()
     assert [(t["id"], t["close_reason"]) for t in closed] == [(duck_task["id"], "received")]
-    # Two more orders, five and six days each: enough to learn the item's lead time.
-    for days in (5, 6):
-        more = await web.post(
-            "/api/orders", json={"item": str(DUCK), "quantity": 40, "supplier": "义乌鸭厂"}
-        )
-        clock.offset += days * DAY
-        got = await web.post(f"/api/orders/{more.json()['id']}/receive")
-        assert got.json()["lead_time_days"] == pytest.approx(days, abs=0.01)
+    # A third order, six days: enough to learn the item's lead time.
+    more = await web.post(
+        "/api/orders", json={"item": str(DUCK), "quantity": 40, "supplier": "义乌鸭厂"}
+    )
+    clock.offset += 6 * DAY
+    got = await web.post(f"/api/orders/{more.json()['id']}/receive")
+    assert got.json()["lead_time_days"] == pytest.approx(6.0, abs=0.01)

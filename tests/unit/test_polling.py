@@ -195,3 +195,27 @@ def test_a_shutdown_during_the_catch_up_stops_after_the_batch_in_hand_and_keeps_
     # The other item is still unevaluated, and the next start catches it up.
     [second] = evaluator.catch_up(clock())
     assert {first.key, second.key} == {TEAPOT.key, CANDLE.key}
+
+
+def test_a_late_push_evaluated_before_a_newer_poll_never_dates_its_notice_after_the_next() -> None:
+    # Regression (test_crash flaked under load): a push observed first but received last was
+    # evaluated first, stamped with its later receive time, so the poll evaluated after it
+    # was dated earlier and the log listed the recovery before the OUT it recovered from.
+    from stockwatch.core.model import ReadingSource
+
+    store, evaluator, _, clock = _setup({})
+    out = Reading(TEAPOT.key, T0 + timedelta(minutes=1), ReadingSource.PUSH, 0)
+    back = Reading(TEAPOT.key, T0 + timedelta(minutes=2), ReadingSource.POLL, 200)
+    store.add_readings([back], T0 + timedelta(minutes=3))
+    store.add_readings([out], T0 + timedelta(minutes=10))
+    clock.advance(minutes=15)
+    notices = evaluator.catch_up(clock())
+    assert notices[0].tier is Tier.OUT
+    assert [n.at for n in notices] == sorted(n.at for n in notices)
+    times = [e.at for e in sorted(store.events(item=TEAPOT.key), key=lambda e: e.id or 0)]
+    assert len(times) >= 2 and times == sorted(times)
+    assert [(n.kind.value, n.tier) for n in notices] == [
+        ("raised", Tier.OUT),
+        ("resolved", Tier.OK),
+    ]
+    assert notices[-1].at == T0 + timedelta(minutes=10)  # not the poll's earlier receive time

@@ -161,17 +161,26 @@ def _run_readings(
     policy: AlertPolicy,
     ordered: OnOrder,
 ) -> tuple[AlertState, list[Notice], Events]:
-    """Evaluate ``pending`` in order from ``state``: the new state, its notices and log lines."""
+    """Evaluate ``pending`` in order from ``state``: the new state, its notices and log lines.
+
+    ``pending`` comes in order of observation, but a push observed first may be received
+    after a newer poll. Each reading is therefore decided at the latest of its receive time
+    and every time already decided, so the state machine's clock never runs backwards and the
+    log lists a recovery after the breach it recovers from.
+    """
     notices: list[Notice] = []
     events: Events = []
+    decided = state.last_notice_at
     for stored in pending:
+        at = stored.received_at if decided is None else max(decided, stored.received_at)
+        decided = at
         before = state
-        state, out = evaluate(state, stored.reading, levels, policy, stored.received_at, ordered)
+        state, out = evaluate(state, stored.reading, levels, policy, at, ordered)
         for notice in out:
             notices.append(notice)
             events.append((notice_event(notice), notice))
         if not out:
-            ev = _transition_event(key, before, state, stored.reading, stored.received_at)
+            ev = _transition_event(key, before, state, stored.reading, at)
             if ev is not None:
                 events.append((ev, None))
     return state, notices, events

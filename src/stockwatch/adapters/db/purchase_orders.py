@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from stockwatch.adapters.db.tables import (
-    alert_states,
     purchase_orders,
+    readings,
     replenishment_tasks,
     status_is,
     thresholds,
@@ -116,28 +116,34 @@ def _still_short(conn: Connection, order: PurchaseOrder) -> bool:
     """Whether the item's position is at or below T1 once this order is received or
     cancelled, with no other order on the way.
 
-    Receiving moves units from "on order" to the shelf, so the position the last evaluation
-    stored (which counted this order) is the position after the receipt: if it does not clear
-    T1, the goods were too few for what sells now and the item needs another order. A
-    cancellation takes what was still open out of the position. Either way the alert state
-    does not change at that moment, so no new notice would open a task for the item.
+    The position is worked out now rather than taken from the last evaluation, which may
+    predate an order placed since: the newest good reading's shelf (on hand − committed)
+    plus what is on order, counting this order's receipt as still on the way (the shelf
+    reading normally predates the goods being booked in). If it does not clear T1, the goods
+    were too few for what sells now and the item needs another order. A cancellation takes
+    what was still open out of the position. Either way the alert state does not change at
+    that moment, so no new notice would open a task for the item.
     """
     others = [o for o in open_orders(conn, order.key) if o.id != order.id]
     if others:
         return False  # another order is on its way; its task waits for it
-    available = conn.execute(
-        select(alert_states.c.available).where(alert_states.c.item_key == str(order.key))
-    ).scalar()
+    reading = conn.execute(
+        select(readings.c.on_hand, readings.c.committed, readings.c.in_transit)
+        .where(readings.c.item_key == str(order.key), readings.c.on_hand.is_not(None))
+        .order_by(readings.c.observed_at.desc(), readings.c.id.desc())
+        .limit(1)
+    ).first()
     t1 = conn.execute(
         select(thresholds.c.t1)
         .where(thresholds.c.item_key == str(order.key), status_is("active"))
         .order_by(thresholds.c.version.desc())
         .limit(1)
     ).scalar()
-    if available is None or t1 is None:
+    if reading is None or t1 is None:
         return False
-    lost = order.quantity - order.received_qty if order.status is OrderStatus.CANCELLED else 0
-    return int(available) - lost <= int(t1)
+    booked = order.received_qty if order.status is not OrderStatus.CANCELLED else 0
+    shelf = int(reading.on_hand) - int(reading.committed)
+    return shelf + max(int(reading.in_transit), booked) <= int(t1)
 
 
 def _merged(imported: PurchaseOrder, hand: PurchaseOrder) -> PurchaseOrder:
