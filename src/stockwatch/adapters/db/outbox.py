@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +25,10 @@ from stockwatch.adapters.db.tables import deliveries
 from stockwatch.ports import OutboxEntry, OutboxStatus, Outcome, OutgoingMessage
 
 
-def message_to_json(message: OutgoingMessage) -> dict[str, Any]:
+def message_to_json(
+    message: OutgoingMessage, payload: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The message as JSON-ready data (``payload`` in place of the message's own, if given)."""
     return {
         "title": message.title,
         "text": message.text,
@@ -34,7 +36,7 @@ def message_to_json(message: OutgoingMessage) -> dict[str, Any]:
         "idempotency_key": message.idempotency_key,
         "tier": message.tier,
         "kind": message.kind,
-        "payload": dict(message.payload),
+        "payload": dict(message.payload if payload is None else payload),
         "mention": message.mention,
         "not_before": message.not_before.isoformat() if message.not_before else None,
     }
@@ -59,8 +61,7 @@ def message_json(message: OutgoingMessage, payload: str | None = None) -> str:
     """``message_to_json`` as the JSON column writes it; ``payload`` given already encoded."""
     if payload is None:
         return json.dumps(message_to_json(message))
-    data = message_to_json(replace(message, payload={}))
-    text = json.dumps(data)
+    text = json.dumps(message_to_json(message, {}))
     # The payload is the only mapping in the message, and the only "{}" in its JSON text
     # outside of a string would be that one: splice the encoded payload in there.
     head, sep, tail = text.partition('"payload": {}')
@@ -122,6 +123,7 @@ class SqlOutbox:
         encoded once.
         """
         encoded: dict[int, str] = {}
+        at = event_time(conn, now)
         rows = []
         for event_id, entries in batches:
             for channel, message in entries:
@@ -134,8 +136,10 @@ class SqlOutbox:
                         event_id,
                         channel,
                         message_json(message, payload),
-                        event_time(conn, max(message.not_before or now, now)),
-                        event_time(conn, now),
+                        at
+                        if message.not_before is None or message.not_before <= now
+                        else event_time(conn, message.not_before),
+                        at,
                     ]
                 )
         if not rows:
