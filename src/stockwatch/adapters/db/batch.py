@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -87,29 +87,55 @@ def pg_array(values: Iterable[str | int | bool | None]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def among(conn: Connection, col: Any, values: Sequence[str]) -> Any:
+def among(conn: Connection, col: Any, values: Sequence[str] | None = None) -> Any:
     """``col`` is one of ``values``, as one parameter whatever their number, so the statement
     text stays the same and SQLAlchemy compiles it once: ``col = ANY(:array)`` on PostgreSQL,
     ``col IN (SELECT value FROM json_each(:json))`` on SQLite (an expanding ``IN`` list was
-    compiled again for every chunk: about 1 ms a statement, 10 statements a batch)."""
+    compiled again for every chunk: about 1 ms a statement, 10 statements a batch).
+
+    Without ``values`` the parameter ``among`` is left for the execution to give
+    (``among_value``): a statement built once serves every batch (``_cached``).
+    """
+    given = None if values is None else among_value(conn, values)
     if conn.dialect.name == "postgresql":
-        given = bindparam("among", pg_array(values), type_=String)
-        return col == any_(cast(given, ARRAY(String)))
+        return col == any_(cast(bindparam("among", given, type_=String), ARRAY(String)))
     keys = select(column("value", String)).select_from(
-        func.json_each(bindparam("among", json.dumps(list(values)), type_=String))
+        func.json_each(bindparam("among", given, type_=String))
     )
     return col.in_(keys.scalar_subquery())
+
+
+def among_value(conn: Connection, values: Sequence[str]) -> str:
+    """The ``among`` parameter for ``values``: an array literal or a JSON list."""
+    return pg_array(values) if conn.dialect.name == "postgresql" else json.dumps(list(values))
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _cached(conn: Connection, name: str, build: Callable[[], Any]) -> Any:
+    """The statement ``name`` for this dialect, built once: building a select and computing
+    its cache key cost more than running it for a batch (SQLAlchemy memoizes the key on the
+    statement object)."""
+    key = (conn.dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build()
+    return stmt
 
 
 def alert_states_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, AlertState]:
     s = t.alert_states
     out: dict[ItemKey, AlertState] = {}
+    stmt = _cached(
+        conn,
+        "alert_states_of",
+        lambda: select(
+            s.c.item_key, s.c.state, s.c.version, s.c.last_reading_at, s.c.available
+        ).where(among(conn, s.c.item_key)),
+    )
     for part in chunks([str(k) for k in keys]):
-        rows = conn.execute(
-            select(s.c.item_key, s.c.state, s.c.version, s.c.last_reading_at, s.c.available).where(
-                among(conn, s.c.item_key, part)
-            )
-        ).all()
+        rows = conn.execute(stmt, {"among": among_value(conn, part)}).all()
         for row in rows:
             state = state_from_row(row.state, row.version, row.last_reading_at, row.available)
             out[ItemKey.parse(row.item_key)] = state
@@ -186,8 +212,9 @@ _UTC_TIME = t.UTCDateTime()
 
 def items_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
     out: dict[ItemKey, Item] = {}
+    stmt = _cached(conn, "items_of", lambda: select(t.items).where(among(conn, t.items.c.key)))
     for part in chunks([str(k) for k in keys]):
-        for row in conn.execute(select(t.items).where(among(conn, t.items.c.key, part))).all():
+        for row in conn.execute(stmt, {"among": among_value(conn, part)}).all():
             out[ItemKey.parse(row.key)] = item_from_row(row)
     return out
 
@@ -195,10 +222,13 @@ def items_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
 def active_levels_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
     th = t.thresholds
     newest: dict[str, tuple[int, Any]] = {}
+    stmt = _cached(
+        conn,
+        "active_levels_of",
+        lambda: select(th).where(among(conn, th.c.item_key), t.status_is("active")),
+    )
     for part in chunks([str(k) for k in keys]):
-        rows = conn.execute(
-            select(th).where(among(conn, th.c.item_key, part), t.status_is("active"))
-        ).all()
+        rows = conn.execute(stmt, {"among": among_value(conn, part)}).all()
         for row in rows:
             seen = newest.get(row.item_key)
             if seen is None or row.version > seen[0]:
@@ -226,15 +256,20 @@ def open_orders_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, l
     """Open purchase orders per item, oldest first (``purchase_orders.open_orders`` in bulk)."""
     po = purchase_orders
     out: dict[ItemKey, list[PurchaseOrder]] = {}
-    for part in chunks([str(k) for k in keys]):
-        rows = conn.execute(
+    stmt = _cached(
+        conn,
+        "open_orders_of",
+        lambda: (
             select(po)
             .where(
-                among(conn, po.c.item_key, part),
-                po.c.status.in_([s.value for s in OPEN_STATUSES]),
+                among(conn, po.c.item_key),
+                po.c.status.in_(sorted(s.value for s in OPEN_STATUSES)),
             )
             .order_by(po.c.item_key, po.c.ordered_at, po.c.id)
-        ).all()
+        ),
+    )
+    for part in chunks([str(k) for k in keys]):
+        rows = conn.execute(stmt, {"among": among_value(conn, part)}).all()
         for row in rows:
             order = order_from_row(row._mapping)
             out.setdefault(order.key, []).append(order)
@@ -447,12 +482,17 @@ def _add_events_compiled(conn: Connection, events: Sequence[AlertEvent]) -> list
 def set_next_polls(conn: Connection, at: Mapping[ItemKey, datetime | None]) -> None:
     items = t.items
     clear = [str(k) for k, when in at.items() if when is None]
-    for part in chunks(clear):
-        conn.execute(
+    stmt = _cached(
+        conn,
+        "clear_next_polls",
+        lambda: (
             update(items)
-            .where(among(conn, items.c.key, part), items.c.next_poll_at.is_not(None))
+            .where(among(conn, items.c.key), items.c.next_poll_at.is_not(None))
             .values(next_poll_at=None)
-        )
+        ),
+    )
+    for part in chunks(clear):
+        conn.execute(stmt, {"among": among_value(conn, part)})
     timed = [(str(k), when) for k, when in at.items() if when is not None]
     if timed and conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
