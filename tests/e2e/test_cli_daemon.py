@@ -93,6 +93,22 @@ def test_events_since_without_an_offset_is_the_shops_local_time(config: Path) ->
     assert code == 0 and json.loads(output) == []
 
 
+def test_a_since_at_either_end_of_the_calendar_is_one_clear_line(config: Path) -> None:
+    # Finding 5's `since=0001-01-01`, on the command line: `events`, `audit` and `review`
+    # ended in an OverflowError traceback (year 1 in UTC+8, the review's 90-day look-back,
+    # its advice replaying days after 9999-12-31).
+    for args in (
+        ("events", "--since", "0001-01-01"),
+        ("audit", "--since", "0001-01-01"),
+        ("review", "--since", "0001-01-01"),
+        ("review", "--since", "9999-12-31"),
+    ):
+        code, output = _cli(*args, "-c", str(config))
+        assert code == 1 and "out of range" in output and "Traceback" not in output, args
+    code, output = _cli("review", "-c", str(config), "--since", "2026-01-01")
+    assert code == 0, output
+
+
 def test_status_shows_the_last_poll_and_the_outbox_backlog(config: Path) -> None:
     code, output = _cli("status", "-c", str(config), "-f", "json")
     assert code == 0

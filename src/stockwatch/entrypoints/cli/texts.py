@@ -97,6 +97,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "--since {value!r}：请用 ISO 时间或往前的一段时长，例如 24h、7d",
         "--since {value!r}: use an ISO time or a span such as 24h, 7d",
     ),
+    "since_range": (
+        "{option} {value!r}：超出范围（1970–2999 年）",
+        "{option} {value!r}: out of range (years 1970–2999)",
+    ),
     "bad_for": (
         "--for {value!r}：请用一段时长，例如 90s、30m、2h、1d",
         "--for: {error}",
