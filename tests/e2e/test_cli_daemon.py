@@ -237,7 +237,19 @@ def test_read_only_commands_do_not_create_a_data_folder(
         ("notify", "status"),
         ("review",),
         ("thresholds", "review"),
+        # still created it: the accounts' and the purchase orders' lists
+        ("audit",),
+        ("users", "list"),
+        ("tokens", "list"),
+        ("orders",),
+        ("orders", "list"),
+        ("orders", "unmatched"),
     ):
         code, output = _cli(*args)
         assert code == 0, (args, output)
+    code, output = _cli("backtest", "--lang", "en")
+    assert code == 1 and "no sales history" in output
     assert list(tmp_path.iterdir()) == []
+    # a --db that is not a URL is one clear line, not a traceback
+    code, output = _cli("outbox", "list", "--db", str(tmp_path / "x.sqlite3"), "--lang", "en")
+    assert code == 1 and "cannot open the database" in output

@@ -97,6 +97,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "--since {value!r}：请用 ISO 时间或往前的一段时长，例如 24h、7d",
         "--since {value!r}: use an ISO time or a span such as 24h, 7d",
     ),
+    "no_sales_history": (
+        "还没有销量历史：请先导入（stockwatch sales import FILE）",
+        "no sales history: import sales first (stockwatch sales import FILE)",
+    ),
     "since_range": (
         "{option} {value!r}：超出范围（1970–2999 年）",
         "{option} {value!r}: out of range (years 1970–2999)",
