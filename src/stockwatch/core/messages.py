@@ -7,6 +7,7 @@ own formats. Titles come from 1688 and are user-controlled: markdown output esca
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -133,6 +134,44 @@ def check_lang(lang: str) -> str:
 
 def tier_label(tier: Tier, lang: str = "zh-CN") -> str:
     return TIER_LABELS[check_lang(lang)][tier]
+
+
+EVENT_WORDS: dict[str, tuple[str, str]] = {
+    "raised": ("预警", "raised"),
+    "worsened": ("升级", "worsened"),
+    "reminder": ("提醒", "reminder"),
+    "dropped": ("继续下降", "dropped"),
+    "resolved": ("已恢复", "resolved"),
+    "stale": ("数据过期", "stale"),
+    "sharp_drop": ("骤降", "sharp drop"),
+    "unavailable": ("不可售", "unavailable"),
+    "late_supplier": ("供应商延迟到货", "late supplier"),
+    "transition": ("状态变化", "transition"),
+    "ack": ("已确认", "acknowledged"),
+    "snooze": ("暂停提醒", "snoozed"),
+    # alert phases
+    "ok": ("正常", "ok"),
+    "pending": ("观察中", "pending"),
+    "firing": ("预警中", "firing"),
+    "recovering": ("恢复中", "recovering"),
+}
+
+
+def event_word(word: str, lang: str = "zh-CN") -> str:
+    """Return an event kind or alert phase in ``lang`` (unknown words as they are)."""
+    pair = EVENT_WORDS.get(word)
+    if pair is None:
+        return word
+    return pair[0] if check_lang(lang) == "zh-CN" else pair[1]
+
+
+_PHASE_TIER = re.compile(r"\b(ok|pending|firing|recovering)/(OK|T1|T2|T3|OUT)\b")
+
+
+def event_detail(detail: str, lang: str = "zh-CN") -> str:
+    """Return an event's stored detail for people: a transition's ``ok/OK → pending/T2``
+    names its phases in ``lang`` (``正常/OK → 观察中/T2``); other details as they are."""
+    return _PHASE_TIER.sub(lambda m: f"{event_word(m[1], lang)}/{m[2]}", detail)
 
 
 def word(key: str, lang: str = "zh-CN") -> str:

@@ -14,7 +14,7 @@ from rich.table import Table
 from stockwatch.adapters.files import FileFormatError
 from stockwatch.config.settings import Config, ConfigError, parse_duration
 from stockwatch.core.audit import AuditAction, cli_actor
-from stockwatch.core.messages import tier_label
+from stockwatch.core.messages import event_detail, tier_label
 from stockwatch.core.model import ItemKey, Phase
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
@@ -285,7 +285,7 @@ def events(
             f"{e.previous_tier} → {e.tier}" if e.previous_tier != e.tier else e.tier,
             "" if e.available is None else str(e.available),
             "" if e.levels is None else "/".join(str(v) for v in e.levels[:3]),
-            e.detail or (e.actor or ""),
+            event_detail(e.detail, language) or (e.actor or ""),
         )
     out.print(table)
 

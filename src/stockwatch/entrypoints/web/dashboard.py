@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.core.accounts import Via
 from stockwatch.core.audit import AuditAction
-from stockwatch.core.messages import tier_label
+from stockwatch.core.messages import event_detail, event_word, tier_label
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
 from stockwatch.core.note_text import note_text, step_text
 from stockwatch.core.review import AlertReview
@@ -144,6 +144,8 @@ def page_renderer(d: DashboardDeps, banners: BannerCache | None = None) -> PageR
             lang=lang,
             t=lambda key, **kw: text(key, lang, **kw),
             note=lambda stored: note_text(stored, lang),  # a threshold's stored explanation
+            event_word=lambda kind: event_word(kind, lang),  # raised → 预警
+            event_detail=lambda detail: event_detail(detail, lang),
             step=lambda stored: step_text(stored, lang),
             page_title=text(title_key, lang),
             switch_url=f"{request.url.path}?{urlencode(query)}",
