@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from stockwatch.core.model import Item, LateOrder, Notice, NoticeKind, Tier
+from stockwatch.core.row_text import file_problem_text
 
 # Merchants read dates in Beijing time; a fixed offset keeps the core free of tz data files.
 _CHINA = timezone(timedelta(hours=8))
@@ -174,6 +175,29 @@ def event_detail(detail: str, lang: str = "zh-CN") -> str:
     return _PHASE_TIER.sub(lambda m: f"{event_word(m[1], lang)}/{m[2]}", detail)
 
 
+_READ_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^not in (?P<file>.+)$"), "{file} 中没有这个商品"),
+    (
+        re.compile(r"^no 1688 offer mapped to this item$"),
+        "没有对应的 1688 商品（商品表的 offer_id）",
+    ),
+    (re.compile(r"^offer (?P<offer>\d+): no answer$"), "1688 商品 {offer}：没有应答"),
+    (re.compile(r"^offer (?P<offer>\d+): (?P<why>.+)$"), "1688 商品 {offer}：{why}"),
+)
+
+
+def read_error_text(detail: str, lang: str = "zh-CN") -> str:
+    """Return why a read failed (a stale notice's detail, stored in English) in ``lang``;
+    file problems as ``core.row_text`` words them, an unknown form as it is."""
+    if check_lang(lang) == "en" or not detail:
+        return detail
+    for pattern, zh in _READ_ERRORS:
+        found = pattern.match(detail)
+        if found:
+            return zh.format(**found.groupdict())
+    return file_problem_text(detail, lang)
+
+
 def word(key: str, lang: str = "zh-CN") -> str:
     return _WORDS[check_lang(lang)][key]
 
@@ -248,7 +272,7 @@ def render(notice: Notice, item: Item | None = None, lang: str = "zh-CN") -> Mes
     if notice.kind is NoticeKind.UNAVAILABLE:
         lines.append((w["detail"], _UNAVAILABLE[lang].get(notice.detail, notice.detail)))
     elif notice.kind is NoticeKind.STALE:
-        lines.append((w["detail"], notice.detail or w["unknown"]))
+        lines.append((w["detail"], read_error_text(notice.detail, lang) or w["unknown"]))
     else:
         avail = w["unknown"] if notice.available is None else str(notice.available)
         on_hand = w["unknown"] if notice.on_hand is None else str(notice.on_hand)
