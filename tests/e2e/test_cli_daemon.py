@@ -68,6 +68,16 @@ def test_ack_and_snooze_change_the_alert_and_are_logged(config: Path) -> None:
     assert alert["acked"] and alert["snoozed_until"]
 
 
+def test_a_snooze_that_ends_now_is_refused_in_the_command_lines_language(config: Path) -> None:
+    # Found verifying #11: `alerts snooze X --for 0s` said "snooze end must be in the future"
+    # in English on a zh-CN command line.
+    args = ("alerts", "snooze", "RUBBER-DUCK", "--for", "0s", "-c", str(config))
+    code, output = _cli(*args, "--lang", "zh-CN")
+    assert code == 1 and "暂停时长必须大于 0" in output
+    code, output = _cli(*args, "--lang", "en")
+    assert code == 1 and "snooze end must be in the future" in output
+
+
 def test_acknowledging_an_item_without_an_alert_fails_clearly(config: Path) -> None:
     code, output = _cli("alerts", "ack", "GLOW-LAMP", "-c", str(config))
     assert code == 1 and "GLOW-LAMP: no open alert" in output
