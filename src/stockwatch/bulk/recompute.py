@@ -12,11 +12,14 @@ rows to write get a basis (numbers and notes, ``bulk.basis``) and go to the stor
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 import numpy as np
@@ -95,6 +98,31 @@ class _Codes(dict[str, int]):
         return found
 
 
+def _positions(keys: Sequence[str], found: list[str]) -> I64:
+    """The row of ``keys`` each of ``found`` is (-1: not among them), without a million-entry
+    dict when it can: a store reading a whole catalogue returns it in key order, so usually
+    ``found`` starts with ``keys`` exactly (one C-level list comparison), and otherwise the
+    sorted ``keys`` are searched as an array."""
+    n, m = len(keys), len(found)
+    out = np.full(m, -1, np.int64)
+    head = 0
+    if m >= n and found[:n] == list(keys):
+        out[:n] = np.arange(n)
+        head = n
+    rest = found[head:]
+    if not rest:
+        return out
+    if n and all(map(operator.lt, keys, keys[1:])):  # sorted (the callers sort their keys)
+        at = np.searchsorted(np.array(keys), np.array(rest)).clip(0, n - 1)
+        # Compared as Python strings: a NumPy unicode array drops trailing NUL characters.
+        same = np.fromiter(map(operator.eq, map(keys.__getitem__, at.tolist()), rest), np.bool_)
+        out[head:] = np.where(same, at, -1)
+        return out
+    pos = dict(zip(keys, range(n), strict=True))
+    out[head:] = np.fromiter(map(pos.get, rest, itertools.repeat(-1)), np.int64, len(rest))
+    return out
+
+
 def _stored(keys: Sequence[str], rows: Iterable[LiveRow], codes: _Codes) -> _Stored:
     n = len(keys)
     out = _Stored(
@@ -105,21 +133,25 @@ def _stored(keys: Sequence[str], rows: Iterable[LiveRow], codes: _Codes) -> _Sto
         np.zeros((n, 3), np.int64),
         np.full(n, -1, np.int64),
     )
-    got = list(rows)
+    got = rows if isinstance(rows, list) else list(rows)
     if not got:
         return out
-    pos = {k: i for i, k in enumerate(keys)}
-    key, status, version, t1, t2, t3, strategy = zip(*got, strict=True)
+    m = len(got)
+    # Column by column in C (itemgetter, fromiter): a million rows, no Python loop per row.
+    key, status, version, t1, t2, t3, strategy = (list(map(itemgetter(i), got)) for i in range(7))
     # Assigned in version order, so that of two (corrupt) active versions the newer wins; rows
     # of other keys (a store may return every live row) are left out.
-    at = np.fromiter((pos.get(k, -1) for k in key), np.int64, len(got))
-    order = np.argsort(np.array(version, np.int64), kind="stable")
+    at = _positions(keys, key)
+    order = np.argsort(np.fromiter(version, np.int64, m), kind="stable")
     order = order[at[order] >= 0]
     at = at[order]
-    active_text = ThresholdStatus.ACTIVE.value
-    active = np.array([s == active_text for s in status], np.bool_)[order]
-    levels = np.column_stack((t1, t2, t3)).astype(np.int64)[order]
-    code = np.array([codes.code(s) for s in strategy], np.int64)[order]
+    active = np.fromiter(map(ThresholdStatus.ACTIVE.value.__eq__, status), np.bool_, m)[order]
+    levels = np.empty((m, 3), np.int64)
+    for j, column in enumerate((t1, t2, t3)):
+        levels[:, j] = np.fromiter(column, np.int64, m)
+    levels = levels[order]
+    named = {name: codes.code(name) for name in dict.fromkeys(strategy)}
+    code = np.fromiter(map(named.__getitem__, strategy), np.int64, m)[order]
     for mask, has, lv, cd in (
         (active, out.has_a, out.a, out.a_code),
         (~active, out.has_r, out.r, out.r_code),
