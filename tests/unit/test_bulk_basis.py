@@ -67,3 +67,27 @@ def test_a_learned_lead_time_keeps_the_whole_basis() -> None:
     )
     assert needs_json(b, np.arange(2)).tolist() == [True, False]
     assert compact_basis(b.levels(0).basis) is None  # more inputs than the compact form has
+
+
+def test_a_fill_rate_target_keeps_the_whole_basis() -> None:
+    """β and the item's own Q are inputs the 16 numbers cannot hold, and its note names that Q:
+    such rows keep the JSON basis; the others still read back as their basis."""
+    sales, policies, _ = varied()
+    policies = [*policies, ThresholdPolicy(lead_time_days=5, fill_rate=0.98)]
+    n = len(sales)
+    index = np.arange(n) % len(policies)
+    lead = np.array([p.lead_time_days for p in policies])[index].astype(np.float64)
+    lead_sd = np.array([p.lead_time_sd_days for p in policies])[index].astype(np.float64)
+    b = compute_bulk(sales, policies, index, lead, lead_sd, [], None, np.full(n, -1))
+    rows = np.flatnonzero(~b.error & ~b.disabled)
+    whole = needs_json(b, rows)
+    assert not whole[index[rows] != 3].any() and whole.sum() > 300  # the fill-rate items
+    numbers = packed(numbers_matrix(b, rows))
+    notes = notes_json(b, rows)
+    for j, i in enumerate(rows.tolist()):
+        want = b.levels(i).basis
+        if whole[j]:
+            assert compact_basis(want) is None  # the per-item encoder keeps it whole too
+            continue
+        got = basis_from_numbers(want.strategy, numbers[j], notes[j])
+        assert repr(got) == repr(want), i

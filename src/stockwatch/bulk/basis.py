@@ -79,15 +79,16 @@ def packed(matrix: F64) -> list[bytes]:
 
 
 def needs_json(b: BulkLevels, rows: I64) -> Bool:
-    """Rows whose basis the compact form cannot hold: learned lead times add inputs, and an
-    infinite SS is a step the numbers would drop."""
+    """Rows whose basis the compact form cannot hold: learned lead times and a fill-rate target
+    (β, Q) add inputs, and an infinite SS is a step the numbers would drop."""
     learned = (
         np.array([b.learned[i] is not None for i in rows.tolist()], dtype=np.bool_)
         if b.learned
         else np.zeros(len(rows), dtype=np.bool_)
     )
     ss = b.ss[rows]
-    return learned | np.isinf(ss)
+    fill_rate = ~np.isnan(b.fill_qty[rows])
+    return learned | fill_rate | np.isinf(ss)
 
 
 def notes_json(b: BulkLevels, rows: I64) -> list[str | None]:
@@ -123,6 +124,7 @@ def notes_json(b: BulkLevels, rows: I64) -> list[str | None]:
         | np.array([b.uplifts[i] is not None for i in rows.tolist()], dtype=np.bool_)
         | (b.t2_before_clamp[rows] >= 0)
         | (b.t1_before_clamp[rows] >= 0)
+        | ~np.isnan(b.fill_qty[rows])  # names the item's own order quantity
     )
     if b.learned:
         single |= np.array([b.learned[i] is not None for i in rows.tolist()], dtype=np.bool_)
