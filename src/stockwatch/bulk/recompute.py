@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from stockwatch.bulk.basis import needs_json, notes_json, numbers_matrix, packed
+from stockwatch.bulk.basis import NotesCache, needs_json, notes_json, numbers_matrix, packed
 from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.bulk.levels import STRATEGY_NAMES, BulkLevels
 from stockwatch.core.model import TierLevels
@@ -226,6 +226,7 @@ def recompute_bulk(
         raise NoSalesHistory()
     report = RecomputeReport()
     codes = _Codes()
+    worded: NotesCache = {}  # notes worded once per recompute, not once per chunk
     spent = timings if timings is not None else {}
     # The stored levels of every key in one bulk read (a scan, not a query per chunk), kept as
     # a few integer arrays; each chunk takes its slice.
@@ -248,6 +249,7 @@ def recompute_bulk(
                 review_factor,
                 report,
                 codes,
+                worded,
             )
             end, cpu2 = time.perf_counter(), time.process_time()
         for name, took in (
@@ -270,6 +272,7 @@ def _persist(
     review_factor: float,
     report: RecomputeReport,
     codes: _Codes,
+    worded: NotesCache | None = None,
 ) -> None:
     b, keys = columns.bulk, columns.keys
     ok = columns.ok() & ~b.error
@@ -293,7 +296,9 @@ def _persist(
     report.written += len(written)
     if not len(written):
         return
-    batch = _batch(columns, rows, written, levels, code, stored, decision, codes, review_factor)
+    batch = _batch(
+        columns, rows, written, levels, code, stored, decision, codes, review_factor, worded
+    )
     store.write_versions(batch, now)
 
 
@@ -311,6 +316,7 @@ def _batch(
     decision: Decision,
     codes: _Codes,
     review_factor: float,
+    worded: NotesCache | None = None,
 ) -> VersionBatch:
     b = columns.bulk
     src = rows[written]  # rows of the chunk
@@ -326,7 +332,7 @@ def _batch(
     out.velocity = np.where(off, 0.0, b.rate[src]).tolist()
     out.strategy = [names[c] for c in code[written].tolist()]
     numbers: list[bytes | None] = list(packed(numbers_matrix(b, src)))
-    notes = notes_json(b, src)
+    notes = notes_json(b, src, worded)
     whole: list[TierLevels | None] = [None] * len(src)
     for j in np.flatnonzero(off).tolist():  # TierLevels.off: no inputs, its one note
         numbers[j] = None
