@@ -98,6 +98,10 @@ def test_auth_login_refuses_a_redirect_whose_state_it_did_not_generate(tmp_path:
     result = CliRunner().invoke(app, ["auth", "login", "--config", str(cfg)], input=pasted)
     assert result.exit_code == 1
     assert "state does not match" in result.output
+    # and in zh-CN (found verifying #11: the refusal was English in a zh-CN command line)
+    args = ["auth", "login", "--config", str(cfg), "--lang", "zh-CN"]
+    result = CliRunner().invoke(app, args, input=pasted)
+    assert result.exit_code == 1 and "state 与本次授权生成的不一致" in result.output
 
 
 def test_the_refresh_token_expiry_is_announced_on_the_alert_channels(

@@ -77,3 +77,40 @@ def test_the_promotions_path_uses_learned_lead_times_like_the_scheduled_recomput
         assert _lead_orders(store, "CUP") is None  # no received orders for it or its supplier
     finally:
         store.engine.dispose()
+
+
+def test_a_promotion_applied_before_the_first_recompute_uses_the_configured_sales_file(
+    tmp_path: Path,
+) -> None:
+    # A new user's first `stockwatch run` of the sample: the promotions loop ran before the
+    # scheduled recompute had imported `[catalog] sales`, stored the new-item rule for the
+    # three promotion items (USB-C-CABLE-1M T2 27) and the levels from the history (T2 470)
+    # then waited for review as a ×17 jump. The promotions path imports the file first too.
+    from stockwatch.wiring.promotions import PromotionApplier
+
+    (tmp_path / "items.csv").write_text(
+        "sku,title,tags,lead_time_days\nMUG,马克杯,促销,5\n", encoding="utf-8"
+    )
+    rows = "".join(f"{AS_OF - (i + 1) * DAY},MUG,{40 + i % 5}\n" for i in range(60))
+    (tmp_path / "sales.csv").write_text("date,sku,quantity\n" + rows, encoding="utf-8")
+    config = tmp_path / "stockwatch.toml"
+    config.write_text(
+        '[general]\ndata_dir = "data"\n[catalog]\nitems = "items.csv"\nsales = "sales.csv"\n'
+        '[[promotions]]\nname = "双12"\nstart = 2026-06-10\nend = 2026-06-12\n'
+        'multiplier = 2.0\ntags = ["促销"]\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(config, env={})
+    store = open_store(cfg)
+    try:
+        cache = LevelCache(cfg, AS_OF, store.engine)
+        cache.refresh()
+        assert PromotionApplier(cfg, store, cache).run(NOW) == 1
+        row = SqlThresholdStore(store.engine).current(["MUG"])["MUG"]
+        assert row.active is not None
+        assert row.active.levels.t2 > 200  # ~42 a day over 5 days; the new-item rule gave 9
+        asyncio.run(threshold_recompute(cfg, store, cache)(NOW))
+        after = SqlThresholdStore(store.engine).current(["MUG"])["MUG"]
+        assert after.review is None  # nothing held for review behind the new-item rule
+    finally:
+        store.engine.dispose()

@@ -68,6 +68,16 @@ def test_ack_and_snooze_change_the_alert_and_are_logged(config: Path) -> None:
     assert alert["acked"] and alert["snoozed_until"]
 
 
+def test_a_snooze_that_ends_now_is_refused_in_the_command_lines_language(config: Path) -> None:
+    # Found verifying #11: `alerts snooze X --for 0s` said "snooze end must be in the future"
+    # in English on a zh-CN command line.
+    args = ("alerts", "snooze", "RUBBER-DUCK", "--for", "0s", "-c", str(config))
+    code, output = _cli(*args, "--lang", "zh-CN")
+    assert code == 1 and "暂停时长必须大于 0" in output
+    code, output = _cli(*args, "--lang", "en")
+    assert code == 1 and "snooze end must be in the future" in output
+
+
 def test_acknowledging_an_item_without_an_alert_fails_clearly(config: Path) -> None:
     code, output = _cli("alerts", "ack", "GLOW-LAMP", "-c", str(config))
     assert code == 1 and "GLOW-LAMP: no open alert" in output
@@ -91,6 +101,22 @@ def test_events_since_without_an_offset_is_the_shops_local_time(config: Path) ->
     assert code == 0 and [e["kind"] for e in json.loads(output)] == ["raised"]
     code, output = _cli("events", "-c", str(config), "-f", "json", "--since", after.isoformat())
     assert code == 0 and json.loads(output) == []
+
+
+def test_a_since_at_either_end_of_the_calendar_is_one_clear_line(config: Path) -> None:
+    # Finding 5's `since=0001-01-01`, on the command line: `events`, `audit` and `review`
+    # ended in an OverflowError traceback (year 1 in UTC+8, the review's 90-day look-back,
+    # its advice replaying days after 9999-12-31).
+    for args in (
+        ("events", "--since", "0001-01-01"),
+        ("audit", "--since", "0001-01-01"),
+        ("review", "--since", "0001-01-01"),
+        ("review", "--since", "9999-12-31"),
+    ):
+        code, output = _cli(*args, "-c", str(config))
+        assert code == 1 and "out of range" in output and "Traceback" not in output, args
+    code, output = _cli("review", "-c", str(config), "--since", "2026-01-01")
+    assert code == 0, output
 
 
 def test_status_shows_the_last_poll_and_the_outbox_backlog(config: Path) -> None:
@@ -221,7 +247,19 @@ def test_read_only_commands_do_not_create_a_data_folder(
         ("notify", "status"),
         ("review",),
         ("thresholds", "review"),
+        # still created it: the accounts' and the purchase orders' lists
+        ("audit",),
+        ("users", "list"),
+        ("tokens", "list"),
+        ("orders",),
+        ("orders", "list"),
+        ("orders", "unmatched"),
     ):
         code, output = _cli(*args)
         assert code == 0, (args, output)
+    code, output = _cli("backtest", "--lang", "en")
+    assert code == 1 and "no sales history" in output
     assert list(tmp_path.iterdir()) == []
+    # a --db that is not a URL is one clear line, not a traceback
+    code, output = _cli("outbox", "list", "--db", str(tmp_path / "x.sqlite3"), "--lang", "en")
+    assert code == 1 and "cannot open the database" in output

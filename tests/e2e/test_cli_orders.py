@@ -10,9 +10,11 @@ from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
+from stockwatch.config.settings import load_config
 from stockwatch.core.purchasing import UnmatchedLine
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.wiring.accounts import os_user
+from stockwatch.wiring.compose import open_database
 
 
 def test_orders_are_placed_listed_and_received_from_the_cli(tmp_path: Path) -> None:
@@ -69,6 +71,8 @@ def test_1688_lines_matched_to_no_item_are_listed_and_hinted_at(tmp_path: Path) 
     run = CliRunner().invoke
     c = ["--config", str(config), "--db", url]
     assert "no unmatched 1688 purchase lines" in run(app, ["orders", "unmatched", *c]).output
+    assert not (tmp_path / "orders.sqlite3").exists()  # looking created no database
+    open_database(load_config(config), url).dispose()  # as the daemon's import makes it
     engine = create_engine(url)
     try:
         SqlPurchaseOrderStore(engine).record_unmatched(

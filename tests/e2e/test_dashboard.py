@@ -333,6 +333,20 @@ def test_the_alert_log_filters_by_item_kind_tier_and_since(client: httpx.Client)
     assert GLOBE not in later.split('<table id="events">')[1]
 
 
+def test_the_alert_log_names_event_kinds_in_the_pages_language(client: httpx.Client) -> None:
+    # #11 item 19 fixed the CLI's event words; the dashboard's log and item page still showed
+    # raised/worsened/late_supplier and "ok/OK → pending/T2" on zh-CN pages.
+    for page in ("/alerts", f"/items/{DUCK}"):
+        zh = client.get(page, params={"lang": "zh-CN"}).text
+        cells = re.findall(r"<td>([^<]*)</td>", zh)
+        assert "预警" in cells and "raised" not in cells, page
+        en = client.get(page, params={"lang": "en"}).text
+        assert "raised" in re.findall(r"<td>([^<]*)</td>", en), page
+    zh = client.get("/alerts", params={"lang": "zh-CN"}).text
+    options = re.findall(r'<option value="[a-z_]+" ?>([^<]*)</option>', zh)
+    assert "供应商延迟到货" in options and "late_supplier" not in options
+
+
 def test_the_review_page_and_api_count_stockouts_and_warnings(client: httpx.Client) -> None:
     review = client.get("/api/review", params={"days": 30}).json()
     assert review["episodes"] == 3

@@ -122,6 +122,14 @@ def test_the_order_webhook_refuses_a_wrong_token_and_bad_bodies(
     assert (
         client.post("/hooks/order-created", json={"items": [1]}, headers=headers).status_code == 400
     )
+    # A body that is not a JSON object re-read every item, as `{}` asks (found verifying #11).
+    for body in ("null", "[]", '"SNOW-GLOBE"', "3", "[[[[]]]]"):
+        answer = client.post(
+            "/hooks/order-created",
+            content=body,
+            headers=headers | {"Content-Type": "application/json"},
+        )
+        assert answer.status_code == 400, body
     assert store.due_items(NOW) == []
 
 

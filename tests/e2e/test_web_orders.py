@@ -93,6 +93,43 @@ def test_mistakes_get_4xx_with_the_reason(client: httpx.Client, task_id: int) ->
     assert client.get("/api/orders?status=bogus").status_code == 422
 
 
+def test_absurd_dates_and_lone_surrogates_are_4xx_and_every_page_still_opens(
+    sqlite_engine: Engine, task_id: int
+) -> None:
+    # Found verifying #11 (item 5's kind): an order expected 9999-12-31 was stored and then
+    # /tasks and the item page answered 500; a promotion in year 9999 broke the item page
+    # and /api/promotions; a lone surrogate in a JSON body answered 500 (the 422 echoed it).
+    from stockwatch.wiring.promotions import promotion_store
+
+    store = SqlStore(sqlite_engine)
+    deps = WebDeps(
+        store=store,
+        clock=lambda: NOW,
+        push_secret="demoSecret123",
+        status=lambda: status_report(store, {"default": None}, NOW, AlertPolicy().stale_after),
+        promotions=promotion_store(sqlite_engine),
+    )
+    with serve(create_app(deps)) as url, httpx.Client(base_url=url, timeout=60) as client:
+        far = {"item": "CUP", "quantity": 5, "expected_at": "9999-12-31T23:59:59Z"}
+        answer = client.post("/api/orders", json=far)
+        assert answer.status_code == 409 and "ten years" in answer.text
+        promo = {"name": "x", "multiplier": 2, "skus": ["CUP"]}
+        for start, end in (("9999-12-30", "9999-12-31"), ("0001-01-01", "0001-01-02")):
+            answer = client.post("/api/promotions", json=promo | {"start": start, "end": end})
+            assert answer.status_code == 400, (start, answer.text)
+        lone = '"\\ud800"'
+        for path, body in (
+            ("/api/orders", f'{{"item": {lone}, "quantity": 5}}'),
+            ("/api/orders", f'{{"item": "CUP", "quantity": 5, "supplier": {lone}}}'),
+            ("/api/promotions", f'{{"name": {lone}, "start": "2026-12-20", "end": "2026-12-21"}}'),
+        ):
+            headers = {"Content-Type": "application/json"}
+            answer = client.post(path, content=body, headers=headers)
+            assert 400 <= answer.status_code < 500, (path, body, answer.status_code)
+        for page in ("/tasks", "/items/CUP", "/api/promotions", "/api/orders"):
+            assert client.get(page).status_code == 200, page
+
+
 def test_the_item_page_and_overview_show_position_shelf_and_goods_on_the_way(
     client: httpx.Client, task_id: int, sqlite_engine: Engine
 ) -> None:

@@ -14,3 +14,11 @@ def test_every_event_kind_and_phase_reads_as_chinese_in_zh_cn(word: str) -> None
     chinese = event_word(word, "zh-CN")
     assert chinese != word and not chinese.isascii(), word
     assert event_word(word, "en").isascii()
+
+
+def test_a_transitions_detail_names_its_phases_in_the_language() -> None:
+    from stockwatch.core.messages import event_detail
+
+    assert event_detail("ok/OK → pending/T2", "zh-CN") == "正常/OK → 观察中/T2"
+    assert event_detail("ok/OK → pending/T2", "en") == "ok/OK → pending/T2"
+    assert event_detail("42→3", "zh-CN") == "42→3"

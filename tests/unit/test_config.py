@@ -182,6 +182,17 @@ def test_a_secret_that_resolves_empty_is_a_configuration_error(tmp_path: Path) -
     assert "empty" in found[("gateway.app_secret", 8)]
 
 
+def test_an_empty_or_missing_channel_url_secret_is_one_problem(tmp_path: Path) -> None:
+    # Found verifying #11 item 2: url = "${DING_URL}" with DING_URL="" was reported twice,
+    # the second time as "a secret reference must be the whole URL" (which it was).
+    text = '[[channels]]\nname = "d"\nurl = "${DING_URL}"\n'
+    for env in ({"DING_URL": ""}, {}):
+        with pytest.raises(ConfigError) as info:
+            load_config(write(tmp_path, text), env=env)
+        [problem] = info.value.problems
+        assert problem.path == "channels[0].url" and "DING_URL" in problem.message
+
+
 def test_mask_shows_no_character_of_the_secret() -> None:
     secret = "SEC0123456789abcdef"
     masked = mask(secret)

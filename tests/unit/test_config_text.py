@@ -27,6 +27,12 @@ from stockwatch.core.config_text import config_problem_text
             "时长 '30 minutes' 无效：请写成 90s、30m、2h、1d 这样",
         ),
         ("empty secret: set it or leave the key out", "密钥为空：请设置它，或者删掉这个键"),
+        # found verifying #11: both still read in English in zh-CN
+        ("secret ${WEB_TOKEN} is set but empty", "密钥 ${WEB_TOKEN} 已设置但为空"),
+        (
+            "T1: bad duration '30 minutes': use e.g. 90s, 30m, 2h, 1d",
+            "T1：时长 '30 minutes' 无效：请写成 90s、30m、2h、1d 这样",
+        ),
         (
             "unknown channel 'dingtlak'; defined: console, dingtalk",
             "未知渠道 'dingtlak'；已定义：console, dingtalk",

@@ -100,3 +100,18 @@ def test_unknown_languages_are_rejected() -> None:
 def test_tier_labels() -> None:
     assert tier_label(Tier.OUT) == "已断货"
     assert tier_label(Tier.T1, "en") == "T1 attention"
+
+
+@pytest.mark.parametrize(
+    ("stored", "zh"),
+    [
+        ("not in stock.csv", "stock.csv 中没有这个商品"),
+        ("offer 610000000001: no answer", "1688 商品 610000000001：没有应答"),
+        ("/srv/erp/stock.csv: file not found", "/srv/erp/stock.csv：文件不存在"),
+    ],
+)
+def test_a_stale_notice_says_why_in_chinese(stored: str, zh: str) -> None:
+    # Found verifying #11: the "data stale" message of a zh-CN robot read "说明：not in
+    # stock.csv" (the read's error as stored, in English).
+    assert f"说明：{zh}" in render(notice(NoticeKind.STALE, detail=stored)).text
+    assert f"{stored}" in render(notice(NoticeKind.STALE, detail=stored), lang="en").text

@@ -589,6 +589,9 @@ def _validate_sections(
     that is fine on its own (an unknown route channel next to a bad debounce).
     """
     broken: set[str] = set()
+    # A secret that is missing or empty was reported already: its "${NAME}" left in place is
+    # no URL or token to complain about a second time.
+    reported = {problem.path for problem in problems}
     data = dict(expanded) if isinstance(expanded, dict) else {}
     for _ in range(3):
         try:
@@ -597,6 +600,8 @@ def _validate_sections(
             for err in exc.errors():
                 loc = tuple(err["loc"])
                 if not broken.isdisjoint({str(loc[0])} if loc else set()):
+                    continue
+                if _dotted(loc) in reported:
                     continue
                 problems.append(Problem(_dotted(loc), line_of(text, loc), _message(err, loc)))
             tops = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}

@@ -45,6 +45,10 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], Callable[[dict[str, str]], str]], ...] =
             lambda g: "密钥为空：请设置它，或者删掉这个键",
         ),
         (
+            r"secret \$\{(?P<n>\w+)\} is set but empty",
+            lambda g: f"密钥 ${{{g['n']}}} 已设置但为空",
+        ),
+        (
             r"secret \$\{(?P<n>\w+)\} is not set in the environment nor in the secrets file",
             lambda g: f"密钥 ${{{g['n']}}} 既不在环境变量中，也不在密钥文件中",
         ),
@@ -86,4 +90,12 @@ def config_problem_text(message: str, lang: str) -> str:
         found = pattern.match(message)
         if found:
             return render(found.groupdict())
+    keyed = _KEYED.match(message)  # "T1: bad duration …" (a debounce table's own key)
+    if keyed:
+        inner = config_problem_text(keyed["rest"], lang)
+        if inner != keyed["rest"]:
+            return f"{keyed['key']}：{inner}"
     return message
+
+
+_KEYED = re.compile(r"(?P<key>[A-Za-z0-9_]+): (?P<rest>.+)\Z", re.DOTALL)

@@ -7,10 +7,12 @@ own formats. Titles come from 1688 and are user-controlled: markdown output esca
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from stockwatch.core.model import Item, LateOrder, Notice, NoticeKind, Tier
+from stockwatch.core.row_text import file_problem_text
 
 # Merchants read dates in Beijing time; a fixed offset keeps the core free of tz data files.
 _CHINA = timezone(timedelta(hours=8))
@@ -135,6 +137,67 @@ def tier_label(tier: Tier, lang: str = "zh-CN") -> str:
     return TIER_LABELS[check_lang(lang)][tier]
 
 
+EVENT_WORDS: dict[str, tuple[str, str]] = {
+    "raised": ("预警", "raised"),
+    "worsened": ("升级", "worsened"),
+    "reminder": ("提醒", "reminder"),
+    "dropped": ("继续下降", "dropped"),
+    "resolved": ("已恢复", "resolved"),
+    "stale": ("数据过期", "stale"),
+    "sharp_drop": ("骤降", "sharp drop"),
+    "unavailable": ("不可售", "unavailable"),
+    "late_supplier": ("供应商延迟到货", "late supplier"),
+    "transition": ("状态变化", "transition"),
+    "ack": ("已确认", "acknowledged"),
+    "snooze": ("暂停提醒", "snoozed"),
+    # alert phases
+    "ok": ("正常", "ok"),
+    "pending": ("观察中", "pending"),
+    "firing": ("预警中", "firing"),
+    "recovering": ("恢复中", "recovering"),
+}
+
+
+def event_word(word: str, lang: str = "zh-CN") -> str:
+    """Return an event kind or alert phase in ``lang`` (unknown words as they are)."""
+    pair = EVENT_WORDS.get(word)
+    if pair is None:
+        return word
+    return pair[0] if check_lang(lang) == "zh-CN" else pair[1]
+
+
+_PHASE_TIER = re.compile(r"\b(ok|pending|firing|recovering)/(OK|T1|T2|T3|OUT)\b")
+
+
+def event_detail(detail: str, lang: str = "zh-CN") -> str:
+    """Return an event's stored detail for people: a transition's ``ok/OK → pending/T2``
+    names its phases in ``lang`` (``正常/OK → 观察中/T2``); other details as they are."""
+    return _PHASE_TIER.sub(lambda m: f"{event_word(m[1], lang)}/{m[2]}", detail)
+
+
+_READ_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^not in (?P<file>.+)$"), "{file} 中没有这个商品"),
+    (
+        re.compile(r"^no 1688 offer mapped to this item$"),
+        "没有对应的 1688 商品（商品表的 offer_id）",
+    ),
+    (re.compile(r"^offer (?P<offer>\d+): no answer$"), "1688 商品 {offer}：没有应答"),
+    (re.compile(r"^offer (?P<offer>\d+): (?P<why>.+)$"), "1688 商品 {offer}：{why}"),
+)
+
+
+def read_error_text(detail: str, lang: str = "zh-CN") -> str:
+    """Return why a read failed (a stale notice's detail, stored in English) in ``lang``;
+    file problems as ``core.row_text`` words them, an unknown form as it is."""
+    if check_lang(lang) == "en" or not detail:
+        return detail
+    for pattern, zh in _READ_ERRORS:
+        found = pattern.match(detail)
+        if found:
+            return zh.format(**found.groupdict())
+    return file_problem_text(detail, lang)
+
+
 def word(key: str, lang: str = "zh-CN") -> str:
     return _WORDS[check_lang(lang)][key]
 
@@ -180,17 +243,14 @@ def late_lines(late: LateOrder, lang: str = "zh-CN") -> list[tuple[str, str]]:
     return lines
 
 
+_MARKDOWN_ESCAPES = str.maketrans(
+    {**{ch: "\\" + ch for ch in "\\`*_{}[]()#+-.!|<>~"}, "\r": " ", "\n": " "}
+)
+
+
 def escape_markdown(text: str) -> str:
     """Escape markdown control characters in user-controlled text such as 1688 titles."""
-    out = []
-    for ch in text:
-        if ch in "\\`*_{}[]()#+-.!|<>~":
-            out.append("\\" + ch)
-        elif ch in "\r\n":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_MARKDOWN_ESCAPES)
 
 
 def render(notice: Notice, item: Item | None = None, lang: str = "zh-CN") -> Message:
@@ -209,7 +269,7 @@ def render(notice: Notice, item: Item | None = None, lang: str = "zh-CN") -> Mes
     if notice.kind is NoticeKind.UNAVAILABLE:
         lines.append((w["detail"], _UNAVAILABLE[lang].get(notice.detail, notice.detail)))
     elif notice.kind is NoticeKind.STALE:
-        lines.append((w["detail"], notice.detail or w["unknown"]))
+        lines.append((w["detail"], read_error_text(notice.detail, lang) or w["unknown"]))
     else:
         avail = w["unknown"] if notice.available is None else str(notice.available)
         on_hand = w["unknown"] if notice.on_hand is None else str(notice.on_hand)

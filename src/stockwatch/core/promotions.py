@@ -25,6 +25,8 @@ from datetime import date, timedelta
 
 from stockwatch.core.model import Item
 
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+
 
 @dataclass(frozen=True)
 class Promotion:
@@ -44,6 +46,9 @@ class Promotion:
             raise ValueError("a promotion needs a name")
         if self.end < self.start:
             raise ValueError(f"promotion {self.name!r} ends before it starts")
+        if self.start < EARLIEST_DAY or self.end > LATEST_DAY:
+            # year 9999 overflowed the item page and the daily re-application (500s)
+            raise ValueError(f"promotion {self.name!r} dates must lie in the years 1970-2999")
         if not math.isfinite(self.multiplier) or self.multiplier <= 0:
             raise ValueError(f"promotion {self.name!r} multiplier must be > 0")
         if self.target not in ("demand", "threshold"):

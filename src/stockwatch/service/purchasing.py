@@ -16,6 +16,8 @@ from stockwatch.core.purchasing import PurchaseOrder, UnmatchedLine
 from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
 from stockwatch.ports import PurchaseOrderStore
 
+MAX_EXPECTED_AFTER = timedelta(days=3653)
+
 LeadTimeFor = Callable[[ItemKey], float | None]
 
 
@@ -61,6 +63,8 @@ class PurchaseOrders:
             expected_at = now + timedelta(days=DEFAULT_LEAD_TIME_DAYS if lead is None else lead)
         if expected_at < now:
             raise OrderError("the expected arrival is before the order is placed")
+        if expected_at - now > MAX_EXPECTED_AFTER:  # 9999-12-31 overflowed every page showing it
+            raise OrderError("the expected arrival is more than ten years after the order")
         order = PurchaseOrder(
             key=key,
             supplier=supplier if supplier is not None else task_supplier,

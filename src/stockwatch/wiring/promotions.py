@@ -86,12 +86,16 @@ def recompute_items(
     """
     from stockwatch.adapters.db.sales import SqlSalesStore
     from stockwatch.wiring.sales_levels import (  # imports this module
+        import_configured_sales,
         recompute_levels,
         sales_levels_computer,
     )
 
     with cache.recompute_lock:  # see LevelCache: never side by side with another recompute
         sales = SqlSalesStore(store.engine)
+        # History only in the `[catalog] sales` file: import it first, as the scheduled
+        # recompute does (a promotion applied on the first start stored the new-item rule).
+        import_configured_sales(config, cache.catalog.items, sales)
         has_sales = sales.last_day() is not None
         if not keys or not (has_sales or allow_no_sales):
             return None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 
 from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.channel_status import SqlChannelStatus
@@ -70,8 +71,12 @@ def import_record(
 
 def database_exists(config: Config, url: str | None = None) -> bool:
     """Whether the database is there already: read-only commands must not create one (nor
-    the data folder) just by looking. Only a SQLite file can be missing; a server is asked."""
-    parsed = make_url(configured_url(config, url))
+    the data folder) just by looking. Only a SQLite file can be missing; a server is asked.
+    A URL that does not parse counts as there: opening it then says what is wrong with it."""
+    try:
+        parsed = make_url(configured_url(config, url))
+    except ArgumentError:
+        return True
     if parsed.get_backend_name() != "sqlite":
         return True
     name = parsed.database or ""

@@ -32,6 +32,7 @@ from stockwatch.entrypoints.cli.common import fail as _fail
 from stockwatch.service.accounts import AccountError, Accounts
 from stockwatch.wiring.accounts import build_accounts, os_user
 from stockwatch.wiring.compose import open_database
+from stockwatch.wiring.stores import database_exists
 
 users_app = typer.Typer(help="Dashboard users: add, list, passwd, remove.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for scripts: add, list, revoke.", no_args_is_help=True)
@@ -80,6 +81,15 @@ StdinOpt = Annotated[
 def _t(key: str, lang: str, **values: object) -> str:
     zh, en = _T[key]
     return (zh if lang == "zh-CN" else en).format(**values)
+
+
+def _read_accounts(config: ConfigOpt, lang: LangOpt) -> tuple[Accounts | None, str, Config]:
+    """The accounts for a read-only command; None when there is no database yet (looking
+    must not create one, nor the data folder): the lists are then empty."""
+    cfg, language = setup(config, lang)
+    if not database_exists(cfg):
+        return None, language, cfg
+    return _accounts(config, lang)
 
 
 def _accounts(config: ConfigOpt, lang: LangOpt) -> tuple[Accounts, str, Config]:
@@ -188,8 +198,8 @@ def users_remove(name: str, config: ConfigOpt = None, lang: LangOpt = None) -> N
 @users_app.command("list")
 def users_list(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = "table") -> None:
     """List users and their roles (never their passwords)."""
-    accounts, language, cfg = _accounts(config, lang)
-    users = accounts.users()
+    accounts, language, cfg = _read_accounts(config, lang)
+    users = accounts.users() if accounts else []
     if fmt == "json":
         rows = [
             {"name": u.name, "role": u.role, "created_at": u.created_at.isoformat()} for u in users
@@ -233,8 +243,8 @@ def tokens_add(
 @tokens_app.command("list")
 def tokens_list(config: ConfigOpt = None, lang: LangOpt = None, fmt: FormatOpt = "table") -> None:
     """List API tokens (names, scopes, last use; never the tokens)."""
-    accounts, language, cfg = _accounts(config, lang)
-    tokens = accounts.tokens()
+    accounts, language, cfg = _read_accounts(config, lang)
+    tokens = accounts.tokens() if accounts else []
     if fmt == "json":
         rows = [
             {
@@ -289,8 +299,9 @@ def audit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Who did what: every dashboard/API action, login and account change, newest first."""
-    accounts, language, cfg = _accounts(config, lang)
-    entries = accounts.audit(limit, actor, parse_since(cfg, since))
+    accounts, language, cfg = _read_accounts(config, lang)
+    start = parse_since(cfg, since)
+    entries = accounts.audit(limit, actor, start) if accounts else []
     if fmt == "json":
         rows = [
             {

@@ -217,8 +217,15 @@ def backtest(
 ) -> None:
     """Replay the shop's history under a candidate policy beside the policy in force."""
     from stockwatch.bulk.sweep import run_sweep
-    from stockwatch.wiring.backtest import HistoryError, load_replay, policy_groups, schedule
+    from stockwatch.wiring.backtest import (
+        HistoryError,
+        NoSalesHistory,
+        load_replay,
+        policy_groups,
+        schedule,
+    )
     from stockwatch.wiring.compose import open_database
+    from stockwatch.wiring.stores import database_exists
 
     if fmt not in ("table", "json"):
         raise fail_with(
@@ -245,10 +252,12 @@ def backtest(
         first_day = date.fromisoformat(start) if start else None
     except ValueError:
         raise fail_with("bad_date", option="--from", value=start) from None
-    try:
-        engine = open_database(cfg, db)
-    except Exception as exc:  # an unreachable database is bad input for a CLI command
-        raise fail_with("no_database", error=exc) from None
+    engine = None  # no database yet: the configured sales file alone (looking creates none)
+    if database_exists(cfg, db):
+        try:
+            engine = open_database(cfg, db)
+        except Exception as exc:  # an unreachable database is bad input for a CLI command
+            raise fail_with("no_database", error=exc) from None
     try:
         data, period = load_replay(
             cfg,
@@ -273,10 +282,13 @@ def backtest(
             trace_items=traced,
             recompute_days=schedule(cfg, period, recompute),
         )
+    except NoSalesHistory:
+        raise fail_with("no_sales_history") from None
     except (HistoryError, OSError) as exc:
         raise fail(str(exc)) from None
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     report = report_json(result, period.start, language)
     if html is not None:
         try:

@@ -16,6 +16,7 @@ from rich.markup import escape
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config, parse_duration
 from stockwatch.core.config_text import config_problem_text
 from stockwatch.core.messages import check_lang
+from stockwatch.core.since import bounded_since
 from stockwatch.entrypoints.cli.texts import t
 
 EXIT_INPUT = 1  # bad input: configuration, unreadable file, unreachable database
@@ -102,12 +103,22 @@ def parse_since(config: Config, text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         try:
-            return datetime.now(UTC) - parse_duration(text)
+            moment = datetime.now(UTC) - parse_duration(text)
         except ValueError:
             raise fail_with("bad_since", value=text) from None
+        except OverflowError:
+            raise fail_with("since_range", option="--since", value=text) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(config.model.general.timezone))
-    return moment
+    return bounded_since_option(moment, text)
+
+
+def bounded_since_option(moment: datetime, text: str) -> datetime:
+    """``--since`` within the years stockwatch stores (0001-01-01 was a traceback)."""
+    try:
+        return bounded_since(moment)
+    except ValueError:
+        raise fail_with("since_range", option="--since", value=text) from None
 
 
 def start_command_line(lang: str) -> None:

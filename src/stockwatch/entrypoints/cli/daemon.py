@@ -14,7 +14,7 @@ from rich.table import Table
 from stockwatch.adapters.files import FileFormatError
 from stockwatch.config.settings import Config, ConfigError, parse_duration
 from stockwatch.core.audit import AuditAction, cli_actor
-from stockwatch.core.messages import tier_label
+from stockwatch.core.messages import event_detail, tier_label
 from stockwatch.core.model import ItemKey, Phase
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
@@ -47,6 +47,7 @@ _T: dict[str, tuple[str, str]] = {
     "no_alerts": ("没有未解决的预警。", "No open alerts."),
     "acked": ("已确认 {key}：不再提醒（升级仍会通知）。", "Acknowledged {key}: no more reminders."),
     "snoozed": ("已暂停 {key} 的提醒，直到 {until}。", "Snoozed {key} until {until}."),
+    "snooze_past": ("--for {value!r}：暂停时长必须大于 0", "snooze end must be in the future"),
     "no_events": ("没有事件。", "No events."),
     "backlog": (
         "待发送 {pending}，发送中 {sending}，失败 {failed}",
@@ -241,8 +242,8 @@ def alerts_snooze(
         snooze_alert(store, key, now + span, by, now)
     except AlertNotFound:
         raise fail_with("no_open_alert", key=key) from None
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+    except ValueError:  # the only one: an end not after now (--for 0s)
+        raise _fail(_t("snooze_past", language, value=for_)) from None
     record_cli_action(store.engine, AuditAction.SNOOZE, key, f"for={for_} by={by}")
     out.print(_t("snoozed", language, key=key, until=local_time(cfg, now + span)))
 
@@ -285,7 +286,7 @@ def events(
             f"{e.previous_tier} → {e.tier}" if e.previous_tier != e.tier else e.tier,
             "" if e.available is None else str(e.available),
             "" if e.levels is None else "/".join(str(v) for v in e.levels[:3]),
-            e.detail or (e.actor or ""),
+            event_detail(e.detail, language) or (e.actor or ""),
         )
     out.print(table)
 

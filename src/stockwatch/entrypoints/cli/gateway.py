@@ -63,6 +63,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Authorized: member {member}; access token valid until {access}, "
         "refresh token until {refresh}.",
     ),
+    "state_mismatch": (
+        "粘贴的回调地址中的 state 与本次授权生成的不一致；"
+        "请重新运行 `stockwatch auth login` 并使用它给出的地址",
+        "the redirect's state does not match the one this login generated; "
+        "start `stockwatch auth login` again and use its URL",
+    ),
     "not_authorized": (
         "尚未授权：请运行 `stockwatch auth login`。",
         "Not authorized yet: run `stockwatch auth login`.",
@@ -232,6 +238,8 @@ def auth_login(
 
     try:
         out.print(asyncio.run(run()), highlight=False)
+    except StateMismatch:
+        raise _fail(_t("state_mismatch", language)) from None
     except (GatewayError, TokenFileError, ValueError) as exc:
         raise _fail(str(exc)) from None
 

@@ -17,12 +17,13 @@ from sqlalchemy import Engine
 from stockwatch.config.settings import Config
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
-from stockwatch.core.purchasing import LINKED, UnmatchedLine
+from stockwatch.core.purchasing import LINKED, PurchaseOrder, UnmatchedLine
 from stockwatch.entrypoints.cli.common import ConfigOpt, DbOpt, FormatOpt, LangOpt, fail, out, setup
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
 from stockwatch.wiring.accounts import record_cli_action
 from stockwatch.wiring.compose import open_database
 from stockwatch.wiring.purchasing import purchase_orders
+from stockwatch.wiring.stores import database_exists
 
 orders_app = typer.Typer(help="Purchase orders (on order = part of the stock position).")
 
@@ -137,12 +138,15 @@ def orders_list(
 ) -> None:
     """List purchase orders: item, supplier, quantity received, expected arrival, days late."""
     cfg, language = setup(config, lang)
-    engine, orders = _open(cfg, db, language)
-    try:
-        rows = orders.find(ItemKey.parse(sku) if sku else None, open_only=not show_all)
-        unmatched = orders.unmatched()
-    finally:
-        engine.dispose()
+    rows: list[PurchaseOrder] = []
+    unmatched: list[UnmatchedLine] = []
+    if database_exists(cfg, db):  # looking must not create a database nor the data folder
+        engine, orders = _open(cfg, db, language)
+        try:
+            rows = orders.find(ItemKey.parse(sku) if sku else None, open_only=not show_all)
+            unmatched = orders.unmatched()
+        finally:
+            engine.dispose()
     now = datetime.now(UTC)
     views = [order_view(o, now) for o in rows]
     if fmt == "json":
@@ -186,11 +190,13 @@ def orders_unmatched(
 ) -> None:
     """List 1688 purchase lines that match no single item (they count as on order nowhere)."""
     cfg, language = setup(config, lang)
-    engine, orders = _open(cfg, db, language)
-    try:
-        lines = orders.unmatched()
-    finally:
-        engine.dispose()
+    lines: list[UnmatchedLine] = []
+    if database_exists(cfg, db):  # looking must not create a database nor the data folder
+        engine, orders = _open(cfg, db, language)
+        try:
+            lines = orders.unmatched()
+        finally:
+            engine.dispose()
     if fmt == "json":
         views = [
             {

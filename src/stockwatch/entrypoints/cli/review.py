@@ -16,7 +16,14 @@ from stockwatch.config.settings import ConfigError, find_config, load_config
 from stockwatch.core.messages import tier_label
 from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
-from stockwatch.entrypoints.cli.common import choices, config_failure, fail, fail_with, lang_of
+from stockwatch.entrypoints.cli.common import (
+    bounded_since_option,
+    choices,
+    config_failure,
+    fail,
+    fail_with,
+    lang_of,
+)
 from stockwatch.entrypoints.cli.texts import t
 from stockwatch.entrypoints.web.api_json import advice_json, review_json
 from stockwatch.service.alert_review import ALL_ORDERS, load_review
@@ -105,7 +112,8 @@ def _since(text: str | None, now: datetime, tz: tzinfo) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise fail_with("bad_date", option="--since", value=text) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)  # a date: local midnight
+    # a date: local midnight
+    return bounded_since_option(moment if moment.tzinfo else moment.replace(tzinfo=tz), text)
 
 
 def print_review(result: AlertReview, since: datetime, lang: str, tz: tzinfo) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stockwatch.core.messages import check_lang
+from stockwatch.core.messages import event_word as event_word  # the CLI's name for it
 
 _TEXTS: dict[str, tuple[str, str]] = {
     "tier": ("级别", "Tier"),
@@ -97,6 +98,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "--since {value!r}：请用 ISO 时间或往前的一段时长，例如 24h、7d",
         "--since {value!r}: use an ISO time or a span such as 24h, 7d",
     ),
+    "no_sales_history": (
+        "还没有销量历史：请先导入（stockwatch sales import FILE）",
+        "no sales history: import sales first (stockwatch sales import FILE)",
+    ),
+    "since_range": (
+        "{option} {value!r}：超出范围（1970–2999 年）",
+        "{option} {value!r}: out of range (years 1970–2999)",
+    ),
     "bad_for": (
         "--for {value!r}：请用一段时长，例如 90s、30m、2h、1d",
         "--for: {error}",
@@ -126,35 +135,6 @@ _TEXTS: dict[str, tuple[str, str]] = {
         '(accepted names: README, "Input files").',
     ),
 }
-
-
-_EVENT_WORDS: dict[str, tuple[str, str]] = {
-    "raised": ("预警", "raised"),
-    "worsened": ("升级", "worsened"),
-    "reminder": ("提醒", "reminder"),
-    "dropped": ("继续下降", "dropped"),
-    "resolved": ("已恢复", "resolved"),
-    "stale": ("数据过期", "stale"),
-    "sharp_drop": ("骤降", "sharp drop"),
-    "unavailable": ("不可售", "unavailable"),
-    "late_supplier": ("供应商延迟到货", "late supplier"),
-    "transition": ("状态变化", "transition"),
-    "ack": ("已确认", "acknowledged"),
-    "snooze": ("暂停提醒", "snoozed"),
-    # alert phases
-    "ok": ("正常", "ok"),
-    "pending": ("观察中", "pending"),
-    "firing": ("预警中", "firing"),
-    "recovering": ("恢复中", "recovering"),
-}
-
-
-def event_word(word: str, lang: str) -> str:
-    """Return an event kind or alert phase in ``lang`` (unknown words as they are)."""
-    pair = _EVENT_WORDS.get(word)
-    if pair is None:
-        return word
-    return pair[0] if check_lang(lang) == "zh-CN" else pair[1]
 
 
 def t(name: str, lang: str, **values: object) -> str:

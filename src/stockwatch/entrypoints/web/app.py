@@ -310,7 +310,7 @@ def create_app(deps: WebDeps) -> FastAPI:
             ],
         },
         responses={
-            400: {"description": "bad body: not JSON, or items not a list of SKUs"},
+            400: {"description": "bad body: not a JSON object, or items not a list of SKUs"},
             401: {"description": "bad token"},
             413: {"description": "body too large"},
             503: {"description": "the database cannot take the request now; retry"},
@@ -495,7 +495,9 @@ def parse_order_items(raw: bytes | None) -> list[ItemKey] | None:
         raise HTTPException(400, "body is not JSON") from None
     except RecursionError:
         raise HTTPException(400, "body is JSON nested too deeply") from None
-    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(body, dict):  # only `{}` (or no "items") asks for every item
+        raise HTTPException(400, "body must be a JSON object")
+    items = body.get("items")
     if items is None:
         return None
     if not (isinstance(items, list) and all(isinstance(x, str) for x in items)):

@@ -19,11 +19,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from stockwatch.core.accounts import Via
 from stockwatch.core.audit import AuditAction
-from stockwatch.core.messages import tier_label
+from stockwatch.core.messages import event_detail, event_word, tier_label
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
 from stockwatch.core.note_text import note_text, step_text
 from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
+from stockwatch.core.since import bounded_since
 from stockwatch.entrypoints.web.api_json import (
     iso,
     outbox_json,
@@ -123,8 +124,8 @@ def _since(value: str | None, days: int | None, now: datetime, tz: tzinfo = UTC)
             raise HTTPException(400, f"since: not a date or time: {value!r}") from None
         aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
         try:
-            return aware.astimezone(UTC)  # year 1 in UTC+8 is before year 1 in UTC
-        except OverflowError:
+            return bounded_since(aware)
+        except ValueError:
             raise HTTPException(400, f"since: out of range: {value!r}") from None
     return None if days is None else now - timedelta(days=days)
 
@@ -143,6 +144,8 @@ def page_renderer(d: DashboardDeps, banners: BannerCache | None = None) -> PageR
             lang=lang,
             t=lambda key, **kw: text(key, lang, **kw),
             note=lambda stored: note_text(stored, lang),  # a threshold's stored explanation
+            event_word=lambda kind: event_word(kind, lang),  # raised → 预警
+            event_detail=lambda detail: event_detail(detail, lang),
             step=lambda stored: step_text(stored, lang),
             page_title=text(title_key, lang),
             switch_url=f"{request.url.path}?{urlencode(query)}",

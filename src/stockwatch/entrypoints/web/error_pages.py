@@ -7,10 +7,12 @@ A browser that opens an unknown item gets a page in its language with a way back
 
 from __future__ import annotations
 
+import json
 from importlib.resources import files
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import (
     http_exception_handler,
     request_validation_exception_handler,
@@ -64,12 +66,16 @@ def install_error_pages(app: FastAPI, default_lang: str) -> None:
     async def on_bad_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         if not wants_html(request):
-            return await request_validation_exception_handler(request, exc)
+            try:
+                return await request_validation_exception_handler(request, exc)
+            except UnicodeEncodeError:  # the answer echoes a lone surrogate the body carried
+                detail = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+                return Response(detail, status_code=422, media_type="application/json")
         fields = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
             for e in exc.errors()
         )
-        return render(request, 400, fields)
+        return render(request, 400, fields.encode("utf-8", "backslashreplace").decode("utf-8"))
 
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_bad_request)
