@@ -184,3 +184,21 @@ def test_the_batch_fills_the_dashboards_plain_state_columns(
         # The calm shortcut keeps the last position in the column only (state_from_row).
         assert (row.available, row.failed_reads) == (state.last_available, state.failed_reads)
         assert saved["failed_reads"] == state.failed_reads
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_keys_that_need_quoting_go_through_the_batch_like_any_other(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    # The batch sends its keys to PostgreSQL as one array literal and its rows as JSON text:
+    # a quote, a backslash, a comma or a brace in a key must arrive as it is.
+    items = [
+        Item(f'SK"U\\{i},{{x}} y', title=f'商品 "{i}" \\ [a](b)') for i in range(len(SCRIPTS) * 2)
+    ] + [Item('PLAIN@W"H')]
+    expected = _run(InMemoryStore(), items, batch=False)
+    store = _stores(request, kind)
+    assert sorted(_run(store, items, batch=True)) == sorted(expected)
+    assert {str(k) for k in store.alert_states()} == {str(i.key) for i in items}
+    events = store.events(limit=10_000)
+    assert {str(e.item_key) for e in events} <= {str(i.key) for i in items}
+    assert len(events) >= len(expected)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.adapters.db.outbox import SqlOutbox, message_to_json
 from stockwatch.adapters.db.tables import deliveries
+from stockwatch.core.model import Tier
 from stockwatch.ports import OutboxStatus
-from tests.notify_factories import T0, routed
+from stockwatch.service.routing import Route, RouterSettings, RouteTable
+from tests.notify_factories import T0, item, notice, routed
 
 
 def test_enqueueing_inside_a_transaction_ignores_keys_already_queued(engine: Engine) -> None:
@@ -135,3 +139,28 @@ def test_every_change_of_a_claimed_row_needs_its_claim_token(engine: Engine) -> 
     assert outbox.mark_sent(live, late, "ok")
     row = outbox.get(live.id)
     assert row and row.status is OutboxStatus.SENT and row.claim_token is None
+
+
+def test_a_message_is_stored_as_the_json_of_its_fields_whatever_its_text(engine: Engine) -> None:
+    # The rows travel as one JSON parameter and a payload shared by channels is encoded once
+    # and spliced into each message: the stored text must still be json.dumps of the fields.
+    rows = routed(2, title='a "payload": {} \\ "b"') + routed(1, channel="d", title="[x](y)")
+    later = T0 + timedelta(hours=3)
+    rows[1] = (rows[1][0], replace(rows[1][1], not_before=later))  # quiet hours
+    both = RouteTable(RouterSettings((Route("r", ("e", "f")),)))
+    rows += both.route(notice("SKU-Z", Tier.T3), item("SKU-Z", '"payload": {"x": 1}'))
+    assert rows[-1][1].payload is rows[-2][1].payload  # one payload, two channels
+    outbox = SqlOutbox(engine)
+    with engine.begin() as conn:
+        assert outbox.enqueue(conn, rows, T0) == 5
+        rows_stored = conn.exec_driver_sql(
+            "SELECT idempotency_key, CAST(message AS TEXT) FROM deliveries"
+        ).all()
+    stored = {str(key): str(text) for key, text in rows_stored}
+    for _, message in rows:
+        assert stored[message.idempotency_key] == json.dumps(message_to_json(message))
+    now = [e.message for e in outbox.due(T0, 10)]
+    assert now == [rows[0][1], *(m for _, m in rows[2:])]  # the quiet one waits its hours
+    assert sorted(e.message.idempotency_key for e in outbox.due(later, 10)) == sorted(
+        m.idempotency_key for _, m in rows
+    )

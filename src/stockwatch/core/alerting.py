@@ -226,6 +226,17 @@ def _evaluate(
 ) -> tuple[AlertState, tuple[Notice, ...]]:
     if reading.is_failed:
         return _failed_read(state, reading, levels, policy, now)
+    if reading.offer_status is not OfferStatus.ACTIVE:
+        base = replace(
+            state,
+            failed_reads=0,
+            first_failed_at=None,
+            stale_notified=False,
+            last_reading_at=reading.observed_at,
+            version=state.version + 1,
+        )
+        return _unavailable(base, reading, levels, now)
+    # The same fields and an active offer, in one replace (this runs for every reading).
     base = replace(
         state,
         failed_reads=0,
@@ -233,10 +244,8 @@ def _evaluate(
         stale_notified=False,
         last_reading_at=reading.observed_at,
         version=state.version + 1,
+        offer_status=OfferStatus.ACTIVE,
     )
-    if reading.offer_status is not OfferStatus.ACTIVE:
-        return _unavailable(base, reading, levels, now)
-    base = replace(base, offer_status=OfferStatus.ACTIVE)
     available = reading.available
     assert available is not None
     new_state, notice = _transition(base, available, reading, levels, policy, now, shelf_view)

@@ -243,17 +243,14 @@ def late_lines(late: LateOrder, lang: str = "zh-CN") -> list[tuple[str, str]]:
     return lines
 
 
+_MARKDOWN_ESCAPES = str.maketrans(
+    {**{ch: "\\" + ch for ch in "\\`*_{}[]()#+-.!|<>~"}, "\r": " ", "\n": " "}
+)
+
+
 def escape_markdown(text: str) -> str:
     """Escape markdown control characters in user-controlled text such as 1688 titles."""
-    out = []
-    for ch in text:
-        if ch in "\\`*_{}[]()#+-.!|<>~":
-            out.append("\\" + ch)
-        elif ch in "\r\n":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_MARKDOWN_ESCAPES)
 
 
 def render(notice: Notice, item: Item | None = None, lang: str = "zh-CN") -> Message:

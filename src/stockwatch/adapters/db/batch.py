@@ -11,7 +11,8 @@ Both SQLite (≥ 3.35 for RETURNING) and PostgreSQL run the same statements.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
+    cast,
     column,
     func,
     select,
@@ -31,6 +33,7 @@ from sqlalchemy.types import String
 
 from stockwatch.adapters.db import tables as t
 from stockwatch.adapters.db.codec import (
+    aware_time,
     item_from_row,
     levels_from_row,
     reading_from_row,
@@ -61,28 +64,78 @@ def _insert(conn: Connection, table: Table) -> Any:
     return sqlite.insert(table)
 
 
-def among(conn: Connection, col: Any, values: Sequence[str]) -> Any:
+def pg_array(values: Iterable[str | int | bool | None]) -> str:
+    """A PostgreSQL array literal (``'{"a","b",NULL}'``) for a ``%s::text[]`` parameter.
+
+    psycopg adapts a list element by element in Python (0.3 ms for 500 keys, several lists
+    per batch); one string is sent as is and the server parses it.
+    """
+    given = list(values)
+    texts = [v for v in given if type(v) is str]
+    if len(texts) == len(given) and not any(c in "".join(texts) for c in '"\\'):
+        return '{"' + '","'.join(texts) + '"}' if texts else "{}"  # the usual keys: no escapes
+    parts = []
+    for v in given:
+        if v is None:
+            parts.append("NULL")
+        elif isinstance(v, bool):
+            parts.append("t" if v else "f")
+        elif isinstance(v, int):
+            parts.append(str(v))
+        else:
+            parts.append('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"
+
+
+def among(conn: Connection, col: Any, values: Sequence[str] | None = None) -> Any:
     """``col`` is one of ``values``, as one parameter whatever their number, so the statement
     text stays the same and SQLAlchemy compiles it once: ``col = ANY(:array)`` on PostgreSQL,
     ``col IN (SELECT value FROM json_each(:json))`` on SQLite (an expanding ``IN`` list was
-    compiled again for every chunk: about 1 ms a statement, 10 statements a batch)."""
+    compiled again for every chunk: about 1 ms a statement, 10 statements a batch).
+
+    Without ``values`` the parameter ``among`` is left for the execution to give
+    (``among_value``): a statement built once serves every batch (``_cached``).
+    """
+    given = None if values is None else among_value(conn, values)
     if conn.dialect.name == "postgresql":
-        return col == any_(bindparam("among", list(values), type_=ARRAY(String)))
+        return col == any_(cast(bindparam("among", given, type_=String), ARRAY(String)))
     keys = select(column("value", String)).select_from(
-        func.json_each(bindparam("among", json.dumps(list(values)), type_=String))
+        func.json_each(bindparam("among", given, type_=String))
     )
     return col.in_(keys.scalar_subquery())
+
+
+def among_value(conn: Connection, values: Sequence[str]) -> str:
+    """The ``among`` parameter for ``values``: an array literal or a JSON list."""
+    return pg_array(values) if conn.dialect.name == "postgresql" else json.dumps(list(values))
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _cached(conn: Connection, name: str, build: Callable[[], Any]) -> Any:
+    """The statement ``name`` for this dialect, built once: building a select and computing
+    its cache key cost more than running it for a batch (SQLAlchemy memoizes the key on the
+    statement object)."""
+    key = (conn.dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build()
+    return stmt
 
 
 def alert_states_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, AlertState]:
     s = t.alert_states
     out: dict[ItemKey, AlertState] = {}
+    stmt = _cached(
+        conn,
+        "alert_states_of",
+        lambda: select(
+            s.c.item_key, s.c.state, s.c.version, s.c.last_reading_at, s.c.available
+        ).where(among(conn, s.c.item_key)),
+    )
     for part in chunks([str(k) for k in keys]):
-        rows = conn.execute(
-            select(s.c.item_key, s.c.state, s.c.version, s.c.last_reading_at, s.c.available).where(
-                among(conn, s.c.item_key, part)
-            )
-        )
+        rows = conn.execute(stmt, {"among": among_value(conn, part)}).all()
         for row in rows:
             state = state_from_row(row.state, row.version, row.last_reading_at, row.available)
             out[ItemKey.parse(row.item_key)] = state
@@ -97,9 +150,9 @@ def pending_readings(
     by_text = {str(k): k for k in keys}
     for part in chunks(list(by_text)):
         if conn.dialect.name == "postgresql":
-            rows = conn.exec_driver_sql(_PG_PENDING, {"keys": list(part)})
+            rows = conn.exec_driver_sql(_PG_PENDING, {"keys": pg_array(part)}).all()
         else:
-            rows = conn.exec_driver_sql(_SQLITE_PENDING, (json.dumps(list(part)),))
+            rows = conn.exec_driver_sql(_SQLITE_PENDING, (json.dumps(list(part)),)).all()
         for row in rows:
             key = by_text[row.item_key]
             stored = _stored_reading(conn, row)
@@ -159,8 +212,9 @@ _UTC_TIME = t.UTCDateTime()
 
 def items_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
     out: dict[ItemKey, Item] = {}
+    stmt = _cached(conn, "items_of", lambda: select(t.items).where(among(conn, t.items.c.key)))
     for part in chunks([str(k) for k in keys]):
-        for row in conn.execute(select(t.items).where(among(conn, t.items.c.key, part))):
+        for row in conn.execute(stmt, {"among": among_value(conn, part)}).all():
             out[ItemKey.parse(row.key)] = item_from_row(row)
     return out
 
@@ -168,10 +222,13 @@ def items_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
 def active_levels_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, TierLevels]:
     th = t.thresholds
     newest: dict[str, tuple[int, Any]] = {}
+    stmt = _cached(
+        conn,
+        "active_levels_of",
+        lambda: select(th).where(among(conn, th.c.item_key), t.status_is("active")),
+    )
     for part in chunks([str(k) for k in keys]):
-        rows = conn.execute(
-            select(th).where(among(conn, th.c.item_key, part), t.status_is("active"))
-        )
+        rows = conn.execute(stmt, {"among": among_value(conn, part)}).all()
         for row in rows:
             seen = newest.get(row.item_key)
             if seen is None or row.version > seen[0]:
@@ -199,50 +256,78 @@ def open_orders_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, l
     """Open purchase orders per item, oldest first (``purchase_orders.open_orders`` in bulk)."""
     po = purchase_orders
     out: dict[ItemKey, list[PurchaseOrder]] = {}
-    for part in chunks([str(k) for k in keys]):
-        rows = conn.execute(
+    stmt = _cached(
+        conn,
+        "open_orders_of",
+        lambda: (
             select(po)
             .where(
-                among(conn, po.c.item_key, part),
-                po.c.status.in_([s.value for s in OPEN_STATUSES]),
+                among(conn, po.c.item_key),
+                po.c.status.in_(sorted(s.value for s in OPEN_STATUSES)),
             )
             .order_by(po.c.item_key, po.c.ordered_at, po.c.id)
-        )
+        ),
+    )
+    for part in chunks([str(k) for k in keys]):
+        rows = conn.execute(stmt, {"among": among_value(conn, part)}).all()
         for row in rows:
             order = order_from_row(row._mapping)
             out.setdefault(order.key, []).append(order)
     return out
 
 
-def _state_values(save: StateSave, now: datetime) -> dict[str, Any]:
-    return {"item_key": str(save.key), **state_columns(save.state, now)}
-
-
 def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetime) -> set[ItemKey]:
-    s = t.alert_states
+    """Insert the new states and update the known ones where the version is unchanged.
+
+    One statement each for the whole batch, the rows as one JSON parameter (``add_events``).
+    """
     won: set[str] = set()
-    fresh = [x for x in saves if x.expected_version == 0]
-    if fresh:
-        # A concurrent first evaluation of the same item makes ON CONFLICT skip it here. One
-        # cached statement over all rows (SQLAlchemy batches them into multi-row VALUES).
-        stmt = (
-            _insert(conn, s)
-            .on_conflict_do_nothing(index_elements=["item_key"])
-            .returning(s.c.item_key)
-        )
-        rows = conn.execute(stmt, [_state_values(x, now) for x in fresh])
-        won.update(row.item_key for row in rows)
-    known = [x for x in saves if x.expected_version != 0]
-    if known and conn.dialect.name == "postgresql":
-        won.update(_pg_update_states(conn, known, now))
-        known = []
-    for part in chunks(known):
-        won.update(_sqlite_update_states(conn, part, now))
+    pg = conn.dialect.name == "postgresql"
+    fresh = [_state_row(conn, x) for x in saves if x.expected_version == 0]
+    known = [_state_row(conn, x) for x in saves if x.expected_version != 0]
+    for sql, rows in (
+        (_PG_INSERT_STATES if pg else _SQLITE_INSERT_STATES, fresh),
+        (_PG_UPDATE_STATES if pg else _SQLITE_UPDATE_STATES, known),
+    ):
+        if not rows:
+            continue
+        text = json.dumps(rows)
+        if pg:
+            result = conn.exec_driver_sql(sql, {"rows": text, "now": aware_time(now)})
+        else:
+            result = conn.exec_driver_sql(sql, (sqlite_time(now), text))
+        won.update(row[0] for row in result)
     return {ItemKey.parse(k) for k in won}
 
 
-# The whole chunk as one JSON parameter, unpacked by json_each: a statement built with
-# ``values(…).data(rows)`` is compiled again for every chunk (0.8 ms per item in SQLAlchemy).
+def _state_row(conn: Connection, save: StateSave) -> list[Any]:
+    """A save as a JSON row: key, expected version, then the columns of ``state_columns``."""
+    state = save.state
+    last = state.last_reading_at
+    return [
+        str(save.key),
+        save.expected_version,
+        state.phase.value,
+        state.tier.name,
+        json.dumps(state_to_json(state)),
+        state.version,
+        None if last is None else event_time(conn, last),
+        int(state.tier),
+        state.last_available,
+        state.failed_reads,
+    ]
+
+
+# A concurrent first evaluation of the same item makes ON CONFLICT skip it (not RETURNed).
+_SQLITE_INSERT_STATES = """
+INSERT INTO alert_states (item_key, phase, tier, state, version, updated_at, last_reading_at,
+                          tier_rank, available, failed_reads)
+SELECT value->>0, value->>2, value->>3, value->>4, value->>5, ?, value->>6, value->>7,
+       value->>8, value->>9
+FROM json_each(?) WHERE true
+ON CONFLICT (item_key) DO NOTHING
+RETURNING item_key
+"""
 _SQLITE_UPDATE_STATES = """
 UPDATE alert_states
 SET phase = g.phase, tier = g.tier, state = g.state, version = g.version,
@@ -255,68 +340,113 @@ FROM (SELECT value->>0 AS k, value->>1 AS expected, value->>2 AS phase, value->>
 WHERE alert_states.item_key = g.k AND alert_states.version = g.expected
 RETURNING item_key
 """
-
-
-def _sqlite_update_states(conn: Connection, saves: Sequence[StateSave], now: datetime) -> set[str]:
-    given = [
-        [
-            str(x.key),
-            x.expected_version,
-            x.state.phase.value,
-            x.state.tier.name,
-            json.dumps(state_to_json(x.state)),
-            x.state.version,
-            None if x.state.last_reading_at is None else sqlite_time(x.state.last_reading_at),
-            int(x.state.tier),
-            x.state.last_available,
-            x.state.failed_reads,
-        ]
-        for x in saves
-    ]
-    rows = conn.exec_driver_sql(_SQLITE_UPDATE_STATES, (sqlite_time(now), json.dumps(given)))
-    return {row[0] for row in rows}
-
-
+_PG_INSERT_STATES = """
+INSERT INTO alert_states (item_key, phase, tier, state, version, updated_at, last_reading_at,
+                          tier_rank, available, failed_reads)
+SELECT v->>0, v->>2, v->>3, (v->>4)::json, (v->>5)::int, %(now)s, (v->>6)::timestamptz,
+       (v->>7)::int, (v->>8)::int, (v->>9)::int
+FROM jsonb_array_elements(%(rows)s::jsonb) AS g(v)
+ON CONFLICT (item_key) DO NOTHING
+RETURNING item_key
+"""
 _PG_UPDATE_STATES = """
 UPDATE alert_states AS s
-SET phase = g.phase, tier = g.tier, state = g.state::json, version = g.version,
-    last_reading_at = g.last_reading_at, tier_rank = g.tier_rank, available = g.available,
-    failed_reads = g.failed_reads, updated_at = %(now)s
-FROM unnest(%(k)s::text[], %(expected)s::int[], %(phase)s::text[], %(tier)s::text[],
-            %(state)s::text[], %(version)s::int[], %(last)s::timestamptz[],
-            %(tier_rank)s::int[], %(available)s::int[], %(failed_reads)s::int[])
-     AS g(k, expected, phase, tier, state, version, last_reading_at, tier_rank, available,
-          failed_reads)
-WHERE s.item_key = g.k AND s.version = g.expected
+SET phase = g.v->>2, tier = g.v->>3, state = (g.v->>4)::json, version = (g.v->>5)::int,
+    last_reading_at = (g.v->>6)::timestamptz, tier_rank = (g.v->>7)::int,
+    available = (g.v->>8)::int, failed_reads = (g.v->>9)::int, updated_at = %(now)s
+FROM jsonb_array_elements(%(rows)s::jsonb) AS g(v)
+WHERE s.item_key = g.v->>0 AND s.version = (g.v->>1)::int
 RETURNING s.item_key
 """
 
 
-def _pg_update_states(conn: Connection, saves: Sequence[StateSave], now: datetime) -> set[str]:
-    """PostgreSQL: the whole batch as seven arrays, one short statement whatever its size."""
-    rows = conn.exec_driver_sql(
-        _PG_UPDATE_STATES,
-        {
-            "now": now,
-            "k": [str(x.key) for x in saves],
-            "expected": [x.expected_version for x in saves],
-            "phase": [x.state.phase.value for x in saves],
-            "tier": [x.state.tier.name for x in saves],
-            "state": [json.dumps(state_to_json(x.state)) for x in saves],
-            "version": [x.state.version for x in saves],
-            "last": [x.state.last_reading_at for x in saves],
-            "tier_rank": [int(x.state.tier) for x in saves],
-            "available": [x.state.last_available for x in saves],
-            "failed_reads": [x.state.failed_reads for x in saves],
-        },
-    )
-    return {row[0] for row in rows}
-
-
 def add_events(conn: Connection, events: Sequence[AlertEvent]) -> list[int | None]:
-    e = t.alert_events
+    """Insert the events in one statement; the id of each, None where its key was there.
+
+    The rows travel as one JSON parameter (``rows_param``) under a fixed statement text:
+    SQLAlchemy's multi-row VALUES made a new statement of thousands of placeholders for each
+    batch, which SQLAlchemy and psycopg compiled and parsed anew every time (about a third of
+    the batched evaluation's client time on PostgreSQL).
+    """
     if not events:
         return []
+    rows = []
+    times: dict[datetime, str] = {}  # a batch's events share a few times: format each once
+    for event in events:
+        t1, t2, t3, velocity = event.levels or (None, None, None, None)
+        at = times.get(event.at)
+        if at is None:
+            at = times[event.at] = event_time(conn, event.at)
+        if velocity is not None and not math.isfinite(velocity):
+            return _add_events_compiled(conn, events)  # JSON has no NaN or infinity
+        rows.append(
+            [
+                event.idempotency_key,
+                str(event.item_key),
+                event.kind,
+                event.tier,
+                event.previous_tier,
+                at,
+                event.episode,
+                event.available,
+                event.on_hand,
+                t1,
+                t2,
+                t3,
+                velocity,
+                event.detail,
+                event.actor,
+                json.dumps(dict(event.payload)),  # as the JSON column type writes it
+            ]
+        )
+    sql = _PG_ADD_EVENTS if conn.dialect.name == "postgresql" else _SQLITE_ADD_EVENTS
+    # RETURNING skips the duplicates and is not in row order: match the ids back by key.
+    ids = {key: int(i) for i, key in conn.exec_driver_sql(sql, rows_param(conn, rows))}
+    return [ids.get(event.idempotency_key) for event in events]
+
+
+def rows_param(conn: Connection, rows: list[list[Any]]) -> Any:
+    """The rows as the one JSON parameter of a ``_PG_…``/``_SQLITE_…`` statement."""
+    text = json.dumps(rows)
+    return {"rows": text} if conn.dialect.name == "postgresql" else (text,)
+
+
+def event_time(conn: Connection, value: datetime) -> str:
+    """A timestamp as JSON text: what the column stores on SQLite, ISO with offset for PG."""
+    if conn.dialect.name == "postgresql":
+        return aware_time(value).isoformat()
+    return sqlite_time(value)
+
+
+_EVENT_COLUMNS = (
+    "idempotency_key, item_key, kind, tier, previous_tier, at, episode, available, on_hand,"
+    " t1, t2, t3, velocity, detail, actor, payload"
+)
+# jsonb: each row's fields by position in O(1); the payload is JSON text inside, kept verbatim.
+_PG_ADD_EVENTS = f"""
+INSERT INTO alert_events ({_EVENT_COLUMNS})
+SELECT v->>0, v->>1, v->>2, v->>3, v->>4, (v->>5)::timestamptz, (v->>6)::int, (v->>7)::int,
+       (v->>8)::int, (v->>9)::int, (v->>10)::int, (v->>11)::int, (v->>12)::float8, v->>13,
+       v->>14, (v->>15)::json
+FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS g(v, n)
+ORDER BY g.n
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id, idempotency_key
+"""
+_SQLITE_ADD_EVENTS = f"""
+INSERT INTO alert_events ({_EVENT_COLUMNS})
+SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,
+       value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13,
+       value->>14, value->>15
+FROM json_each(?) WHERE true ORDER BY key
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id, idempotency_key
+"""
+
+
+def _add_events_compiled(conn: Connection, events: Sequence[AlertEvent]) -> list[int | None]:
+    """``add_events`` through SQLAlchemy's multi-row VALUES (any float, compiled per batch)."""
+    e = t.alert_events
     rows = []
     for event in events:
         t1, t2, t3, velocity = event.levels or (None, None, None, None)
@@ -345,7 +475,6 @@ def add_events(conn: Connection, events: Sequence[AlertEvent]) -> list[int | Non
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(e.c.id, e.c.idempotency_key)
     )
-    # RETURNING skips the duplicates and is not in row order: match the ids back by key.
     ids = {row.idempotency_key: int(row.id) for row in conn.execute(stmt, rows)}
     return [ids.get(event.idempotency_key) for event in events]
 
@@ -353,12 +482,17 @@ def add_events(conn: Connection, events: Sequence[AlertEvent]) -> list[int | Non
 def set_next_polls(conn: Connection, at: Mapping[ItemKey, datetime | None]) -> None:
     items = t.items
     clear = [str(k) for k, when in at.items() if when is None]
-    for part in chunks(clear):
-        conn.execute(
+    stmt = _cached(
+        conn,
+        "clear_next_polls",
+        lambda: (
             update(items)
-            .where(among(conn, items.c.key, part), items.c.next_poll_at.is_not(None))
+            .where(among(conn, items.c.key), items.c.next_poll_at.is_not(None))
             .values(next_poll_at=None)
-        )
+        ),
+    )
+    for part in chunks(clear):
+        conn.execute(stmt, {"among": among_value(conn, part)})
     timed = [(str(k), when) for k, when in at.items() if when is not None]
     if timed and conn.dialect.name == "postgresql":
         conn.exec_driver_sql(

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from stockwatch.adapters.db.batch import pg_array
 from stockwatch.adapters.db.codec import aware_time, sqlite_time, state_to_json
 from stockwatch.core.model import AlertState, ItemKey
 from stockwatch.core.purchasing import OPEN_STATUSES
@@ -165,10 +166,12 @@ def store_calm(
             conn,
             _PG_STORE,
             {
-                "k": list(unique),
-                "known": [r.known for r in unique.values()],
-                "pos": [None if r.bounds is None else r.bounds[0] for r in unique.values()],
-                "shelf": [None if r.bounds is None else r.bounds[1] for r in unique.values()],
+                "k": pg_array(unique),
+                "known": pg_array(r.known for r in unique.values()),
+                "pos": pg_array(None if r.bounds is None else r.bounds[0] for r in unique.values()),
+                "shelf": pg_array(
+                    None if r.bounds is None else r.bounds[1] for r in unique.values()
+                ),
                 "factor": factor,
                 "new_state": _NEW_STATE,
                 "now": aware_time(now),
@@ -192,4 +195,4 @@ def store_calm(
 
 
 def _returned(conn: Connection, sql: str, params: dict[str, Any]) -> list[str]:
-    return [row[0] for row in conn.exec_driver_sql(sql, params)]
+    return list(conn.exec_driver_sql(sql, params).scalars().all())

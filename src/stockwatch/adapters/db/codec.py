@@ -6,7 +6,6 @@ import json
 import math
 import struct
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -76,7 +75,14 @@ def state_to_json(state: AlertState) -> dict[str, Any]:
     }
 
 
-def state_from_json(data: dict[str, Any]) -> AlertState:
+def state_from_json(
+    data: dict[str, Any],
+    *,
+    version: int | None = None,
+    last_reading_at: datetime | None = None,
+    last_available: int | None = None,
+) -> AlertState:
+    """The state in ``data``; a field given here (not None) wins over the JSON's."""
     return AlertState(
         phase=Phase(data["phase"]),
         tier=Tier[data["tier"]],
@@ -95,9 +101,11 @@ def state_from_json(data: dict[str, Any]) -> AlertState:
         first_failed_at=_parse_time(data.get("first_failed_at")),
         stale_notified=bool(data.get("stale_notified", False)),
         offer_status=OfferStatus(data.get("offer_status", "active")),
-        last_reading_at=_parse_time(data.get("last_reading_at")),
-        last_available=data.get("last_available"),
-        version=int(data.get("version", 0)),
+        last_reading_at=(
+            _parse_time(data.get("last_reading_at")) if last_reading_at is None else last_reading_at
+        ),
+        last_available=data.get("last_available") if last_available is None else last_available,
+        version=int(data.get("version", 0)) if version is None else version,
     )
 
 
@@ -115,12 +123,8 @@ def state_from_row(
     and rewriting the JSON cost more than the rest of the statement. Every other save writes
     the JSON and the columns together, so the columns are never older than the JSON.
     """
-    state = state_from_json(data)
-    return replace(
-        state,
-        version=version,
-        last_reading_at=state.last_reading_at if last_reading_at is None else last_reading_at,
-        last_available=state.last_available if available is None else available,
+    return state_from_json(
+        data, version=version, last_reading_at=last_reading_at, last_available=available
     )
 
 

@@ -12,19 +12,23 @@ present, so replaying an evaluation adds nothing.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, func, select, update
 
+from stockwatch.adapters.db.batch import event_time, rows_param
 from stockwatch.adapters.db.tables import deliveries
 from stockwatch.ports import OutboxEntry, OutboxStatus, Outcome, OutgoingMessage
 
 
-def message_to_json(message: OutgoingMessage) -> dict[str, Any]:
+def message_to_json(
+    message: OutgoingMessage, payload: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The message as JSON-ready data (``payload`` in place of the message's own, if given)."""
     return {
         "title": message.title,
         "text": message.text,
@@ -32,7 +36,7 @@ def message_to_json(message: OutgoingMessage) -> dict[str, Any]:
         "idempotency_key": message.idempotency_key,
         "tier": message.tier,
         "kind": message.kind,
-        "payload": dict(message.payload),
+        "payload": dict(message.payload if payload is None else payload),
         "mention": message.mention,
         "not_before": message.not_before.isoformat() if message.not_before else None,
     }
@@ -53,19 +57,39 @@ def message_from_json(data: Mapping[str, Any]) -> OutgoingMessage:
     )
 
 
-def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    stmt: Insert
-    if conn.dialect.name == "postgresql":
-        stmt = postgresql.insert(deliveries).on_conflict_do_nothing(
-            index_elements=["idempotency_key"]
-        )
-    elif conn.dialect.name == "sqlite":
-        stmt = sqlite.insert(deliveries).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(conn.dialect.name)
-    # One statement for all rows (SQLAlchemy's "insertmanyvalues"); RETURNING lists only the
-    # rows that were new, which tells portably how many were.
-    return len(conn.execute(stmt.returning(deliveries.c.id), rows).all())
+def message_json(message: OutgoingMessage, payload: str | None = None) -> str:
+    """``message_to_json`` as the JSON column writes it; ``payload`` given already encoded."""
+    if payload is None:
+        return json.dumps(message_to_json(message))
+    text = json.dumps(message_to_json(message, {}))
+    # The payload is the only mapping in the message, and the only "{}" in its JSON text
+    # outside of a string would be that one: splice the encoded payload in there.
+    head, sep, tail = text.partition('"payload": {}')
+    assert sep, text
+    return f'{head}"payload": {payload}{tail}'
+
+
+_DELIVERY_COLUMNS = (
+    "idempotency_key, event_id, channel, message, status, attempts, next_attempt_at,"
+    " created_at, last_error, provider_answer, stale_releases, parts_sent"
+)
+_PG_ENQUEUE = f"""
+INSERT INTO deliveries ({_DELIVERY_COLUMNS})
+SELECT v->>0, (v->>1)::bigint, v->>2, (v->>3)::json, 'pending', 0, (v->>4)::timestamptz,
+       (v->>5)::timestamptz, '', '', 0, 0
+FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS g(v, n)
+ORDER BY g.n
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id
+"""
+_SQLITE_ENQUEUE = f"""
+INSERT INTO deliveries ({_DELIVERY_COLUMNS})
+SELECT value->>0, value->>1, value->>2, value->>3, 'pending', 0, value->>4, value->>5,
+       '', '', 0, 0
+FROM json_each(?) WHERE true ORDER BY key
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id
+"""
 
 
 class SqlOutbox:
@@ -92,25 +116,37 @@ class SqlOutbox:
         batches: Sequence[tuple[int | None, Sequence[tuple[str, OutgoingMessage]]]],
         now: datetime,
     ) -> int:
-        """``enqueue`` for the notices of many events at once (the batched poll cycle)."""
-        rows = [
-            {
-                "idempotency_key": message.idempotency_key,
-                "event_id": event_id,
-                "channel": channel,
-                "message": message_to_json(message),
-                "status": OutboxStatus.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": max(message.not_before or now, now),
-                "created_at": now,
-                "last_error": "",
-                "provider_answer": "",
-                "stale_releases": 0,
-            }
-            for event_id, entries in batches
-            for channel, message in entries
-        ]
-        return _insert_ignoring_duplicates(conn, rows) if rows else 0
+        """``enqueue`` for the notices of many events at once (the batched poll cycle).
+
+        One statement of fixed text with the rows as one JSON parameter (see
+        ``batch.add_events``); a message's payload, shared by the channels of one route, is
+        encoded once.
+        """
+        encoded: dict[int, str] = {}
+        at = event_time(conn, now)
+        rows = []
+        for event_id, entries in batches:
+            for channel, message in entries:
+                payload = encoded.get(id(message.payload))
+                if payload is None:
+                    payload = encoded[id(message.payload)] = json.dumps(dict(message.payload))
+                rows.append(
+                    [
+                        message.idempotency_key,
+                        event_id,
+                        channel,
+                        message_json(message, payload),
+                        at
+                        if message.not_before is None or message.not_before <= now
+                        else event_time(conn, message.not_before),
+                        at,
+                    ]
+                )
+        if not rows:
+            return 0
+        sql = _PG_ENQUEUE if conn.dialect.name == "postgresql" else _SQLITE_ENQUEUE
+        # RETURNING lists only the rows that were new, which tells portably how many were.
+        return len(conn.exec_driver_sql(sql, rows_param(conn, rows)).all())
 
     def add(self, entries: Iterable[tuple[str, OutgoingMessage]], now: datetime) -> int:
         """Enqueue in a transaction of its own (tests, ``notify test``, digests)."""

@@ -102,8 +102,13 @@ POSTGRESQL_TRIGGERS = (
         END IF;
         RETURN NULL;
     END $$""",
-    """CREATE TRIGGER tr_alert_states_tier_count AFTER INSERT OR DELETE ON alert_states
-    FOR EACH ROW EXECUTE FUNCTION alert_states_tier_count()""",
+    # WHEN in the trigger, not only IF in the function: a poll cycle creates or saves tens of
+    # thousands of states at rank 0, and calling PL/pgSQL for each cost ~10 µs a row (0.7 s
+    # for 65,000 new states; 0.2 s with the WHEN, migration 0014).
+    """CREATE TRIGGER tr_alert_states_tier_count_insert AFTER INSERT ON alert_states
+    FOR EACH ROW WHEN (NEW.tier_rank <> 0) EXECUTE FUNCTION alert_states_tier_count()""",
+    """CREATE TRIGGER tr_alert_states_tier_count_delete AFTER DELETE ON alert_states
+    FOR EACH ROW WHEN (OLD.tier_rank <> 0) EXECUTE FUNCTION alert_states_tier_count()""",
     """CREATE TRIGGER tr_alert_states_tier_count_update AFTER UPDATE ON alert_states
     FOR EACH ROW WHEN (OLD.tier_rank IS DISTINCT FROM NEW.tier_rank
         OR OLD.item_key IS DISTINCT FROM NEW.item_key)
@@ -134,7 +139,9 @@ def uninstall(conn: Connection) -> None:
         return
     conn.execute(text("DROP TRIGGER IF EXISTS tr_items_tier_count ON items"))
     conn.execute(text("DROP TRIGGER IF EXISTS tr_items_tier_count_update ON items"))
-    conn.execute(text("DROP TRIGGER IF EXISTS tr_alert_states_tier_count ON alert_states"))
+    conn.execute(text("DROP TRIGGER IF EXISTS tr_alert_states_tier_count ON alert_states"))  # ≤0013
+    conn.execute(text("DROP TRIGGER IF EXISTS tr_alert_states_tier_count_insert ON alert_states"))
+    conn.execute(text("DROP TRIGGER IF EXISTS tr_alert_states_tier_count_delete ON alert_states"))
     conn.execute(text("DROP TRIGGER IF EXISTS tr_alert_states_tier_count_update ON alert_states"))
     conn.execute(text("DROP FUNCTION IF EXISTS items_tier_count()"))
     conn.execute(text("DROP FUNCTION IF EXISTS alert_states_tier_count()"))
