@@ -198,3 +198,45 @@ def test_a_whole_catalogue_reads_every_live_version_in_one_scan(
     many = [f"K{i:06d}" for i in range(60_000)] + ["FAN"]  # more than one key batch
     live = sorted((k, s, v) for k, s, v, *_ in store.live_levels(many))
     assert live == [("FAN", "active", 1), ("FAN", "review", 2), ("LAMP", "active", 2)]
+
+
+def test_keys_with_separators_and_quotes_are_looked_up_exactly(
+    engine: Engine, t0: datetime
+) -> None:
+    """PostgreSQL receives many keys as one newline-joined string; a key holding a newline
+    (or what an array literal would quote) must still be found as itself, not split."""
+    odd = ["A\nB", 'Q"Z', "B\\S", "{BR}", "X,Y", " sp "]
+    store = SqlThresholdStore(engine)
+    store.save([NewThreshold(k, lv(9, 6, 3), ACTIVE) for k in odd], t0)
+    assert store.has_versions(["A\nB"]) and not store.has_versions(["A", "B"])
+    assert store.has_versions(["X,Y", "NONE"]) and not store.has_versions(["X", "Y"])
+    live = sorted(k for k, *_ in store.live_levels(["A", "B", *odd]))
+    assert live == sorted(odd)
+    store.save([NewThreshold(k, lv(19, 16, 13), ACTIVE) for k in odd], t0)
+    for key in odd:
+        assert [(v.version, v.status) for v in store.versions(key)] == [(2, ACTIVE), (1, OLD)]
+
+
+def test_versions_follow_on_whether_or_not_a_batch_spans_stored_keys(
+    engine: Engine, t0: datetime
+) -> None:
+    """A batch whose key range holds no version skips the per-key lookup (one probe); one that
+    spans stored keys, or names them, still numbers from each key's newest version."""
+    store = SqlThresholdStore(engine)
+    store.save([NewThreshold("M", lv(9, 6, 3), ACTIVE)], t0)
+    store.save([NewThreshold("M", lv(19, 16, 13), REVIEW, "x")], t0)
+    assert store.reject("M", 2)  # M's newest version is superseded, not live
+    store.save([NewThreshold(k, lv(9, 6, 3), ACTIVE) for k in ("N", "O")], t0)  # range N…O
+    store.save([NewThreshold(k, lv(9, 6, 3), ACTIVE) for k in ("A", "Z")], t0)  # spans M
+    for pair in (("L", "M"), ("N", "P")):  # a stored key at either end of the range
+        store.save([NewThreshold(k, lv(29, 26, 23), ACTIVE) for k in pair], t0)
+    got = {k: [(v.version, v.status) for v in store.versions(k)] for k in "ALMNOPZ"}
+    assert got == {
+        "A": [(1, ACTIVE)],
+        "L": [(1, ACTIVE)],
+        "M": [(3, ACTIVE), (2, OLD), (1, OLD)],
+        "N": [(2, ACTIVE), (1, OLD)],
+        "O": [(1, ACTIVE)],
+        "P": [(1, ACTIVE)],
+        "Z": [(1, ACTIVE)],
+    }

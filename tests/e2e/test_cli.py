@@ -68,6 +68,15 @@ def test_check_prints_a_table_in_chinese_by_default_and_english_on_request() -> 
     assert "库存风险" in zh and "已断货" in zh and "共检查 14 个商品" in zh
     _, en, _ = sample_check("--lang", "en")
     assert "Items at risk" in en and "OUT of stock" in en and "Checked 14 items" in en
+    # The strategy column named the core's strategies in English in zh-CN too.
+    for zh_word, en_word in (
+        ("再订货点", "reorder_point"),
+        ("固定阈值", "fixed"),
+        ("新品规则", "default"),
+        ("组合", "combined"),
+    ):
+        assert zh_word in zh and en_word not in zh, en_word
+        assert en_word in en and zh_word not in en, en_word
 
 
 def test_check_exits_0_when_nothing_is_urgent(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_table_in_both_languages_and_bad_input(shop: Path) -> None:
     code, output = _cli("backtest", "-c", str(shop), "--service-level", "0.9,0.99")
     assert code == 1 and "--sweep" in output
     code, output = _cli("backtest", "-c", str(shop), "--service-level", "1.5")
-    assert code == 1 and "service level" in output
+    assert code == 1 and "服务水平" in output
     code, output = _cli("backtest", "-c", str(shop), "--from", "yesterday")
     assert code == 1 and "--from" in output
     code, output = _cli("backtest", "-c", str(shop), "--recompute", "fortnightly")
@@ -70,6 +70,43 @@ def test_table_in_both_languages_and_bad_input(shop: Path) -> None:
     prices.write_text("sku,unit_price\nA,2.5\nB,abc\n", encoding="utf-8")
     code, output = _cli("backtest", "-c", str(shop), "--prices", str(prices))
     assert code == 1 and "prices.csv:3" in output
+
+
+def test_items_left_out_and_history_errors_read_in_zh_cn(shop: Path) -> None:
+    # A reviewer saw "OLD-MUG: switched off in the policy in force and no stock reading: not
+    # replayed" and the history errors in English in the default language.
+    code, output = _cli("backtest", "-c", str(shop), "--strategy", "fixed")  # B has no threshold
+    assert code == 0 and "B：候选：固定阈值策略需要一个阈值" in output
+    assert "needs a threshold" not in output
+    shop.write_text(
+        shop.read_text(encoding="utf-8") + '[items."B"]\nmanual_threshold = 0\n',
+        encoding="utf-8",
+    )
+    page = shop.parent / "report.html"
+    code, output = _cli("backtest", "-c", str(shop), "--html", str(page))
+    assert code == 0, output
+    assert "B：在现行策略中已停用，也没有库存读数：未回测" in output
+    assert "switched off" not in output and "not replayed" not in output
+    html = page.read_text(encoding="utf-8")
+    assert "<li>B：在现行策略中已停用，也没有库存读数：未回测</li>" in html  # (its data stays)
+    code, output = _cli("backtest", "-c", str(shop), "--lang", "en")
+    assert code == 0 and "B: switched off in the policy in force" in output
+    for args, zh, english in (
+        (("--item", "NOPE"), "未知商品：NOPE", "unknown item"),
+        (("--days", "0"), "--days 至少为 1", "must be at least"),
+        (("--category", "nope"), "没有可回测的商品", "no items to replay"),
+        (
+            ("--recompute", "fortnightly"),
+            "请用 weekly、monthly、五段 cron 表达式或 never",
+            "use weekly",
+        ),
+        (("--service-level", "1.5"), "服务水平必须在 0.5 到 0.9999 之间", "service level"),
+        (("--strategy", "bogus"), "strategy：'bogus' 不是有效的值", "not a valid value"),
+    ):
+        code, output = _cli("backtest", "-c", str(shop), *args)
+        assert code == 1 and zh in output and english not in output, (args, output)
+        code, output = _cli("backtest", "-c", str(shop), *args, "--lang", "en")
+        assert code == 1 and english in output, (args, output)
 
 
 def test_sweep_marks_the_frontier_and_writes_one_self_contained_page(shop: Path) -> None:

@@ -228,6 +228,21 @@ def test_zh_cn_tables_have_no_english_words_and_times_are_the_shops(config: Path
     ):
         code, output = _cli(*args, "-c", str(config), "--lang", "zh-CN")
         assert code == 0 and english not in output, (args, output)
+    # The outbox showed the built-in channel's name and the log deliverer's answer raw.
+    from stockwatch.wiring.compose import log_deliverer
+
+    store = open_store(load_config(config))
+    try:
+        assert asyncio.run(log_deliverer(store)(datetime.now(UTC) + timedelta(minutes=1))) == 2
+    finally:
+        store.engine.dispose()
+    code, output = _cli("outbox", "list", "-c", str(config), "--lang", "zh-CN")
+    assert code == 0 and "控制台" in output and "已发送" in output and "已写入日志" in output
+    for english in ("console", "sent", "logged"):
+        assert english not in output, (english, output)
+    code, output = _cli("outbox", "list", "-c", str(config), "--lang", "en")
+    assert code == 0 and "console" in output and "sent" in output and "logged" in output
+    assert "dingtalk" in output  # a provider's name is a product name in either language
 
 
 def test_read_only_commands_do_not_create_a_data_folder(

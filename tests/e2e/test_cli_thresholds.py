@@ -266,3 +266,36 @@ def test_explain_shows_a_fill_rate_target_and_the_order_it_is_sized_for(tmp_path
     code, out, err = invoke("explain", "BAMBOO-BRUSH", *common, "--as-of", as_of, "--lang", "zh")
     assert code == 0, err
     assert "满足率目标 β 0.99" in out
+
+
+def test_explain_in_zh_cn_words_status_strategy_and_inputs_in_chinese(tmp_path: Path) -> None:
+    # A reviewer saw "已保存第 2 版（active，…）", "策略: default → reorder_point" and inputs
+    # named history_days, velocity7, d_order in the default language.
+    config, db = shop(tmp_path)
+    common = ("--config", str(config), "--db", db)
+    week = sales_csv(tmp_path / "week.csv", 7, {"BAMBOO-BRUSH": 30})  # a new item: default
+    assert invoke("sales", "import", str(week), *common)[0] == 0
+    as_of = START + timedelta(days=7)
+    assert invoke("thresholds", "recompute", *common, "--as-of", str(as_of))[0] == 0
+    rest = sales_csv(tmp_path / "rest.csv", 53, {"BAMBOO-BRUSH": 30}, start=as_of)
+    assert invoke("sales", "import", str(rest), *common)[0] == 0
+    later = str(START + timedelta(days=60))
+    assert invoke("thresholds", "recompute", *common, "--as-of", later)[0] == 0
+    assert invoke("thresholds", "review", *common, "--approve-all")[0] == 0
+    code, out, err = invoke("explain", "BAMBOO-BRUSH", *common, "--as-of", later, "--lang", "zh")
+    assert code == 0, err
+    assert "已保存第 2 版（生效中，" in out and "active" not in out
+    assert "策略：新品规则 → 再订货点" in out and "(策略：新品规则)" in out
+    for zh in (
+        "销量历史天数：7 → 60",
+        "近期日均销速",
+        "补货用日均销量（d_order）",
+        "日均需求（d̄）：",
+    ):
+        assert zh in out, zh
+    for english in ("default", "reorder_point", "history_days", "velocity7", "sd "):
+        assert english not in out, english
+    code, out, err = invoke("explain", "BAMBOO-BRUSH", *common, "--as-of", later, "--lang", "en")
+    assert code == 0, err
+    assert "Stored version 2 (active," in out and "strategy: default → reorder_point" in out
+    assert "history_days: 7 → 60" in out and "velocity7" in out and "(Strategy: default)" in out

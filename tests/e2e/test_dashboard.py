@@ -419,3 +419,18 @@ def test_the_tasks_board_shows_1688_lines_matched_to_no_item(
     assert "没有商品对应此 offer/规格" in zh
     en = client.get("/tasks", params={"lang": "en"}).text
     assert "1688 purchase lines matched to no item" in en and "no item lists this offer/spec" in en
+
+
+def test_the_item_pages_explanation_names_strategy_and_inputs_in_zh_cn(
+    client: httpx.Client,
+) -> None:
+    # The explanation table showed the raw strategy (reorder_point …) and input names.
+    html = client.get(f"/items/{GLOBE}", params={"lang": "zh-CN"}).text
+    table = html[html.index('<table id="explanation">') :]
+    table = table[: table.index("</table>")]
+    assert "固定阈值" in table and "日均销速" in table
+    assert "fixed" not in table and "velocity" not in table
+    html = client.get(f"/items/{GLOBE}", params={"lang": "en"}).text
+    table = html[html.index('<table id="explanation">') :]
+    table = table[: table.index("</table>")]
+    assert ">fixed<" in table and ">velocity<" in table

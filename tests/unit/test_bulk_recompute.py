@@ -99,6 +99,65 @@ def test_of_two_active_versions_the_newer_one_counts() -> None:
     assert stored.a.tolist() == [[30, 20, 10]]
 
 
+def _stored_by_dict(
+    keys: list[str], rows: list[tuple[str, str, int, int, int, int, str]]
+) -> dict[str, dict[str, tuple[int, int, int, str]]]:
+    """What ``_stored`` must find, the slow way: per key and status, the newest version's."""
+    want: dict[str, dict[str, tuple[int, int, int, int, str]]] = {}
+    for key, status, number, t1, t2, t3, strategy in rows:
+        if key in keys:
+            seen = want.setdefault(key, {}).get(status)
+            if seen is None or number >= seen[0]:
+                want[key][status] = (number, t1, t2, t3, strategy)
+    return {k: {s: v[1:] for s, v in by.items()} for k, by in want.items()}
+
+
+live_row = st.tuples(
+    st.sampled_from(["A", "B", "C", "D", "E", "F", "Z"]),  # "Z": never among the keys asked
+    st.sampled_from(["active", "review"]),
+    st.integers(1, 5),
+    st.integers(0, 50),
+    st.integers(0, 50),
+    st.integers(0, 50),
+    st.sampled_from(STRATEGIES),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from("ABCDEF"), unique=True, min_size=1),
+    st.lists(live_row, max_size=20),
+    st.sampled_from(["sorted", "as drawn"]),
+    st.sampled_from(["sorted", "as drawn", "keys first"]),
+)
+def test_stored_levels_land_on_their_keys_whatever_the_order(
+    keys: list[str],
+    rows: list[tuple[str, str, int, int, int, int, str]],
+    key_order: str,
+    row_order: str,
+) -> None:
+    """``_stored`` matches rows to keys by a list comparison, a sorted search or a dict,
+    depending on the orders; all three give what a dict per row gives."""
+    keys = sorted(keys) if key_order == "sorted" else keys
+    if row_order == "sorted":
+        rows = sorted(rows)
+    elif row_order == "keys first":  # a whole catalogue in key order, then the extra rows
+        rows = [(k, "active", 1, 3, 2, 1, "fixed") for k in keys] + rows
+    codes = _Codes()
+    stored = _stored(keys, rows, codes)
+    names = {v: k for k, v in codes.items()}
+    want = _stored_by_dict(keys, rows)
+    for i, key in enumerate(keys):
+        for status, has, lv, code in (
+            ("active", stored.has_a, stored.a, stored.a_code),
+            ("review", stored.has_r, stored.r, stored.r_code),
+        ):
+            found = want.get(key, {}).get(status)
+            assert bool(has[i]) == (found is not None), (key, status)
+            if found is not None:
+                assert (*lv[i].tolist(), names[int(code[i])]) == found, (key, status)
+
+
 @contextmanager
 def twin_of(engine: Engine, tmp_path: Path) -> Iterator[Engine]:
     """A second empty database of the same kind."""

@@ -169,3 +169,34 @@ def test_an_intermittent_rate_note_and_its_mixture_steps_read_in_chinese() -> No
     assert rate_notes and note_text(rate_notes[0], "zh-CN").startswith("间歇性需求：d̄ 取 ")
     labels = [step_text(s.label, "zh-CN") for s in levels.basis.steps]
     assert "ROP（经验分位数，交期分布）" in labels
+
+
+def test_every_strategy_and_computed_input_has_a_zh_cn_name() -> None:
+    # A reviewer saw "策略: default → reorder_point" and inputs named history_days, velocity7,
+    # d_order in zh-CN: every name a basis can carry must have Chinese words, English stays.
+    from stockwatch.core.model import COMPUTED_INPUTS
+    from stockwatch.core.note_text import input_text, strategy_text
+    from stockwatch.core.thresholds import learned_inputs
+
+    names = [s.value for s in Strategy] + ["default", "disabled", "hand_set"]
+    for name in names:
+        zh = strategy_text(name, "zh-CN")
+        assert re.search(r"[\u4e00-\u9fff]", zh) and name not in zh, name
+        assert strategy_text(name, "en") == name
+    assert strategy_text("reorder_point", "zh-CN") == "再订货点"
+    learned = LearnedLeadTime(((7.0, 1.0),), 3, "item", 7.5, 1.2)
+    inputs = [
+        *COMPUTED_INPUTS,
+        *(n for n, _ in learned_inputs(learned)),
+        "order_cycle_days",
+        "fill_rate",
+        "order_qty",
+    ]
+    for name in inputs:
+        zh = input_text(name, "zh-CN")
+        assert re.search(r"[\u4e00-\u9fff]", zh), name
+        assert input_text(name, "en") == name
+    for name in ("history_days", "velocity7", "service_level", "lead_observed_sd"):
+        assert name not in input_text(name, "zh-CN"), name
+    assert input_text("d_order", "zh-CN") == "补货用日均销量（d_order）"
+    assert input_text("T2", "zh-CN") == "T2"  # a hand-set level's input: a tier name as it is

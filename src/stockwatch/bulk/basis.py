@@ -79,19 +79,31 @@ def packed(matrix: F64) -> list[bytes]:
 
 
 def needs_json(b: BulkLevels, rows: I64) -> Bool:
-    """Rows whose basis the compact form cannot hold: learned lead times add inputs, and an
-    infinite SS is a step the numbers would drop."""
+    """Rows whose basis the compact form cannot hold: learned lead times and a fill-rate target
+    (β, Q) add inputs, and an infinite SS is a step the numbers would drop."""
     learned = (
         np.array([b.learned[i] is not None for i in rows.tolist()], dtype=np.bool_)
         if b.learned
         else np.zeros(len(rows), dtype=np.bool_)
     )
     ss = b.ss[rows]
-    return learned | np.isinf(ss)
+    fill_rate = ~np.isnan(b.fill_qty[rows])
+    return learned | fill_rate | np.isinf(ss)
 
 
-def notes_json(b: BulkLevels, rows: I64) -> list[str | None]:
-    """The notes of ``rows`` as codec stores them (a JSON list; None when there are none)."""
+# Where each field sits in the group key (bits above it), for the cross-chunk cache's key.
+_SHIFT = {name: sum(bits for _, bits in _FIELDS[i + 1 :]) for i, (name, _) in enumerate(_FIELDS)}
+_BITS = dict(_FIELDS)
+_BY_OBJECT = ~sum(((1 << _BITS[f]) - 1) << _SHIFT[f] for f in ("policy", "level_promo"))
+NotesCache = dict[tuple[int, Any, Any], "str | None"]
+
+
+def notes_json(b: BulkLevels, rows: I64, cache: NotesCache | None = None) -> list[str | None]:
+    """The notes of ``rows`` as codec stores them (a JSON list; None when there are none).
+
+    ``cache`` (one dict across the chunks of a recompute) keeps each worded group by its values
+    with the policy and the promotion themselves in place of their indexes (which are the
+    chunk's own), so that a million items word each group once, not once per chunk."""
     out: list[str | None] = [None] * len(rows)
     noted = b.noted()[rows]
     if not noted.any():
@@ -123,19 +135,40 @@ def notes_json(b: BulkLevels, rows: I64) -> list[str | None]:
         | np.array([b.uplifts[i] is not None for i in rows.tolist()], dtype=np.bool_)
         | (b.t2_before_clamp[rows] >= 0)
         | (b.t1_before_clamp[rows] >= 0)
+        | ~np.isnan(b.fill_qty[rows])  # names the item's own order quantity
     )
     if b.learned:
         single |= np.array([b.learned[i] is not None for i in rows.tolist()], dtype=np.bool_)
     grouped = np.flatnonzero(noted & ~single)
     if len(grouped):
         groups, first, inverse = np.unique(key[grouped], return_index=True, return_inverse=True)
-        texts = [_text(b, int(rows[grouped[j]])) for j in first.tolist()]
+        texts = _worded(b, rows[grouped[first]], groups, cache)
         worded: Any = np.array(texts, dtype=object)[inverse]
         for pos, text in zip(grouped.tolist(), worded.tolist(), strict=True):
             out[pos] = text
         del groups
     for pos in np.flatnonzero(noted & single).tolist():
         out[pos] = _text(b, int(rows[pos]))
+    return out
+
+
+def _worded(b: BulkLevels, rows: I64, groups: I64, cache: NotesCache | None) -> list[str | None]:
+    """The notes of one row per group (``rows``), from ``cache`` where worded before."""
+    if cache is None:
+        return [_text(b, i) for i in rows.tolist()]
+    out: list[str | None] = []
+    promotions = b.promotions
+    for i, group in zip(rows.tolist(), (groups & _BY_OBJECT).tolist(), strict=True):
+        promo = int(b.level_promo[i])
+        key = (
+            group,
+            b.policies[int(b.policy_index[i])],
+            promotions[promo] if promo >= 0 else None,
+        )
+        if key in cache:
+            out.append(cache[key])
+        else:
+            out.append(cache.setdefault(key, _text(b, i)))
     return out
 
 

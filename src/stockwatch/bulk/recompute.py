@@ -12,17 +12,20 @@ rows to write get a basis (numbers and notes, ``bulk.basis``) and go to the stor
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from stockwatch.bulk.basis import needs_json, notes_json, numbers_matrix, packed
+from stockwatch.bulk.basis import NotesCache, needs_json, notes_json, numbers_matrix, packed
 from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.bulk.levels import STRATEGY_NAMES, BulkLevels
 from stockwatch.core.model import TierLevels
@@ -95,6 +98,31 @@ class _Codes(dict[str, int]):
         return found
 
 
+def _positions(keys: Sequence[str], found: list[str]) -> I64:
+    """The row of ``keys`` each of ``found`` is (-1: not among them), without a million-entry
+    dict when it can: a store reading a whole catalogue returns it in key order, so usually
+    ``found`` starts with ``keys`` exactly (one C-level list comparison), and otherwise the
+    sorted ``keys`` are searched as an array."""
+    n, m = len(keys), len(found)
+    out = np.full(m, -1, np.int64)
+    head = 0
+    if m >= n and found[:n] == list(keys):
+        out[:n] = np.arange(n)
+        head = n
+    rest = found[head:]
+    if not rest:
+        return out
+    if n and all(map(operator.lt, keys, keys[1:])):  # sorted (the callers sort their keys)
+        at = np.searchsorted(np.array(keys), np.array(rest)).clip(0, n - 1)
+        # Compared as Python strings: a NumPy unicode array drops trailing NUL characters.
+        same = np.fromiter(map(operator.eq, map(keys.__getitem__, at.tolist()), rest), np.bool_)
+        out[head:] = np.where(same, at, -1)
+        return out
+    pos = dict(zip(keys, range(n), strict=True))
+    out[head:] = np.fromiter(map(pos.get, rest, itertools.repeat(-1)), np.int64, len(rest))
+    return out
+
+
 def _stored(keys: Sequence[str], rows: Iterable[LiveRow], codes: _Codes) -> _Stored:
     n = len(keys)
     out = _Stored(
@@ -105,21 +133,25 @@ def _stored(keys: Sequence[str], rows: Iterable[LiveRow], codes: _Codes) -> _Sto
         np.zeros((n, 3), np.int64),
         np.full(n, -1, np.int64),
     )
-    got = list(rows)
+    got = rows if isinstance(rows, list) else list(rows)
     if not got:
         return out
-    pos = {k: i for i, k in enumerate(keys)}
-    key, status, version, t1, t2, t3, strategy = zip(*got, strict=True)
+    m = len(got)
+    # Column by column in C (itemgetter, fromiter): a million rows, no Python loop per row.
+    key, status, version, t1, t2, t3, strategy = (list(map(itemgetter(i), got)) for i in range(7))
     # Assigned in version order, so that of two (corrupt) active versions the newer wins; rows
     # of other keys (a store may return every live row) are left out.
-    at = np.fromiter((pos.get(k, -1) for k in key), np.int64, len(got))
-    order = np.argsort(np.array(version, np.int64), kind="stable")
+    at = _positions(keys, key)
+    order = np.argsort(np.fromiter(version, np.int64, m), kind="stable")
     order = order[at[order] >= 0]
     at = at[order]
-    active_text = ThresholdStatus.ACTIVE.value
-    active = np.array([s == active_text for s in status], np.bool_)[order]
-    levels = np.column_stack((t1, t2, t3)).astype(np.int64)[order]
-    code = np.array([codes.code(s) for s in strategy], np.int64)[order]
+    active = np.fromiter(map(ThresholdStatus.ACTIVE.value.__eq__, status), np.bool_, m)[order]
+    levels = np.empty((m, 3), np.int64)
+    for j, column in enumerate((t1, t2, t3)):
+        levels[:, j] = np.fromiter(column, np.int64, m)
+    levels = levels[order]
+    named = {name: codes.code(name) for name in dict.fromkeys(strategy)}
+    code = np.fromiter(map(named.__getitem__, strategy), np.int64, m)[order]
     for mask, has, lv, cd in (
         (active, out.has_a, out.a, out.a_code),
         (~active, out.has_r, out.r, out.r_code),
@@ -194,6 +226,7 @@ def recompute_bulk(
         raise NoSalesHistory()
     report = RecomputeReport()
     codes = _Codes()
+    worded: NotesCache = {}  # notes worded once per recompute, not once per chunk
     spent = timings if timings is not None else {}
     # The stored levels of every key in one bulk read (a scan, not a query per chunk), kept as
     # a few integer arrays; each chunk takes its slice.
@@ -216,6 +249,7 @@ def recompute_bulk(
                 review_factor,
                 report,
                 codes,
+                worded,
             )
             end, cpu2 = time.perf_counter(), time.process_time()
         for name, took in (
@@ -238,6 +272,7 @@ def _persist(
     review_factor: float,
     report: RecomputeReport,
     codes: _Codes,
+    worded: NotesCache | None = None,
 ) -> None:
     b, keys = columns.bulk, columns.keys
     ok = columns.ok() & ~b.error
@@ -261,7 +296,9 @@ def _persist(
     report.written += len(written)
     if not len(written):
         return
-    batch = _batch(columns, rows, written, levels, code, stored, decision, codes, review_factor)
+    batch = _batch(
+        columns, rows, written, levels, code, stored, decision, codes, review_factor, worded
+    )
     store.write_versions(batch, now)
 
 
@@ -279,6 +316,7 @@ def _batch(
     decision: Decision,
     codes: _Codes,
     review_factor: float,
+    worded: NotesCache | None = None,
 ) -> VersionBatch:
     b = columns.bulk
     src = rows[written]  # rows of the chunk
@@ -294,7 +332,7 @@ def _batch(
     out.velocity = np.where(off, 0.0, b.rate[src]).tolist()
     out.strategy = [names[c] for c in code[written].tolist()]
     numbers: list[bytes | None] = list(packed(numbers_matrix(b, src)))
-    notes = notes_json(b, src)
+    notes = notes_json(b, src, worded)
     whole: list[TierLevels | None] = [None] * len(src)
     for j in np.flatnonzero(off).tolist():  # TierLevels.off: no inputs, its one note
         numbers[j] = None

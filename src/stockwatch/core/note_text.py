@@ -194,3 +194,54 @@ def step_text(text: str, lang: str) -> str:
 def knows_note(note: str) -> bool:
     """Whether ``note`` is one of the forms this module renders (a test checks every producer)."""
     return any(pattern.fullmatch(note) for pattern, _ in _NOTES)
+
+
+# The strategy a basis names (``Basis.strategy``): the policy's strategy, "default" for the
+# new-item rule, "disabled" for a threshold of 0, "hand_set" for levels a person set.
+_STRATEGIES = {
+    "default": "新品规则",
+    "fixed": "固定阈值",
+    "reorder_point": "再订货点",
+    "safety_stock": "安全库存",
+    "days_of_cover": "可售天数",
+    "combined": "组合（各策略取最高）",
+    "disabled": "已停用",
+    "hand_set": "手动设定",
+}
+
+# The inputs of a basis (``COMPUTED_INPUTS``, the learned lead time's, the fill rate's and a
+# hand-set level's): a label, with the symbol the formulas and notes use where there is one.
+_INPUTS = {
+    "d": "日均需求（d̄）",
+    "sd": "日需求标准差（σ）",
+    "L": "交期（L，天）",
+    "sL": "交期标准差（σL，天）",
+    "R": "检查周期（R，天）",
+    "service_level": "服务水平（α）",
+    "Z": "安全系数（Z）",
+    "k": "缓冲量（k）",
+    "history_days": "销量历史天数",
+    "velocity7": "近期日均销速",
+    "d_order": "补货用日均销量（d_order）",
+    "lead_orders": "已收货采购单数",
+    "lead_observed": "实测交期（天）",
+    "lead_observed_sd": "实测交期标准差（天）",
+    "order_cycle_days": "订货周期（天）",
+    "fill_rate": "满足率目标（β）",
+    "order_qty": "订货量（Q）",
+    "velocity": "日均销速",  # the levels' demand rate (TierLevels.velocity)
+}
+
+
+def strategy_text(name: str, lang: str) -> str:
+    """Return a basis's strategy name in ``lang``; an unknown one as stored."""
+    if lang.startswith("en"):
+        return name
+    return _STRATEGIES.get(name, name)
+
+
+def input_text(name: str, lang: str) -> str:
+    """Return the label of a basis input in ``lang``; an unknown one (T2 …) as stored."""
+    if lang.startswith("en"):
+        return name
+    return _INPUTS.get(name, name)

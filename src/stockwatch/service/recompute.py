@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.core.model import TierLevels
-from stockwatch.core.note_text import note_text
+from stockwatch.core.note_text import input_text, note_text, strategy_text
 from stockwatch.ports import (
     CurrentThresholds,
     LevelsComputer,
@@ -179,6 +179,7 @@ _WORDS = {
     "gone": ("不再适用：", "no longer: "),
     "because": ("原因：", "because: "),
     "review": ("待审核：", "waiting for review: "),
+    "colon": ("：", ": "),
 }
 
 
@@ -202,7 +203,10 @@ def describe_change(
         if a.disabled != b.disabled:
             lines.append(_w("off" if b.disabled else "on", lang))
         if a.basis.strategy != b.basis.strategy:
-            lines.append(f"{_w('strategy', lang)}: {a.basis.strategy} → {b.basis.strategy}")
+            lines.append(
+                f"{_w('strategy', lang)}{_w('colon', lang)}{strategy_text(a.basis.strategy, lang)}"
+                f" → {strategy_text(b.basis.strategy, lang)}"
+            )
         before = dict(a.basis.inputs)
         for name, value in b.basis.inputs:
             prev = before.get(name)
@@ -210,7 +214,10 @@ def describe_change(
                 continue
             if not math.isclose(prev, value, rel_tol=1e-9, abs_tol=1e-12):
                 change = f" ({(value - prev) / prev:+.0%})" if prev else ""
-                lines.append(f"{name}: {_fmt(prev)} → {_fmt(value)}{change}")
+                lines.append(
+                    f"{input_text(name, lang)}{_w('colon', lang)}{_fmt(prev)} → {_fmt(value)}"
+                    f"{change}"
+                )
         gone = [n for n in a.basis.notes if n not in b.basis.notes]
         lines.extend(_w("gone", lang) + note_text(n, lang) for n in gone)
     old_notes = set(a.basis.notes) if a else set()

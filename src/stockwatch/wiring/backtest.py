@@ -195,10 +195,10 @@ def schedule(config: Config, period: Period, spec: str | None = None) -> list[in
     chosen = spec if spec is not None else config.model.thresholds.recompute
     try:
         return recompute_days(chosen, period.start, period.days, tz)
-    except ValueError as exc:
+    except ValueError:  # its only words: not weekly, monthly nor a valid cron expression
+        # One canonical (English) form; core.replay_text words it in zh-CN for the reader.
         raise HistoryError(
-            f"--recompute {chosen!r}：请用 weekly、monthly、cron 表达式或 never / "
-            f"use weekly, monthly, a 5-field cron expression or never ({exc})"
+            f"--recompute {chosen!r}: use weekly, monthly, a 5-field cron expression or never"
         ) from None
 
 

@@ -27,7 +27,7 @@ from stockwatch.adapters.files import FileFormatError, read_stock
 from stockwatch.config.settings import Config, ConfigError, find_config, load_config
 from stockwatch.core.messages import check_lang, format_cover, tier_label
 from stockwatch.core.model import ItemKey, Tier, TierLevels
-from stockwatch.core.note_text import note_text, step_text
+from stockwatch.core.note_text import input_text, note_text, step_text, strategy_text
 from stockwatch.core.row_text import file_problem_text, row_problem_text
 from stockwatch.entrypoints.cli.common import (
     ROOT_LANG_HELP,
@@ -485,7 +485,7 @@ def _print_statuses(statuses: list[ItemStatus], lang: str) -> None:
             str(s.reading.on_hand),
             t("disabled", lang) if lv.disabled else f"{lv.t1} / {lv.t2} / {lv.t3}",
             format_cover(s.days_of_cover, lang),
-            lv.basis.strategy,
+            strategy_text(lv.basis.strategy, lang),
         )
     out.print(table)
 
@@ -580,14 +580,14 @@ def _print_explanation(
 ) -> None:
     out.print(
         f"[bold]{t('explain_head', lang, key=key)}[/]  "
-        f"({t('strategy', lang)}{t('colon', lang)}{lv.basis.strategy})"
+        f"({t('strategy', lang)}{t('colon', lang)}{strategy_text(lv.basis.strategy, lang)})"
     )
     if lv.basis.inputs:
         inputs = Table(title=t("inputs", lang), title_justify="left")
         inputs.add_column(t("col_name", lang))
         inputs.add_column(t("col_value", lang), justify="right")
         for name, value in lv.basis.inputs:
-            inputs.add_row(name, f"{value:.4g}")
+            inputs.add_row(input_text(name, lang), f"{value:.4g}")
         out.print(inputs)
     if lv.basis.steps:
         steps = Table(title=t("steps", lang), title_justify="left")

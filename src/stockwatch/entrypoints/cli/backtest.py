@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from stockwatch.config.settings import Config
+from stockwatch.core.replay_text import replay_problem_text
 from stockwatch.core.thresholds import TierSpec
 from stockwatch.core.tuning import Candidate, parse_setting
 from stockwatch.entrypoints.cli.common import (
@@ -119,7 +120,7 @@ def build_candidates(
             name = f"P{number:0{width}d}" if sweep else ("candidate" if lang == "en" else "候选")
             out_list.append(Candidate(name, tuple(settings), tuple(tiers), **extra))
         except ValueError as exc:
-            raise fail(f"{exc}") from None
+            raise fail(replay_problem_text(str(exc), lang)) from None
     return out_list
 
 
@@ -284,7 +285,9 @@ def backtest(
         )
     except NoSalesHistory:
         raise fail_with("no_sales_history") from None
-    except (HistoryError, OSError) as exc:
+    except HistoryError as exc:
+        raise fail(replay_problem_text(str(exc), language)) from None
+    except OSError as exc:
         raise fail(str(exc)) from None
     finally:
         if engine is not None:
@@ -386,4 +389,5 @@ def print_report(result: Any, report: dict[str, Any], lang: str) -> None:
     if report["errors"]:
         err.print(_t("errors", lang, n=len(report["errors"])), highlight=False)
         for e in report["errors"][:10]:
-            err.print(f"  {e['sku']}: {e['error']}", highlight=False)
+            why = replay_problem_text(e["error"], lang)
+            err.print(f"  {e['sku']}{': ' if lang == 'en' else '：'}{why}", highlight=False)

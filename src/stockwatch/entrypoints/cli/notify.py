@@ -140,6 +140,24 @@ def _h(word: str, lang: str) -> str:
     return _HEADS[lang].get(word, word)
 
 
+# An outbox row's status, the built-in console channel's name and the answers the built-in
+# deliverers record (a provider's own answer is shown verbatim).
+_OUTBOX_WORDS: dict[str, dict[str, str]] = {
+    "status": {
+        "pending": "待发送",
+        "sending": "发送中",
+        "sent": "已发送",
+        "failed": "发送失败",
+    },
+    "channel": {"console": "控制台"},
+    "answer": {"logged": "已写入日志", "printed": "已打印到控制台"},
+}
+
+
+def _outbox_word(kind: str, word: str, lang: str) -> str:
+    return word if lang == "en" else _OUTBOX_WORDS[kind].get(word, word)
+
+
 def _read_engine(config: Config, db: str | None) -> Engine | None:
     """The engine for a read-only command; None when there is no database yet (looking must
     not create one, nor the data folder): the lists are then empty."""
@@ -320,13 +338,14 @@ def outbox_list(
     for col in ("id", "channel", "status", "tries", "tier", "title", "error"):
         table.add_column(_h(col, language))
     for e in entries:
-        detail = e.last_error or e.provider_answer
-        if e.last_error and e.provider_answer:
-            detail = f"{e.last_error}\n{e.provider_answer}"
+        answer = e.provider_answer and _outbox_word("answer", e.provider_answer, language)
+        detail = e.last_error or answer
+        if e.last_error and answer:
+            detail = f"{e.last_error}\n{answer}"
         table.add_row(
             str(e.id),
-            escape(e.channel),
-            _h(e.status.value, language),
+            escape(_outbox_word("channel", e.channel, language)),
+            _outbox_word("status", e.status.value, language),
             str(e.attempts),
             e.message.tier,
             escape(e.message.title),  # titles come from 1688: never markup

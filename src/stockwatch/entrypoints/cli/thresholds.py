@@ -118,6 +118,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "{key} has no version {version} waiting for review.",
     ),
     "nothing_pending": ("{key} 没有待审核的预警线。", "{key} has nothing waiting for review."),
+    # a stored version's status (ports.ThresholdStatus), as the dashboard words it
+    "st_active": ("生效中", "active"),
+    "st_review": ("待审核", "review"),
+    "st_superseded": ("已替换", "superseded"),
+    "off": ("已停用（阈值为 0）", "disabled"),
 }
 
 
@@ -502,11 +507,12 @@ def print_versions(key: str, versions: list[StoredThreshold], lang: str) -> None
     older = versions[1] if len(versions) > 1 else None
     when = newest.computed_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     lv = newest.levels
-    levels = "disabled" if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"
+    levels = _t("off", lang) if lv.disabled else f"T1 {lv.t1} / T2 {lv.t2} / T3 {lv.t3}"
+    status = _t(f"st_{newest.status.value}", lang)
     head = (
-        f"Stored version {newest.version} ({newest.status.value}, {when}): {levels}"
+        f"Stored version {newest.version} ({status}, {when}): {levels}"
         if lang == "en"
-        else f"已保存第 {newest.version} 版（{newest.status.value}，{when}）：{levels}"
+        else f"已保存第 {newest.version} 版（{status}，{when}）：{levels}"
     )
     out.print(f"[bold]{head}[/]", highlight=False)
     if older is not None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from stockwatch.core.replay_text import replay_problem_text
 from stockwatch.core.tuning import Metrics
 from stockwatch.entrypoints.web.dashboard_texts import text as dashboard_text
 
@@ -153,6 +154,7 @@ def render_html(report: dict[str, Any], lang: str, *, inline: bool) -> str:
         echarts_js=echarts_source() if inline else None,
         fmt=_fmt,
         pct=_fmt_pct,
+        problem=lambda message: replay_problem_text(message, lang),
     )
 
 

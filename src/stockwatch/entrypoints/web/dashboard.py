@@ -21,7 +21,7 @@ from stockwatch.core.accounts import Via
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.messages import event_detail, event_word, tier_label
 from stockwatch.core.model import ItemKey, NoticeKind, Tier
-from stockwatch.core.note_text import note_text, step_text
+from stockwatch.core.note_text import input_text, note_text, step_text, strategy_text
 from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
 from stockwatch.core.since import bounded_since
@@ -147,6 +147,8 @@ def page_renderer(d: DashboardDeps, banners: BannerCache | None = None) -> PageR
             event_word=lambda kind: event_word(kind, lang),  # raised → 预警
             event_detail=lambda detail: event_detail(detail, lang),
             step=lambda stored: step_text(stored, lang),
+            strategy=lambda stored: strategy_text(stored, lang),  # reorder_point → 再订货点
+            input_name=lambda stored: input_text(stored, lang),  # d_order → 补货用日均销量…
             page_title=text(title_key, lang),
             switch_url=f"{request.url.path}?{urlencode(query)}",
             path=request.url.path,
