@@ -39,7 +39,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 
 from stockwatch.adapters.db import migrate
-from stockwatch.adapters.db.engine import make_engine
+from stockwatch.adapters.db.engine import is_sqlite, make_engine
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.core.model import AlertPolicy, Item, Reading, ReadingSource, TierLevels
 from stockwatch.service.broadcast import BroadcastRouter
@@ -109,6 +109,7 @@ def evaluator(store: SqlStore, batch: int) -> Evaluator:
         lambda k, i: LEVELS,
         batch_size=batch,
         levels_read_item=False,  # as the daemon's LevelCache
+        parallel_batches=1 if is_sqlite(store.engine) else 2,  # as the wiring sets it
     )
 
 

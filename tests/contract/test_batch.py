@@ -50,7 +50,7 @@ def _items(count: int) -> list[Item]:
     return [Item(f"SKU-{i:04d}", title=f"商品{i}") for i in range(count)]
 
 
-def _evaluator(store: Any, batch_size: int = 500) -> Evaluator:
+def _evaluator(store: Any, batch_size: int = 500, parallel: int = 1) -> Evaluator:
     policy = AlertPolicy(debounce=())  # every tier counts at once: the cycles below decide
     return Evaluator(
         store,
@@ -58,12 +58,15 @@ def _evaluator(store: Any, batch_size: int = 500) -> Evaluator:
         policy,
         lambda k, i: LEVELS,
         batch_size=batch_size,
+        parallel_batches=parallel,
     )
 
 
-def _run(store: Any, items: list[Item], batch: bool, polls: int = 4) -> list[str]:
+def _run(
+    store: Any, items: list[Item], batch: bool, polls: int = 4, parallel: int = 1
+) -> list[str]:
     store.sync_items(items, {}, T0)
-    evaluator = _evaluator(store, batch_size=7)  # many batches, one partly filled
+    evaluator = _evaluator(store, batch_size=7, parallel=parallel)  # many batches, one partial
     keys = [i.key for i in items]
     sent: list[str] = []
     for poll in range(polls):
@@ -202,3 +205,23 @@ def test_keys_that_need_quoting_go_through_the_batch_like_any_other(
     events = store.events(limit=10_000)
     assert {str(e.item_key) for e in events} <= {str(i.key) for i in items}
     assert len(events) >= len(expected)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_batches_run_side_by_side_decide_and_commit_what_one_after_another_do(
+    request: pytest.FixtureRequest, kind: str
+) -> None:
+    # parallel_batches: several batches at once, each in its own transaction (PostgreSQL's
+    # default in the wiring; on SQLite they queue for the write lock).
+    items = _items(40)
+    expected = InMemoryStore()
+    sent = _run(expected, items, batch=False)
+    store = _stores(request, kind)
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    assert _run(store, items, batch=True, parallel=3) == sent  # in batch order, as before
+    assert len(commits) == 1 + 4 * (1 + 6)  # items; per poll its readings and 6 batches of ≤ 7
+    assert {k: (s.phase, s.tier, s.version) for k, s in store.alert_states().items()} == {
+        k: (s.phase, s.tier, s.version) for k, s in expected.alert_states().items()
+    }
+    assert store.outbox_backlog().pending == expected.outbox_backlog().pending

@@ -18,7 +18,7 @@ from stockwatch.adapters.alibaba1688.settings import GatewaySettings
 from stockwatch.adapters.alibaba1688.token_file import JsonTokenStore
 from stockwatch.adapters.alibaba1688_push import interpret as interpret_push
 from stockwatch.adapters.db import migrate
-from stockwatch.adapters.db.engine import database_url, make_engine
+from stockwatch.adapters.db.engine import database_url, is_sqlite, make_engine
 from stockwatch.adapters.db.health import SqlHealthProbe
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.store import SqlStore
@@ -472,6 +472,7 @@ def build_daemon(
         policy=config.alert_policy(),
         levels_for=cache,
         levels_read_item=False,  # LevelCache looks levels up by key
+        parallel_batches=1 if is_sqlite(store.engine) else 2,  # see Evaluator
     )
     digests = daily_digests(router, store, cache)
     metrics.watch_backlog(store.outbox_backlog)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from stockwatch.adapters.alibaba1688.session import GatewaySession
+from stockwatch.adapters.db.engine import is_sqlite
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.config.settings import Config
 from stockwatch.core.model import Item
@@ -123,6 +124,7 @@ def worker_runtime(config: Config, clock: Clock = _utc_now) -> WorkerRuntime:
         levels_for=cache,
         levels_read_item=False,  # LevelCache looks levels up by key
         batch_size=config.model.scale.batch_size,
+        parallel_batches=1 if is_sqlite(store.engine) else 2,  # see Evaluator
     )
     return WorkerRuntime(config, store, evaluator, clock, cache)
 
