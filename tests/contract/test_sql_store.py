@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from stockwatch.adapters.db import tables as t
 from stockwatch.adapters.db.engine import database_url, make_engine
 from stockwatch.adapters.db.store import SqlStore
-from stockwatch.core.model import ItemKey
+from stockwatch.core.model import ItemKey, Reading, ReadingSource
 from stockwatch.ports import OutgoingMessage
 
 CLOCK = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -129,3 +129,21 @@ def test_a_checkpoint_copies_the_write_ahead_log_into_the_database(tmp_path: Pat
     store.checkpoint()
     assert path.stat().st_size > before + 300 * 2000
     engine.dispose()
+
+
+def test_it_tells_which_keys_were_read_since_a_time_failed_reads_included(engine: Engine) -> None:
+    store = SqlStore(engine)
+    at = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    early, late = at - timedelta(minutes=1), at + timedelta(minutes=1)
+    store.add_readings([Reading(ItemKey.parse("OLD"), early, ReadingSource.POLL, 5)], early)
+    store.add_readings(
+        [
+            Reading(ItemKey.parse("MUG"), late, ReadingSource.POLL, 5),
+            Reading.failed(ItemKey.parse("BOWL@HZ"), late, ReadingSource.POLL, "timeout"),
+        ],
+        late,
+    )
+    many = [f"X-{n}" for n in range(1200)]  # over one chunk of bound variables
+    keys = ["OLD", "MUG", "BOWL@HZ", "NEVER", *many]
+    assert store.keys_read_since(keys, at) == {"MUG", "BOWL@HZ"}
+    assert store.keys_read_since(["OLD"], early) == {"OLD"}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.ports import Clock, StockSource
@@ -30,6 +32,46 @@ def plan_batches(items: Sequence[Item], offers_per_task: int) -> list[list[str]]
         [key for offer in offers[start : start + offers_per_task] for key in offer]
         for start in range(0, len(offers), offers_per_task)
     ]
+
+
+@dataclass(frozen=True)
+class QueuedBatch:
+    group: str
+    keys: tuple[str, ...]
+    queued_at: datetime
+
+
+class BatchLedger:
+    """The poll batches a scheduler queued and has not yet seen read.
+
+    The broker can lose a task: kombu's Redis transport pops a message (BRPOP) before it records
+    it as unacknowledged, so a worker killed between the two takes the message with it and no
+    visibility timeout brings it back. Every task is idempotent, so the scheduler queues again
+    what was not read by ``resend_after`` (well past the broker's own re-delivery of a killed
+    worker's tasks), once: an item that still has no reading (taken out of the catalogue since,
+    or lost twice) waits for its group's next cycle, which replaces the group's entries.
+    """
+
+    def __init__(self, resend_after: timedelta) -> None:
+        self.resend_after = resend_after
+        self._open: dict[str, list[QueuedBatch]] = {}
+
+    def queued(self, group: str, batches: Sequence[Sequence[str]], at: datetime) -> None:
+        """Record a group's cycle: these batches replace what the group still had open."""
+        self._open[group] = [QueuedBatch(group, tuple(b), at) for b in batches if b]
+
+    def overdue(self, now: datetime) -> list[QueuedBatch]:
+        """Take out and return the batches queued at least ``resend_after`` before ``now``."""
+        due: list[QueuedBatch] = []
+        for group, batches in self._open.items():
+            late = [b for b in batches if now - b.queued_at >= self.resend_after]
+            if late:
+                due.extend(late)
+                self._open[group] = [b for b in batches if now - b.queued_at < self.resend_after]
+        return due
+
+    def open_count(self) -> int:
+        return sum(len(b) for b in self._open.values())
 
 
 async def poll_batch(

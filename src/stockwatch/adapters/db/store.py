@@ -393,6 +393,21 @@ class SqlStore:
             return None
         return t.UTCDateTime().process_result_value(value, self.engine.dialect)
 
+    def keys_read_since(self, keys: Sequence[str], since: datetime) -> set[str]:
+        """Return which of ``keys`` have a reading (good or failed) received at or after
+        ``since``: the scheduler's check that a queued poll batch was done."""
+        found: set[str] = set()
+        with self._read() as conn:
+            for start in range(0, len(keys), 500):  # SQLite's bound-variable limit
+                chunk = list(keys[start : start + 500])
+                query = (
+                    select(t.readings.c.item_key)
+                    .distinct()
+                    .where(t.readings.c.item_key.in_(chunk), t.readings.c.received_at >= since)
+                )
+                found.update(row.item_key for row in conn.execute(query))
+        return found
+
     def unevaluated_keys(self, since: datetime) -> list[ItemKey]:
         r, s = t.readings, t.alert_states
         query = (
