@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
@@ -17,11 +19,23 @@ from stockwatch.adapters.db.tables import metadata, thresholds
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
 from stockwatch.adapters.files import daily_series, read_items, read_sales
 from stockwatch.bulk.computer import BulkLevelsComputer
-from stockwatch.bulk.recompute import _Codes, _stored, decide_columns, recompute_bulk
+from stockwatch.bulk.recompute import (
+    LevelColumns,
+    _Codes,
+    _stored,
+    decide_columns,
+    recompute_bulk,
+)
 from stockwatch.config.settings import load_config
 from stockwatch.core.model import Basis, Item, ItemKey, TierLevels
 from stockwatch.entrypoints.cli.app import sample_dir
-from stockwatch.ports import CurrentThresholds, StoredThreshold, ThresholdStatus
+from stockwatch.ports import (
+    CurrentThresholds,
+    LiveRow,
+    StoredThreshold,
+    ThresholdStatus,
+    VersionBatch,
+)
 from stockwatch.service.recompute import decide, recompute
 from tests.conftest import pg_schema_engine, sqlite_engine_at
 
@@ -207,13 +221,18 @@ def stored(engine: Engine) -> list[str]:
         ]
 
 
-def test_the_bulk_path_stores_what_the_per_item_path_stores(engine: Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("write_ahead", [False, True])
+def test_the_bulk_path_stores_what_the_per_item_path_stores(
+    engine: Engine, tmp_path: Path, write_ahead: bool
+) -> None:
     as_of = date(2026, 12, 8)
     with twin_of(engine, tmp_path) as per_item:
         bulk_store, item_store = SqlThresholdStore(engine), SqlThresholdStore(per_item)
         for moved, when in ((False, NOW), (True, NOW + timedelta(days=7))):
             computer, keys = shop(moved)
-            got = recompute_bulk(keys, as_of, computer, bulk_store, when, chunk=150)
+            got = recompute_bulk(
+                keys, as_of, computer, bulk_store, when, chunk=150, write_ahead=write_ahead
+            )
             want = recompute(keys, as_of, computer, item_store, when, chunk=150)
             assert got == want
             assert stored(engine) == stored(per_item)
@@ -225,3 +244,91 @@ def test_the_bulk_path_stores_what_the_per_item_path_stores(engine: Engine, tmp_
 def test_live_rows_of_keys_outside_the_batch_are_ignored() -> None:
     stored = _stored(["A"], [("B", "active", 1, 3, 2, 1, "fixed")], _Codes())
     assert not stored.has_a.any() and not stored.has_r.any()
+
+
+class _Recording:
+    """A store whose writes are recorded, the ``fail``-th one failing. ``busy`` counts the
+    writes in flight; with ``overlap`` write k waits until chunk k+1 is being computed (the
+    computer calls ``computing``): it fails (times out) unless the two run at once."""
+
+    def __init__(self, chunks: int, fail: int | None = None, overlap: bool = False) -> None:
+        self.chunks, self.fail, self.overlap = chunks, fail, overlap
+        self.busy = self.most = self.started = self.computed = 0
+        self.lock = threading.Condition()
+        self.written: list[list[str]] = []
+        self.events: list[str] = []
+
+    def computing(self) -> None:
+        with self.lock:
+            self.computed += 1
+            self.lock.notify_all()
+
+    def has_versions(self, keys: Sequence[str]) -> bool:
+        return False
+
+    def live_levels(self, keys: Sequence[str]) -> list[LiveRow]:
+        return []
+
+    def write_versions(self, batch: VersionBatch, computed_at: datetime) -> None:
+        with self.lock:
+            self.busy += 1
+            self.most = max(self.most, self.busy)
+            k, self.started = self.started, self.started + 1
+            if self.overlap:
+                want = min(k + 2, self.chunks)
+                assert self.lock.wait_for(lambda: self.computed >= want, timeout=10)
+        try:
+            if k == self.fail:
+                raise RuntimeError("write failed")
+            self.written.append(list(batch.keys))
+            self.events.append(f"commit {batch.keys[0]}")
+        finally:
+            with self.lock:
+                self.busy -= 1
+
+
+class _Announcing:
+    def __init__(self, computer: BulkLevelsComputer, store: _Recording) -> None:
+        self.computer, self.store = computer, store
+
+    def columns(self, keys: Sequence[str], as_of: date) -> LevelColumns:
+        self.store.computing()
+        return self.computer.columns(keys, as_of)
+
+
+@pytest.mark.parametrize("write_ahead", [False, True])
+def test_chunks_commit_in_order_one_at_a_time_and_a_failed_write_stops_the_rest(
+    write_ahead: bool,
+) -> None:
+    computer, keys = shop(False)
+    keys = [k for k in keys if k.startswith("GEN-")]  # no errors: every item is written
+    whole = _Recording(4, overlap=write_ahead)
+    report = recompute_bulk(
+        keys,
+        date(2026, 12, 8),
+        _Announcing(computer, whole),
+        whole,
+        NOW,
+        chunk=100,
+        write_ahead=write_ahead,
+        progress=lambda n: whole.events.append(f"progress {n}"),
+    )
+    assert whole.written == [keys[lo : lo + 100] for lo in range(0, 400, 100)]
+    assert report.written == 400 and whole.most == 1
+    # progress hears of a chunk once its write has committed, in order
+    assert whole.events == [e for k in keys[::100] for e in (f"commit {k}", "progress 100")]
+    failing = _Recording(4, fail=1, overlap=write_ahead)
+    events: list[int] = []
+    with pytest.raises(RuntimeError, match="write failed"):
+        recompute_bulk(
+            keys,
+            date(2026, 12, 8),
+            _Announcing(computer, failing),
+            failing,
+            NOW,
+            chunk=100,
+            write_ahead=write_ahead,
+            progress=events.append,
+        )
+    # chunk 0 committed, chunk 1 failed whole, and nothing after it was written
+    assert failing.written == [keys[:100]] and failing.started == 2 and events == [100]

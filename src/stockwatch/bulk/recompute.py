@@ -17,6 +17,7 @@ import json
 import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from operator import itemgetter
@@ -214,10 +215,20 @@ def recompute_bulk(
     has_sales: bool = True,
     allow_no_sales: bool = False,
     timings: dict[str, float] | None = None,
+    write_ahead: bool = False,
 ) -> RecomputeReport:
     """``service.recompute.recompute`` on arrays: same rules, same report, one transaction per
     chunk. ``timings`` (if given) adds up the seconds spent computing and persisting (wall, and
-    this process's CPU as ``compute_cpu``/``persist_cpu``)."""
+    this process's CPU as ``compute_cpu``/``persist_cpu``).
+
+    ``write_ahead`` (a store whose writes wait on a database server, as the wiring sets it for
+    PostgreSQL): chunk k is written on a second thread (its own connection) while this one
+    computes and decides chunk k+1, and the stored levels are read while chunk 0 is computed,
+    so that the server's work and this process's take place at once instead of in turn. At
+    most one write is in flight and chunk k+1's write starts only once chunk k's committed: the
+    chunks commit in the same order, each in its own transaction, and a failed write stops the
+    recompute before the next chunk is written, as without it. ``progress`` hears of a chunk
+    once its write has committed."""
     import time
 
     if not review_factor > 1 or not math.isfinite(review_factor):
@@ -228,47 +239,84 @@ def recompute_bulk(
     codes = _Codes()
     worded: NotesCache = {}  # notes worded once per recompute, not once per chunk
     spent = timings if timings is not None else {}
-    # The stored levels of every key in one bulk read (a scan, not a query per chunk), kept as
-    # a few integer arrays; each chunk takes its slice.
-    start, cpu0 = time.perf_counter(), time.process_time()
-    with paused_gc():
-        everything = _stored(keys, store.live_levels(keys), codes)
-    spent["persist"] = spent.get("persist", 0.0) + time.perf_counter() - start
-    spent["persist_cpu"] = spent.get("persist_cpu", 0.0) + time.process_time() - cpu0
-    for lo in range(0, len(keys), chunk):
-        batch = keys[lo : lo + chunk]
+
+    def took(name: str, wall: float, cpu: float) -> None:
+        spent[name] = spent.get(name, 0.0) + wall
+        spent[f"{name}_cpu"] = spent.get(f"{name}_cpu", 0.0) + cpu
+
+    def read_stored() -> _Stored:
+        # The stored levels of every key in one bulk read (a scan, not a query per chunk),
+        # kept as a few integer arrays; each chunk takes its slice.
         with paused_gc():
+            return _stored(keys, store.live_levels(keys), codes)
+
+    writer = ThreadPoolExecutor(max_workers=1) if write_ahead else None
+    in_flight: Future[None] | None = None
+    owed: list[int] = []  # chunk sizes whose write has not committed yet, for ``progress``
+
+    def settle() -> None:
+        """Wait for the write in flight (raising its error), then report its chunks."""
+        nonlocal in_flight
+        if in_flight is not None:
             start, cpu0 = time.perf_counter(), time.process_time()
-            columns = compute.columns(batch, as_of)
-            mid, cpu1 = time.perf_counter(), time.process_time()
-            _persist(
-                columns,
-                everything.rows(lo, lo + len(batch)),
-                store,
-                now,
-                review_factor,
-                report,
-                codes,
-                worded,
-            )
-            end, cpu2 = time.perf_counter(), time.process_time()
-        for name, took in (
-            ("compute", mid - start),
-            ("persist", end - mid),
-            ("compute_cpu", cpu1 - cpu0),
-            ("persist_cpu", cpu2 - cpu1),
-        ):
-            spent[name] = spent.get(name, 0.0) + took
+            try:
+                in_flight.result()
+            finally:
+                in_flight = None
+                took("persist", time.perf_counter() - start, time.process_time() - cpu0)
         if progress is not None:
-            progress(len(batch))
+            for size in owed:
+                progress(size)
+        owed.clear()
+
+    def write(batch: VersionBatch) -> None:
+        nonlocal in_flight
+        if writer is None:
+            store.write_versions(batch, now)
+            return
+        settle()
+        in_flight = writer.submit(store.write_versions, batch, now)
+
+    try:
+        start, cpu0 = time.perf_counter(), time.process_time()
+        reading = writer.submit(read_stored) if writer is not None else None
+        everything = read_stored() if reading is None else None
+        took("persist", time.perf_counter() - start, time.process_time() - cpu0)
+        for lo in range(0, len(keys), chunk):
+            batch = keys[lo : lo + chunk]
+            with paused_gc():
+                start, cpu0 = time.perf_counter(), time.process_time()
+                columns = compute.columns(batch, as_of)
+                mid, cpu1 = time.perf_counter(), time.process_time()
+                if everything is None:
+                    assert reading is not None
+                    everything = reading.result()
+                _persist(
+                    columns,
+                    everything.rows(lo, lo + len(batch)),
+                    write,
+                    review_factor,
+                    report,
+                    codes,
+                    worded,
+                )
+                end, cpu2 = time.perf_counter(), time.process_time()
+            took("compute", mid - start, cpu1 - cpu0)
+            took("persist", end - mid, cpu2 - cpu1)
+            owed.append(len(batch))
+            if in_flight is None:
+                settle()
+        settle()
+    finally:
+        if writer is not None:
+            writer.shutdown(wait=True)  # a write in flight commits or fails whole
     return report
 
 
 def _persist(
     columns: LevelColumns,
     chunk_stored: _Stored,
-    store: BulkThresholdStore,
-    now: datetime,
+    write: Callable[[VersionBatch], None],
     review_factor: float,
     report: RecomputeReport,
     codes: _Codes,
@@ -299,7 +347,7 @@ def _persist(
     batch = _batch(
         columns, rows, written, levels, code, stored, decision, codes, review_factor, worded
     )
-    store.write_versions(batch, now)
+    write(batch)
 
 
 def _error(columns: LevelColumns, row: int) -> str:

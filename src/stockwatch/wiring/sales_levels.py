@@ -97,6 +97,7 @@ def recompute_levels(
     """The one recompute of stored levels (CLI, daemon, promotions, imported orders, backtest
     --apply): ``service.recompute``'s rules on arrays, only the changed items written in bulk
     (``bulk.recompute``)."""
+    from stockwatch.adapters.db.engine import is_sqlite
     from stockwatch.bulk.recompute import recompute_bulk
 
     return recompute_bulk(
@@ -110,4 +111,8 @@ def recompute_levels(
         progress=progress,
         has_sales=has_sales,
         allow_no_sales=allow_no_sales,
+        # PostgreSQL: chunk k written on a second connection while chunk k+1 is computed (the
+        # server's COPY and this process's numpy at once on two cores); SQLite's writes are
+        # this process's CPU, nothing to overlap.
+        write_ahead=not is_sqlite(store.engine),
     )
