@@ -198,6 +198,23 @@ def test_a_whole_catalogue_reads_every_live_version_in_one_scan(
     many = [f"K{i:06d}" for i in range(60_000)] + ["FAN"]  # more than one key batch
     live = sorted((k, s, v) for k, s, v, *_ in store.live_levels(many))
     assert live == [("FAN", "active", 1), ("FAN", "review", 2), ("LAMP", "active", 2)]
+    assert sorted(store.live_levels(many)) == [
+        ("FAN", "active", 1, 30, 20, 9, "reorder_point"),
+        ("FAN", "review", 2, 111, 101, 90, "reorder_point"),
+        ("LAMP", "active", 2, 26, 16, 5, "reorder_point"),
+    ]
+    # PostgreSQL reads a whole catalogue as newline-joined columns: a key holding a newline
+    # (or a comma) must come back as itself
+    odd = ["A\nB", "X,Y", ""]
+    store.save([NewThreshold(k, lv(9, 6, 3), ACTIVE) for k in odd], t0)
+    live = sorted((k, s, v) for k, s, v, *_ in store.live_levels([*many, *odd]))
+    assert live[:4] == [
+        ("", "active", 1),
+        ("A\nB", "active", 1),
+        ("FAN", "active", 1),
+        ("FAN", "review", 2),
+    ]
+    assert ("X,Y", "active", 1) in live and len(live) == 6
 
 
 def test_keys_with_separators_and_quotes_are_looked_up_exactly(
