@@ -7,7 +7,7 @@ once (bad signature, bad token, missing permission); a transient one is retried 
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -642,6 +642,37 @@ class ThresholdStore(Protocol):
 
 # (item key, status, version, t1, t2, t3, strategy) of an active or pending version
 LiveRow = tuple[str, str, int, int, int, int, str]
+
+
+@dataclass
+class LiveColumns:
+    """Live versions read in bulk as columns (a store that reads them so need not build a
+    million row tuples, nor its reader take them apart again); iterates as LiveRow tuples."""
+
+    key: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    version: list[int] = field(default_factory=list)
+    t1: list[int] = field(default_factory=list)
+    t2: list[int] = field(default_factory=list)
+    t3: list[int] = field(default_factory=list)
+    strategy: list[str] = field(default_factory=list)
+
+    def columns(
+        self,
+    ) -> tuple[list[str], list[str], list[int], list[int], list[int], list[int], list[str]]:
+        return self.key, self.status, self.version, self.t1, self.t2, self.t3, self.strategy
+
+    def add_rows(self, rows: Iterable[LiveRow]) -> None:
+        got = list(rows)
+        columns: tuple[list[Any], ...] = self.columns()
+        for i, column in enumerate(columns):
+            column.extend(row[i] for row in got)
+
+    def __iter__(self) -> Iterator[LiveRow]:
+        return zip(*self.columns(), strict=True)
+
+    def __len__(self) -> int:
+        return len(self.key)
 
 
 @dataclass

@@ -31,6 +31,7 @@ from stockwatch.core.model import Basis, Item, ItemKey, TierLevels
 from stockwatch.entrypoints.cli.app import sample_dir
 from stockwatch.ports import (
     CurrentThresholds,
+    LiveColumns,
     LiveRow,
     StoredThreshold,
     ThresholdStatus,
@@ -143,22 +144,28 @@ live_row = st.tuples(
     st.lists(live_row, max_size=20),
     st.sampled_from(["sorted", "as drawn"]),
     st.sampled_from(["sorted", "as drawn", "keys first"]),
+    st.booleans(),
 )
 def test_stored_levels_land_on_their_keys_whatever_the_order(
     keys: list[str],
     rows: list[tuple[str, str, int, int, int, int, str]],
     key_order: str,
     row_order: str,
+    as_columns: bool,
 ) -> None:
     """``_stored`` matches rows to keys by a list comparison, a sorted search or a dict,
-    depending on the orders; all three give what a dict per row gives."""
+    depending on the orders; all three give what a dict per row gives, whether the store
+    read the rows as tuples or as columns (LiveColumns: PostgreSQL's whole-catalogue read)."""
     keys = sorted(keys) if key_order == "sorted" else keys
     if row_order == "sorted":
         rows = sorted(rows)
     elif row_order == "keys first":  # a whole catalogue in key order, then the extra rows
         rows = [(k, "active", 1, 3, 2, 1, "fixed") for k in keys] + rows
     codes = _Codes()
-    stored = _stored(keys, rows, codes)
+    live = LiveColumns()
+    live.add_rows(rows)
+    assert list(live) == rows
+    stored = _stored(keys, live if as_columns else rows, codes)
     names = {v: k for k, v in codes.items()}
     want = _stored_by_dict(keys, rows)
     for i, key in enumerate(keys):

@@ -30,7 +30,13 @@ from stockwatch.bulk.basis import NotesCache, needs_json, notes_json, numbers_ma
 from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.bulk.levels import STRATEGY_NAMES, BulkLevels
 from stockwatch.core.model import TierLevels
-from stockwatch.ports import BulkThresholdStore, LiveRow, ThresholdStatus, VersionBatch
+from stockwatch.ports import (
+    BulkThresholdStore,
+    LiveColumns,
+    LiveRow,
+    ThresholdStatus,
+    VersionBatch,
+)
 from stockwatch.service.recompute import (
     DEFAULT_CHUNK,
     DEFAULT_REVIEW_FACTOR,
@@ -134,12 +140,18 @@ def _stored(keys: Sequence[str], rows: Iterable[LiveRow], codes: _Codes) -> _Sto
         np.zeros((n, 3), np.int64),
         np.full(n, -1, np.int64),
     )
-    got = rows if isinstance(rows, list) else list(rows)
-    if not got:
+    if isinstance(rows, LiveColumns):  # read as columns: nothing to take apart
+        key, status, version, t1, t2, t3, strategy = rows.columns()
+        m = len(key)
+    else:
+        got = rows if isinstance(rows, list) else list(rows)
+        m = len(got)
+        # Column by column in C (itemgetter, fromiter): a million rows, no Python loop per row.
+        key, status, version, t1, t2, t3, strategy = (
+            list(map(itemgetter(i), got)) for i in range(7)
+        )
+    if not m:
         return out
-    m = len(got)
-    # Column by column in C (itemgetter, fromiter): a million rows, no Python loop per row.
-    key, status, version, t1, t2, t3, strategy = (list(map(itemgetter(i), got)) for i in range(7))
     # Assigned in version order, so that of two (corrupt) active versions the newer wins; rows
     # of other keys (a store may return every live row) are left out.
     at = _positions(keys, key)

@@ -31,6 +31,7 @@ from stockwatch.adapters.db.tables import status_is, thresholds
 from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.ports import (
     CurrentThresholds,
+    LiveColumns,
     LiveRow,
     NewThreshold,
     StoredThreshold,
@@ -156,11 +157,11 @@ def _pg_copy(conn: Connection, rows: Iterator[tuple[Any, ...]]) -> None:
             copy.write_row(row)
 
 
-def _pg_live(raw: Any, status: str, cols: str) -> list[LiveRow]:
-    """Every version of ``status`` as rows, read as one row of joined columns: psycopg builds a
-    million 7-column rows one value at a time (~1 s of this process's CPU), while splitting a
-    few long strings is done in C. Rows in the heap's order (sorting costs the server more).
-    A key or strategy holding a newline is read row by row."""
+def _pg_live(raw: Any, status: str, cols: str, into: LiveColumns) -> None:
+    """Every version of ``status``, read as one row of joined columns: psycopg builds a million
+    7-column rows one value at a time (~1 s of this process's CPU), while splitting a few long
+    strings is done in C. In the heap's order (sorting costs the server more). A key or
+    strategy holding a newline is read row by row."""
     among = f"FROM thresholds AS t WHERE t.status = '{status}'"
     nums = ", ".join(f"string_agg(t.{c}::text, ',')" for c in ("version", "t1", "t2", "t3"))
     with raw.cursor() as cur:
@@ -172,12 +173,20 @@ def _pg_live(raw: Any, status: str, cols: str) -> list[LiveRow]:
         )
         n, keys, version, t1, t2, t3, strategy, newline = cur.fetchone()
         if not n:
-            return []
+            return
         if newline:
             cur.execute(f"SELECT {cols} {among}")
-            return list(cur.fetchall())
-    ints = [np.fromstring(c, np.int64, sep=",").tolist() for c in (version, t1, t2, t3)]
-    return list(zip(keys.split("\n"), [status] * n, *ints, strategy.split("\n"), strict=True))
+            into.add_rows(cur.fetchall())
+            return
+    into.key.extend(keys.split("\n"))
+    into.status.extend([status] * n)
+    for column, joined in zip(
+        (into.version, into.t1, into.t2, into.t3), (version, t1, t2, t3), strict=True
+    ):
+        column.extend(np.fromstring(joined, np.int64, sep=",").tolist())
+    into.strategy.extend(strategy.split("\n"))
+    if not len(into.key) == len(into.strategy) == len(into.t3):
+        raise RuntimeError("thresholds: joined live columns of unequal length")
 
 
 def _write(conn: Connection, batch: VersionBatch, computed_at: datetime) -> None:
@@ -307,7 +316,7 @@ class SqlThresholdStore:
         with self.engine.begin() as conn:
             _write(conn, batch, computed_at)
 
-    def live_levels(self, keys: Sequence[str]) -> list[LiveRow]:
+    def live_levels(self, keys: Sequence[str]) -> list[LiveRow] | LiveColumns:
         """The active and pending versions of ``keys``; for many keys (a whole catalogue) every
         live version, read by scanning the two partial indexes once (the caller matches keys),
         not by looking up a million keys."""
@@ -317,12 +326,15 @@ class SqlThresholdStore:
             pg = _pg(conn)
             raw: Any = conn.connection.driver_connection  # fetchall of plain tuples
             if len(keys) > _PG_BATCH:
+                if pg:  # as columns (bulk.recompute takes them as they are)
+                    live = LiveColumns()
+                    for status in (ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW):
+                        _pg_live(raw, status.value, cols, live)
+                    return live
                 for status in (ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW):
+                    # the partial index's order, for free: bulk.recompute's fast match
                     sql = f"SELECT {cols} FROM thresholds AS t WHERE t.status = '{status.value}'"
-                    if pg:  # in the heap's order: sorting a million rows costs the server more
-                        out.extend(_pg_live(raw, status.value, cols))
-                    else:  # the partial index's order, for free: bulk.recompute's fast match
-                        out.extend(raw.execute(f"{sql} ORDER BY t.item_key").fetchall())
+                    out.extend(raw.execute(f"{sql} ORDER BY t.item_key").fetchall())
                 return out
             for batch in _batches(keys, _PG_BATCH):
                 for status in (ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW):
