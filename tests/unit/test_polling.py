@@ -219,3 +219,32 @@ def test_a_late_push_evaluated_before_a_newer_poll_never_dates_its_notice_after_
         ("resolved", Tier.OK),
     ]
     assert notices[-1].at == T0 + timedelta(minutes=10)  # not the poll's earlier receive time
+
+
+def test_the_calm_rules_give_each_key_the_bounds_of_its_own_levels() -> None:
+    # _calm_rules works a batch's bounds out once per levels object: keys with other levels,
+    # or none, in between must still get their own.
+    from stockwatch.core.alerting import calm_bounds
+    from stockwatch.ports import CalmRule
+
+    other = TierLevels(90, 40, 20)
+    disabled = TierLevels(0, 0, 0, disabled=True)
+    plan = [LEVELS, LEVELS, None, other, LEVELS, disabled, other, TierLevels(50, 30, 10)]
+    keys = [ItemKey(f"SKU-{n}") for n in range(len(plan))]
+    by_key = dict(zip(keys, plan, strict=True))
+    store = InMemoryStore()
+    for read_item in (True, False):
+        evaluator = Evaluator(
+            store,
+            BroadcastRouter(),
+            AlertPolicy(),
+            lambda k, i: by_key[k],
+            levels_read_item=read_item,
+        )
+        with store.transaction() as tx:
+            rules = evaluator._calm_rules(tx, keys)
+        assert rules == [
+            CalmRule(k, False, None) if lv is None else CalmRule(k, True, calm_bounds(lv))
+            for k, lv in zip(keys, plan, strict=True)
+        ]
+    assert calm_bounds(disabled) is None and calm_bounds(other) != calm_bounds(LEVELS)

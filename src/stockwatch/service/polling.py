@@ -263,14 +263,22 @@ class Evaluator:
 
     def _calm_rules(self, tx: Transaction, keys: Sequence[ItemKey]) -> list[CalmRule]:
         """The fallback levels of ``keys`` as calm bounds (stored levels win in the store)."""
-        items = tx.items_of(keys) if self.levels_read_item else {}
-        rules = []
+        items = tx.items_of(keys) if self.levels_read_item else None
+        levels_for = self.levels_for
+        rules: list[CalmRule] = []
+        append = rules.append
+        # The levels of a batch are mostly one and the same object (a default, the cache's):
+        # their bounds are worked out once. 70,000 keys a cycle run through this loop.
+        last: TierLevels | None = None
+        bounds: tuple[int, int] | None = None
         for key in keys:
-            levels = self.levels_for(key, items.get(key))
+            levels = levels_for(key, None if items is None else items.get(key))
             if levels is None:
-                rules.append(CalmRule(key, False, None))
-            else:
-                rules.append(CalmRule(key, True, calm_bounds(levels)))
+                append(CalmRule(key, False, None))
+                continue
+            if levels is not last:
+                last, bounds = levels, calm_bounds(levels)
+            append(CalmRule(key, True, bounds))
         return rules
 
     def _evaluate_full(
