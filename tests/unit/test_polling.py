@@ -7,7 +7,16 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from stockwatch.core.model import AlertPolicy, Item, ItemKey, Phase, Reading, Tier, TierLevels
+from stockwatch.core.model import (
+    AlertPolicy,
+    Item,
+    ItemKey,
+    Phase,
+    Reading,
+    ReadingSource,
+    Tier,
+    TierLevels,
+)
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator, poll_items
 from tests.fakes import InMemoryStore, ScriptedSource
@@ -248,3 +257,21 @@ def test_the_calm_rules_give_each_key_the_bounds_of_its_own_levels() -> None:
             for k, lv in zip(keys, plan, strict=True)
         ]
     assert calm_bounds(disabled) is None and calm_bounds(other) != calm_bounds(LEVELS)
+
+
+def test_a_batch_is_evaluated_with_the_cyclic_gc_paused_and_it_is_back_on_after() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def levels_for(key: ItemKey, item: Item | None) -> TierLevels:
+        seen.append(gc.isenabled())  # asked inside the batch's transaction
+        return LEVELS
+
+    store = InMemoryStore()
+    store.sync_items([TEAPOT, CANDLE], {}, T0)
+    evaluator = Evaluator(store, BroadcastRouter(), AlertPolicy(), levels_for)
+    store.add_readings([Reading(TEAPOT.key, T0, ReadingSource.POLL, 200)], T0)
+    assert gc.isenabled()
+    evaluator.evaluate_keys([TEAPOT.key, CANDLE.key], T0)
+    assert seen and not any(seen) and gc.isenabled()

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.core.alerting import calm_bounds, drop_factor, evaluate, recheck_at
 from stockwatch.core.model import (
     AlertPolicy,
@@ -255,7 +256,10 @@ class Evaluator:
         """
         if not keys:
             return []
-        with self.store.transaction() as tx:
+        # A batch builds ~100,000 short-lived objects; the cyclic GC's collections they
+        # triggered walked the process's every live object (0.2-0.3 s CPU a cycle of 70,000).
+        # What they form is freed by reference counting; any cycle waits for the next batch.
+        with paused_gc(), self.store.transaction() as tx:
             calm = tx.store_calm(self._calm_rules(tx, keys), drop_factor(self.policy), now)
             notices = self._evaluate_full(tx, [k for k in keys if k not in calm], now)
             tx.commit()
