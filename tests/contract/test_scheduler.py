@@ -10,10 +10,11 @@ import uuid
 from pathlib import Path
 
 import redis
+from celery import Celery
 
 from stockwatch.config.settings import load_config
 from stockwatch.core.model import ItemKey, Reading, ReadingSource
-from stockwatch.entrypoints.worker.app import POLL_TASK, make_app, queue_name
+from stockwatch.entrypoints.worker.app import POLL_TASK, celery_settings, queue_name
 from stockwatch.entrypoints.worker.scheduler import run_scheduler
 from stockwatch.wiring.compose import open_store
 from stockwatch.wiring.worker import scheduler_lock, worker_runtime
@@ -73,7 +74,11 @@ def test_a_lost_poll_task_is_queued_again_for_the_items_it_did_not_read(tmp_path
     run = f"t{uuid.uuid4().hex[:8]}"
     cfg = load_config(_shop(tmp_path, run))
     open_store(cfg).engine.dispose()  # migrated
-    app, rt = make_app(cfg), worker_runtime(cfg)
+    # The scheduler only sends tasks; an app of its own registers no task names (make_app's
+    # would clash with another test's app in this process, which Celery warns about).
+    app = Celery("scheduler-test")
+    app.conf.update(celery_settings(cfg))
+    rt = worker_runtime(cfg)
     client = redis.Redis.from_url(require_redis())
     key = f"{run}:{queue_name(cfg)}"  # the broker's list, under the broker key prefix
     said: list[str] = []
@@ -110,4 +115,7 @@ def test_a_lost_poll_task_is_queued_again_for_the_items_it_did_not_read(tmp_path
         thread.join(10)
         client.delete(key)
         client.close()
+        # Its broker connections: a later test counts this process's Redis sockets.
+        app.pool.force_close_all()
+        app.close()
         rt.store.engine.dispose()
