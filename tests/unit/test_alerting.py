@@ -627,3 +627,38 @@ def test_drop_factor_is_the_share_evaluate_compares_with() -> None:
 
 
 LEVELS_LOW = TierLevels(t1=10, t2=5, t3=2)
+
+
+def test_the_state_machines_copy_is_dataclasses_replace() -> None:
+    # alerting._with skips replace's field walk; it must build the same state for every field.
+    from dataclasses import fields
+
+    from stockwatch.core.alerting import _with
+
+    assert all(f.init for f in fields(AlertState)) and not hasattr(AlertState, "__post_init__")
+    full = AlertState(
+        phase=Phase.FIRING,
+        tier=Tier.T2,
+        since=T0,
+        breach_readings=2,
+        episode=3,
+        notified=((Tier.T1, T0),),
+        last_notice_at=T0 + MIN,
+        last_notice_available=7,
+        notice_seq=4,
+        acked=True,
+        snoozed_until=T0 + HOUR,
+        failed_reads=1,
+        first_failed_at=T0,
+        stale_notified=True,
+        offer_status=OfferStatus.DELISTED,
+        last_reading_at=T0 + HOUR,
+        last_available=5,
+        version=9,
+    )
+    assert all(getattr(full, f.name) != getattr(AlertState(), f.name) for f in fields(full))
+    for f in fields(AlertState):
+        for start in (AlertState(), full):
+            value = getattr(AlertState() if start is full else full, f.name)
+            assert _with(start, **{f.name: value}) == replace(start, **{f.name: value})
+    assert _with(full) == full and _with(full) is not full

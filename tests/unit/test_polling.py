@@ -7,7 +7,16 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from stockwatch.core.model import AlertPolicy, Item, ItemKey, Phase, Reading, Tier, TierLevels
+from stockwatch.core.model import (
+    AlertPolicy,
+    Item,
+    ItemKey,
+    Phase,
+    Reading,
+    ReadingSource,
+    Tier,
+    TierLevels,
+)
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator, poll_items
 from tests.fakes import InMemoryStore, ScriptedSource
@@ -219,3 +228,50 @@ def test_a_late_push_evaluated_before_a_newer_poll_never_dates_its_notice_after_
         ("resolved", Tier.OK),
     ]
     assert notices[-1].at == T0 + timedelta(minutes=10)  # not the poll's earlier receive time
+
+
+def test_the_calm_rules_give_each_key_the_bounds_of_its_own_levels() -> None:
+    # _calm_rules works a batch's bounds out once per levels object: keys with other levels,
+    # or none, in between must still get their own.
+    from stockwatch.core.alerting import calm_bounds
+    from stockwatch.ports import CalmRule
+
+    other = TierLevels(90, 40, 20)
+    disabled = TierLevels(0, 0, 0, disabled=True)
+    plan = [LEVELS, LEVELS, None, other, LEVELS, disabled, other, TierLevels(50, 30, 10)]
+    keys = [ItemKey(f"SKU-{n}") for n in range(len(plan))]
+    by_key = dict(zip(keys, plan, strict=True))
+    store = InMemoryStore()
+    for read_item in (True, False):
+        evaluator = Evaluator(
+            store,
+            BroadcastRouter(),
+            AlertPolicy(),
+            lambda k, i: by_key[k],
+            levels_read_item=read_item,
+        )
+        with store.transaction() as tx:
+            rules = evaluator._calm_rules(tx, keys)
+        assert rules == [
+            CalmRule(k, False, None) if lv is None else CalmRule(k, True, calm_bounds(lv))
+            for k, lv in zip(keys, plan, strict=True)
+        ]
+    assert calm_bounds(disabled) is None and calm_bounds(other) != calm_bounds(LEVELS)
+
+
+def test_a_batch_is_evaluated_with_the_cyclic_gc_paused_and_it_is_back_on_after() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def levels_for(key: ItemKey, item: Item | None) -> TierLevels:
+        seen.append(gc.isenabled())  # asked inside the batch's transaction
+        return LEVELS
+
+    store = InMemoryStore()
+    store.sync_items([TEAPOT, CANDLE], {}, T0)
+    evaluator = Evaluator(store, BroadcastRouter(), AlertPolicy(), levels_for)
+    store.add_readings([Reading(TEAPOT.key, T0, ReadingSource.POLL, 200)], T0)
+    assert gc.isenabled()
+    evaluator.evaluate_keys([TEAPOT.key, CANDLE.key], T0)
+    assert seen and not any(seen) and gc.isenabled()

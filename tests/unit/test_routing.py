@@ -112,3 +112,20 @@ def test_the_daily_digest_ranks_every_item_at_risk_by_days_of_cover() -> None:
     ranked = [n["item"]["sku"] for n in digest.payload["notices"]]
     assert ranked == ["CUP-OUT", "CUP-LOW", "CUP-SLOW"]
     assert digest.idempotency_key == "daily|daily|2026-11-24|c"  # once per day
+
+
+def test_a_channels_copy_of_the_message_differs_only_in_its_key() -> None:
+    # route() copies the rendered message per channel without dataclasses.replace: every
+    # field must come along, including any added to OutgoingMessage later.
+    from dataclasses import fields, replace
+
+    from stockwatch.ports import OutgoingMessage
+    from stockwatch.service.routing import _for_channel
+
+    full = OutgoingMessage(
+        "title", "text", "md", "key", "T3", "raised", {"a": 1}, True, T0 + timedelta(hours=1)
+    )
+    assert all(getattr(full, f.name) != f.default for f in fields(full) if f.name != "payload")
+    copy = _for_channel(full, "key|sms")
+    assert copy == replace(full, idempotency_key="key|sms")
+    assert copy.payload is full.payload  # shared: the outbox encodes it once

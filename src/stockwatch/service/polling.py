@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from stockwatch.bulk.gcpause import paused_gc
 from stockwatch.core.alerting import calm_bounds, drop_factor, evaluate, recheck_at
 from stockwatch.core.model import (
     AlertPolicy,
@@ -255,7 +256,10 @@ class Evaluator:
         """
         if not keys:
             return []
-        with self.store.transaction() as tx:
+        # A batch builds ~100,000 short-lived objects; the cyclic GC's collections they
+        # triggered walked the process's every live object (0.2-0.3 s CPU a cycle of 70,000).
+        # What they form is freed by reference counting; any cycle waits for the next batch.
+        with paused_gc(), self.store.transaction() as tx:
             calm = tx.store_calm(self._calm_rules(tx, keys), drop_factor(self.policy), now)
             notices = self._evaluate_full(tx, [k for k in keys if k not in calm], now)
             tx.commit()
@@ -263,14 +267,22 @@ class Evaluator:
 
     def _calm_rules(self, tx: Transaction, keys: Sequence[ItemKey]) -> list[CalmRule]:
         """The fallback levels of ``keys`` as calm bounds (stored levels win in the store)."""
-        items = tx.items_of(keys) if self.levels_read_item else {}
-        rules = []
+        items = tx.items_of(keys) if self.levels_read_item else None
+        levels_for = self.levels_for
+        rules: list[CalmRule] = []
+        append = rules.append
+        # The levels of a batch are mostly one and the same object (a default, the cache's):
+        # their bounds are worked out once. 70,000 keys a cycle run through this loop.
+        last: TierLevels | None = None
+        bounds: tuple[int, int] | None = None
         for key in keys:
-            levels = self.levels_for(key, items.get(key))
+            levels = levels_for(key, None if items is None else items.get(key))
             if levels is None:
-                rules.append(CalmRule(key, False, None))
-            else:
-                rules.append(CalmRule(key, True, calm_bounds(levels)))
+                append(CalmRule(key, False, None))
+                continue
+            if levels is not last:
+                last, bounds = levels, calm_bounds(levels)
+            append(CalmRule(key, True, bounds))
         return rules
 
     def _evaluate_full(

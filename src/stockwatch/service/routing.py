@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
@@ -268,8 +268,9 @@ class RouteTable:
                 continue
             # The text and payload are the route's, not the channel's: render them once.
             rendered = self._message(notice, item, route)
+            key = rendered.idempotency_key
             for channel in route.channels:
-                message = replace(rendered, idempotency_key=f"{notice.idempotency_key}|{channel}")
+                message = _for_channel(rendered, f"{key}|{channel}")
                 previous = out.get(channel)
                 # Two routes on one channel: the one that may speak now (no quiet hours) wins.
                 if previous is None or (previous.not_before and not message.not_before):
@@ -307,6 +308,21 @@ class RouteTable:
                 for channel in route.channels
             )
         return out
+
+
+def _for_channel(m: OutgoingMessage, idempotency_key: str) -> OutgoingMessage:
+    """``replace(m, idempotency_key=...)`` spelled out: a poll cycle makes ~10,000 of these."""
+    return OutgoingMessage(
+        m.title,
+        m.text,
+        m.markdown,
+        idempotency_key,
+        m.tier,
+        m.kind,
+        m.payload,
+        m.mention,
+        m.not_before,
+    )
 
 
 def _urgency(pair: tuple[Notice, Item | None]) -> tuple[float, int, str]:

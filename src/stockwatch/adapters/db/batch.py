@@ -134,11 +134,13 @@ def alert_states_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, 
             s.c.item_key, s.c.state, s.c.version, s.c.last_reading_at, s.c.available
         ).where(among(conn, s.c.item_key)),
     )
-    for part in chunks([str(k) for k in keys]):
+    # The rows name the keys asked for: map their text back instead of parsing each again.
+    by_text = {str(k): k for k in keys}
+    for part in chunks(list(by_text)):
         rows = conn.execute(stmt, {"among": among_value(conn, part)}).all()
         for row in rows:
             state = state_from_row(row.state, row.version, row.last_reading_at, row.available)
-            out[ItemKey.parse(row.item_key)] = state
+            out[by_text[row.item_key]] = state
     return out
 
 
@@ -190,21 +192,11 @@ ORDER BY r.item_key, r.observed_at, r.id
 
 def _stored_reading(conn: Connection, row: Any) -> StoredReading:
     """A raw readings row as StoredReading, its times decoded as the table's type does."""
-    decoded = _DecodedTimes(row, conn.dialect)
-    assert decoded.received_at is not None  # NOT NULL
-    return StoredReading(row.id, reading_from_row(decoded), decoded.received_at)
-
-
-class _DecodedTimes:
-    """The row with its times as UTCDateTime returns them (aware, UTC; SQLite keeps text)."""
-
-    def __init__(self, row: Any, dialect: Any) -> None:
-        self._row = row
-        self.observed_at = _UTC_TIME.process_result_value(row.observed_at, dialect)
-        self.received_at = _UTC_TIME.process_result_value(row.received_at, dialect)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, name)
+    dialect = conn.dialect
+    received_at = _UTC_TIME.process_result_value(row.received_at, dialect)
+    assert received_at is not None  # NOT NULL
+    observed_at = _UTC_TIME.process_result_value(row.observed_at, dialect)
+    return StoredReading(row.id, reading_from_row(row, observed_at), received_at)
 
 
 _UTC_TIME = t.UTCDateTime()
@@ -213,9 +205,10 @@ _UTC_TIME = t.UTCDateTime()
 def items_of(conn: Connection, keys: Sequence[ItemKey]) -> dict[ItemKey, Item]:
     out: dict[ItemKey, Item] = {}
     stmt = _cached(conn, "items_of", lambda: select(t.items).where(among(conn, t.items.c.key)))
-    for part in chunks([str(k) for k in keys]):
+    by_text = {str(k): k for k in keys}
+    for part in chunks(list(by_text)):
         for row in conn.execute(stmt, {"among": among_value(conn, part)}).all():
-            out[ItemKey.parse(row.key)] = item_from_row(row)
+            out[by_text[row.key]] = item_from_row(row)
     return out
 
 
@@ -297,7 +290,8 @@ def save_alert_states(conn: Connection, saves: Sequence[StateSave], now: datetim
         else:
             result = conn.exec_driver_sql(sql, (sqlite_time(now), text))
         won.update(row[0] for row in result)
-    return {ItemKey.parse(k) for k in won}
+    by_text = {str(x.key): x.key for x in saves}
+    return {by_text[k] for k in won}
 
 
 def _state_row(conn: Connection, save: StateSave) -> list[Any]:

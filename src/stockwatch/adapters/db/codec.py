@@ -306,10 +306,11 @@ def reading_to_row(reading: Reading, received_at: datetime) -> dict[str, Any]:
     }
 
 
-def reading_from_row(row: Any) -> Reading:
+def reading_from_row(row: Any, observed_at: datetime | None = None) -> Reading:
+    """The reading of a ``readings`` row; ``observed_at`` decoded already, if given."""
     return Reading(
         key=ItemKey.parse(row.item_key),
-        observed_at=row.observed_at,
+        observed_at=row.observed_at if observed_at is None else observed_at,
         source=ReadingSource(row.source),
         on_hand=row.on_hand,
         committed=row.committed,
