@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 from sqlalchemy import (
     ARRAY,
     Connection,
@@ -178,6 +177,8 @@ def _pg_live(raw: Any, status: str, cols: str, into: LiveColumns) -> None:
             cur.execute(f"SELECT {cols} {among}")
             into.add_rows(cur.fetchall())
             return
+    import numpy as np  # here: `stockwatch run` and the CLI start without numpy
+
     into.key.extend(keys.split("\n"))
     into.status.extend([status] * n)
     for column, joined in zip(
