@@ -77,3 +77,17 @@ def test_check_names_a_missing_stock_file_in_zh_cn(tmp_path: Path) -> None:
     with pytest.raises(FileFormatError) as caught:
         read_stock(tmp_path / "none.csv", datetime(2026, 12, 1, tzinfo=UTC))
     assert file_problem_text(str(caught.value), "zh-CN") == f"{tmp_path / 'none.csv'}：文件不存在"
+
+
+def test_render_named_words_the_rest_after_a_name_and_keeps_unknown_forms() -> None:
+    import re
+
+    from stockwatch.core.row_text import render_first, render_named
+
+    table = ((re.compile(r"too big: (?P<n>\d+)\Z"), lambda g: f"太大：{g['n']}"),)
+    named = re.compile(r"(?P<name>[A-Z]+): (?P<rest>.+)\Z")
+    assert render_first(table, "too big: 3") == "太大：3"
+    assert render_first(table, "fine") is None
+    assert render_named(table, named, "MUG: too big: 3") == "MUG：太大：3"
+    assert render_named(table, named, "MUG: BOWL: too big: 3") == "MUG：BOWL：太大：3"
+    assert render_named(table, named, "MUG: unknown") == "MUG: unknown"

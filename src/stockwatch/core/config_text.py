@@ -10,7 +10,8 @@ know is shown as it is rather than guessed at.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+
+from stockwatch.core.row_text import Renderings, render_named
 
 _V = r"(?P<v>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?[\d.]+)"  # a value as repr() shows it
 _MEAN = r"(?: \(did you mean (?P<m>'[^']*')\?\))?"  # the loader's "did you mean" hint
@@ -20,7 +21,7 @@ def _hint(g: dict[str, str]) -> str:
     return f"（是不是 {g['m']}？）" if g.get("m") else ""
 
 
-_PROBLEMS: tuple[tuple[re.Pattern[str], Callable[[dict[str, str]], str]], ...] = tuple(
+_PROBLEMS: Renderings = tuple(
     (re.compile(pattern + r"\Z", re.DOTALL), render)
     for pattern, render in (
         (r"file not found", lambda g: "文件不存在"),
@@ -86,16 +87,8 @@ def config_problem_text(message: str, lang: str) -> str:
     """Return a configuration problem's message in ``lang`` (zh-CN or en)."""
     if lang == "en":
         return message
-    for pattern, render in _PROBLEMS:
-        found = pattern.match(message)
-        if found:
-            return render(found.groupdict())
-    keyed = _KEYED.match(message)  # "T1: bad duration …" (a debounce table's own key)
-    if keyed:
-        inner = config_problem_text(keyed["rest"], lang)
-        if inner != keyed["rest"]:
-            return f"{keyed['key']}：{inner}"
-    return message
+    # "T1: bad duration …" (a debounce table's own key) keeps the key, words the rest.
+    return render_named(_PROBLEMS, _KEYED, message)
 
 
-_KEYED = re.compile(r"(?P<key>[A-Za-z0-9_]+): (?P<rest>.+)\Z", re.DOTALL)
+_KEYED = re.compile(r"(?P<name>[A-Za-z0-9_]+): (?P<rest>.+)\Z", re.DOTALL)

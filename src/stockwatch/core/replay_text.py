@@ -11,12 +11,13 @@ does not know is shown as it is rather than guessed at.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+
+from stockwatch.core.row_text import Renderings, render_named
 
 _V = r"(?P<v>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?[\d.]+)"  # a value as repr() shows it
 _N = r"[+-]?(?:[\d.]+(?:e[+-]?\d+)?|inf|nan)"  # a number as str() or {:g} shows it
 
-_PROBLEMS: tuple[tuple[re.Pattern[str], Callable[[dict[str, str]], str]], ...] = tuple(
+_PROBLEMS: Renderings = tuple(
     (re.compile(pattern + r"\Z", re.DOTALL), render)
     for pattern, render in (
         # an item the replay leaves out (bulk.sweep, bulk.levels)
@@ -114,13 +115,4 @@ def replay_problem_text(message: str, lang: str) -> str:
     """Return a backtest problem's message in ``lang`` (zh-CN or en)."""
     if lang == "en":
         return message
-    for pattern, render in _PROBLEMS:
-        found = pattern.match(message)
-        if found:
-            return render(found.groupdict())
-    named = _NAMED.match(message)
-    if named:
-        inner = replay_problem_text(named["rest"], lang)
-        if inner != named["rest"]:
-            return f"{named['name']}：{inner}"
-    return message
+    return render_named(_PROBLEMS, _NAMED, message)

@@ -15,7 +15,35 @@ from collections.abc import Callable
 _V = r"(?P<v>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?[\d.]+)"  # a value as repr() shows it
 _F = r"(?P<f>[\w.]+)"  # a column name
 
-_ROWS: tuple[tuple[re.Pattern[str], Callable[[dict[str, str]], str]], ...] = tuple(
+# A table of message forms: each pattern's named groups go to its render, which words them.
+Renderings = tuple[tuple[re.Pattern[str], Callable[[dict[str, str]], str]], ...]
+
+
+def render_first(table: Renderings, message: str) -> str | None:
+    """``message`` worded by the first form of ``table`` it matches (None: it matches none)."""
+    for pattern, render in table:
+        found = pattern.match(message)
+        if found:
+            return render(found.groupdict())
+    return None
+
+
+def render_named(table: Renderings, named: re.Pattern[str], message: str) -> str:
+    """``message`` worded by ``table``; else, when it reads "NAME: rest" (``named``'s groups
+    ``name`` and ``rest``) and the rest can be worded, "NAME：" and the rest worded; else as it
+    is (an unknown form is shown, not lost)."""
+    rendered = render_first(table, message)
+    if rendered is not None:
+        return rendered
+    found = named.match(message)
+    if found:
+        inner = render_named(table, named, found["rest"])
+        if inner != found["rest"]:
+            return f"{found['name']}：{inner}"
+    return message
+
+
+_ROWS: Renderings = tuple(
     (re.compile(pattern + r"\Z"), render)
     for pattern, render in (
         (
@@ -81,11 +109,8 @@ def row_problem_text(message: str, lang: str) -> str:
     """Return a row problem's message in ``lang`` (zh-CN or en)."""
     if lang == "en":
         return message
-    for pattern, render in _ROWS:
-        found = pattern.match(message)
-        if found:
-            return render(found.groupdict())
-    return message
+    rendered = render_first(_ROWS, message)
+    return message if rendered is None else rendered
 
 
 def row_place_text(unit: str, line: int, lang: str) -> str:
@@ -94,7 +119,7 @@ def row_place_text(unit: str, line: int, lang: str) -> str:
 
 
 # Problems with a whole input file ("PATH: why"): the path stays, the reason is rendered.
-_FILES: tuple[tuple[re.Pattern[str], Callable[[dict[str, str]], str]], ...] = tuple(
+_FILES: Renderings = tuple(
     (re.compile(r"(?P<p>.+?): " + pattern + r"\Z", re.DOTALL), render)
     for pattern, render in (
         (r"file not found", lambda g: "文件不存在"),
