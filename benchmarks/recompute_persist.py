@@ -17,8 +17,9 @@ Measures what ``stockwatch thresholds recompute`` and the daemon run (``recomput
 
 Not included: reading the sales history from the database (the computer gets a seeded 90-day
 history from memory, the same callable shape as ``SqlSalesStore.matrix``); 1M × 90 days in the
-sales table is a different benchmark. **The targets (PostgreSQL ≤ 5 s, SQLite ≤ 10 s) are
-checked on persist**, the part this issue changed; end to end is printed beside it.
+sales table is a different benchmark. The targets (PostgreSQL ≤ 5 s, SQLite ≤ 10 s) are
+checked twice: on persist, the part this issue changed, and on end to end, the issue's
+"recompute and persist" read as the whole operation (each its own PASS/FAIL line).
 
 Run 1 writes every item (a fresh database: the first recompute). Run 2 changes the history of
 ``--changed`` of the items so that their levels move; only those may be written (checked:
@@ -303,6 +304,14 @@ def measure(name: str, engine: Engine, config: Config, n: int, share: float, pee
             f"{'PASS' if good else 'FAIL'} {name} {label}: persist {n:,} items in "
             f"{got['persist']:.2f} s{scaled} (target ≤ {TARGETS[name]:g} s for 1M, on persist; "
             f"compute {got['compute']:.2f} s, end to end {got['wall']:.2f} s)"
+        )
+        # The issue's "recompute and persist" read as the whole operation: the levels computed
+        # too, not only the write (the persist line above).
+        whole = bool(got["wall"] * scale <= TARGETS[name])
+        ok &= whole
+        print(
+            f"{'PASS' if whole else 'FAIL'} {name} {label}: recompute and persist end to end "
+            f"{got['wall'] * scale:.2f} s for 1M (target ≤ {TARGETS[name]:g} s)"
         )
     good = bool(r1.written == n - len(r1.errors) and second["report"].written == differ)
     ok &= good
