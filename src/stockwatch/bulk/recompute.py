@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import operator
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -106,10 +105,11 @@ class _Codes(dict[str, int]):
 
 
 def _positions(keys: Sequence[str], found: list[str]) -> I64:
-    """The row of ``keys`` each of ``found`` is (-1: not among them), without a million-entry
-    dict when it can: a store reading a whole catalogue returns it in key order, so usually
-    ``found`` starts with ``keys`` exactly (one C-level list comparison), and otherwise the
-    sorted ``keys`` are searched as an array."""
+    """The row of ``keys`` each of ``found`` is (-1: not among them). A store reading a whole
+    catalogue in key order returns ``keys`` exactly first (one C-level list comparison, no
+    million-entry dict); the rest (PostgreSQL's heap order) goes through a dict, which beat a
+    sorted search of a NumPy string array on shuffled keys and costs no array as wide as the
+    longest key."""
     n, m = len(keys), len(found)
     out = np.full(m, -1, np.int64)
     head = 0
@@ -118,12 +118,6 @@ def _positions(keys: Sequence[str], found: list[str]) -> I64:
         head = n
     rest = found[head:]
     if not rest:
-        return out
-    if n and all(map(operator.lt, keys, keys[1:])):  # sorted (the callers sort their keys)
-        at = np.searchsorted(np.array(keys), np.array(rest)).clip(0, n - 1)
-        # Compared as Python strings: a NumPy unicode array drops trailing NUL characters.
-        same = np.fromiter(map(operator.eq, map(keys.__getitem__, at.tolist()), rest), np.bool_)
-        out[head:] = np.where(same, at, -1)
         return out
     pos = dict(zip(keys, range(n), strict=True))
     out[head:] = np.fromiter(map(pos.get, rest, itertools.repeat(-1)), np.int64, len(rest))

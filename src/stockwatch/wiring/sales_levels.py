@@ -60,7 +60,7 @@ def import_configured_sales(
     the configured file got the new-item rule stored over the levels that history gives (#11
     item 16). Deduplicated by the file's hash, as ``stockwatch sales import`` is.
     """
-    if not config.model.catalog.sales or sales.skus():
+    if not config.model.catalog.sales or sales.last_day() is not None:  # max(day): an index probe
         return 0
     from stockwatch.adapters.db.sales import ImportRecord
     from stockwatch.adapters.files import FileFormatError
