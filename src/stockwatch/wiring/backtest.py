@@ -42,7 +42,7 @@ class HistoryError(ValueError):
     """The history cannot support the asked replay (no sales, a period outside it)."""
 
 
-class NoSalesHistory(HistoryError):
+class NoSalesToReplay(HistoryError):
     """No sales at all: nothing to replay until some are imported."""
 
 
@@ -98,7 +98,7 @@ def load_replay(
     if last_day is None:
         last_day = probe.sales_end
     if last_day is None:
-        raise NoSalesHistory("no sales history: import sales first (stockwatch sales import FILE)")
+        raise NoSalesToReplay("no sales history: import sales first (stockwatch sales import FILE)")
     window = max(config.threshold_policy(None).window_days, MIN_BEFORE_DAYS)
     if days is None:
         days = DEFAULT_DAYS

@@ -220,7 +220,7 @@ def backtest(
     from stockwatch.bulk.sweep import run_sweep
     from stockwatch.wiring.backtest import (
         HistoryError,
-        NoSalesHistory,
+        NoSalesToReplay,
         load_replay,
         policy_groups,
         schedule,
@@ -283,7 +283,7 @@ def backtest(
             trace_items=traced,
             recompute_days=schedule(cfg, period, recompute),
         )
-    except NoSalesHistory:
+    except NoSalesToReplay:
         raise fail_with("no_sales_history") from None
     except HistoryError as exc:
         raise fail(replay_problem_text(str(exc), language)) from None
