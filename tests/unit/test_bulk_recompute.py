@@ -22,6 +22,7 @@ from stockwatch.bulk.computer import BulkLevelsComputer
 from stockwatch.bulk.recompute import (
     LevelColumns,
     _Codes,
+    _positions,
     _stored,
     decide_columns,
     recompute_bulk,
@@ -177,6 +178,45 @@ def test_stored_levels_land_on_their_keys_whatever_the_order(
             assert bool(has[i]) == (found is not None), (key, status)
             if found is not None:
                 assert (*lv[i].tolist(), names[int(code[i])]) == found, (key, status)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 5_000),
+    st.lists(st.integers(0, 5_000), max_size=30),
+    st.lists(st.integers(0, 6_000), max_size=30),
+    st.lists(st.integers(0, 6_000), max_size=30),
+    st.sampled_from(["key order", "moved", "shuffled", "unsorted keys"]),
+    st.randoms(use_true_random=False),
+)
+def test_rows_are_matched_to_their_keys_in_any_order(
+    n: int,
+    unstored: list[int],
+    foreign: list[int],
+    pending: list[int],
+    order: str,
+    rnd: object,
+) -> None:
+    """``_positions`` matches runs in key order by slice comparisons and looks up the rest; it
+    gives the same answer as a dict lookup of every row: keys without rows, rows of keys not
+    recomputed, a second status after the first, rows out of place, keys not in order."""
+    import random
+
+    assert isinstance(rnd, random.Random)
+    keys = [f"SKU-{2 * i:05d}" for i in range(n)]  # even numbers: odd ones are not recomputed
+    rows = set(range(0, 2 * n, 2)) - {2 * i for i in unstored}
+    rows |= {2 * i + 1 for i in foreign}
+    found = [f"SKU-{i:05d}" for i in sorted(rows)]  # a store's live rows, in key order
+    if order == "moved" and found:  # a few rows elsewhere (inserted apart, written later)
+        for _ in range(min(len(found), 30)):
+            found.insert(rnd.randrange(len(found)), found.pop(rnd.randrange(len(found))))
+    elif order == "shuffled":
+        rnd.shuffle(found)
+    elif order == "unsorted keys":
+        rnd.shuffle(keys)
+    found += [f"SKU-{i:05d}" for i in pending]  # the pending versions, after the active ones
+    at = {k: i for i, k in enumerate(keys)}
+    assert _positions(keys, found).tolist() == [at.get(k, -1) for k in found]
 
 
 @contextmanager

@@ -7,6 +7,9 @@ lead times and promotions become arrays.
 
 from __future__ import annotations
 
+import itertools
+import operator
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 
@@ -39,21 +42,42 @@ class PolicyGroups:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.policies: list[ThresholdPolicy] = []
-        self._index: dict[tuple[str, str, str], int | str] = {}
+        self._index: dict[tuple[str, str, str], int] = {}  # group → policy, or -1: no policy
 
-    def index(self, item: Item | None, sku: str) -> int | str:
-        """Return the policy number for an item, or the configuration error as text."""
+    def index(self, item: Item | None, sku: str) -> int:
+        """Return the policy number for an item, -1 when its settings clash (``error``)."""
         # Most shops tune no item by hand: then no item has a section (no lookup per item).
         sections = self.config.item_sections(item, sku) if self.config.model.items else ()
         section = "|".join(sections)
-        group = (item.item_class.value if item else "", item.category if item else "", section)
-        if group not in self._index:
+        group = (item.item_class if item else "", item.category if item else "", section)
+        found = self._index.get(group)
+        if found is None:
             try:
                 self.policies.append(self.config.threshold_policy(item, sku))
-                self._index[group] = len(self.policies) - 1
-            except ValueError as exc:
-                self._index[group] = str(exc)
-        return self._index[group]
+                found = self._index[group] = len(self.policies) - 1
+            except ValueError:
+                found = self._index[group] = -1
+        return found
+
+    def error(self, item: Item | None, sku: str) -> str:
+        """Why an item whose ``index`` is -1 has no policy, naming that item."""
+        try:
+            self.config.threshold_policy(item, sku)
+        except ValueError as exc:
+            return str(exc)
+        return f"item {sku}: no threshold policy"  # not reached: index said it clashes
+
+    def indexes(self, texts: Sequence[str], items: Sequence[Item | None]) -> list[int]:
+        """``index`` of every row: one dict probe per catalogue item when no item is tuned
+        by hand (a 1M-item recompute spent more here than in the maths)."""
+        if self.config.model.items:
+            return [self.index(item, t) for t, item in zip(texts, items, strict=True)]
+        known = self._index
+        out: list[int] = []
+        for t, item in zip(texts, items, strict=True):
+            got = known.get((item.item_class, item.category, "")) if item is not None else None
+            out.append(self.index(item, t) if got is None else got)
+        return out
 
 
 class BulkLevelsComputer:
@@ -79,9 +103,10 @@ class BulkLevelsComputer:
         # Built once, not per chunk: a recompute of 1M items calls ``columns`` 20 times, and
         # walking the whole catalogue each time cost more than the maths.
         self._texts: dict[str, Item] = {str(k): v for k, v in items.items()}
-        self._places: dict[str, int] = {}
-        for k in items:
-            self._places[k.sku] = self._places.get(k.sku, 0) + 1
+        # How many keys share each SKU, for the keys kept per warehouse (none in most shops).
+        # (Found in the joined texts, in C: a million keys' attributes cost a fifth of a second.)
+        self._places = Counter(k.sku for k in items) if "@" in "\n".join(self._texts) else Counter()
+        self._learned = {str(k): v for k, v in self.lead_times.items()}
 
     def _sales(self, own: Sequence[str], as_of: date, window: int) -> npt.NDArray[np.int32]:
         """Each key's own history: ``SKU@WAREHOUSE`` sales, plus the plain SKU's sales when the
@@ -89,10 +114,18 @@ class BulkLevelsComputer:
         a SKU in several warehouses never lends its SKU-level sales to each of them.
         ``own`` are the keys' canonical texts (``str(ItemKey)``)."""
         places = self._places
-        lent = [
-            sku if at and places.get(sku, 0) <= 1 else None
-            for sku, at, _ in (k.partition("@") for k in own)
-        ]
+        lent = (
+            [
+                sku if at and places.get(sku, 0) <= 1 else None
+                for sku, at, _ in (k.partition("@") for k in own)
+            ]
+            if places
+            else []
+        )
+        if not any(lent) and all(map(operator.lt, own, itertools.islice(own, 1, None))):
+            # Distinct keys in order (a recompute's chunk), none lent to: the matrix is the
+            # answer (sorting a set of 50,000 keys per chunk cost more than the check, in C).
+            return self.history(own, as_of, window)
         names = sorted(set(own) | {n for n in lent if n})
         matrix = self.history(names, as_of, window)
         row = {n: i for i, n in enumerate(names)}
@@ -119,35 +152,40 @@ class BulkLevelsComputer:
     def columns(self, keys: Sequence[str], as_of: date) -> LevelColumns:
         """Compute ``keys`` as arrays (the bulk recompute's input; no per-item objects)."""
         known = self._texts
-        # Catalogue keys are canonical already; only others (sales-only SKUs) are parsed.
-        texts = [k if k in known else str(ItemKey.parse(k)) for k in keys]
-        items = [known.get(k) for k in texts]
+        items = [known.get(k) for k in keys]
+        texts = list(keys)
+        # Catalogue keys are canonical; others (sales-only SKUs) are parsed. (Not ``None in
+        # items``: that calls each Item's __eq__.)
+        missing = [r for r, item in enumerate(items) if item is None]
+        if missing:
+            for row in missing:
+                texts[row] = str(ItemKey.parse(keys[row]))
+                items[row] = known.get(texts[row])
+        index = np.array(self.groups.indexes(texts, items), dtype=np.int64)
         errors: dict[int, str] = {}
-        index = np.zeros(len(keys), dtype=np.int64)
-        for row, (key, item) in enumerate(zip(texts, items, strict=True)):
-            got = self.groups.index(item, key)
-            if isinstance(got, str):
-                errors[row] = got
-            else:
-                index[row] = got
+        for row in np.flatnonzero(index < 0).tolist():
+            errors[row] = self.groups.error(items[row], texts[row])
+            index[row] = 0
         policies = self.groups.policies or [ThresholdPolicy()]
-        lead = np.array([policies[i].lead_time_days for i in index.tolist()], dtype=np.float64)
-        lead_sd = np.array(
-            [policies[i].lead_time_sd_days for i in index.tolist()], dtype=np.float64
+        # An item's own lead time (None → NaN) wins over its policy's, with its own σ or 0.
+        own_lead = np.array(
+            [i.lead_time_days if i is not None else None for i in items], dtype=np.float64
         )
-        for row, item in enumerate(items):
-            if item is not None and item.lead_time_days is not None:
-                lead[row] = item.lead_time_days
-                lead_sd[row] = item.lead_time_sd_days or 0.0
-        learned = (
-            [self.lead_times.get(ItemKey.parse(k)) for k in texts]
-            if self.lead_times
-            else [None] * len(texts)
+        own_sd = np.array(
+            [i.lead_time_sd_days if i is not None else None for i in items], dtype=np.float64
         )
+        has_own = ~np.isnan(own_lead)
+        lead = np.where(has_own, own_lead, np.array([p.lead_time_days for p in policies])[index])
+        lead_sd = np.where(
+            has_own,
+            np.nan_to_num(own_sd, nan=0.0),
+            np.array([p.lead_time_sd_days for p in policies])[index],
+        )
+        learned = [self._learned.get(k) for k in texts] if self._learned else [None] * len(texts)
         effective = lead.copy()  # promotions start one (learned) lead time before
-        for row, found in enumerate(learned):
-            if found is not None:
-                effective[row] = found.mean
+        for row, got_lt in enumerate(learned):
+            if got_lt is not None:
+                effective[row] = got_lt.mean
         window = max(p.window_days for p in policies)
         sales = self._sales(texts, as_of, window)
         outs = self.stockouts(list(keys), as_of, window) if self.stockouts else None
@@ -162,7 +200,7 @@ class BulkLevelsComputer:
             promotion_index(items, self.promotions, as_of, effective, "threshold"),
             marks=baseline_marks(items, self.promotions, as_of, sales.shape[1], outs),
             as_of=as_of,
-            learned=learned if any(x is not None for x in learned) else None,
+            learned=learned if learned and any(x is not None for x in learned) else None,
         )
         self.last = bulk
         return LevelColumns(keys, bulk, errors)

@@ -562,6 +562,8 @@ def baseline_marks(
     Only rows with a stockout day or a promotion that names them are worded by the core; the
     rest stay 0, so a big catalogue with a few promotions costs a few rows of Python.
     """
+    if not promotions and (stockout_days is None or not any(stockout_days)):
+        return None
     out: npt.NDArray[np.int8] | None = None
     for row, item in enumerate(items):
         outs = stockout_days[row] if stockout_days is not None else ()

@@ -107,9 +107,12 @@ def _last_versions(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
         if pg:
             among, param = _pg_keys(batch)
             span = span.format(v="v", k=f"unnest({among}) AS k(v)")
+            # One probe of the primary key per key (its newest version): an ``= ANY`` of an
+            # array the planner cannot size was answered by a scan of the whole table.
             lookup = (
-                "SELECT item_key, max(version) FROM thresholds"
-                f" WHERE item_key = ANY({among}) GROUP BY item_key"
+                "SELECT k.v, m.version FROM unnest(" + among + ") AS k(v) CROSS JOIN LATERAL"
+                " (SELECT version FROM thresholds WHERE item_key = k.v"
+                " ORDER BY version DESC LIMIT 1) AS m"
             )
             args: Any = param
         else:  # one JSON array parameter, not 500-key IN lists
@@ -156,20 +159,35 @@ def _pg_copy(conn: Connection, rows: Iterator[tuple[Any, ...]]) -> None:
             copy.write_row(row)
 
 
-def _pg_live(raw: Any, status: str, cols: str, into: LiveColumns) -> None:
-    """Every version of ``status``, read as one row of joined columns: psycopg builds a million
-    7-column rows one value at a time (~1 s of this process's CPU), while splitting a few long
-    strings is done in C. In the heap's order (sorting costs the server more). A key or
-    strategy holding a newline is read row by row."""
+def _live_columns(raw: Any, pg: bool, status: str, cols: str, into: LiveColumns) -> None:
+    """Every version of ``status``, read as one row of joined columns: a driver builds a million
+    7-column rows one value at a time (~1 s of this process's CPU on either database), while
+    splitting a few long strings is done in C. In key order, walking the status's partial
+    index (about the cost of a scan in heap order, which a first recompute's separately
+    inserted rows and every later version put out of key order): bulk.recompute then matches
+    the rows to its keys by list comparisons instead of a million-entry dict. Every column is
+    joined in the one pass of one aggregate, so they stay aligned whatever the order. On
+    PostgreSQL the caller's transaction is told to walk the index (``SET LOCAL``), not to sort
+    a million rows. A key or strategy holding a newline is read row by row."""
     among = f"FROM thresholds AS t WHERE t.status = '{status}'"
-    nums = ", ".join(f"string_agg(t.{c}::text, ',')" for c in ("version", "t1", "t2", "t3"))
-    with raw.cursor() as cur:
-        cur.execute(
-            f"SELECT count(*), string_agg(t.item_key, E'\\n'), {nums},"
-            " string_agg(t.strategy, E'\\n'),"
-            " coalesce(bool_or(strpos(t.item_key || t.strategy, E'\\n') > 0), false)"
-            f" {among}"
-        )
+    if pg:
+        numbers, texts = "string_agg(t.{}::text, ',')", "string_agg(t.{}, E'\\n')"
+        any_newline = "coalesce(bool_or(strpos(t.item_key || t.strategy, E'\\n') > 0), false)"
+    else:
+        numbers, texts = "group_concat(t.{}, ',')", "group_concat(t.{}, char(10))"
+        any_newline = "coalesce(max(instr(t.item_key || t.strategy, char(10)) > 0), 0)"
+    nums = ", ".join(numbers.format(c) for c in ("version", "t1", "t2", "t3"))
+    sql = (
+        f"SELECT count(*), {texts.format('item_key')}, {nums}, {texts.format('strategy')},"
+        f" {any_newline} FROM (SELECT t.item_key, t.version, t.t1, t.t2, t.t3, t.strategy {among}"
+        " ORDER BY t.item_key) AS t"
+    )
+    cur = raw.cursor()
+    try:
+        if pg:
+            cur.execute("SET LOCAL enable_sort = off")
+            cur.execute("SET LOCAL enable_bitmapscan = off")
+        cur.execute(sql)
         n, keys, version, t1, t2, t3, strategy, newline = cur.fetchone()
         if not n:
             return
@@ -177,6 +195,8 @@ def _pg_live(raw: Any, status: str, cols: str, into: LiveColumns) -> None:
             cur.execute(f"SELECT {cols} {among}")
             into.add_rows(cur.fetchall())
             return
+    finally:
+        cur.close()
     import numpy as np  # here: `stockwatch run` and the CLI start without numpy
 
     into.key.extend(keys.split("\n"))
@@ -326,17 +346,11 @@ class SqlThresholdStore:
         with self.engine.connect() as conn:
             pg = _pg(conn)
             raw: Any = conn.connection.driver_connection  # fetchall of plain tuples
-            if len(keys) > _PG_BATCH:
-                if pg:  # as columns (bulk.recompute takes them as they are)
-                    live = LiveColumns()
-                    for status in (ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW):
-                        _pg_live(raw, status.value, cols, live)
-                    return live
+            if len(keys) > _PG_BATCH:  # as columns (bulk.recompute takes them as they are)
+                live = LiveColumns()
                 for status in (ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW):
-                    # the partial index's order, for free: bulk.recompute's fast match
-                    sql = f"SELECT {cols} FROM thresholds AS t WHERE t.status = '{status.value}'"
-                    out.extend(raw.execute(f"{sql} ORDER BY t.item_key").fetchall())
-                return out
+                    _live_columns(raw, pg, status.value, cols, live)
+                return live
             for batch in _batches(keys, _PG_BATCH):
                 for status in (ThresholdStatus.ACTIVE, ThresholdStatus.REVIEW):
                     # The status as a literal: the planner picks its partial index.
