@@ -11,8 +11,9 @@ Measures what ``stockwatch thresholds recompute`` and the daemon run (``recomput
   wording the basis of those (numbers + notes) and writing them (COPY on PostgreSQL, one
   executemany on SQLite), one transaction per chunk; measured as the end-to-end wall less the
   compute alone (the same chunks computed apart just before, no database), because on
-  PostgreSQL chunk k is written while chunk k+1 is computed (``write_ahead``, as the wiring
-  sets it; ``--no-write-ahead`` for the sequential path);
+  PostgreSQL chunk k is written while chunk k+1 is computed (``write_ahead``), and on both the
+  stored levels are read while chunk 0 is computed (``read_ahead``), as the wiring sets them;
+  ``--no-write-ahead`` for the sequential path;
 - end to end: both, wall time, with the process's CPU time beside it.
 
 Not included: reading the sales history from the database (the computer gets a seeded 90-day
@@ -72,7 +73,7 @@ AS_OF = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 DAYS = 90
 TARGETS = {"SQLite": 10.0, "PostgreSQL": 5.0}
-WRITE_AHEAD = True  # --no-write-ahead: chunks written in turn with their compute
+WRITE_AHEAD = True  # --no-write-ahead: the stored levels read and chunks written in turn
 
 
 def history(n: int, seed: int = 7) -> np.ndarray:
@@ -181,7 +182,8 @@ def run(
         NOW,
         review_factor=config.model.thresholds.review_factor,
         timings=spent,
-        write_ahead=WRITE_AHEAD and not is_sqlite(engine),  # as the wiring sets it
+        write_ahead=WRITE_AHEAD and not is_sqlite(engine),  # as the wiring sets them
+        read_ahead=WRITE_AHEAD,
     )
     wall, used, s1 = time.perf_counter() - start, cpu() - c0, server_cpu(engine)
     return {

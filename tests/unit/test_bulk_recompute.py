@@ -268,9 +268,11 @@ def stored(engine: Engine) -> list[str]:
         ]
 
 
-@pytest.mark.parametrize("write_ahead", [False, True])
+@pytest.mark.parametrize(
+    ("write_ahead", "read_ahead"), [(False, False), (False, True), (True, False)]
+)
 def test_the_bulk_path_stores_what_the_per_item_path_stores(
-    engine: Engine, tmp_path: Path, write_ahead: bool
+    engine: Engine, tmp_path: Path, write_ahead: bool, read_ahead: bool
 ) -> None:
     as_of = date(2026, 12, 8)
     with twin_of(engine, tmp_path) as per_item:
@@ -278,7 +280,14 @@ def test_the_bulk_path_stores_what_the_per_item_path_stores(
         for moved, when in ((False, NOW), (True, NOW + timedelta(days=7))):
             computer, keys = shop(moved)
             got = recompute_bulk(
-                keys, as_of, computer, bulk_store, when, chunk=150, write_ahead=write_ahead
+                keys,
+                as_of,
+                computer,
+                bulk_store,
+                when,
+                chunk=150,
+                write_ahead=write_ahead,
+                read_ahead=read_ahead,
             )
             want = recompute(keys, as_of, computer, item_store, when, chunk=150)
             assert got == want

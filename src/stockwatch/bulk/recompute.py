@@ -255,6 +255,7 @@ def recompute_bulk(
     allow_no_sales: bool = False,
     timings: dict[str, float] | None = None,
     write_ahead: bool = False,
+    read_ahead: bool = False,
 ) -> RecomputeReport:
     """``service.recompute.recompute`` on arrays: same rules, same report, one transaction per
     chunk. ``timings`` (if given) adds up the seconds spent computing and persisting (wall, and
@@ -267,7 +268,11 @@ def recompute_bulk(
     most one write is in flight and chunk k+1's write starts only once chunk k's committed: the
     chunks commit in the same order, each in its own transaction, and a failed write stops the
     recompute before the next chunk is written, as without it. ``progress`` hears of a chunk
-    once its write has committed."""
+    once its write has committed.
+
+    ``read_ahead`` (implied by ``write_ahead``; a store whose connections share its data, not
+    an in-memory SQLite): only the stored levels are read on a second thread while chunk 0 is
+    computed (the database's read, in its C code, beside this thread's numpy)."""
     import time
 
     if not review_factor > 1 or not math.isfinite(review_factor):
@@ -289,7 +294,8 @@ def recompute_bulk(
         with paused_gc():
             return _stored(keys, store.live_levels(keys), codes)
 
-    writer = ThreadPoolExecutor(max_workers=1) if write_ahead else None
+    aside = ThreadPoolExecutor(max_workers=1) if write_ahead or read_ahead else None
+    writer = aside if write_ahead else None
     in_flight: Future[None] | None = None
     owed: list[int] = []  # chunk sizes whose write has not committed yet, for ``progress``
 
@@ -318,7 +324,7 @@ def recompute_bulk(
 
     try:
         start, cpu0 = time.perf_counter(), time.process_time()
-        reading = writer.submit(read_stored) if writer is not None else None
+        reading = aside.submit(read_stored) if aside is not None else None
         everything = read_stored() if reading is None else None
         took("persist", time.perf_counter() - start, time.process_time() - cpu0)
         for lo in range(0, len(keys), chunk):
@@ -347,8 +353,8 @@ def recompute_bulk(
                 settle()
         settle()
     finally:
-        if writer is not None:
-            writer.shutdown(wait=True)  # a write in flight commits or fails whole
+        if aside is not None:
+            aside.shutdown(wait=True)  # a write in flight commits or fails whole
     return report
 
 

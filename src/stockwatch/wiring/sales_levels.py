@@ -97,7 +97,7 @@ def recompute_levels(
     """The one recompute of stored levels (CLI, daemon, promotions, imported orders, backtest
     --apply): ``service.recompute``'s rules on arrays, only the changed items written in bulk
     (``bulk.recompute``)."""
-    from stockwatch.adapters.db.engine import is_sqlite
+    from stockwatch.adapters.db.engine import in_memory, is_sqlite
     from stockwatch.bulk.recompute import recompute_bulk
 
     return recompute_bulk(
@@ -113,6 +113,9 @@ def recompute_levels(
         allow_no_sales=allow_no_sales,
         # PostgreSQL: chunk k written on a second connection while chunk k+1 is computed (the
         # server's COPY and this process's numpy at once on two cores); SQLite's writes are
-        # this process's CPU, nothing to overlap.
+        # this process's CPU, nothing to overlap (its writes hold the GIL between rows).
         write_ahead=not is_sqlite(store.engine),
+        # Either: the stored levels read (SQLite's aggregate runs without the GIL) while the
+        # first chunk is computed; an in-memory SQLite has no second connection to read from.
+        read_ahead=not in_memory(store.engine),
     )

@@ -89,3 +89,8 @@ def _sqlite_engine(
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def in_memory(engine: Engine) -> bool:
+    """An in-memory SQLite database: each connection (each thread) sees its own."""
+    return is_sqlite(engine) and engine.url.database in (None, "", ":memory:")
