@@ -134,6 +134,20 @@ def test_a_computed_basis_is_stored_as_numbers_and_reads_back_whole(
         assert store.versions(key)[0].levels == want
 
 
+def test_a_bulk_write_of_thousands_stores_every_row_as_given(engine: Engine, t0: datetime) -> None:
+    """SQLite inserts up to 2,000 rows per statement: two full statements and a shorter last
+    one here, every row where it belongs (PostgreSQL: one COPY)."""
+    store = SqlThresholdStore(engine)
+    keys = [f"BULK-{i:05d}" for i in range(4_321)]
+    store.save([NewThreshold(k, computed(i + 1), ACTIVE) for i, k in enumerate(keys)], t0)
+    current = store.current(keys)
+    for i, key in enumerate(keys):
+        got = current[key].active
+        assert got is not None and got.version == 1, key
+        assert (got.levels.t1, got.levels.t2, got.levels.t3) == (i + 22, i + 12, i + 1), key
+        assert got.levels.basis == computed(i + 1).basis, key
+
+
 def test_the_bulk_write_retires_what_it_replaces(engine: Engine, t0: datetime) -> None:
     store = SqlThresholdStore(engine)
     store.save([NewThreshold("FAN", computed(9), ACTIVE)], t0)
