@@ -388,3 +388,33 @@ def test_chunks_commit_in_order_one_at_a_time_and_a_failed_write_stops_the_rest(
         )
     # chunk 0 committed, chunk 1 failed whole, and nothing after it was written
     assert failing.written == [keys[:100]] and failing.started == 2 and events == [100]
+
+
+class _SlowRead(_Recording):
+    """A store whose read of the stored levels lasts until the third chunk is computed."""
+
+    def live_levels(self, keys: Sequence[str]) -> list[LiveRow]:
+        with self.lock:
+            assert self.lock.wait_for(lambda: self.computed >= 3, timeout=10)
+        return []
+
+
+@pytest.mark.parametrize("write_ahead", [False, True])
+def test_chunks_are_computed_while_the_stored_levels_are_read(write_ahead: bool) -> None:
+    """With the read on a second thread, the chunks after the first are computed while it
+    lasts (not waited for after chunk 0), then decided and written in order."""
+    computer, keys = shop(False)
+    keys = [k for k in keys if k.startswith("GEN-")]
+    store = _SlowRead(4)
+    report = recompute_bulk(
+        keys,
+        date(2026, 12, 8),
+        _Announcing(computer, store),
+        store,
+        NOW,
+        chunk=100,
+        write_ahead=write_ahead,
+        read_ahead=True,
+    )
+    assert store.written == [keys[lo : lo + 100] for lo in range(0, 400, 100)]
+    assert report.written == 400 and report.computed == 400

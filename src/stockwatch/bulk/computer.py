@@ -100,13 +100,22 @@ class BulkLevelsComputer:
         self.promotions = list(config.promotions() if promotions is None else promotions)
         self.groups = PolicyGroups(config)
         self.last: BulkLevels | None = None
-        # Built once, not per chunk: a recompute of 1M items calls ``columns`` 20 times, and
-        # walking the whole catalogue each time cost more than the maths.
-        self._texts: dict[str, Item] = {str(k): v for k, v in items.items()}
+        # Built once, not per chunk (a recompute of 1M items calls ``columns`` 20 times, and
+        # walking the whole catalogue each time cost more than the maths), and on the first
+        # chunk, not here: a recompute reads the stored levels meanwhile.
+        self._catalogue: dict[str, Item] | None = None
         # How many keys share each SKU, for the keys kept per warehouse (none in most shops).
-        # (Found in the joined texts, in C: a million keys' attributes cost a fifth of a second.)
-        self._places = Counter(k.sku for k in items) if "@" in "\n".join(self._texts) else Counter()
+        self._places: Counter[str] = Counter()
         self._learned = {str(k): v for k, v in self.lead_times.items()}
+
+    def _texts(self) -> dict[str, Item]:
+        """The catalogue by each key's canonical text."""
+        if self._catalogue is None:
+            self._catalogue = {str(k): v for k, v in self.items.items()}
+            # (Looked for in the joined texts, in C: a million keys' attributes cost 0.2 s.)
+            if "@" in "\n".join(self._catalogue):
+                self._places = Counter(k.sku for k in self.items)
+        return self._catalogue
 
     def _sales(self, own: Sequence[str], as_of: date, window: int) -> npt.NDArray[np.int32]:
         """Each key's own history: ``SKU@WAREHOUSE`` sales, plus the plain SKU's sales when the
@@ -151,7 +160,7 @@ class BulkLevelsComputer:
 
     def columns(self, keys: Sequence[str], as_of: date) -> LevelColumns:
         """Compute ``keys`` as arrays (the bulk recompute's input; no per-item objects)."""
-        known = self._texts
+        known = self._texts()
         items = [known.get(k) for k in keys]
         texts = list(keys)
         # Catalogue keys are canonical; others (sales-only SKUs) are parsed. (Not ``None in

@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 import operator
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +50,9 @@ from stockwatch.service.recompute import (
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
+# Chunks computed ahead while the stored levels are still being read (50,000 items each: a
+# chunk's arrays are ~15 MB).
+READ_AHEAD_CHUNKS = 4
 HAND_SET = "hand_set"  # service.recompute.decide: a level set by hand stays until cleared
 DISABLED = "disabled"
 
@@ -327,28 +331,40 @@ def recompute_bulk(
         reading = aside.submit(read_stored) if aside is not None else None
         everything = read_stored() if reading is None else None
         took("persist", time.perf_counter() - start, time.process_time() - cpu0)
-        for lo in range(0, len(keys), chunk):
-            batch = keys[lo : lo + chunk]
+        # Computed chunks waiting for the stored levels: while they are being read (a second
+        # of the database's work for a million items), up to READ_AHEAD_CHUNKS are computed.
+        waiting: deque[tuple[int, LevelColumns]] = deque()
+        starts = range(0, len(keys), chunk)
+        for lo in starts:
             with paused_gc():
                 start, cpu0 = time.perf_counter(), time.process_time()
-                columns = compute.columns(batch, as_of)
-                mid, cpu1 = time.perf_counter(), time.process_time()
+                waiting.append((lo, compute.columns(keys[lo : lo + chunk], as_of)))
+                took("compute", time.perf_counter() - start, time.process_time() - cpu0)
+                if (
+                    everything is None
+                    and reading is not None
+                    and not reading.done()
+                    and len(waiting) < READ_AHEAD_CHUNKS
+                    and lo != starts[-1]
+                ):
+                    continue
+                start, cpu0 = time.perf_counter(), time.process_time()
                 if everything is None:
                     assert reading is not None
                     everything = reading.result()
-                _persist(
-                    columns,
-                    everything.rows(lo, lo + len(batch)),
-                    write,
-                    review_factor,
-                    report,
-                    codes,
-                    worded,
-                )
-                end, cpu2 = time.perf_counter(), time.process_time()
-            took("compute", mid - start, cpu1 - cpu0)
-            took("persist", end - mid, cpu2 - cpu1)
-            owed.append(len(batch))
+                while waiting:
+                    at, columns = waiting.popleft()
+                    _persist(
+                        columns,
+                        everything.rows(at, at + len(columns.keys)),
+                        write,
+                        review_factor,
+                        report,
+                        codes,
+                        worded,
+                    )
+                    owed.append(len(columns.keys))
+                took("persist", time.perf_counter() - start, time.process_time() - cpu0)
             if in_flight is None:
                 settle()
         settle()
