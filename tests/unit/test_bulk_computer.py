@@ -71,3 +71,29 @@ def test_the_item_lead_time_beats_the_configured_one_and_strangers_get_defaults(
     assert ok.levels is not None and ok.levels.basis.input("L") == 3.0
     [unknown] = computer(["SOLAR-FAN@NOWHERE"], date(2026, 11, 24))
     assert unknown.levels is not None  # not in the catalogue: the defaults apply
+
+
+def test_settings_that_clash_name_each_item_they_stop(tmp_path: Path) -> None:
+    """Layers valid alone can clash together (a class's lead-time σ above a category's lead
+    time): every item of that class and category gets the error under its own SKU (it was
+    the first item's, for the whole group), and the other items are computed."""
+    (tmp_path / "items.csv").write_text(
+        "sku,category\nLAMP-A,lamps\nLAMP-B,lamps\nMUG,cups\n", encoding="utf-8"
+    )
+    (tmp_path / "stockwatch.toml").write_text(
+        '[classes.B]\nlead_time_sd_days = 2\n[categories."lamps"]\nlead_time_days = 1\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(tmp_path / "stockwatch.toml")
+    items = {i.key: i for i in read_items(tmp_path / "items.csv").rows}
+
+    def history(skus: list[str], end: date, days: int) -> np.ndarray:
+        return np.full((len(skus), days), 2, dtype=np.int32)
+
+    computer = BulkLevelsComputer(cfg, items, history)  # type: ignore[arg-type]
+    lamp_a, lamp_b, mug = computer(["LAMP-A", "LAMP-B", "MUG"], date(2026, 11, 24))
+    for got in (lamp_a, lamp_b):
+        assert got.levels is None and got.error is not None
+        assert got.error.startswith(f"item {got.key}: lead_time_sd_days (2)"), got.error
+        assert '[categories."lamps"]' in got.error
+    assert mug.levels is not None and mug.error is None
