@@ -303,8 +303,9 @@ def recompute_bulk(
     in_flight: Future[None] | None = None
     owed: list[int] = []  # chunk sizes whose write has not committed yet, for ``progress``
 
-    def settle() -> None:
-        """Wait for the write in flight (raising its error), then report its chunks."""
+    def settle(timed: bool = True) -> None:
+        """Wait for the write in flight (raising its error), then report its chunks. ``timed``:
+        the wait counts as persisting (not when the caller's own span already counts it)."""
         nonlocal in_flight
         if in_flight is not None:
             start, cpu0 = time.perf_counter(), time.process_time()
@@ -312,7 +313,8 @@ def recompute_bulk(
                 in_flight.result()
             finally:
                 in_flight = None
-                took("persist", time.perf_counter() - start, time.process_time() - cpu0)
+                if timed:
+                    took("persist", time.perf_counter() - start, time.process_time() - cpu0)
         if progress is not None:
             for size in owed:
                 progress(size)
@@ -323,7 +325,7 @@ def recompute_bulk(
         if writer is None:
             store.write_versions(batch, now)
             return
-        settle()
+        settle(timed=False)  # inside the chunk's persist span
         in_flight = writer.submit(store.write_versions, batch, now)
 
     try:
