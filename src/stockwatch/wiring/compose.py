@@ -277,6 +277,13 @@ def open_store(
     return SqlStore(open_database(config, upgrade=upgrade, autocheckpoint=autocheckpoint))
 
 
+def batches_at_once(store: SqlStore) -> int:
+    """How many batches an Evaluator evaluates at once (see Evaluator): two on PostgreSQL, so
+    that this process's Python and the server's statements overlap; one on SQLite, whose
+    statements are this process's CPU."""
+    return 1 if is_sqlite(store.engine) else 2
+
+
 class LevelCache:
     """Computed levels per item from config + sales; rebuilt by ``refresh`` (the recompute)."""
 
@@ -472,7 +479,7 @@ def build_daemon(
         policy=config.alert_policy(),
         levels_for=cache,
         levels_read_item=False,  # LevelCache looks levels up by key
-        parallel_batches=1 if is_sqlite(store.engine) else 2,  # see Evaluator
+        parallel_batches=batches_at_once(store),
     )
     digests = daily_digests(router, store, cache)
     metrics.watch_backlog(store.outbox_backlog)

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Protocol
 
 from stockwatch.adapters.alibaba1688.session import GatewaySession
-from stockwatch.adapters.db.engine import is_sqlite
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.config.settings import Config
 from stockwatch.core.model import Item
@@ -25,6 +24,7 @@ from stockwatch.service.polling import Evaluator
 from stockwatch.wiring.compose import (
     LevelCache,
     _utc_now,
+    batches_at_once,
     channel_deliverer,
     default_router,
     log_deliverer,
@@ -124,7 +124,7 @@ def worker_runtime(config: Config, clock: Clock = _utc_now) -> WorkerRuntime:
         levels_for=cache,
         levels_read_item=False,  # LevelCache looks levels up by key
         batch_size=config.model.scale.batch_size,
-        parallel_batches=1 if is_sqlite(store.engine) else 2,  # see Evaluator
+        parallel_batches=batches_at_once(store),
     )
     return WorkerRuntime(config, store, evaluator, clock, cache)
 

@@ -87,20 +87,17 @@ def pg_array(values: Iterable[str | int | bool | None]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def among(conn: Connection, col: Any, values: Sequence[str] | None = None) -> Any:
-    """``col`` is one of ``values``, as one parameter whatever their number, so the statement
-    text stays the same and SQLAlchemy compiles it once: ``col = ANY(:array)`` on PostgreSQL,
-    ``col IN (SELECT value FROM json_each(:json))`` on SQLite (an expanding ``IN`` list was
-    compiled again for every chunk: about 1 ms a statement, 10 statements a batch).
-
-    Without ``values`` the parameter ``among`` is left for the execution to give
-    (``among_value``): a statement built once serves every batch (``_cached``).
+def among(conn: Connection, col: Any) -> Any:
+    """``col`` is one of the values of the parameter ``among`` (``among_value``), one
+    parameter whatever their number, so the statement text stays the same and SQLAlchemy
+    compiles it once (``_cached``: one statement serves every batch): ``col = ANY(:array)`` on
+    PostgreSQL, ``col IN (SELECT value FROM json_each(:json))`` on SQLite (an expanding ``IN``
+    list was compiled again for every chunk: about 1 ms a statement, 10 statements a batch).
     """
-    given = None if values is None else among_value(conn, values)
     if conn.dialect.name == "postgresql":
-        return col == any_(cast(bindparam("among", given, type_=String), ARRAY(String)))
+        return col == any_(cast(bindparam("among", type_=String), ARRAY(String)))
     keys = select(column("value", String)).select_from(
-        func.json_each(bindparam("among", given, type_=String))
+        func.json_each(bindparam("among", type_=String))
     )
     return col.in_(keys.scalar_subquery())
 
