@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine
 
 from stockwatch.adapters.db.health import SqlHealthProbe
@@ -137,5 +139,33 @@ def test_stale_health_limits_come_from_the_config(tmp_path: Path) -> None:
     write_stock(tmp_path, datetime.now(UTC), duck=5, lamp=500)
     parts = build_daemon(cfg, http_port=0)
     assert parts.health_limits.max_poll_age == timedelta(minutes=10)
+    assert isinstance(parts.store, SqlStore)
+    parts.store.engine.dispose()
+
+
+def test_the_public_health_answer_names_a_database_error_without_its_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/healthz answers without a login: a database error's text (host, user, path) goes to
+    the log, the answer names only its kind."""
+    cfg = load_config(write_shop(tmp_path, interval=3600), env={})
+    write_stock(tmp_path, datetime.now(UTC), duck=5, lamp=500)
+    parts = build_daemon(cfg, http_port=0)
+
+    class OperationalError(Exception):
+        pass
+
+    def unreachable(now: datetime) -> None:
+        raise OperationalError(
+            'connection to server at "10.0.0.5", port 5432 failed: FATAL: password '
+            'authentication failed for user "stockwatch"'
+        )
+
+    parts.health_probe = unreachable
+    with caplog.at_level(logging.WARNING, logger="stockwatch.daemon"):
+        verdict = Daemon(parts).health()
+    assert not verdict.ok and verdict.reasons == ["database: OperationalError"]
+    assert verdict.checks["database"] == "OperationalError"
+    assert "10.0.0.5" not in repr(verdict) and "10.0.0.5" in caplog.text
     assert isinstance(parts.store, SqlStore)
     parts.store.engine.dispose()

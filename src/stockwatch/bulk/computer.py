@@ -165,11 +165,9 @@ class BulkLevelsComputer:
         texts = list(keys)
         # Catalogue keys are canonical; others (sales-only SKUs) are parsed. (Not ``None in
         # items``: that calls each Item's __eq__.)
-        missing = [r for r, item in enumerate(items) if item is None]
-        if missing:
-            for row in missing:
-                texts[row] = str(ItemKey.parse(keys[row]))
-                items[row] = known.get(texts[row])
+        for row in [r for r, item in enumerate(items) if item is None]:
+            texts[row] = str(ItemKey.parse(keys[row]))
+            items[row] = known.get(texts[row])
         index = np.array(self.groups.indexes(texts, items), dtype=np.int64)
         errors: dict[int, str] = {}
         for row in np.flatnonzero(index < 0).tolist():

@@ -116,7 +116,7 @@ def _positions(keys: Sequence[str], found: list[str]) -> I64:
     The stores read a whole catalogue's live rows in key order (the partial indexes' order),
     so ``found`` is mostly runs of ``keys`` itself: those are matched by comparing slices
     (C-level list comparisons, in blocks that double while they match), stepping one row at
-    a time only where the two part (a new item with no stored row, a stored row of a key not
+    a time only where the two differ (a new item with no stored row, a stored row of a key not
     recomputed). Whatever does not line up (rows of other keys, a second status, a store's
     own order) is looked up apart: by bisection when few, else through a dict, which beat a
     sorted search of a NumPy string array on shuffled keys and costs no array as wide as the
@@ -267,16 +267,17 @@ def recompute_bulk(
 
     ``write_ahead`` (a store whose writes wait on a database server, as the wiring sets it for
     PostgreSQL): chunk k is written on a second thread (its own connection) while this one
-    computes and decides chunk k+1, and the stored levels are read while chunk 0 is computed,
-    so that the server's work and this process's take place at once instead of in turn. At
+    computes and decides chunk k+1, and the stored levels are read as with ``read_ahead``, so
+    that the server's work and this process's take place at once instead of in turn. At
     most one write is in flight and chunk k+1's write starts only once chunk k's committed: the
     chunks commit in the same order, each in its own transaction, and a failed write stops the
     recompute before the next chunk is written, as without it. ``progress`` hears of a chunk
     once its write has committed.
 
     ``read_ahead`` (implied by ``write_ahead``; a store whose connections share its data, not
-    an in-memory SQLite): only the stored levels are read on a second thread while chunk 0 is
-    computed (the database's read, in its C code, beside this thread's numpy)."""
+    an in-memory SQLite): only the stored levels are read on a second thread while the first
+    chunks (up to READ_AHEAD_CHUNKS) are computed (the database's read, in its C code, beside
+    this thread's numpy)."""
     import time
 
     if not review_factor > 1 or not math.isfinite(review_factor):

@@ -101,11 +101,11 @@ class Daemon:
             try:
                 p.health_probe(now)
             except Exception as exc:  # unreachable, read-only, disk full: all say "unhealthy"
-                problem = _first_line(exc)
+                problem = _kind_logged(exc)
         try:
             status: Status | None = self.summary()
         except Exception as exc:
-            status, problem = None, problem or _first_line(exc)
+            status, problem = None, problem or _kind_logged(exc)
         return assess(status, now, self.started_at or now, p.health_limits, problem)
 
     def summary(self) -> Status:
@@ -532,10 +532,13 @@ class Daemon:
             await _wait_any([self.stop], every)
 
 
-def _first_line(exc: BaseException) -> str:
-    """An error's first line, without SQL parameters (they may hold data, never needed)."""
+def _kind_logged(exc: BaseException) -> str:
+    """The kind of a database error, for /healthz (answered without a login); its first line,
+    which can name the server, the user or the file, goes to the log only (without SQL
+    parameters: they may hold data, never needed)."""
     text = str(exc).split("\n", 1)[0].split("[SQL:", 1)[0].strip()
-    return f"{type(exc).__name__}: {text}"[:300]
+    log.warning("health check: the database failed: %s: %s", type(exc).__name__, text[:300])
+    return type(exc).__name__
 
 
 def _wall_clock() -> datetime:
