@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 
 import pytest
 
@@ -25,3 +26,26 @@ def test_a_disabled_collector_stays_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_pause_ends_when_the_last_thread_holding_it_ends() -> None:
+    """A recompute's reader thread pauses first and leaves first: its leaving must not end the
+    pause of the compute thread, which paused while the reader's pause held."""
+    assert gc.isenabled()
+    reader_in, compute_in, reader_out = threading.Event(), threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with paused_gc():
+            reader_in.set()
+            assert compute_in.wait(10)
+        reader_out.set()
+
+    other = threading.Thread(target=reader)
+    other.start()
+    assert reader_in.wait(10)
+    with paused_gc():
+        compute_in.set()
+        assert reader_out.wait(10)
+        assert not gc.isenabled()  # the reader has left; this thread's pause holds
+    other.join(10)
+    assert gc.isenabled()

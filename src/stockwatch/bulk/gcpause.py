@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# The collector is one per process: pauses taken by several threads at once (a recompute's
+# reader thread beside its compute) end when the last of them ends, not when the first does.
+_lock = threading.Lock()
+_holders = 0
+_was_enabled = False
 
 
 @contextmanager
@@ -14,10 +21,16 @@ def paused_gc() -> Iterator[None]:
     With a million live TierLevels the collections their allocations trigger walk them all; the
     objects built here are acyclic, so reference counting frees them and the pause loses nothing.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _holders, _was_enabled
+    with _lock:
+        if _holders == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _holders += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _lock:
+            _holders -= 1
+            if _holders == 0 and _was_enabled:
+                gc.enable()
