@@ -57,10 +57,9 @@ def message_from_json(data: Mapping[str, Any]) -> OutgoingMessage:
     )
 
 
-def message_json(message: OutgoingMessage, payload: str | None = None) -> str:
-    """``message_to_json`` as the JSON column writes it; ``payload`` given already encoded."""
-    if payload is None:
-        return json.dumps(message_to_json(message))
+def message_json(message: OutgoingMessage, payload: str) -> str:
+    """``message_to_json`` as the JSON column writes it, ``payload`` given already encoded (a
+    payload shared by the channels of one route is encoded once)."""
     text = json.dumps(message_to_json(message, {}))
     # The payload is the only mapping in the message, and the only "{}" in its JSON text
     # outside of a string would be that one: splice the encoded payload in there.
