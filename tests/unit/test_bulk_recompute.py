@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,7 +39,7 @@ from stockwatch.ports import (
     ThresholdStatus,
     VersionBatch,
 )
-from stockwatch.service.recompute import decide, recompute
+from stockwatch.service.recompute import RecomputeReport, decide, recompute
 from tests.conftest import pg_schema_engine, sqlite_engine_at
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
@@ -352,20 +353,23 @@ class _Announcing:
         return self.computer.columns(keys, as_of)
 
 
+def _recompute_gen_items(store: _Recording, **options: Any) -> tuple[RecomputeReport, list[str]]:
+    """Recompute the 400 generated items of the sample shop in chunks of 100 into ``store``."""
+    computer, keys = shop(False)
+    keys = [k for k in keys if k.startswith("GEN-")]  # no errors: every item is written
+    report = recompute_bulk(
+        keys, date(2026, 12, 8), _Announcing(computer, store), store, NOW, chunk=100, **options
+    )
+    return report, keys
+
+
 @pytest.mark.parametrize("write_ahead", [False, True])
 def test_chunks_commit_in_order_one_at_a_time_and_a_failed_write_stops_the_rest(
     write_ahead: bool,
 ) -> None:
-    computer, keys = shop(False)
-    keys = [k for k in keys if k.startswith("GEN-")]  # no errors: every item is written
     whole = _Recording(4, overlap=write_ahead)
-    report = recompute_bulk(
-        keys,
-        date(2026, 12, 8),
-        _Announcing(computer, whole),
+    report, keys = _recompute_gen_items(
         whole,
-        NOW,
-        chunk=100,
         write_ahead=write_ahead,
         progress=lambda n: whole.events.append(f"progress {n}"),
     )
@@ -376,16 +380,7 @@ def test_chunks_commit_in_order_one_at_a_time_and_a_failed_write_stops_the_rest(
     failing = _Recording(4, fail=1, overlap=write_ahead)
     events: list[int] = []
     with pytest.raises(RuntimeError, match="write failed"):
-        recompute_bulk(
-            keys,
-            date(2026, 12, 8),
-            _Announcing(computer, failing),
-            failing,
-            NOW,
-            chunk=100,
-            write_ahead=write_ahead,
-            progress=events.append,
-        )
+        _recompute_gen_items(failing, write_ahead=write_ahead, progress=events.append)
     # chunk 0 committed, chunk 1 failed whole, and nothing after it was written
     assert failing.written == [keys[:100]] and failing.started == 2 and events == [100]
 
@@ -403,18 +398,7 @@ class _SlowRead(_Recording):
 def test_chunks_are_computed_while_the_stored_levels_are_read(write_ahead: bool) -> None:
     """With the read on a second thread, the chunks after the first are computed while it
     lasts (not waited for after chunk 0), then decided and written in order."""
-    computer, keys = shop(False)
-    keys = [k for k in keys if k.startswith("GEN-")]
     store = _SlowRead(4)
-    report = recompute_bulk(
-        keys,
-        date(2026, 12, 8),
-        _Announcing(computer, store),
-        store,
-        NOW,
-        chunk=100,
-        write_ahead=write_ahead,
-        read_ahead=True,
-    )
+    report, keys = _recompute_gen_items(store, write_ahead=write_ahead, read_ahead=True)
     assert store.written == [keys[lo : lo + 100] for lo in range(0, 400, 100)]
     assert report.written == 400 and report.computed == 400
