@@ -130,9 +130,7 @@ def test_an_in_memory_database_is_recomputed_without_a_second_connection(
     from stockwatch.core.model import Item
     from stockwatch.wiring.sales_levels import recompute_levels
 
-    engine = make_engine("sqlite://")
-    migrate.upgrade(engine)
-    assert in_memory(engine) and not in_memory(make_engine(f"sqlite:///{tmp_path / 'a.db'}"))
+    assert not in_memory(make_engine(f"sqlite:///{tmp_path / 'a.db'}"))
     (tmp_path / "stockwatch.toml").write_text("[thresholds]\nservice_level = 0.95\n")
     cfg = load_config(tmp_path / "stockwatch.toml", env={})
     items = {ItemKey(s): Item(s, lead_time_days=3.0) for s in ("CUP", "MUG")}
@@ -140,9 +138,14 @@ def test_an_in_memory_database_is_recomputed_without_a_second_connection(
     def history(keys: object, as_of: date, days: int) -> np.ndarray:
         return np.full((2, days), 4, np.int32)
 
-    computer = BulkLevelsComputer(cfg, items, history, promotions=[], lead_times={})
-    store = SqlThresholdStore(engine)
-    for _ in range(2):  # the second one reads the levels the first stored
-        report = recompute_levels(["CUP", "MUG"], AS_OF, computer, store, NOW, review_factor=3)
-    assert (report.written, report.unchanged, report.errors) == (0, 2, [])
-    assert store.current(["CUP"])["CUP"].active is not None
+    for url in ("sqlite://", "sqlite+pysqlite:///file:shop?mode=memory&uri=true"):
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        assert in_memory(engine), url
+        computer = BulkLevelsComputer(cfg, items, history, promotions=[], lead_times={})
+        store = SqlThresholdStore(engine)
+        for _ in range(2):  # the second one reads the levels the first stored
+            report = recompute_levels(["CUP", "MUG"], AS_OF, computer, store, NOW, review_factor=3)
+        assert (report.written, report.unchanged, report.errors) == (0, 2, []), url
+        assert store.current(["CUP"])["CUP"].active is not None
+        engine.dispose()

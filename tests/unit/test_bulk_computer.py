@@ -97,3 +97,25 @@ def test_settings_that_clash_name_each_item_they_stop(tmp_path: Path) -> None:
         assert got.error.startswith(f"item {got.key}: lead_time_sd_days (2)"), got.error
         assert '[categories."lamps"]' in got.error
     assert mug.levels is not None and mug.error is None
+
+
+def test_a_warehouse_key_outside_the_catalogue_gets_its_plain_skus_sales(tmp_path: Path) -> None:
+    """A shop without a catalogue recomputes the keys its sales name: ``A@W1`` is the only
+    key of SKU A in a warehouse, so the sales booked without a warehouse count as its own too,
+    as ``service.check.own_sales`` counts them (the bulk path lent nothing when no catalogue
+    key held a warehouse)."""
+    from stockwatch.core.model import ItemKey
+    from stockwatch.service.check import own_sales
+
+    (tmp_path / "stockwatch.toml").write_text("", encoding="utf-8")
+    cfg = load_config(tmp_path / "stockwatch.toml")
+    per_day = {"A": 5, "A@W1": 1}
+
+    def history(names: list[str], end: date, days: int) -> np.ndarray:
+        return np.array([[per_day.get(n, 0)] * days for n in names], dtype=np.int32)
+
+    computer = BulkLevelsComputer(cfg, {}, history)  # type: ignore[arg-type]
+    rate = computer.columns(["A", "A@W1"], date(2026, 11, 24)).bulk.rate.tolist()
+    series = {name: [n] * 3 for name, n in per_day.items()}
+    assert own_sales(ItemKey.parse("A@W1"), {}, series) == [6] * 3  # the per-item rule
+    assert rate == [5.0, 6.0]

@@ -42,7 +42,8 @@ class PolicyGroups:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.policies: list[ThresholdPolicy] = []
-        self._index: dict[tuple[str, str, str], int] = {}  # group → policy, or -1: no policy
+        # (class, category, item sections) → policy, or -1: no policy
+        self._index: dict[tuple[object, str, str], int] = {}
 
     def index(self, item: Item | None, sku: str) -> int:
         """Return the policy number for an item, -1 when its settings clash (``error``)."""
@@ -123,12 +124,13 @@ class BulkLevelsComputer:
         a SKU in several warehouses never lends its SKU-level sales to each of them.
         ``own`` are the keys' canonical texts (``str(ItemKey)``)."""
         places = self._places
+        # Only keys kept per warehouse can be lent to (none in most shops: looked for in C).
         lent = (
             [
                 sku if at and places.get(sku, 0) <= 1 else None
                 for sku, at, _ in (k.partition("@") for k in own)
             ]
-            if places
+            if "@" in "\n".join(own)
             else []
         )
         if not any(lent) and all(map(operator.lt, own, itertools.islice(own, 1, None))):

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 ENV_DATABASE_URL = "STOCKWATCH_DATABASE_URL"
 READ_ONLY = "stockwatch_read_only"  # execution option: a plain (deferred) BEGIN on SQLite
@@ -61,8 +62,13 @@ def _sqlite_engine(
 ) -> Engine:
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # An in-memory database keeps one connection per thread, as SQLAlchemy chose by itself
+    # before deprecating that choice for ``mode=memory`` URIs (said here, not left to warn).
+    memory = database in (None, "", ":memory:") or "mode=memory" in url
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+        url,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        **({"poolclass": SingletonThreadPool} if memory else {}),
     )
 
     @event.listens_for(engine, "connect")
@@ -92,5 +98,14 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def in_memory(engine: Engine) -> bool:
-    """An in-memory SQLite database: each connection (each thread) sees its own."""
-    return is_sqlite(engine) and engine.url.database in (None, "", ":memory:")
+    """An in-memory SQLite database (``sqlite://``, ``:memory:``, a ``mode=memory`` URI): each
+    thread's connection sees a database of its own, or all share one connection."""
+    if not is_sqlite(engine):
+        return False
+    url = engine.url
+    return (
+        url.database in (None, "", ":memory:")
+        or "mode=memory" in (url.database or "")
+        or url.query.get("mode") == "memory"
+        or isinstance(engine.pool, (SingletonThreadPool, StaticPool))
+    )
