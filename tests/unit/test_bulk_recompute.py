@@ -402,3 +402,43 @@ def test_chunks_are_computed_while_the_stored_levels_are_read(write_ahead: bool)
     report, keys = _recompute_gen_items(store, write_ahead=write_ahead, read_ahead=True)
     assert store.written == [keys[lo : lo + 100] for lo in range(0, 400, 100)]
     assert report.written == 400 and report.computed == 400
+
+
+class _FailingThird(_Announcing):
+    def columns(self, keys: Sequence[str], as_of: date) -> LevelColumns:
+        got = super().columns(keys, as_of)
+        if self.store.computed == 3:
+            raise RuntimeError("chunk 2 cannot be computed")
+        return got
+
+
+def test_a_failed_chunk_keeps_the_chunks_computed_before_it() -> None:
+    """Chunks computed ahead while the stored levels are read are still written when a later
+    chunk fails, as they are when each is written in turn; the failure is raised."""
+    computer, keys = shop(False)
+    keys = [k for k in keys if k.startswith("GEN-")]
+    store = _SlowRead(4)
+    with pytest.raises(RuntimeError, match="chunk 2 cannot"):
+        recompute_bulk(
+            keys,
+            date(2026, 12, 8),
+            _FailingThird(computer, store),
+            store,
+            NOW,
+            chunk=100,
+            read_ahead=True,
+        )
+    assert store.written == [keys[:100], keys[100:200]]
+
+
+class _FailingRead(_Recording):
+    def live_levels(self, keys: Sequence[str]) -> list[LiveRow]:
+        raise RuntimeError("the stored levels cannot be read")
+
+
+def test_a_failed_read_is_raised_even_with_no_keys() -> None:
+    store = _FailingRead(0)
+    with pytest.raises(RuntimeError, match="cannot be read"):
+        recompute_bulk(
+            [], date(2026, 12, 8), _Announcing(shop(False)[0], store), store, NOW, read_ahead=True
+        )

@@ -337,11 +337,37 @@ def recompute_bulk(
         # Computed chunks waiting for the stored levels: while they are being read (a second
         # of the database's work for a million items), up to READ_AHEAD_CHUNKS are computed.
         waiting: deque[tuple[int, LevelColumns]] = deque()
+
+        def persist_waiting() -> None:
+            nonlocal everything
+            start, cpu0 = time.perf_counter(), time.process_time()
+            if everything is None:
+                assert reading is not None
+                everything = reading.result()
+            while waiting:
+                at, columns = waiting.popleft()
+                _persist(
+                    columns,
+                    everything.rows(at, at + len(columns.keys)),
+                    write,
+                    review_factor,
+                    report,
+                    codes,
+                    worded,
+                )
+                owed.append(len(columns.keys))
+            took("persist", time.perf_counter() - start, time.process_time() - cpu0)
+
         starts = range(0, len(keys), chunk)
         for lo in starts:
             with paused_gc():
                 start, cpu0 = time.perf_counter(), time.process_time()
-                waiting.append((lo, compute.columns(keys[lo : lo + chunk], as_of)))
+                try:
+                    waiting.append((lo, compute.columns(keys[lo : lo + chunk], as_of)))
+                except BaseException:
+                    persist_waiting()  # the chunks computed before it are kept, as in turn
+                    settle()
+                    raise
                 took("compute", time.perf_counter() - start, time.process_time() - cpu0)
                 if (
                     everything is None
@@ -351,25 +377,11 @@ def recompute_bulk(
                     and lo != starts[-1]
                 ):
                     continue
-                start, cpu0 = time.perf_counter(), time.process_time()
-                if everything is None:
-                    assert reading is not None
-                    everything = reading.result()
-                while waiting:
-                    at, columns = waiting.popleft()
-                    _persist(
-                        columns,
-                        everything.rows(at, at + len(columns.keys)),
-                        write,
-                        review_factor,
-                        report,
-                        codes,
-                        worded,
-                    )
-                    owed.append(len(columns.keys))
-                took("persist", time.perf_counter() - start, time.process_time() - cpu0)
+                persist_waiting()
             if in_flight is None:
                 settle()
+        if everything is None and reading is not None:
+            reading.result()  # no keys: still, a failed read is not passed over
         settle()
     finally:
         if aside is not None:
