@@ -44,13 +44,11 @@ class PolicyGroups:
         self.policies: list[ThresholdPolicy] = []
         # (class, category, item sections) → policy, or -1: no policy
         self._index: dict[tuple[object, str, str], int] = {}
+        self._errors: dict[tuple[object, str, str], tuple[str, str]] = {}  # group → (sku, error)
 
     def index(self, item: Item | None, sku: str) -> int:
         """Return the policy number for an item, -1 when its settings clash (``error``)."""
-        # Most shops tune no item by hand: then no item has a section (no lookup per item).
-        sections = self.config.item_sections(item, sku) if self.config.model.items else ()
-        section = "|".join(sections)
-        group = (item.item_class if item else "", item.category if item else "", section)
+        group = self._group(item, sku)
         found = self._index.get(group)
         if found is None:
             try:
@@ -60,11 +58,22 @@ class PolicyGroups:
                 found = self._index[group] = -1
         return found
 
+    def _group(self, item: Item | None, sku: str) -> tuple[object, str, str]:
+        # Most shops tune no item by hand: then no item has a section (no lookup per item).
+        sections = self.config.item_sections(item, sku) if self.config.model.items else ()
+        return (item.item_class if item else "", item.category if item else "", "|".join(sections))
+
     def error(self, item: Item | None, sku: str) -> str:
-        """Why an item whose ``index`` is -1 has no policy, naming that item."""
+        """Why an item whose ``index`` is -1 has no policy, naming that item. Resolved once per
+        group (slow: pydantic); the others of the group get its words under their own name."""
+        group = self._group(item, sku)
+        said = self._errors.get(group)
+        if said is not None and said[1].startswith(f"item {said[0]}: "):
+            return f"item {sku}: " + said[1][len(f"item {said[0]}: ") :]
         try:
             self.config.threshold_policy(item, sku)
         except ValueError as exc:
+            self._errors[group] = (sku, str(exc))
             return str(exc)
         return f"item {sku}: no threshold policy"  # not reached: index said it clashes
 
