@@ -162,10 +162,13 @@ def test_the_public_health_answer_names_a_database_error_without_its_text(
         )
 
     parts.health_probe = unreachable
+    daemon = Daemon(parts)
     with caplog.at_level(logging.WARNING, logger="stockwatch.daemon"):
-        verdict = Daemon(parts).health()
-    assert not verdict.ok and verdict.reasons == ["database: OperationalError"]
-    assert verdict.checks["database"] == "OperationalError"
-    assert "10.0.0.5" not in repr(verdict) and "10.0.0.5" in caplog.text
+        verdicts = [daemon.health() for _ in range(3)]  # a load balancer asks again and again
+    for verdict in verdicts:
+        assert not verdict.ok and verdict.reasons == ["database: OperationalError"]
+        assert verdict.checks["database"] == "OperationalError"
+        assert "10.0.0.5" not in repr(verdict)
+    assert caplog.text.count("10.0.0.5") == 1  # logged once while it stays the same
     assert isinstance(parts.store, SqlStore)
     parts.store.engine.dispose()

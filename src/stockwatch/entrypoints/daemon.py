@@ -86,6 +86,7 @@ class Daemon:
     purchase_pulls: int = 0  # purchase-order pulls done (tests and status)
     _server: uvicorn.Server | None = None
     _last_early: float | None = None  # time.monotonic() of the last early re-read pass
+    _health_said: str | None = None  # the database error /healthz last logged
 
     def status(self) -> Status:
         p = self.parts
@@ -101,12 +102,26 @@ class Daemon:
             try:
                 p.health_probe(now)
             except Exception as exc:  # unreachable, read-only, disk full: all say "unhealthy"
-                problem = _kind_logged(exc)
+                problem = self._database_problem(exc)
         try:
             status: Status | None = self.summary()
         except Exception as exc:
-            status, problem = None, problem or _kind_logged(exc)
+            status, problem = None, problem or self._database_problem(exc)
+        if problem is None:
+            self._health_said = None  # healthy again: the next failure is logged
         return assess(status, now, self.started_at or now, p.health_limits, problem)
+
+    def _database_problem(self, exc: BaseException) -> str:
+        """The kind of a database error, for /healthz (answered without a login); its first
+        line, which can name the server, the user or the file, goes to the log only, once
+        while it stays the same (a load balancer asks every few seconds), and without SQL
+        parameters (they may hold data, never needed)."""
+        text = str(exc).split("\n", 1)[0].split("[SQL:", 1)[0].strip()[:300]
+        said = f"{type(exc).__name__}: {text}"
+        if said != self._health_said:
+            log.warning("health check: the database failed: %s", said)
+            self._health_said = said
+        return type(exc).__name__
 
     def summary(self) -> Status:
         p = self.parts
@@ -530,15 +545,6 @@ class Daemon:
             except Exception:
                 log.exception("retention failed")
             await _wait_any([self.stop], every)
-
-
-def _kind_logged(exc: BaseException) -> str:
-    """The kind of a database error, for /healthz (answered without a login); its first line,
-    which can name the server, the user or the file, goes to the log only (without SQL
-    parameters: they may hold data, never needed)."""
-    text = str(exc).split("\n", 1)[0].split("[SQL:", 1)[0].strip()
-    log.warning("health check: the database failed: %s: %s", type(exc).__name__, text[:300])
-    return type(exc).__name__
 
 
 def _wall_clock() -> datetime:
