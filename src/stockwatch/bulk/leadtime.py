@@ -9,7 +9,7 @@ the missing ones weigh 0 and add exactly nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,34 @@ from stockwatch.core.leadtime import BISECTION_STEPS, INV_SQRT_2PI, LOSS_TAIL, S
 F64 = npt.NDArray[np.float64]
 
 _erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _points_matrix(
+    points: Sequence[Sequence[tuple[float, float]]],
+) -> tuple[F64, F64, npt.NDArray[np.bool_]]:
+    """Rows of (lead days, weight) points as (rows, most points) arrays; ``valid`` marks the
+    points a row has (the others weigh 0 and add exactly nothing)."""
+    rows = len(points)
+    width = max((len(p) for p in points), default=0)
+    lead = np.zeros((rows, width))
+    weight = np.zeros((rows, width))
+    valid = np.zeros((rows, width), dtype=np.bool_)
+    for i, row in enumerate(points):
+        for j, (days, w) in enumerate(row):
+            lead[i, j], weight[i, j], valid[i, j] = days, w, True
+    return lead, weight, valid
+
+
+def _bisect(hi: F64, accepts: Callable[[F64], npt.NDArray[np.bool_]]) -> F64:
+    """The core's bisection on every row at once: BISECTION_STEPS halvings of [0, hi], keeping
+    the upper end where ``accepts`` holds."""
+    lo = np.zeros(len(hi))
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2.0
+        take = accepts(mid)
+        hi = np.where(take, mid, hi)
+        lo = np.where(take, lo, mid)
+    return hi
 
 
 def _phi(z: F64) -> F64:
@@ -34,14 +62,8 @@ def demand_quantiles(
     service_level: F64,
 ) -> F64:
     """Return each row's ``service_level`` quantile of demand over its lead-time points."""
-    rows = len(points)
-    width = max((len(p) for p in points), default=0)
-    lead = np.zeros((rows, width))
-    weight = np.zeros((rows, width))
-    valid = np.zeros((rows, width), dtype=np.bool_)
-    for i, row in enumerate(points):
-        for j, (days, w) in enumerate(row):
-            lead[i, j], weight[i, j], valid[i, j] = days, w, True
+    lead, weight, valid = _points_matrix(points)
+    rows, width = lead.shape
     span = lead + review[:, None]
     mean = rate[:, None] * span
     root = np.sqrt(span)
@@ -50,12 +72,10 @@ def demand_quantiles(
     for j in range(width):
         top = rate * span[:, j] + SPREAD * sd * root[:, j]
         hi = np.where(valid[:, j], np.maximum(hi, top), hi)
-    hi = hi + 1.0
-    lo = np.zeros(rows)
     noisy = scale > 0
     safe_scale = np.where(noisy, scale, 1.0)
-    for _ in range(BISECTION_STEPS):
-        mid = (lo + hi) / 2.0
+
+    def covered(mid: F64) -> npt.NDArray[np.bool_]:
         total = np.zeros(rows)
         for j in range(width):
             z = (mid - mean[:, j]) / safe_scale[:, j]
@@ -65,10 +85,9 @@ def demand_quantiles(
                 np.where(mid >= mean[:, j], weight[:, j], 0.0),
             )
             total = np.where(valid[:, j], total + part, total)
-        take = total >= service_level
-        hi = np.where(take, mid, hi)
-        lo = np.where(take, lo, mid)
-    return hi
+        return total >= service_level
+
+    return _bisect(hi + 1.0, covered)
 
 
 _exp = np.frompyfunc(math.exp, 1, 1)
@@ -92,12 +111,10 @@ def fill_levels(
     hi = np.zeros(rows)
     for j in range(width):
         hi = np.where(valid[:, j], np.maximum(hi, mean[:, j] + SPREAD * scale[:, j]), hi)
-    hi = hi + 1.0
-    lo = np.zeros(rows)
     noisy = scale > 0
     safe_scale = np.where(noisy, scale, 1.0)
-    for _ in range(BISECTION_STEPS):
-        mid = (lo + hi) / 2.0
+
+    def short_enough(mid: F64) -> npt.NDArray[np.bool_]:
         total = np.zeros(rows)
         for j in range(width):
             z = (mid - mean[:, j]) / safe_scale[:, j]
@@ -108,10 +125,9 @@ def fill_levels(
             )
             counts = valid[:, j] & (noisy[:, j] | (mean[:, j] > mid))
             total = np.where(counts, total + part, total)
-        take = total <= allowed
-        hi = np.where(take, mid, hi)
-        lo = np.where(take, lo, mid)
-    return hi
+        return total <= allowed
+
+    return _bisect(hi + 1.0, short_enough)
 
 
 def lead_time_fill_levels(
@@ -123,14 +139,7 @@ def lead_time_fill_levels(
 ) -> F64:
     """Return each row's fill-rate level over its learned lead-time points (the core's
     ``fill_rate_level(lead_time_parts(...))``)."""
-    rows = len(points)
-    width = max((len(p) for p in points), default=0)
-    lead = np.zeros((rows, width))
-    weight = np.zeros((rows, width))
-    valid = np.zeros((rows, width), dtype=np.bool_)
-    for i, row in enumerate(points):
-        for j, (days, w) in enumerate(row):
-            lead[i, j], weight[i, j], valid[i, j] = days, w, True
+    lead, weight, valid = _points_matrix(points)
     span = lead + review[:, None]
     mean = rate[:, None] * span
     scale = sd[:, None] * np.sqrt(span)
