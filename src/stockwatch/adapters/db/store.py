@@ -397,15 +397,16 @@ class SqlStore:
         """Return which of ``keys`` have a reading (good or failed) received at or after
         ``since``: the scheduler's check that a queued poll batch was done."""
         found: set[str] = set()
+        r = t.readings
         with self._read() as conn:
-            for start in range(0, len(keys), 500):  # SQLite's bound-variable limit
-                chunk = list(keys[start : start + 500])
-                query = (
-                    select(t.readings.c.item_key)
-                    .distinct()
-                    .where(t.readings.c.item_key.in_(chunk), t.readings.c.received_at >= since)
-                )
-                found.update(row.item_key for row in conn.execute(query))
+            query = (
+                select(r.c.item_key)
+                .distinct()
+                .where(batch.among(conn, r.c.item_key), r.c.received_at >= since)
+            )
+            for part in batch.chunks(keys):
+                among = batch.among_value(conn, part)
+                found.update(row.item_key for row in conn.execute(query, {"among": among}))
         return found
 
     def unevaluated_keys(self, since: datetime) -> list[ItemKey]:
