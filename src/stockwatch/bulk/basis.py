@@ -95,7 +95,7 @@ def needs_json(b: BulkLevels, rows: I64) -> Bool:
 _SHIFT = {name: sum(bits for _, bits in _FIELDS[i + 1 :]) for i, (name, _) in enumerate(_FIELDS)}
 _BITS = dict(_FIELDS)
 _BY_OBJECT = ~sum(((1 << _BITS[f]) - 1) << _SHIFT[f] for f in ("policy", "level_promo"))
-NotesCache = dict[tuple[int, Any, Any], "str | None"]
+NotesCache = dict[tuple[int, int, int | None], "str | None"]  # (group, id(policy), id(promotion))
 
 
 def notes_json(b: BulkLevels, rows: I64, cache: NotesCache | None = None) -> list[str | None]:
@@ -158,12 +158,14 @@ def _worded(b: BulkLevels, rows: I64, groups: I64, cache: NotesCache | None) -> 
         return [_text(b, i) for i in rows.tolist()]
     out: list[str | None] = []
     promotions = b.promotions
+    # The policy and the promotion by identity: the same objects serve every chunk of a
+    # recompute (the cache's lifetime), and hashing a policy's fields each time cost more.
     for i, group in zip(rows.tolist(), (groups & _BY_OBJECT).tolist(), strict=True):
         promo = int(b.level_promo[i])
         key = (
             group,
-            b.policies[int(b.policy_index[i])],
-            promotions[promo] if promo >= 0 else None,
+            id(b.policies[int(b.policy_index[i])]),
+            id(promotions[promo]) if promo >= 0 else None,
         )
         if key in cache:
             out.append(cache[key])

@@ -447,7 +447,7 @@ def _batch(
     off = b.disabled[src]
     names = {v: k for k, v in codes.items()}
     out = VersionBatch()
-    out.keys = [columns.keys[i] for i in src.tolist()]
+    out.keys = list(map(columns.keys.__getitem__, src.tolist()))
     review = decision.review[written]
     words = (ThresholdStatus.ACTIVE.value, ThresholdStatus.REVIEW.value)
     out.status = [words[r] for r in review.astype(np.int64).tolist()]
@@ -465,14 +465,13 @@ def _batch(
         numbers[j], notes[j] = None, None
         whole[j] = b.levels(int(src[j]))
     out.numbers, out.notes, out.whole = numbers, notes, whole
-    old_t2 = stored.a[written, 1].tolist()
-    out.review_reason = [
-        review_message(old, new, review_factor) if r else None
-        for r, old, new in zip(review.tolist(), old_t2, out.t2, strict=True)
-    ]
+    # Rows picked by index, not by walking every row: a first recompute writes a million rows,
+    # none of them for review or retiring anything.
+    out.review_reason = [None] * len(src)
+    old_t2 = stored.a[written, 1]
+    for j in np.flatnonzero(review).tolist():
+        out.review_reason[j] = review_message(int(old_t2[j]), out.t2[j], review_factor)
     has_a, has_r = stored.has_a[written], stored.has_r[written]
-    out.retire_review = [k for k, r in zip(out.keys, has_r.tolist(), strict=True) if r]
-    out.retire_active = [
-        k for k, a, r in zip(out.keys, has_a.tolist(), review.tolist(), strict=True) if a and not r
-    ]
+    out.retire_review = [out.keys[j] for j in np.flatnonzero(has_r).tolist()]
+    out.retire_active = [out.keys[j] for j in np.flatnonzero(has_a & ~review).tolist()]
     return out
