@@ -237,17 +237,9 @@ def _evaluate(
 ) -> tuple[AlertState, tuple[Notice, ...]]:
     if reading.is_failed:
         return _failed_read(state, reading, levels, policy, now)
-    if reading.offer_status is not OfferStatus.ACTIVE:
-        base = _with(
-            state,
-            failed_reads=0,
-            first_failed_at=None,
-            stale_notified=False,
-            last_reading_at=reading.observed_at,
-            version=state.version + 1,
-        )
-        return _unavailable(base, reading, levels, now)
-    # The same fields and an active offer, in one replace (this runs for every reading).
+    active = reading.offer_status is OfferStatus.ACTIVE
+    # An active offer is set in the same copy (this runs for every reading); an unavailable
+    # one is judged by _unavailable, which records its status.
     base = _with(
         state,
         failed_reads=0,
@@ -255,8 +247,10 @@ def _evaluate(
         stale_notified=False,
         last_reading_at=reading.observed_at,
         version=state.version + 1,
-        offer_status=OfferStatus.ACTIVE,
+        **({"offer_status": OfferStatus.ACTIVE} if active else {}),
     )
+    if not active:
+        return _unavailable(base, reading, levels, now)
     available = reading.available
     assert available is not None
     new_state, notice = _transition(base, available, reading, levels, policy, now, shelf_view)

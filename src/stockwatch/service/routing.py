@@ -311,18 +311,9 @@ class RouteTable:
 
 
 def _for_channel(m: OutgoingMessage, idempotency_key: str) -> OutgoingMessage:
-    """``replace(m, idempotency_key=...)`` spelled out: a poll cycle makes ~10,000 of these."""
-    return OutgoingMessage(
-        m.title,
-        m.text,
-        m.markdown,
-        idempotency_key,
-        m.tier,
-        m.kind,
-        m.payload,
-        m.mention,
-        m.not_before,
-    )
+    """``replace(m, idempotency_key=...)`` without its per-field introspection (a poll cycle
+    makes ~10,000 of these); every field comes along, as in ``core.alerting._with``."""
+    return OutgoingMessage(**{**m.__dict__, "idempotency_key": idempotency_key})
 
 
 def _urgency(pair: tuple[Notice, Item | None]) -> tuple[float, int, str]:
