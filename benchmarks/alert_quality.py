@@ -289,7 +289,7 @@ def run_stockwatch(
                 position = notice.available or 0
                 if notice.kind in ASKING and open_orders[i] and position > lv.t1:
                     # Goods are on the way and the notice says when: the merchant acknowledges.
-                    states[i] = acknowledge(states[i])
+                    states[i] = acknowledge(states[i], on_order=True)
                 if notice.kind in ASKING and position <= lv.t1:
                     shop.triggers[i].append(day)
                     lead = world.declared[i]
@@ -303,7 +303,7 @@ def run_stockwatch(
                     open_orders[i].append(po)
                     # Ordering from the task acknowledges the alert: no reminders while the
                     # goods are on the way (a worse tier still goes out).
-                    states[i] = acknowledge(states[i])
+                    states[i] = acknowledge(states[i], on_order=True)
                     arrive = day + world.real_lead(i)
                     spans[i].append((due, arrive))
                     shop.arrivals.setdefault(arrive, []).append((i, qty, po.id or 0))

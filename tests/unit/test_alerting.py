@@ -248,6 +248,48 @@ def test_an_escalation_after_the_acknowledgement_is_resolved_again() -> None:
     assert (resolved.kind, resolved.previous_tier) == (NoticeKind.RESOLVED, Tier.T3)
 
 
+def test_an_acknowledgement_that_waited_for_goods_lapses_when_they_are_in_and_still_short() -> None:
+    # Rule 4b. The merchant ordered from the T1 notice and acknowledged it; the order did not
+    # lift the position above T1, and once the goods are in (a lumpy sale ate them) the item
+    # is short with nothing on the way: it is asked for again.
+    feed = Feed()
+    feed.at(90)
+    (raised,) = feed.at(90, after=HOUR)
+    feed.state = acknowledge(feed.state)
+    assert feed.at(40, after=30 * HOUR, in_transit=50) == ()  # position 90: goods on the way
+    assert feed.state.acked and feed.state.ack_on_order
+    (again,) = feed.at(85, after=30 * HOUR)  # received: 85 on the shelf, nothing on order
+    assert (again.kind, again.tier, again.episode) == (
+        NoticeKind.REMINDER,
+        Tier.T1,
+        raised.episode,
+    )
+    assert not feed.state.acked and not feed.state.ack_on_order
+
+
+def test_a_lapsed_acknowledgement_still_keeps_the_dedupe_window() -> None:
+    feed = Feed()
+    feed.at(90)
+    (raised,) = feed.at(90, after=HOUR)
+    feed.state = acknowledge(feed.state)
+    assert feed.at(40, after=HOUR, in_transit=50) == ()
+    assert feed.at(85, after=HOUR) == ()  # in, still short, but the raise is 2 h old
+    (again,) = feed.at(85, after=22 * HOUR)
+    assert again.kind is NoticeKind.REMINDER and again.at - raised.at >= POLICY.dedupe_window
+
+
+def test_an_acknowledgement_without_goods_on_order_keeps_reminders_quiet() -> None:
+    # Acknowledged by hand with nothing recorded on order: the merchant said they have it in
+    # hand, and nothing arriving can tell otherwise.
+    feed = Feed()
+    feed.at(90)
+    feed.at(90, after=HOUR)
+    feed.state = acknowledge(feed.state)
+    for _ in range(5):
+        assert feed.at(85, after=30 * HOUR) == ()
+    assert feed.state.acked and not feed.state.ack_on_order
+
+
 def test_opt_in_renotify_when_stock_falls_a_further_percentage() -> None:
     feed = Feed(AlertPolicy(renotify_drop_ratio=0.3))
     feed.at(58)
@@ -440,6 +482,39 @@ def test_resolved_goes_out_exactly_for_announced_unacknowledged_episodes(
         announced = state.last_notice_at is not None
         assert bool(resolved) == (ended and announced and not state.acked)
         state = acknowledge(new) if ack and new.phase is not Phase.OK else new
+
+
+ordering_steps = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=26 * 60),
+        st.integers(min_value=-5, max_value=160),  # on hand
+        st.sampled_from([0, 0, 30]),  # on order
+        st.sampled_from(["", "", "ack", "ordered"]),  # what the merchant does after it
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@given(policies, ordering_steps)
+@settings(max_examples=400)
+def test_an_acknowledgement_resting_on_goods_lapses_once_they_are_in_and_stock_is_short(
+    policy: AlertPolicy, seq: list[tuple[int, int, int, str]]
+) -> None:
+    state, now = AlertState(), T0
+    for minutes, qty, in_transit, act in seq:
+        now += timedelta(minutes=minutes)
+        new, _ = evaluate(state, reading(qty, now, in_transit=in_transit), LEVELS, policy, now)
+        assert new.acked or not new.ack_on_order
+        in_episode = state.phase in (Phase.FIRING, Phase.RECOVERING)
+        if in_episode and state.acked and new.phase is Phase.FIRING and new.tier <= state.tier:
+            # Still short, no worse tier: the acknowledgement holds exactly while goods are on
+            # order or when it never rested on any.
+            assert new.acked == (in_transit > 0 or not state.ack_on_order)
+            assert new.ack_on_order == (new.acked and (in_transit > 0 or state.ack_on_order))
+        if act and new.phase is not Phase.OK:
+            new = acknowledge(new, on_order=act == "ordered")
+        state = new
 
 
 @given(policies, steps)
@@ -647,6 +722,7 @@ def test_the_state_machines_copy_is_dataclasses_replace() -> None:
         last_notice_available=7,
         notice_seq=4,
         acked=True,
+        ack_on_order=True,
         snoozed_until=T0 + HOUR,
         failed_reads=1,
         first_failed_at=T0,

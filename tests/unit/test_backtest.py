@@ -62,6 +62,17 @@ def test_an_order_acknowledges_the_episode_but_escalations_still_go_out() -> Non
     assert (out.notices, out.orders) == (1, 2)
 
 
+def test_goods_that_come_in_without_lifting_the_item_above_t1_are_reminded_again() -> None:
+    # core.alerting rule 4b. T1 10, T2 6, T3 2, order up to 9 (still T1), lead 2 days.
+    out = simulate([3, 0, 0, 0, 0], [2] * 5, 9, SimParams(10, 6, 2, 9.0), trace=True)
+    # day 0: 9 → 6, T2 raised, order 3 (acknowledged); day 1: position 9, T1, goods on the
+    # way: quiet; day 2: the 3 are in, position 9 with nothing on order: reminded, and on
+    # days 3 and 4 (dedupe 1 day).
+    assert out.on_hand == (6, 6, 9, 9, 9)
+    assert (out.orders, out.units_ordered) == (1, 3)
+    assert out.notices == 4
+
+
 def test_disabled_levels_never_notify_nor_order() -> None:
     out = simulate([1] * 5, [1] * 5, 2, SimParams(0, 0, 0, 0.0, disabled=True), trace=True)
     assert (out.notices, out.orders) == (0, 0)

@@ -258,7 +258,10 @@ def _simulate_chunk(
         if w.size:
             last_same = notified[observed[w], a[w]]
             escalated[w] = (last_same < start_day[w]) | (t - last_same >= dedupe[a[w]])
-        reminded = firing & ~worse & ~acked[a] & (t - last_notice[a] >= dedupe[a])
+        # Rule 4b of core.alerting: an acknowledgement (here always an order) lapses once
+        # nothing is on order and the item is still short.
+        held = acked[a] & ~(firing & ~worse & (pos == on_hand[a]))
+        reminded = firing & ~worse & ~held & (t - last_notice[a] >= dedupe[a])
         now_tier = np.where(pending, pending_tier, observed)  # 0 where ok
         tier[a] = now_tier
         in_episode[a] = breach
@@ -269,7 +272,7 @@ def _simulate_chunk(
         notified[now_tier[sent], s] = t
         now_announced = breach & (was_announced | raised)
         announced[a] = now_announced
-        acked[a] = breach & acked[a] & ~escalated
+        acked[a] = breach & held & ~escalated
         order_here = now_announced & (now_tier >= 2)
         if not order_here.any():
             continue

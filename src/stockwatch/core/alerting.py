@@ -10,6 +10,10 @@ Rules (architecture.md §5, the seed's 避免骚扰):
    re-arms the item; RESOLVED goes out only if the episode announced something and nobody
    acknowledged it: an acknowledged episode (the merchant ordered, or acked by hand) was taken
    in hand, and "recovered" the day after an order is placed only restates the order.
+4b. An acknowledgement that rested on goods on order (seen on order while acknowledged) lapses
+   once nothing is on order any more and the item is still short: the goods came and did not
+   lift it above T1 (a lumpy sale ate them, a partial delivery) or the order was cancelled.
+   Reminders then go out again, so a short item never sits quiet with nothing on the way.
 5. A failed read changes nothing but the failure count; enough of them raise one STALE.
 6. Readings older than (or as old as) the last one are ignored: replays and out-of-order pushes.
 At most one notice per evaluation; the new state is computed first, then the notice chosen.
@@ -90,9 +94,14 @@ def recheck_at(state: AlertState, policy: AlertPolicy) -> datetime | None:
     return None
 
 
-def acknowledge(state: AlertState) -> AlertState:
-    """Stop reminders for the current episode; escalations still go out."""
-    return _with(state, acked=True, version=state.version + 1)
+def acknowledge(state: AlertState, on_order: bool = False) -> AlertState:
+    """Stop reminders for the current episode; escalations still go out.
+
+    ``on_order``: the acknowledgement rests on goods on order (the merchant just ordered), so
+    it lapses once nothing is on order and the item is still short (rule 4b). An evaluation
+    that sees goods on order while acknowledged marks it so too.
+    """
+    return _with(state, acked=True, ack_on_order=on_order, version=state.version + 1)
 
 
 def snooze(state: AlertState, until: datetime) -> AlertState:
@@ -298,6 +307,7 @@ def _transition(
             last_notice_available=None,
             notice_seq=0,
             acked=False,
+            ack_on_order=False,
         )
         if _snoozed(fired, now):
             return fired, None
@@ -314,17 +324,22 @@ def _transition(
     if observed > previous:
         last = firing.notified_at(observed)
         if last is None or now - last >= policy.dedupe_window:
-            firing = _with(firing, acked=False)
+            firing = _with(firing, acked=False, ack_on_order=False)
             return _notify(firing, NoticeKind.WORSENED, observed, previous, reading, levels, now)
         return firing, None
     if _snoozed(firing, now):
         return firing, None
-    if firing.last_notice_at is None:
+    last_notice = firing.last_notice_at
+    if last_notice is None:
         # A raise held back by a snooze goes out at the first reading after it ends.
         return _notify(firing, NoticeKind.RAISED, observed, Tier.OK, reading, levels, now)
     if firing.acked:
-        return firing, None
-    if now - firing.last_notice_at >= policy.dedupe_window:
+        if reading.in_transit > 0:
+            return (firing if firing.ack_on_order else _with(firing, ack_on_order=True)), None
+        if not firing.ack_on_order:
+            return firing, None
+        firing = _with(firing, acked=False, ack_on_order=False)  # rule 4b
+    if now - last_notice >= policy.dedupe_window:
         return _notify(firing, NoticeKind.REMINDER, observed, previous, reading, levels, now)
     last_qty = firing.last_notice_available
     if (
@@ -408,6 +423,7 @@ def _resolve(
         last_notice_available=None,
         notice_seq=seq,
         acked=False,
+        ack_on_order=False,
     )
     if not announced:
         return resolved, None

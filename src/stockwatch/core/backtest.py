@@ -205,6 +205,8 @@ def simulate(
                     last_notice = notified[tier] = t
             else:
                 tier = observed
+                if acked and on_order == 0:
+                    acked = False  # core.alerting rule 4b: the goods are in, still short
                 if not acked and t - last_notice >= p.dedupe_days:
                     notices += 1
                     last_notice = notified[tier] = t

@@ -336,6 +336,9 @@ class AlertState:
     last_notice_available: int | None = None
     notice_seq: int = 0  # notices sent in this episode; part of the idempotency key
     acked: bool = False
+    # The acknowledgement rests on goods on order (seen on order while acked): it lapses when
+    # they are in (or the order is gone) and the item is still short (core.alerting rule 4b).
+    ack_on_order: bool = False
     snoozed_until: datetime | None = None
     failed_reads: int = 0
     first_failed_at: datetime | None = None
