@@ -1,9 +1,10 @@
 """The replenishment loop end to end: the daemon (``stockwatch run``'s ``Daemon``) polls the
 1688 simulator on a clock the test moves by days. A T2 alert opens a task; the task is marked
 ordered over the API; the supplier is late: a late-supplier notice, then OUT on an empty shelf
-with the goods on the way (the notice says when they are due); the goods are received, but
-the shelf sold out while they were late and they do not clear T1, so the task goes back on the
-purchase list; a second order from it, received, closes it; after three received orders
+with the goods on the way (the notice says when they are due), which the merchant
+acknowledges; the goods are received, but the shelf sold out while they were late and they do
+not clear T1, so the task goes back on the purchase list and the acknowledged alert reminds the
+merchant again; a second order from it, received, closes it; after three received orders
 ``explain`` shows the learned lead time."""
 
 from __future__ import annotations
@@ -100,6 +101,13 @@ async def _loop(web: httpx.AsyncClient, store: SqlStore, clock: OffsetClock, sim
     assert out_event.payload["on_order"] == order["quantity"]
     assert out_event.payload["due"] == due.isoformat()
     assert out_event.available == order["quantity"]  # the position counts the goods on the way
+    # The merchant acknowledges the OUT alert: the goods are on the way.
+    acked = await web.post(f"/api/alerts/{DUCK}/ack")
+    assert acked.status_code == 200 and acked.json()["acked"], acked.text
+    await until(
+        lambda: store.alert_states()[DUCK].ack_on_order or None,
+        "the acknowledgement rests on the goods on order",
+    )
     # The goods arrive, four days from order to goods; the shelf sold out while they were late,
     # so 32 do not clear T1 50 and the task goes back on the purchase list.
     received = await web.post(f"/api/orders/{order['id']}/receive")
@@ -111,6 +119,16 @@ async def _loop(web: httpx.AsyncClient, store: SqlStore, clock: OffsetClock, sim
         lambda: store.readings(DUCK, limit=1)[0].reading.on_hand == order["quantity"] or None,
         "the daemon reads the goods on the shelf",
     )
+    # They are in and the item is still short: the acknowledgement lapses, and once a day has
+    # passed since the OUT notice the merchant is reminded (core.alerting rule 4b).
+    assert not store.events(DUCK, ["reminder"])
+    clock.offset += DAY
+    [reminder] = await until(
+        lambda: store.events(DUCK, ["reminder"]) or None, "a reminder after the goods came in"
+    )
+    # 32 is above T2 30, but not by the 10 % margin a recovery from OUT needs: still T2.
+    assert (reminder.tier, reminder.available) == ("T2", order["quantity"])
+    assert not store.alert_states()[DUCK].acked
     # A second order from the same task, five days; receiving it closes the task.
     again = await web.post(f"/api/tasks/{duck_task['id']}/order", json={"quantity": 40})
     assert again.status_code == 201, again.text
