@@ -26,7 +26,9 @@ Printed per demand kind: stockout days %, fill rate %, stockouts warned at least
 ahead, notices (textbook: orders) per item per month, stock held in days of demand; then where
 the stock comes from (half the order quantity, the shelf left when an order arrives, the reorder
 level, orders placed while another was open), per kind and for late-prone against on-time
-suppliers; then one PASS/FAIL line per target.
+suppliers; then the textbook again with its z raised step by step (1.65 … 8), to compare stock
+held at equal stockout days, since the issue's stock target compares policies of unequal
+service; then one PASS/FAIL line per target (the issue's five, and that equal-service one).
 """
 
 from __future__ import annotations
@@ -371,7 +373,7 @@ def recompute(
     return bulk.levels_list()
 
 
-def run_textbook(world: World) -> Shop:
+def run_textbook(world: World, z: float = Z_TEXTBOOK) -> Shop:
     n, days = world.n, world.days
     shop = Shop(n, days, (world.demand[:, :14].mean(axis=1) * 40).astype(np.int64) + 5)
     on_way = np.zeros(n, dtype=np.int64)
@@ -387,7 +389,7 @@ def run_textbook(world: World) -> Shop:
         hist = shop.sold[:, max(0, day + 1 - WINDOW) : day + 1]
         mean = hist.mean(axis=1)
         sd = hist.std(axis=1, ddof=1)
-        rop = mean * lead + Z_TEXTBOOK * sd * np.sqrt(lead)
+        rop = mean * lead + z * sd * np.sqrt(lead)
         position = shop.shelf + on_way
         for i in np.flatnonzero(position <= rop).tolist():
             qty = order_qty(int(position[i]), float(rop[i]), float(mean[i]), float(lead[i]))
@@ -477,6 +479,34 @@ def late_coverage(
     return caused, covered
 
 
+EQUAL_Z = (1.65, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0)
+
+
+def equal_service(args: argparse.Namespace, sw: Figures, start: int) -> tuple[float, float] | None:
+    """The textbook policy with its z raised until it runs out on as few days as stockwatch:
+    (z, stock held in days), linear between the two z of the sweep around stockwatch's stockout
+    days; None when the sweep never gets there. The issue's stock target compares policies of
+    unequal service (the textbook at 1.65 runs out three to four times as often); this is the
+    same comparison at equal stockout days."""
+    print("textbook with a higher z (same world, same luck):")
+    previous: tuple[float, Figures] | None = None
+    for z in EQUAL_Z:
+        world = build_world(args.items, args.history + args.days, args.seed)
+        f = figures(world, run_textbook(world, z), list(range(args.items)), start)
+        print(
+            f"  z {z:4.2f}: stockout d {f.stockout_pct:5.2f} %, fill {f.fill_pct:6.2f} %, "
+            f"stock {f.stock_days:5.1f} d"
+        )
+        if f.stockout_pct <= sw.stockout_pct:
+            if previous is None:
+                return z, f.stock_days
+            z0, f0 = previous
+            share = (f0.stockout_pct - sw.stockout_pct) / (f0.stockout_pct - f.stockout_pct)
+            return z0 + share * (z - z0), f0.stock_days + share * (f.stock_days - f0.stock_days)
+        previous = (z, f)
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=1000)
@@ -527,6 +557,7 @@ def main() -> None:
         f"stockout days: stockwatch/textbook = {s.stockout_pct / max(t.stockout_pct, 1e-9):.2f}"
     )
     print(f"late-supplier stockout days: {caused}, preceded by a late notice: {covered}")
+    same = equal_service(args, s, start)
     print(
         "stockwatch notices by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(sw.kinds.items()))
     )
@@ -545,6 +576,15 @@ def main() -> None:
             f"{covered}/{caused}",
         ),
     ]
+    checks.append(
+        (
+            "less stock than the textbook at stockwatch's stockout days (its z raised to match)",
+            same is not None and s.stock_days < same[1],
+            f"{s.stock_days:.1f} vs {same[1]:.1f} days at z {same[0]:.2f}"
+            if same is not None
+            else f"the textbook does not reach {s.stockout_pct:.2f} % by z {EQUAL_Z[-1]:g}",
+        )
+    )
     for label, ok, value in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {label}: {value}")
 
