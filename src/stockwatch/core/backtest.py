@@ -19,7 +19,8 @@ Each simulated day ``t``:
 5. when the position is at T2 or worse and the episode has been announced, the merchant orders
    what the replenishment task says (core/replenishment.py): up to T1 + d̄·L, rounded up to the
    supplier's minimum order quantity and order multiple. Ordering acknowledges the episode
-   (no more reminders; escalations still go out).
+   (no more reminders; escalations still go out) until nothing is on order any more: goods in
+   that leave the item short are reminded again (core.alerting rule 4b).
 
 Levels can change during the replay (``changes``): the real system recomputes them on a
 schedule, so a replay does too, from the start of the day of each recompute; the episode in
