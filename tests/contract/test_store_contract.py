@@ -106,7 +106,7 @@ def test_it_round_trips_every_field_of_the_alert_state(store: Any) -> None:
         last_notice_available=17,
         notice_seq=4,
         acked=True,
-        ack_on_order=True,
+        goods_seen_at=CLOCK - timedelta(hours=1),
         snoozed_until=CLOCK + timedelta(hours=4),
         failed_reads=1,
         first_failed_at=CLOCK,

@@ -150,3 +150,26 @@ def test_lead_time_shape_is_checked() -> None:
         assert "shape" in str(exc)
     else:
         raise AssertionError("a lead-time matrix of the wrong shape was accepted")
+
+
+def test_one_unit_still_on_the_way_keeps_the_acknowledgement_in_both_replays() -> None:
+    # T1 10, T2 6, T3 2, order up to 7: day 0 orders 1 (in on day 3), day 1 orders 1 more (in
+    # on day 11). From day 3 the item sits at T1 with one unit on the way: the acknowledgement
+    # holds (rule 4b), so the raise on day 0 is the only notice.
+    one = np.ones(1, dtype=np.int64)
+    p = RowParams(
+        np.array([10]),
+        np.array([6]),
+        np.array([2]),
+        np.array([7.0]),
+        np.zeros(1, bool),
+        one,
+        one,
+        one,
+    )
+    demand = np.array([[3, 1, 0, 0, 0, 0]])
+    lead = np.array([[3, 10, 10, 10, 10, 10]])
+    ref = simulate(demand[0].tolist(), lead[0].tolist(), 9, SimParams(10, 6, 2, 7.0), trace=True)
+    out = simulate_bulk(demand, lead, np.array([9]), np.array([0]), p, one, one, trace_rows=(0,))
+    assert ref.on_hand == (6, 5, 5, 6, 6, 6) == tuple(out.on_hand[0].tolist())
+    assert (ref.notices, ref.orders) == (int(out.notices[0]), int(out.orders[0])) == (1, 2)

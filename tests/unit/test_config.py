@@ -251,6 +251,16 @@ def test_absurd_durations_are_config_errors_not_crashes(tmp_path: Path) -> None:
     }
 
 
+def test_the_grace_for_goods_to_show_is_a_duration_with_a_default(tmp_path: Path) -> None:
+    alerting = load_config(write(tmp_path, ""), env={}).model.alerting.to_policy()
+    assert alerting.goods_in_grace == timedelta(hours=12)
+    cfg = load_config(write(tmp_path, '[alerting]\ngoods_in_grace = "2h"\n'), env={})
+    assert cfg.model.alerting.to_policy().goods_in_grace == timedelta(hours=2)
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, '[alerting]\ngoods_in_grace = "soon"\n'), env={})
+    assert [p.path for p in info.value.problems] == ["alerting.goods_in_grace"]
+
+
 def test_layers_that_clash_only_together_name_the_item_and_its_layers(tmp_path: Path) -> None:
     text = (
         "[thresholds]\nlead_time_days = 2\n"

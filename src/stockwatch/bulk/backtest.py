@@ -258,10 +258,12 @@ def _simulate_chunk(
         if w.size:
             last_same = notified[observed[w], a[w]]
             escalated[w] = (last_same < start_day[w]) | (t - last_same >= dedupe[a[w]])
-        # Rule 4b of core.alerting: an acknowledgement (here always an order) lapses once
-        # nothing is on order and the item is still short.
-        held = acked[a] & ~(firing & ~worse & (pos == on_hand[a]))
-        reminded = firing & ~worse & ~held & (t - last_notice[a] >= dedupe[a])
+        # Rule 4b of core.alerting: an acknowledgement (here always an order) lapses, with the
+        # reminder, once nothing is on order and the item is still short (daily readings: the
+        # grace for the stock to show the goods has passed).
+        remind_due = firing & ~worse & (t - last_notice[a] >= dedupe[a])
+        held = acked[a] & ~(remind_due & (pos == on_hand[a]))
+        reminded = remind_due & ~held
         now_tier = np.where(pending, pending_tier, observed)  # 0 where ok
         tier[a] = now_tier
         in_episode[a] = breach

@@ -108,6 +108,7 @@ class AlertingConfig(Section):
     sharp_drop_pct: float = Field(0.0, ge=0, lt=100)
     stale_after_reads: int = Field(3, ge=1)
     stale_after: str | float = "6h"
+    goods_in_grace: str | float = "12h"
 
     @field_validator("debounce", "debounce_readings")
     @classmethod
@@ -128,7 +129,7 @@ class AlertingConfig(Section):
                 raise ValueError(f"{name}: {exc}") from None
         return value
 
-    @field_validator("recover_for", "stale_after")
+    @field_validator("recover_for", "stale_after", "goods_in_grace")
     @classmethod
     def _duration(cls, value: str | float) -> str | float:
         parse_duration(value)
@@ -150,6 +151,7 @@ class AlertingConfig(Section):
             sharp_drop_ratio=self.sharp_drop_pct / 100,
             stale_after_reads=self.stale_after_reads,
             stale_after=parse_duration(self.stale_after),
+            goods_in_grace=parse_duration(self.goods_in_grace),
         )
 
 

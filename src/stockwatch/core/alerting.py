@@ -10,10 +10,13 @@ Rules (architecture.md §5, the seed's 避免骚扰):
    re-arms the item; RESOLVED goes out only if the episode announced something and nobody
    acknowledged it: an acknowledged episode (the merchant ordered, or acked by hand) was taken
    in hand, and "recovered" the day after an order is placed only restates the order.
-4b. An acknowledgement that rested on goods on order (seen on order while acknowledged) lapses
-   once nothing is on order any more and the item is still short: the goods came and did not
-   lift it above T1 (a lumpy sale ate them, a partial delivery) or the order was cancelled.
-   Reminders then go out again, so a short item never sits quiet with nothing on the way.
+4b. An acknowledgement that rests on goods on order (the merchant acknowledged because they
+   ordered, or a reading showed goods on order while acknowledged) lapses with a reminder when
+   nothing has been on order for ``goods_in_grace`` (a receipt is often booked before the
+   shop's stock shows the goods), the item is still short by the plain levels (not merely
+   inside a recovery margin), and the episode's last notice is a dedupe window old: the goods
+   came and did not lift it above T1 (a lumpy sale ate them, a partial delivery) or the order
+   was cancelled. A hand acknowledgement that never saw goods on order keeps holding.
 5. A failed read changes nothing but the failure count; enough of them raise one STALE.
 6. Readings older than (or as old as) the last one are ignored: replays and out-of-order pushes.
 At most one notice per evaluation; the new state is computed first, then the notice chosen.
@@ -39,6 +42,7 @@ from stockwatch.core.model import (
 )
 
 DAY = timedelta(days=1)
+_EPISODE = (Phase.FIRING, Phase.RECOVERING)
 
 
 def _with(state: AlertState, **changes: Any) -> AlertState:
@@ -97,11 +101,14 @@ def recheck_at(state: AlertState, policy: AlertPolicy) -> datetime | None:
 def acknowledge(state: AlertState, on_order: bool = False) -> AlertState:
     """Stop reminders for the current episode; escalations still go out.
 
-    ``on_order``: the acknowledgement rests on goods on order (the merchant just ordered), so
-    it lapses once nothing is on order and the item is still short (rule 4b). An evaluation
-    that sees goods on order while acknowledged marks it so too.
+    ``on_order``: the merchant acknowledges because goods are on order (they just ordered):
+    the acknowledgement rests on them as of the last reading (rule 4b). An evaluation that
+    sees goods on order while acknowledged marks it so too; acknowledging again keeps a mark.
     """
-    return _with(state, acked=True, ack_on_order=on_order, version=state.version + 1)
+    seen = state.last_reading_at if on_order else None
+    return _with(
+        state, acked=True, goods_seen_at=seen or state.goods_seen_at, version=state.version + 1
+    )
 
 
 def snooze(state: AlertState, until: datetime) -> AlertState:
@@ -263,6 +270,9 @@ def _evaluate(
     available = reading.available
     assert available is not None
     new_state, notice = _transition(base, available, reading, levels, policy, now, shelf_view)
+    if new_state.acked and reading.in_transit > 0 and new_state.phase in _EPISODE:
+        # The acknowledgement rests on these goods (rule 4b), snoozed or not.
+        new_state = _with(new_state, goods_seen_at=reading.observed_at)
     if notice is None and policy.sharp_drop_ratio > 0:
         notice = _sharp_drop(state, available, reading, levels, policy, now, new_state)
         if notice is not None:
@@ -307,7 +317,7 @@ def _transition(
             last_notice_available=None,
             notice_seq=0,
             acked=False,
-            ack_on_order=False,
+            goods_seen_at=None,
         )
         if _snoozed(fired, now):
             return fired, None
@@ -324,7 +334,7 @@ def _transition(
     if observed > previous:
         last = firing.notified_at(observed)
         if last is None or now - last >= policy.dedupe_window:
-            firing = _with(firing, acked=False, ack_on_order=False)
+            firing = _with(firing, acked=False, goods_seen_at=None)
             return _notify(firing, NoticeKind.WORSENED, observed, previous, reading, levels, now)
         return firing, None
     if _snoozed(firing, now):
@@ -334,11 +344,17 @@ def _transition(
         # A raise held back by a snooze goes out at the first reading after it ends.
         return _notify(firing, NoticeKind.RAISED, observed, Tier.OK, reading, levels, now)
     if firing.acked:
-        if reading.in_transit > 0:
-            return (firing if firing.ack_on_order else _with(firing, ack_on_order=True)), None
-        if not firing.ack_on_order:
+        seen = firing.goods_seen_at
+        if (
+            seen is None  # a hand acknowledgement that never saw goods on order
+            or reading.in_transit > 0
+            or now - seen < policy.goods_in_grace
+            or now - last_notice < policy.dedupe_window
+            or levels.classify_stock(available, available if shelf is None else shelf) is Tier.OK
+        ):
             return firing, None
-        firing = _with(firing, acked=False, ack_on_order=False)  # rule 4b
+        firing = _with(firing, acked=False, goods_seen_at=None)  # rule 4b: the goods are in
+        return _notify(firing, NoticeKind.REMINDER, observed, previous, reading, levels, now)
     if now - last_notice >= policy.dedupe_window:
         return _notify(firing, NoticeKind.REMINDER, observed, previous, reading, levels, now)
     last_qty = firing.last_notice_available
@@ -423,7 +439,7 @@ def _resolve(
         last_notice_available=None,
         notice_seq=seq,
         acked=False,
-        ack_on_order=False,
+        goods_seen_at=None,
     )
     if not announced:
         return resolved, None

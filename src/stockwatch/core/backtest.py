@@ -206,9 +206,10 @@ def simulate(
                     last_notice = notified[tier] = t
             else:
                 tier = observed
-                if acked and on_order == 0:
+                remind_due = t - last_notice >= p.dedupe_days
+                if acked and on_order == 0 and remind_due:
                     acked = False  # core.alerting rule 4b: the goods are in, still short
-                if not acked and t - last_notice >= p.dedupe_days:
+                if not acked and remind_due:
                     notices += 1
                     last_notice = notified[tier] = t
             if announced and tier >= T2:

@@ -336,9 +336,9 @@ class AlertState:
     last_notice_available: int | None = None
     notice_seq: int = 0  # notices sent in this episode; part of the idempotency key
     acked: bool = False
-    # The acknowledgement rests on goods on order (seen on order while acked): it lapses when
-    # they are in (or the order is gone) and the item is still short (core.alerting rule 4b).
-    ack_on_order: bool = False
+    # The last reading that showed goods on order while acknowledged: the acknowledgement rests
+    # on them, and lapses once they are in and the item is still short (core.alerting rule 4b).
+    goods_seen_at: datetime | None = None
     snoozed_until: datetime | None = None
     failed_reads: int = 0
     first_failed_at: datetime | None = None
@@ -382,6 +382,9 @@ class AlertPolicy:
     stale_after: timedelta = timedelta(hours=6)
     sharp_drop_ratio: float = 0.0  # 0 = off; 0.5 reports a fall of half the stock between reads
     late_tolerance: timedelta = timedelta(days=1)  # a purchase order later than this is late
+    # How long after goods were last seen on order an acknowledgement resting on them may lapse
+    # (rule 4b): a receipt is often booked before the shop's stock on 1688 shows the goods.
+    goods_in_grace: timedelta = timedelta(hours=12)
 
     def __post_init__(self) -> None:
         if self.dedupe_window < timedelta(0):
@@ -396,6 +399,8 @@ class AlertPolicy:
             raise ValueError("sharp_drop_ratio must be in [0, 1)")
         if self.late_tolerance < timedelta(0):
             raise ValueError("late_tolerance must not be negative")
+        if self.goods_in_grace < timedelta(0):
+            raise ValueError("goods_in_grace must not be negative")
         if self.stale_after_reads < 1:
             raise ValueError("stale_after_reads must be at least 1")
         for tier, rule in self.debounce:
