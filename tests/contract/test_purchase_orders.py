@@ -26,6 +26,7 @@ from stockwatch.core.model import (
 from stockwatch.core.purchasing import OrderStatus, PurchaseOrder, UnmatchedLine
 from stockwatch.ports import NewThreshold, ThresholdStatus
 from stockwatch.service.purchasing import OrderError, PurchaseOrders
+from stockwatch.wiring.purchasing import purchase_orders
 from tests.notify_factories import T0
 
 DAY = timedelta(days=1)
@@ -235,3 +236,35 @@ def test_an_order_placed_after_the_last_evaluation_counts_when_it_is_received(
     orders.receive(po.id or 0, T0 + 5 * DAY)
     [task] = SqlTaskStore(engine).list(None)
     assert (task.status, task.close_reason) == ("closed", "received")
+
+
+def test_an_order_placed_acknowledges_the_items_open_alert_resting_on_the_goods(
+    engine: Engine,
+) -> None:
+    # Ordering is acting on the alert: no reminders while the goods come, no "recovered" that
+    # only restates the order, and a reminder if they come in and it is still short (rule 4b).
+    read_at = T0 - timedelta(hours=1)
+    with SqlStore(engine).transaction() as tx:
+        state = AlertState(
+            phase=Phase.FIRING,
+            tier=Tier.T2,
+            episode=2,
+            last_notice_at=read_at,
+            last_reading_at=read_at,
+            version=1,
+        )
+        assert tx.save_alert_state(KEY, state, 0, T0)
+        tx.commit()
+    po = purchase_orders(engine).place(T0, key=KEY, quantity=40, actor="小王")
+    with SqlStore(engine).transaction() as tx:
+        after = tx.alert_state(KEY)
+    assert after.acked and after.goods_seen_at == read_at
+    [ack] = SqlStore(engine).events(KEY, ["ack"])
+    assert (ack.actor, ack.detail, ack.episode) == ("小王", f"order #{po.id}", 2)
+
+
+def test_an_order_for_an_item_without_an_open_alert_acknowledges_nothing(engine: Engine) -> None:
+    po = purchase_orders(engine).place(T0, key=KEY, quantity=40)
+    assert po.id is not None and SqlStore(engine).events(KEY, ["ack"]) == []
+    with SqlStore(engine).transaction() as tx:
+        assert not tx.alert_state(KEY).acked

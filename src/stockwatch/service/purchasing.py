@@ -19,6 +19,7 @@ from stockwatch.ports import PurchaseOrderStore
 MAX_EXPECTED_AFTER = timedelta(days=3653)
 
 LeadTimeFor = Callable[[ItemKey], float | None]
+OrderPlaced = Callable[[PurchaseOrder, str, datetime], object]  # (order, actor, now)
 
 
 class OrderError(ValueError):
@@ -29,6 +30,8 @@ class OrderError(ValueError):
 class PurchaseOrders:
     store: PurchaseOrderStore
     lead_time_for: LeadTimeFor = lambda key: None
+    # Told of each order placed (the wiring acknowledges the item's open alert with it).
+    placed: OrderPlaced | None = None
 
     def place(
         self,
@@ -39,10 +42,12 @@ class PurchaseOrders:
         quantity: int | None = None,
         supplier: str | None = None,
         expected_at: datetime | None = None,
+        actor: str = "",
     ) -> PurchaseOrder:
         """Record an order placed now; from a task its item, supplier and quantity are defaults.
 
         Without an expected arrival the item's lead time (declared, else 7 days) is used.
+        ``actor`` (who placed it) is passed on to ``placed``.
         """
         task_supplier, task_qty = "", None
         if task_id is not None:
@@ -73,7 +78,10 @@ class PurchaseOrders:
             expected_at=expected_at,
             task_id=task_id,
         )
-        return self.store.add(order, now)
+        added = self.store.add(order, now)
+        if self.placed is not None:
+            self.placed(added, actor, now)
+        return added
 
     def receive(self, order_id: int, at: datetime, quantity: int | None = None) -> PurchaseOrder:
         """Record goods received: ``quantity`` units, or everything still open."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -10,7 +11,9 @@ from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.core.leadtime import LearnedLeadTime, learn
 from stockwatch.core.model import Item, ItemKey
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.core.thresholds import ThresholdPolicy, declared_lead_time
+from stockwatch.service.alerts import acknowledge_for_order
 from stockwatch.service.purchasing import PurchaseOrders
 
 
@@ -23,7 +26,10 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
             item = tx.item(key)
         return item.lead_time_days if item is not None else None
 
-    return PurchaseOrders(SqlPurchaseOrderStore(engine), lead_time_for)
+    def placed(order: PurchaseOrder, actor: str, now: datetime) -> None:
+        acknowledge_for_order(store, order.key, order.id, actor, now)
+
+    return PurchaseOrders(SqlPurchaseOrderStore(engine), lead_time_for, placed)
 
 
 def learned_lead_times(

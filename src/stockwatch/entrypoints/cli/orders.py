@@ -15,12 +15,12 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from stockwatch.config.settings import Config
-from stockwatch.core.audit import AuditAction
+from stockwatch.core.audit import AuditAction, cli_actor
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import LINKED, PurchaseOrder, UnmatchedLine
 from stockwatch.entrypoints.cli.common import ConfigOpt, DbOpt, FormatOpt, LangOpt, fail, out, setup
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
-from stockwatch.wiring.accounts import record_cli_action
+from stockwatch.wiring.accounts import os_user, record_cli_action
 from stockwatch.wiring.compose import open_database
 from stockwatch.wiring.purchasing import purchase_orders
 from stockwatch.wiring.stores import database_exists
@@ -270,6 +270,7 @@ def orders_place(
             quantity=qty,
             supplier=supplier,
             expected_at=due,
+            actor=cli_actor(os_user()),
         )
         task_note = f" task #{order.task_id}" if order.task_id is not None else ""
         detail = f"quantity={order.quantity} supplier={order.supplier or '-'}{task_note}"

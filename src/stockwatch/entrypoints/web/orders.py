@@ -18,7 +18,7 @@ from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.entrypoints.web.openapi_doc import errors
-from stockwatch.entrypoints.web.web_common import DashboardDeps, audited
+from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, audited
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
 
 NO_ORDERS = "purchase orders are not available with this store"
@@ -84,6 +84,7 @@ def orders_router(d: DashboardDeps) -> APIRouter:
                 quantity=body.quantity,
                 supplier=body.supplier,
                 expected_at=_utc(body.expected_at),
+                actor=actor_name(request),
             )
         except OrderError as exc:
             raise _error(exc) from None
