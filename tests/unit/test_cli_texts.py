@@ -22,3 +22,13 @@ def test_a_transitions_detail_names_its_phases_in_the_language() -> None:
     assert event_detail("ok/OK → pending/T2", "zh-CN") == "正常/OK → 观察中/T2"
     assert event_detail("ok/OK → pending/T2", "en") == "ok/OK → pending/T2"
     assert event_detail("42→3", "zh-CN") == "42→3"
+
+
+def test_an_acknowledgements_order_and_a_snoozes_end_are_worded_in_the_language() -> None:
+    from stockwatch.core.messages import event_detail
+
+    assert event_detail("order #12", "zh-CN") == "采购单 #12"
+    assert event_detail("order #12", "en") == "order #12"
+    at = "2026-12-04T08:00:00+00:00"
+    assert event_detail(f"until {at}", "zh-CN") == f"暂停至 {at}"
+    assert event_detail(f"until {at}", "en") == f"until {at}"

@@ -169,9 +169,21 @@ def event_word(word: str, lang: str = "zh-CN") -> str:
 _PHASE_TIER = re.compile(r"\b(ok|pending|firing|recovering)/(OK|T1|T2|T3|OUT)\b")
 
 
+_ACK_DETAILS = (
+    (re.compile(r"^order #(?P<n>\d+|None)$"), "采购单 #{n}"),  # an ack by placing an order
+    (re.compile(r"^until (?P<at>\S+)$"), "暂停至 {at}"),  # a snooze
+)
+
+
 def event_detail(detail: str, lang: str = "zh-CN") -> str:
     """Return an event's stored detail for people: a transition's ``ok/OK → pending/T2``
-    names its phases in ``lang`` (``正常/OK → 观察中/T2``); other details as they are."""
+    names its phases in ``lang`` (``正常/OK → 观察中/T2``), an acknowledgement's order and a
+    snooze's end are worded in it; other details as they are."""
+    if check_lang(lang) == "zh-CN":
+        for pattern, zh in _ACK_DETAILS:
+            found = pattern.match(detail)
+            if found:
+                return zh.format(**found.groupdict())
     return _PHASE_TIER.sub(lambda m: f"{event_word(m[1], lang)}/{m[2]}", detail)
 
 
