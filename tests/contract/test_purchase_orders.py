@@ -238,33 +238,76 @@ def test_an_order_placed_after_the_last_evaluation_counts_when_it_is_received(
     assert (task.status, task.close_reason) == ("closed", "received")
 
 
+def firing(engine: Engine, phase: Phase = Phase.FIRING, position: int = 10, t1: int = 100) -> None:
+    """The item at ``position`` with active levels T1 ``t1``, its alert in ``phase`` (announced
+    when firing) as a poll an hour ago left it."""
+    read_at = T0 - timedelta(hours=1)
+    levels = TierLevels(t1, t1 // 2, t1 // 4, 10.0, Basis("fixed", (), (), ()))
+    SqlThresholdStore(engine).save([NewThreshold(str(KEY), levels, ThresholdStatus.ACTIVE)], T0)
+    announced = phase is Phase.FIRING
+    with SqlStore(engine).transaction() as tx:
+        state = AlertState(
+            phase=phase,
+            tier=Tier.T2,
+            episode=2 if announced else 1,
+            since=None if announced else read_at,
+            last_notice_at=read_at if announced else None,
+            last_reading_at=read_at,
+            last_available=position,
+            version=1,
+        )
+        assert tx.save_alert_state(KEY, state, 0, T0)
+        tx.commit()
+
+
+def alert(engine: Engine) -> AlertState:
+    with SqlStore(engine).transaction() as tx:
+        return tx.alert_state(KEY)
+
+
 def test_an_order_placed_acknowledges_the_items_open_alert_resting_on_the_goods(
     engine: Engine,
 ) -> None:
     # Ordering is acting on the alert: no reminders while the goods come, no "recovered" that
     # only restates the order, and a reminder if they come in and it is still short (rule 4b).
-    read_at = T0 - timedelta(hours=1)
-    with SqlStore(engine).transaction() as tx:
-        state = AlertState(
-            phase=Phase.FIRING,
-            tier=Tier.T2,
-            episode=2,
-            last_notice_at=read_at,
-            last_reading_at=read_at,
-            version=1,
-        )
-        assert tx.save_alert_state(KEY, state, 0, T0)
-        tx.commit()
-    po = purchase_orders(engine).place(T0, key=KEY, quantity=40, actor="小王")
-    with SqlStore(engine).transaction() as tx:
-        after = tx.alert_state(KEY)
-    assert after.acked and after.goods_seen_at == read_at
+    firing(engine, position=10, t1=100)
+    po = purchase_orders(engine).place(T0, key=KEY, quantity=120, actor="小王")
+    after = alert(engine)
+    assert after.acked and after.goods_seen_at == T0 - timedelta(hours=1)
     [ack] = SqlStore(engine).events(KEY, ["ack"])
     assert (ack.actor, ack.detail, ack.episode) == ("小王", f"order #{po.id}", 2)
+
+
+def test_an_order_too_small_to_lift_the_item_above_t1_leaves_its_alert_asking(
+    engine: Engine,
+) -> None:
+    firing(engine, position=10, t1=100)
+    purchase_orders(engine).place(T0, key=KEY, quantity=90)  # 100: still at T1
+    assert not alert(engine).acked and SqlStore(engine).events(KEY, ["ack"]) == []
+    purchase_orders(engine).place(T0, key=KEY, quantity=91)  # 101 with the first 90 not read yet
+    assert alert(engine).acked
+
+
+def test_an_order_during_a_pending_breach_acknowledges_nothing(engine: Engine) -> None:
+    # Nothing was announced: the breach may clear with the order, or fire and ask.
+    firing(engine, phase=Phase.PENDING, position=10, t1=100)
+    purchase_orders(engine).place(T0, key=KEY, quantity=120)
+    assert not alert(engine).acked and SqlStore(engine).events(KEY, ["ack"]) == []
 
 
 def test_an_order_for_an_item_without_an_open_alert_acknowledges_nothing(engine: Engine) -> None:
     po = purchase_orders(engine).place(T0, key=KEY, quantity=40)
     assert po.id is not None and SqlStore(engine).events(KEY, ["ack"]) == []
-    with SqlStore(engine).transaction() as tx:
-        assert not tx.alert_state(KEY).acked
+    assert not alert(engine).acked
+
+
+def test_the_order_stands_when_acting_on_its_alert_fails(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(order: PurchaseOrder, actor: str, now: object) -> None:
+        raise RuntimeError("database is locked")
+
+    orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0, broken)
+    po = orders.place(T0, key=KEY, quantity=40)
+    assert SqlPurchaseOrderStore(engine).get(po.id or 0).quantity == 40
+    assert f"order #{po.id} for {KEY} placed; acting on its alert failed" in caplog.text

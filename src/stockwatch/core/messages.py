@@ -170,7 +170,7 @@ _PHASE_TIER = re.compile(r"\b(ok|pending|firing|recovering)/(OK|T1|T2|T3|OUT)\b"
 
 
 _ACK_DETAILS = (
-    (re.compile(r"^order #(?P<n>\d+|None)$"), "采购单 #{n}"),  # an ack by placing an order
+    (re.compile(r"^order #(?P<n>\d+)$"), "采购单 #{n}"),  # an ack by placing an order
     (re.compile(r"^until (?P<at>\S+)$"), "暂停至 {at}"),  # a snooze
 )
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from stockwatch.core.alerting import acknowledge, snooze
 from stockwatch.core.model import AlertState, ItemKey, Phase
 from stockwatch.ports import AlertEvent, Store
+
+log = logging.getLogger(__name__)
 
 
 class AlertNotFound(LookupError):
@@ -20,17 +23,15 @@ def _change(
     actor: str,
     now: datetime,
     until: datetime | None = None,
-    detail: str = "",
-    on_order: bool = False,
 ) -> AlertState:
     with store.transaction() as tx:
         state = tx.alert_state(key)
         if state.version == 0 or state.phase is Phase.OK:
             raise AlertNotFound(f"{key}: no open alert")
-        new = acknowledge(state, on_order) if kind == "ack" else snooze(state, until or now)
+        new = acknowledge(state) if kind == "ack" else snooze(state, until or now)
         if not tx.save_alert_state(key, new, state.version, now):
             raise RuntimeError(f"{key}: alert changed meanwhile; try again")
-        detail = f"until {until.isoformat()}" if until else detail
+        detail = f"until {until.isoformat()}" if until else ""
         tx.add_event(
             AlertEvent(
                 idempotency_key=f"{key}|e{state.episode}|{kind}|{now.isoformat()}",
@@ -56,21 +57,54 @@ def acknowledge_alert(store: Store, key: ItemKey, actor: str, now: datetime) -> 
 
 
 def acknowledge_for_order(
-    store: Store, key: ItemKey, order_id: int | None, actor: str, now: datetime
+    store: Store, key: ItemKey, order_id: int | None, quantity: int, actor: str, now: datetime
 ) -> AlertState | None:
-    """The merchant ordered the item: acknowledge its open alert, resting on the goods on order
-    (core.alerting rule 4b). Reminders stop while the goods come, the episode ends without a
-    "recovered" that would only restate the order, and the acknowledgement lapses with a
-    reminder if the goods come in and the item is still short. None when no alert is open (or
-    it kept changing: the order stands either way)."""
+    """The merchant ordered ``quantity`` of the item: acknowledge its announced alert, resting
+    on the goods on order (core.alerting rule 4b). Reminders stop while the goods come, the
+    episode ends without a "recovered" that would only restate the order, and the
+    acknowledgement lapses with a reminder if they come in and the item is still short.
+
+    Nothing is acknowledged (None) when no alert has been announced (a pending breach may clear
+    with the order, or fires and asks), when the order does not lift the position above T1 (it
+    is too small: reminders go on), or when polls kept changing the state; the order stands
+    either way."""
     for _ in range(3):
-        try:
-            detail = f"order #{order_id}"
-            return _change(store, key, "ack", actor, now, detail=detail, on_order=True)
-        except AlertNotFound:
-            return None
-        except RuntimeError:
-            continue  # a poll changed the state meanwhile: read it again
+        with store.transaction() as tx:
+            state = tx.alert_state(key)
+            if state.version == 0 or state.phase not in (Phase.FIRING, Phase.RECOVERING):
+                return None
+            levels = tx.active_levels(key)
+            position = state.last_available
+            if (
+                levels is not None
+                and not levels.disabled
+                and position is not None
+                and position + quantity <= levels.t1
+            ):
+                return None
+            new = acknowledge(state, on_order=True)
+            if not tx.save_alert_state(key, new, state.version, now):
+                continue  # a poll changed the state meanwhile: read it again
+            tx.add_event(
+                AlertEvent(
+                    idempotency_key=f"{key}|e{state.episode}|ack|order:{order_id}",
+                    item_key=key,
+                    kind="ack",
+                    tier=new.tier.name,
+                    previous_tier=state.tier.name,
+                    at=now,
+                    episode=state.episode,
+                    available=state.last_available,
+                    detail=f"order #{order_id}",
+                    actor=actor,
+                    payload={"phase": new.phase.value, "order": order_id},
+                )
+            )
+            tx.commit()
+            return new
+    log.warning(
+        "%s: order #%s placed; its alert kept changing and is not acknowledged", key, order_id
+    )
     return None
 
 

@@ -7,6 +7,7 @@ receiving a closed order) raise ``OrderError`` with a message for the user.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
 from stockwatch.ports import PurchaseOrderStore
 
 MAX_EXPECTED_AFTER = timedelta(days=3653)
+log = logging.getLogger(__name__)
 
 LeadTimeFor = Callable[[ItemKey], float | None]
 OrderPlaced = Callable[[PurchaseOrder, str, datetime], object]  # (order, actor, now)
@@ -80,7 +82,10 @@ class PurchaseOrders:
         )
         added = self.store.add(order, now)
         if self.placed is not None:
-            self.placed(added, actor, now)
+            try:
+                self.placed(added, actor, now)
+            except Exception:  # the order is stored: a failed follow-up must not undo it
+                log.exception("order #%s for %s placed; acting on its alert failed", added.id, key)
         return added
 
     def receive(self, order_id: int, at: datetime, quantity: int | None = None) -> PurchaseOrder:

@@ -27,7 +27,7 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
         return item.lead_time_days if item is not None else None
 
     def placed(order: PurchaseOrder, actor: str, now: datetime) -> None:
-        acknowledge_for_order(store, order.key, order.id, actor, now)
+        acknowledge_for_order(store, order.key, order.id, order.quantity, actor, now)
 
     return PurchaseOrders(SqlPurchaseOrderStore(engine), lead_time_for, placed)
 
