@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from stockwatch.core.model import Item, ItemKey
@@ -70,3 +71,23 @@ def test_an_item_without_a_lead_time_is_judged_with_the_default() -> None:
     assert stricter.warned_late == 1
     unjudged = load_review(store, since=None, default_lead=None)
     assert (unjudged.warned_in_time, unjudged.warned_late) == (0, 0)
+
+
+def test_an_acknowledged_episode_that_ended_quietly_ends_at_its_transition_back_to_ok() -> None:
+    # Rule 4: an acknowledged episode sends no RESOLVED; its end is the logged transition to
+    # OK. A pending blip's transition to OK (the previous episode's number) ends nothing.
+    store = InMemoryStore()
+    store.sync_items([Item("PAPER-KITE", lead_time_days=1.0)], {}, T0)
+    with store.transaction() as tx:
+        tx.add_event(_event(KITE, "raised", "T1", 0, 1))
+        tx.add_event(_event(KITE, "ack", "T1", 1, 1))
+        ended = _event(KITE, "transition", "OK", 5, 1)
+        tx.add_event(replace(ended, detail="firing/T1 → ok/OK"))
+        blip = _event(KITE, "transition", "OK", 9, 1)
+        tx.add_event(replace(blip, detail="pending/T1 → ok/OK"))
+        tx.add_event(_event(KITE, "raised", "T1", 20, 2))
+        tx.add_event(replace(_event(KITE, "transition", "OK", 30, 2), detail="pending/T1 → ok/OK"))
+        tx.commit()
+    first, second = load_review(store, since=None).episodes
+    assert first.resolved_at == T0 + timedelta(hours=5)
+    assert second.resolved_at is None  # still open: a pending blip is not its end

@@ -15,12 +15,21 @@ from stockwatch.core.model import ItemKey, NoticeKind, Tier
 from stockwatch.core.purchasing import OrderStatus, PurchaseOrder
 from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
 from stockwatch.core.review import AlertReview, EventRecord, OrderSpan, review
-from stockwatch.ports import Store
+from stockwatch.ports import AlertEvent, Store
 
 _KINDS = {k.value for k in NoticeKind}
 _ALL = 10_000_000  # the review reads the whole period, not a page
 ALL_ORDERS = 10_000_000  # what a caller asks the purchase orders for
 LOOKBACK = timedelta(days=90)  # episodes open longer than this before the period look new
+
+
+def _quiet_end(event: AlertEvent) -> bool:
+    """A logged transition from an announced episode (firing or recovering) back to OK."""
+    return (
+        event.kind == "transition"
+        and event.tier == Tier.OK.name
+        and event.detail.startswith(("firing/", "recovering/"))
+    )
 
 
 def load_review(
@@ -40,8 +49,12 @@ def load_review(
     start = None if since is None else since - LOOKBACK
     records = [
         EventRecord(e.item_key, NoticeKind(e.kind), Tier.parse(e.tier), e.at, e.episode)
-        for e in store.events(since=start, limit=_ALL)
         if e.kind in _KINDS
+        # An acknowledged episode ends without a RESOLVED notice (alert rule 4): its logged
+        # transition back to OK is its end, or the review never saw it end.
+        else EventRecord(e.item_key, NoticeKind.RESOLVED, Tier.OK, e.at, e.episode)
+        for e in store.events(since=start, limit=_ALL)
+        if e.kind in _KINDS or _quiet_end(e)
     ]
     lead_times = {i.key: i.lead_time_days for i in store.items() if i.lead_time_days is not None}
     spans = [
