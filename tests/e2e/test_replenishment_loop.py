@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from stockwatch.adapters.alibaba1688.simulator.server import running_simulator
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.config.settings import load_config
-from stockwatch.core.model import ItemKey
+from stockwatch.core.model import GOODS_IN, ItemKey
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.wiring.compose import open_store, token_store
 from tests.e2e.daemon_setup import (
@@ -134,6 +134,7 @@ async def _loop(web: httpx.AsyncClient, store: SqlStore, clock: OffsetClock, sim
     reminder = (await until(reminded, "a reminder after the goods came in"))[-1]
     # 32 is above T2 30, but not by the 10 % margin a recovery from OUT needs: still T2.
     assert (reminder.tier, reminder.available) == ("T2", order["quantity"])
+    assert reminder.detail == GOODS_IN  # the message says the goods came in short
     assert not store.alert_states()[DUCK].acked
     # A second order from the same task, five days; receiving it closes the task.
     again = await web.post(f"/api/tasks/{duck_task['id']}/order", json={"quantity": 40})

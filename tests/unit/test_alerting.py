@@ -20,6 +20,7 @@ from stockwatch.core.alerting import (
     stays_ok,
 )
 from stockwatch.core.model import (
+    GOODS_IN,
     AlertPolicy,
     AlertState,
     DebounceRule,
@@ -260,10 +261,11 @@ def test_an_acknowledgement_that_waited_for_goods_lapses_when_they_are_in_and_st
     assert feed.at(40, after=30 * HOUR, in_transit=50) == ()  # position 90: goods on the way
     assert feed.state.acked and feed.state.goods_seen_at == feed.now
     (again,) = feed.at(85, after=30 * HOUR)  # received: 85 on the shelf, nothing on order
-    assert (again.kind, again.tier, again.episode) == (
+    assert (again.kind, again.tier, again.episode, again.detail) == (
         NoticeKind.REMINDER,
         Tier.T1,
         raised.episode,
+        GOODS_IN,
     )
     assert not feed.state.acked and feed.state.goods_seen_at is None
 

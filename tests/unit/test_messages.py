@@ -56,6 +56,18 @@ def test_english_on_request() -> None:
     assert "was: T1 attention" in msg.text
 
 
+def test_a_reminder_after_goods_came_in_short_says_so_in_both_languages() -> None:
+    from stockwatch.core.messages import event_detail
+    from stockwatch.core.model import GOODS_IN
+
+    zh = render(notice(NoticeKind.REMINDER, Tier.T1, detail=GOODS_IN), CLOCK)
+    assert "说明：在途的货已到，库存仍不足：请再补货" in zh.text
+    en = render(notice(NoticeKind.REMINDER, Tier.T1, detail=GOODS_IN), CLOCK, "en")
+    assert "Detail: the goods on order are in and stock is still short: order again" in en.text
+    assert "说明" not in render(notice(NoticeKind.REMINDER, Tier.T1), CLOCK).text
+    assert event_detail(GOODS_IN, "zh-CN") == "在途的货已到，库存仍不足：请再补货"
+
+
 def test_hostile_titles_are_escaped_in_markdown_but_kept_in_text() -> None:
     msg = render(notice(), CLOCK)
     assert "[点我](http://evil.example)" in msg.text

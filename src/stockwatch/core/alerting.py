@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from stockwatch.core.model import (
+    GOODS_IN,
     AlertPolicy,
     AlertState,
     Notice,
@@ -354,7 +355,8 @@ def _transition(
         ):
             return firing, None
         firing = _with(firing, acked=False, goods_seen_at=None)  # rule 4b: the goods are in
-        return _notify(firing, NoticeKind.REMINDER, observed, previous, reading, levels, now)
+        reminded = (NoticeKind.REMINDER, observed, previous, reading, levels, now, GOODS_IN)
+        return _notify(firing, *reminded)
     if now - last_notice >= policy.dedupe_window:
         return _notify(firing, NoticeKind.REMINDER, observed, previous, reading, levels, now)
     last_qty = firing.last_notice_available
@@ -380,6 +382,7 @@ def _notify(
     reading: Reading,
     levels: TierLevels,
     now: datetime,
+    detail: str = "",
 ) -> tuple[AlertState, Notice]:
     seq = state.notice_seq + 1
     notified = (*tuple((t, at) for t, at in state.notified if t != tier), (tier, now))
@@ -390,7 +393,8 @@ def _notify(
         last_notice_available=reading.available,
         notice_seq=seq,
     )
-    return new_state, _notice(new_state, kind, tier, previous, reading, levels, now, seq)
+    notice = _notice(new_state, kind, tier, previous, reading, levels, now, seq, detail)
+    return new_state, notice
 
 
 def _notice(

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from stockwatch.core.model import Item, LateOrder, Notice, NoticeKind, Tier
+from stockwatch.core.model import GOODS_IN, Item, LateOrder, Notice, NoticeKind, Tier
 from stockwatch.core.row_text import file_problem_text
 
 # Merchants read dates in Beijing time; a fixed offset keeps the core free of tz data files.
@@ -84,6 +84,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "shelf_lasts": "货架可售",
         "escalated": "到货前货架将售罄，请催货或另行采购",
         "expected": "原定到货",
+        "goods_in": "在途的货已到，库存仍不足：请再补货",
     },
     "en": {
         "item": "Item",
@@ -107,6 +108,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "shelf_lasts": "Shelf lasts",
         "escalated": "the shelf runs out before it can arrive: chase it or buy elsewhere",
         "expected": "Expected",
+        "goods_in": "the goods on order are in and stock is still short: order again",
     },
 }
 
@@ -179,6 +181,8 @@ def event_detail(detail: str, lang: str = "zh-CN") -> str:
     """Return an event's stored detail for people: a transition's ``ok/OK → pending/T2``
     names its phases in ``lang`` (``正常/OK → 观察中/T2``), an acknowledgement's order and a
     snooze's end are worded in it; other details as they are."""
+    if detail == GOODS_IN:
+        return _WORDS[check_lang(lang)]["goods_in"]
     if check_lang(lang) == "zh-CN":
         for pattern, zh in _ACK_DETAILS:
             found = pattern.match(detail)
@@ -307,6 +311,8 @@ def render(notice: Notice, item: Item | None = None, lang: str = "zh-CN") -> Mes
             NoticeKind.RESOLVED,
         ):
             lines.append((w["was"], TIER_LABELS[lang][notice.previous_tier]))
+        if notice.kind is NoticeKind.REMINDER and notice.detail == GOODS_IN:
+            lines.append((w["detail"], w["goods_in"]))
         if notice.kind is NoticeKind.SHARP_DROP and notice.detail:
             lines.append((w["detail"], notice.detail))
     if item is not None and item.offer is not None:

@@ -363,6 +363,11 @@ class DebounceRule:
     readings: int = 1
 
 
+# The detail of a reminder sent because an acknowledgement resting on goods on order lapsed
+# (core.alerting rule 4b); core.messages words it for people.
+GOODS_IN = "the goods on order are in and the item is still short"
+
+
 @dataclass(frozen=True)
 class AlertPolicy:
     """Anti-harassment rules; the defaults follow the seed article and the architecture guide."""
