@@ -32,23 +32,37 @@ def _change(
         if not tx.save_alert_state(key, new, state.version, now):
             raise RuntimeError(f"{key}: alert changed meanwhile; try again")
         detail = f"until {until.isoformat()}" if until else ""
-        tx.add_event(
-            AlertEvent(
-                idempotency_key=f"{key}|e{state.episode}|{kind}|{now.isoformat()}",
-                item_key=key,
-                kind=kind,
-                tier=new.tier.name,
-                previous_tier=state.tier.name,
-                at=now,
-                episode=state.episode,
-                available=state.last_available,
-                detail=detail,
-                actor=actor,
-                payload={"phase": new.phase.value, "until": until.isoformat() if until else None},
-            )
-        )
+        extra: dict[str, object] = {"until": until.isoformat() if until else None}
+        tx.add_event(_event(key, kind, state, new, now, actor, now.isoformat(), detail, extra))
         tx.commit()
     return new
+
+
+def _event(
+    key: ItemKey,
+    kind: str,
+    before: AlertState,
+    after: AlertState,
+    now: datetime,
+    actor: str,
+    unique: str,
+    detail: str,
+    extra: dict[str, object],
+) -> AlertEvent:
+    """The log line of a person's change to an alert; ``unique`` tells repeats of it apart."""
+    return AlertEvent(
+        idempotency_key=f"{key}|e{before.episode}|{kind}|{unique}",
+        item_key=key,
+        kind=kind,
+        tier=after.tier.name,
+        previous_tier=before.tier.name,
+        at=now,
+        episode=before.episode,
+        available=before.last_available,
+        detail=detail,
+        actor=actor,
+        payload={"phase": after.phase.value, **extra},
+    )
 
 
 def acknowledge_alert(store: Store, key: ItemKey, actor: str, now: datetime) -> AlertState:
@@ -85,21 +99,9 @@ def acknowledge_for_order(
             new = acknowledge(state, on_order=True)
             if not tx.save_alert_state(key, new, state.version, now):
                 continue  # a poll changed the state meanwhile: read it again
-            tx.add_event(
-                AlertEvent(
-                    idempotency_key=f"{key}|e{state.episode}|ack|order:{order_id}",
-                    item_key=key,
-                    kind="ack",
-                    tier=new.tier.name,
-                    previous_tier=state.tier.name,
-                    at=now,
-                    episode=state.episode,
-                    available=state.last_available,
-                    detail=f"order #{order_id}",
-                    actor=actor,
-                    payload={"phase": new.phase.value, "order": order_id},
-                )
-            )
+            unique, detail = f"order:{order_id}", f"order #{order_id}"
+            extra: dict[str, object] = {"order": order_id}
+            tx.add_event(_event(key, "ack", state, new, now, actor, unique, detail, extra))
             tx.commit()
             return new
     log.warning(
