@@ -250,6 +250,36 @@ def test_an_escalation_after_the_acknowledgement_is_resolved_again() -> None:
     assert (resolved.kind, resolved.previous_tier) == (NoticeKind.RESOLVED, Tier.T3)
 
 
+def test_an_empty_shelf_while_the_acknowledged_order_comes_is_announced_once() -> None:
+    # Rule 3b. Ordered from the T1 notice and acknowledged; the shelf empties before the goods
+    # come. OUT is announced at once, but the order still covers the position: the
+    # acknowledgement holds, so the empty shelf is not re-announced daily while they come.
+    feed = Feed()
+    feed.at(90)
+    feed.at(90, after=HOUR)
+    feed.state = acknowledge(feed.state, on_order=True)
+    (out,) = feed.at(0, after=HOUR, in_transit=200)  # position 200, shelf 0
+    assert (out.kind, out.tier) == (NoticeKind.WORSENED, Tier.OUT)
+    assert feed.state.acked
+    for _ in range(3):
+        assert feed.at(0, after=24 * HOUR, in_transit=200) == ()
+    assert feed.at(200, after=24 * HOUR) == ()  # in: the acknowledged episode ends quietly
+    assert feed.state.phase is Phase.OK
+
+
+def test_an_escalation_of_the_position_clears_an_acknowledgement_resting_on_goods() -> None:
+    # The order no longer covers the position (a big sale): the merchant must order more, so
+    # the reminders come back.
+    feed = Feed()
+    feed.at(90)
+    feed.at(90, after=HOUR)
+    feed.state = acknowledge(feed.state, on_order=True)
+    (worse,) = feed.at(0, after=HOUR, in_transit=30)  # position 30: T2 by the position itself
+    assert worse.kind is NoticeKind.WORSENED and not feed.state.acked
+    (reminder,) = feed.at(0, after=24 * HOUR, in_transit=30)
+    assert reminder.kind is NoticeKind.REMINDER
+
+
 def test_an_acknowledgement_that_waited_for_goods_lapses_when_they_are_in_and_still_short() -> None:
     # Rule 4b. The merchant ordered from the T1 notice and acknowledged it; the order did not
     # lift the position above T1, and once the goods are in (a lumpy sale ate them) the item
@@ -567,6 +597,10 @@ def test_acknowledgements_resting_on_goods_hold_while_they_come_and_lapse_after(
             assert NoticeKind.REMINDER not in kinds  # goods on the way: nobody is reminded
         if NoticeKind.RESOLVED in kinds:
             assert not state.acked  # rule 4 holds with 4b: an acknowledged episode ends quietly
+        if NoticeKind.WORSENED in kinds and new.acked:
+            # rule 3b: only the shelf worsened, and the acknowledged goods still come
+            assert state.goods_seen_at is not None and in_transit > 0
+            assert LEVELS.classify_stock(r.available or 0, r.available or 0) <= state.tier
         seen = state.goods_seen_at
         still_short = LEVELS.classify_stock(r.available or 0, r.shelf) is not Tier.OK
         if (

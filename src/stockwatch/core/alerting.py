@@ -5,7 +5,11 @@ Rules (architecture.md §5, the seed's 避免骚扰):
    first notice; T3 and OUT are immediate by default. A blip that clears is never announced.
 2. Same item, same tier: at most one notice per ``dedupe_window`` (24 h) within an episode.
 3. A worse tier is announced at once, whatever the window (unless that tier was itself
-   announced inside the window).
+   announced inside the window). It clears the acknowledgement, except when only the shelf
+   worsened while acknowledged goods are on the way and the position's own tier is no worse
+   (3b): the notice says the shelf is empty and when the goods are due, and the order the
+   merchant acknowledged still covers what the position asks, so daily reminders of that
+   shelf until the goods come would only repeat it (rule 4b takes over once they are in).
 4. Recovery above T1 by the hysteresis margin (held for ``recover_for``) ends the episode and
    re-arms the item; RESOLVED goes out only if the episode announced something and nobody
    acknowledged it: an acknowledged episode (the merchant ordered, or acked by hand) was taken
@@ -335,7 +339,8 @@ def _transition(
     if observed > previous:
         last = firing.notified_at(observed)
         if last is None or now - last >= policy.dedupe_window:
-            firing = _with(firing, acked=False, goods_seen_at=None)
+            if not _order_still_covers(firing, available, reading, levels, previous):
+                firing = _with(firing, acked=False, goods_seen_at=None)
             return _notify(firing, NoticeKind.WORSENED, observed, previous, reading, levels, now)
         return firing, None
     if _snoozed(firing, now):
@@ -368,6 +373,18 @@ def _transition(
     ):
         return _notify(firing, NoticeKind.DROPPED, observed, previous, reading, levels, now)
     return firing, None
+
+
+def _order_still_covers(
+    state: AlertState, available: int, reading: Reading, levels: TierLevels, previous: Tier
+) -> bool:
+    """Rule 3b: the escalation is the shelf's alone, and the acknowledged goods still come."""
+    return (
+        state.acked
+        and state.goods_seen_at is not None
+        and reading.in_transit > 0
+        and levels.classify_stock(available, available) <= previous
+    )
 
 
 def _snoozed(state: AlertState, now: datetime) -> bool:
