@@ -66,6 +66,15 @@ def test_ack_and_snooze_change_the_alert_and_are_logged(config: Path) -> None:
     assert "确认预警" in table and "暂停提醒" in table  # read as words, not code names
     [alert] = json.loads(_cli("alerts", "list", "-c", str(config), "-f", "json")[1])
     assert alert["acked"] and alert["snoozed_until"]
+    # The log's table shows the snooze's end on the shop's clock, and who did it beside it.
+    end = datetime.fromisoformat(alert["snoozed_until"])
+    shop = end.astimezone(ZoneInfo(load_config(config).model.general.timezone))
+    wide = CliRunner().invoke(
+        app,
+        ["events", "-c", str(config), "--kind", "snooze", "--lang", "zh-CN"],
+        terminal_width=200,
+    )
+    assert f"暂停至 {shop:%Y-%m-%d %H:%M} · cli:{os_user()}" in wide.output
 
 
 def test_a_snooze_that_ends_now_is_refused_in_the_command_lines_language(config: Path) -> None:

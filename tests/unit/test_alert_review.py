@@ -91,3 +91,20 @@ def test_an_acknowledged_episode_that_ended_quietly_ends_at_its_transition_back_
     first, second = load_review(store, since=None).episodes
     assert first.resolved_at == T0 + timedelta(hours=5)
     assert second.resolved_at is None  # still open: a pending blip is not its end
+
+
+def test_the_quiet_end_is_read_from_the_transitions_from_phase_whatever_its_wording() -> None:
+    # The payload names the phase left; the detail's wording is for people and may change.
+    store = InMemoryStore()
+    store.sync_items([Item("PAPER-KITE", lead_time_days=1.0)], {}, T0)
+    with store.transaction() as tx:
+        tx.add_event(_event(KITE, "raised", "T1", 0, 1))
+        ended = _event(KITE, "transition", "OK", 5, 1)
+        tx.add_event(replace(ended, detail="reworded", payload={"from_phase": "recovering"}))
+        tx.add_event(_event(KITE, "raised", "T1", 20, 2))
+        blip = _event(KITE, "transition", "OK", 30, 2)
+        tx.add_event(replace(blip, detail="firing/T1 → ok/OK", payload={"from_phase": "pending"}))
+        tx.commit()
+    first, second = load_review(store, since=None).episodes
+    assert first.resolved_at == T0 + timedelta(hours=5)
+    assert second.resolved_at is None  # the payload, not the detail, says it was pending

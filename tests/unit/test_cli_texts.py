@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from stockwatch.core.model import NoticeKind, Phase
@@ -32,3 +34,11 @@ def test_an_acknowledgements_order_and_a_snoozes_end_are_worded_in_the_language(
     at = "2026-12-04T08:00:00+00:00"
     assert event_detail(f"until {at}", "zh-CN") == f"暂停至 {at}"
     assert event_detail(f"until {at}", "en") == f"until {at}"
+    beijing = timezone(timedelta(hours=8))
+
+    def shop_clock(moment: datetime) -> str:
+        return moment.astimezone(beijing).strftime("%Y-%m-%d %H:%M")
+
+    assert event_detail(f"until {at}", "zh-CN", shop_clock) == "暂停至 2026-12-04 16:00"
+    assert event_detail(f"until {at}", "en", shop_clock) == "until 2026-12-04 16:00"
+    assert event_detail("until later", "en", shop_clock) == "until later"  # not a time: as stored

@@ -124,6 +124,7 @@ def test_a_debounced_breach_asks_for_an_early_read_when_its_debounce_ends() -> N
     assert store.due_items(T0 + timedelta(minutes=30)) == [TEAPOT.key]
     [transition] = store.events(kinds=["transition"])
     assert transition.detail == "ok/OK → pending/T1"
+    assert (transition.payload["from_phase"], transition.payload["phase"]) == ("ok", "pending")
     clock.advance(minutes=30)
     assert (
         asyncio.run(poll_items("recheck", [TEAPOT], source, evaluator, clock)).notices[0].tier

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -85,6 +87,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "escalated": "到货前货架将售罄，请催货或另行采购",
         "expected": "原定到货",
         "goods_in": "在途的货已到，库存仍不足：请再补货",
+        "until": "暂停至 {at}",
     },
     "en": {
         "item": "Item",
@@ -109,6 +112,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "escalated": "the shelf runs out before it can arrive: chase it or buy elsewhere",
         "expected": "Expected",
         "goods_in": "the goods on order are in and stock is still short: order again",
+        "until": "until {at}",
     },
 }
 
@@ -171,23 +175,30 @@ def event_word(word: str, lang: str = "zh-CN") -> str:
 _PHASE_TIER = re.compile(r"\b(ok|pending|firing|recovering)/(OK|T1|T2|T3|OUT)\b")
 
 
-_ACK_DETAILS = (
-    (re.compile(r"^order #(?P<n>\d+)$"), "采购单 #{n}"),  # an ack by placing an order
-    (re.compile(r"^until (?P<at>\S+)$"), "暂停至 {at}"),  # a snooze
-)
+_ORDER_ACK = re.compile(r"^order #(?P<n>\d+)$")  # an acknowledgement by placing an order
+_SNOOZE_END = re.compile(r"^until (?P<at>\S+)$")  # a snooze, its end stored in UTC ISO
 
 
-def event_detail(detail: str, lang: str = "zh-CN") -> str:
+def event_detail(
+    detail: str, lang: str = "zh-CN", when: Callable[[datetime], str] | None = None
+) -> str:
     """Return an event's stored detail for people: a transition's ``ok/OK → pending/T2``
     names its phases in ``lang`` (``正常/OK → 观察中/T2``), an acknowledgement's order and a
-    snooze's end are worded in it; other details as they are."""
+    snooze's end are worded in it (the end shown by ``when``, the shop's clock, when given);
+    other details as they are."""
+    language = check_lang(lang)
     if detail == GOODS_IN:
-        return _WORDS[check_lang(lang)]["goods_in"]
-    if check_lang(lang) == "zh-CN":
-        for pattern, zh in _ACK_DETAILS:
-            found = pattern.match(detail)
-            if found:
-                return zh.format(**found.groupdict())
+        return _WORDS[language]["goods_in"]
+    snoozed = _SNOOZE_END.match(detail)
+    if snoozed:
+        at = snoozed["at"]
+        if when is not None:
+            with suppress(ValueError):  # not a time after all: shown as stored
+                at = when(datetime.fromisoformat(at))
+        return _WORDS[language]["until"].format(at=at)
+    ordered = _ORDER_ACK.match(detail)
+    if ordered and language == "zh-CN":
+        return f"采购单 #{ordered['n']}"
     return _PHASE_TIER.sub(lambda m: f"{event_word(m[1], lang)}/{m[2]}", detail)
 
 

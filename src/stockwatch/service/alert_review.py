@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from stockwatch.core.model import ItemKey, NoticeKind, Tier
+from stockwatch.core.model import ItemKey, NoticeKind, Phase, Tier
 from stockwatch.core.purchasing import OrderStatus, PurchaseOrder
 from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
 from stockwatch.core.review import AlertReview, EventRecord, OrderSpan, review
@@ -23,13 +23,17 @@ ALL_ORDERS = 10_000_000  # what a caller asks the purchase orders for
 LOOKBACK = timedelta(days=90)  # episodes open longer than this before the period look new
 
 
+_ANNOUNCED = (Phase.FIRING.value, Phase.RECOVERING.value)
+
+
 def _quiet_end(event: AlertEvent) -> bool:
     """A logged transition from an announced episode (firing or recovering) back to OK."""
-    return (
-        event.kind == "transition"
-        and event.tier == Tier.OK.name
-        and event.detail.startswith(("firing/", "recovering/"))
-    )
+    if event.kind != "transition" or event.tier != Tier.OK.name:
+        return False
+    was = event.payload.get("from_phase")
+    if was is None:  # logged before the payload named it: its detail "firing/T1 → ok/OK"
+        was = event.detail.partition("/")[0]
+    return was in _ANNOUNCED
 
 
 def load_review(

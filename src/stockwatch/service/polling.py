@@ -148,7 +148,11 @@ def _transition_event(
         available=reading.available,
         on_hand=reading.on_hand,
         detail=detail,
-        payload={"phase": after.phase.value, "reading_at": reading.observed_at.isoformat()},
+        payload={
+            "phase": after.phase.value,
+            "from_phase": before.phase.value,  # the review reads an episode's quiet end by it
+            "reading_at": reading.observed_at.isoformat(),
+        },
     )
 
 

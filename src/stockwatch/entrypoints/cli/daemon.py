@@ -275,6 +275,10 @@ def events(
     if not rows:
         out.print(_t("no_events", language))
         return
+
+    def shop_time(at: datetime) -> str:
+        return local_time(cfg, at)
+
     table = Table()
     for col in ("at", "item", "kind", "tier", "available", "levels", "detail"):
         table.add_column(_t("col_" + col, language))
@@ -286,7 +290,7 @@ def events(
             f"{e.previous_tier} → {e.tier}" if e.previous_tier != e.tier else e.tier,
             "" if e.available is None else str(e.available),
             "" if e.levels is None else "/".join(str(v) for v in e.levels[:3]),
-            event_detail(e.detail, language) or (e.actor or ""),
+            " · ".join(filter(None, (event_detail(e.detail, language, shop_time), e.actor))),
         )
     out.print(table)
 
