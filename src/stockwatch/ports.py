@@ -735,8 +735,15 @@ class LevelsComputer(Protocol):
 class PurchaseOrderStore(Protocol):
     """Purchase orders: placed from a task or by hand, imported from 1688, received in parts."""
 
-    def add(self, order: PurchaseOrder, now: datetime) -> PurchaseOrder:
-        """Store a new order (its id filled in); an order from a task marks the task ordered."""
+    def add(
+        self, order: PurchaseOrder, now: datetime, request_key: str | None = None
+    ) -> PurchaseOrder:
+        """Store a new order (its id filled in); an order from a task marks the task ordered.
+        With ``request_key`` (a client's Idempotency-Key) already used, return that order."""
+        ...
+
+    def by_request_key(self, request_key: str) -> PurchaseOrder | None:
+        """Return the order stored with this Idempotency-Key, or None."""
         ...
 
     def get(self, order_id: int) -> PurchaseOrder:
@@ -750,10 +757,14 @@ class PurchaseOrderStore(Protocol):
     def cancel(self, order_id: int, now: datetime) -> PurchaseOrder: ...
 
     def upsert_imported(
-        self, orders: Sequence[PurchaseOrder], now: datetime
+        self,
+        orders: Sequence[PurchaseOrder],
+        now: datetime,
+        opened: list[PurchaseOrder] | None = None,
     ) -> list[PurchaseOrder]:
         """Insert or update imported orders by their external reference; return those that
-        changed (a new open order takes over its item's open task)."""
+        changed (a new open order takes over its item's open task, and is appended to
+        ``opened`` unless a hand-placed order already records it)."""
         ...
 
     def find(

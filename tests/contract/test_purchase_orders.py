@@ -3,14 +3,16 @@ receipt closing the task, 1688 imports by reference, and the evaluator's on-orde
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, text
 
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
+from stockwatch.adapters.db.tables import purchase_orders as order_rows
 from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
 from stockwatch.core.model import (
@@ -27,6 +29,7 @@ from stockwatch.core.purchasing import OrderStatus, PurchaseOrder, UnmatchedLine
 from stockwatch.ports import NewThreshold, ThresholdStatus
 from stockwatch.service.purchasing import OrderError, PurchaseOrders
 from stockwatch.wiring.purchasing import purchase_orders
+from tests.alert_setup import open_alert
 from tests.notify_factories import T0
 
 DAY = timedelta(days=1)
@@ -55,7 +58,7 @@ def test_an_order_from_a_task_marks_it_ordered_and_receiving_all_closes_it(
 ) -> None:
     task_id = open_task(engine)
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
-    po = orders.place(T0, task_id=task_id)
+    po = orders.place(T0, task_id=task_id).order
     assert (po.key, po.supplier, po.quantity, po.expected_at) == (
         KEY,
         "义乌杯业",
@@ -87,7 +90,7 @@ def test_mistakes_are_order_errors_with_a_reason(engine: Engine) -> None:
         orders.place(T0, key=KEY)
     with pytest.raises(OrderError, match="does not exist"):
         orders.receive(12345, T0)
-    po = orders.place(T0, key=KEY, quantity=10)
+    po = orders.place(T0, key=KEY, quantity=10).order
     assert po.expected_at == T0 + 7 * DAY  # no declared lead time: 7 days
     orders.cancel(po.id or 0, T0)
     with pytest.raises(OrderError, match="cancelled"):
@@ -101,14 +104,20 @@ def test_imported_orders_are_upserted_by_reference_and_keep_their_receipts(
     imported = PurchaseOrder(
         KEY, "义乌杯业", 100, T0, T0 + 5 * DAY, external_ref="1688:3201:1", source="1688"
     )
-    assert len(store.upsert_imported([imported], T0)) == 1
-    assert store.upsert_imported([imported], T0 + DAY) == []  # same again: nothing changes
+    opened: list[PurchaseOrder] = []
+    [new] = store.upsert_imported([imported], T0, opened)
+    assert opened == [new] and new.id is not None  # placed on 1688: its alert is acted on
+    assert store.upsert_imported([imported], T0 + DAY, opened) == []  # same again: nothing
     arrived = imported.receive(100, T0 + 9 * DAY)
-    assert len(store.upsert_imported([arrived], T0 + 9 * DAY)) == 1
+    assert len(store.upsert_imported([arrived], T0 + 9 * DAY, opened)) == 1
+    assert opened == [new]  # an update is not a new order
     [row] = store.find(KEY)
     assert (row.status, row.received_qty, row.lead_time_days) == (OrderStatus.RECEIVED, 100, 9.0)
     late_news = replace(imported, status=OrderStatus.CANCELLED)
     assert store.upsert_imported([late_news], T0 + 10 * DAY) == []  # closed here stays closed
+    done = replace(imported, external_ref="1688:3202:1").receive(100, T0 + 9 * DAY)
+    store.upsert_imported([done], T0 + 9 * DAY, opened)
+    assert opened == [new]  # first seen already received: nothing on order to act on
 
 
 def test_a_task_marked_ordered_by_hand_and_then_imported_from_1688_counts_on_order_once(
@@ -118,12 +127,14 @@ def test_a_task_marked_ordered_by_hand_and_then_imported_from_1688_counts_on_ord
     # the hand-placed one, so the position counted 240 units on order.
     task_id = open_task(engine)
     store = SqlPurchaseOrderStore(engine)
-    hand = PurchaseOrders(store, lambda key: 5.0).place(T0, task_id=task_id)
+    hand = PurchaseOrders(store, lambda key: 5.0).place(T0, task_id=task_id).order
     paid = PurchaseOrder(
         KEY, "义乌杯业", 120, T0 + DAY, T0 + 6 * DAY, external_ref="1688:3301:0", source="1688"
     )
-    [linked] = store.upsert_imported([paid], T0 + DAY)
+    opened: list[PurchaseOrder] = []
+    [linked] = store.upsert_imported([paid], T0 + DAY, opened)
     assert (linked.id, linked.task_id, linked.source) == (hand.id, task_id, "linked")
+    assert opened == []  # the hand-placed order already acted on the alert
     with SqlStore(engine).transaction() as tx:
         assert [o.open_quantity for o in tx.open_orders(KEY)] == [120]
     [row] = store.find(KEY)
@@ -146,12 +157,12 @@ def test_an_item_marked_ordered_by_hand_after_the_1688_import_links_to_it(engine
         KEY, "义乌杯业", 80, T0, T0 + 5 * DAY, external_ref="1688:3302:0", source="1688"
     )
     [imported] = store.upsert_imported([paid], T0)
-    again = PurchaseOrders(store).place(T0 + DAY, key=KEY, quantity=80)
+    again = PurchaseOrders(store).place(T0 + DAY, key=KEY, quantity=80).order
     assert (again.id, again.source, again.external_ref) == (imported.id, "linked", "1688:3302:0")
     with SqlStore(engine).transaction() as tx:
         assert [o.open_quantity for o in tx.open_orders(KEY)] == [80]
     # A second, later purchase of the same item is its own order.
-    later = PurchaseOrders(store).place(T0 + 10 * DAY, key=KEY, quantity=80)
+    later = PurchaseOrders(store).place(T0 + 10 * DAY, key=KEY, quantity=80).order
     assert later.id != imported.id and later.source == "manual"
     assert len(store.find(KEY, open_only=True)) == 2
 
@@ -197,7 +208,7 @@ def test_receiving_too_little_puts_the_task_back_on_the_purchase_list(engine: En
     # did not change, so no notice opened a new task and nobody was asked to order again.
     task_id = open_task(engine)
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
-    po = orders.place(T0, task_id=task_id, quantity=30)
+    po = orders.place(T0, task_id=task_id, quantity=30).order
     at_position(engine, shelf=10, t1=100)  # 10 on the shelf + 30 on order
     orders.receive(po.id or 0, T0 + 5 * DAY)
     [task] = SqlTaskStore(engine).list()
@@ -207,7 +218,7 @@ def test_receiving_too_little_puts_the_task_back_on_the_purchase_list(engine: En
 def test_receiving_enough_closes_the_task(engine: Engine) -> None:
     task_id = open_task(engine)
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
-    po = orders.place(T0, task_id=task_id, quantity=120)
+    po = orders.place(T0, task_id=task_id, quantity=120).order
     at_position(engine, shelf=10, t1=100)
     orders.receive(po.id or 0, T0 + 5 * DAY)
     [task] = SqlTaskStore(engine).list(None)
@@ -217,7 +228,7 @@ def test_receiving_enough_closes_the_task(engine: Engine) -> None:
 def test_cancelling_an_order_the_item_needs_reopens_its_task(engine: Engine) -> None:
     task_id = open_task(engine)
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
-    po = orders.place(T0, task_id=task_id, quantity=120)
+    po = orders.place(T0, task_id=task_id, quantity=120).order
     at_position(engine, shelf=10, t1=100)  # 10 on the shelf + 120 on order
     orders.cancel(po.id or 0, T0 + DAY)
     [task] = SqlTaskStore(engine).list()
@@ -232,32 +243,10 @@ def test_an_order_placed_after_the_last_evaluation_counts_when_it_is_received(
     task_id = open_task(engine)
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
     at_position(engine, shelf=10, t1=50)
-    po = orders.place(T0 + DAY, task_id=task_id, quantity=80)
+    po = orders.place(T0 + DAY, task_id=task_id, quantity=80).order
     orders.receive(po.id or 0, T0 + 5 * DAY)
     [task] = SqlTaskStore(engine).list(None)
     assert (task.status, task.close_reason) == ("closed", "received")
-
-
-def firing(engine: Engine, phase: Phase = Phase.FIRING, position: int = 10, t1: int = 100) -> None:
-    """The item at ``position`` with active levels T1 ``t1``, its alert in ``phase`` (announced
-    when firing) as a poll an hour ago left it."""
-    read_at = T0 - timedelta(hours=1)
-    levels = TierLevels(t1, t1 // 2, t1 // 4, 10.0, Basis("fixed", (), (), ()))
-    SqlThresholdStore(engine).save([NewThreshold(str(KEY), levels, ThresholdStatus.ACTIVE)], T0)
-    announced = phase is Phase.FIRING
-    with SqlStore(engine).transaction() as tx:
-        state = AlertState(
-            phase=phase,
-            tier=Tier.T2,
-            episode=2 if announced else 1,
-            since=None if announced else read_at,
-            last_notice_at=read_at if announced else None,
-            last_reading_at=read_at,
-            last_available=position,
-            version=1,
-        )
-        assert tx.save_alert_state(KEY, state, 0, T0)
-        tx.commit()
 
 
 def alert(engine: Engine) -> AlertState:
@@ -270,8 +259,10 @@ def test_an_order_placed_acknowledges_the_items_open_alert_resting_on_the_goods(
 ) -> None:
     # Ordering is acting on the alert: no reminders while the goods come, no "recovered" that
     # only restates the order, and a reminder if they come in and it is still short (rule 4b).
-    firing(engine, position=10, t1=100)
-    po = purchase_orders(engine).place(T0, key=KEY, quantity=120, actor="小王")
+    open_alert(engine, KEY, T0)
+    placed = purchase_orders(engine).place(T0, key=KEY, quantity=120, actor="小王")
+    po = placed.order
+    assert placed.alert_acknowledged  # the CLI and the API tell the merchant so
     after = alert(engine)
     assert after.acked and after.goods_seen_at == T0 - timedelta(hours=1)
     [ack] = SqlStore(engine).events(KEY, ["ack"])
@@ -281,22 +272,23 @@ def test_an_order_placed_acknowledges_the_items_open_alert_resting_on_the_goods(
 def test_an_order_too_small_to_lift_the_item_above_t1_leaves_its_alert_asking(
     engine: Engine,
 ) -> None:
-    firing(engine, position=10, t1=100)
-    purchase_orders(engine).place(T0, key=KEY, quantity=90)  # 100: still at T1
+    open_alert(engine, KEY, T0)
+    small = purchase_orders(engine).place(T0, key=KEY, quantity=90)  # 100: still at T1
+    assert not small.alert_acknowledged
     assert not alert(engine).acked and SqlStore(engine).events(KEY, ["ack"]) == []
-    purchase_orders(engine).place(T0, key=KEY, quantity=91)  # 101 with the first 90 not read yet
-    assert alert(engine).acked
+    enough = purchase_orders(engine).place(T0, key=KEY, quantity=91)  # 101, the 90 not read yet
+    assert enough.alert_acknowledged and alert(engine).acked
 
 
 def test_an_order_during_a_pending_breach_acknowledges_nothing(engine: Engine) -> None:
     # Nothing was announced: the breach may clear with the order, or fire and ask.
-    firing(engine, phase=Phase.PENDING, position=10, t1=100)
+    open_alert(engine, KEY, T0, phase=Phase.PENDING)
     purchase_orders(engine).place(T0, key=KEY, quantity=120)
     assert not alert(engine).acked and SqlStore(engine).events(KEY, ["ack"]) == []
 
 
 def test_an_order_for_an_item_without_an_open_alert_acknowledges_nothing(engine: Engine) -> None:
-    po = purchase_orders(engine).place(T0, key=KEY, quantity=40)
+    po = purchase_orders(engine).place(T0, key=KEY, quantity=40).order
     assert po.id is not None and SqlStore(engine).events(KEY, ["ack"]) == []
     assert not alert(engine).acked
 
@@ -304,10 +296,77 @@ def test_an_order_for_an_item_without_an_open_alert_acknowledges_nothing(engine:
 def test_the_order_stands_when_acting_on_its_alert_fails(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(order: PurchaseOrder, actor: str, now: object) -> None:
+    def broken(order: PurchaseOrder, actor: str, now: object) -> bool:
         raise RuntimeError("database is locked")
 
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0, broken)
-    po = orders.place(T0, key=KEY, quantity=40)
+    placed = orders.place(T0, key=KEY, quantity=40)
+    po = placed.order
+    assert not placed.alert_acknowledged
     assert SqlPurchaseOrderStore(engine).get(po.id or 0).quantity == 40
     assert f"order #{po.id} for {KEY} placed; acting on its alert failed" in caplog.text
+
+
+def test_a_retried_request_with_its_idempotency_key_gets_the_same_order(engine: Engine) -> None:
+    # A client retried POST /api/orders after a timeout: the goods must count on order once.
+    open_alert(engine, KEY, T0)
+    orders = purchase_orders(engine)
+    first = orders.place(T0, key=KEY, quantity=120, request_key="a1b2")
+    again = orders.place(T0 + timedelta(minutes=1), key=KEY, quantity=120, request_key="a1b2")
+    assert (again.order, again.replayed, first.replayed) == (first.order, True, False)
+    assert again.alert_acknowledged  # as the first answer said
+    assert [o.id for o in orders.find(KEY)] == [first.order.id]
+    assert len(SqlStore(engine).events(KEY, ["ack"])) == 1
+    with pytest.raises(OrderError, match="Idempotency-Key 'a1b2' was used for order #"):
+        orders.place(T0, key=KEY, quantity=5, request_key="a1b2")  # another order, same key
+    other = orders.place(T0, key=KEY, quantity=5, request_key="c3d4")
+    assert other.order.id != first.order.id and not other.replayed
+
+
+def test_a_task_ordered_twice_with_one_key_answers_with_its_order_not_a_missing_task(
+    engine: Engine,
+) -> None:
+    task_id = open_task(engine)
+    orders = PurchaseOrders(SqlPurchaseOrderStore(engine), lambda key: 5.0)
+    first = orders.place(T0, task_id=task_id, request_key="task-1")
+    again = orders.place(T0, task_id=task_id, request_key="task-1")  # the task is ordered now
+    assert again.replayed and again.order == first.order
+    with pytest.raises(OrderError, match="is not open"):
+        orders.place(T0, task_id=task_id)  # without the key it is a new order: refused
+
+
+def test_two_requests_racing_with_one_key_store_one_order(pg_engine: Engine) -> None:
+    # The second request's look-up runs before the first commits; its insert then waits on
+    # the unique key and fails when the first commits: it answers with the first's order.
+    store = SqlPurchaseOrderStore(pg_engine)
+    order = PurchaseOrder(KEY, "义乌杯业", 61, T0, T0 + 5 * DAY)  # the retry's own copy
+    with pg_engine.connect() as first:
+        first.begin()
+        first.execute(
+            insert(order_rows).values(
+                item_key=str(KEY),
+                supplier="义乌杯业",
+                quantity=60,
+                received_qty=0,
+                status="ordered",
+                ordered_at=T0,
+                expected_at=T0 + 5 * DAY,
+                source="manual",
+                receipts=[],
+                updated_at=T0,
+                request_key="race",
+            )
+        )
+        xid = first.execute(text("SELECT (txid_current() % 4294967296)::text")).scalar_one()
+        waiting = text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid'"
+            " AND transactionid::text = :xid AND NOT granted"
+        )
+        with ThreadPoolExecutor(1) as pool:
+            second = pool.submit(store.add, order, T0, "race")
+            with pg_engine.connect() as watch:  # until the second insert waits on the first
+                while not watch.execute(waiting, {"xid": xid}).scalar_one():
+                    assert not second.done(), second.result()
+            first.commit()
+            stored = second.result(timeout=30)
+    assert stored.quantity == 60 and [o.id for o in store.find(KEY)] == [stored.id]  # the first's

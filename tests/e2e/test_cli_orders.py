@@ -11,10 +11,12 @@ from typer.testing import CliRunner
 
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.config.settings import load_config
+from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import UnmatchedLine
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.wiring.accounts import os_user
 from stockwatch.wiring.compose import open_database
+from tests.alert_setup import open_alert
 
 
 def test_orders_are_placed_listed_and_received_from_the_cli(tmp_path: Path) -> None:
@@ -106,3 +108,21 @@ def test_1688_lines_matched_to_no_item_are_listed_and_hinted_at(tmp_path: Path) 
         ("1688:77:0", 30, "no_item"),
         ("1688:77:1", 12, "several"),
     ]
+
+
+def test_placing_an_order_says_when_it_acknowledged_the_items_alert(tmp_path: Path) -> None:
+    config = tmp_path / "stockwatch.toml"
+    config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
+    run = CliRunner().invoke
+    c = ["--config", str(config)]
+    engine = open_database(load_config(config))  # the default database, as the daemon's
+    try:
+        open_alert(engine, ItemKey("CUP"), datetime.now(UTC), position=10, t1=100)
+    finally:
+        engine.dispose()
+    small = run(app, ["orders", "place", "--item", "CUP", "--qty", "50", *c])
+    assert small.exit_code == 0 and "alert is acknowledged" not in small.output  # 60 ≤ T1
+    enough = run(app, ["orders", "place", "--item", "CUP", "--qty", "120", *c, "--lang", "zh-CN"])
+    assert "CUP 的预警已确认：到货前不再提醒；到货后仍不足会再提醒" in enough.output
+    alerts = json.loads(run(app, ["alerts", "list", "--format", "json", *c]).output)
+    assert [(a["item"], a["acked"]) for a in alerts] == [("CUP", True)]

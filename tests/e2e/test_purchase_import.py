@@ -93,6 +93,14 @@ async def _scenario(web: httpx.AsyncClient, store: SqlStore, clock: OffsetClock,
     assert (order["item"], order["quantity"], order["status"]) == (str(DUCK), 60, "ordered")
     assert order["supplier"] == "yiwu_duck_factory"
     assert order["task_id"] == duck_task["id"]
+    # Bought on 1688 itself, it acts on the alert as an order placed here does: acknowledged,
+    # resting on the goods on order, by "1688" (service.alerts.acknowledge_for_order).
+    [ack] = await until(lambda: store.events(DUCK, ["ack"]), "the alert acknowledged")
+    assert (ack.actor, ack.payload["order"], ack.detail) == (
+        "1688",
+        order["id"],
+        f"order #{order['id']}",
+    )
     assert await get("/api/tasks") == []  # ordered: off the draft purchase list
     # The declared lead time is 2 days; four days later nothing has come and the shelf is empty.
     _later(clock, sim, 4)

@@ -15,6 +15,7 @@ from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
 from stockwatch.core.model import AlertPolicy, Item, ItemKey, Reading, ReadingSource
 from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.service.status import status_report
+from tests.alert_setup import open_alert
 from tests.servers import serve
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -145,3 +146,34 @@ def test_the_item_page_and_overview_show_position_shelf_and_goods_on_the_way(
     assert "货架库存" in zh and "在途" in zh
     overview = client.get("/", params={"lang": "en"}).text
     assert "<th>Shelf</th>" in overview
+
+
+def test_the_api_says_when_an_order_acknowledged_the_items_alert(
+    client: httpx.Client, sqlite_engine: Engine
+) -> None:
+    open_alert(sqlite_engine, ItemKey("CUP"), NOW, position=10, t1=100)
+    small = client.post("/api/orders", json={"item": "CUP", "quantity": 50})
+    assert small.status_code == 201 and small.json()["alert_acknowledged"] is False  # 60 ≤ T1
+    enough = client.post("/api/orders", json={"item": "CUP", "quantity": 120}).json()
+    assert enough["alert_acknowledged"] is True
+    [alert] = client.get("/api/alerts").json()
+    assert (alert["item"], alert["acked"]) == ("CUP", True)
+
+
+def test_a_retry_with_its_idempotency_key_gets_the_first_order_back(
+    client: httpx.Client, task_id: int
+) -> None:
+    key = {"Idempotency-Key": "0b7e6c1e-5a7f-4f0e-9d6a-3f2b1c9e8d7a"}
+    first = client.post(f"/api/tasks/{task_id}/order", json={"quantity": 80}, headers=key)
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    retry = client.post(f"/api/tasks/{task_id}/order", json={"quantity": 80}, headers=key)
+    assert retry.status_code == 201, retry.text  # not 404 "task not open": the same answer
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json()["id"] == first.json()["id"]
+    assert [o["id"] for o in client.get("/api/orders").json()] == [first.json()["id"]]
+    other = client.post("/api/orders", json={"item": "CUP", "quantity": 3}, headers=key)
+    assert other.status_code == 409 and "send a new key for a new order" in other.text
+    spaced = client.post(
+        "/api/orders", json={"item": "CUP", "quantity": 3}, headers={"Idempotency-Key": "a b"}
+    )
+    assert spaced.status_code == 422

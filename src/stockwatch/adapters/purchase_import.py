@@ -43,6 +43,7 @@ class PurchasePull:
     unmatched_lines: tuple[UnmatchedLine, ...] = ()  # the same, kept for the merchant to see
     keys: frozenset[str] = frozenset()  # items whose purchase orders changed
     received: frozenset[str] = frozenset()  # items with an order received in full just now
+    opened: tuple[PurchaseOrder, ...] = ()  # new open orders placed on 1688 itself
     cursor: datetime | None = None
 
 
@@ -137,7 +138,8 @@ async def pull_purchases(
     lines = await buyer_order_lines(client, since)
     records: list[UnmatchedLine] = []
     orders, unpaid, unmatched = to_orders(lines, items, lead_for, records)
-    changed = await asyncio.to_thread(store.upsert_imported, orders, now)
+    opened: list[PurchaseOrder] = []
+    changed = await asyncio.to_thread(store.upsert_imported, orders, now, opened)
     # Kept for the merchant to see until a pull matches them (then they are dropped).
     matched = [line.ref for line in lines if line.ref not in {r.ref for r in records}]
     await asyncio.to_thread(store.record_unmatched, records, matched, now)
@@ -153,5 +155,6 @@ async def pull_purchases(
         unmatched_lines=tuple(records),
         keys=frozenset(str(o.key) for o in changed),
         received=frozenset(str(o.key) for o in changed if o.status is OrderStatus.RECEIVED),
+        opened=tuple(opened),
         cursor=newest or cursor,
     )

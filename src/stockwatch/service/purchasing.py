@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from stockwatch.core.model import ItemKey
-from stockwatch.core.purchasing import PurchaseOrder, UnmatchedLine
+from stockwatch.core.purchasing import LINKED, PurchaseOrder, UnmatchedLine
 from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
 from stockwatch.ports import PurchaseOrderStore
 
@@ -21,11 +21,22 @@ MAX_EXPECTED_AFTER = timedelta(days=3653)
 log = logging.getLogger(__name__)
 
 LeadTimeFor = Callable[[ItemKey], float | None]
-OrderPlaced = Callable[[PurchaseOrder, str, datetime], object]  # (order, actor, now)
+# (order, actor, now) -> whether it acknowledged the item's alert
+OrderPlaced = Callable[[PurchaseOrder, str, datetime], bool]
+AcknowledgedBy = Callable[[PurchaseOrder], bool]  # did placing this order acknowledge the alert
 
 
 class OrderError(ValueError):
     """A user's mistake about an order: the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    """An order recorded, and whether it acknowledged its item's announced alert."""
+
+    order: PurchaseOrder
+    alert_acknowledged: bool = False
+    replayed: bool = False  # a request with an Idempotency-Key already used: nothing new
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,7 @@ class PurchaseOrders:
     lead_time_for: LeadTimeFor = lambda key: None
     # Told of each order placed (the wiring acknowledges the item's open alert with it).
     placed: OrderPlaced | None = None
+    acknowledged_by: AcknowledgedBy = lambda order: False
 
     def place(
         self,
@@ -45,12 +57,21 @@ class PurchaseOrders:
         supplier: str | None = None,
         expected_at: datetime | None = None,
         actor: str = "",
-    ) -> PurchaseOrder:
+        request_key: str | None = None,
+    ) -> Placed:
         """Record an order placed now; from a task its item, supplier and quantity are defaults.
 
         Without an expected arrival the item's lead time (declared, else 7 days) is used.
-        ``actor`` (who placed it) is passed on to ``placed``.
+        ``actor`` (who placed it) is passed on to ``placed``; the result says whether that
+        acknowledged the item's alert, so the merchant is told the reminders stop.
+        ``request_key`` (a client's Idempotency-Key): a retry with the key of an order already
+        placed gets that order back, replayed, and nothing is recorded twice; the same key
+        for a different order is a mistake.
         """
+        if request_key is not None:
+            earlier = self.store.by_request_key(request_key)
+            if earlier is not None:
+                return self._replay(earlier, request_key, task_id, key, quantity)
         task_supplier, task_qty = "", None
         if task_id is not None:
             found = self.store.task_for_order(task_id)
@@ -80,13 +101,37 @@ class PurchaseOrders:
             expected_at=expected_at,
             task_id=task_id,
         )
-        added = self.store.add(order, now)
-        if self.placed is not None:
-            try:
-                self.placed(added, actor, now)
-            except Exception:  # the order is stored: a failed follow-up must not undo it
-                log.exception("order #%s for %s placed; acting on its alert failed", added.id, key)
-        return added
+        # Two requests racing with one key: the store keeps one order and returns it to both;
+        # acting on its alert twice logs one acknowledgement (its event key names the order).
+        added = self.store.add(order, now, request_key)
+        if self.placed is None:
+            return Placed(added)
+        try:
+            return Placed(added, self.placed(added, actor, now))
+        except Exception:  # the order is stored: a failed follow-up must not undo it
+            log.exception("order #%s for %s placed; acting on its alert failed", added.id, key)
+            return Placed(added)
+
+    def _replay(
+        self,
+        earlier: PurchaseOrder,
+        request_key: str,
+        task_id: int | None,
+        key: ItemKey | None,
+        quantity: int | None,
+    ) -> Placed:
+        asked = (
+            (task_id is not None and task_id != earlier.task_id)
+            or (key is not None and key != earlier.key)
+            # a hand order linked to an imported one carries the 1688 quantity
+            or (quantity is not None and quantity != earlier.quantity and earlier.source != LINKED)
+        )
+        if asked:
+            raise OrderError(
+                f"Idempotency-Key {request_key!r} was used for order #{earlier.id} "
+                f"({earlier.key} × {earlier.quantity}); send a new key for a new order"
+            )
+        return Placed(earlier, self.acknowledged_by(earlier), replayed=True)
 
     def receive(self, order_id: int, at: datetime, quantity: int | None = None) -> PurchaseOrder:
         """Record goods received: ``quantity`` units, or everything still open."""

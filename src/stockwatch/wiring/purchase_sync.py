@@ -15,7 +15,9 @@ from stockwatch.adapters.db.sync_cursors import SqlSyncCursors
 from stockwatch.adapters.purchase_import import LeadFor, PurchasePull, pull_purchases
 from stockwatch.config.settings import Config
 from stockwatch.core.model import Item, ItemKey
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.core.thresholds import ThresholdPolicy, declared_lead_time
+from stockwatch.service.alerts import acknowledge_for_order
 from stockwatch.wiring.promotions import recompute_items
 from stockwatch.wiring.purchasing import learned_lead_times
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from stockwatch.wiring.compose import LevelCache
 
 log = logging.getLogger("stockwatch.purchases")
+IMPORT_ACTOR = "1688"  # who acknowledged, in the event log, for an imported order
 
 
 @dataclass
@@ -54,6 +57,18 @@ class PurchaseSync:
 
         return lead_for
 
+    def _acknowledge(self, order: PurchaseOrder, now: datetime) -> None:
+        """An order the merchant placed on 1688 itself acts on the item's alert as one placed
+        here does (service.alerts.acknowledge_for_order); a failure leaves the order stored."""
+        try:
+            acknowledge_for_order(
+                self.store, order.key, order.id, order.open_quantity, IMPORT_ACTOR, now
+            )
+        except Exception:
+            log.exception(
+                "order #%s for %s imported; acting on its alert failed", order.id, order.key
+            )
+
     async def pull(self, now: datetime) -> PurchasePull:
         """Import what changed since the cursor; re-read the items whose orders changed and
         recompute those with a newly received order (one more observed lead time)."""
@@ -76,6 +91,8 @@ class PurchaseSync:
                 len(result.unmatched),
                 "; ".join(result.unmatched[:20]),
             )
+        for order in result.opened:
+            await asyncio.to_thread(self._acknowledge, order, now)
         if result.keys:
             keys = [ItemKey.parse(k) for k in sorted(result.keys)]
             await asyncio.to_thread(self.store.request_recheck, keys, now)

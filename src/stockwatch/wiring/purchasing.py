@@ -26,10 +26,15 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
             item = tx.item(key)
         return item.lead_time_days if item is not None else None
 
-    def placed(order: PurchaseOrder, actor: str, now: datetime) -> None:
-        acknowledge_for_order(store, order.key, order.id, order.quantity, actor, now)
+    def placed(order: PurchaseOrder, actor: str, now: datetime) -> bool:
+        acked = acknowledge_for_order(store, order.key, order.id, order.quantity, actor, now)
+        return acked is not None
 
-    return PurchaseOrders(SqlPurchaseOrderStore(engine), lead_time_for, placed)
+    def acknowledged_by(order: PurchaseOrder) -> bool:
+        """Whether placing ``order`` acknowledged its alert (a retried request is told so)."""
+        return any(e.payload.get("order") == order.id for e in store.events(order.key, ["ack"]))
+
+    return PurchaseOrders(SqlPurchaseOrderStore(engine), lead_time_for, placed, acknowledged_by)
 
 
 def learned_lead_times(

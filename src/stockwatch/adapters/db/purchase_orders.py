@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from stockwatch.adapters.db.tables import (
     purchase_orders,
@@ -67,6 +68,13 @@ def open_orders(conn: Connection, key: ItemKey) -> list[PurchaseOrder]:
         .order_by(purchase_orders.c.ordered_at, purchase_orders.c.id)
     )
     return [order_from_row(r._mapping) for r in rows]
+
+
+def _by_request_key(conn: Connection, request_key: str) -> PurchaseOrder | None:
+    row = conn.execute(
+        select(purchase_orders).where(purchase_orders.c.request_key == request_key)
+    ).first()
+    return None if row is None else order_from_row(row._mapping)
 
 
 def _values(order: PurchaseOrder, now: datetime) -> dict[str, Any]:
@@ -170,36 +178,65 @@ class SqlPurchaseOrderStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add(self, order: PurchaseOrder, now: datetime) -> PurchaseOrder:
+    def add(
+        self, order: PurchaseOrder, now: datetime, request_key: str | None = None
+    ) -> PurchaseOrder:
         """Store a new order; when it comes from a task, mark the task ordered.
 
         An order marked by hand that an imported 1688 order already records (``same_purchase``)
         is not stored twice: the imported one is linked (source ``linked``, the task attached)
-        and returned, so the goods count on order once.
+        and returned, so the goods count on order once. ``request_key`` (a client's
+        Idempotency-Key) is kept with the order; a second request with it, even one racing the
+        first, gets the order the first stored.
         """
-        with self.engine.begin() as conn:
-            twin = same_purchase(order, open_orders(conn, order.key))
-            if twin is not None:
-                linked = replace(twin, source=LINKED, task_id=twin.task_id or order.task_id)
-                self._link(conn, linked, now)
+        try:
+            with self.engine.begin() as conn:
+                if request_key is not None:
+                    earlier = _by_request_key(conn, request_key)
+                    if earlier is not None:
+                        return earlier
+                keyed = {} if request_key is None else {"request_key": request_key}
+                twin = same_purchase(order, open_orders(conn, order.key))
+                if twin is not None:
+                    linked = replace(twin, source=LINKED, task_id=twin.task_id or order.task_id)
+                    self._link(conn, linked, now, keyed)
+                    if order.task_id is not None:
+                        _mark_task_ordered(conn, order.task_id, now)
+                    return linked
+                row = conn.execute(
+                    insert(purchase_orders)
+                    .values(**_values(order, now), receipts=[], **keyed)
+                    .returning(purchase_orders.c.id)
+                ).one()
                 if order.task_id is not None:
                     _mark_task_ordered(conn, order.task_id, now)
-                return linked
-            row = conn.execute(
-                insert(purchase_orders)
-                .values(**_values(order, now), receipts=[])
-                .returning(purchase_orders.c.id)
-            ).one()
-            if order.task_id is not None:
-                _mark_task_ordered(conn, order.task_id, now)
+        except IntegrityError:
+            if request_key is None:
+                raise
+            with self.engine.connect() as conn:  # the racing request with the key stored first
+                first = _by_request_key(conn, request_key)
+            if first is None:
+                raise
+            return first
         return replace(order, id=int(row.id))
 
-    def _link(self, conn: Connection, order: PurchaseOrder, now: datetime) -> None:
+    def by_request_key(self, request_key: str) -> PurchaseOrder | None:
+        """Return the order a request with this Idempotency-Key stored, or None."""
+        with self.engine.connect() as conn:
+            return _by_request_key(conn, request_key)
+
+    def _link(
+        self,
+        conn: Connection,
+        order: PurchaseOrder,
+        now: datetime,
+        keyed: dict[str, str] | None = None,
+    ) -> None:
         """Rewrite the row of ``order`` (by id) as one purchase recorded twice, now linked."""
         conn.execute(
             update(purchase_orders)
             .where(purchase_orders.c.id == order.id)
-            .values(**_values(order, now))
+            .values(**_values(order, now), **(keyed or {}))
         )
 
     def task_for_order(self, task_id: int) -> tuple[ItemKey, str, int] | None:
@@ -287,9 +324,16 @@ class SqlPurchaseOrderStore:
         )
 
     def upsert_imported(
-        self, orders: Sequence[PurchaseOrder], now: datetime
+        self,
+        orders: Sequence[PurchaseOrder],
+        now: datetime,
+        opened: list[PurchaseOrder] | None = None,
     ) -> list[PurchaseOrder]:
         """Insert or update orders by their external reference; return those that changed.
+
+        New open orders that no hand-placed order records (the merchant ordered on 1688 itself)
+        are also appended to ``opened``: the caller acknowledges their items' alerts with them,
+        as placing an order here does.
 
         A new open order takes over its item's open replenishment task (the task is marked
         ordered, and receiving the order closes it), as marking the task ordered by hand does.
@@ -328,7 +372,10 @@ class SqlPurchaseOrderStore:
                         .values(**_values(order, now), receipts=receipts)
                         .returning(purchase_orders.c.id)
                     ).one()
-                    changed.append(replace(order, id=int(new.id)))
+                    inserted = replace(order, id=int(new.id))
+                    changed.append(inserted)
+                    if opened is not None and inserted.is_open:
+                        opened.append(inserted)
                     continue
                 old = order_from_row(row._mapping)
                 if (old.status, old.received_qty, old.received_at) == (

@@ -385,6 +385,8 @@ purchase_orders = Table(
     Column("source", String(16), nullable=False, default="manual"),
     Column("receipts", JSON, nullable=False, default=list),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A client's Idempotency-Key (migration 0015): a retried request returns this order.
+    Column("request_key", String(200), nullable=True, unique=True),
     # The evaluator reads an item's open orders on every evaluation.
     Index("ix_purchase_orders_item_status", "item_key", "status"),
 )

@@ -67,6 +67,7 @@ _T: dict[str, dict[str, str]] = {
         "several": "多个商品对应此 offer/规格：{items}",
         "linked": "已关联到 1688 导入的采购单 #{id}（{ref}），在途只计一次",
         "placed": "已记录采购单 #{id}：{item} × {qty}，供应商 {supplier}，预计 {due} 到货",
+        "acked": "{item} 的预警已确认：到货前不再提醒；到货后仍不足会再提醒",
         "received": "采购单 #{id}：已收货 {got}/{qty}（{status}）",
         "cancelled": "采购单 #{id} 已取消",
         "bad_date": "--expected {value!r}：请用 YYYY-MM-DD 或 ISO 时间",
@@ -84,6 +85,10 @@ _T: dict[str, dict[str, str]] = {
         "several": "several items list this offer/spec: {items}",
         "linked": "linked to the imported 1688 order #{id} ({ref}): on order once",
         "placed": "recorded purchase order #{id}: {item} × {qty} from {supplier}, due {due}",
+        "acked": (
+            "{item}'s alert is acknowledged: no reminders while the goods come, "
+            "one if they come in and it is still short"
+        ),
         "received": "purchase order #{id}: received {got}/{qty} ({status})",
         "cancelled": "purchase order #{id} cancelled",
         "bad_date": "--expected {value!r}: use YYYY-MM-DD or an ISO time",
@@ -263,7 +268,7 @@ def orders_place(
         raise fail(str(exc)) from None
     engine, orders = _open(cfg, db, language)
     try:
-        order = orders.place(
+        placed = orders.place(
             datetime.now(UTC),
             task_id=task,
             key=key,
@@ -272,6 +277,7 @@ def orders_place(
             expected_at=due,
             actor=cli_actor(os_user()),
         )
+        order = placed.order
         task_note = f" task #{order.task_id}" if order.task_id is not None else ""
         detail = f"quantity={order.quantity} supplier={order.supplier or '-'}{task_note}"
         record_cli_action(
@@ -284,17 +290,19 @@ def orders_place(
     if order.source == LINKED:
         ref = order.external_ref or "-"
         out.print(_T[language]["linked"].format(id=order.id, ref=ref), highlight=False)
-        return
-    out.print(
-        _T[language]["placed"].format(
-            id=order.id,
-            item=order.key,
-            qty=order.quantity,
-            supplier=order.supplier or "-",
-            due=_day(order.expected_at),
-        ),
-        highlight=False,
-    )
+    else:
+        out.print(
+            _T[language]["placed"].format(
+                id=order.id,
+                item=order.key,
+                qty=order.quantity,
+                supplier=order.supplier or "-",
+                due=_day(order.expected_at),
+            ),
+            highlight=False,
+        )
+    if placed.alert_acknowledged:
+        out.print(_T[language]["acked"].format(item=order.key), highlight=False)
 
 
 @orders_app.command("receive")

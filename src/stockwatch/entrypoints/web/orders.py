@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +19,7 @@ from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, audited
-from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
+from stockwatch.service.purchasing import OrderError, Placed, PurchaseOrders, order_view
 
 NO_ORDERS = "purchase orders are not available with this store"
 CONFLICT = "the order or task is not in a state that allows this (closed, received, cancelled)"
@@ -68,16 +68,41 @@ def _placed_detail(order: PurchaseOrder) -> str:
     return f"quantity={order.quantity} supplier={order.supplier or '-'}{task}"
 
 
+# A client's key for one order: a retry with it (a timeout, a double click) gets the order the
+# first request recorded, with the header Idempotent-Replayed, instead of a second order.
+RequestKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="any printable ASCII without spaces, e.g. a UUID; one per order",
+    ),
+]
+
+
+def _placed_view(placed: Placed, now: datetime) -> dict[str, Any]:
+    """The order, and whether placing it acknowledged the item's alert (reminders stop)."""
+    return {**order_view(placed.order, now), "alert_acknowledged": placed.alert_acknowledged}
+
+
 def orders_router(d: DashboardDeps) -> APIRouter:
     router = APIRouter()  # the SecurityMiddleware guards every route (login, roles, CSRF)
 
-    def place(request: Request, task_id: int | None, body: OrderBody) -> PurchaseOrder:
+    def place(
+        request: Request,
+        task_id: int | None,
+        body: OrderBody,
+        request_key: str | None = None,
+        response: Response | None = None,
+    ) -> Placed:
         try:
             key = ItemKey.parse(body.item) if body.item else None
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         try:
-            order = _orders(d).place(
+            placed = _orders(d).place(
                 d.clock(),
                 task_id=task_id,
                 key=key,
@@ -85,11 +110,17 @@ def orders_router(d: DashboardDeps) -> APIRouter:
                 supplier=body.supplier,
                 expected_at=_utc(body.expected_at),
                 actor=actor_name(request),
+                request_key=request_key,
             )
         except OrderError as exc:
             raise _error(exc) from None
+        order = placed.order
+        if placed.replayed:
+            if response is not None:
+                response.headers["Idempotent-Replayed"] = "true"
+            return placed  # recorded (and audited) by the first request
         audited(request, AuditAction.ORDER_PLACED, _target(order), _placed_detail(order))
-        return order
+        return placed
 
     def receive(request: Request, order_id: int, quantity: int | None) -> PurchaseOrder:
         try:
@@ -120,10 +151,13 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         status_code=201,
         responses=errors({400: "a malformed item key", 404: NO_ORDERS, 409: CONFLICT}),
     )
-    def api_place(request: Request, body: OrderBody) -> dict[str, Any]:
+    def api_place(
+        request: Request, response: Response, body: OrderBody, idempotency_key: RequestKey = None
+    ) -> dict[str, Any]:
         if not body.item:
             raise HTTPException(422, "item is required (or POST /api/tasks/{id}/order)")
-        return order_view(place(request, None, body), d.clock())
+        placed = place(request, None, body, idempotency_key, response)
+        return _placed_view(placed, d.clock())
 
     @router.post(
         "/api/tasks/{task_id}/order",
@@ -134,10 +168,13 @@ def orders_router(d: DashboardDeps) -> APIRouter:
     )
     def api_order_task(
         request: Request,
+        response: Response,
         task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         body: OrderBody | None = None,
+        idempotency_key: RequestKey = None,
     ) -> dict[str, Any]:
-        return order_view(place(request, task_id, body or OrderBody()), d.clock())
+        placed = place(request, task_id, body or OrderBody(), idempotency_key, response)
+        return _placed_view(placed, d.clock())
 
     @router.post(
         "/api/orders/{order_id}/receive",
