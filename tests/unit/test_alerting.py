@@ -224,6 +224,19 @@ def test_acknowledge_stops_reminders_but_not_escalations() -> None:
     assert worse.kind is NoticeKind.WORSENED
 
 
+def test_an_acknowledgement_given_while_pending_goes_with_the_blip() -> None:
+    # Regression: the item stayed acknowledged while OK after its pending breach cleared.
+    feed = Feed()
+    assert feed.at(90) == ()  # T1 pending its 30-minute debounce
+    feed.state = acknowledge(feed.state, on_order=True)
+    assert feed.at(400, after=MIN) == ()
+    assert (feed.state.phase, feed.state.acked, feed.state.goods_seen_at) == (
+        Phase.OK,
+        False,
+        None,
+    )
+
+
 def test_an_acknowledged_episode_ends_without_a_resolved_notice() -> None:
     # The merchant ordered from the T1 notice and acknowledged it: the next reading counts the
     # order in the position (above T1 + margin), and "stock recovered" would only restate it.

@@ -81,3 +81,9 @@ def test_recover_margin_is_ten_percent_or_one_unit() -> None:
     policy = AlertPolicy()
     assert policy.recover_margin(100) == 10
     assert policy.recover_margin(5) == 1
+
+
+def test_only_firing_and_recovering_are_announced_phases() -> None:
+    from stockwatch.core.model import Phase
+
+    assert [p for p in Phase if p.announced] == [Phase.FIRING, Phase.RECOVERING]

@@ -47,7 +47,6 @@ from stockwatch.core.model import (
 )
 
 DAY = timedelta(days=1)
-_EPISODE = (Phase.FIRING, Phase.RECOVERING)
 
 
 def _with(state: AlertState, **changes: Any) -> AlertState:
@@ -76,7 +75,7 @@ def observed_tier(
     """
     on_shelf = available if shelf is None else shelf
     plain = levels.classify_stock(available, on_shelf)
-    current = state.tier if state.phase in (Phase.FIRING, Phase.RECOVERING) else Tier.OK
+    current = state.tier if state.phase.announced else Tier.OK
     if plain >= current or levels.disabled:
         return plain
     shifted = TierLevels(
@@ -275,7 +274,7 @@ def _evaluate(
     available = reading.available
     assert available is not None
     new_state, notice = _transition(base, available, reading, levels, policy, now, shelf_view)
-    if new_state.acked and reading.in_transit > 0 and new_state.phase in _EPISODE:
+    if new_state.acked and reading.in_transit > 0 and new_state.phase.announced:
         # The acknowledgement rests on these goods (rule 4b), snoozed or not.
         new_state = _with(new_state, goods_seen_at=reading.observed_at)
     if notice is None and policy.sharp_drop_ratio > 0:
@@ -300,8 +299,13 @@ def _transition(
     phase = state.phase
     if phase is Phase.OK or phase is Phase.PENDING:
         if observed is Tier.OK:
-            # Row 5: a pending blip that cleared is absorbed, never announced.
-            return _with(state, phase=Phase.OK, tier=Tier.OK, since=None, breach_readings=0), None
+            # Row 5: a pending blip that cleared is absorbed, never announced; an
+            # acknowledgement given while it was pending goes with it. (An OK item stays as
+            # ok_step leaves it: the batched calm path applies that rule in SQL.)
+            calm = _with(state, phase=Phase.OK, tier=Tier.OK, since=None, breach_readings=0)
+            if phase is Phase.PENDING:
+                calm = _with(calm, acked=False, goods_seen_at=None)
+            return calm, None
         tier = observed if phase is Phase.OK else max(state.tier, observed)
         since = now if phase is Phase.OK or state.since is None else state.since
         count = 1 if phase is Phase.OK else state.breach_readings + 1

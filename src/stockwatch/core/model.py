@@ -309,6 +309,11 @@ class Phase(enum.StrEnum):
     FIRING = "firing"
     RECOVERING = "recovering"  # back above T1, waiting out the exit debounce
 
+    @property
+    def announced(self) -> bool:
+        """In an episode that has been announced (firing, or waiting out its recovery)."""
+        return self is Phase.FIRING or self is Phase.RECOVERING
+
 
 class NoticeKind(enum.StrEnum):
     RAISED = "raised"  # first notice of an episode

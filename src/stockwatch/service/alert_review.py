@@ -23,9 +23,6 @@ ALL_ORDERS = 10_000_000  # what a caller asks the purchase orders for
 LOOKBACK = timedelta(days=90)  # episodes open longer than this before the period look new
 
 
-_ANNOUNCED = (Phase.FIRING.value, Phase.RECOVERING.value)
-
-
 def _quiet_end(event: AlertEvent) -> bool:
     """A logged transition from an announced episode (firing or recovering) back to OK."""
     if event.kind != "transition" or event.tier != Tier.OK.name:
@@ -33,7 +30,7 @@ def _quiet_end(event: AlertEvent) -> bool:
     was = event.payload.get("from_phase")
     if was is None:  # logged before the payload named it: its detail "firing/T1 → ok/OK"
         was = event.detail.partition("/")[0]
-    return was in _ANNOUNCED
+    return any(phase.announced and phase.value == was for phase in Phase)
 
 
 def load_review(

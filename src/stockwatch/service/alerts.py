@@ -85,7 +85,7 @@ def acknowledge_for_order(
     for _ in range(3):
         with store.transaction() as tx:
             state = tx.alert_state(key)
-            if state.version == 0 or state.phase not in (Phase.FIRING, Phase.RECOVERING):
+            if state.version == 0 or not state.phase.announced:
                 return None
             levels = tx.active_levels(key)
             position = state.last_available
