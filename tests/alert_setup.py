@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore
-from stockwatch.core.model import AlertState, Basis, ItemKey, Phase, Tier, TierLevels
+from stockwatch.core.model import AlertState, Basis, Item, ItemKey, Phase, Tier, TierLevels
 from stockwatch.ports import NewThreshold, ThresholdStatus
 
 
@@ -20,9 +20,13 @@ def open_alert(
     position: int = 10,
     t1: int = 100,
 ) -> None:
-    """The item at ``position`` with active levels T1 ``t1``, its alert in ``phase`` (announced
-    when firing) as a poll an hour before ``now`` left it."""
+    """The item (in the catalogue) at ``position`` with active levels T1 ``t1``, its alert in
+    ``phase`` (announced when firing) as a poll an hour before ``now`` left it; no reading is
+    kept, so an order is judged on that position plus the order."""
     read_at = now - timedelta(hours=1)
+    SqlStore(engine).sync_items(
+        [Item(key.sku, warehouse=key.warehouse, supplier="义乌杯业")], {}, now
+    )
     levels = TierLevels(t1, t1 // 2, t1 // 4, 10.0, Basis("fixed", (), (), ()))
     SqlThresholdStore(engine).save([NewThreshold(str(key), levels, ThresholdStatus.ACTIVE)], now)
     announced = phase is Phase.FIRING

@@ -737,9 +737,10 @@ class PurchaseOrderStore(Protocol):
 
     def add(
         self, order: PurchaseOrder, now: datetime, request_key: str | None = None
-    ) -> PurchaseOrder:
+    ) -> tuple[PurchaseOrder, bool]:
         """Store a new order (its id filled in); an order from a task marks the task ordered.
-        With ``request_key`` (a client's Idempotency-Key) already used, return that order."""
+        Return it and True; with ``request_key`` (a client's Idempotency-Key) already used,
+        the order stored with it and False."""
         ...
 
     def by_request_key(self, request_key: str) -> PurchaseOrder | None:

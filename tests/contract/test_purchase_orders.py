@@ -18,6 +18,7 @@ from stockwatch.adapters.db.threshold_store import SqlThresholdStore
 from stockwatch.core.model import (
     AlertState,
     Basis,
+    Item,
     ItemKey,
     Phase,
     Reading,
@@ -288,6 +289,7 @@ def test_an_order_during_a_pending_breach_acknowledges_nothing(engine: Engine) -
 
 
 def test_an_order_for_an_item_without_an_open_alert_acknowledges_nothing(engine: Engine) -> None:
+    SqlStore(engine).sync_items([Item(str(KEY))], {}, T0)
     po = purchase_orders(engine).place(T0, key=KEY, quantity=40).order
     assert po.id is not None and SqlStore(engine).events(KEY, ["ack"]) == []
     assert not alert(engine).acked
@@ -368,5 +370,55 @@ def test_two_requests_racing_with_one_key_store_one_order(pg_engine: Engine) -> 
                 while not watch.execute(waiting, {"xid": xid}).scalar_one():
                     assert not second.done(), second.result()
             first.commit()
-            stored = second.result(timeout=30)
+            stored, recorded = second.result(timeout=30)
+    assert not recorded  # told so: the service answers it as a retry, not a new order
     assert stored.quantity == 60 and [o.id for o in store.find(KEY)] == [stored.id]  # the first's
+
+
+def test_orders_name_an_item_of_the_catalogue_and_take_its_supplier(engine: Engine) -> None:
+    # Found probing as a merchant: `orders place --item NOPE` recorded an order for a SKU that
+    # does not exist, and a SKU kept in two warehouses was taken bare.
+    SqlStore(engine).sync_items(
+        [
+            Item("CUP", supplier="义乌杯业"),
+            Item("LAMP", warehouse="HZ"),
+            Item("LAMP", warehouse="SH"),
+            Item("FAN", warehouse="HZ"),
+        ],
+        {},
+        T0,
+    )
+    orders = purchase_orders(engine)
+    with pytest.raises(OrderError, match="item: NOPE is not in the item catalogue") as unknown:
+        orders.place(T0, key=ItemKey("NOPE"), quantity=5)
+    assert unknown.value.code == "unknown_item"
+    with pytest.raises(OrderError, match="several warehouses: LAMP@HZ, LAMP@SH") as which:
+        orders.place(T0, key=ItemKey("LAMP"), quantity=5)
+    assert which.value.code == "which_warehouse"
+    fan = orders.place(T0, key=ItemKey("FAN"), quantity=5).order
+    assert str(fan.key) == "FAN@HZ"  # kept in one warehouse: that is the item meant
+    cup = orders.place(T0, key=ItemKey("CUP"), quantity=5).order
+    assert cup.supplier == "义乌杯业"  # the catalogue's, when none is given
+    with pytest.raises(OrderError, match="quantity: required") as no_qty:
+        orders.place(T0, key=ItemKey("CUP"))
+    assert no_qty.value.code == "no_quantity"
+
+
+def test_an_order_a_poll_already_counted_is_not_counted_again_to_acknowledge(
+    engine: Engine,
+) -> None:
+    # Found in review: a 1688 purchase of 50 was imported and counted by the last poll
+    # (shelf 10 + 50 = 60 ≤ T1 100, still asking). Marking the task ordered by hand links to
+    # that purchase; judging "60 + 50" acknowledged the alert with too little on order.
+    open_alert(engine, KEY, T0, position=60, t1=100)
+    read_at = T0 - timedelta(hours=1)
+    SqlStore(engine).add_readings([Reading(KEY, read_at, ReadingSource.POLL, 10)], read_at)
+    paid = PurchaseOrder(
+        KEY, "义乌杯业", 50, read_at - DAY, T0 + 5 * DAY, external_ref="1688:77:0", source="1688"
+    )
+    SqlPurchaseOrderStore(engine).upsert_imported([paid], read_at - DAY)
+    linked = purchase_orders(engine).place(T0, key=KEY, quantity=50)
+    assert linked.order.source == "linked" and not linked.alert_acknowledged
+    assert not alert(engine).acked
+    more = purchase_orders(engine).place(T0, key=KEY, quantity=45)  # 10 + 50 + 45 = 105
+    assert more.alert_acknowledged and alert(engine).acked

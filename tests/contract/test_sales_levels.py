@@ -46,7 +46,7 @@ def _shop(tmp_path: Path):  # type: ignore[no-untyped-def]
     orders = SqlPurchaseOrderStore(store.engine)
     for n, lead in enumerate((9, 10, 11)):  # the supplier takes five times the declared 2 days
         ordered = NOW - (60 - 15 * n) * DAY
-        placed = orders.add(
+        placed, _ = orders.add(
             PurchaseOrder(ItemKey("MUG"), "义乌杯厂", 50, ordered, ordered + 2 * DAY), ordered
         )
         orders.receive(placed.id or 0, None, ordered + lead * DAY)

@@ -49,7 +49,7 @@ def client(tmp_path: Path) -> Iterator[httpx.Client]:
     orders = SqlPurchaseOrderStore(store.engine)
     for n, days in enumerate((8, 9, 3)):
         placed = datetime(2026, 10, 1 + 10 * n, tzinfo=UTC)
-        order = orders.add(
+        order, _ = orders.add(
             PurchaseOrder(ItemKey("A"), "义乌晨光", 20, placed, placed + timedelta(days=3)), placed
         )
         assert order.id is not None
@@ -109,7 +109,7 @@ def test_learned_lead_times_come_from_the_suppliers_received_orders(tmp_path: Pa
     orders = SqlPurchaseOrderStore(engine)
     placed = datetime(2026, 10, 1, tzinfo=UTC)
     for sku, days in (("A", 8), ("A", 9), ("X", 3)):  # X: another item of the same supplier
-        order = orders.add(PurchaseOrder(ItemKey(sku), "义乌晨光", 5, placed, placed), placed)
+        order, _ = orders.add(PurchaseOrder(ItemKey(sku), "义乌晨光", 5, placed, placed), placed)
         assert order.id is not None
         orders.receive(order.id, None, placed + timedelta(days=days))
     data, _ = load_replay(config, engine)

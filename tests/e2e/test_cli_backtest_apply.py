@@ -48,7 +48,7 @@ def _received(config: Path, supplier: str, sku: str, days: tuple[int, ...]) -> N
     orders = SqlPurchaseOrderStore(engine)
     for n, lead in enumerate(days):
         placed = datetime(2026, 9, 1 + 10 * n, tzinfo=UTC)
-        order = orders.add(PurchaseOrder(ItemKey(sku), supplier, 5, placed, placed), placed)
+        order, _ = orders.add(PurchaseOrder(ItemKey(sku), supplier, 5, placed, placed), placed)
         assert order.id is not None
         orders.receive(order.id, None, placed + timedelta(days=lead))
     engine.dispose()

@@ -10,8 +10,9 @@ from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
+from stockwatch.adapters.db.store import SqlStore
 from stockwatch.config.settings import load_config
-from stockwatch.core.model import ItemKey
+from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.purchasing import UnmatchedLine
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.wiring.accounts import os_user
@@ -24,6 +25,11 @@ def test_orders_are_placed_listed_and_received_from_the_cli(tmp_path: Path) -> N
     config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
     run = CliRunner().invoke
     c = ["--config", str(config)]
+    engine = open_database(load_config(config))
+    try:
+        SqlStore(engine).sync_items([Item("CUP")], {}, datetime.now(UTC))
+    finally:
+        engine.dispose()
     placed = run(
         app,
         [
@@ -54,7 +60,13 @@ def test_orders_are_placed_listed_and_received_from_the_cli(tmp_path: Path) -> N
     bad = run(app, ["orders", "receive", "7", *c])
     assert bad.exit_code == 1 and "purchase order #7 does not exist" in bad.output
     no_item = run(app, ["orders", "place", "--qty", "3", *c])
-    assert no_item.exit_code == 1 and "name the item" in no_item.output
+    assert no_item.exit_code == 1 and "name the item (--item SKU)" in no_item.output
+    unknown = run(app, ["orders", "place", "--item", "NOPE", "--qty", "3", *c])
+    assert unknown.exit_code == 1 and "--item: unknown item NOPE" in unknown.output
+    zh = run(app, ["orders", "place", "--item", "CUP", *c, "--lang", "zh-CN"])
+    assert zh.exit_code == 1 and "--qty：请给出数量" in zh.output  # was English, no option
+    gone = run(app, ["orders", "receive", "1", *c, "--lang", "zh-CN"])
+    assert gone.exit_code == 1 and "采购单 #1 已全部收货，不能再收货" in gone.output
     bad_day = run(app, ["orders", "place", "--item", "CUP", "--qty", "3", "--expected", "soon", *c])
     assert bad_day.exit_code == 1 and "--expected 'soon'" in bad_day.output
     audit = json.loads(run(app, ["audit", "--format", "json", *c]).output)

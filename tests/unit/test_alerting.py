@@ -293,6 +293,19 @@ def test_an_escalation_of_the_position_clears_an_acknowledgement_resting_on_good
     assert reminder.kind is NoticeKind.REMINDER
 
 
+def test_an_empty_shelf_whose_order_was_cut_is_reminded_daily() -> None:
+    # Found in review: the episode was at T3 by its shelf; the order was cut to 5 and the
+    # shelf emptied. The position (5) is far below T1: the acknowledgement must not hold.
+    feed = Feed()
+    (t3,) = feed.at(15)
+    assert t3.tier is Tier.T3
+    feed.state = acknowledge(feed.state, on_order=True)
+    (out,) = feed.at(0, after=HOUR, in_transit=5)
+    assert out.kind is NoticeKind.WORSENED and not feed.state.acked
+    (again,) = feed.at(0, after=24 * HOUR, in_transit=5)
+    assert (again.kind, again.tier) == (NoticeKind.REMINDER, Tier.OUT)
+
+
 def test_an_acknowledgement_that_waited_for_goods_lapses_when_they_are_in_and_still_short() -> None:
     # Rule 4b. The merchant ordered from the T1 notice and acknowledged it; the order did not
     # lift the position above T1, and once the goods are in (a lumpy sale ate them) the item
@@ -611,9 +624,9 @@ def test_acknowledgements_resting_on_goods_hold_while_they_come_and_lapse_after(
         if NoticeKind.RESOLVED in kinds:
             assert not state.acked  # rule 4 holds with 4b: an acknowledged episode ends quietly
         if NoticeKind.WORSENED in kinds and new.acked:
-            # rule 3b: only the shelf worsened, and the acknowledged goods still come
+            # rule 3b: only the shelf worsened; the acknowledged goods come and are enough
             assert state.goods_seen_at is not None and in_transit > 0
-            assert LEVELS.classify_stock(r.available or 0, r.available or 0) <= state.tier
+            assert (r.available or 0) > LEVELS.t1
         seen = state.goods_seen_at
         still_short = LEVELS.classify_stock(r.available or 0, r.shelf) is not Tier.OK
         if (

@@ -42,3 +42,12 @@ def test_an_acknowledgements_order_and_a_snoozes_end_are_worded_in_the_language(
     assert event_detail(f"until {at}", "zh-CN", shop_clock) == "暂停至 2026-12-04 16:00"
     assert event_detail(f"until {at}", "en", shop_clock) == "until 2026-12-04 16:00"
     assert event_detail("until later", "en", shop_clock) == "until later"  # not a time: as stored
+
+
+def test_every_order_mistake_is_worded_for_the_command_line_in_both_languages() -> None:
+    from stockwatch.entrypoints.cli.orders import ERROR_TEXTS
+    from stockwatch.service.purchasing import ORDER_ERRORS
+
+    for lang in ("zh-CN", "en"):
+        assert set(ERROR_TEXTS[lang]) == set(ORDER_ERRORS), lang
+    assert all(not text.isascii() for text in ERROR_TEXTS["zh-CN"].values())

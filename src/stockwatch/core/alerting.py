@@ -6,10 +6,11 @@ Rules (architecture.md §5, the seed's 避免骚扰):
 2. Same item, same tier: at most one notice per ``dedupe_window`` (24 h) within an episode.
 3. A worse tier is announced at once, whatever the window (unless that tier was itself
    announced inside the window). It clears the acknowledgement, except when only the shelf
-   worsened while acknowledged goods are on the way and the position's own tier is no worse
-   (3b): the notice says the shelf is empty and when the goods are due, and the order the
-   merchant acknowledged still covers what the position asks, so daily reminders of that
-   shelf until the goods come would only repeat it (rule 4b takes over once they are in).
+   worsened while acknowledged goods are on the way and they keep the position above T1
+   (3b): the notice says the shelf is empty and when the goods are due, and what is on order
+   is still enough, so daily reminders of that shelf until the goods come would only repeat
+   it (rule 4b takes over once they are in). A position at or below T1 (the order was cut,
+   a big sale) clears it: the merchant must order more, and is reminded.
 4. Recovery above T1 by the hysteresis margin (held for ``recover_for``) ends the episode and
    re-arms the item; RESOLVED goes out only if the episode announced something and nobody
    acknowledged it: an acknowledged episode (the merchant ordered, or acked by hand) was taken
@@ -343,7 +344,7 @@ def _transition(
     if observed > previous:
         last = firing.notified_at(observed)
         if last is None or now - last >= policy.dedupe_window:
-            if not _order_still_covers(firing, available, reading, levels, previous):
+            if not _order_still_covers(firing, available, reading, levels):
                 firing = _with(firing, acked=False, goods_seen_at=None)
             return _notify(firing, NoticeKind.WORSENED, observed, previous, reading, levels, now)
         return firing, None
@@ -380,14 +381,15 @@ def _transition(
 
 
 def _order_still_covers(
-    state: AlertState, available: int, reading: Reading, levels: TierLevels, previous: Tier
+    state: AlertState, available: int, reading: Reading, levels: TierLevels
 ) -> bool:
-    """Rule 3b: the escalation is the shelf's alone, and the acknowledged goods still come."""
+    """Rule 3b: the escalation is the shelf's alone: the acknowledged goods still come and
+    keep the position above T1 (the test ``acknowledge_for_order`` acknowledges by)."""
     return (
         state.acked
         and state.goods_seen_at is not None
         and reading.in_transit > 0
-        and levels.classify_stock(available, available) <= previous
+        and levels.classify_stock(available, available) is Tier.OK
     )
 
 

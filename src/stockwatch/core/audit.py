@@ -24,6 +24,7 @@ class AuditAction(enum.StrEnum):
     SET_LEVEL = "set_level"
     CLEAR_LEVEL = "clear_level"
     ORDER_PLACED = "order_placed"
+    ORDER_REPLAYED = "order_replayed"  # a retried request (Idempotency-Key): nothing new
     ORDER_RECEIVED = "order_received"
     ORDER_CANCELLED = "order_cancelled"
     TASK_CLOSED = "task_closed"
@@ -54,6 +55,10 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "set_level": ("手动设置预警线", "Set a level by hand"),
     "clear_level": ("清除手动预警线", "Cleared a hand-set level"),
     "order_placed": ("记录下单", "Order placed"),
+    "order_replayed": (
+        "重复的下单请求（返回原采购单，未新建）",
+        "Order request repeated (the first order returned)",
+    ),
     "order_received": ("记录收货", "Order received"),
     "order_cancelled": ("取消采购单", "Order cancelled"),
     "task_closed": ("关闭补货任务", "Task closed"),

@@ -311,7 +311,8 @@ class Phase(enum.StrEnum):
 
     @property
     def announced(self) -> bool:
-        """In an episode that has been announced (firing, or waiting out its recovery)."""
+        """Past its debounce (firing, or waiting out its recovery): announced, unless a snooze
+        still holds its first notice back (``AlertState.last_notice_at`` is None then)."""
         return self is Phase.FIRING or self is Phase.RECOVERING
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from stockwatch.core.alerting import acknowledge, snooze
 from stockwatch.core.model import AlertState, ItemKey, Phase
-from stockwatch.ports import AlertEvent, Store
+from stockwatch.ports import AlertEvent, Store, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -79,21 +79,21 @@ def acknowledge_for_order(
     acknowledgement lapses with a reminder if they come in and the item is still short.
 
     Nothing is acknowledged (None) when no alert has been announced (a pending breach may clear
-    with the order, or fires and asks), when the order does not lift the position above T1 (it
-    is too small: reminders go on), or when polls kept changing the state; the order stands
-    either way."""
+    with the order, or fires and asks), when the orders on record do not lift the position
+    above T1 (too small: reminders go on), or when polls kept changing the state; the order
+    stands either way. The order is stored before this runs."""
     for _ in range(3):
         with store.transaction() as tx:
             state = tx.alert_state(key)
             if state.version == 0 or not state.phase.announced:
                 return None
             levels = tx.active_levels(key)
-            position = state.last_available
+            position = _position_now(tx, key, state, quantity)
             if (
                 levels is not None
                 and not levels.disabled
                 and position is not None
-                and position + quantity <= levels.t1
+                and position <= levels.t1
             ):
                 return None
             new = acknowledge(state, on_order=True)
@@ -108,6 +108,22 @@ def acknowledge_for_order(
         "%s: order #%s placed; its alert kept changing and is not acknowledged", key, order_id
     )
     return None
+
+
+def _position_now(tx: Transaction, key: ItemKey, state: AlertState, quantity: int) -> int | None:
+    """The item's position with the orders on record now: the last reading's shelf plus what is
+    on order (the open orders, or the reading's own in-transit figure when larger, as
+    ``evaluate`` counts it). Not the last position plus this order: a poll may have counted it
+    already (an imported order, a hand order linked to one). Without that reading (thinned
+    away), the last position plus this order."""
+    at = state.last_reading_at
+    if at is not None:
+        stored = tx.readings_after(key, at - timedelta(microseconds=1))
+        last = [r.reading for r in stored if r.reading.observed_at == at]
+        if last and last[-1].shelf is not None:
+            on_order = sum(o.open_quantity for o in tx.open_orders(key))
+            return last[-1].shelf + max(on_order, last[-1].in_transit)
+    return None if state.last_available is None else state.last_available + quantity
 
 
 def snooze_alert(

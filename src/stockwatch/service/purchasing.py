@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from stockwatch.core.model import ItemKey
+from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.purchasing import LINKED, PurchaseOrder, UnmatchedLine
 from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
 from stockwatch.ports import PurchaseOrderStore
@@ -21,13 +21,49 @@ MAX_EXPECTED_AFTER = timedelta(days=3653)
 log = logging.getLogger(__name__)
 
 LeadTimeFor = Callable[[ItemKey], float | None]
+# The catalogue's item for a key, or the keys it could mean: none (unknown), or a bare SKU's
+# several warehouses. A bare SKU kept in one warehouse only is that warehouse's item.
+ItemLookup = Callable[[ItemKey], Item | tuple[ItemKey, ...]]
 # (order, actor, now) -> whether it acknowledged the item's alert
 OrderPlaced = Callable[[PurchaseOrder, str, datetime], bool]
 AcknowledgedBy = Callable[[PurchaseOrder], bool]  # did placing this order acknowledge the alert
 
 
+# What a mistake is (OrderError.code) and how the API words it: the field of the request
+# first. The CLI words each code itself, in zh-CN or English, naming its options.
+ORDER_ERRORS: dict[str, str] = {
+    "no_task": "task #{task} does not exist or is not open",
+    "task_item": "item: task #{task} is for {task_item}, not {item}",
+    "no_target": "item: name the item (SKU) or the task the order is for",
+    "unknown_item": "item: {item} is not in the item catalogue",
+    "which_warehouse": (
+        "item: {item} is stocked in several warehouses: {items}; name one (SKU@WAREHOUSE)"
+    ),
+    "no_quantity": "quantity: required when the order is not placed from a task",
+    "quantity": "quantity: must be a whole number > 0, got {quantity}",
+    "expected_past": "expected_at: the expected arrival is before the order is placed",
+    "expected_far": "expected_at: the expected arrival is more than ten years after the order",
+    "key_used": (
+        "Idempotency-Key {key!r} was used for order #{order} ({item} × {quantity}); "
+        "send a new key for a new order"
+    ),
+    "received_quantity": "quantity: received quantity must be > 0, got {quantity}",
+    "no_order": "purchase order #{order} does not exist",
+    "closed": "purchase order #{order} is {status}: it cannot be {action}",
+    "before_order": "purchase order #{order}: goods cannot arrive before it was placed ({ordered})",
+}
+NOT_FOUND = frozenset({"no_task", "no_order"})  # the rest: a bad request, or a conflict
+CONFLICTS = frozenset({"key_used", "closed"})  # with what is recorded
+
+
 class OrderError(ValueError):
-    """A user's mistake about an order: the message says what to fix."""
+    """A user's mistake about an order: ``code`` names it and ``params`` hold its values, so
+    each entry point words it in its own terms and language; ``str()`` is the API's English."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(ORDER_ERRORS[code].format(**params))
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -46,6 +82,9 @@ class PurchaseOrders:
     # Told of each order placed (the wiring acknowledges the item's open alert with it).
     placed: OrderPlaced | None = None
     acknowledged_by: AcknowledgedBy = lambda order: False
+    # Orders for items the catalogue lacks are refused; without a lookup (tests of the
+    # order records alone) any key is taken.
+    find_item: ItemLookup | None = None
 
     def place(
         self,
@@ -71,39 +110,52 @@ class PurchaseOrders:
         if request_key is not None:
             earlier = self.store.by_request_key(request_key)
             if earlier is not None:
-                return self._replay(earlier, request_key, task_id, key, quantity)
-        task_supplier, task_qty = "", None
+                return self._replay(
+                    earlier, request_key, task_id, key, quantity, supplier, expected_at
+                )
+        default_supplier, task_qty = "", None
         if task_id is not None:
             found = self.store.task_for_order(task_id)
             if found is None:
-                raise OrderError(f"task #{task_id} does not exist or is not open")
-            task_key, task_supplier, task_qty = found
+                raise OrderError("no_task", task=task_id)
+            task_key, default_supplier, task_qty = found
             if key is not None and key != task_key:
-                raise OrderError(f"task #{task_id} is for {task_key}, not {key}")
+                raise OrderError("task_item", task=task_id, task_item=task_key, item=key)
             key = task_key
-        if key is None:
-            raise OrderError("name the item (SKU) or the task the order is for")
+        elif key is None:
+            raise OrderError("no_target")
+        elif self.find_item is not None:
+            item = self.find_item(key)
+            if not isinstance(item, Item):
+                if not item:
+                    raise OrderError("unknown_item", item=key)
+                raise OrderError("which_warehouse", item=key, items=", ".join(map(str, item)))
+            key, default_supplier = item.key, item.supplier
         qty = quantity if quantity is not None else task_qty
-        if qty is None or qty <= 0:
-            raise OrderError(f"quantity must be a whole number > 0, got {qty}")
+        if qty is None:
+            raise OrderError("no_quantity")
+        if qty <= 0:
+            raise OrderError("quantity", quantity=qty)
         if expected_at is None:
             lead = self.lead_time_for(key)
             expected_at = now + timedelta(days=DEFAULT_LEAD_TIME_DAYS if lead is None else lead)
         if expected_at < now:
-            raise OrderError("the expected arrival is before the order is placed")
+            raise OrderError("expected_past")
         if expected_at - now > MAX_EXPECTED_AFTER:  # 9999-12-31 overflowed every page showing it
-            raise OrderError("the expected arrival is more than ten years after the order")
+            raise OrderError("expected_far")
         order = PurchaseOrder(
             key=key,
-            supplier=supplier if supplier is not None else task_supplier,
+            supplier=supplier if supplier is not None else default_supplier,
             quantity=qty,
             ordered_at=now,
             expected_at=expected_at,
             task_id=task_id,
         )
-        # Two requests racing with one key: the store keeps one order and returns it to both;
-        # acting on its alert twice logs one acknowledgement (its event key names the order).
-        added = self.store.add(order, now, request_key)
+        added, recorded = self.store.add(order, now, request_key)
+        if not recorded and request_key is not None:
+            # A request with the same key stored its order between the look-up above and
+            # this one's insert (two racing retries): answered as any retry is.
+            return self._replay(added, request_key, task_id, key, quantity, supplier, expected_at)
         if self.placed is None:
             return Placed(added)
         try:
@@ -119,38 +171,54 @@ class PurchaseOrders:
         task_id: int | None,
         key: ItemKey | None,
         quantity: int | None,
+        supplier: str | None,
+        expected_at: datetime | None,
     ) -> Placed:
+        """The answer to a retry: the order its key recorded, if the request asks for it (what
+        it leaves out is taken as the same; a bare SKU as the warehouse item it named)."""
+        linked = earlier.source == LINKED  # the 1688 quantity, supplier and times
         asked = (
             (task_id is not None and task_id != earlier.task_id)
-            or (key is not None and key != earlier.key)
-            # a hand order linked to an imported one carries the 1688 quantity
-            or (quantity is not None and quantity != earlier.quantity and earlier.source != LINKED)
+            or (key is not None and key != earlier.key and key != ItemKey(earlier.key.sku))
+            or (quantity is not None and quantity != earlier.quantity and not linked)
+            or (supplier is not None and supplier != earlier.supplier and not linked)
+            or (expected_at is not None and expected_at != earlier.expected_at and not linked)
         )
         if asked:
             raise OrderError(
-                f"Idempotency-Key {request_key!r} was used for order #{earlier.id} "
-                f"({earlier.key} × {earlier.quantity}); send a new key for a new order"
+                "key_used",
+                key=request_key,
+                order=earlier.id,
+                item=earlier.key,
+                quantity=earlier.quantity,
             )
         return Placed(earlier, self.acknowledged_by(earlier), replayed=True)
 
     def receive(self, order_id: int, at: datetime, quantity: int | None = None) -> PurchaseOrder:
         """Record goods received: ``quantity`` units, or everything still open."""
         if quantity is not None and quantity <= 0:
-            raise OrderError(f"received quantity must be > 0, got {quantity}")
+            raise OrderError("received_quantity", quantity=quantity)
         try:
             return self.store.receive(order_id, quantity, at)
         except LookupError:
-            raise OrderError(f"purchase order #{order_id} does not exist") from None
-        except ValueError as exc:
-            raise OrderError(f"purchase order #{order_id}: {exc}") from None
+            raise OrderError("no_order", order=order_id) from None
+        except ValueError:
+            raise self._refused(order_id, "received", at) from None
 
     def cancel(self, order_id: int, now: datetime) -> PurchaseOrder:
         try:
             return self.store.cancel(order_id, now)
         except LookupError:
-            raise OrderError(f"purchase order #{order_id} does not exist") from None
-        except ValueError as exc:
-            raise OrderError(f"purchase order #{order_id}: {exc}") from None
+            raise OrderError("no_order", order=order_id) from None
+        except ValueError:
+            raise self._refused(order_id, "cancelled", now) from None
+
+    def _refused(self, order_id: int, action: str, at: datetime) -> OrderError:
+        """Why the store refused to receive or cancel the order, as an OrderError."""
+        order = self.store.get(order_id)
+        if not order.is_open:
+            return OrderError("closed", order=order_id, status=order.status.value, action=action)
+        return OrderError("before_order", order=order_id, ordered=order.ordered_at.isoformat())
 
     def find(
         self, key: ItemKey | None = None, open_only: bool = False, limit: int = 1000

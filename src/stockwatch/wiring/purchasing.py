@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
+from stockwatch.adapters.db.tables import items as item_rows
 from stockwatch.core.leadtime import LearnedLeadTime, learn
 from stockwatch.core.model import Item, ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
@@ -30,11 +31,34 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
         acked = acknowledge_for_order(store, order.key, order.id, order.quantity, actor, now)
         return acked is not None
 
+    def find_item(key: ItemKey) -> Item | tuple[ItemKey, ...]:
+        """The catalogue's item, or the warehouses a bare SKU is kept in (none: unknown)."""
+        with store.transaction() as tx:
+            item = tx.item(key)
+        if item is not None or key.warehouse is not None:
+            return item if item is not None else ()
+        with engine.connect() as conn:
+            places = tuple(
+                ItemKey.parse(k)
+                for k in conn.execute(
+                    select(item_rows.c.key)
+                    .where(item_rows.c.sku == key.sku, item_rows.c.warehouse.is_not(None))
+                    .order_by(item_rows.c.key)
+                ).scalars()
+            )
+        if len(places) != 1:
+            return places
+        with store.transaction() as tx:
+            only = tx.item(places[0])  # kept in one warehouse: that is the item meant
+        return only if only is not None else ()
+
     def acknowledged_by(order: PurchaseOrder) -> bool:
         """Whether placing ``order`` acknowledged its alert (a retried request is told so)."""
         return any(e.payload.get("order") == order.id for e in store.events(order.key, ["ack"]))
 
-    return PurchaseOrders(SqlPurchaseOrderStore(engine), lead_time_for, placed, acknowledged_by)
+    return PurchaseOrders(
+        SqlPurchaseOrderStore(engine), lead_time_for, placed, acknowledged_by, find_item
+    )
 
 
 def learned_lead_times(

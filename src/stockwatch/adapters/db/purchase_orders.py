@@ -180,21 +180,22 @@ class SqlPurchaseOrderStore:
 
     def add(
         self, order: PurchaseOrder, now: datetime, request_key: str | None = None
-    ) -> PurchaseOrder:
-        """Store a new order; when it comes from a task, mark the task ordered.
+    ) -> tuple[PurchaseOrder, bool]:
+        """Store a new order; when it comes from a task, mark the task ordered. Return the
+        order recorded and whether this call recorded it.
 
         An order marked by hand that an imported 1688 order already records (``same_purchase``)
         is not stored twice: the imported one is linked (source ``linked``, the task attached)
         and returned, so the goods count on order once. ``request_key`` (a client's
         Idempotency-Key) is kept with the order; a second request with it, even one racing the
-        first, gets the order the first stored.
+        first, gets the order the first stored, and False.
         """
         try:
             with self.engine.begin() as conn:
                 if request_key is not None:
                     earlier = _by_request_key(conn, request_key)
                     if earlier is not None:
-                        return earlier
+                        return earlier, False
                 keyed = {} if request_key is None else {"request_key": request_key}
                 twin = same_purchase(order, open_orders(conn, order.key))
                 if twin is not None:
@@ -202,7 +203,7 @@ class SqlPurchaseOrderStore:
                     self._link(conn, linked, now, keyed)
                     if order.task_id is not None:
                         _mark_task_ordered(conn, order.task_id, now)
-                    return linked
+                    return linked, True
                 row = conn.execute(
                     insert(purchase_orders)
                     .values(**_values(order, now), receipts=[], **keyed)
@@ -217,8 +218,8 @@ class SqlPurchaseOrderStore:
                 first = _by_request_key(conn, request_key)
             if first is None:
                 raise
-            return first
-        return replace(order, id=int(row.id))
+            return first, False
+        return replace(order, id=int(row.id)), True
 
     def by_request_key(self, request_key: str) -> PurchaseOrder | None:
         """Return the order a request with this Idempotency-Key stored, or None."""

@@ -97,6 +97,59 @@ _T: dict[str, dict[str, str]] = {
 }
 
 
+# OrderError.code → the mistake in the command's terms (its options), in each language.
+ERROR_TEXTS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "no_task": "--task：补货任务 #{task} 不存在或不是待处理状态",
+        "task_item": "--task：补货任务 #{task} 是 {task_item} 的，不是 {item}",
+        "no_target": "请用 --item 指定商品（SKU），或用 --task 指定补货任务",
+        "unknown_item": "--item：未知商品 {item}（商品目录中没有）",
+        "which_warehouse": "--item：{item} 在多个仓库中：{items}。请指定其中一个（SKU@仓库）",
+        "no_quantity": "--qty：请给出数量（从补货任务下单时可省略）",
+        "quantity": "--qty：数量必须是大于 0 的整数，收到 {quantity}",
+        "expected_past": "--expected：预计到货时间早于下单时间",
+        "expected_far": "--expected：预计到货时间在下单十年之后",
+        "key_used": "请求键 {key!r} 已用于采购单 #{order}（{item} × {quantity}）",
+        "received_quantity": "--qty：收货数量必须大于 0，收到 {quantity}",
+        "no_order": "采购单 #{order} 不存在",
+        "closed": "采购单 #{order} {status}，不能再{action}",
+        "before_order": "采购单 #{order}：收货时间早于下单时间（{ordered}）",
+    },
+    "en": {
+        "no_task": "--task: task #{task} does not exist or is not open",
+        "task_item": "--task: task #{task} is for {task_item}, not {item}",
+        "no_target": "name the item (--item SKU) or the replenishment task (--task ID)",
+        "unknown_item": "--item: unknown item {item} (not in the item catalogue)",
+        "which_warehouse": (
+            "--item: {item} is stocked in several warehouses: {items}. "
+            "Name one of them (SKU@WAREHOUSE)"
+        ),
+        "no_quantity": "--qty: give the quantity (it defaults only for an order from a task)",
+        "quantity": "--qty: the quantity must be a whole number > 0, got {quantity}",
+        "expected_past": "--expected: the expected arrival is before the order is placed",
+        "expected_far": "--expected: the expected arrival is more than ten years after the order",
+        "key_used": "request key {key!r} was used for order #{order} ({item} × {quantity})",
+        "received_quantity": "--qty: the received quantity must be > 0, got {quantity}",
+        "no_order": "purchase order #{order} does not exist",
+        "closed": "purchase order #{order} is {status}: it cannot be {action} again",
+        "before_order": (
+            "purchase order #{order}: goods cannot arrive before it was placed ({ordered})"
+        ),
+    },
+}
+_ACTIONS = {"zh-CN": {"received": "收货", "cancelled": "取消"}, "en": {}}
+
+
+def _order_error(exc: OrderError, lang: str) -> str:
+    """The mistake worded for the command line, in ``lang``, naming the option to fix."""
+    params = dict(exc.params)
+    if "status" in params:
+        params["status"] = _STATUS[lang].get(str(params["status"]), str(params["status"]))
+    if "action" in params:
+        params["action"] = _ACTIONS[lang].get(str(params["action"]), str(params["action"]))
+    return ERROR_TEXTS[lang][exc.code].format(**params)
+
+
 def _open(cfg: Config, db: str | None, lang: str) -> tuple[Engine, PurchaseOrders]:
     try:
         engine = open_database(cfg, db)
@@ -284,7 +337,7 @@ def orders_place(
             engine, AuditAction.ORDER_PLACED, f"order #{order.id} {order.key}", detail
         )
     except OrderError as exc:
-        raise fail(str(exc)) from None
+        raise fail(_order_error(exc, language)) from None
     finally:
         engine.dispose()
     if order.source == LINKED:
@@ -323,7 +376,7 @@ def orders_receive(
         got = f"quantity={qty}" if qty is not None else "all open"
         record_cli_action(engine, AuditAction.ORDER_RECEIVED, f"order #{order.id} {order.key}", got)
     except OrderError as exc:
-        raise fail(str(exc)) from None
+        raise fail(_order_error(exc, language)) from None
     finally:
         engine.dispose()
     out.print(
@@ -353,7 +406,7 @@ def orders_cancel(
         order = orders.cancel(order_id, datetime.now(UTC))
         record_cli_action(engine, AuditAction.ORDER_CANCELLED, f"order #{order.id} {order.key}")
     except OrderError as exc:
-        raise fail(str(exc)) from None
+        raise fail(_order_error(exc, language)) from None
     finally:
         engine.dispose()
     out.print(_T[language]["cancelled"].format(id=order.id), highlight=False)

@@ -19,10 +19,35 @@ from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, audited
-from stockwatch.service.purchasing import OrderError, Placed, PurchaseOrders, order_view
+from stockwatch.service.purchasing import (
+    CONFLICTS,
+    NOT_FOUND,
+    OrderError,
+    Placed,
+    PurchaseOrders,
+    order_view,
+)
 
 NO_ORDERS = "purchase orders are not available with this store"
 CONFLICT = "the order or task is not in a state that allows this (closed, received, cancelled)"
+BAD_ORDER = (
+    "a malformed or unknown item (or a SKU kept in several warehouses named without one), "
+    "no quantity, or an expected arrival in the past; the detail names the field"
+)
+KEY_USED = CONFLICT + ", or the Idempotency-Key was used for another order"
+# A retry's answer (Idempotency-Key) carries this header; documented on the 201.
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "the order (a retry with a used Idempotency-Key: the first one)",
+        "headers": {
+            "Idempotent-Replayed": {
+                "description": "true when the answer is the order a request with this key "
+                "recorded before; nothing new was recorded",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        },
+    }
+}
 MAX_QTY = 2**31 - 1
 MAX_ID = 2**63 - 1  # a larger id is a 422, not an overflow in the database driver
 
@@ -55,8 +80,11 @@ def _utc(at: datetime | None) -> datetime | None:
 
 
 def _error(exc: OrderError) -> HTTPException:
-    text = str(exc)
-    return HTTPException(404 if "does not exist" in text else 409, text)
+    """A missing task or order is a 404, a clash with what is recorded a 409, and a request
+    that cannot be right (an unknown item, no quantity, an arrival in the past) a 400 whose
+    detail names the field first, as the other routes answer a client's mistake."""
+    status = 404 if exc.code in NOT_FOUND else 409 if exc.code in CONFLICTS else 400
+    return HTTPException(status, str(exc))
 
 
 def _target(order: PurchaseOrder) -> str:
@@ -118,7 +146,9 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         if placed.replayed:
             if response is not None:
                 response.headers["Idempotent-Replayed"] = "true"
-            return placed  # recorded (and audited) by the first request
+            # Recorded by the first request; the log says this one came and changed nothing.
+            audited(request, AuditAction.ORDER_REPLAYED, _target(order), "Idempotency-Key")
+            return placed
         audited(request, AuditAction.ORDER_PLACED, _target(order), _placed_detail(order))
         return placed
 
@@ -149,7 +179,7 @@ def orders_router(d: DashboardDeps) -> APIRouter:
     @router.post(
         "/api/orders",
         status_code=201,
-        responses=errors({400: "a malformed item key", 404: NO_ORDERS, 409: CONFLICT}),
+        responses=errors({400: BAD_ORDER, 404: NO_ORDERS, 409: KEY_USED}) | REPLAYED,
     )
     def api_place(
         request: Request, response: Response, body: OrderBody, idempotency_key: RequestKey = None
@@ -162,9 +192,8 @@ def orders_router(d: DashboardDeps) -> APIRouter:
     @router.post(
         "/api/tasks/{task_id}/order",
         status_code=201,
-        responses=errors(
-            {400: "a malformed item key", 404: "no such task, or " + NO_ORDERS, 409: CONFLICT}
-        ),
+        responses=errors({400: BAD_ORDER, 404: "no such task, or " + NO_ORDERS, 409: KEY_USED})
+        | REPLAYED,
     )
     def api_order_task(
         request: Request,
