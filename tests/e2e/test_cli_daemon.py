@@ -90,6 +90,11 @@ def test_a_snooze_that_ends_now_is_refused_in_the_command_lines_language(config:
 def test_acknowledging_an_item_without_an_alert_fails_clearly(config: Path) -> None:
     code, output = _cli("alerts", "ack", "GLOW-LAMP", "-c", str(config))
     assert code == 1 and "GLOW-LAMP: no open alert" in output
+    # A typo is an unknown item, not an item without an alert (found probing as a merchant).
+    code, output = _cli("alerts", "ack", "GLOW-LAMPP", "-c", str(config))
+    assert code == 1 and "Unknown item: GLOW-LAMPP" in output
+    code, output = _cli("alerts", "snooze", "GLOW-LAMPP", "-c", str(config), "--lang", "zh-CN")
+    assert code == 1 and "未知商品：GLOW-LAMPP" in output
 
 
 def test_events_filter_by_item_and_since(config: Path) -> None:
@@ -99,6 +104,8 @@ def test_events_filter_by_item_and_since(config: Path) -> None:
     assert code == 0 and "No events." in output
     code, output = _cli("events", "-c", str(config), "--since", "yesterday-ish")
     assert code == 1 and "--since" in output
+    code, output = _cli("events", "-c", str(config), "--kind", "raised", "--kind", "rasied")
+    assert code == 1 and "--kind: unknown event kind rasied (known: raised, " in output
 
 
 def test_events_since_without_an_offset_is_the_shops_local_time(config: Path) -> None:

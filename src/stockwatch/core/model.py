@@ -328,6 +328,11 @@ class NoticeKind(enum.StrEnum):
     LATE_SUPPLIER = "late_supplier"  # a purchase order is past its expected arrival
 
 
+# What the alert event log holds: the notices, and the transitions and people's changes
+# (acknowledge, snooze) that sent nothing.
+EVENT_KINDS: tuple[str, ...] = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
+
+
 @dataclass(frozen=True)
 class AlertState:
     """Everything the state machine remembers about one item between readings."""

@@ -15,7 +15,7 @@ from stockwatch.adapters.files import FileFormatError
 from stockwatch.config.settings import Config, ConfigError, parse_duration
 from stockwatch.core.audit import AuditAction, cli_actor
 from stockwatch.core.messages import event_detail, tier_label
-from stockwatch.core.model import ItemKey, Phase
+from stockwatch.core.model import EVENT_KINDS, ItemKey, Phase
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
@@ -212,9 +212,16 @@ def alerts_ack(
     try:
         acknowledge_alert(store, key, by, datetime.now(UTC))
     except AlertNotFound:
-        raise fail_with("no_open_alert", key=key) from None
+        raise _no_alert(store, key) from None
     record_cli_action(store.engine, AuditAction.ACKNOWLEDGE, key, f"by={by}")
     out.print(_t("acked", language, key=key), highlight=False)
+
+
+def _no_alert(store: SqlStore, key: ItemKey) -> typer.Exit:
+    """An item the catalogue lacks is unknown (a typo), not an item without an alert."""
+    with store.transaction() as tx:
+        known = tx.item(key) is not None
+    return fail_with("no_open_alert" if known else "unknown_item", key=key)
 
 
 @alerts_app.command("snooze")
@@ -241,7 +248,7 @@ def alerts_snooze(
     try:
         snooze_alert(store, key, now + span, by, now)
     except AlertNotFound:
-        raise fail_with("no_open_alert", key=key) from None
+        raise _no_alert(store, key) from None
     except ValueError:  # the only one: an end not after now (--for 0s)
         raise _fail(_t("snooze_past", language, value=for_)) from None
     record_cli_action(store.engine, AuditAction.SNOOZE, key, f"for={for_} by={by}")
@@ -268,6 +275,9 @@ def events(
     store = _read_store(cfg, language)
     if store is None:
         return
+    unknown = sorted(set(kind or ()) - set(EVENT_KINDS))
+    if unknown:  # a typo found nothing, silently, before
+        raise fail_with("unknown_kind", kinds=", ".join(unknown), known=", ".join(EVENT_KINDS))
     rows = store.events(_key(item) if item else None, kind or (), start, limit)
     if fmt == "json":
         out.print_json(json.dumps([event_json(e) for e in rows], ensure_ascii=False))

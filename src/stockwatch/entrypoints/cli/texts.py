@@ -35,6 +35,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "No configuration file; using defaults.",
     ),
     "unknown_item": ("未知商品：{key}", "Unknown item: {key}"),
+    "unknown_kind": (
+        "--kind：未知的事件类型 {kinds}（可用：{known}）",
+        "--kind: unknown event kind {kinds} (known: {known})",
+    ),
     "explain_head": ("{key} 的预警线计算过程", "How the levels of {key} were computed"),
     "inputs": ("输入", "Inputs"),
     "steps": ("计算步骤", "Steps"),

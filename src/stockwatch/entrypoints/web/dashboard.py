@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from stockwatch.core.accounts import Via
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.messages import event_detail, event_word, tier_label
-from stockwatch.core.model import ItemKey, NoticeKind, Tier
+from stockwatch.core.model import EVENT_KINDS, ItemKey, Tier
 from stockwatch.core.note_text import input_text, note_text, step_text, strategy_text
 from stockwatch.core.review import AlertReview
 from stockwatch.core.review_advice import describe
@@ -53,7 +53,6 @@ from stockwatch.service.alert_review import ALL_ORDERS, load_review
 from stockwatch.wiring.web import OPEN, OverviewFilter, export_purchase_list
 
 MAX_ID = 2**63 - 1  # ids are 64-bit in the database; a longer one cannot exist (4xx, not 500)
-EVENT_KINDS = (*(k.value for k in NoticeKind), "transition", "ack", "snooze")
 REVIEW_DAYS = (7, 30, 90, 365)
 PER_PAGE = 50
 _T = TypeVar("_T")
