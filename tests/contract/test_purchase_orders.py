@@ -339,15 +339,17 @@ def test_a_task_ordered_twice_with_one_key_answers_with_its_order_not_a_missing_
 
 def test_two_requests_racing_with_one_key_store_one_order(pg_engine: Engine) -> None:
     # The second request's look-up runs before the first commits; its insert then waits on
-    # the unique key and fails when the first commits: it answers with the first's order.
-    store = SqlPurchaseOrderStore(pg_engine)
-    order = PurchaseOrder(KEY, "义乌杯业", 61, T0, T0 + 5 * DAY)  # the retry's own copy
+    # the unique key and fails when the first commits: the store hands back the first's order
+    # and the service answers it as a retry (compared on what the retry asked: it names no
+    # arrival, so the default it would have used is not held against the first's).
+    SqlStore(pg_engine).sync_items([Item(str(KEY))], {}, T0)
+    orders = purchase_orders(pg_engine)
     with pg_engine.connect() as first:
         first.begin()
         first.execute(
             insert(order_rows).values(
                 item_key=str(KEY),
-                supplier="义乌杯业",
+                supplier="",
                 quantity=60,
                 received_qty=0,
                 status="ordered",
@@ -365,14 +367,14 @@ def test_two_requests_racing_with_one_key_store_one_order(pg_engine: Engine) -> 
             " AND transactionid::text = :xid AND NOT granted"
         )
         with ThreadPoolExecutor(1) as pool:
-            second = pool.submit(store.add, order, T0, "race")
+            second = pool.submit(orders.place, T0, key=KEY, quantity=60, request_key="race")
             with pg_engine.connect() as watch:  # until the second insert waits on the first
                 while not watch.execute(waiting, {"xid": xid}).scalar_one():
                     assert not second.done(), second.result()
             first.commit()
-            stored, recorded = second.result(timeout=30)
-    assert not recorded  # told so: the service answers it as a retry, not a new order
-    assert stored.quantity == 60 and [o.id for o in store.find(KEY)] == [stored.id]  # the first's
+            answer = second.result(timeout=30)
+    assert answer.replayed and answer.order.expected_at == T0 + 5 * DAY  # the first's
+    assert [o.id for o in orders.find(KEY)] == [answer.order.id]
 
 
 def test_orders_name_an_item_of_the_catalogue_and_take_its_supplier(engine: Engine) -> None:
@@ -402,6 +404,12 @@ def test_orders_name_an_item_of_the_catalogue_and_take_its_supplier(engine: Engi
     with pytest.raises(OrderError, match="quantity: required") as no_qty:
         orders.place(T0, key=ItemKey("CUP"))
     assert no_qty.value.code == "no_quantity"
+    # Dropped from the items file (kept in the table, inactive): not the catalogue's any more.
+    SqlStore(engine).sync_items([Item("CUP"), Item("LAMP", warehouse="HZ")], {}, T0 + DAY)
+    with pytest.raises(OrderError, match="item: FAN is not in the item catalogue"):
+        orders.place(T0 + DAY, key=ItemKey("FAN"), quantity=5)
+    lamp = orders.place(T0 + DAY, key=ItemKey("LAMP"), quantity=5).order
+    assert str(lamp.key) == "LAMP@HZ"  # LAMP@SH was dropped: one warehouse left
 
 
 def test_an_order_a_poll_already_counted_is_not_counted_again_to_acknowledge(
@@ -411,8 +419,15 @@ def test_an_order_a_poll_already_counted_is_not_counted_again_to_acknowledge(
     # (shelf 10 + 50 = 60 ≤ T1 100, still asking). Marking the task ordered by hand links to
     # that purchase; judging "60 + 50" acknowledged the alert with too little on order.
     open_alert(engine, KEY, T0, position=60, t1=100)
-    read_at = T0 - timedelta(hours=1)
-    SqlStore(engine).add_readings([Reading(KEY, read_at, ReadingSource.POLL, 10)], read_at)
+    read_at = T0 - timedelta(hours=1)  # the state's last reading: a failed read ...
+    good = read_at - timedelta(hours=1)  # ... after the good one it judged (shelf 10)
+    SqlStore(engine).add_readings(
+        [
+            Reading(KEY, good, ReadingSource.POLL, 10),
+            Reading.failed(KEY, read_at, ReadingSource.POLL, "timeout"),
+        ],
+        read_at,
+    )
     paid = PurchaseOrder(
         KEY, "义乌杯业", 50, read_at - DAY, T0 + 5 * DAY, external_ref="1688:77:0", source="1688"
     )

@@ -107,6 +107,7 @@ def test_it_round_trips_every_field_of_the_alert_state(store: Any) -> None:
         notice_seq=4,
         acked=True,
         goods_seen_at=CLOCK - timedelta(hours=1),
+        ack_covered=True,
         snoozed_until=CLOCK + timedelta(hours=4),
         failed_reads=1,
         first_failed_at=CLOCK,

@@ -280,6 +280,21 @@ def test_an_empty_shelf_while_the_acknowledged_order_comes_is_announced_once() -
     assert feed.state.phase is Phase.OK
 
 
+def test_an_order_cut_after_the_empty_shelf_was_announced_is_reminded_again() -> None:
+    # Found in review: once rule 3b held the acknowledgement at OUT, no tier is worse, so a
+    # cut order (position 5, far below T1 100) stayed quiet while anything was on order.
+    feed = Feed()
+    feed.at(90)
+    feed.at(90, after=HOUR)
+    feed.state = acknowledge(feed.state, on_order=True)
+    (out,) = feed.at(0, after=HOUR, in_transit=200)
+    assert out.kind is NoticeKind.WORSENED and feed.state.ack_covered
+    assert feed.at(0, after=HOUR, in_transit=5) == ()  # inside the dedupe window
+    (again,) = feed.at(0, after=24 * HOUR, in_transit=5)
+    assert (again.kind, again.tier) == (NoticeKind.REMINDER, Tier.OUT)
+    assert not feed.state.acked and not feed.state.ack_covered
+
+
 def test_an_escalation_of_the_position_clears_an_acknowledgement_resting_on_goods() -> None:
     # The order no longer covers the position (a big sale): the merchant must order more, so
     # the reminders come back.
@@ -619,8 +634,11 @@ def test_acknowledgements_resting_on_goods_hold_while_they_come_and_lapse_after(
         r = reading(qty, now, in_transit=in_transit)
         new, out = evaluate(state, r, LEVELS, policy, now)
         kinds = {n.kind for n in out}
-        if state.acked and in_transit > 0:
+        if state.acked and in_transit > 0 and not state.ack_covered:
             assert NoticeKind.REMINDER not in kinds  # goods on the way: nobody is reminded
+        if NoticeKind.REMINDER in kinds and state.acked and in_transit > 0:
+            # ... unless rule 3b held it and the goods no longer lift the position above T1
+            assert state.ack_covered and (r.available or 0) <= LEVELS.t1
         if NoticeKind.RESOLVED in kinds:
             assert not state.acked  # rule 4 holds with 4b: an acknowledged episode ends quietly
         if NoticeKind.WORSENED in kinds and new.acked:
@@ -860,6 +878,7 @@ def test_the_state_machines_copy_is_dataclasses_replace() -> None:
         notice_seq=4,
         acked=True,
         goods_seen_at=T0 + 2 * HOUR,
+        ack_covered=True,
         snoozed_until=T0 + HOUR,
         failed_reads=1,
         first_failed_at=T0,

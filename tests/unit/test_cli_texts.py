@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from string import Formatter
 
 import pytest
 
@@ -51,3 +52,13 @@ def test_every_order_mistake_is_worded_for_the_command_line_in_both_languages() 
     for lang in ("zh-CN", "en"):
         assert set(ERROR_TEXTS[lang]) == set(ORDER_ERRORS), lang
     assert all(not text.isascii() for text in ERROR_TEXTS["zh-CN"].values())
+    # Every placeholder a text uses is one its OrderError carries (a typo raised KeyError).
+    sample = dict.fromkeys(
+        ("task", "task_item", "item", "items", "quantity", "key", "order", "status"), "x"
+    ) | {"action": "received", "ordered": "2026-12-01"}
+    for code in ORDER_ERRORS:
+        fields = {f for _, f, _, _ in Formatter().parse(ORDER_ERRORS[code]) if f}
+        for lang in ("zh-CN", "en"):
+            used = {f for _, f, _, _ in Formatter().parse(ERROR_TEXTS[lang][code]) if f}
+            assert used <= fields, (lang, code, used - fields)
+            ERROR_TEXTS[lang][code].format(**sample)

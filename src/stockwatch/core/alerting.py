@@ -10,7 +10,8 @@ Rules (architecture.md §5, the seed's 避免骚扰):
    (3b): the notice says the shelf is empty and when the goods are due, and what is on order
    is still enough, so daily reminders of that shelf until the goods come would only repeat
    it (rule 4b takes over once they are in). A position at or below T1 (the order was cut,
-   a big sale) clears it: the merchant must order more, and is reminded.
+   a big sale) clears it, at the escalation or, once held, with a reminder a dedupe window
+   after the last notice: the merchant must order more.
 4. Recovery above T1 by the hysteresis margin (held for ``recover_for``) ends the episode and
    re-arms the item; RESOLVED goes out only if the episode announced something and nobody
    acknowledged it: an acknowledged episode (the merchant ordered, or acked by hand) was taken
@@ -305,7 +306,7 @@ def _transition(
             # ok_step leaves it: the batched calm path applies that rule in SQL.)
             calm = _with(state, phase=Phase.OK, tier=Tier.OK, since=None, breach_readings=0)
             if phase is Phase.PENDING:
-                calm = _with(calm, acked=False, goods_seen_at=None)
+                calm = _with(calm, acked=False, goods_seen_at=None, ack_covered=False)
             return calm, None
         tier = observed if phase is Phase.OK else max(state.tier, observed)
         since = now if phase is Phase.OK or state.since is None else state.since
@@ -328,6 +329,7 @@ def _transition(
             notice_seq=0,
             acked=False,
             goods_seen_at=None,
+            ack_covered=False,
         )
         if _snoozed(fired, now):
             return fired, None
@@ -344,8 +346,10 @@ def _transition(
     if observed > previous:
         last = firing.notified_at(observed)
         if last is None or now - last >= policy.dedupe_window:
-            if not _order_still_covers(firing, available, reading, levels):
-                firing = _with(firing, acked=False, goods_seen_at=None)
+            if _order_still_covers(firing, available, reading, levels):
+                firing = _with(firing, ack_covered=True)
+            else:
+                firing = _with(firing, acked=False, goods_seen_at=None, ack_covered=False)
             return _notify(firing, NoticeKind.WORSENED, observed, previous, reading, levels, now)
         return firing, None
     if _snoozed(firing, now):
@@ -354,6 +358,16 @@ def _transition(
     if last_notice is None:
         # A raise held back by a snooze goes out at the first reading after it ends.
         return _notify(firing, NoticeKind.RAISED, observed, Tier.OK, reading, levels, now)
+    if (
+        firing.acked
+        and firing.ack_covered
+        and now - last_notice >= policy.dedupe_window
+        and levels.classify_stock(available, available) is not Tier.OK
+    ):
+        # Rule 3b's hold ends: what is on order no longer keeps the position above T1 (the
+        # order was cut, a big sale): order more.
+        firing = _with(firing, acked=False, goods_seen_at=None, ack_covered=False)
+        return _notify(firing, NoticeKind.REMINDER, observed, previous, reading, levels, now)
     if firing.acked:
         seen = firing.goods_seen_at
         if (
@@ -364,7 +378,7 @@ def _transition(
             or levels.classify_stock(available, available if shelf is None else shelf) is Tier.OK
         ):
             return firing, None
-        firing = _with(firing, acked=False, goods_seen_at=None)  # rule 4b: the goods are in
+        firing = _with(firing, acked=False, goods_seen_at=None, ack_covered=False)  # rule 4b
         reminded = (NoticeKind.REMINDER, observed, previous, reading, levels, now, GOODS_IN)
         return _notify(firing, *reminded)
     if now - last_notice >= policy.dedupe_window:
@@ -467,6 +481,7 @@ def _resolve(
         notice_seq=seq,
         acked=False,
         goods_seen_at=None,
+        ack_covered=False,
     )
     if not announced:
         return resolved, None

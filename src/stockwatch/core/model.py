@@ -350,6 +350,9 @@ class AlertState:
     # The last reading that showed goods on order while acknowledged: the acknowledgement rests
     # on them, and lapses once they are in and the item is still short (core.alerting rule 4b).
     goods_seen_at: datetime | None = None
+    # Rule 3b held the acknowledgement through an escalation because the goods on order kept
+    # the position above T1: it lapses, with a reminder, once the position is at or below T1.
+    ack_covered: bool = False
     snoozed_until: datetime | None = None
     failed_reads: int = 0
     first_failed_at: datetime | None = None

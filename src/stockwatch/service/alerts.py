@@ -110,19 +110,29 @@ def acknowledge_for_order(
     return None
 
 
+_READINGS_BACK = timedelta(days=7)  # how far back to look for the reading last judged
+
+
 def _position_now(tx: Transaction, key: ItemKey, state: AlertState, quantity: int) -> int | None:
-    """The item's position with the orders on record now: the last reading's shelf plus what is
-    on order (the open orders, or the reading's own in-transit figure when larger, as
-    ``evaluate`` counts it). Not the last position plus this order: a poll may have counted it
-    already (an imported order, a hand order linked to one). Without that reading (thinned
-    away), the last position plus this order."""
+    """The item's position with the orders on record now: the shelf of the reading the state
+    last judged (the newest good one; a failed read changes nothing) plus what is on order
+    (the open orders, or that reading's own in-transit figure when larger, as ``evaluate``
+    counts it). Not the last position plus this order: a poll may have counted it already (an
+    imported order, a hand order linked to one). Without such a reading in the last
+    ``_READINGS_BACK`` (thinned away), the last position plus this order."""
     at = state.last_reading_at
     if at is not None:
-        stored = tx.readings_after(key, at - timedelta(microseconds=1))
-        last = [r.reading for r in stored if r.reading.observed_at == at]
-        if last and last[-1].shelf is not None:
+        good = [
+            r.reading
+            for r in tx.readings_after(key, at - _READINGS_BACK)
+            if r.reading.observed_at <= at and r.reading.shelf is not None
+        ]
+        if good:
+            newest = max(r.observed_at for r in good)
+            judged = next(r for r in good if r.observed_at == newest)  # the first of that time
+            assert judged.shelf is not None
             on_order = sum(o.open_quantity for o in tx.open_orders(key))
-            return last[-1].shelf + max(on_order, last[-1].in_transit)
+            return judged.shelf + max(on_order, judged.in_transit)
     return None if state.last_available is None else state.last_available + quantity
 
 

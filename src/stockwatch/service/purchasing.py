@@ -136,6 +136,7 @@ class PurchaseOrders:
             raise OrderError("no_quantity")
         if qty <= 0:
             raise OrderError("quantity", quantity=qty)
+        asked_arrival = expected_at  # a retry is compared on what it asked, not on defaults
         if expected_at is None:
             lead = self.lead_time_for(key)
             expected_at = now + timedelta(days=DEFAULT_LEAD_TIME_DAYS if lead is None else lead)
@@ -155,7 +156,7 @@ class PurchaseOrders:
         if not recorded and request_key is not None:
             # A request with the same key stored its order between the look-up above and
             # this one's insert (two racing retries): answered as any retry is.
-            return self._replay(added, request_key, task_id, key, quantity, supplier, expected_at)
+            return self._replay(added, request_key, task_id, key, quantity, supplier, asked_arrival)
         if self.placed is None:
             return Placed(added)
         try:

@@ -32,24 +32,34 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
         return acked is not None
 
     def find_item(key: ItemKey) -> Item | tuple[ItemKey, ...]:
-        """The catalogue's item, or the warehouses a bare SKU is kept in (none: unknown)."""
-        with store.transaction() as tx:
-            item = tx.item(key)
-        if item is not None or key.warehouse is not None:
-            return item if item is not None else ()
+        """The catalogue's item, or the warehouses a bare SKU is kept in (none: unknown). Items
+        dropped from the items file stay in the table, inactive: they are not the catalogue's."""
         with engine.connect() as conn:
-            places = tuple(
-                ItemKey.parse(k)
-                for k in conn.execute(
-                    select(item_rows.c.key)
-                    .where(item_rows.c.sku == key.sku, item_rows.c.warehouse.is_not(None))
-                    .order_by(item_rows.c.key)
-                ).scalars()
-            )
+            listed = conn.execute(
+                select(item_rows.c.key).where(
+                    item_rows.c.key == str(key), item_rows.c.active.is_(True)
+                )
+            ).first()
+            places: tuple[ItemKey, ...] = ()
+            if listed is None and key.warehouse is None:
+                places = tuple(
+                    ItemKey.parse(k)
+                    for k in conn.execute(
+                        select(item_rows.c.key)
+                        .where(
+                            item_rows.c.sku == key.sku,
+                            item_rows.c.warehouse.is_not(None),
+                            item_rows.c.active.is_(True),
+                        )
+                        .order_by(item_rows.c.key)
+                    ).scalars()
+                )
+        if listed is not None:
+            places = (key,)
         if len(places) != 1:
             return places
         with store.transaction() as tx:
-            only = tx.item(places[0])  # kept in one warehouse: that is the item meant
+            only = tx.item(places[0])  # the item, or the one warehouse a bare SKU is kept in
         return only if only is not None else ()
 
     def acknowledged_by(order: PurchaseOrder) -> bool:

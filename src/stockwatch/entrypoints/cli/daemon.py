@@ -271,13 +271,13 @@ def events(
     """Show the alert event log, newest first (filter by item, kind, time)."""
     cfg = _load(config)
     language = _lang(cfg, lang)
+    unknown = sorted(set(kind or ()) - set(EVENT_KINDS))
+    if unknown:  # a typo found nothing, silently, before
+        raise fail_with("unknown_kind", kinds=", ".join(unknown), known=", ".join(EVENT_KINDS))
     start = parse_since(cfg, since)
     store = _read_store(cfg, language)
     if store is None:
         return
-    unknown = sorted(set(kind or ()) - set(EVENT_KINDS))
-    if unknown:  # a typo found nothing, silently, before
-        raise fail_with("unknown_kind", kinds=", ".join(unknown), known=", ".join(EVENT_KINDS))
     rows = store.events(_key(item) if item else None, kind or (), start, limit)
     if fmt == "json":
         out.print_json(json.dumps([event_json(e) for e in rows], ensure_ascii=False))

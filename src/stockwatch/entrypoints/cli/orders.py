@@ -131,7 +131,7 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
         "key_used": "request key {key!r} was used for order #{order} ({item} × {quantity})",
         "received_quantity": "--qty: the received quantity must be > 0, got {quantity}",
         "no_order": "purchase order #{order} does not exist",
-        "closed": "purchase order #{order} is {status}: it cannot be {action} again",
+        "closed": "purchase order #{order} is {status}: it cannot be {action}",
         "before_order": (
             "purchase order #{order}: goods cannot arrive before it was placed ({ordered})"
         ),

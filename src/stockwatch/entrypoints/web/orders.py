@@ -31,10 +31,11 @@ from stockwatch.service.purchasing import (
 NO_ORDERS = "purchase orders are not available with this store"
 CONFLICT = "the order or task is not in a state that allows this (closed, received, cancelled)"
 BAD_ORDER = (
-    "a malformed or unknown item (or a SKU kept in several warehouses named without one), "
-    "no quantity, or an expected arrival in the past; the detail names the field"
+    "a malformed or unknown item (or a SKU kept in several warehouses named without one, or "
+    "not the task's item), no quantity, or an expected arrival in the past or over ten years "
+    "ahead; the detail names the field"
 )
-KEY_USED = CONFLICT + ", or the Idempotency-Key was used for another order"
+KEY_USED = "the Idempotency-Key was used for another order"
 # A retry's answer (Idempotency-Key) carries this header; documented on the 201.
 REPLAYED: dict[int | str, dict[str, Any]] = {
     201: {
