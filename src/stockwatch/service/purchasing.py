@@ -204,7 +204,7 @@ class PurchaseOrders:
         except LookupError:
             raise OrderError("no_order", order=order_id) from None
         except ValueError:
-            raise self._refused(order_id, "received", at) from None
+            raise self._refused(order_id, "received") from None
 
     def cancel(self, order_id: int, now: datetime) -> PurchaseOrder:
         try:
@@ -212,9 +212,9 @@ class PurchaseOrders:
         except LookupError:
             raise OrderError("no_order", order=order_id) from None
         except ValueError:
-            raise self._refused(order_id, "cancelled", now) from None
+            raise self._refused(order_id, "cancelled") from None
 
-    def _refused(self, order_id: int, action: str, at: datetime) -> OrderError:
+    def _refused(self, order_id: int, action: str) -> OrderError:
         """Why the store refused to receive or cancel the order, as an OrderError."""
         order = self.store.get(order_id)
         if not order.is_open:
