@@ -31,6 +31,7 @@ def open_alert(
     SqlThresholdStore(engine).save([NewThreshold(str(key), levels, ThresholdStatus.ACTIVE)], now)
     announced = phase is Phase.FIRING
     with SqlStore(engine).transaction() as tx:
+        was = tx.alert_state(key).version  # 0 the first time; a test may set it up again
         state = AlertState(
             phase=phase,
             tier=Tier.T2,
@@ -39,7 +40,7 @@ def open_alert(
             last_notice_at=read_at if announced else None,
             last_reading_at=read_at,
             last_available=position,
-            version=1,
+            version=was + 1,
         )
-        assert tx.save_alert_state(key, state, 0, now)
+        assert tx.save_alert_state(key, state, was, now)
         tx.commit()

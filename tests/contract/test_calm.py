@@ -137,7 +137,8 @@ def _replay(engine: Engine, policy: AlertPolicy, seed: int, batched: bool) -> Sq
             if act and state is not None and state.phase is not Phase.OK:
                 at = now + timedelta(seconds=1)
                 if act == "ack":
-                    acknowledge_alert(store, item.key, "merchant", at)
+                    if state.phase.announced:  # a pending breach has sent nothing to ack
+                        acknowledge_alert(store, item.key, "merchant", at)
                 else:
                     snooze_alert(store, item.key, at + timedelta(hours=2), "merchant", at)
     return store

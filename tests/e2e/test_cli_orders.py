@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.config.settings import load_config
-from stockwatch.core.model import Item, ItemKey
+from stockwatch.core.model import Item, ItemKey, Phase
 from stockwatch.core.purchasing import UnmatchedLine
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.wiring.accounts import os_user
@@ -138,3 +138,18 @@ def test_placing_an_order_says_when_it_acknowledged_the_items_alert(tmp_path: Pa
     assert "CUP 的预警已确认：到货前不再提醒；到货后仍不足会再提醒" in enough.output
     alerts = json.loads(run(app, ["alerts", "list", "--format", "json", *c]).output)
     assert [(a["item"], a["acked"]) for a in alerts] == [("CUP", True)]
+
+
+def test_a_pending_breach_is_not_acknowledged_from_the_cli_and_says_why(tmp_path: Path) -> None:
+    config = tmp_path / "stockwatch.toml"
+    config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
+    engine = open_database(load_config(config))
+    try:
+        open_alert(engine, ItemKey("CUP"), datetime.now(UTC), phase=Phase.PENDING)
+    finally:
+        engine.dispose()
+    run = CliRunner().invoke
+    refused = run(app, ["alerts", "ack", "CUP", "--config", str(config), "--lang", "zh-CN"])
+    assert refused.exit_code == 1 and "CUP：预警还在观察期，尚未发出，无需确认" in refused.output
+    snoozed = run(app, ["alerts", "snooze", "CUP", "--for", "2h", "--config", str(config)])
+    assert snoozed.exit_code == 0, snoozed.output

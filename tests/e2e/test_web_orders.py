@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
-from stockwatch.core.model import AlertPolicy, Item, ItemKey, Reading, ReadingSource
+from stockwatch.core.model import AlertPolicy, Item, ItemKey, Phase, Reading, ReadingSource
 from stockwatch.entrypoints.web.app import WebDeps, create_app
 from stockwatch.service.status import status_report
 from tests.alert_setup import open_alert
@@ -178,3 +178,16 @@ def test_a_retry_with_its_idempotency_key_gets_the_first_order_back(
         "/api/orders", json={"item": "CUP", "quantity": 3}, headers={"Idempotency-Key": "a b"}
     )
     assert spaced.status_code == 422
+
+
+def test_a_pending_breach_offers_no_acknowledgement_and_the_api_says_why(
+    client: httpx.Client, sqlite_engine: Engine
+) -> None:
+    # Nothing has been sent yet: an acknowledgement would be dropped when the breach fires.
+    open_alert(sqlite_engine, ItemKey("CUP"), NOW, phase=Phase.PENDING)
+    page = client.get("/items/CUP").text
+    assert 'id="ack-button"' not in page and "/items/CUP/snooze" in page
+    refused = client.post("/api/alerts/CUP/ack")
+    assert refused.status_code == 404 and "has not been sent yet" in refused.text
+    open_alert(sqlite_engine, ItemKey("CUP"), NOW)  # announced: the button is back
+    assert 'id="ack-button"' in client.get("/items/CUP").text

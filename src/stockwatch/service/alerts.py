@@ -16,6 +16,11 @@ class AlertNotFound(LookupError):
     """The item has no open alert to acknowledge or snooze."""
 
 
+class AlertNotAnnounced(AlertNotFound):
+    """The item's breach is still waiting out its debounce: nothing has been sent to
+    acknowledge (it would be dropped when the breach fires or clears); a snooze holds it."""
+
+
 def _change(
     store: Store,
     key: ItemKey,
@@ -28,6 +33,11 @@ def _change(
         state = tx.alert_state(key)
         if state.version == 0 or state.phase is Phase.OK:
             raise AlertNotFound(f"{key}: no open alert")
+        if kind == "ack" and state.phase is Phase.PENDING:
+            raise AlertNotAnnounced(
+                f"{key}: its alert has not been sent yet (the breach is waiting out its "
+                "debounce): nothing to acknowledge; snooze it to hold it back"
+            )
         new = acknowledge(state) if kind == "ack" else snooze(state, until or now)
         if not tx.save_alert_state(key, new, state.version, now):
             raise RuntimeError(f"{key}: alert changed meanwhile; try again")

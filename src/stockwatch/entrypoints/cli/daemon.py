@@ -32,7 +32,12 @@ from stockwatch.entrypoints.cli.texts import event_word
 from stockwatch.entrypoints.cli.texts import t as _tt
 from stockwatch.entrypoints.daemon import ListenError, run_daemon
 from stockwatch.entrypoints.web.app import event_json, state_json, status_json
-from stockwatch.service.alerts import AlertNotFound, acknowledge_alert, snooze_alert
+from stockwatch.service.alerts import (
+    AlertNotAnnounced,
+    AlertNotFound,
+    acknowledge_alert,
+    snooze_alert,
+)
 from stockwatch.service.status import Status, status_report
 from stockwatch.wiring.accounts import os_user, record_cli_action
 from stockwatch.wiring.compose import OpenExposure, build_daemon, open_store
@@ -211,6 +216,8 @@ def alerts_ack(
     by = by or cli_actor(os_user())
     try:
         acknowledge_alert(store, key, by, datetime.now(UTC))
+    except AlertNotAnnounced:
+        raise fail_with("not_announced", key=key) from None
     except AlertNotFound:
         raise _no_alert(store, key) from None
     record_cli_action(store.engine, AuditAction.ACKNOWLEDGE, key, f"by={by}")

@@ -125,6 +125,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "config_problems": ("{source} 中有 {count} 个问题：", "{count} problem(s) in {source}:"),
     "no_open_alert": ("{key}：没有未结束的预警", "{key}: no open alert"),
+    "not_announced": (
+        "{key}：预警还在观察期，尚未发出，无需确认；如要压下它，请用 alerts snooze",
+        "{key}: its alert has not been sent yet (waiting out its debounce): nothing to "
+        "acknowledge; use alerts snooze to hold it back",
+    ),
     "db_unavailable": (
         "数据库不可用，预警线按文件计算：{error}",
         "database unavailable, levels computed from files: {error}",

@@ -378,7 +378,12 @@ def create_app(deps: WebDeps) -> FastAPI:
     # {item:path}: a SKU may hold "/" (TEE/XL), sent as is or as %2F.
     @app.post(
         "/api/alerts/{item:path}/ack",
-        responses=errors({400: "a malformed item key", 404: "the item has no open alert"}),
+        responses=errors(
+            {
+                400: "a malformed item key",
+                404: "the item has no open alert, or its alert has not been sent yet (pending)",
+            }
+        ),
     )
     def ack(request: Request, item: str, d: Deps) -> dict[str, Any]:
         key = _key(item)

@@ -218,5 +218,6 @@ def item_routes(router: APIRouter, d: DashboardDeps, page: PageRenderer, rows: P
             "hand_set": is_hand_set(active.levels if active else None),
             "task": task,
             "open_alert": row.phase is not Phase.OK,
+            "announced": row.phase.announced,  # only a sent alert can be acknowledged
             "sales_total": sum(q for _, q in sales),
         }
