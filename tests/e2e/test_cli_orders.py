@@ -153,3 +153,23 @@ def test_a_pending_breach_is_not_acknowledged_from_the_cli_and_says_why(tmp_path
     assert refused.exit_code == 1 and "CUP：预警还在观察期，尚未发出，无需确认" in refused.output
     snoozed = run(app, ["alerts", "snooze", "CUP", "--for", "2h", "--config", str(config)])
     assert snoozed.exit_code == 0, snoozed.output
+
+
+def test_alerts_ack_takes_a_bare_sku_kept_in_one_warehouse_as_orders_place_does(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "stockwatch.toml"
+    config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
+    now = datetime.now(UTC)
+    engine = open_database(load_config(config))
+    try:
+        open_alert(engine, ItemKey.parse("CUP@HZ"), now)
+        kept = [Item("CUP", warehouse="HZ"), Item("LAMP", warehouse="HZ")]
+        SqlStore(engine).sync_items([*kept, Item("LAMP", warehouse="SH")], {}, now)
+    finally:
+        engine.dispose()
+    run = CliRunner().invoke
+    acked = run(app, ["alerts", "ack", "CUP", "--config", str(config)])
+    assert acked.exit_code == 0 and "CUP@HZ" in acked.output  # was "Unknown item: CUP"
+    which = run(app, ["alerts", "snooze", "LAMP", "--config", str(config)])
+    assert which.exit_code == 1 and "LAMP@HZ, LAMP@SH" in which.output

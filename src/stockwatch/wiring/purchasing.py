@@ -32,35 +32,7 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
         return acked is not None
 
     def find_item(key: ItemKey) -> Item | tuple[ItemKey, ...]:
-        """The catalogue's item, or the warehouses a bare SKU is kept in (none: unknown). Items
-        dropped from the items file stay in the table, inactive: they are not the catalogue's."""
-        with engine.connect() as conn:
-            listed = conn.execute(
-                select(item_rows.c.key).where(
-                    item_rows.c.key == str(key), item_rows.c.active.is_(True)
-                )
-            ).first()
-            places: tuple[ItemKey, ...] = ()
-            if listed is None and key.warehouse is None:
-                places = tuple(
-                    ItemKey.parse(k)
-                    for k in conn.execute(
-                        select(item_rows.c.key)
-                        .where(
-                            item_rows.c.sku == key.sku,
-                            item_rows.c.warehouse.is_not(None),
-                            item_rows.c.active.is_(True),
-                        )
-                        .order_by(item_rows.c.key)
-                    ).scalars()
-                )
-        if listed is not None:
-            places = (key,)
-        if len(places) != 1:
-            return places
-        with store.transaction() as tx:
-            only = tx.item(places[0])  # the item, or the one warehouse a bare SKU is kept in
-        return only if only is not None else ()
+        return catalogue_item(store, key)
 
     def acknowledged_by(order: PurchaseOrder) -> bool:
         """Whether placing ``order`` acknowledged its alert (a retried request is told so)."""
@@ -69,6 +41,37 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
     return PurchaseOrders(
         SqlPurchaseOrderStore(engine), lead_time_for, placed, acknowledged_by, find_item
     )
+
+
+def catalogue_item(store: SqlStore, key: ItemKey) -> Item | tuple[ItemKey, ...]:
+    """The catalogue's item for ``key``, or the keys it could mean: none (unknown), or the
+    warehouses a bare SKU is kept in; a bare SKU kept in one warehouse is that item. Items
+    dropped from the items file stay in the table, inactive: they are not the catalogue's."""
+    with store.engine.connect() as conn:
+        listed = conn.execute(
+            select(item_rows.c.key).where(item_rows.c.key == str(key), item_rows.c.active.is_(True))
+        ).first()
+        places: tuple[ItemKey, ...] = ()
+        if listed is None and key.warehouse is None:
+            places = tuple(
+                ItemKey.parse(k)
+                for k in conn.execute(
+                    select(item_rows.c.key)
+                    .where(
+                        item_rows.c.sku == key.sku,
+                        item_rows.c.warehouse.is_not(None),
+                        item_rows.c.active.is_(True),
+                    )
+                    .order_by(item_rows.c.key)
+                ).scalars()
+            )
+    if listed is not None:
+        places = (key,)
+    if len(places) != 1:
+        return places
+    with store.transaction() as tx:
+        only = tx.item(places[0])  # the item, or the one warehouse a bare SKU is kept in
+    return only if only is not None else ()
 
 
 def learned_lead_times(

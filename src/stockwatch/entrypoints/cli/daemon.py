@@ -15,7 +15,7 @@ from stockwatch.adapters.files import FileFormatError
 from stockwatch.config.settings import Config, ConfigError, parse_duration
 from stockwatch.core.audit import AuditAction, cli_actor
 from stockwatch.core.messages import event_detail, tier_label
-from stockwatch.core.model import EVENT_KINDS, ItemKey, Phase
+from stockwatch.core.model import EVENT_KINDS, Item, ItemKey, Phase
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
@@ -42,6 +42,7 @@ from stockwatch.service.status import Status, status_report
 from stockwatch.wiring.accounts import os_user, record_cli_action
 from stockwatch.wiring.compose import OpenExposure, build_daemon, open_store
 from stockwatch.wiring.logs import configure_logging
+from stockwatch.wiring.purchasing import catalogue_item
 from stockwatch.wiring.stores import SqlStore, configured_url, database_exists, upgrade_schema
 
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -211,8 +212,8 @@ def alerts_ack(
     """Acknowledge an alert: no more reminders this episode; escalations still notify."""
     cfg = _load(config)
     language = _lang(cfg, lang)
-    key = _key(item)
     store = _store(cfg)
+    key = _alert_key(store, _key(item))
     by = by or cli_actor(os_user())
     try:
         acknowledge_alert(store, key, by, datetime.now(UTC))
@@ -226,9 +227,21 @@ def alerts_ack(
 
 def _no_alert(store: SqlStore, key: ItemKey) -> typer.Exit:
     """An item the catalogue lacks is unknown (a typo), not an item without an alert."""
-    with store.transaction() as tx:
-        known = tx.item(key) is not None
+    known = isinstance(catalogue_item(store, key), Item)
     return fail_with("no_open_alert" if known else "unknown_item", key=key)
+
+
+def _alert_key(store: SqlStore, key: ItemKey) -> ItemKey:
+    """The item a typed key means: a bare SKU kept in one warehouse is that warehouse's item
+    (as for ``orders place``); kept in several, the merchant is asked to name one."""
+    if key.warehouse is not None:
+        return key
+    found = catalogue_item(store, key)
+    if isinstance(found, Item):
+        return found.key
+    if len(found) > 1:
+        raise fail_with("which_warehouse", key=key, keys=", ".join(map(str, found)))
+    return key
 
 
 @alerts_app.command("snooze")
@@ -251,6 +264,7 @@ def alerts_snooze(
         raise fail_with("bad_for", value=for_, error=exc) from None
     now = datetime.now(UTC)
     store = _store(cfg)
+    key = _alert_key(store, key)
     by = by or cli_actor(os_user())
     try:
         snooze_alert(store, key, now + span, by, now)
