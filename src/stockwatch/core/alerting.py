@@ -362,7 +362,7 @@ def _transition(
         firing.acked
         and firing.ack_covered
         and now - last_notice >= policy.dedupe_window
-        and levels.classify_stock(available, available) is not Tier.OK
+        and levels.classify(available) is not Tier.OK
     ):
         # Rule 3b's hold ends: what is on order no longer keeps the position above T1 (the
         # order was cut, a big sale): order more.
@@ -403,7 +403,7 @@ def _order_still_covers(
         state.acked
         and state.goods_seen_at is not None
         and reading.in_transit > 0
-        and levels.classify_stock(available, available) is Tier.OK
+        and levels.classify(available) is Tier.OK
     )
 
 

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from stockwatch.core.alerting import acknowledge, snooze
-from stockwatch.core.model import AlertState, ItemKey, Phase
+from stockwatch.core.model import AlertState, ItemKey, Phase, Tier
 from stockwatch.ports import AlertEvent, Store, Transaction
 
 log = logging.getLogger(__name__)
@@ -101,11 +101,10 @@ def acknowledge_for_order(
             position = _position_now(tx, key, state, quantity)
             if (
                 levels is not None
-                and not levels.disabled
                 and position is not None
-                and position <= levels.t1
+                and levels.classify(position) is not Tier.OK  # at or below T1 (levels on)
             ):
-                return None
+                return None  # too small to rest on, even with the orders on record
             new = acknowledge(state, on_order=True)
             if not tx.save_alert_state(key, new, state.version, now):
                 continue  # a poll changed the state meanwhile: read it again
