@@ -186,3 +186,15 @@ def test_every_unrecognised_column_is_listed_in_every_kind_of_file(tmp_path: Pat
     snapshot = tmp_path / "stock.json"
     snapshot.write_text('[{"sku": "DESK-LAMP", "on_hand": 5, "reserved": 2}]', "utf-8")
     assert read_stock(snapshot, datetime(2026, 11, 24, tzinfo=UTC)).unknown_columns == ["reserved"]
+
+
+def test_a_quote_never_closed_is_an_error_naming_its_line_not_a_swallowed_file(
+    tmp_path: Path,
+) -> None:
+    # Found probing as a merchant: a stray quote on line 3 made one cell of every row after it,
+    # so the rest of the items file was silently gone.
+    items = write(tmp_path, "items.csv", 'sku,title\nCUP,杯子\n"LAMP,台灯\nFAN,风扇\n')
+    with pytest.raises(FileFormatError, match=r"items.csv: malformed CSV at line 3 \("):
+        read_items(items)
+    titled = write(tmp_path, "titled.csv", 'sku,title\nCUP,"保温杯\n500ml"\nFAN,风扇\n')
+    assert [i.sku for i in read_items(titled).rows] == ["CUP", "FAN"]  # a closed multi-line cell

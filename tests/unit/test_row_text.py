@@ -65,6 +65,11 @@ def test_what_the_readers_really_write_is_translated(tmp_path: Path) -> None:
             "/s.csv：缺少 'sku' 列（可用的列名：sku, sku_code, 商家编码）",
         ),
         ("/s.json: not valid JSON at line 3: Expecting value", "/s.json：第 3 行不是有效的 JSON"),
+        (
+            "/s.csv: malformed CSV at line 3 (unexpected end of data): check its quotes (one "
+            "never closed, or text after a closing quote)",
+            "/s.csv：第 3 行 CSV 格式错误：请检查引号",
+        ),
     ],
 )
 def test_whole_file_problems_read_in_zh_cn(message: str, zh: str) -> None:

@@ -121,6 +121,10 @@ def _unknown(header: list[str], accepted: list[str]) -> list[str]:
     return [name for name in header if name and name not in known]
 
 
+# How a malformed CSV is reported: csv names the symptom, this the likely cause.
+_QUOTES = "check its quotes (one never closed, or text after a closing quote)"
+
+
 def _open_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     try:
         raw = path.read_bytes()
@@ -135,12 +139,27 @@ def _open_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             text = raw.decode("gb18030")  # Excel on zh-CN Windows saves CSV as GBK
         except UnicodeDecodeError as exc:
             raise FileFormatError(f"{path}: neither UTF-8 nor GB18030 text ({exc})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
+    # strict: a quote never closed is an error, not a cell that swallows the rest of the file
+    # (every row after it silently gone).
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = reader.fieldnames
+    except csv.Error as exc:
+        raise FileFormatError(f"{path}: malformed CSV at line 1 ({exc}): {_QUOTES}") from None
+    if not header:
         raise FileFormatError(f"{path}: empty file, expected a header row")
-    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
+    reader.fieldnames = [name.strip().lower() for name in header]
     rows = []
-    for row in reader:
+    while True:
+        begins = reader.line_num + 1  # where the row being read starts
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise FileFormatError(
+                f"{path}: malformed CSV at line {begins} ({exc}): {_QUOTES}"
+            ) from None
         # DictReader's line_num is the physical line of the row's end; multi-line cells are rare.
         cells = {k: (v.strip() if isinstance(v, str) else "") for k, v in row.items() if k}
         if None in row:

@@ -135,6 +135,13 @@ _FILES: Renderings = tuple(
         ),
         (r"no (?P<v>'\w+') column", lambda g: f"缺少 {g['v']} 列"),
         (
+            r"malformed CSV at line (?P<n>\d+) \((?P<e>.*)\): check its quotes .*",
+            lambda g: (
+                f"第 {g['n']} 行 CSV 格式错误："
+                "请检查引号（是否有未闭合的引号，或闭合引号后还有文字）"
+            ),
+        ),
+        (
             r"not valid JSON at line (?P<n>\d+): (?P<e>.*)",
             lambda g: f"第 {g['n']} 行不是有效的 JSON：{g['e']}",
         ),
