@@ -46,6 +46,7 @@ class _Data:
     pushes: dict[str, PushMessage] = field(default_factory=dict)
     runs: list[PollRun] = field(default_factory=list)
     orders: list[PurchaseOrder] = field(default_factory=list)
+    acks_due: set[int] = field(default_factory=set)  # order ids whose acknowledgement is due
 
 
 class InMemoryTransaction:
@@ -197,6 +198,11 @@ class InMemoryTransaction:
 
     def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
         return [o for o in self.data.orders if o.key == key and o.is_open]
+
+    def take_order_ack(self, order_id: int) -> bool:
+        due = order_id in self.data.acks_due
+        self.data.acks_due.discard(order_id)
+        return due
 
     def commit(self) -> None:
         self.committed = True

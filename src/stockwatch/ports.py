@@ -458,6 +458,11 @@ class Transaction(Protocol):
         """Return the item's open purchase orders (the on-order part of its position)."""
         ...
 
+    def take_order_ack(self, order_id: int) -> bool:
+        """Clear the order's due acknowledgement of its item's alert (``PurchaseOrderStore.add``
+        with ``ack_by``); False when none is due: another process has done it."""
+        ...
+
     def commit(self) -> None: ...
 
 
@@ -736,11 +741,16 @@ class PurchaseOrderStore(Protocol):
     """Purchase orders: placed from a task or by hand, imported from 1688, received in parts."""
 
     def add(
-        self, order: PurchaseOrder, now: datetime, request_key: str | None = None
+        self,
+        order: PurchaseOrder,
+        now: datetime,
+        request_key: str | None = None,
+        ack_by: str | None = None,
     ) -> tuple[PurchaseOrder, bool]:
         """Store a new order (its id filled in); an order from a task marks the task ordered.
         Return it and True; with ``request_key`` (a client's Idempotency-Key) already used,
-        the order stored with it and False."""
+        the order stored with it and False. ``ack_by`` (who placed it) marks the order's
+        acknowledgement of its item's alert due, until ``Transaction.take_order_ack``."""
         ...
 
     def by_request_key(self, request_key: str) -> PurchaseOrder | None:
@@ -762,10 +772,16 @@ class PurchaseOrderStore(Protocol):
         orders: Sequence[PurchaseOrder],
         now: datetime,
         opened: list[PurchaseOrder] | None = None,
+        ack_by: str | None = None,
     ) -> list[PurchaseOrder]:
         """Insert or update imported orders by their external reference; return those that
         changed (a new open order takes over its item's open task, and is appended to
-        ``opened`` unless a hand-placed order already records it)."""
+        ``opened`` unless a hand-placed order already records it; with ``ack_by`` its
+        acknowledgement of the item's alert is marked due, as ``add`` does)."""
+        ...
+
+    def awaiting_ack(self, limit: int = 1000) -> list[tuple[PurchaseOrder, str]]:
+        """Return the orders whose acknowledgement is still due, with who placed them."""
         ...
 
     def find(

@@ -3,9 +3,12 @@ receipt closing the task, 1688 imports by reference, and the evaluator's on-orde
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Engine, insert, text
@@ -27,7 +30,8 @@ from stockwatch.core.model import (
     TierLevels,
 )
 from stockwatch.core.purchasing import OrderStatus, PurchaseOrder, UnmatchedLine
-from stockwatch.ports import NewThreshold, ThresholdStatus
+from stockwatch.ports import NewThreshold, ThresholdStatus, Transaction
+from stockwatch.service.alerts import acknowledge_for_order, settle_order_acks
 from stockwatch.service.purchasing import OrderError, PurchaseOrders
 from stockwatch.wiring.purchasing import purchase_orders
 from tests.alert_setup import open_alert
@@ -307,6 +311,68 @@ def test_the_order_stands_when_acting_on_its_alert_fails(
     assert not placed.alert_acknowledged
     assert SqlPurchaseOrderStore(engine).get(po.id or 0).quantity == 40
     assert f"order #{po.id} for {KEY} placed; acting on its alert failed" in caplog.text
+
+
+def test_an_order_placed_leaves_no_acknowledgement_due_whatever_it_decided(engine: Engine) -> None:
+    # Acknowledged, too small, nothing announced: each decision clears the mark with it.
+    open_alert(engine, KEY, T0)
+    orders = purchase_orders(engine)
+    orders.place(T0, key=KEY, quantity=5)  # too small
+    orders.place(T0, key=KEY, quantity=120)  # acknowledges
+    other = ItemKey("NO-ALERT")
+    SqlStore(engine).sync_items([Item(str(other))], {}, T0)
+    orders.place(T0, key=other, quantity=7)
+    assert SqlPurchaseOrderStore(engine).awaiting_ack() == []
+
+
+def test_an_order_whose_process_stopped_before_acting_on_its_alert_is_acknowledged_later(
+    engine: Engine,
+) -> None:
+    # A CLI or API killed between storing the order and acknowledging: the order keeps who
+    # placed it until the daemon settles it (on start, after each 1688 pull).
+    open_alert(engine, KEY, T0)
+    records = SqlPurchaseOrderStore(engine)
+    po, _ = records.add(PurchaseOrder(KEY, "义乌杯业", 120, T0, T0 + 5 * DAY), T0, ack_by="小王")
+    assert records.awaiting_ack() == [(po, "小王")]
+    assert settle_order_acks(SqlStore(engine), records, T0 + DAY) == 1
+    [ack] = SqlStore(engine).events(KEY, ["ack"])
+    assert (ack.actor, ack.detail, ack.payload["order"]) == ("小王", f"order #{po.id}", po.id)
+    assert alert(engine).acked and records.awaiting_ack() == []
+    # Settled once: a late retry of the first process acknowledges nothing more.
+    assert settle_order_acks(SqlStore(engine), records, T0 + 2 * DAY) == 0
+    assert acknowledge_for_order(SqlStore(engine), KEY, po.id, 120, "小王", T0 + 2 * DAY) is None
+    assert len(SqlStore(engine).events(KEY, ["ack"])) == 1
+
+
+def test_an_acknowledgement_left_due_by_an_order_closed_meanwhile_acknowledges_nothing(
+    engine: Engine,
+) -> None:
+    open_alert(engine, KEY, T0)
+    records = SqlPurchaseOrderStore(engine)
+    po, _ = records.add(PurchaseOrder(KEY, "", 120, T0, T0 + 5 * DAY), T0, ack_by="小王")
+    records.cancel(po.id or 0, T0 + DAY)
+    assert settle_order_acks(SqlStore(engine), records, T0 + DAY) == 1
+    assert SqlStore(engine).events(KEY, ["ack"]) == [] and not alert(engine).acked
+    assert records.awaiting_ack() == []
+
+
+def test_an_acknowledgement_that_loses_to_a_poll_stays_due(engine: Engine) -> None:
+    # Every attempt found the state changed (rolled back): the mark stays for the next settle.
+    open_alert(engine, KEY, T0)
+    records = SqlPurchaseOrderStore(engine)
+    po, _ = records.add(PurchaseOrder(KEY, "", 120, T0, T0 + 5 * DAY), T0, ack_by="小王")
+    store = SqlStore(engine)
+
+    @contextmanager
+    def losing() -> Iterator[Transaction]:
+        with store.transaction() as tx:
+            tx.save_alert_state = lambda *args: False  # type: ignore[method-assign]
+            yield tx
+
+    polled = SimpleNamespace(transaction=losing)
+    assert acknowledge_for_order(polled, KEY, po.id, 120, "小王", T0) is None  # type: ignore[arg-type]
+    assert records.awaiting_ack() == [(po, "小王")]
+    assert acknowledge_for_order(store, KEY, po.id, 120, "小王", T0) is not None
 
 
 def test_a_retried_request_with_its_idempotency_key_gets_the_same_order(engine: Engine) -> None:

@@ -25,6 +25,9 @@ from stockwatch.entrypoints.cli.app import app
 from stockwatch.wiring.compose import open_store, token_store
 from tests.e2e.daemon_setup import (
     DUCK_OFFER,
+    LAMP_OFFER,
+    LAMP_SKU,
+    LAMP_SPEC,
     TASK_ROUTES,
     OffsetClock,
     daemon_running,
@@ -34,6 +37,7 @@ from tests.e2e.daemon_setup import (
 )
 
 DUCK = ItemKey("RUBBER-DUCK")
+LAMP = ItemKey("GLOW-LAMP")
 DAY = timedelta(days=1)
 ITEMS = (
     "sku,title,offer_id,sku_id,lead_time_days\n"
@@ -144,3 +148,64 @@ async def _scenario(web: httpx.AsyncClient, store: SqlStore, clock: OffsetClock,
             lambda: [o for o in orders() if o["external_ref"] == ref and o["status"] == "received"],  # noqa: B023
             "received",
         )
+
+
+def test_an_imported_purchase_whose_acknowledgement_failed_is_acknowledged_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The import stores the order and then acts on the alert, in two transactions. Before,
+    # a daemon stopped (or failing) between the two lost the acknowledgement for good: the
+    # next pull saw the order unchanged, and an empty shelf (OUT with the goods on the way)
+    # was reminded of until they came. Now the order keeps it due: the next pull settles it,
+    # and so does the next start, even with the 1688 pull turned off.
+    with running_simulator(shop_catalogue(0, 500), qps=None) as sim:
+        config = write_shop(tmp_path, interval=0.1, gateway=sim.base_url, extra=TASK_ROUTES + PULLS)
+        (tmp_path / "items.csv").write_text(ITEMS, encoding="utf-8")
+        cfg = load_config(config)
+        open_store(cfg).engine.dispose()
+        token_store(cfg).save(sim.mint_token())
+
+        def broken(*args: object, **kw: object) -> None:
+            raise RuntimeError("the process stops here")
+
+        async def failing_then_next_pull() -> None:
+            async with daemon_running(cfg, OffsetClock()) as (web, store):
+                await until(
+                    lambda: httpx.get(f"{str(web.base_url).rstrip('/')}/api/tasks").json(), "a task"
+                )
+                monkeypatch.setattr("stockwatch.service.alerts.acknowledge", broken)
+                sim.admin("purchase", offer_id=DUCK_OFFER, quantity=60)
+                await until(lambda: "the process stops here" in caplog.text, "the failure")
+                assert store.events(DUCK, ["ack"]) == []
+                monkeypatch.undo()
+                [ack] = await until(lambda: store.events(DUCK, ["ack"]), "the next pull's ack")
+                assert ack.actor == "1688"
+
+        asyncio.run(failing_then_next_pull())
+
+        caplog.clear()
+        sim.set_stock(LAMP_OFFER, 0, LAMP_SPEC)  # GLOW-LAMP's shelf empty too
+
+        async def failing_then_restart() -> None:
+            async with daemon_running(cfg, OffsetClock()) as (web, store):
+                await until(
+                    lambda: [
+                        t
+                        for t in httpx.get(f"{str(web.base_url).rstrip('/')}/api/tasks").json()
+                        if t["item"] == str(LAMP)
+                    ],
+                    "the lamp's task",
+                )
+                monkeypatch.setattr("stockwatch.service.alerts.acknowledge", broken)
+                sim.admin("purchase", offer_id=LAMP_OFFER, sku_id=LAMP_SKU, quantity=300)
+                await until(lambda: "the process stops here" in caplog.text, "the failure")
+                assert store.events(LAMP, ["ack"]) == []
+            monkeypatch.undo()
+            off = TASK_ROUTES + "[daemon.purchases]\nenabled = false\n"
+            no_pulls = load_config(write_shop(tmp_path, 0.1, off, sim.base_url))
+            (tmp_path / "items.csv").write_text(ITEMS, encoding="utf-8")
+            async with daemon_running(no_pulls, OffsetClock()) as (_, store):
+                [ack] = await until(lambda: store.events(LAMP, ["ack"]), "the ack on start")
+                assert ack.actor == "1688" and ack.detail.startswith("order #")
+
+        asyncio.run(failing_then_restart())

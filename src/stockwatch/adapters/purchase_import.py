@@ -131,15 +131,18 @@ async def pull_purchases(
     *,
     first_days: int = 60,
     overlap: timedelta = timedelta(minutes=10),
+    ack_by: str | None = None,
 ) -> PurchasePull:
-    """Import the purchase orders changed since the cursor; move the cursor after writing."""
+    """Import the purchase orders changed since the cursor; move the cursor after writing.
+    ``ack_by``: new orders placed on 1688 itself are stored with their acknowledgement of the
+    item's alert due, by that actor (``upsert_imported``)."""
     cursor = await asyncio.to_thread(cursors.get, PURCHASE_CURSOR)
     since = cursors.window_start(cursor, now, first=timedelta(days=first_days), overlap=overlap)
     lines = await buyer_order_lines(client, since)
     records: list[UnmatchedLine] = []
     orders, unpaid, unmatched = to_orders(lines, items, lead_for, records)
     opened: list[PurchaseOrder] = []
-    changed = await asyncio.to_thread(store.upsert_imported, orders, now, opened)
+    changed = await asyncio.to_thread(store.upsert_imported, orders, now, opened, ack_by)
     # Kept for the merchant to see until a pull matches them (then they are dropped).
     matched = [line.ref for line in lines if line.ref not in {r.ref for r in records}]
     await asyncio.to_thread(store.record_unmatched, records, matched, now)

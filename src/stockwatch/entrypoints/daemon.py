@@ -146,6 +146,13 @@ class Daemon:
         caught = await asyncio.to_thread(p.evaluator.catch_up, p.clock(), stopping=self.stop.is_set)
         if caught:
             log.info("catch-up: %d notice(s) from readings accepted before a restart", len(caught))
+        if p.order_acks is not None:
+            try:
+                settled = await asyncio.to_thread(p.order_acks, p.clock())
+                if settled:
+                    log.info("orders: %d acknowledgement(s) left due before a restart", settled)
+            except Exception:  # kept due: the next start (or 1688 pull) tries again
+                log.exception("acting on the alerts of orders placed before a restart failed")
         self._push_wake.set()  # apply pushes stored but not applied before a restart
         self._deliver_wake.set()
         loops = [

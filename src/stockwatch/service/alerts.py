@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from stockwatch.core.alerting import acknowledge, snooze
 from stockwatch.core.model import AlertState, ItemKey, Phase, Tier
-from stockwatch.ports import AlertEvent, Store, Transaction
+from stockwatch.ports import AlertEvent, PurchaseOrderStore, Store, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +86,22 @@ def acknowledge_for_order(
     """The merchant ordered ``quantity`` of the item: acknowledge its announced alert, resting
     on the goods on order (core.alerting rule 4b). Reminders stop while the goods come, the
     episode ends without a "recovered" that would only restate the order, and the
-    acknowledgement lapses with a reminder if they come in and the item is still short.
+    acknowledgement lapses with a reminder if they come in and it is still short.
 
     Nothing is acknowledged (None) when no alert has been announced (a pending breach may clear
     with the order, or fires and asks), when the orders on record do not lift the position
-    above T1 (too small: reminders go on), or when polls kept changing the state; the order
-    stands either way. The order is stored before this runs."""
+    above T1 (too small: reminders go on), when polls kept changing the state, or when the
+    order's acknowledgement is no longer due (another process did it: ``settle_order_acks``);
+    the order stands either way. The order is stored before this runs, its acknowledgement
+    marked due; the same transaction that acknowledges, or finds nothing to acknowledge,
+    clears the mark, so a crash between the two leaves the mark for ``settle_order_acks``."""
     for _ in range(3):
         with store.transaction() as tx:
+            if order_id is not None and not tx.take_order_ack(order_id):
+                return None  # done already (a retry racing the daemon's settling)
             state = tx.alert_state(key)
             if state.version == 0 or not state.phase.announced:
+                tx.commit()  # nothing to act on: the mark is cleared
                 return None
             levels = tx.active_levels(key)
             position = _position_now(tx, key, state, quantity)
@@ -104,19 +110,40 @@ def acknowledge_for_order(
                 and position is not None
                 and levels.classify(position) is not Tier.OK  # at or below T1 (levels on)
             ):
+                tx.commit()
                 return None  # too small to rest on, even with the orders on record
             new = acknowledge(state, on_order=True)
             if not tx.save_alert_state(key, new, state.version, now):
-                continue  # a poll changed the state meanwhile: read it again
+                continue  # a poll changed the state meanwhile: read it again (mark kept)
             unique, detail = f"order:{order_id}", f"order #{order_id}"
             extra: dict[str, object] = {"order": order_id}
             tx.add_event(_event(key, "ack", state, new, now, actor, unique, detail, extra))
             tx.commit()
             return new
     log.warning(
-        "%s: order #%s placed; its alert kept changing and is not acknowledged", key, order_id
+        "%s: order #%s placed; its alert kept changing and is not acknowledged yet",
+        key,
+        order_id,
     )
     return None
+
+
+def settle_order_acks(store: Store, orders: PurchaseOrderStore, now: datetime) -> int:
+    """Finish the acknowledgements that orders left due: a process stopped between storing an
+    order and acting on its alert (the daemon runs this on start and after each 1688 pull).
+    An order closed meanwhile acknowledges nothing. Return how many were settled."""
+    settled = 0
+    for order, actor in orders.awaiting_ack():
+        if order.id is None:
+            continue
+        if order.is_open:
+            acknowledge_for_order(store, order.key, order.id, order.open_quantity, actor, now)
+        else:
+            with store.transaction() as tx:
+                tx.take_order_ack(order.id)
+                tx.commit()
+        settled += 1
+    return settled
 
 
 _READINGS_BACK = timedelta(days=7)  # how far back to look for the reading last judged

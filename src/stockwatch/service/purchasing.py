@@ -152,7 +152,10 @@ class PurchaseOrders:
             expected_at=expected_at,
             task_id=task_id,
         )
-        added, recorded = self.store.add(order, now, request_key)
+        # With whom to tell, the order is stored with its acknowledgement of the alert due:
+        # a process stopped before ``placed`` leaves it for the daemon (settle_order_acks).
+        ack_by = actor if self.placed is not None else None
+        added, recorded = self.store.add(order, now, request_key, ack_by)
         if not recorded and request_key is not None:
             # A request with the same key stored its order between the look-up above and
             # this one's insert (two racing retries): answered as any retry is.

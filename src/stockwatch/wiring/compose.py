@@ -21,6 +21,7 @@ from stockwatch.adapters.db import migrate
 from stockwatch.adapters.db.engine import database_url, is_sqlite, make_engine
 from stockwatch.adapters.db.health import SqlHealthProbe
 from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.db.token_store import SqlTokenStore
@@ -45,6 +46,7 @@ from stockwatch.ports import (
     TokenStore,
 )
 from stockwatch.service.accounts import Accounts
+from stockwatch.service.alerts import settle_order_acks
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.check import levels_for_items
 from stockwatch.service.digest import DailyDigests, at_risk
@@ -227,6 +229,8 @@ class DaemonParts:
     promotions: PromotionApplier | None = None  # applies promotions on time
     orders: OrderSync | None = None  # seller orders into sales; the push compensation API
     purchases: PurchaseSync | None = None  # the merchant's 1688 purchase orders (buyer view)
+    # On start: the acknowledgements orders left due when a process stopped mid-way.
+    order_acks: Callable[[datetime], int] | None = None
     promotion_store: PromotionStore | None = None  # /api/promotions
     # Catalogue load, levels and item sync: run after the HTTP server is up, before polling.
     prepare: Callable[[], None] | None = None
@@ -569,6 +573,7 @@ def build_daemon(
         promotions=promotions,
         orders=orders,
         purchases=purchases,
+        order_acks=lambda now: settle_order_acks(store, SqlPurchaseOrderStore(store.engine), now),
         promotion_store=promotion_store(store.engine),
         backtest=_lazy_backtest(config, store),
         review_advice=_lazy_advice(config, store),

@@ -15,9 +15,8 @@ from stockwatch.adapters.db.sync_cursors import SqlSyncCursors
 from stockwatch.adapters.purchase_import import LeadFor, PurchasePull, pull_purchases
 from stockwatch.config.settings import Config
 from stockwatch.core.model import Item, ItemKey
-from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.core.thresholds import ThresholdPolicy, declared_lead_time
-from stockwatch.service.alerts import acknowledge_for_order
+from stockwatch.service.alerts import settle_order_acks
 from stockwatch.wiring.promotions import recompute_items
 from stockwatch.wiring.purchasing import learned_lead_times
 
@@ -57,17 +56,15 @@ class PurchaseSync:
 
         return lead_for
 
-    def _acknowledge(self, order: PurchaseOrder, now: datetime) -> None:
-        """An order the merchant placed on 1688 itself acts on the item's alert as one placed
-        here does (service.alerts.acknowledge_for_order); a failure leaves the order stored."""
+    def settle_acks(self, now: datetime) -> None:
+        """Orders placed on 1688 itself act on their items' alerts as one placed here does
+        (service.alerts.acknowledge_for_order): the import marked each one's acknowledgement
+        due with the order; this does it, and any a stopped process left. A failure leaves
+        the orders stored and their acknowledgements due for the next pull."""
         try:
-            acknowledge_for_order(
-                self.store, order.key, order.id, order.open_quantity, IMPORT_ACTOR, now
-            )
+            settle_order_acks(self.store, SqlPurchaseOrderStore(self.store.engine), now)
         except Exception:
-            log.exception(
-                "order #%s for %s imported; acting on its alert failed", order.id, order.key
-            )
+            log.exception("acting on the alerts of new purchase orders failed")
 
     async def pull(self, now: datetime) -> PurchasePull:
         """Import what changed since the cursor; re-read the items whose orders changed and
@@ -84,6 +81,7 @@ class PurchaseSync:
             now,
             first_days=p.first_days,
             overlap=timedelta(seconds=self.config.model.daemon.seconds(p.overlap)),
+            ack_by=IMPORT_ACTOR,
         )
         if result.unmatched:
             log.warning(
@@ -91,8 +89,7 @@ class PurchaseSync:
                 len(result.unmatched),
                 "; ".join(result.unmatched[:20]),
             )
-        for order in result.opened:
-            await asyncio.to_thread(self._acknowledge, order, now)
+        await asyncio.to_thread(self.settle_acks, now)
         if result.keys:
             keys = [ItemKey.parse(k) for k in sorted(result.keys)]
             await asyncio.to_thread(self.store.request_recheck, keys, now)

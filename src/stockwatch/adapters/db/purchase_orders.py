@@ -94,6 +94,17 @@ def _values(order: PurchaseOrder, now: datetime) -> dict[str, Any]:
     }
 
 
+def take_order_ack(conn: Connection, order_id: int) -> bool:
+    """Clear the order's due acknowledgement; False when none was due (done already, by a
+    racing process: the row lock, or SQLite's write lock, makes the second one see it)."""
+    done = conn.execute(
+        update(purchase_orders)
+        .where(purchase_orders.c.id == order_id, purchase_orders.c.ack_by.is_not(None))
+        .values(ack_by=None)
+    )
+    return bool(done.rowcount)
+
+
 def _mark_task_ordered(conn: Connection, task_id: int, now: datetime) -> None:
     conn.execute(
         update(replenishment_tasks)
@@ -179,10 +190,15 @@ class SqlPurchaseOrderStore:
         self.engine = engine
 
     def add(
-        self, order: PurchaseOrder, now: datetime, request_key: str | None = None
+        self,
+        order: PurchaseOrder,
+        now: datetime,
+        request_key: str | None = None,
+        ack_by: str | None = None,
     ) -> tuple[PurchaseOrder, bool]:
         """Store a new order; when it comes from a task, mark the task ordered. Return the
-        order recorded and whether this call recorded it.
+        order recorded and whether this call recorded it. ``ack_by`` (who placed it) marks
+        its acknowledgement of the item's alert as due, in the same transaction.
 
         An order marked by hand that an imported 1688 order already records (``same_purchase``)
         is not stored twice: the imported one is linked (source ``linked``, the task attached)
@@ -197,6 +213,8 @@ class SqlPurchaseOrderStore:
                     if earlier is not None:
                         return earlier, False
                 keyed = {} if request_key is None else {"request_key": request_key}
+                if ack_by is not None:
+                    keyed["ack_by"] = ack_by
                 twin = same_purchase(order, open_orders(conn, order.key))
                 if twin is not None:
                     linked = replace(twin, source=LINKED, task_id=twin.task_id or order.task_id)
@@ -329,12 +347,15 @@ class SqlPurchaseOrderStore:
         orders: Sequence[PurchaseOrder],
         now: datetime,
         opened: list[PurchaseOrder] | None = None,
+        ack_by: str | None = None,
     ) -> list[PurchaseOrder]:
         """Insert or update orders by their external reference; return those that changed.
 
         New open orders that no hand-placed order records (the merchant ordered on 1688 itself)
-        are also appended to ``opened``: the caller acknowledges their items' alerts with them,
-        as placing an order here does.
+        are also appended to ``opened``, and with ``ack_by`` their acknowledgement of the item's
+        alert is marked due in the same transaction (``awaiting_ack``): the caller acts on the
+        alerts with them, as placing an order here does, and a crash before it does loses
+        nothing.
 
         A new open order takes over its item's open replenishment task (the task is marked
         ordered, and receiving the order closes it), as marking the task ordered by hand does.
@@ -368,9 +389,10 @@ class SqlPurchaseOrderStore:
                     if order.received_qty:
                         first = (order.received_at or now).isoformat()
                         receipts = [{"at": first, "quantity": order.received_qty}]
+                    due = {"ack_by": ack_by} if ack_by is not None and order.is_open else {}
                     new = conn.execute(
                         insert(purchase_orders)
-                        .values(**_values(order, now), receipts=receipts)
+                        .values(**_values(order, now), receipts=receipts, **due)
                         .returning(purchase_orders.c.id)
                     ).one()
                     inserted = replace(order, id=int(new.id))
@@ -394,6 +416,18 @@ class SqlPurchaseOrderStore:
                 self._save(conn, saved, now, receipts)
                 changed.append(saved)
         return changed
+
+    def awaiting_ack(self, limit: int = 1000) -> list[tuple[PurchaseOrder, str]]:
+        """Return the orders whose acknowledgement of their item's alert is still due, with who
+        placed them, oldest first: left by a process that stopped between the two."""
+        query = (
+            select(purchase_orders)
+            .where(purchase_orders.c.ack_by.is_not(None))
+            .order_by(purchase_orders.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(order_from_row(r._mapping), str(r.ack_by)) for r in conn.execute(query)]
 
     def find(
         self, key: ItemKey | None = None, open_only: bool = False, limit: int = 1000

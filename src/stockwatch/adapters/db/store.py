@@ -40,7 +40,7 @@ from stockwatch.adapters.db.codec import (
 )
 from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.adapters.db.outbox import SqlOutbox
-from stockwatch.adapters.db.purchase_orders import open_orders
+from stockwatch.adapters.db.purchase_orders import open_orders, take_order_ack
 from stockwatch.adapters.db.tier_counts import compact as compact_tier_counts
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
 from stockwatch.core.purchasing import PurchaseOrder
@@ -223,6 +223,9 @@ class SqlTransaction:
 
     def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
         return open_orders(self.conn, key)
+
+    def take_order_ack(self, order_id: int) -> bool:
+        return take_order_ack(self.conn, order_id)
 
     def commit(self) -> None:
         self.conn.commit()

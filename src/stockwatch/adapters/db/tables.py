@@ -387,6 +387,10 @@ purchase_orders = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # A client's Idempotency-Key (migration 0015): a retried request returns this order.
     Column("request_key", String(200), nullable=True, unique=True),
+    # Who placed the order while acting on its item's alert is still due (migration 0016):
+    # set with the order, cleared in the transaction that acknowledges the alert (or finds
+    # nothing to acknowledge), so a crash between the two leaves it for the daemon to finish.
+    Column("ack_by", String(200), nullable=True),
     # The evaluator reads an item's open orders on every evaluation.
     Index("ix_purchase_orders_item_status", "item_key", "status"),
 )
