@@ -284,7 +284,9 @@ def test_an_operator_acts_and_the_audit_log_says_who(site: Site) -> None:
         [entry] = c.get("/api/audit").json()[:1]
         assert (entry["actor"], entry["action"], entry["target"]) == ("otto", "snooze", str(GLOBE))
         assert entry["detail"] == "hours=2" and csrf not in entry["detail"]
-        assert "暂停提醒" in c.get("/audit").text  # the action as a person reads it
+        page = c.get("/audit").text
+        assert "暂停提醒" in page  # the action as a person reads it
+        assert "小时=2" in page and ">hours=2<" not in page  # its detail too (stored: hours=2)
     state = site.store.alert_states()[GLOBE]
     assert state.snoozed_until == NOW + timedelta(hours=2)
     assert site.store.events(GLOBE, limit=1)[0].actor == "otto"

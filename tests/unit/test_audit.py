@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stockwatch.core.audit import AuditAction, LoginAttempt, LoginLimit, action_label, cli_actor
+from stockwatch.core.audit import (
+    AuditAction,
+    LoginAttempt,
+    LoginLimit,
+    action_label,
+    audit_words,
+    cli_actor,
+)
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -67,3 +74,22 @@ def test_every_action_reads_in_both_languages_and_an_old_raw_name_shows_as_is() 
         zh, en = action_label(action.value, "zh-CN"), action_label(action.value, "en")
         assert zh != action.value and en != action.value and zh != en
     assert action_label("POST", "en") == "POST"
+
+
+def test_stored_targets_and_details_read_in_zh_cn_and_stay_as_stored_in_english() -> None:
+    stored = [
+        ("order #10 DESK-LAMP", "采购单 #10 DESK-LAMP"),
+        ("quantity=5 supplier=- task #3", "数量=5 供应商=- 补货任务 #3"),
+        ("outbox #7", "通知 #7"),
+        ("promotion #2", "促销 #2"),
+        ("hours=2", "小时=2"),
+        ("for=2h by=mei", "时长=2h 操作人=mei"),
+        ("role=operator", "角色=operator"),
+        ("all open", "全部未收数量"),
+        ("Idempotency-Key", "同一 Idempotency-Key 的重试"),
+        ("T1/T2/T3=50/30/auto", "T1/T2/T3=50/30/auto"),  # levels read the same in both
+        ("ordered=5 reorder #2", "ordered=5 reorder #2"),  # unknown words stay as stored
+        ("", ""),
+    ]
+    for text, zh in stored:
+        assert (audit_words(text, "zh-CN"), audit_words(text, "en")) == (zh, text)

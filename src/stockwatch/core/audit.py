@@ -11,6 +11,7 @@ that shares the database sees the same count (a second daemon or a restart does 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,6 +84,40 @@ def action_label(action: str, lang: str) -> str:
     """An audit action as text; an older entry's raw name (e.g. "POST") is shown as it is."""
     zh, en = ACTION_LABELS.get(action, (action, action))
     return en if lang == "en" else zh
+
+
+# Targets and details are stored in plain English words (what `--format json` and the API
+# give); people read the words below in zh-CN. Values (names, numbers, suppliers) stay as
+# they are; an older or unknown word is shown as stored.
+_THINGS_ZH = {"order": "采购单", "task": "补货任务", "outbox": "通知", "promotion": "促销"}
+_FIELDS_ZH = {
+    "quantity": "数量",
+    "supplier": "供应商",
+    "hours": "小时",
+    "version": "版本",
+    "role": "角色",
+    "scope": "权限",
+    "by": "操作人",
+    "for": "时长",
+}
+_PHRASES_ZH = {
+    "all open": "全部未收数量",
+    "test message sent": "已发送测试消息",
+    "Idempotency-Key": "同一 Idempotency-Key 的重试",
+}
+_THING = re.compile(r"\b(" + "|".join(_THINGS_ZH) + r") #(\d+)")
+_FIELD = re.compile(r"(?<![\w/])(" + "|".join(_FIELDS_ZH) + r")=")
+
+
+def audit_words(text: str, lang: str) -> str:
+    """A stored audit target or detail as a person reads it: ``order #10 DESK-LAMP`` is
+    ``采购单 #10 DESK-LAMP`` and ``quantity=5 supplier=-`` is ``数量=5 供应商=-`` in zh-CN."""
+    if lang == "en":
+        return text
+    if text in _PHRASES_ZH:
+        return _PHRASES_ZH[text]
+    text = _THING.sub(lambda m: f"{_THINGS_ZH[m[1]]} #{m[2]}", text)
+    return _FIELD.sub(lambda m: f"{_FIELDS_ZH[m[1]]}=", text)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from stockwatch.config.settings import Config
 from stockwatch.core.accounts import Role, Scope
-from stockwatch.core.audit import AuditAction, AuditNote, action_label, cli_actor
+from stockwatch.core.audit import AuditAction, AuditNote, action_label, audit_words, cli_actor
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
@@ -322,7 +322,11 @@ def audit(
     table = Table(*(_t(c, language) for c in cols))
     for e in entries:
         table.add_row(
-            _when(cfg, e.at), e.actor, action_label(e.action, language), e.target, e.detail
+            _when(cfg, e.at),
+            e.actor,
+            action_label(e.action, language),
+            audit_words(e.target, language),
+            audit_words(e.detail, language),
         )
     out.print(table)
 
