@@ -159,6 +159,8 @@ def test_acknowledge_and_mark_the_order_placed_in_place(page: Page, site: Any) -
     page.click("#order-button")  # the reorder task's quantity, ordered now
     order = page.wait_for_selector("[data-order]")
     assert order is not None and "#" in order.inner_text()
+    said = page.inner_text("#flash")  # the order acknowledged the alert, and it says so
+    assert "到货前不再提醒" in said or "no reminders while the goods come" in said, said
     assert page.evaluate("window.__sameDocument") is True
     page.goto(f"{url}/items/{DRAGON}")  # the chart marks the order: placed and expected
     page.wait_for_selector("#stock-chart canvas")

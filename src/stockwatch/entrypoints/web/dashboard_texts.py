@@ -153,6 +153,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "board_window": ("显示最近", "Show the last"),
     "days_unit": ("天", "days"),
     "marked_ordered": ("已记录下单", "Marked ordered"),
+    "ordered_acked": (
+        "已记录下单；该商品的预警已确认，到货前不再提醒",
+        "Marked ordered; the item's alert is acknowledged: no reminders while the goods come",
+    ),
     "received_done": ("已记录收货", "Receipt recorded"),
     "closed_done": ("任务已关闭", "Task closed"),
     "shelf": ("货架库存", "Shelf"),

@@ -11,14 +11,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.entrypoints.web.dashboard_texts import text
 from stockwatch.entrypoints.web.openapi_doc import errors
-from stockwatch.entrypoints.web.web_common import DashboardDeps, actor_name, audited
+from stockwatch.entrypoints.web.web_common import (
+    DashboardDeps,
+    actor_name,
+    audited,
+    request_lang,
+)
 from stockwatch.service.purchasing import (
     CONFLICTS,
     NOT_FOUND,
@@ -239,8 +245,13 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         request: Request,
         task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         quantity: Annotated[int | None, Form(gt=0, le=MAX_QTY)] = None,
-    ) -> RedirectResponse:
-        place(request, task_id, OrderBody(quantity=quantity))
+    ) -> Response:
+        placed = place(request, task_id, OrderBody(quantity=quantity))
+        if request.headers.get("x-requested-with") == "fetch":
+            # The in-place button says what happened, the acknowledgement included (the
+            # reminders stop), as the CLI and the API do.
+            done = "ordered_acked" if placed.alert_acknowledged else "marked_ordered"
+            return JSONResponse({"done": text(done, request_lang(request, d.lang))})
         return RedirectResponse("/tasks", status_code=303)
 
     @router.post("/orders/{order_id}/receive", include_in_schema=False)

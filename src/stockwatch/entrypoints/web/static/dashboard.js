@@ -32,7 +32,7 @@
     }).then(function (answer) {
       return answer.json().catch(function () { return {}; }).then(function (data) {
         if (!answer.ok) throw new Error(data.detail || answer.statusText);
-        flash(form.dataset.done || "OK");
+        flash(data.done || form.dataset.done || "OK");  // the answer may say more
         return fetch(window.location.href, { credentials: "same-origin" });
       });
     }).then(function (page) { return page.text(); })
