@@ -177,7 +177,10 @@ def test_a_retry_with_its_idempotency_key_gets_the_first_order_back(
     spaced = client.post(
         "/api/orders", json={"item": "CUP", "quantity": 3}, headers={"Idempotency-Key": "a b"}
     )
-    assert spaced.status_code == 422
+    assert spaced.status_code == 422  # the header named, and its rule in words
+    [error] = spaced.json()["detail"]
+    assert error["loc"] == ["header", "Idempotency-Key"]
+    assert error["msg"].startswith("Idempotency-Key: 1 to 200 printable ASCII characters")
 
 
 def test_a_pending_breach_offers_no_acknowledgement_and_the_api_says_why(

@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stockwatch.entrypoints.web.dashboard_texts import text
+from stockwatch.entrypoints.web.orders import HEADER_RULES
 from stockwatch.entrypoints.web.web_common import request_lang
 
 STATIC_DIR = Path(str(files("stockwatch.entrypoints.web").joinpath("static")))
@@ -65,6 +66,7 @@ def install_error_pages(app: FastAPI, default_lang: str) -> None:
 
     async def on_bad_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        exc = _header_rules_said(exc)
         if not wants_html(request):
             try:
                 return await request_validation_exception_handler(request, exc)
@@ -79,3 +81,14 @@ def install_error_pages(app: FastAPI, default_lang: str) -> None:
 
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_bad_request)
+
+
+def _header_rules_said(exc: RequestValidationError) -> RequestValidationError:
+    """The errors, with a bad request header's rule in words (``HEADER_RULES``)."""
+    errors = []
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        if len(loc) == 2 and loc[0] == "header" and str(loc[1]) in HEADER_RULES:
+            error = {**error, "msg": f"{loc[1]}: {HEADER_RULES[str(loc[1])]}"}
+        errors.append(error)
+    return RequestValidationError(errors, body=exc.body)

@@ -105,6 +105,7 @@ def _placed_detail(order: PurchaseOrder) -> str:
 
 # A client's key for one order: a retry with it (a timeout, a double click) gets the order the
 # first request recorded, with the header Idempotent-Replayed, instead of a second order.
+KEY_RULE = "1 to 200 printable ASCII characters without spaces, e.g. a UUID; one per order"
 RequestKey = Annotated[
     str | None,
     Header(
@@ -112,9 +113,12 @@ RequestKey = Annotated[
         min_length=1,
         max_length=200,
         pattern=r"^[\x21-\x7e]+$",
-        description="any printable ASCII without spaces, e.g. a UUID; one per order",
+        description=KEY_RULE,
     ),
 ]
+# What a request header must be, said in the 422 instead of the validator's own words
+# ("String should match pattern '^[\x21-\x7e]+$'").
+HEADER_RULES = {"Idempotency-Key": KEY_RULE}
 
 
 def _placed_view(placed: Placed, now: datetime) -> dict[str, Any]:
