@@ -27,6 +27,16 @@ def test_item_keys_round_trip_with_a_warehouse() -> None:
         ItemKey.parse("@HZ")
 
 
+def test_a_key_means_itself_or_the_one_warehouse_its_bare_sku_is_kept_in() -> None:
+    hz, sh, lamp = ItemKey("CUP", "HZ"), ItemKey("CUP", "SH"), ItemKey("LAMP")
+    assert lamp.meaning([lamp, hz]) == (lamp,)
+    assert ItemKey("CUP").meaning([hz, lamp]) == (hz,)  # kept in one warehouse only
+    assert ItemKey("CUP").meaning([sh, hz]) == (hz, sh)  # several: ask which
+    assert ItemKey("CUP", "BJ").meaning([hz, sh]) == ()  # a warehouse it is not kept in
+    assert ItemKey("MUG").meaning([hz, lamp]) == ()  # unknown
+    assert ItemKey("CUP").meaning([ItemKey("CUP"), hz]) == (ItemKey("CUP"),)  # kept bare too
+
+
 def test_available_position_is_on_hand_minus_committed_plus_in_transit() -> None:
     r = Reading(ItemKey("X"), AT, ReadingSource.POLL, 100, committed=30, in_transit=50)
     assert r.available == 120

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -75,6 +76,17 @@ class ItemKey:
         if not sku.strip():
             raise ValueError(f"empty SKU in item key {text!r}")
         return cls(sku.strip(), warehouse.strip() or None if sep else None)
+
+    def meaning(self, kept: Iterable[ItemKey]) -> tuple[ItemKey, ...]:
+        """The catalogue's items this key names, given the ``kept`` keys of its SKU: itself
+        when kept; a bare SKU kept in warehouses only names those (one: that item; several:
+        ask which); nothing (an unknown item)."""
+        keys = set(kept)
+        if self in keys:
+            return (self,)
+        if self.warehouse is not None:
+            return ()
+        return tuple(sorted((k for k in keys if k.sku == self.sku and k.warehouse), key=str))
 
 
 @dataclass(frozen=True)

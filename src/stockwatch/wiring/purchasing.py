@@ -45,28 +45,17 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
 
 def catalogue_item(store: SqlStore, key: ItemKey) -> Item | tuple[ItemKey, ...]:
     """The catalogue's item for ``key``, or the keys it could mean: none (unknown), or the
-    warehouses a bare SKU is kept in; a bare SKU kept in one warehouse is that item. Items
-    dropped from the items file stay in the table, inactive: they are not the catalogue's."""
+    warehouses a bare SKU is kept in (``ItemKey.meaning``); a bare SKU kept in one warehouse is
+    that item. Items dropped from the items file stay in the table, inactive: they are not the
+    catalogue's."""
+    active = item_rows.c.active.is_(True)
     with store.engine.connect() as conn:
-        listed = conn.execute(
-            select(item_rows.c.key).where(item_rows.c.key == str(key), item_rows.c.active.is_(True))
-        ).first()
-        places: tuple[ItemKey, ...] = ()
-        if listed is None and key.warehouse is None:
-            places = tuple(
-                ItemKey.parse(k)
-                for k in conn.execute(
-                    select(item_rows.c.key)
-                    .where(
-                        item_rows.c.sku == key.sku,
-                        item_rows.c.warehouse.is_not(None),
-                        item_rows.c.active.is_(True),
-                    )
-                    .order_by(item_rows.c.key)
-                ).scalars()
-            )
-    if listed is not None:
-        places = (key,)
+        kept = conn.execute(select(item_rows.c.key).where(item_rows.c.key == str(key), active))
+        listed = [ItemKey.parse(k) for k in kept.scalars()]
+        if not listed and key.warehouse is None:  # (the key is the primary key; sku is not)
+            kept = conn.execute(select(item_rows.c.key).where(item_rows.c.sku == key.sku, active))
+            listed = [ItemKey.parse(k) for k in kept.scalars()]
+    places = key.meaning(listed)
     if len(places) != 1:
         return places
     with store.transaction() as tx:

@@ -512,12 +512,11 @@ def explain(
         key = ItemKey.parse(item)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    if key.warehouse is None and key not in catalog.items:
-        places = sorted(str(k) for k in catalog.items if k.sku == key.sku and k.warehouse)
-        if len(places) > 1:
-            raise _fail(t("which_warehouse", language, key=key, keys=", ".join(places)))
-        if places:
-            key = ItemKey.parse(places[0])
+    places = key.meaning(catalog.items)
+    if len(places) > 1:
+        raise _fail(t("which_warehouse", language, key=key, keys=", ".join(map(str, places))))
+    if places:
+        key = places[0]
     from stockwatch.entrypoints.cli.thresholds import (
         print_versions,
         stored_lead_times,
