@@ -80,6 +80,16 @@ class InMemoryTransaction:
         ]
         return sorted(rows, key=lambda r: (r.reading.observed_at, r.id))
 
+    def last_good_reading(self, key: ItemKey, at: datetime) -> Reading | None:
+        good = [
+            r
+            for r in self.data.readings
+            if r.reading.key == key and r.reading.observed_at <= at and r.reading.shelf is not None
+        ]
+        if not good:
+            return None
+        return min(good, key=lambda r: (-r.reading.observed_at.timestamp(), r.id)).reading
+
     def active_levels(self, key: ItemKey) -> TierLevels | None:
         return self.data.levels.get(key)
 

@@ -379,6 +379,11 @@ class Transaction(Protocol):
         """Return the item's readings observed after ``after``, oldest first."""
         ...
 
+    def last_good_reading(self, key: ItemKey, at: datetime) -> Reading | None:
+        """Return the item's newest reading observed at or before ``at`` that read its stock
+        (a failed read is skipped); of several at that time, the first received."""
+        ...
+
     def active_levels(self, key: ItemKey) -> TierLevels | None:
         """Return the active row of the thresholds table, if there is one."""
         ...

@@ -175,6 +175,20 @@ def test_it_keeps_readings_and_returns_those_after_a_time_in_order(store: Any) -
     assert store.latest_reading_at(KETTLE) is None
 
 
+def test_it_finds_the_last_reading_that_read_the_stock_up_to_a_time(store: Any) -> None:
+    first, second = _reading(DUCK, 10, 30), replace(_reading(DUCK, 10, 31), committed=0)
+    store.add_readings([_reading(DUCK, 0, 50), first, _reading(DUCK, 20, None)], CLOCK)
+    store.add_readings([second, _reading(DUCK, 30, 7)], CLOCK)  # later rows, one of them later
+    with store.transaction() as tx:
+        at_20 = tx.last_good_reading(DUCK, CLOCK + timedelta(minutes=20))  # the failed one skipped
+        at_5 = tx.last_good_reading(DUCK, CLOCK + timedelta(minutes=5))
+        before = tx.last_good_reading(DUCK, CLOCK - timedelta(minutes=1))
+        other = tx.last_good_reading(KETTLE, CLOCK + timedelta(hours=1))
+    assert at_20 == first  # of two at that time, the first received
+    assert at_5 is not None and at_5.on_hand == 50
+    assert before is None and other is None
+
+
 def test_a_reading_in_another_time_zone_compares_as_the_same_instant(store: Any) -> None:
     shanghai = timezone(timedelta(hours=8))
     store.add_readings(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from stockwatch.core.alerting import acknowledge, snooze
 from stockwatch.core.model import AlertState, ItemKey, Phase, Tier
@@ -146,29 +146,18 @@ def settle_order_acks(store: Store, orders: PurchaseOrderStore, now: datetime) -
     return settled
 
 
-_READINGS_BACK = timedelta(days=7)  # how far back to look for the reading last judged
-
-
 def _position_now(tx: Transaction, key: ItemKey, state: AlertState, quantity: int) -> int | None:
     """The item's position with the orders on record now: the shelf of the reading the state
     last judged (the newest good one; a failed read changes nothing) plus what is on order
     (the open orders, or that reading's own in-transit figure when larger, as ``evaluate``
     counts it). Not the last position plus this order: a poll may have counted it already (an
-    imported order, a hand order linked to one). Without such a reading in the last
-    ``_READINGS_BACK`` (thinned away), the last position plus this order."""
+    imported order, a hand order linked to one). Without such a reading (thinned away), the
+    last position plus this order."""
     at = state.last_reading_at
-    if at is not None:
-        good = [
-            r.reading
-            for r in tx.readings_after(key, at - _READINGS_BACK)
-            if r.reading.observed_at <= at and r.reading.shelf is not None
-        ]
-        if good:
-            newest = max(r.observed_at for r in good)
-            judged = next(r for r in good if r.observed_at == newest)  # the first of that time
-            assert judged.shelf is not None
-            on_order = sum(o.open_quantity for o in tx.open_orders(key))
-            return judged.shelf + max(on_order, judged.in_transit)
+    judged = tx.last_good_reading(key, at) if at is not None else None
+    if judged is not None and judged.shelf is not None:
+        on_order = sum(o.open_quantity for o in tx.open_orders(key))
+        return judged.shelf + max(on_order, judged.in_transit)
     return None if state.last_available is None else state.last_available + quantity
 
 

@@ -135,6 +135,19 @@ class SqlTransaction:
         rows = self.conn.execute(query.order_by(t.readings.c.observed_at, t.readings.c.id))
         return [StoredReading(r.id, reading_from_row(r), r.received_at) for r in rows]
 
+    def last_good_reading(self, key: ItemKey, at: datetime) -> Reading | None:
+        row = self.conn.execute(
+            select(t.readings)
+            .where(
+                t.readings.c.item_key == str(key),
+                t.readings.c.observed_at <= at,
+                t.readings.c.on_hand.is_not(None),
+            )
+            .order_by(t.readings.c.observed_at.desc(), t.readings.c.id)
+            .limit(1)
+        ).first()
+        return reading_from_row(row) if row else None
+
     def active_levels(self, key: ItemKey) -> TierLevels | None:
         row = self.conn.execute(
             select(t.thresholds)
