@@ -46,7 +46,9 @@ class _Data:
     pushes: dict[str, PushMessage] = field(default_factory=dict)
     runs: list[PollRun] = field(default_factory=list)
     orders: list[PurchaseOrder] = field(default_factory=list)
-    acks_due: set[int] = field(default_factory=set)  # order ids whose acknowledgement is due
+    # Order ids whose acknowledgement is due (none unless a test marks one: the fake keeps no
+    # purchase-order records of its own, so its transactions find nothing due).
+    acks_due: set[int] = field(default_factory=set)
 
 
 class InMemoryTransaction:

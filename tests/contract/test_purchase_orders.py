@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, text
@@ -31,6 +32,7 @@ from stockwatch.core.model import (
 )
 from stockwatch.core.purchasing import OrderStatus, PurchaseOrder, UnmatchedLine
 from stockwatch.ports import NewThreshold, ThresholdStatus, Transaction
+from stockwatch.service import alerts
 from stockwatch.service.alerts import acknowledge_for_order, settle_order_acks
 from stockwatch.service.purchasing import OrderError, PurchaseOrders
 from stockwatch.wiring.purchasing import purchase_orders
@@ -351,9 +353,75 @@ def test_an_acknowledgement_left_due_by_an_order_closed_meanwhile_acknowledges_n
     records = SqlPurchaseOrderStore(engine)
     po, _ = records.add(PurchaseOrder(KEY, "", 120, T0, T0 + 5 * DAY), T0, ack_by="小王")
     records.cancel(po.id or 0, T0 + DAY)
-    assert settle_order_acks(SqlStore(engine), records, T0 + DAY) == 1
+    assert settle_order_acks(SqlStore(engine), records, T0 + DAY) == 0  # none acknowledged
     assert SqlStore(engine).events(KEY, ["ack"]) == [] and not alert(engine).acked
     assert records.awaiting_ack() == []
+
+
+def test_a_retry_of_a_request_that_stopped_before_acting_on_the_alert_acts_on_it(
+    engine: Engine,
+) -> None:
+    # The first request stored its order (the key with it) and died; the client retries.
+    open_alert(engine, KEY, T0)
+    records = SqlPurchaseOrderStore(engine)
+    order = PurchaseOrder(KEY, "义乌杯业", 120, T0, T0 + 5 * DAY)
+    first, _ = records.add(order, T0, "k-1", ack_by="小王")
+    again = purchase_orders(engine).place(
+        T0, key=KEY, quantity=120, expected_at=T0 + 5 * DAY, request_key="k-1", actor="小王"
+    )
+    assert again.replayed and again.order.id == first.id and again.alert_acknowledged
+    assert alert(engine).acked and records.awaiting_ack() == []
+    # The daemon got there first: the answer still says what was done.
+    assert settle_order_acks(SqlStore(engine), records, T0) == 0
+    third = purchase_orders(engine).place(T0, key=KEY, quantity=120, request_key="k-1")
+    assert third.alert_acknowledged and len(SqlStore(engine).events(KEY, ["ack"])) == 1
+
+
+def test_imported_lines_are_marked_only_when_new_and_open_and_a_hand_order_linked_to_one(
+    engine: Engine,
+) -> None:
+    open_alert(engine, KEY, T0)
+    records = SqlPurchaseOrderStore(engine)
+    due = T0 + 5 * DAY
+    paid = PurchaseOrder(KEY, "义乌杯业", 50, T0, due, external_ref="1688:1:0", source="1688")
+    done = replace(paid, external_ref="1688:2:0", received_qty=50, status=OrderStatus.RECEIVED)
+    records.upsert_imported([paid, done], T0, ack_by="1688")
+    [(marked, by)] = records.awaiting_ack()
+    assert (marked.external_ref, by) == ("1688:1:0", "1688")
+    part = replace(paid, received_qty=10, status=OrderStatus.PARTIAL)
+    records.upsert_imported([part], T0 + DAY, ack_by="1688")
+    due_now = [(o.id, who) for o, who in records.awaiting_ack()]
+    assert due_now == [(marked.id, "1688")]  # an update marks nothing more
+    # 10 + the 40 still on order ≤ T1 100: nothing to rest on, and decided (no longer due).
+    assert settle_order_acks(SqlStore(engine), records, T0 + DAY) == 0
+    assert records.awaiting_ack() == []
+    # The merchant also marks it ordered by hand: one purchase, linked, acted on by them.
+    linked, _ = records.add(replace(paid, external_ref=None, source="manual"), T0, ack_by="小王")
+    assert linked.id == marked.id and linked.source == "linked"
+    assert [(o.id, who) for o, who in records.awaiting_ack()] == [(marked.id, "小王")]
+
+
+def test_one_order_whose_acknowledgement_fails_does_not_hold_up_the_others(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = ItemKey("MUG")
+    open_alert(engine, KEY, T0)
+    open_alert(engine, other, T0)
+    records = SqlPurchaseOrderStore(engine)
+    bad, _ = records.add(PurchaseOrder(KEY, "", 120, T0, T0 + DAY), T0, ack_by="小王")
+    records.add(PurchaseOrder(other, "", 120, T0, T0 + DAY), T0, ack_by="小王")
+    real = alerts.acknowledge_for_order
+
+    def failing_for_the_first(store: Any, key: ItemKey, order_id: int | None, *rest: Any) -> Any:
+        if order_id == bad.id:
+            raise RuntimeError("database is locked")
+        return real(store, key, order_id, *rest)
+
+    monkeypatch.setattr(alerts, "acknowledge_for_order", failing_for_the_first)
+    assert settle_order_acks(SqlStore(engine), records, T0) == 1
+    assert [e.item_key for e in SqlStore(engine).events(None, ["ack"])] == [other]
+    assert f"order #{bad.id} for {KEY}: acting on its alert failed" in caplog.text
+    assert [o.id for o, _ in records.awaiting_ack()] == [bad.id]  # left due for the next round
 
 
 def test_an_acknowledgement_that_loses_to_a_poll_stays_due(engine: Engine) -> None:

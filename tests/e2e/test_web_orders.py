@@ -161,6 +161,28 @@ def test_the_api_says_when_an_order_acknowledged_the_items_alert(
     assert (alert["item"], alert["acked"]) == ("CUP", True)
 
 
+def test_the_in_place_ordered_button_says_whether_the_alert_was_acknowledged(
+    client: httpx.Client, sqlite_engine: Engine
+) -> None:
+    inplace = {"X-Requested-With": "fetch", "Accept": "application/json"}
+
+    def task(sku: str) -> int:
+        open_alert(sqlite_engine, ItemKey(sku), NOW, position=10, t1=100)
+        new = ReplenishmentTask(sku, sku, "保温杯", "义乌杯业", None, None, 80, None, "T2", sku)
+        return SqlTaskStore(sqlite_engine).upsert_open(new, NOW)[0]
+
+    small = client.post(f"/tasks/{task('CUP')}/order", data={"quantity": "50"}, headers=inplace)
+    assert small.json() == {"done": "已记录下单"}  # 10 + 50 ≤ T1 100: the reminders go on
+    mug = task("MUG")
+    enough = client.post(
+        f"/tasks/{mug}/order", params={"lang": "en"}, data={"quantity": "91"}, headers=inplace
+    )
+    said = "Marked ordered; the item's alert is acknowledged: no reminders while the goods come"
+    assert enough.json() == {"done": said}
+    plain = client.post(f"/tasks/{task('BOWL')}/order", data={"quantity": "5"})  # without JS
+    assert plain.status_code == 303 and plain.headers["location"] == "/tasks"
+
+
 def test_a_retry_with_its_idempotency_key_gets_the_first_order_back(
     client: httpx.Client, task_id: int
 ) -> None:

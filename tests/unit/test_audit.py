@@ -12,7 +12,8 @@ from stockwatch.core.audit import (
     LoginAttempt,
     LoginLimit,
     action_label,
-    audit_words,
+    audit_detail,
+    audit_target,
     cli_actor,
 )
 
@@ -77,19 +78,41 @@ def test_every_action_reads_in_both_languages_and_an_old_raw_name_shows_as_is() 
 
 
 def test_stored_targets_and_details_read_in_zh_cn_and_stay_as_stored_in_english() -> None:
-    stored = [
-        ("order #10 DESK-LAMP", "采购单 #10 DESK-LAMP"),
-        ("quantity=5 supplier=- task #3", "数量=5 供应商=- 补货任务 #3"),
-        ("outbox #7", "通知 #7"),
-        ("promotion #2", "促销 #2"),
-        ("hours=2", "小时=2"),
-        ("for=2h by=mei", "时长=2h 操作人=mei"),
-        ("role=operator", "角色=operator"),
-        ("all open", "全部未收数量"),
-        ("Idempotency-Key", "同一 Idempotency-Key 的重试"),
-        ("T1/T2/T3=50/30/auto", "T1/T2/T3=50/30/auto"),  # levels read the same in both
-        ("ordered=5 reorder #2", "ordered=5 reorder #2"),  # unknown words stay as stored
-        ("", ""),
+    targets = [
+        ("order_placed", "order #10 DESK-LAMP", "采购单 #10 DESK-LAMP"),
+        ("outbox_retry", "outbox #7", "通知 #7"),
+        ("promotion_deleted", "promotion #2", "促销 #2"),
+        ("task_closed", "task #4", "补货任务 #4"),
+        ("user_add", "order #1", "order #1"),  # a user's name, as typed
+        ("acknowledge", "DESK-LAMP@HZ", "DESK-LAMP@HZ"),
     ]
-    for text, zh in stored:
-        assert (audit_words(text, "zh-CN"), audit_words(text, "en")) == (zh, text)
+    for action, text, zh in targets:
+        assert audit_target(action, text, "zh-CN") == zh
+        assert audit_target(action, text, "en") == text
+    details = [
+        ("order_placed", "quantity=5 supplier=- task #3", "数量=5 供应商=- 补货任务 #3"),
+        ("order_placed", "quantity=9 supplier=义乌龙窑", "数量=9 供应商=义乌龙窑"),
+        ("snooze", "hours=2", "小时=2"),
+        ("snooze", "for=2h by=mei", "时长=2h 操作人=mei"),
+        ("user_role", "role=operator", "角色=operator"),
+        ("set_level", "T1/T2/T3=50/30/-", "T1/T2/T3=50/30/-"),  # levels read the same in both
+        ("order_received", "all open", "全部未收数量"),
+        ("order_replayed", "Idempotency-Key", "同一 Idempotency-Key 的重试"),
+        ("promotion_added", "Double 11 for=VIP", "Double 11 for=VIP"),  # a name, as typed
+        ("promotion_added", "for=VIP", "for=VIP"),
+        ("promotion_added", "all open", "all open"),
+        ("task_closed", "supplier out of stock", "supplier out of stock"),  # a typed reason
+        ("order_placed", "ordered=5 reorder #2", "ordered=5 reorder #2"),  # unknown: as stored
+        ("snooze", "", ""),
+    ]
+    for action, text, zh in details:
+        assert audit_detail(action, text, "zh-CN") == zh
+        assert audit_detail(action, text, "en") == text
+
+
+def test_the_default_close_reason_reads_in_the_readers_language_whichever_it_was_stored_in() -> (
+    None
+):
+    for stored in ("closed by hand", "手动关闭"):
+        assert audit_detail("task_closed", stored, "zh-CN") == "手动关闭"
+        assert audit_detail("task_closed", stored, "en") == "closed by hand"

@@ -87,8 +87,9 @@ def action_label(action: str, lang: str) -> str:
 
 
 # Targets and details are stored in plain English words (what `--format json` and the API
-# give); people read the words below in zh-CN. Values (names, numbers, suppliers) stay as
-# they are; an older or unknown word is shown as stored.
+# give); people read the words below in zh-CN. Only what the code wrote is translated: a
+# promotion's name, a reason typed by hand, a user's name stay as typed. Values (numbers,
+# SKUs, suppliers) stay as they are; an older or unknown word is shown as stored.
 _THINGS_ZH = {"order": "采购单", "task": "补货任务", "outbox": "通知", "promotion": "促销"}
 _FIELDS_ZH = {
     "quantity": "数量",
@@ -100,23 +101,56 @@ _FIELDS_ZH = {
     "by": "操作人",
     "for": "时长",
 }
-_PHRASES_ZH = {
-    "all open": "全部未收数量",
-    "test message sent": "已发送测试消息",
-    "Idempotency-Key": "同一 Idempotency-Key 的重试",
+_PHRASES = {  # whole details the code writes: (zh-CN, English)
+    "all open": ("全部未收数量", "all open"),
+    "test message sent": ("已发送测试消息", "test message sent"),
+    "Idempotency-Key": ("同一 Idempotency-Key 的重试", "Idempotency-Key"),
+    # `stockwatch tasks close` without --reason stores this in the language it ran in
+    "closed by hand": ("手动关闭", "closed by hand"),
+    "手动关闭": ("手动关闭", "closed by hand"),
 }
-_THING = re.compile(r"\b(" + "|".join(_THINGS_ZH) + r") #(\d+)")
+_THING = r"(?:" + "|".join(_THINGS_ZH) + r") #\d+"
+_WORD = r"(?:[\w/]+=\S*|" + _THING + r")"
+_WORDS = re.compile(_WORD + r"(?: " + _WORD + r")*")  # a detail the code wrote, word by word
+_LEADING_THING = re.compile(r"^(" + "|".join(_THINGS_ZH) + r") #(\d+)")
 _FIELD = re.compile(r"(?<![\w/])(" + "|".join(_FIELDS_ZH) + r")=")
+_THING_ANYWHERE = re.compile(r"\b(" + "|".join(_THINGS_ZH) + r") #(\d+)")
+# Actions whose target is a record the code named ("order #10 DESK-LAMP"); the others name
+# an item, a channel, a user or a token as typed.
+_NAMED_TARGETS = frozenset(
+    {
+        "order_placed",
+        "order_replayed",
+        "order_received",
+        "order_cancelled",
+        "task_closed",
+        "outbox_retry",
+        "promotion_added",
+        "promotion_deleted",
+    }
+)
+_TYPED_DETAILS = frozenset({"promotion_added", "unnamed"})  # a name, a request's own query
 
 
-def audit_words(text: str, lang: str) -> str:
-    """A stored audit target or detail as a person reads it: ``order #10 DESK-LAMP`` is
-    ``采购单 #10 DESK-LAMP`` and ``quantity=5 supplier=-`` is ``数量=5 供应商=-`` in zh-CN."""
-    if lang == "en":
+def audit_target(action: str, text: str, lang: str) -> str:
+    """A stored audit target as a person reads it: ``order #10 DESK-LAMP`` is
+    ``采购单 #10 DESK-LAMP`` in zh-CN."""
+    if lang == "en" or action not in _NAMED_TARGETS:
         return text
-    if text in _PHRASES_ZH:
-        return _PHRASES_ZH[text]
-    text = _THING.sub(lambda m: f"{_THINGS_ZH[m[1]]} #{m[2]}", text)
+    return _LEADING_THING.sub(lambda m: f"{_THINGS_ZH[m[1]]} #{m[2]}", text)
+
+
+def audit_detail(action: str, text: str, lang: str) -> str:
+    """A stored audit detail as a person reads it: ``quantity=5 supplier=- task #3`` is
+    ``数量=5 供应商=- 补货任务 #3`` in zh-CN; a phrase the code wrote reads in either language."""
+    if action in _TYPED_DETAILS:
+        return text
+    if text in _PHRASES:
+        zh, en = _PHRASES[text]
+        return en if lang == "en" else zh
+    if lang == "en" or not _WORDS.fullmatch(text):
+        return text
+    text = _THING_ANYWHERE.sub(lambda m: f"{_THINGS_ZH[m[1]]} #{m[2]}", text)
     return _FIELD.sub(lambda m: f"{_FIELDS_ZH[m[1]]}=", text)
 
 

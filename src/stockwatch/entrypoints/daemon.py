@@ -39,6 +39,8 @@ from stockwatch.wiring.compose import DaemonParts
 
 log = logging.getLogger("stockwatch.daemon")
 PUSH_BATCH = 500
+# How often the daemon looks for acknowledgements that orders left due (one indexed query).
+ORDER_ACKS_EVERY = 60.0
 
 
 class ListenError(RuntimeError):
@@ -146,13 +148,6 @@ class Daemon:
         caught = await asyncio.to_thread(p.evaluator.catch_up, p.clock(), stopping=self.stop.is_set)
         if caught:
             log.info("catch-up: %d notice(s) from readings accepted before a restart", len(caught))
-        if p.order_acks is not None:
-            try:
-                settled = await asyncio.to_thread(p.order_acks, p.clock())
-                if settled:
-                    log.info("orders: %d acknowledgement(s) left due before a restart", settled)
-            except Exception:  # kept due: the next start (or 1688 pull) tries again
-                log.exception("acting on the alerts of orders placed before a restart failed")
         self._push_wake.set()  # apply pushes stored but not applied before a restart
         self._deliver_wake.set()
         loops = [
@@ -176,6 +171,8 @@ class Daemon:
             loops.append(asyncio.create_task(self._orders(), name="orders"))
         if p.purchases is not None:
             loops.append(asyncio.create_task(self._purchases(), name="purchases"))
+        if p.order_acks is not None:
+            loops.append(asyncio.create_task(self._order_acks(), name="order-acks"))
         self.ready.set()
         try:
             done, _ = await asyncio.wait(
@@ -487,6 +484,22 @@ class Daemon:
             except Exception:  # the cursor did not move: the next pull re-reads
                 log.exception("importing 1688 purchase orders failed")
             await _wait_any([self.stop, self._purchases_wake], sync.every)
+
+    async def _order_acks(self) -> None:
+        """Finish the acknowledgements orders left due (a CLI, an API request or an import
+        stopped between storing an order and acting on its alert): on start, then every
+        ``ORDER_ACKS_EVERY`` seconds."""
+        p = self.parts
+        settle = p.order_acks
+        assert settle is not None
+        while not self.stop.is_set():
+            try:
+                done = await asyncio.to_thread(settle, p.clock())
+                if done:
+                    log.info("orders: %d alert(s) acknowledged with orders left due", done)
+            except Exception:  # kept due: the next round tries again
+                log.exception("acting on the alerts of orders left due failed")
+            await _wait_any([self.stop], ORDER_ACKS_EVERY)
 
     async def _promotions(self) -> None:
         """Apply promotions on time: on start, at each local midnight while one is in play

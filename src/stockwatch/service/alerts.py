@@ -92,13 +92,18 @@ def acknowledge_for_order(
     with the order, or fires and asks), when the orders on record do not lift the position
     above T1 (too small: reminders go on), when polls kept changing the state, or when the
     order's acknowledgement is no longer due (another process did it: ``settle_order_acks``);
-    the order stands either way. The order is stored before this runs, its acknowledgement
-    marked due; the same transaction that acknowledges, or finds nothing to acknowledge,
-    clears the mark, so a crash between the two leaves the mark for ``settle_order_acks``."""
+    the order stands either way; nor when the order was received or cancelled meanwhile. The
+    order is stored before this runs, its acknowledgement marked due; the same transaction
+    that acknowledges, or finds nothing to acknowledge, clears the mark, so a crash between
+    the two leaves the mark for ``settle_order_acks``."""
     for _ in range(3):
         with store.transaction() as tx:
-            if order_id is not None and not tx.take_order_ack(order_id):
-                return None  # done already (a retry racing the daemon's settling)
+            if order_id is not None:
+                if not tx.take_order_ack(order_id):
+                    return None  # done already (a retry racing the daemon's settling)
+                if order_id not in {o.id for o in tx.open_orders(key)}:
+                    tx.commit()  # received or cancelled meanwhile: nothing on order to rest on
+                    return None
             state = tx.alert_state(key)
             if state.version == 0 or not state.phase.announced:
                 tx.commit()  # nothing to act on: the mark is cleared
@@ -130,20 +135,20 @@ def acknowledge_for_order(
 
 def settle_order_acks(store: Store, orders: PurchaseOrderStore, now: datetime) -> int:
     """Finish the acknowledgements that orders left due: a process stopped between storing an
-    order and acting on its alert (the daemon runs this on start and after each 1688 pull).
-    An order closed meanwhile acknowledges nothing. Return how many were settled."""
-    settled = 0
+    order and acting on its alert (the daemon runs this on start and every minute or so). An
+    order closed meanwhile acknowledges nothing; one that fails is logged and left due, and
+    the rest go on. Return how many acknowledged an alert."""
+    acknowledged = 0
     for order, actor in orders.awaiting_ack():
         if order.id is None:
             continue
-        if order.is_open:
-            acknowledge_for_order(store, order.key, order.id, order.open_quantity, actor, now)
-        else:
-            with store.transaction() as tx:
-                tx.take_order_ack(order.id)
-                tx.commit()
-        settled += 1
-    return settled
+        try:
+            new = acknowledge_for_order(store, order.key, order.id, order.open_quantity, actor, now)
+        except Exception:
+            log.exception("order #%s for %s: acting on its alert failed", order.id, order.key)
+            continue
+        acknowledged += new is not None
+    return acknowledged
 
 
 def _position_now(tx: Transaction, key: ItemKey, state: AlertState, quantity: int) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from stockwatch.core.model import Item, ItemKey
@@ -110,9 +110,10 @@ class PurchaseOrders:
         if request_key is not None:
             earlier = self.store.by_request_key(request_key)
             if earlier is not None:
-                return self._replay(
+                replay = self._replay(
                     earlier, request_key, task_id, key, quantity, supplier, expected_at
                 )
+                return self._acted(replay, actor, now)
         default_supplier, task_qty = "", None
         if task_id is not None:
             found = self.store.task_for_order(task_id)
@@ -159,14 +160,24 @@ class PurchaseOrders:
         if not recorded and request_key is not None:
             # A request with the same key stored its order between the look-up above and
             # this one's insert (two racing retries): answered as any retry is.
-            return self._replay(added, request_key, task_id, key, quantity, supplier, asked_arrival)
+            replay = self._replay(
+                added, request_key, task_id, key, quantity, supplier, asked_arrival
+            )
+            return self._acted(replay, actor, now)
+        return self._acted(Placed(added), actor, now)
+
+    def _acted(self, placed: Placed, actor: str, now: datetime) -> Placed:
+        """Act on the item's alert with the order (``placed``); a retry does it too when the
+        first request stopped before it could (the acknowledgement is still due, and done
+        once whoever gets there first), else it is told what the first one did."""
         if self.placed is None:
-            return Placed(added)
+            return replace(placed, alert_acknowledged=self.acknowledged_by(placed.order))
         try:
-            return Placed(added, self.placed(added, actor, now))
+            return replace(placed, alert_acknowledged=self.placed(placed.order, actor, now))
         except Exception:  # the order is stored: a failed follow-up must not undo it
-            log.exception("order #%s for %s placed; acting on its alert failed", added.id, key)
-            return Placed(added)
+            po = placed.order
+            log.exception("order #%s for %s placed; acting on its alert failed", po.id, po.key)
+            return placed
 
     def _replay(
         self,
@@ -196,7 +207,7 @@ class PurchaseOrders:
                 item=earlier.key,
                 quantity=earlier.quantity,
             )
-        return Placed(earlier, self.acknowledged_by(earlier), replayed=True)
+        return Placed(earlier, replayed=True)
 
     def receive(self, order_id: int, at: datetime, quantity: int | None = None) -> PurchaseOrder:
         """Record goods received: ``quantity`` units, or everything still open."""

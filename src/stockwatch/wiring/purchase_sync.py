@@ -60,7 +60,7 @@ class PurchaseSync:
         """Orders placed on 1688 itself act on their items' alerts as one placed here does
         (service.alerts.acknowledge_for_order): the import marked each one's acknowledgement
         due with the order; this does it, and any a stopped process left. A failure leaves
-        the orders stored and their acknowledgements due for the next pull."""
+        the orders stored and their acknowledgements due for the next round."""
         try:
             settle_order_acks(self.store, SqlPurchaseOrderStore(self.store.engine), now)
         except Exception:

@@ -27,16 +27,17 @@ def purchase_orders(engine: Engine) -> PurchaseOrders:
             item = tx.item(key)
         return item.lead_time_days if item is not None else None
 
-    def placed(order: PurchaseOrder, actor: str, now: datetime) -> bool:
-        acked = acknowledge_for_order(store, order.key, order.id, order.quantity, actor, now)
-        return acked is not None
-
-    def find_item(key: ItemKey) -> Item | tuple[ItemKey, ...]:
-        return catalogue_item(store, key)
-
     def acknowledged_by(order: PurchaseOrder) -> bool:
         """Whether placing ``order`` acknowledged its alert (a retried request is told so)."""
         return any(e.payload.get("order") == order.id for e in store.events(order.key, ["ack"]))
+
+    def placed(order: PurchaseOrder, actor: str, now: datetime) -> bool:
+        acked = acknowledge_for_order(store, order.key, order.id, order.quantity, actor, now)
+        # None also when the daemon's settling got there first: ask the log what was done.
+        return acked is not None or acknowledged_by(order)
+
+    def find_item(key: ItemKey) -> Item | tuple[ItemKey, ...]:
+        return catalogue_item(store, key)
 
     return PurchaseOrders(
         SqlPurchaseOrderStore(engine), lead_time_for, placed, acknowledged_by, find_item

@@ -390,9 +390,11 @@ purchase_orders = Table(
     # Who placed the order while acting on its item's alert is still due (migration 0016):
     # set with the order, cleared in the transaction that acknowledges the alert (or finds
     # nothing to acknowledge), so a crash between the two leaves it for the daemon to finish.
-    Column("ack_by", String(200), nullable=True),
+    Column("ack_by", String(128), nullable=True),  # as long as alert_events.actor
     # The evaluator reads an item's open orders on every evaluation.
     Index("ix_purchase_orders_item_status", "item_key", "status"),
+    # The daemon looks for acknowledgements left due every minute (almost every row NULL).
+    Index("ix_purchase_orders_ack_by", "ack_by"),
 )
 
 # 1688 purchase lines the import could not match to one item (migration 0012): shown to the

@@ -16,7 +16,14 @@ from rich.table import Table
 
 from stockwatch.config.settings import Config
 from stockwatch.core.accounts import Role, Scope
-from stockwatch.core.audit import AuditAction, AuditNote, action_label, audit_words, cli_actor
+from stockwatch.core.audit import (
+    AuditAction,
+    AuditNote,
+    action_label,
+    audit_detail,
+    audit_target,
+    cli_actor,
+)
 from stockwatch.entrypoints.cli.common import (
     ConfigOpt,
     FormatOpt,
@@ -325,8 +332,8 @@ def audit(
             _when(cfg, e.at),
             e.actor,
             action_label(e.action, language),
-            audit_words(e.target, language),
-            audit_words(e.detail, language),
+            audit_target(e.action, e.target, language),
+            audit_detail(e.action, e.detail, language),
         )
     out.print(table)
 

@@ -11,7 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stockwatch.core.audit import AuditAction, AuditNote, action_label, audit_words
+from stockwatch.core.audit import (
+    AuditAction,
+    AuditNote,
+    action_label,
+    audit_detail,
+    audit_target,
+)
 from stockwatch.entrypoints.web.api_json import iso
 from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.security import (
@@ -114,7 +120,8 @@ def auth_router(d: AuthDeps) -> APIRouter:
             "audit",
             entries=entries,
             label=lambda action: action_label(action, lang),
-            words=lambda text: audit_words(text, lang),
+            target=lambda e: audit_target(e.action, e.target, lang),
+            detail=lambda e: audit_detail(e.action, e.detail, lang),
         )
 
     @router.get(

@@ -28,9 +28,11 @@ def upgrade() -> None:
     columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("purchase_orders")}
     if "ack_by" in columns:  # a database an old CLI filled with create_all
         return
-    op.add_column("purchase_orders", sa.Column("ack_by", sa.String(length=200), nullable=True))
+    op.add_column("purchase_orders", sa.Column("ack_by", sa.String(length=128), nullable=True))
+    op.create_index(op.f("ix_purchase_orders_ack_by"), "purchase_orders", ["ack_by"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_purchase_orders_ack_by"), table_name="purchase_orders")
     with op.batch_alter_table("purchase_orders") as batch:
         batch.drop_column("ack_by")
