@@ -89,6 +89,20 @@ def test_an_order_from_a_task_marks_it_ordered_and_receiving_all_closes_it(
     assert [o.id for o in SqlPurchaseOrderStore(engine).received()] == [po.id]
 
 
+def test_an_order_by_item_takes_over_the_items_open_task(engine: Engine) -> None:
+    # Found by a new user: ordered by SKU, the task stayed on the purchase list asking for
+    # the same goods again.
+    task_id = open_task(engine)
+    SqlStore(engine).sync_items([Item(str(KEY))], {}, T0)
+    po = purchase_orders(engine).place(T0, key=KEY, quantity=60).order
+    assert po.task_id == task_id
+    [task] = SqlTaskStore(engine).list(None)
+    assert task.status == "ordered"
+    SqlPurchaseOrderStore(engine).receive(po.id or 0, None, T0 + DAY)
+    [task] = SqlTaskStore(engine).list(None)
+    assert (task.status, task.close_reason) == ("closed", "received")
+
+
 def test_mistakes_are_order_errors_with_a_reason(engine: Engine) -> None:
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine))
     with pytest.raises(OrderError, match="task #99"):

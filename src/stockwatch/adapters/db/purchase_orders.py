@@ -196,9 +196,10 @@ class SqlPurchaseOrderStore:
         request_key: str | None = None,
         ack_by: str | None = None,
     ) -> tuple[PurchaseOrder, bool]:
-        """Store a new order; when it comes from a task, mark the task ordered. Return the
-        order recorded and whether this call recorded it. ``ack_by`` (who placed it) marks
-        its acknowledgement of the item's alert as due, in the same transaction.
+        """Store a new order; the task it comes from (or, ordered by item, the item's open
+        task) is marked ordered. Return the order recorded and whether this call recorded it.
+        ``ack_by`` (who placed it) marks its acknowledgement of the item's alert as due, in the
+        same transaction.
 
         An order marked by hand that an imported 1688 order already records (``same_purchase``)
         is not stored twice: the imported one is linked (source ``linked``, the task attached)
@@ -222,13 +223,18 @@ class SqlPurchaseOrderStore:
                     if order.task_id is not None:
                         _mark_task_ordered(conn, order.task_id, now)
                     return linked, True
+                if order.task_id is None:
+                    # Ordered by item: the order takes over the item's open task, as a 1688
+                    # import does, so the task leaves the purchase list instead of asking the
+                    # merchant to order the same goods again.
+                    order = replace(order, task_id=_open_task(conn, order.key, now))
+                else:
+                    _mark_task_ordered(conn, order.task_id, now)
                 row = conn.execute(
                     insert(purchase_orders)
                     .values(**_values(order, now), receipts=[], **keyed)
                     .returning(purchase_orders.c.id)
                 ).one()
-                if order.task_id is not None:
-                    _mark_task_ordered(conn, order.task_id, now)
         except IntegrityError:
             if request_key is None:
                 raise
