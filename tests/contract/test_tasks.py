@@ -9,7 +9,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
+from stockwatch.adapters.db.store import SqlStore
 from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore, export_purchase_list
+from stockwatch.core.model import AlertState, ItemKey, Phase
+from stockwatch.core.purchasing import PurchaseOrder
 from tests.notify_factories import T0
 
 
@@ -48,6 +52,26 @@ def test_recovery_closes_the_open_task_and_a_new_breach_opens_another(engine: En
     assert created and second != first
     closed = [t for t in store.list(None) if t.status == "closed"]
     assert closed[0].close_reason == "stock recovered"
+
+
+def test_tasks_of_items_whose_alert_ended_without_a_notice_are_closed(engine: Engine) -> None:
+    # Found by a new user: an acknowledged episode ends without a "recovered" notice, and its
+    # task stayed on the purchase list for good.
+    store = SqlTaskStore(engine)
+    ended, _ = store.upsert_open(task("BW-500-BK", "s", 80, "k1"), T0)
+    firing, _ = store.upsert_open(task("MUG-1", "s", 10, "k2"), T0)
+    ordered, _ = store.upsert_open(task("CUP-2", "s", 10, "k3"), T0)
+    unknown, _ = store.upsert_open(task("NEW-3", "s", 10, "k4"), T0)  # no state saved yet
+    SqlPurchaseOrderStore(engine).add(PurchaseOrder(ItemKey("CUP-2"), "s", 10, T0, T0), T0, None)
+    with SqlStore(engine).transaction() as tx:
+        for sku, phase in (("BW-500-BK", Phase.OK), ("MUG-1", Phase.FIRING), ("CUP-2", Phase.OK)):
+            assert tx.save_alert_state(ItemKey(sku), AlertState(phase=phase, version=1), 0, T0)
+        tx.commit()
+    assert store.close_recovered(T0 + timedelta(hours=1)) == 1
+    assert store.close_recovered(T0 + timedelta(hours=2)) == 0  # once
+    by_id = {t.id: t for t in store.list(None)}
+    assert (by_id[ended].status, by_id[ended].close_reason) == ("closed", "stock recovered")
+    assert [by_id[i].status for i in (firing, ordered, unknown)] == ["open", "ordered", "open"]
 
 
 def test_closing_by_hand_works_once(engine: Engine) -> None:

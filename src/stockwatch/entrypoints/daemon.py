@@ -39,8 +39,8 @@ from stockwatch.wiring.compose import DaemonParts
 
 log = logging.getLogger("stockwatch.daemon")
 PUSH_BATCH = 500
-# How often the daemon looks for acknowledgements that orders left due (one indexed query).
-ORDER_ACKS_EVERY = 60.0
+# The daemon's minute round: acknowledgements left due, tasks of ended alerts (indexed).
+EVERY_MINUTE = 60.0
 
 
 class ListenError(RuntimeError):
@@ -171,8 +171,7 @@ class Daemon:
             loops.append(asyncio.create_task(self._orders(), name="orders"))
         if p.purchases is not None:
             loops.append(asyncio.create_task(self._purchases(), name="purchases"))
-        if p.order_acks is not None:
-            loops.append(asyncio.create_task(self._order_acks(), name="order-acks"))
+        loops.append(asyncio.create_task(self._every_minute(), name="every-minute"))
         self.ready.set()
         try:
             done, _ = await asyncio.wait(
@@ -485,21 +484,25 @@ class Daemon:
                 log.exception("importing 1688 purchase orders failed")
             await _wait_any([self.stop, self._purchases_wake], sync.every)
 
-    async def _order_acks(self) -> None:
-        """Finish the acknowledgements orders left due (a CLI, an API request or an import
-        stopped between storing an order and acting on its alert): on start, then every
-        ``ORDER_ACKS_EVERY`` seconds."""
+    async def _every_minute(self) -> None:
+        """On start, then every ``EVERY_MINUTE`` seconds: finish the acknowledgements orders
+        left due (a CLI, an API request or an import stopped between storing an order and
+        acting on its alert), and close the open tasks of items whose alert ended without a
+        "recovered" notice (an acknowledged episode)."""
         p = self.parts
-        settle = p.order_acks
-        assert settle is not None
         while not self.stop.is_set():
             try:
-                done = await asyncio.to_thread(settle, p.clock())
-                if done:
-                    log.info("orders: %d alert(s) acknowledged with orders left due", done)
-            except Exception:  # kept due: the next round tries again
-                log.exception("acting on the alerts of orders left due failed")
-            await _wait_any([self.stop], ORDER_ACKS_EVERY)
+                if p.order_acks is not None:
+                    done = await asyncio.to_thread(p.order_acks, p.clock())
+                    if done:
+                        log.info("orders: %d alert(s) acknowledged with orders left due", done)
+                if p.recovered_tasks is not None:
+                    closed = await asyncio.to_thread(p.recovered_tasks, p.clock())
+                    if closed:
+                        log.info("tasks: %d closed, their items' alerts ended", closed)
+            except Exception:  # left as it is: the next round tries again
+                log.exception("the daemon's minute round failed")
+            await _wait_any([self.stop], EVERY_MINUTE)
 
     async def _promotions(self) -> None:
         """Apply promotions on time: on start, at each local midnight while one is in play

@@ -23,6 +23,7 @@ from stockwatch.adapters.db.health import SqlHealthProbe
 from stockwatch.adapters.db.outbox import SqlOutbox
 from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
 from stockwatch.adapters.db.store import SqlStore
+from stockwatch.adapters.db.tasks import SqlTaskStore
 from stockwatch.adapters.db.threshold_store import SqlThresholdStore, last_computed_at
 from stockwatch.adapters.db.token_store import SqlTokenStore
 from stockwatch.adapters.files import Loaded, RowProblem, daily_series, read_items, read_sales
@@ -229,8 +230,10 @@ class DaemonParts:
     promotions: PromotionApplier | None = None  # applies promotions on time
     orders: OrderSync | None = None  # seller orders into sales; the push compensation API
     purchases: PurchaseSync | None = None  # the merchant's 1688 purchase orders (buyer view)
-    # On start: the acknowledgements orders left due when a process stopped mid-way.
+    # Every minute (and on start): the acknowledgements orders left due when a process stopped
+    # mid-way, and the open tasks of items whose alert ended without a "recovered" notice.
     order_acks: Callable[[datetime], int] | None = None
+    recovered_tasks: Callable[[datetime], int] | None = None
     promotion_store: PromotionStore | None = None  # /api/promotions
     # Catalogue load, levels and item sync: run after the HTTP server is up, before polling.
     prepare: Callable[[], None] | None = None
@@ -574,6 +577,7 @@ def build_daemon(
         orders=orders,
         purchases=purchases,
         order_acks=lambda now: settle_order_acks(store, SqlPurchaseOrderStore(store.engine), now),
+        recovered_tasks=SqlTaskStore(store.engine).close_recovered,
         promotion_store=promotion_store(store.engine),
         backtest=_lazy_backtest(config, store),
         review_advice=_lazy_advice(config, store),

@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from stockwatch.adapters.db.tables import replenishment_tasks
+from stockwatch.adapters.db.tables import alert_states, replenishment_tasks
+from stockwatch.core.model import Phase
 
 OPEN = "open"
 ORDERED = "ordered"  # a purchase order was placed for it; receiving the goods closes it
 CLOSED = "closed"
+RECOVERED = "stock recovered"  # the close reason when the item's alert ends
 RECEIVED = "received"  # the close reason when receiving the goods closed the task
 
 
@@ -122,6 +124,24 @@ class SqlTaskStore:
                     replenishment_tasks.c.status == OPEN,
                 )
                 .values(status=CLOSED, closed_at=now, close_reason=reason, updated_at=now)
+            )
+        return int(result.rowcount)
+
+    def close_recovered(self, now: datetime) -> int:
+        """Close the open tasks of items whose alert has ended. A "recovered" notice closes
+        them as it goes out, but an acknowledged episode ends without one (the acknowledgement
+        said enough), and its task stayed on the purchase list for good. Ordered tasks wait
+        for their goods."""
+        # From the few open tasks to their items' states by key (not a scan of every state).
+        ended = exists().where(
+            alert_states.c.item_key == replenishment_tasks.c.item_key,
+            alert_states.c.phase == Phase.OK.value,
+        )
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(replenishment_tasks)
+                .where(replenishment_tasks.c.status == OPEN, ended)
+                .values(status=CLOSED, closed_at=now, close_reason=RECOVERED, updated_at=now)
             )
         return int(result.rowcount)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from stockwatch.adapters.db.tasks import ReplenishmentTask, SqlTaskStore
+from stockwatch.adapters.db.tasks import RECOVERED, ReplenishmentTask, SqlTaskStore
 from stockwatch.adapters.notify.base import Channel
 from stockwatch.adapters.notify.render import notices_of
 from stockwatch.ports import ChannelLimits, DeliveryError, OutgoingMessage
@@ -83,7 +83,7 @@ class TaskChannel(Channel):
         for i, notice in enumerate(notices_of(message)):
             item_key = str((notice.get("item") or {}).get("key") or "")
             if notice.get("kind") == "resolved":
-                closed += self.store.close_for_item(item_key, now, "stock recovered")
+                closed += self.store.close_for_item(item_key, now, RECOVERED)
                 continue
             if notice.get("kind") == "late_supplier":
                 continue  # the order exists already; its task waits for the goods
