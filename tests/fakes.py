@@ -21,7 +21,7 @@ from stockwatch.core.model import (
     Tier,
     TierLevels,
 )
-from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.core.purchasing import BookedIn, PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
     CalmRule,
@@ -210,6 +210,11 @@ class InMemoryTransaction:
 
     def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
         return [o for o in self.data.orders if o.key == key and o.is_open]
+
+    def recent_receipts_of(
+        self, keys: Sequence[ItemKey], since: datetime
+    ) -> dict[ItemKey, BookedIn]:
+        return {}  # the fake books nothing in (its orders are open or not: no receipts)
 
     def take_order_ack(self, order_id: int) -> bool:
         due = order_id in self.data.acks_due

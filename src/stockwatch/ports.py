@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from stockwatch.core.model import AlertState, Item, ItemKey, Notice, Reading, TierLevels
 from stockwatch.core.promotions import Promotion
-from stockwatch.core.purchasing import PurchaseOrder, UnmatchedLine
+from stockwatch.core.purchasing import BookedIn, PurchaseOrder, UnmatchedLine
 
 Clock = Callable[[], datetime]
 
@@ -461,6 +461,13 @@ class Transaction(Protocol):
 
     def open_orders(self, key: ItemKey) -> list[PurchaseOrder]:
         """Return the item's open purchase orders (the on-order part of its position)."""
+        ...
+
+    def recent_receipts_of(
+        self, keys: Sequence[ItemKey], since: datetime
+    ) -> dict[ItemKey, BookedIn]:
+        """The items' receipts booked since ``since`` (goods the shelf may not show yet), with
+        the highest shelf read since the first of them; items without any are missing."""
         ...
 
     def take_order_ack(self, order_id: int) -> bool:

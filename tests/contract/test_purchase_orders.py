@@ -30,7 +30,7 @@ from stockwatch.core.model import (
     Tier,
     TierLevels,
 )
-from stockwatch.core.purchasing import OrderStatus, PurchaseOrder, UnmatchedLine
+from stockwatch.core.purchasing import BookedIn, OrderStatus, PurchaseOrder, Receipt, UnmatchedLine
 from stockwatch.ports import NewThreshold, ThresholdStatus, Transaction
 from stockwatch.service import alerts
 from stockwatch.service.alerts import acknowledge_for_order, settle_order_acks
@@ -40,6 +40,7 @@ from tests.alert_setup import open_alert
 from tests.notify_factories import T0
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 KEY = ItemKey("BW-500-BK")
 
 
@@ -101,6 +102,25 @@ def test_an_order_by_item_takes_over_the_items_open_task(engine: Engine) -> None
     SqlPurchaseOrderStore(engine).receive(po.id or 0, None, T0 + DAY)
     [task] = SqlTaskStore(engine).list(None)
     assert (task.status, task.close_reason) == ("closed", "received")
+
+
+def test_a_receipt_keeps_the_shelf_it_was_booked_at_and_the_evaluator_reads_it_back(
+    engine: Engine,
+) -> None:
+    store = SqlStore(engine)
+    store.add_readings([Reading(KEY, T0 - DAY, ReadingSource.POLL, 25)], T0 - DAY)
+    records = SqlPurchaseOrderStore(engine)
+    po, _ = records.add(PurchaseOrder(KEY, "", 100, T0 - 2 * DAY, T0), T0 - 2 * DAY)
+    records.receive(po.id or 0, 60, T0)
+    with store.transaction() as tx:
+        [booked] = tx.recent_receipts_of([KEY, ItemKey("OTHER")], T0 - HOUR).values()
+    assert booked == BookedIn((Receipt(T0, 60, 25),), None)  # nothing read since
+    store.add_readings([Reading(KEY, T0 + HOUR, ReadingSource.POLL, 85)], T0 + HOUR)
+    store.add_readings([Reading(KEY, T0 + 2 * HOUR, ReadingSource.POLL, 30)], T0 + 2 * HOUR)
+    with store.transaction() as tx:
+        assert tx.recent_receipts_of([KEY], T0 - HOUR)[KEY].highest_shelf == 85
+        assert tx.recent_receipts_of([KEY], T0 + HOUR) == {}  # booked before that
+        assert tx.recent_receipts_of([ItemKey("OTHER")], T0 - HOUR) == {}
 
 
 def test_mistakes_are_order_errors_with_a_reason(engine: Engine) -> None:

@@ -152,3 +152,53 @@ async def _loop(web: httpx.AsyncClient, store: SqlStore, clock: OffsetClock, sim
     clock.offset += 6 * DAY
     got = await web.post(f"/api/orders/{more.json()['id']}/receive")
     assert got.json()["lead_time_days"] == pytest.approx(6.0, abs=0.01)
+
+
+def test_goods_booked_in_before_the_stock_shows_them_raise_no_alert_and_no_task(
+    tmp_path: Path,
+) -> None:
+    # Found by a new user: the order lifted the position and ended the alert; the receipt,
+    # booked before the shop's stock showed the goods, took them out of the position (no
+    # longer on order, not yet on the shelf): a new T2 alert and a new task asked to order the
+    # same goods again.
+    with running_simulator(shop_catalogue(25, 500), qps=None) as sim:
+        config = write_shop(tmp_path, interval=0.1, gateway=sim.base_url, extra=TASK_ROUTES)
+        cfg = load_config(config)
+        open_store(cfg).engine.dispose()
+        token_store(cfg).save(sim.mint_token())
+
+        async def scenario() -> None:
+            clock = OffsetClock()
+            async with daemon_running(cfg, clock) as (web, store):
+                [raised] = await until(lambda: store.events(DUCK, ["raised"]), "the T2 alert")
+                assert raised.tier == "T2"
+                placed = await web.post("/api/orders", json={"item": str(DUCK), "quantity": 100})
+                assert placed.json()["alert_acknowledged"] is True
+                await until(lambda: store.alert_states()[DUCK].phase.value == "ok", "over")
+                booked_at = clock()
+                received = await web.post(f"/api/orders/{placed.json()['id']}/receive")
+                assert received.json()["status"] == "received"
+
+                def read_since(n: int) -> bool:
+                    after = [r for r in store.readings(DUCK, limit=20) if r.received_at > booked_at]
+                    return len(after) >= n
+
+                # The shelf still reads 25 (the shop has not counted the goods in yet).
+                await until(lambda: read_since(3), "three polls after the receipt")
+                assert [e.tier for e in store.events(DUCK, ["raised"])] == ["T2"]  # no new one
+                assert (await web.get("/api/tasks")).json() == []
+                assert store.alert_states()[DUCK].last_available == 125  # 25 + 100 booked in
+                # The shop counts them in: the shelf shows them, nothing is counted twice.
+                sim.set_stock(DUCK_OFFER, 125)
+                await until(
+                    lambda: (
+                        store.alert_states()[DUCK].last_available == 125
+                        and store.readings(DUCK, limit=1)[0].reading.on_hand == 125
+                    ),
+                    "the goods on the shelf",
+                )
+                # Once shown, a sale is a sale: selling 100 of them raises the alert again.
+                sim.set_stock(DUCK_OFFER, 25)
+                await until(lambda: len(store.events(DUCK, ["raised"])) == 2, "a new alert")
+
+        asyncio.run(scenario())

@@ -894,3 +894,12 @@ def test_the_state_machines_copy_is_dataclasses_replace() -> None:
             value = getattr(AlertState() if start is full else full, f.name)
             assert _with(start, **{f.name: value}) == replace(start, **{f.name: value})
     assert _with(full) == full and _with(full) is not full
+
+
+def test_goods_booked_in_but_not_yet_on_the_shelf_count_in_the_position() -> None:
+    at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    booked = OnOrder(arriving=80)  # received, the shop's stock not yet updated
+    state, out = evaluate(AlertState(), reading(40, at), LEVELS, POLICY, at, booked)
+    assert out == () and state.phase is Phase.OK and state.last_available == 120
+    state, out = evaluate(AlertState(), reading(40, at), LEVELS, POLICY, at, OnOrder())
+    assert state.phase is not Phase.OK and state.last_available == 40  # without it: a breach

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,8 +13,11 @@ from stockwatch.core.messages import render
 from stockwatch.core.model import ItemKey, NoticeKind, Tier, TierLevels
 from stockwatch.core.purchasing import (
     SAME_PURCHASE_WINDOW,
+    BookedIn,
     OrderStatus,
     PurchaseOrder,
+    Receipt,
+    booked_not_shelved,
     late_notice,
     late_orders,
     on_order,
@@ -206,3 +210,47 @@ def test_a_link_is_always_open_same_item_other_source_and_inside_the_window(
         assert found in candidates
         if any(o.quantity == qty for o in candidates):
             assert found.quantity == qty
+
+
+GRACE = timedelta(hours=12)
+
+
+def test_goods_booked_in_count_until_the_shelf_shows_them_or_the_grace_ends() -> None:
+    booked = Receipt(T0, 100, shelf=25)
+    later = T0 + timedelta(hours=1)
+    assert booked_not_shelved(BookedIn((booked,)), later, GRACE) == 100  # nothing read since
+    assert booked_not_shelved(BookedIn((booked,), 25), later, GRACE) == 100  # shelf still 25
+    assert booked_not_shelved(BookedIn((booked,), 85), later, GRACE) == 40  # 60 counted in
+    # All of them shown (and then perhaps sold: the highest shelf since counts, not today's).
+    assert booked_not_shelved(BookedIn((booked,), 125), later, GRACE) == 0
+    assert booked_not_shelved(BookedIn((booked,)), T0 + GRACE, GRACE) == 0  # the grace is over
+    assert booked_not_shelved(BookedIn((booked,)), T0 - timedelta(hours=1), GRACE) == 0
+    unknown = Receipt(T0, 100, shelf=None)  # booked before shelves were kept with receipts
+    assert booked_not_shelved(BookedIn((unknown,)), later, GRACE) == 0
+    # Two parts: measured from the lower shelf they were booked at.
+    parts = (Receipt(T0, 30, shelf=10), Receipt(T0 + timedelta(minutes=5), 20, shelf=40))
+    assert booked_not_shelved(BookedIn(parts, 40), later, GRACE) == 20
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 24 * 60), st.integers(1, 500), st.integers(-50, 500)),
+        max_size=5,
+    ),
+    st.one_of(st.none(), st.integers(-50, 2000)),
+)
+def test_booked_but_not_shelved_is_never_negative_nor_more_than_was_booked(
+    receipts: list[tuple[int, int, int]], highest: int | None
+) -> None:
+    booked = BookedIn(
+        tuple(Receipt(T0 + timedelta(minutes=m), q, shelf) for m, q, shelf in receipts), highest
+    )
+    now = T0 + timedelta(hours=13)
+    arriving = booked_not_shelved(booked, now, GRACE)
+    recent = [r for r in booked.receipts if now - r.at < GRACE]
+    assert 0 <= arriving <= sum(r.quantity for r in recent)
+    # A higher shelf read since can only mean fewer units still to show.
+    if highest is not None:
+        assert booked_not_shelved(replace(booked, highest_shelf=highest + 10), now, GRACE) <= (
+            arriving
+        )

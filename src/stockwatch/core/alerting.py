@@ -208,12 +208,15 @@ def evaluate(
 
     ``on_order`` is the open quantity of the item's purchase orders. It is the on-order part of
     the position; a reading's own in-transit figure (a CSV snapshot column) is taken instead
-    when larger, so a shop that reports both is not counted twice.
+    when larger, so a shop that reports both is not counted twice. Goods booked in that the
+    reading does not show yet (``OnOrder.arriving``) count with it: a receipt booked before
+    the stock source catches up must not look like a stockout.
     """
     if state.last_reading_at is not None and reading.observed_at <= state.last_reading_at:
         return state, ()
-    if on_order is not None and on_order.quantity > reading.in_transit:
-        reading = replace(reading, in_transit=on_order.quantity)
+    coming = 0 if on_order is None else on_order.quantity + on_order.arriving
+    if coming > reading.in_transit:
+        reading = replace(reading, in_transit=coming)
     new_state, notices = _evaluate(
         state, reading, levels, policy, now, _shelf_view(reading, levels, on_order, now)
     )

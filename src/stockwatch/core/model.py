@@ -181,6 +181,10 @@ class OnOrder:
 
     quantity: int = 0
     due: datetime | None = None  # the earliest expected arrival of an open order
+    # Units booked in (received) that the stock source does not show yet: a receipt is often
+    # booked before the shop's stock catches up; they stay in the position meanwhile
+    # (``purchasing.booked_not_shelved``).
+    arriving: int = 0
 
 
 @dataclass(frozen=True)

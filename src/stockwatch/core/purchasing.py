@@ -169,6 +169,47 @@ def on_order(orders: Iterable[PurchaseOrder]) -> OnOrder:
     )
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """Units of an order booked in at ``at``; ``shelf`` is the shelf the stock source showed
+    then (the newest good reading), None when unknown."""
+
+    at: datetime
+    quantity: int
+    shelf: int | None = None
+
+
+@dataclass(frozen=True)
+class BookedIn:
+    """An item's recent receipts, and the highest shelf its stock source has shown since the
+    first of them (None: no reading since)."""
+
+    receipts: tuple[Receipt, ...]
+    highest_shelf: int | None = None
+
+
+def booked_not_shelved(booked: BookedIn, now: datetime, grace: timedelta) -> int:
+    """Units booked in within ``grace`` before ``now`` that the shelf has not shown yet: what
+    was booked, less the most the shelf has risen above where it stood at booking (the lowest
+    of those receipts' shelves). A receipt is often booked before the shop's stock (1688, the
+    ERP's file) is updated; until then the goods are neither on order nor on the shelf, and
+    the position would fall as if they had been lost. Once the shelf has shown them, a sale
+    afterwards is a sale; after ``grace`` the stock source is taken at its word. A receipt
+    booked without a shelf to compare with counts for nothing."""
+    recent = [
+        r
+        for r in booked.receipts
+        if timedelta(0) <= now - r.at < grace and r.quantity > 0 and r.shelf is not None
+    ]
+    if not recent:
+        return 0
+    units = sum(r.quantity for r in recent)
+    base = min(r.shelf for r in recent if r.shelf is not None)
+    highest = booked.highest_shelf
+    risen = 0 if highest is None else max(0, highest - base)
+    return max(0, units - risen)
+
+
 def late_orders(
     orders: Iterable[PurchaseOrder],
     shelf: int,

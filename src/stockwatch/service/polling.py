@@ -20,7 +20,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from stockwatch.bulk.gcpause import paused_gc
@@ -36,7 +36,14 @@ from stockwatch.core.model import (
     ReadingSource,
     TierLevels,
 )
-from stockwatch.core.purchasing import PurchaseOrder, late_notice, late_orders, on_order
+from stockwatch.core.purchasing import (
+    BookedIn,
+    PurchaseOrder,
+    booked_not_shelved,
+    late_notice,
+    late_orders,
+    on_order,
+)
 from stockwatch.ports import (
     AlertEvent,
     CalmRule,
@@ -159,6 +166,17 @@ def _transition_event(
 Events = list[tuple[AlertEvent, Notice | None]]
 
 
+def _arriving(
+    ordered: OnOrder, booked: BookedIn | None, now: datetime, grace: timedelta
+) -> OnOrder:
+    """``ordered`` with the goods booked in that the shelf has not shown yet (for ``grace``
+    after the receipt): they are not lost, only not yet counted in by the shop."""
+    if booked is None:
+        return ordered
+    arriving = booked_not_shelved(booked, now, grace)
+    return replace(ordered, arriving=arriving) if arriving else ordered
+
+
 def _run_readings(
     key: ItemKey,
     state: AlertState,
@@ -230,7 +248,9 @@ class Evaluator:
                 return []
             expected = state.version
             orders = tx.open_orders(key)
-            ordered = on_order(orders)
+            booked = tx.recent_receipts_of([key], now - self.policy.goods_in_grace)
+            grace = self.policy.goods_in_grace
+            ordered = _arriving(on_order(orders), booked.get(key), now, grace)
             state, notices, events = _run_readings(
                 key, state, pending, levels, self.policy, ordered
             )
@@ -303,6 +323,7 @@ class Evaluator:
         items = tx.items_of(wanted)
         stored_levels = tx.active_levels_of(wanted)
         open_orders = tx.open_orders_of(wanted)
+        booked = tx.recent_receipts_of(wanted, now - self.policy.goods_in_grace)
         saves: list[StateSave] = []
         results: dict[ItemKey, tuple[AlertState, list[Notice], Events]] = {}
         late: dict[ItemKey, list[Notice]] = {}
@@ -313,7 +334,8 @@ class Evaluator:
                 continue
             before = states.get(key, AlertState())
             orders = open_orders.get(key, [])
-            ordered = on_order(orders)
+            grace = self.policy.goods_in_grace
+            ordered = _arriving(on_order(orders), booked.get(key), now, grace)
             after, notices, events = _run_readings(
                 key, before, pending[key], levels, self.policy, ordered
             )

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from stockwatch.adapters.db.tables import (
@@ -27,8 +27,10 @@ from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import (
     LINKED,
     OPEN_STATUSES,
+    BookedIn,
     OrderStatus,
     PurchaseOrder,
+    Receipt,
     UnmatchedLine,
     same_purchase,
 )
@@ -129,6 +131,64 @@ def _open_task(conn: Connection, key: ItemKey, now: datetime) -> int | None:
         .values(status=ORDERED_TASK, updated_at=now)
     )
     return int(row.id)
+
+
+def _shelf_at(conn: Connection, key: ItemKey, at: datetime) -> int | None:
+    """The shelf (on hand − committed) of the item's newest good reading observed by ``at``,
+    None without one."""
+    reading = conn.execute(
+        select(readings.c.on_hand, readings.c.committed)
+        .where(
+            readings.c.item_key == str(key),
+            readings.c.on_hand.is_not(None),
+            readings.c.observed_at <= at,
+        )
+        .order_by(readings.c.observed_at.desc(), readings.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if reading is None else int(reading.on_hand) - int(reading.committed)
+
+
+def _receipt(conn: Connection, key: ItemKey, at: datetime, quantity: int) -> dict[str, Any]:
+    """A receipt as stored: when, how many, and the shelf the stock source showed when it was
+    booked (so the goods count in the position until the shelf shows them)."""
+    return {"at": at.isoformat(), "quantity": quantity, "shelf": _shelf_at(conn, key, at)}
+
+
+def recent_receipts_of(
+    conn: Connection, keys: Sequence[ItemKey], since: datetime
+) -> dict[ItemKey, BookedIn]:
+    """The receipts booked since ``since`` per item of ``keys``, with the highest shelf read
+    since the first of them. One query by the time the orders changed (indexed: a few rows),
+    not one per item, since the evaluator asks every batch; then one per item booked in."""
+    wanted = {str(k) for k in keys}
+    found: dict[str, list[Receipt]] = {}
+    rows = conn.execute(
+        select(purchase_orders.c.item_key, purchase_orders.c.receipts).where(
+            purchase_orders.c.updated_at >= since, purchase_orders.c.received_qty > 0
+        )
+    )
+    for row in rows:
+        if row.item_key not in wanted:
+            continue
+        for entry in row.receipts or []:
+            at = datetime.fromisoformat(entry["at"])
+            if at >= since:
+                shelf = entry.get("shelf")  # absent in receipts booked before it was kept
+                got = Receipt(at, int(entry["quantity"]), None if shelf is None else int(shelf))
+                found.setdefault(row.item_key, []).append(got)
+    out: dict[ItemKey, BookedIn] = {}
+    for key, receipts in found.items():
+        highest = conn.execute(
+            select(func.max(readings.c.on_hand - readings.c.committed)).where(
+                readings.c.item_key == key,
+                readings.c.observed_at >= min(r.at for r in receipts),
+                readings.c.on_hand.is_not(None),
+            )
+        ).scalar()
+        shown = None if highest is None else int(highest)
+        out[ItemKey.parse(key)] = BookedIn(tuple(receipts), shown)
+    return out
 
 
 def _still_short(conn: Connection, order: PurchaseOrder) -> bool:
@@ -295,7 +355,7 @@ class SqlPurchaseOrderStore:
             order = order_from_row(row._mapping)
             qty = order.open_quantity if quantity is None else quantity
             received = order.receive(qty, at)
-            receipts = [*(row.receipts or []), {"at": at.isoformat(), "quantity": qty}]
+            receipts = [*(row.receipts or []), _receipt(conn, order.key, at, qty)]
             self._save(conn, received, at, receipts)
         return received
 
@@ -383,8 +443,8 @@ class SqlPurchaseOrderStore:
                         linked = _merged(order, twin)
                         receipts = []
                         if linked.received_qty:
-                            first = (linked.received_at or now).isoformat()
-                            receipts = [{"at": first, "quantity": linked.received_qty}]
+                            first = linked.received_at or now
+                            receipts = [_receipt(conn, linked.key, first, linked.received_qty)]
                         self._link(conn, linked, now)
                         self._save(conn, linked, now, receipts)
                         changed.append(linked)
@@ -393,8 +453,8 @@ class SqlPurchaseOrderStore:
                         order = replace(order, task_id=_open_task(conn, order.key, now))
                     receipts = []
                     if order.received_qty:
-                        first = (order.received_at or now).isoformat()
-                        receipts = [{"at": first, "quantity": order.received_qty}]
+                        first = order.received_at or now
+                        receipts = [_receipt(conn, order.key, first, order.received_qty)]
                     due = {"ack_by": ack_by} if ack_by is not None and order.is_open else {}
                     new = conn.execute(
                         insert(purchase_orders)
@@ -417,7 +477,7 @@ class SqlPurchaseOrderStore:
                 if order.received_qty > old.received_qty:
                     got = order.received_qty - old.received_qty
                     at = order.received_at or now
-                    receipts.append({"at": at.isoformat(), "quantity": got})
+                    receipts.append(_receipt(conn, order.key, at, got))
                 saved = replace(order, id=old.id, task_id=old.task_id)
                 self._save(conn, saved, now, receipts)
                 changed.append(saved)

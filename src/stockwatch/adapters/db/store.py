@@ -40,10 +40,14 @@ from stockwatch.adapters.db.codec import (
 )
 from stockwatch.adapters.db.engine import READ_ONLY
 from stockwatch.adapters.db.outbox import SqlOutbox
-from stockwatch.adapters.db.purchase_orders import open_orders, take_order_ack
+from stockwatch.adapters.db.purchase_orders import (
+    open_orders,
+    recent_receipts_of,
+    take_order_ack,
+)
 from stockwatch.adapters.db.tier_counts import compact as compact_tier_counts
 from stockwatch.core.model import AlertState, Item, ItemKey, Reading, TierLevels
-from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.core.purchasing import BookedIn, PurchaseOrder
 from stockwatch.ports import (
     AlertEvent,
     CalmRule,
@@ -239,6 +243,11 @@ class SqlTransaction:
 
     def take_order_ack(self, order_id: int) -> bool:
         return take_order_ack(self.conn, order_id)
+
+    def recent_receipts_of(
+        self, keys: Sequence[ItemKey], since: datetime
+    ) -> dict[ItemKey, BookedIn]:
+        return recent_receipts_of(self.conn, keys, since)
 
     def commit(self) -> None:
         self.conn.commit()
