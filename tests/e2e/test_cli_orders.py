@@ -173,3 +173,55 @@ def test_alerts_ack_takes_a_bare_sku_kept_in_one_warehouse_as_orders_place_does(
     assert acked.exit_code == 0 and "CUP@HZ" in acked.output  # was "Unknown item: CUP"
     which = run(app, ["alerts", "snooze", "LAMP", "--config", str(config)])
     assert which.exit_code == 1 and "LAMP@HZ, LAMP@SH" in which.output
+
+
+def test_orders_list_of_a_bare_sku_means_its_warehouse_and_a_typo_is_an_error(
+    tmp_path: Path,
+) -> None:
+    # Found by a new user: `orders list --item LAMP` (kept in two warehouses) and `--item NOPE`
+    # printed an empty table, which reads as "nothing ordered".
+    config = tmp_path / "stockwatch.toml"
+    config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
+    now = datetime.now(UTC)
+    engine = open_database(load_config(config))
+    try:
+        kept = [Item("CUP", warehouse="HZ"), Item("LAMP", warehouse="HZ")]
+        SqlStore(engine).sync_items([*kept, Item("LAMP", warehouse="SH")], {}, now)
+    finally:
+        engine.dispose()
+    run = CliRunner().invoke
+    c = ["--config", str(config)]
+    assert run(app, ["orders", "place", "--item", "CUP", "--qty", "5", *c]).exit_code == 0
+    listed = json.loads(run(app, ["orders", "list", "--item", "CUP", "-f", "json", *c]).output)
+    assert [o["item"] for o in listed] == ["CUP@HZ"]
+    which = run(app, ["orders", "list", "--item", "LAMP", *c])
+    assert which.exit_code == 1 and "LAMP@HZ, LAMP@SH" in which.output
+    typo = run(app, ["orders", "list", "--item", "NOPE", *c, "--lang", "zh-CN"])
+    assert typo.exit_code == 1 and "NOPE" in typo.output
+    assert run(app, ["orders", "list", "--item", "LAMP@SH", *c]).exit_code == 0  # none yet
+
+
+def test_an_expected_day_or_time_without_an_offset_is_the_shops_time(
+    tmp_path: Path,
+) -> None:
+    # Found by a new user: the same "2026-12-08T10:00" was 10:00 in Shanghai from the CLI
+    # and 10:00 UTC (18:00 in Shanghai) from the API; a day alone 18:00 against 08:00.
+    config = tmp_path / "stockwatch.toml"
+    config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
+    engine = open_database(load_config(config))
+    try:
+        SqlStore(engine).sync_items([Item("CUP")], {}, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    run = CliRunner().invoke
+    c = ["--config", str(config)]
+    for given in ("2030-12-08T10:00", "2030-12-08"):
+        placed = run(
+            app, ["orders", "place", "--item", "CUP", "--qty", "1", "--expected", given, *c]
+        )
+        assert placed.exit_code == 0, placed.output
+    listed = json.loads(run(app, ["orders", "list", "-f", "json", *c]).output)
+    assert sorted(o["expected_at"] for o in listed) == [
+        "2030-12-08T02:00:00+00:00",  # 10:00 in Shanghai
+        "2030-12-08T10:00:00+00:00",  # a day alone: 18:00 in Shanghai
+    ]

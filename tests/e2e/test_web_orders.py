@@ -183,6 +183,27 @@ def test_the_in_place_ordered_button_says_whether_the_alert_was_acknowledged(
     assert plain.status_code == 303 and plain.headers["location"] == "/tasks"
 
 
+def test_an_expected_day_or_time_without_an_offset_is_the_shops_time_as_in_the_cli(
+    client: httpx.Client, task_id: int
+) -> None:
+    # Before, a time without an offset was UTC here and the shop's time in the CLI.
+    answers = [
+        client.post("/api/orders", json={"item": "CUP", "quantity": 1, "expected_at": given})
+        for given in ("2030-12-08T10:00", "2030-12-08", "2030-12-08T10:00:00Z")
+    ]
+    assert [a.json()["expected_at"] for a in answers] == [
+        "2030-12-08T02:00:00+00:00",  # 10:00 in Shanghai, the shop's [general] timezone
+        "2030-12-08T10:00:00+00:00",  # a day alone: 18:00 that day
+        "2030-12-08T10:00:00+00:00",  # an offset is taken as given
+    ]
+    bad = client.post("/api/orders", json={"item": "CUP", "quantity": 1, "expected_at": "soon"})
+    assert bad.status_code == 422
+    # Listing an unknown item's orders is a mistake, not an empty list ("nothing ordered").
+    typo = client.get("/api/orders", params={"item": "NOPE"})
+    assert typo.status_code == 400 and "not in the item catalogue" in typo.text
+    assert len(client.get("/api/orders", params={"item": "CUP"}).json()) == 3
+
+
 def test_a_retry_with_its_idempotency_key_gets_the_first_order_back(
     client: httpx.Client, task_id: int
 ) -> None:

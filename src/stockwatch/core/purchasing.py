@@ -12,7 +12,7 @@ import enum
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from stockwatch.core.model import (
     ItemKey,
@@ -167,6 +167,20 @@ def on_order(orders: Iterable[PurchaseOrder]) -> OnOrder:
     return OnOrder(
         sum(o.open_quantity for o in open_orders), min(o.expected_at for o in open_orders)
     )
+
+
+ARRIVAL_HOUR = 18  # an expected arrival given as a day alone: the end of that business day
+
+
+def arrival_at(value: date | datetime, shop: tzinfo) -> datetime:
+    """An expected arrival as the merchant gave it, the same from the CLI and the API: a day
+    alone is ``ARRIVAL_HOUR``:00 that day and a time without an offset is the shop's time
+    (``[general] timezone``), both in UTC; a time with an offset is taken as it is."""
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, ARRIVAL_HOUR)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=shop)
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,21 @@ class PurchaseOrders:
     ) -> list[PurchaseOrder]:
         return self.store.find(key, open_only, limit)
 
+    def find_named(self, key: ItemKey, open_only: bool = False) -> list[PurchaseOrder]:
+        """The orders of the item a person named: the key's own orders (an item dropped from
+        the catalogue keeps them), else the catalogue's item for it (a bare SKU kept in one
+        warehouse). An unknown item, or a bare SKU kept in several warehouses, is a mistake
+        (OrderError) rather than an empty list that reads as "nothing ordered"."""
+        found = self.store.find(key, open_only)
+        if found or self.find_item is None:
+            return found
+        item = self.find_item(key)
+        if not isinstance(item, Item):
+            if not item:
+                raise OrderError("unknown_item", item=key)
+            raise OrderError("which_warehouse", item=key, items=", ".join(map(str, item)))
+        return self.store.find(item.key, open_only) if item.key != key else []
+
     def unmatched(self) -> list[UnmatchedLine]:
         """Return the 1688 purchase lines that match no single item (on order nowhere)."""
         return self.store.unmatched()

@@ -7,8 +7,9 @@ it. Orders imported from 1688 by the daemon show up here too.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 from stockwatch.config.settings import Config
 from stockwatch.core.audit import AuditAction, cli_actor
 from stockwatch.core.model import ItemKey
-from stockwatch.core.purchasing import LINKED, PurchaseOrder, UnmatchedLine
+from stockwatch.core.purchasing import LINKED, PurchaseOrder, UnmatchedLine, arrival_at
 from stockwatch.entrypoints.cli.common import ConfigOpt, DbOpt, FormatOpt, LangOpt, fail, out, setup
 from stockwatch.service.purchasing import OrderError, PurchaseOrders, order_view
 from stockwatch.wiring.accounts import os_user, record_cli_action
@@ -27,7 +28,6 @@ from stockwatch.wiring.stores import database_exists
 
 orders_app = typer.Typer(help="Purchase orders (on order = part of the stock position).")
 
-CHINA = timezone(timedelta(hours=8))
 
 _COLS = {
     "zh-CN": ("编号", "商品", "供应商", "数量", "已收", "状态", "下单", "预计到货", "延迟天数"),
@@ -158,22 +158,21 @@ def _open(cfg: Config, db: str | None, lang: str) -> tuple[Engine, PurchaseOrder
     return engine, purchase_orders(engine)
 
 
-def _when(value: str | None, lang: str) -> datetime | None:
-    """Parse --expected: a day (end of that day, China time) or an ISO time."""
+def _when(value: str | None, lang: str, shop: tzinfo) -> datetime | None:
+    """Parse --expected: a day (the end of that business day) or an ISO time (the shop's time
+    without an offset), as the API reads ``expected_at`` (``core.purchasing.arrival_at``)."""
     if value is None:
         return None
+    text = value.strip()
     try:
-        if len(value.strip()) == 10:
-            day = date.fromisoformat(value.strip())
-            return datetime(day.year, day.month, day.day, 18, tzinfo=CHINA).astimezone(UTC)
-        at = datetime.fromisoformat(value.strip())
-        return (at if at.tzinfo else at.replace(tzinfo=CHINA)).astimezone(UTC)
+        given = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
         raise fail(_T[lang]["bad_date"].format(value=value)) from None
+    return arrival_at(given, shop)
 
 
-def _day(at: datetime | None) -> str:
-    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if at else ""
+def _day(at: datetime | None, shop: tzinfo) -> str:
+    return at.astimezone(shop).strftime("%Y-%m-%d %H:%M") if at else ""
 
 
 @orders_app.callback(invoke_without_command=True)
@@ -196,13 +195,19 @@ def orders_list(
 ) -> None:
     """List purchase orders: item, supplier, quantity received, expected arrival, days late."""
     cfg, language = setup(config, lang)
+    shop = ZoneInfo(cfg.model.general.timezone)  # times as the shop reads them
     rows: list[PurchaseOrder] = []
     unmatched: list[UnmatchedLine] = []
     if database_exists(cfg, db):  # looking must not create a database nor the data folder
         engine, orders = _open(cfg, db, language)
         try:
-            rows = orders.find(ItemKey.parse(sku) if sku else None, open_only=not show_all)
+            key = ItemKey.parse(sku) if sku else None
+            named = orders.find_named(key, not show_all) if key is not None else None
+            rows = named if named is not None else orders.find(None, open_only=not show_all)
             unmatched = orders.unmatched()
+        except ValueError as exc:  # an OrderError (unknown item, …) or a malformed key
+            message = _order_error(exc, language) if isinstance(exc, OrderError) else str(exc)
+            raise fail(message) from None
         finally:
             engine.dispose()
     now = datetime.now(UTC)
@@ -222,8 +227,8 @@ def orders_list(
             str(o.quantity),
             str(o.received_qty),
             _STATUS[language].get(o.status.value, o.status.value),
-            _day(o.ordered_at),
-            _day(o.expected_at),
+            _day(o.ordered_at, shop),
+            _day(o.expected_at, shop),
             f"{v['days_late']:g}" if v["days_late"] else "",
         )
     out.print(table)
@@ -248,6 +253,7 @@ def orders_unmatched(
 ) -> None:
     """List 1688 purchase lines that match no single item (they count as on order nowhere)."""
     cfg, language = setup(config, lang)
+    shop = ZoneInfo(cfg.model.general.timezone)  # times as the shop reads them
     lines: list[UnmatchedLine] = []
     if database_exists(cfg, db):  # looking must not create a database nor the data folder
         engine, orders = _open(cfg, db, language)
@@ -289,7 +295,7 @@ def orders_unmatched(
             x.supplier,
             x.status,
             unmatched_reason(x, language),
-            _day(x.first_seen),
+            _day(x.first_seen, shop),
         )
     out.print(table)
 
@@ -314,7 +320,8 @@ def orders_place(
 ) -> None:
     """Record that goods were ordered (from a task, or for an item)."""
     cfg, language = setup(config, lang)
-    due = _when(expected, language)
+    shop = ZoneInfo(cfg.model.general.timezone)  # times as the shop reads them
+    due = _when(expected, language, shop)
     try:
         key = ItemKey.parse(sku) if sku else None
     except ValueError as exc:
@@ -350,7 +357,7 @@ def orders_place(
                 item=order.key,
                 qty=order.quantity,
                 supplier=order.supplier or "-",
-                due=_day(order.expected_at),
+                due=_day(order.expected_at, shop),
             ),
             highlight=False,
         )

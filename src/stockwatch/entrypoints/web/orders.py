@@ -7,8 +7,9 @@ an item, ``POST /api/orders/{id}/receive`` books goods in (all that is open by d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
-from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.core.purchasing import PurchaseOrder, arrival_at
 from stockwatch.entrypoints.web.dashboard_texts import text
 from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.web_common import (
@@ -65,7 +66,13 @@ class OrderBody(BaseModel):
     item: str | None = Field(None, max_length=200)
     quantity: int | None = Field(None, gt=0, le=MAX_QTY)
     supplier: str | None = Field(None, max_length=200)
-    expected_at: datetime | None = None
+    # A day alone is the end of that business day, a time without an offset the shop's
+    # time: as the CLI reads --expected (core.purchasing.arrival_at).
+    expected_at: date | datetime | None = Field(
+        None,
+        description="arrival day (YYYY-MM-DD: 18:00 that day) or time (without an offset: "
+        "the shop's [general] timezone)",
+    )
 
 
 class ReceiveBody(BaseModel):
@@ -78,12 +85,6 @@ def _orders(d: DashboardDeps) -> PurchaseOrders:
     if d.sources.orders is None:
         raise HTTPException(404, "purchase orders are not available with this store")
     return d.sources.orders
-
-
-def _utc(at: datetime | None) -> datetime | None:
-    if at is None:
-        return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at  # the API speaks UTC
 
 
 def _error(exc: OrderError) -> HTTPException:
@@ -147,7 +148,11 @@ def orders_router(d: DashboardDeps) -> APIRouter:
                 key=key,
                 quantity=body.quantity,
                 supplier=body.supplier,
-                expected_at=_utc(body.expected_at),
+                expected_at=(
+                    None
+                    if body.expected_at is None
+                    else arrival_at(body.expected_at, ZoneInfo(d.timezone))
+                ),
                 actor=actor_name(request),
                 request_key=request_key,
             )
@@ -174,7 +179,13 @@ def orders_router(d: DashboardDeps) -> APIRouter:
 
     @router.get(
         "/api/orders",
-        responses=errors({400: "a malformed item key", 404: NO_ORDERS}),
+        responses=errors(
+            {
+                400: "a malformed item key, an unknown item, or a SKU kept in several "
+                "warehouses (name one: SKU@WAREHOUSE)",
+                404: NO_ORDERS,
+            }
+        ),
     )
     def api_orders(
         status: Annotated[str, Query(pattern="^(open|all)$")] = "open",
@@ -185,7 +196,16 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         now = d.clock()
-        return [order_view(o, now) for o in _orders(d).find(key, open_only=status == "open")]
+        open_only = status == "open"
+        try:
+            found = (
+                _orders(d).find_named(key, open_only)
+                if key is not None
+                else _orders(d).find(None, open_only)
+            )
+        except OrderError as exc:
+            raise _error(exc) from None
+        return [order_view(o, now) for o in found]
 
     @router.post(
         "/api/orders",
