@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 
 from sqlalchemy import Engine
@@ -72,6 +73,21 @@ def test_tasks_of_items_whose_alert_ended_without_a_notice_are_closed(engine: En
     by_id = {t.id: t for t in store.list(None)}
     assert (by_id[ended].status, by_id[ended].close_reason) == ("closed", "stock recovered")
     assert [by_id[i].status for i in (firing, ordered, unknown)] == ["open", "ordered", "open"]
+
+
+def test_a_sku_kept_in_two_warehouses_is_two_lines_that_say_which(engine: Engine) -> None:
+    # Found by a new user: the list showed "LAMP" twice, summed, with no warehouse.
+    store = SqlTaskStore(engine)
+    for wh, qty in (("HZ", 30), ("SH", 51)):
+        lamp = task("LAMP", "灯厂", qty, f"lamp-{wh}")
+        store.upsert_open(replace(lamp, item_key=f"LAMP@{wh}"), T0)
+    [group] = json.loads(export_purchase_list(store.list(), "json"))["suppliers"]
+    assert [(x["item"], x["warehouse"], x["quantity"]) for x in group["lines"]] == [
+        ("LAMP@HZ", "HZ", 30),
+        ("LAMP@SH", "SH", 51),
+    ]
+    rows = list(csv.DictReader(io.StringIO(export_purchase_list(store.list(), "csv"))))
+    assert [(r["sku"], r["warehouse"]) for r in rows] == [("LAMP", "HZ"), ("LAMP", "SH")]
 
 
 def test_closing_by_hand_works_once(engine: Engine) -> None:

@@ -13,6 +13,9 @@ from typer.testing import CliRunner
 
 from stockwatch.adapters.db.channel_status import SqlChannelStatus
 from stockwatch.adapters.db.outbox import SqlOutbox
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
+from stockwatch.core.model import ItemKey
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.devtools.receivers import Receivers
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.ports import OutboxStatus
@@ -122,3 +125,12 @@ def test_tasks_are_created_listed_exported_and_closed(config: Path, tmp_path: Pa
     after = runner.invoke(app, ["tasks", "export", "-c", str(config), "--format", "json"])
     [group] = json.loads(after.output)["suppliers"]
     assert [line["sku"] for line in group["lines"]] == ["SKU-CUP-00001"]
+    # Ordered: off the purchase list, and shown as such in zh-CN (it read "ordered").
+    engine = open_engine(db(tmp_path))
+    SqlPurchaseOrderStore(engine).add(
+        PurchaseOrder(ItemKey("SKU-CUP-00001"), "义乌杯业", 50, T0, T0), T0
+    )
+    engine.dispose()
+    every = runner.invoke(app, ["tasks", "list", "--all", "-c", str(config), "--lang", "zh-CN"])
+    [line] = [row for row in every.output.splitlines() if "SKU-CUP-00001" in row]
+    assert "已下单" in line and "ordered" not in line

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from stockwatch.adapters.db.tables import alert_states, replenishment_tasks
-from stockwatch.core.model import Phase
+from stockwatch.core.model import ItemKey, Phase
 
 OPEN = "open"
 ORDERED = "ordered"  # a purchase order was placed for it; receiving the goods closes it
@@ -226,6 +226,7 @@ def _task(row: Any) -> ReplenishmentTask:
 EXPORT_COLUMNS = (
     "supplier",
     "sku",
+    "warehouse",  # a SKU kept in several warehouses is one line per warehouse
     "title",
     "offer_url",
     "quantity",
@@ -242,7 +243,7 @@ def purchase_list(tasks: list[ReplenishmentTask]) -> list[dict[str, Any]]:
         groups.setdefault(task.supplier or "-", []).append(task)
     out = []
     for supplier in sorted(groups):
-        lines = sorted(groups[supplier], key=lambda t: (t.due_date or date.max, t.sku))
+        lines = sorted(groups[supplier], key=lambda t: (t.due_date or date.max, t.item_key))
         out.append(
             {
                 "supplier": supplier,
@@ -250,6 +251,8 @@ def purchase_list(tasks: list[ReplenishmentTask]) -> list[dict[str, Any]]:
                 "lines": [
                     {
                         "sku": t.sku,
+                        "warehouse": ItemKey.parse(t.item_key).warehouse or "",
+                        "item": t.item_key,  # SKU@WAREHOUSE: which of the SKU's lines
                         "title": t.title,
                         "offer_url": t.offer_url,
                         "quantity": t.suggested_qty,

@@ -108,6 +108,7 @@ _HEADS: dict[str, dict[str, str]] = {
         "sending": "发送中",
         "sent": "已发送",
         "open": "待处理",
+        "ordered": "已下单",
         "closed": "已关闭",
     },
     "en": {
@@ -131,6 +132,7 @@ _HEADS: dict[str, dict[str, str]] = {
         "sending": "sending",
         "sent": "sent",
         "open": "open",
+        "ordered": "ordered",
         "closed": "closed",
     },
 }
@@ -468,7 +470,7 @@ def tasks_list(
             str(task.id),
             _h(task.status, language),
             task.tier,
-            escape(task.sku),
+            escape(task.item_key),  # SKU@WAREHOUSE: a SKU kept in several is one per warehouse
             escape(task.title),
             escape(task.supplier),
             str(task.suggested_qty),
