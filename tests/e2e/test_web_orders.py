@@ -204,6 +204,38 @@ def test_an_expected_day_or_time_without_an_offset_is_the_shops_time_as_in_the_c
     assert len(client.get("/api/orders", params={"item": "CUP"}).json()) == 3
 
 
+def test_the_boards_forms_refuse_in_the_pages_language_and_an_order_can_be_cancelled(
+    client: httpx.Client, task_id: int
+) -> None:
+    # Found by a new user: a refusal flashed the API's English; an order had no cancel button.
+    inplace = {"X-Requested-With": "fetch", "Accept": "application/json"}
+    placed = client.post(f"/tasks/{task_id}/order", data={"quantity": "30"}, headers=inplace)
+    assert placed.status_code == 200
+    [order] = client.get("/api/orders").json()
+    board = client.get("/tasks").text
+    assert f'action="/orders/{order["id"]}/cancel"' in _column(board, "ordered")
+    assert "取消采购单" in board and "data-confirm=" in board
+    done = client.post(f"/orders/{order['id']}/receive", headers=inplace)
+    assert done.status_code == 303 or done.is_success
+    again = client.post(f"/orders/{order['id']}/receive", headers=inplace)
+    assert again.status_code == 409
+    assert again.json()["detail"] == f"采购单 #{order['id']} 已全部收货，不能再收货"
+    english = client.post(f"/orders/{order['id']}/cancel", params={"lang": "en"}, headers=inplace)
+    assert (
+        english.json()["detail"]
+        == f"purchase order #{order['id']} is received: it cannot be cancelled"
+    )
+    other = client.post("/api/orders", json={"item": "CUP", "quantity": 5}).json()
+    cancelled = client.post(f"/orders/{other['id']}/cancel", headers=inplace)
+    assert cancelled.status_code == 303 or cancelled.is_success
+    assert client.get("/api/orders").json() == []
+    missing = client.post("/orders/999/cancel", headers=inplace)
+    assert missing.status_code == 404 and missing.json()["detail"] == "采购单 #999 不存在"
+    # The API keeps its English.
+    api = client.post(f"/api/orders/{order['id']}/cancel")
+    assert api.status_code == 409 and "it cannot be cancelled" in api.json()["detail"]
+
+
 def test_a_retry_with_its_idempotency_key_gets_the_first_order_back(
     client: httpx.Client, task_id: int
 ) -> None:

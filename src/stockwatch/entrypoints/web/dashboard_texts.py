@@ -158,6 +158,38 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Marked ordered; the item's alert is acknowledged: no reminders while the goods come",
     ),
     "received_done": ("已记录收货", "Receipt recorded"),
+    "cancel_order": ("取消采购单", "Cancel order"),
+    "cancel_order_confirm": ("确定取消这张采购单？", "Cancel this purchase order?"),
+    "cancelled_done": ("已取消采购单", "Order cancelled"),
+    # An order's mistakes on the dashboard's forms (service.purchasing.ORDER_ERRORS codes).
+    "order_err_no_task": (
+        "补货任务 #{task} 不存在或已不是待处理状态",
+        "task #{task} does not exist or is not open",
+    ),
+    "order_err_quantity": (
+        "数量必须是大于 0 的整数，收到 {quantity}",
+        "the quantity must be a whole number > 0, got {quantity}",
+    ),
+    "order_err_no_quantity": ("请填写数量", "give the quantity"),
+    "order_err_received_quantity": (
+        "收货数量必须大于 0，收到 {quantity}",
+        "the received quantity must be > 0, got {quantity}",
+    ),
+    "order_err_no_order": ("采购单 #{order} 不存在", "purchase order #{order} does not exist"),
+    "order_err_closed": (
+        "采购单 #{order} {status}，不能再{action}",
+        "purchase order #{order} is {status}: it cannot be {action}",
+    ),
+    "order_err_before_order": (
+        "采购单 #{order}：收货时间早于下单时间（{ordered}）",
+        "purchase order #{order}: goods cannot arrive before it was placed ({ordered})",
+    ),
+    "order_status_ordered": ("已下单", "ordered"),
+    "order_status_partial": ("部分到货", "partly received"),
+    "order_status_received": ("已全部收货", "received"),
+    "order_status_cancelled": ("已取消", "cancelled"),
+    "order_action_received": ("收货", "received"),
+    "order_action_cancelled": ("取消", "cancelled"),
     "closed_done": ("任务已关闭", "Task closed"),
     "shelf": ("货架库存", "Shelf"),
     "position_hint": (

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stockwatch.core.audit import AuditAction
 from stockwatch.core.model import ItemKey
 from stockwatch.core.purchasing import PurchaseOrder, arrival_at
-from stockwatch.entrypoints.web.dashboard_texts import text
+from stockwatch.entrypoints.web.dashboard_texts import TEXTS, text
 from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.web_common import (
     DashboardDeps,
@@ -87,12 +87,33 @@ def _orders(d: DashboardDeps) -> PurchaseOrders:
     return d.sources.orders
 
 
-def _error(exc: OrderError) -> HTTPException:
+class _OrderHTTPError(HTTPException):
+    """An order mistake as the API answers it, keeping the mistake for the dashboard's forms
+    to word in the page's language."""
+
+    def __init__(self, status: int, error: OrderError) -> None:
+        super().__init__(status, str(error))
+        self.error = error
+
+
+def _error(exc: OrderError) -> _OrderHTTPError:
     """A missing task or order is a 404, a clash with what is recorded a 409, and a request
     that cannot be right (an unknown item, no quantity, an arrival in the past) a 400 whose
     detail names the field first, as the other routes answer a client's mistake."""
     status = 404 if exc.code in NOT_FOUND else 409 if exc.code in CONFLICTS else 400
-    return HTTPException(status, str(exc))
+    return _OrderHTTPError(status, exc)
+
+
+def _in_words(lang: str, exc: _OrderHTTPError) -> HTTPException:
+    """The mistake of a dashboard form, in the page's language (the API keeps English)."""
+    code, params = exc.error.code, dict(exc.error.params)
+    if f"order_err_{code}" not in TEXTS:
+        return exc
+    if "status" in params:
+        params["status"] = text(f"order_status_{params['status']}", lang)
+    if "action" in params:
+        params["action"] = text(f"order_action_{params['action']}", lang)
+    return HTTPException(exc.status_code, text(f"order_err_{code}", lang, **params))
 
 
 def _target(order: PurchaseOrder) -> str:
@@ -270,7 +291,10 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         task_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         quantity: Annotated[int | None, Form(gt=0, le=MAX_QTY)] = None,
     ) -> Response:
-        placed = place(request, task_id, OrderBody(quantity=quantity))
+        try:
+            placed = place(request, task_id, OrderBody(quantity=quantity))
+        except _OrderHTTPError as exc:
+            raise _in_words(request_lang(request, d.lang), exc) from None
         if request.headers.get("x-requested-with") == "fetch":
             # The in-place button says what happened, the acknowledgement included (the
             # reminders stop), as the CLI and the API do.
@@ -284,7 +308,21 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         quantity: Annotated[int | None, Form(gt=0, le=MAX_QTY)] = None,
     ) -> RedirectResponse:
-        receive(request, order_id, quantity)
+        try:
+            receive(request, order_id, quantity)
+        except _OrderHTTPError as exc:
+            raise _in_words(request_lang(request, d.lang), exc) from None
+        return RedirectResponse("/tasks", status_code=303)
+
+    @router.post("/orders/{order_id}/cancel", include_in_schema=False)
+    def form_cancel(
+        request: Request, order_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    ) -> RedirectResponse:
+        try:
+            order = _orders(d).cancel(order_id, d.clock())
+        except OrderError as exc:
+            raise _in_words(request_lang(request, d.lang), _error(exc)) from None
+        audited(request, AuditAction.ORDER_CANCELLED, _target(order))
         return RedirectResponse("/tasks", status_code=303)
 
     return router

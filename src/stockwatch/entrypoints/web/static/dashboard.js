@@ -11,6 +11,14 @@
     clearTimeout(box._timer);
     box._timer = setTimeout(function () { box.style.display = "none"; }, 3000);
   }
+  // A refusal's detail: a sentence, or (a form field out of range) a list of field errors.
+  function said(detail) {
+    if (!Array.isArray(detail)) return detail;
+    return detail.map(function (e) {
+      var field = (e.loc || []).slice(-1)[0];
+      return (field ? field + ": " : "") + (e.msg || "");
+    }).join("; ");
+  }
   function swapLive(html) {
     var doc = new DOMParser().parseFromString(html, "text/html");
     document.querySelectorAll("[data-live]").forEach(function (old) {
@@ -23,6 +31,7 @@
     var form = event.target;
     if (!form.matches("form[data-inplace]")) return;
     event.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     var body = new URLSearchParams(new FormData(form));
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
@@ -31,7 +40,7 @@
       headers: { "Accept": "application/json", "X-Requested-With": "fetch" }
     }).then(function (answer) {
       return answer.json().catch(function () { return {}; }).then(function (data) {
-        if (!answer.ok) throw new Error(data.detail || answer.statusText);
+        if (!answer.ok) throw new Error(said(data.detail) || answer.statusText);
         flash(data.done || form.dataset.done || "OK");  // the answer may say more
         return fetch(window.location.href, { credentials: "same-origin" });
       });
