@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
@@ -144,6 +145,22 @@ def test_status_shows_the_last_poll_and_the_outbox_backlog(config: Path) -> None
     assert group["next_at"] > group["last_started_at"]
     assert status["outbox"]["pending"] == 2  # one T3 notice, two channels, not yet delivered
     assert status["daemon_url"] is None
+
+
+def test_status_does_not_call_a_killed_daemon_running(config: Path, tmp_path: Path) -> None:
+    # Found by a new user: after kill -9 the daemon.json it could not remove said "running".
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    run_file = tmp_path / "data" / "daemon.json"
+    run_file.write_text(json.dumps({"pid": int(gone.stdout), "url": "http://127.0.0.1:1"}))
+    assert json.loads(_cli("status", "-c", str(config), "-f", "json")[1])["daemon_url"] is None
+    run_file.write_text(json.dumps({"pid": os.getpid(), "url": "http://127.0.0.1:1"}))
+    alive = json.loads(_cli("status", "-c", str(config), "-f", "json")[1])
+    assert alive["daemon_url"] == "http://127.0.0.1:1"
 
 
 def test_without_a_stock_file_the_daemon_polls_the_1688_gateway(tmp_path: Path) -> None:

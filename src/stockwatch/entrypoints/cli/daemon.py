@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Annotated
@@ -327,11 +328,30 @@ def events(
 
 
 def _daemon_url(cfg: Config) -> str | None:
+    """The running daemon's URL from its daemon.json; None when there is none, or when its
+    process is gone (killed with -9 or by a crash, it could not remove the file)."""
     path = cfg.data_dir / "daemon.json"
     try:
-        return str(json.loads(path.read_text())["url"])
-    except (OSError, ValueError, KeyError):
+        run = json.loads(path.read_text())
+        url, pid = str(run["url"]), run.get("pid")
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    if isinstance(pid, int) and not _alive(pid):
+        return None
+    return url
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (signal 0 checks, sends nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def collect_status(cfg: Config, store: SqlStore, now: datetime) -> Status:
