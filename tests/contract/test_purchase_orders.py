@@ -123,6 +123,22 @@ def test_a_receipt_keeps_the_shelf_it_was_booked_at_and_the_evaluator_reads_it_b
         assert tx.recent_receipts_of([ItemKey("OTHER")], T0 - HOUR) == {}
 
 
+def test_receiving_more_than_is_still_open_is_refused(engine: Engine) -> None:
+    # Found by a new user: 50 received on an order of 33 closed it "all received", silently.
+    SqlStore(engine).sync_items([Item(str(KEY))], {}, T0)
+    orders = purchase_orders(engine)
+    po = orders.place(T0, key=KEY, quantity=33).order
+    orders.receive(po.id or 0, T0 + DAY, 13)
+    with pytest.raises(OrderError, match="quantity: 50 is more than the 20 still open") as err:
+        orders.receive(po.id or 0, T0 + DAY, 50)
+    assert err.value.code == "over_received"
+    assert orders.receive(po.id or 0, T0 + DAY, 20).status is OrderStatus.RECEIVED
+    with pytest.raises(OrderError, match="is received: it cannot be received"):
+        orders.receive(po.id or 0, T0 + DAY, 1)
+    with pytest.raises(OrderError, match="does not exist"):
+        orders.receive(999, T0 + DAY, 1)
+
+
 def test_mistakes_are_order_errors_with_a_reason(engine: Engine) -> None:
     orders = PurchaseOrders(SqlPurchaseOrderStore(engine))
     with pytest.raises(OrderError, match="task #99"):

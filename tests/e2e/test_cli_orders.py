@@ -54,6 +54,8 @@ def test_orders_are_placed_listed_and_received_from_the_cli(tmp_path: Path) -> N
     assert [(o["item"], o["open_quantity"]) for o in listed] == [("CUP", 40)]
     part = run(app, ["orders", "receive", "1", "--qty", "15", *c])
     assert "received 15/40 (partly received)" in part.output
+    over = run(app, ["orders", "receive", "1", "--qty", "50", *c, "--lang", "zh-CN"])
+    assert over.exit_code == 1 and "--qty：50 超过采购单 #1 未收的 25 件" in over.output
     rest = run(app, ["orders", "receive", "1", *c, "--lang", "zh-CN"])
     assert "已收货 40/40（已全部收货）" in rest.output  # was "（received）" in zh-CN
     assert json.loads(run(app, ["orders", "list", "--format", "json", *c]).output) == []

@@ -48,6 +48,10 @@ ORDER_ERRORS: dict[str, str] = {
         "send a new key for a new order"
     ),
     "received_quantity": "quantity: received quantity must be > 0, got {quantity}",
+    "over_received": (
+        "quantity: {quantity} is more than the {open} still open on order #{order}; "
+        "receive at most {open} (goods beyond the order show in the stock by themselves)"
+    ),
     "no_order": "purchase order #{order} does not exist",
     "closed": "purchase order #{order} is {status}: it cannot be {action}",
     "before_order": "purchase order #{order}: goods cannot arrive before it was placed ({ordered})",
@@ -213,6 +217,17 @@ class PurchaseOrders:
         """Record goods received: ``quantity`` units, or everything still open."""
         if quantity is not None and quantity <= 0:
             raise OrderError("received_quantity", quantity=quantity)
+        if quantity is not None:
+            # A typo (500 for 5) would close the order with goods that never came, and count
+            # them in the position until the shelf shows them (core.purchasing.BookedIn).
+            try:
+                order = self.store.get(order_id)
+            except LookupError:
+                raise OrderError("no_order", order=order_id) from None
+            if order.is_open and quantity > order.open_quantity:
+                raise OrderError(
+                    "over_received", quantity=quantity, open=order.open_quantity, order=order_id
+                )
         try:
             return self.store.receive(order_id, quantity, at)
         except LookupError:

@@ -111,6 +111,10 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
         "expected_far": "--expected：预计到货时间在下单十年之后",
         "key_used": "请求键 {key!r} 已用于采购单 #{order}（{item} × {quantity}）",
         "received_quantity": "--qty：收货数量必须大于 0，收到 {quantity}",
+        "over_received": (
+            "--qty：{quantity} 超过采购单 #{order} 未收的 {open} 件；最多收 {open} 件"
+            "（超出订单的货会自己出现在库存里）"
+        ),
         "no_order": "采购单 #{order} 不存在",
         "closed": "采购单 #{order} {status}，不能再{action}",
         "before_order": "采购单 #{order}：收货时间早于下单时间（{ordered}）",
@@ -130,6 +134,10 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
         "expected_far": "--expected: the expected arrival is more than ten years after the order",
         "key_used": "request key {key!r} was used for order #{order} ({item} × {quantity})",
         "received_quantity": "--qty: the received quantity must be > 0, got {quantity}",
+        "over_received": (
+            "--qty: {quantity} is more than the {open} still open on order #{order}; receive "
+            "at most {open} (goods beyond the order show in the stock by themselves)"
+        ),
         "no_order": "purchase order #{order} does not exist",
         "closed": "purchase order #{order} is {status}: it cannot be {action}",
         "before_order": (

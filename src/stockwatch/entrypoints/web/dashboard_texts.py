@@ -184,6 +184,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "采购单 #{order}：收货时间早于下单时间（{ordered}）",
         "purchase order #{order}: goods cannot arrive before it was placed ({ordered})",
     ),
+    "order_err_over_received": (
+        "{quantity} 超过采购单 #{order} 未收的 {open} 件；最多收 {open} 件",
+        "{quantity} is more than the {open} still open on order #{order}; receive at most {open}",
+    ),
     "order_status_ordered": ("已下单", "ordered"),
     "order_status_partial": ("部分到货", "partly received"),
     "order_status_received": ("已全部收货", "received"),
