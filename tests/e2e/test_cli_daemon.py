@@ -15,8 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
+from stockwatch.adapters.db.purchase_orders import SqlPurchaseOrderStore
+from stockwatch.adapters.db.store import SqlStore
 from stockwatch.config.settings import load_config
 from stockwatch.core.model import ItemKey
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.entrypoints.cli.app import app
 from stockwatch.service.polling import poll_items
 from stockwatch.wiring.accounts import os_user
@@ -44,6 +47,19 @@ def test_alerts_list_shows_the_open_alert(config: Path) -> None:
     assert code == 0
     [alert] = json.loads(output)
     assert (alert["item"], alert["tier"], alert["phase"]) == ("RUBBER-DUCK", "T3", "firing")
+    # The table gives both numbers, the position and the shelf (it gave the position alone).
+    parts = build_daemon(load_config(config), http_port=None)
+    assert isinstance(parts.store, SqlStore)
+    now = datetime.now(UTC)
+    SqlPurchaseOrderStore(parts.store.engine).add(
+        PurchaseOrder(ItemKey("RUBBER-DUCK"), "", 20, now, now + timedelta(days=9)), now
+    )
+    write_stock(config.parent, now + timedelta(minutes=1), duck=5, lamp=500)
+    asyncio.run(poll_items("fast", parts.store.items(), parts.source, parts.evaluator, parts.clock))
+    code, table = _cli("alerts", "list", "-c", str(config), "--lang", "en")
+    [row] = [line for line in table.splitlines() if "RUBBER-DUCK" in line]
+    cells = [c.strip() for c in row.split("│")]
+    assert "shelf" in table and (cells[4], cells[5]) == ("25", "5")  # 5 + 20 on order; 5
 
 
 def test_ack_and_snooze_change_the_alert_and_are_logged(config: Path) -> None:

@@ -54,7 +54,7 @@ def test_every_order_mistake_is_worded_for_the_command_line_in_both_languages() 
     assert all(not text.isascii() for text in ERROR_TEXTS["zh-CN"].values())
     # Every placeholder a text uses is one its OrderError carries (a typo raised KeyError).
     sample = dict.fromkeys(
-        ("task", "task_item", "item", "items", "quantity", "key", "order", "status"), "x"
+        ("task", "task_item", "item", "items", "quantity", "key", "order", "status", "open"), "x"
     ) | {"action": "received", "ordered": "2026-12-01"}
     for code in ORDER_ERRORS:
         fields = {f for _, f, _, _ in Formatter().parse(ORDER_ERRORS[code]) if f}

@@ -27,3 +27,17 @@ def test_every_key_the_templates_use_has_a_chinese_and_an_english_text() -> None
 def test_a_text_takes_its_values_in_either_language() -> None:
     assert text("dead_letters", "en", n=3) == "3 dead letters"
     assert text("dead_letters", "zh-CN", n=3) == "发送失败 3 条"
+
+
+def test_the_forms_order_mistakes_use_only_what_their_order_error_carries() -> None:
+    from string import Formatter
+
+    from stockwatch.service.purchasing import ORDER_ERRORS
+
+    worded = [k.removeprefix("order_err_") for k in TEXTS if k.startswith("order_err_")]
+    assert worded and set(worded) <= set(ORDER_ERRORS)
+    for code in worded:
+        carried = {f for _, f, _, _ in Formatter().parse(ORDER_ERRORS[code]) if f}
+        for words in TEXTS[f"order_err_{code}"]:
+            used = {f for _, f, _, _ in Formatter().parse(words) if f}
+            assert used <= carried, (code, used - carried)

@@ -55,3 +55,17 @@ def test_an_open_order_lifts_the_position_then_its_lateness_is_announced_once_th
     raised = store.data.deliveries[1]["message"].text
     assert "Shelf: 15 (on order 200, due 12-01 10:00)" in raised
     assert store.alert_states()[ItemKey("CUP")].last_available == 215
+
+
+def test_a_logged_transition_gives_the_position_judged_and_the_shelf_beside_it() -> None:
+    # Found by a new user: a transition row showed the shelf where notice rows show the
+    # position ("T3 → OK 10" while the position was 70).
+    store = InMemoryStore()
+    store.sync_items([CUP], {}, T0)
+    policy = AlertPolicy()  # T1 waits out 30 minutes: the breach goes pending, logged
+    evaluator = Evaluator(store, BroadcastRouter(("console",), "en"), policy, lambda k, i: LEVELS)
+    store.data.orders.append(PurchaseOrder(CUP.key, "义乌杯业", 60, T0, T0 + 9 * DAY, id=4))
+    source = ScriptedSource({CUP.key: [30]})
+    asyncio.run(poll_items("default", [CUP], source, evaluator, lambda: T0 + DAY))
+    [moved] = [e for e in store.events() if e.kind == "transition"]
+    assert (moved.available, moved.payload["shelf"]) == (90, 30)  # 30 + 60 on order ≤ T1 100

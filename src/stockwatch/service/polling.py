@@ -152,13 +152,16 @@ def _transition_event(
         previous_tier=before.tier.name,
         at=at,
         episode=after.episode,
-        available=reading.available,
+        # The position as the state machine judged it (goods on order counted), as the
+        # notices' rows show it; the reading alone is the shelf, kept beside it.
+        available=reading.available if after.last_available is None else after.last_available,
         on_hand=reading.on_hand,
         detail=detail,
         payload={
             "phase": after.phase.value,
             "from_phase": before.phase.value,  # the review reads an episode's quiet end by it
             "reading_at": reading.observed_at.isoformat(),
+            "shelf": reading.shelf,
         },
     )
 

@@ -73,6 +73,7 @@ _T: dict[str, tuple[str, str]] = {
     "col_tier": ("级别", "tier"),
     "col_phase": ("状态", "phase"),
     "col_available": ("可用库存", "available"),
+    "col_shelf": ("货架库存", "shelf"),
     "col_last_notice": ("最近通知/开始", "last notice / since"),
     "col_acked": ("已确认", "acked"),
     "col_snoozed": ("暂停至", "snoozed until"),
@@ -179,14 +180,20 @@ def alerts_list(
         out.print(_t("no_alerts", language))
         return
     table = Table()
-    for col in ("item", "tier", "phase", "available", "last_notice", "acked", "snoozed"):
+    cols = ("item", "tier", "phase", "available", "shelf", "last_notice", "acked", "snoozed")
+    for col in cols:
         table.add_column(_t("col_" + col, language))
     for key, s in shown:
+        # Both numbers, as the notices give them: the position (goods on order counted) and
+        # the shelf a customer sees (the newest reading's on hand − committed).
+        newest = store.readings(key, limit=1)
+        shelf = newest[0].reading.shelf if newest else None
         table.add_row(
             str(key),
             tier_label(s.tier, language),
             event_word(s.phase.value, language),
             "" if s.last_available is None else str(s.last_available),
+            "" if shelf is None else str(shelf),
             local_time(cfg, s.last_notice_at or s.since or s.last_reading_at or datetime.now(UTC)),
             "✓" if s.acked else "",
             local_time(cfg, s.snoozed_until),
