@@ -31,8 +31,10 @@ typecheck: $(STAMP)
 importcheck: $(STAMP)
 	$(BIN)/lint-imports
 
+# --dist loadfile: a test file runs on one worker, in order (the browser walks through a shop
+# test by test); split across workers, half of them found a shop nobody had walked yet.
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto -p no:cacheprovider --cov=stockwatch.core --cov-report=term-missing:skip-covered
+	$(BIN)/pytest -n auto --dist loadfile -p no:cacheprovider --cov=stockwatch.core --cov-report=term-missing:skip-covered
 
 test: lint typecheck importcheck pytest
 

@@ -56,7 +56,7 @@ def test_users_are_added_listed_changed_and_removed(config: Path) -> None:
     assert f'"cli:{os_user()}"' in out  # the OS user who ran the commands
     assert '"detail": "role=admin"' in out  # stored in plain words; read in zh-CN below
     code, out = _run(config, "audit", "--lang", "zh-CN")
-    assert code == 0 and "角色=admin" in out and "role=admin" not in out
+    assert code == 0 and "角色=管理员（admin）" in out and "role=admin" not in out
 
 
 def test_a_token_is_shown_once_and_listed_without_its_secret(config: Path) -> None:

@@ -94,7 +94,9 @@ def test_stored_targets_and_details_read_in_zh_cn_and_stay_as_stored_in_english(
         ("order_placed", "quantity=9 supplier=义乌龙窑", "数量=9 供应商=义乌龙窑"),
         ("snooze", "hours=2", "小时=2"),
         ("snooze", "for=2h by=mei", "时长=2h 操作人=mei"),
-        ("user_role", "role=operator", "角色=operator"),
+        ("user_role", "role=operator", "角色=操作员（operator）"),
+        ("token_add", "scope=write", "权限=读写（write）"),
+        ("user_add", "role=owner", "角色=owner"),  # an unknown value: as stored
         ("set_level", "T1/T2/T3=50/30/-", "T1/T2/T3=50/30/-"),  # levels read the same in both
         ("order_received", "all open", "全部未收数量"),
         ("order_replayed", "Idempotency-Key", "同一 Idempotency-Key 的重试"),

@@ -101,6 +101,14 @@ _FIELDS_ZH = {
     "by": "操作人",
     "for": "时长",
 }
+_VALUES_ZH = {  # the values of the fields that are the code's own words
+    "role": {
+        "viewer": "只读（viewer）",
+        "operator": "操作员（operator）",
+        "admin": "管理员（admin）",
+    },
+    "scope": {"read": "只读（read）", "write": "读写（write）"},
+}
 _PHRASES = {  # whole details the code writes: (zh-CN, English)
     "all open": ("全部未收数量", "all open"),
     "test message sent": ("已发送测试消息", "test message sent"),
@@ -113,7 +121,7 @@ _THING = r"(?:" + "|".join(_THINGS_ZH) + r") #\d+"
 _WORD = r"(?:[\w/]+=\S*|" + _THING + r")"
 _WORDS = re.compile(_WORD + r"(?: " + _WORD + r")*")  # a detail the code wrote, word by word
 _LEADING_THING = re.compile(r"^(" + "|".join(_THINGS_ZH) + r") #(\d+)")
-_FIELD = re.compile(r"(?<![\w/])(" + "|".join(_FIELDS_ZH) + r")=")
+_FIELD = re.compile(r"(?<![\w/])(" + "|".join(_FIELDS_ZH) + r")=(\S*)")
 _THING_ANYWHERE = re.compile(r"\b(" + "|".join(_THINGS_ZH) + r") #(\d+)")
 # Actions whose target is a record the code named ("order #10 DESK-LAMP"); the others name
 # an item, a channel, a user or a token as typed.
@@ -151,7 +159,9 @@ def audit_detail(action: str, text: str, lang: str) -> str:
     if lang == "en" or not _WORDS.fullmatch(text):
         return text
     text = _THING_ANYWHERE.sub(lambda m: f"{_THINGS_ZH[m[1]]} #{m[2]}", text)
-    return _FIELD.sub(lambda m: f"{_FIELDS_ZH[m[1]]}=", text)
+    return _FIELD.sub(
+        lambda m: f"{_FIELDS_ZH[m[1]]}={_VALUES_ZH.get(m[1], {}).get(m[2], m[2])}", text
+    )
 
 
 @dataclass(frozen=True)
