@@ -256,6 +256,15 @@ def test_a_retry_with_its_idempotency_key_gets_the_first_order_back(
     [error] = spaced.json()["detail"]
     assert error["loc"] == ["header", "Idempotency-Key"]
     assert error["msg"].startswith("Idempotency-Key: 1 to 200 printable ASCII characters")
+    twice = client.post(
+        "/api/orders",
+        json={"item": "CUP", "quantity": 3},
+        headers=[("Idempotency-Key", "k-a"), ("Idempotency-Key", "k-b")],
+    )
+    assert twice.status_code == 400 and "send it once" in twice.text
+    truthy = client.post("/api/orders", json={"item": "CUP", "quantity": True})
+    assert truthy.status_code == 422  # was an order of 1
+    assert client.post("/api/orders", json={"item": "CUP", "quantity": "5"}).status_code == 422
 
 
 def test_a_pending_breach_offers_no_acknowledgement_and_the_api_says_why(

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from stockwatch.adapters.db.tables import alert_states, replenishment_tasks
+from stockwatch.adapters.db.tables import alert_states, purchase_orders, replenishment_tasks
 from stockwatch.core.model import ItemKey, Phase
 
 OPEN = "open"
@@ -160,6 +160,21 @@ class SqlTaskStore:
         if last.tzinfo is None:  # SQLite hands back naive UTC
             last = last.replace(tzinfo=UTC)
         return bool(last >= at)
+
+    def ordered_since(self, item_key: str, at: datetime) -> bool:
+        """Return whether an order for the item was placed at or after ``at`` (and not
+        cancelled): the merchant acted on an alert raised then."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(purchase_orders.c.id)
+                .where(
+                    purchase_orders.c.item_key == item_key,
+                    purchase_orders.c.ordered_at >= at,
+                    purchase_orders.c.status != "cancelled",
+                )
+                .limit(1)
+            ).first()
+        return found is not None
 
     def close(self, task_id: int, now: datetime, reason: str = "closed by hand") -> bool:
         with self.engine.begin() as conn:

@@ -37,20 +37,32 @@ def task_from_notice(notice: Mapping[str, Any], key: str) -> ReplenishmentTask:
     )
 
 
+def _raised_at(notice: Mapping[str, Any]) -> datetime | None:
+    raised = notice.get("at")
+    if not isinstance(raised, str):
+        return None
+    try:
+        return datetime.fromisoformat(raised)
+    except ValueError:
+        return None
+
+
 def _predates_receipt(store: SqlTaskStore, item_key: str, notice: Mapping[str, Any]) -> bool:
     """Whether the notice was raised before the item's goods were received.
 
     Delivery can lag the alert (a backlog, a retry): an OUT raised while the order was on the
     way must not open a fresh task after the receipt closed the old one.
     """
-    raised = notice.get("at")
-    if not item_key or not isinstance(raised, str):
-        return False
-    try:
-        at = datetime.fromisoformat(raised)
-    except ValueError:
-        return False
-    return store.received_since(item_key, at)
+    at = _raised_at(notice)
+    return bool(item_key) and at is not None and store.received_since(item_key, at)
+
+
+def _acted_on(store: SqlTaskStore, item_key: str, notice: Mapping[str, Any]) -> bool:
+    """Whether the merchant ordered the item after the notice was raised, before it reached
+    the task channel (delivery lags under a backlog): the order took over the task there
+    was; a task opened now would ask for the same goods again."""
+    at = _raised_at(notice)
+    return bool(item_key) and at is not None and store.ordered_since(item_key, at)
 
 
 def _covered_by_orders(notice: Mapping[str, Any]) -> bool:
@@ -91,6 +103,8 @@ class TaskChannel(Channel):
                 continue  # the goods came in after this notice: it asks for nothing now
             if _covered_by_orders(notice):
                 continue  # what is on order covers the need; the shelf waits for it
+            if _acted_on(self.store, item_key, notice):
+                continue  # ordered since this notice was raised: it asks for nothing now
             key = str(notice.get("idempotency_key") or f"{message.idempotency_key}#{i}")
             task = task_from_notice(notice, key)
             if task.suggested_qty <= 0 and task.tier in ("", "OK"):

@@ -64,7 +64,8 @@ class OrderBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: str | None = Field(None, max_length=200)
-    quantity: int | None = Field(None, gt=0, le=MAX_QTY)
+    # Strict: JSON true is not an order of 1, nor "5" a number.
+    quantity: int | None = Field(None, gt=0, le=MAX_QTY, strict=True)
     supplier: str | None = Field(None, max_length=200)
     # A day alone is the end of that business day, a time without an offset the shop's
     # time: as the CLI reads --expected (core.purchasing.arrival_at).
@@ -78,7 +79,7 @@ class OrderBody(BaseModel):
 class ReceiveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quantity: int | None = Field(None, gt=0, le=MAX_QTY)
+    quantity: int | None = Field(None, gt=0, le=MAX_QTY, strict=True)
 
 
 def _orders(d: DashboardDeps) -> PurchaseOrders:
@@ -158,6 +159,9 @@ def orders_router(d: DashboardDeps) -> APIRouter:
         request_key: str | None = None,
         response: Response | None = None,
     ) -> Placed:
+        if len(request.headers.getlist("idempotency-key")) > 1:
+            # Which one would a retry send? Refused rather than one of them taken silently.
+            raise HTTPException(400, "Idempotency-Key: send it once (one key per order)")
         try:
             key = ItemKey.parse(body.item) if body.item else None
         except ValueError as exc:
