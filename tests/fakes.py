@@ -49,6 +49,7 @@ class _Data:
     # Order ids whose acknowledgement is due (none unless a test marks one: the fake keeps no
     # purchase-order records of its own, so its transactions find nothing due).
     acks_due: set[int] = field(default_factory=set)
+    booked: dict[ItemKey, BookedIn] = field(default_factory=dict)  # what a test books in
 
 
 class InMemoryTransaction:
@@ -212,9 +213,9 @@ class InMemoryTransaction:
         return [o for o in self.data.orders if o.key == key and o.is_open]
 
     def recent_receipts_of(
-        self, keys: Sequence[ItemKey], since: datetime
+        self, keys: Sequence[ItemKey], now: datetime, grace: timedelta
     ) -> dict[ItemKey, BookedIn]:
-        return {}  # the fake books nothing in (its orders are open or not: no receipts)
+        return {k: b for k, b in self.data.booked.items() if k in keys}
 
     def take_order_ack(self, order_id: int) -> bool:
         due = order_id in self.data.acks_due

@@ -464,10 +464,11 @@ class Transaction(Protocol):
         ...
 
     def recent_receipts_of(
-        self, keys: Sequence[ItemKey], since: datetime
+        self, keys: Sequence[ItemKey], now: datetime, grace: timedelta
     ) -> dict[ItemKey, BookedIn]:
-        """The items' receipts booked since ``since`` (goods the shelf may not show yet), with
-        the highest shelf read since the first of them; items without any are missing."""
+        """The items' receipts booked by hand within ``grace`` before ``now`` (goods the shelf
+        may not show yet), with the shelves read since ``grace`` before the first of them;
+        items without any are missing."""
         ...
 
     def take_order_ack(self, order_id: int) -> bool:

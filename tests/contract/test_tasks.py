@@ -63,16 +63,21 @@ def test_tasks_of_items_whose_alert_ended_without_a_notice_are_closed(engine: En
     firing, _ = store.upsert_open(task("MUG-1", "s", 10, "k2"), T0)
     ordered, _ = store.upsert_open(task("CUP-2", "s", 10, "k3"), T0)
     unknown, _ = store.upsert_open(task("NEW-3", "s", 10, "k4"), T0)  # no state saved yet
+    # Put back on the list after its state was last judged (its order was cancelled): the
+    # next evaluation decides, not the state from before.
+    reopened, _ = store.upsert_open(task("LID-4", "s", 10, "k5"), T0 + timedelta(minutes=30))
     SqlPurchaseOrderStore(engine).add(PurchaseOrder(ItemKey("CUP-2"), "s", 10, T0, T0), T0, None)
     with SqlStore(engine).transaction() as tx:
-        for sku, phase in (("BW-500-BK", Phase.OK), ("MUG-1", Phase.FIRING), ("CUP-2", Phase.OK)):
+        states = (("BW-500-BK", Phase.OK), ("MUG-1", Phase.FIRING), ("CUP-2", Phase.OK))
+        for sku, phase in (*states, ("LID-4", Phase.OK)):
             assert tx.save_alert_state(ItemKey(sku), AlertState(phase=phase, version=1), 0, T0)
         tx.commit()
     assert store.close_recovered(T0 + timedelta(hours=1)) == 1
     assert store.close_recovered(T0 + timedelta(hours=2)) == 0  # once
     by_id = {t.id: t for t in store.list(None)}
     assert (by_id[ended].status, by_id[ended].close_reason) == ("closed", "stock recovered")
-    assert [by_id[i].status for i in (firing, ordered, unknown)] == ["open", "ordered", "open"]
+    still = [by_id[i].status for i in (firing, ordered, unknown, reopened)]
+    assert still == ["open", "ordered", "open", "open"]
 
 
 def test_a_sku_kept_in_two_warehouses_is_two_lines_that_say_which(engine: Engine) -> None:

@@ -903,3 +903,19 @@ def test_goods_booked_in_but_not_yet_on_the_shelf_count_in_the_position() -> Non
     assert out == () and state.phase is Phase.OK and state.last_available == 120
     state, out = evaluate(AlertState(), reading(40, at), LEVELS, POLICY, at, OnOrder())
     assert state.phase is not Phase.OK and state.last_available == 40  # without it: a breach
+
+
+def test_goods_booked_in_do_not_renew_the_grace_of_an_acknowledgement_on_goods_on_order() -> None:
+    # Found in review: booked-in units kept marking the acknowledgement as resting on goods on
+    # order, so it lapsed a day after the receipt rather than goods_in_grace.
+    feed = Feed()
+    feed.at(90)
+    feed.at(90, after=HOUR)
+    state = acknowledge(feed.state)
+    at = feed.now + HOUR
+    state, _ = evaluate(state, reading(40, at), LEVELS, POLICY, at, OnOrder(arriving=50))
+    assert state.acked and state.goods_seen_at is None  # 90: still short, still acknowledged
+    state, _ = evaluate(
+        state, reading(40, at + HOUR), LEVELS, POLICY, at + HOUR, OnOrder(50, at + 48 * HOUR)
+    )
+    assert state.goods_seen_at == at + HOUR  # goods on order do

@@ -7,13 +7,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from stockwatch.core.model import AlertPolicy, Item, ItemKey, TierLevels
-from stockwatch.core.purchasing import PurchaseOrder
+from stockwatch.core.purchasing import BookedIn, PurchaseOrder, Receipt
 from stockwatch.service.broadcast import BroadcastRouter
 from stockwatch.service.polling import Evaluator, poll_items
 from tests.fakes import InMemoryStore, ScriptedSource
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 CUP = Item("CUP", supplier="义乌杯业")
 LEVELS = TierLevels(100, 60, 20, velocity=10)
 
@@ -69,3 +70,19 @@ def test_a_logged_transition_gives_the_position_judged_and_the_shelf_beside_it()
     asyncio.run(poll_items("default", [CUP], source, evaluator, lambda: T0 + DAY))
     [moved] = [e for e in store.events() if e.kind == "transition"]
     assert (moved.available, moved.payload["shelf"]) == (90, 30)  # 30 + 60 on order ≤ T1 100
+
+
+def test_goods_booked_in_but_not_yet_shown_keep_the_item_out_of_a_breach() -> None:
+    store = InMemoryStore()
+    store.sync_items([CUP], {}, T0)
+    evaluator = Evaluator(
+        store, BroadcastRouter(("console",), "en"), AlertPolicy(), lambda k, i: LEVELS
+    )
+    store.data.booked[CUP.key] = BookedIn((Receipt(T0, 80),), (40,))
+    source = ScriptedSource({CUP.key: [40, 40]})
+    first = asyncio.run(poll_items("default", [CUP], source, evaluator, lambda: T0 + HOUR))
+    assert first.notices == [] and store.alert_states()[CUP.key].last_available == 120
+    # The grace is over and the shelf never showed them: the stock source is believed.
+    asyncio.run(poll_items("default", [CUP], source, evaluator, lambda: T0 + 13 * HOUR))
+    state = store.alert_states()[CUP.key]
+    assert (state.last_available, state.tier.name) == (40, "T2")  # a breach, on its debounce

@@ -214,11 +214,12 @@ def evaluate(
     """
     if state.last_reading_at is not None and reading.observed_at <= state.last_reading_at:
         return state, ()
-    coming = 0 if on_order is None else on_order.quantity + on_order.arriving
+    ordered = reading.in_transit if on_order is None else max(reading.in_transit, on_order.quantity)
+    coming = ordered + (0 if on_order is None else on_order.arriving)
     if coming > reading.in_transit:
         reading = replace(reading, in_transit=coming)
     new_state, notices = _evaluate(
-        state, reading, levels, policy, now, _shelf_view(reading, levels, on_order, now)
+        state, reading, levels, policy, now, _shelf_view(reading, levels, on_order, now), ordered
     )
     if on_order is not None and on_order.due is not None and reading.in_transit > 0:
         notices = tuple(replace(n, due=on_order.due) for n in notices)
@@ -259,7 +260,10 @@ def _evaluate(
     policy: AlertPolicy,
     now: datetime,
     shelf_view: int | None = None,
+    ordered: int | None = None,
 ) -> tuple[AlertState, tuple[Notice, ...]]:
+    """``ordered``: the units on order within the reading's in-transit figure (the rest are
+    booked in, not yet on the shelf); None: all of it."""
     if reading.is_failed:
         return _failed_read(state, reading, levels, policy, now)
     active = reading.offer_status is OfferStatus.ACTIVE
@@ -279,8 +283,10 @@ def _evaluate(
     available = reading.available
     assert available is not None
     new_state, notice = _transition(base, available, reading, levels, policy, now, shelf_view)
-    if new_state.acked and reading.in_transit > 0 and new_state.phase.announced:
-        # The acknowledgement rests on these goods (rule 4b), snoozed or not.
+    on_order = reading.in_transit if ordered is None else ordered
+    if new_state.acked and on_order > 0 and new_state.phase.announced:
+        # The acknowledgement rests on these goods (rule 4b), snoozed or not; goods already
+        # booked in are not on order: its grace runs from the receipt.
         new_state = _with(new_state, goods_seen_at=reading.observed_at)
     if notice is None and policy.sharp_drop_ratio > 0:
         notice = _sharp_drop(state, available, reading, levels, policy, now, new_state)

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from itertools import pairwise
 
 from stockwatch.core.model import (
     ItemKey,
@@ -42,6 +43,14 @@ LINKED = "linked"  # marked by hand and imported from 1688: one purchase, one re
 # A hand-placed order and a 1688 line of the same item this close in time are one purchase:
 # merchants mark the task ordered and pay on 1688 the same day or within a weekend.
 SAME_PURCHASE_WINDOW = timedelta(days=3)
+
+
+class OverReceipt(ValueError):
+    """More units received than are still open on the order (a typo: 500 for 5)."""
+
+    def __init__(self, open_quantity: int) -> None:
+        super().__init__(f"only {open_quantity} still open")
+        self.open_quantity = open_quantity
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,8 @@ class PurchaseOrder:
             raise ValueError(f"order {self.ref} is {self.status.value}, it cannot be received")
         if quantity <= 0:
             raise ValueError(f"received quantity must be > 0, got {quantity}")
+        if quantity > self.open_quantity:
+            raise OverReceipt(self.open_quantity)
         if at < self.ordered_at:
             raise ValueError("goods cannot arrive before the order was placed")
         got = self.received_qty + quantity
@@ -185,43 +196,40 @@ def arrival_at(value: date | datetime, shop: tzinfo) -> datetime:
 
 @dataclass(frozen=True)
 class Receipt:
-    """Units of an order booked in at ``at``; ``shelf`` is the shelf the stock source showed
-    then (the newest good reading), None when unknown."""
+    """Units of an order booked in by hand at ``at`` (the CLI, the API, the dashboard)."""
 
     at: datetime
     quantity: int
-    shelf: int | None = None
 
 
 @dataclass(frozen=True)
 class BookedIn:
-    """An item's recent receipts, and the highest shelf its stock source has shown since the
-    first of them (None: no reading since)."""
+    """An item's receipts booked by hand in the last hours, and the shelf (on hand −
+    committed) of each good reading since ``goods_in_grace`` before the first of them, in the
+    order observed."""
 
     receipts: tuple[Receipt, ...]
-    highest_shelf: int | None = None
+    shelves: tuple[int, ...] = ()
 
 
 def booked_not_shelved(booked: BookedIn, now: datetime, grace: timedelta) -> int:
-    """Units booked in within ``grace`` before ``now`` that the shelf has not shown yet: what
-    was booked, less the most the shelf has risen above where it stood at booking (the lowest
-    of those receipts' shelves). A receipt is often booked before the shop's stock (1688, the
-    ERP's file) is updated; until then the goods are neither on order nor on the shelf, and
-    the position would fall as if they had been lost. Once the shelf has shown them, a sale
-    afterwards is a sale; after ``grace`` the stock source is taken at its word. A receipt
-    booked without a shelf to compare with counts for nothing."""
-    recent = [
-        r
-        for r in booked.receipts
-        if timedelta(0) <= now - r.at < grace and r.quantity > 0 and r.shelf is not None
-    ]
+    """Units booked in within ``grace`` before ``now`` that the shelf has not shown: what was
+    booked, less every rise of the shelf from one reading to the next since ``grace`` before
+    the first of those receipts. A receipt is often booked before the shop's stock (1688, the
+    ERP's file) is counted in; until then the goods are neither on order nor on the shelf, and
+    the position would fall as if they had been lost.
+
+    Every rise counts as goods shown, also a rise just before the booking (the shop counted
+    them in first) and a rise that was a return: the stock source is believed whenever it may
+    show them, so the goods are never counted twice, only sometimes not at all (as before
+    receipts were kept). After ``grace`` the stock source is taken at its word."""
+    recent = [r for r in booked.receipts if timedelta(0) <= now - r.at < grace and r.quantity > 0]
     if not recent:
         return 0
     units = sum(r.quantity for r in recent)
-    base = min(r.shelf for r in recent if r.shelf is not None)
-    highest = booked.highest_shelf
-    risen = 0 if highest is None else max(0, highest - base)
-    return max(0, units - risen)
+    shelves = booked.shelves
+    shown = sum(max(0, b - a) for a, b in pairwise(shelves))
+    return max(0, units - shown)
 
 
 def late_orders(

@@ -154,7 +154,11 @@ def _transition_event(
         episode=after.episode,
         # The position as the state machine judged it (goods on order counted), as the
         # notices' rows show it; the reading alone is the shelf, kept beside it.
-        available=reading.available if after.last_available is None else after.last_available,
+        available=(
+            reading.available
+            if reading.available is None or after.last_available is None
+            else after.last_available
+        ),
         on_hand=reading.on_hand,
         detail=detail,
         payload={
@@ -251,7 +255,7 @@ class Evaluator:
                 return []
             expected = state.version
             orders = tx.open_orders(key)
-            booked = tx.recent_receipts_of([key], now - self.policy.goods_in_grace)
+            booked = tx.recent_receipts_of([key], now, self.policy.goods_in_grace)
             grace = self.policy.goods_in_grace
             ordered = _arriving(on_order(orders), booked.get(key), now, grace)
             state, notices, events = _run_readings(
@@ -326,7 +330,7 @@ class Evaluator:
         items = tx.items_of(wanted)
         stored_levels = tx.active_levels_of(wanted)
         open_orders = tx.open_orders_of(wanted)
-        booked = tx.recent_receipts_of(wanted, now - self.policy.goods_in_grace)
+        booked = tx.recent_receipts_of(wanted, now, self.policy.goods_in_grace)
         saves: list[StateSave] = []
         results: dict[ItemKey, tuple[AlertState, list[Notice], Events]] = {}
         late: dict[ItemKey, list[Notice]] = {}

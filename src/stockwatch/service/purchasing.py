@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from stockwatch.core.model import Item, ItemKey
-from stockwatch.core.purchasing import LINKED, PurchaseOrder, UnmatchedLine
+from stockwatch.core.purchasing import LINKED, OverReceipt, PurchaseOrder, UnmatchedLine
 from stockwatch.core.replenishment import DEFAULT_LEAD_TIME_DAYS
 from stockwatch.ports import PurchaseOrderStore
 
@@ -217,21 +217,17 @@ class PurchaseOrders:
         """Record goods received: ``quantity`` units, or everything still open."""
         if quantity is not None and quantity <= 0:
             raise OrderError("received_quantity", quantity=quantity)
-        if quantity is not None:
-            # A typo (500 for 5) would close the order with goods that never came, and count
-            # them in the position until the shelf shows them (core.purchasing.BookedIn).
-            try:
-                order = self.store.get(order_id)
-            except LookupError:
-                raise OrderError("no_order", order=order_id) from None
-            if order.is_open and quantity > order.open_quantity:
-                raise OrderError(
-                    "over_received", quantity=quantity, open=order.open_quantity, order=order_id
-                )
         try:
             return self.store.receive(order_id, quantity, at)
         except LookupError:
             raise OrderError("no_order", order=order_id) from None
+        except OverReceipt as exc:
+            # A typo (500 for 5) would close the order with goods that never came, and count
+            # them in the position until the shelf shows them (core.purchasing.BookedIn).
+            # Refused in the store's transaction: two receipts at once cannot both pass.
+            raise OrderError(
+                "over_received", quantity=quantity, open=exc.open_quantity, order=order_id
+            ) from None
         except ValueError:
             raise self._refused(order_id, "received") from None
 
@@ -261,8 +257,8 @@ class PurchaseOrders:
         warehouse). An unknown item, or a bare SKU kept in several warehouses, is a mistake
         (OrderError) rather than an empty list that reads as "nothing ordered"."""
         found = self.store.find(key, open_only)
-        if found or self.find_item is None:
-            return found
+        if found or self.find_item is None or self.store.find(key, False, 1):
+            return found  # (an item dropped from the catalogue, its orders all closed)
         item = self.find_item(key)
         if not isinstance(item, Item):
             if not item:

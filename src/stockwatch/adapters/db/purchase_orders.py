@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from stockwatch.adapters.db.tables import (
@@ -133,61 +133,51 @@ def _open_task(conn: Connection, key: ItemKey, now: datetime) -> int | None:
     return int(row.id)
 
 
-def _shelf_at(conn: Connection, key: ItemKey, at: datetime) -> int | None:
-    """The shelf (on hand − committed) of the item's newest good reading observed by ``at``,
-    None without one."""
-    reading = conn.execute(
-        select(readings.c.on_hand, readings.c.committed)
-        .where(
-            readings.c.item_key == str(key),
-            readings.c.on_hand.is_not(None),
-            readings.c.observed_at <= at,
-        )
-        .order_by(readings.c.observed_at.desc(), readings.c.id.desc())
-        .limit(1)
-    ).first()
-    return None if reading is None else int(reading.on_hand) - int(reading.committed)
-
-
-def _receipt(conn: Connection, key: ItemKey, at: datetime, quantity: int) -> dict[str, Any]:
-    """A receipt as stored: when, how many, and the shelf the stock source showed when it was
-    booked (so the goods count in the position until the shelf shows them)."""
-    return {"at": at.isoformat(), "quantity": quantity, "shelf": _shelf_at(conn, key, at)}
+def _receipt(at: datetime, quantity: int, by_hand: bool = False) -> dict[str, Any]:
+    """A receipt as stored. ``by_hand``: booked in by a person (the CLI, the API, the
+    dashboard), so the goods count in the position until the shelf shows them
+    (``core.purchasing.booked_not_shelved``); a 1688 receipt confirmation often comes days
+    after the goods were counted in, and is not counted so."""
+    entry: dict[str, Any] = {"at": at.isoformat(), "quantity": quantity}
+    if by_hand:
+        entry["by_hand"] = True
+    return entry
 
 
 def recent_receipts_of(
-    conn: Connection, keys: Sequence[ItemKey], since: datetime
+    conn: Connection, keys: Sequence[ItemKey], now: datetime, grace: timedelta
 ) -> dict[ItemKey, BookedIn]:
-    """The receipts booked since ``since`` per item of ``keys``, with the highest shelf read
-    since the first of them. One query by the time the orders changed (indexed: a few rows),
-    not one per item, since the evaluator asks every batch; then one per item booked in."""
-    wanted = {str(k) for k in keys}
+    """The receipts booked by hand within ``grace`` before ``now`` per item of ``keys``, with
+    the shelves read since ``grace`` before the first of them (few items: one query for the
+    batch by item and update time, then one per item booked in)."""
+    since = now - grace
     found: dict[str, list[Receipt]] = {}
-    rows = conn.execute(
-        select(purchase_orders.c.item_key, purchase_orders.c.receipts).where(
-            purchase_orders.c.updated_at >= since, purchase_orders.c.received_qty > 0
+    names = sorted({str(k) for k in keys})
+    for start in range(0, len(names), 500):
+        rows = conn.execute(
+            select(purchase_orders.c.item_key, purchase_orders.c.receipts).where(
+                purchase_orders.c.item_key.in_(names[start : start + 500]),
+                purchase_orders.c.updated_at >= since,
+                purchase_orders.c.received_qty > 0,
+            )
         )
-    )
-    for row in rows:
-        if row.item_key not in wanted:
-            continue
-        for entry in row.receipts or []:
-            at = datetime.fromisoformat(entry["at"])
-            if at >= since:
-                shelf = entry.get("shelf")  # absent in receipts booked before it was kept
-                got = Receipt(at, int(entry["quantity"]), None if shelf is None else int(shelf))
-                found.setdefault(row.item_key, []).append(got)
+        for row in rows:
+            for entry in row.receipts or []:
+                at = datetime.fromisoformat(entry["at"])
+                if entry.get("by_hand") and at >= since:
+                    found.setdefault(row.item_key, []).append(Receipt(at, int(entry["quantity"])))
     out: dict[ItemKey, BookedIn] = {}
     for key, receipts in found.items():
-        highest = conn.execute(
-            select(func.max(readings.c.on_hand - readings.c.committed)).where(
+        shelves = conn.execute(
+            select(readings.c.on_hand - readings.c.committed)
+            .where(
                 readings.c.item_key == key,
-                readings.c.observed_at >= min(r.at for r in receipts),
+                readings.c.observed_at >= min(r.at for r in receipts) - grace,
                 readings.c.on_hand.is_not(None),
             )
-        ).scalar()
-        shown = None if highest is None else int(highest)
-        out[ItemKey.parse(key)] = BookedIn(tuple(receipts), shown)
+            .order_by(readings.c.observed_at, readings.c.id)
+        ).scalars()
+        out[ItemKey.parse(key)] = BookedIn(tuple(receipts), tuple(int(x) for x in shelves))
     return out
 
 
@@ -355,7 +345,7 @@ class SqlPurchaseOrderStore:
             order = order_from_row(row._mapping)
             qty = order.open_quantity if quantity is None else quantity
             received = order.receive(qty, at)
-            receipts = [*(row.receipts or []), _receipt(conn, order.key, at, qty)]
+            receipts = [*(row.receipts or []), _receipt(at, qty, by_hand=True)]
             self._save(conn, received, at, receipts)
         return received
 
@@ -441,10 +431,17 @@ class SqlPurchaseOrderStore:
                     twin = same_purchase(order, open_orders(conn, order.key))
                     if twin is not None:
                         linked = _merged(order, twin)
-                        receipts = []
-                        if linked.received_qty:
-                            first = linked.received_at or now
-                            receipts = [_receipt(conn, linked.key, first, linked.received_qty)]
+                        # The hand-placed order's receipts stand (their times, by hand); what
+                        # 1688 says came beyond them is one more receipt.
+                        twin_row = conn.execute(
+                            select(purchase_orders.c.receipts).where(
+                                purchase_orders.c.id == twin.id
+                            )
+                        ).scalar()
+                        receipts = list(twin_row or [])
+                        more = linked.received_qty - twin.received_qty
+                        if more > 0:
+                            receipts.append(_receipt(linked.received_at or now, more))
                         self._link(conn, linked, now)
                         self._save(conn, linked, now, receipts)
                         changed.append(linked)
@@ -453,8 +450,7 @@ class SqlPurchaseOrderStore:
                         order = replace(order, task_id=_open_task(conn, order.key, now))
                     receipts = []
                     if order.received_qty:
-                        first = order.received_at or now
-                        receipts = [_receipt(conn, order.key, first, order.received_qty)]
+                        receipts = [_receipt(order.received_at or now, order.received_qty)]
                     due = {"ack_by": ack_by} if ack_by is not None and order.is_open else {}
                     new = conn.execute(
                         insert(purchase_orders)
@@ -477,7 +473,7 @@ class SqlPurchaseOrderStore:
                 if order.received_qty > old.received_qty:
                     got = order.received_qty - old.received_qty
                     at = order.received_at or now
-                    receipts.append(_receipt(conn, order.key, at, got))
+                    receipts.append(_receipt(at, got))
                 saved = replace(order, id=old.id, task_id=old.task_id)
                 self._save(conn, saved, now, receipts)
                 changed.append(saved)

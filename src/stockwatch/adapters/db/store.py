@@ -245,9 +245,9 @@ class SqlTransaction:
         return take_order_ack(self.conn, order_id)
 
     def recent_receipts_of(
-        self, keys: Sequence[ItemKey], since: datetime
+        self, keys: Sequence[ItemKey], now: datetime, grace: timedelta
     ) -> dict[ItemKey, BookedIn]:
-        return recent_receipts_of(self.conn, keys, since)
+        return recent_receipts_of(self.conn, keys, now, grace)
 
     def commit(self) -> None:
         self.conn.commit()

@@ -395,8 +395,6 @@ purchase_orders = Table(
     Index("ix_purchase_orders_item_status", "item_key", "status"),
     # The daemon looks for acknowledgements left due every minute (almost every row NULL).
     Index("ix_purchase_orders_ack_by", "ack_by"),
-    # The evaluator reads the receipts of the last hours every batch (migration 0016).
-    Index("ix_purchase_orders_updated_at", "updated_at"),
 )
 
 # 1688 purchase lines the import could not match to one item (migration 0012): shown to the

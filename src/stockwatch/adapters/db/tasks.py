@@ -133,9 +133,12 @@ class SqlTaskStore:
         said enough), and its task stayed on the purchase list for good. Ordered tasks wait
         for their goods."""
         # From the few open tasks to their items' states by key (not a scan of every state).
+        # A task put back on the list after the state was last judged (its order cancelled,
+        # or received short) waits for the next evaluation: it may well breach again.
         ended = exists().where(
             alert_states.c.item_key == replenishment_tasks.c.item_key,
             alert_states.c.phase == Phase.OK.value,
+            replenishment_tasks.c.updated_at <= alert_states.c.updated_at,
         )
         with self.engine.begin() as conn:
             result = conn.execute(

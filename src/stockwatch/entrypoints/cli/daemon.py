@@ -183,11 +183,12 @@ def alerts_list(
     cols = ("item", "tier", "phase", "available", "shelf", "last_notice", "acked", "snoozed")
     for col in cols:
         table.add_column(_t("col_" + col, language))
+    # Both numbers, as the notices give them: the position (goods on order counted) and the
+    # shelf a customer sees (the newest good reading's on hand − committed), in one query.
+    newest = store.latest_good_readings()
     for key, s in shown:
-        # Both numbers, as the notices give them: the position (goods on order counted) and
-        # the shelf a customer sees (the newest reading's on hand − committed).
-        newest = store.readings(key, limit=1)
-        shelf = newest[0].reading.shelf if newest else None
+        last = newest.get(key)
+        shelf = last.reading.shelf if last is not None else None
         table.add_row(
             str(key),
             tier_label(s.tier, language),

@@ -1,5 +1,4 @@
-"""purchase_orders.ack_by (an order's acknowledgement of its item's alert, until it is done),
-indexed, and an index on purchase_orders.updated_at (receipts of the last hours)
+"""purchase_orders.ack_by: an order's acknowledgement of its item's alert, until it is done
 
 Revision ID: 0016
 Revises: 0015
@@ -10,9 +9,6 @@ killed between the two (the CLI, the API, or the daemon importing a 1688 purchas
 order without its acknowledgement for good: the next 1688 pull sees the order unchanged, and
 the reminders went on while the goods came. The order now carries who placed it until the
 acknowledgement's own transaction clears it; the daemon finishes what is left.
-
-Goods booked in before the stock source shows them stay in the position for a grace period:
-the evaluator reads the receipts of the last hours every batch, by updated_at.
 """
 
 from __future__ import annotations
@@ -34,11 +30,9 @@ def upgrade() -> None:
         return
     op.add_column("purchase_orders", sa.Column("ack_by", sa.String(length=128), nullable=True))
     op.create_index(op.f("ix_purchase_orders_ack_by"), "purchase_orders", ["ack_by"])
-    op.create_index(op.f("ix_purchase_orders_updated_at"), "purchase_orders", ["updated_at"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_purchase_orders_updated_at"), table_name="purchase_orders")
     op.drop_index(op.f("ix_purchase_orders_ack_by"), table_name="purchase_orders")
     with op.batch_alter_table("purchase_orders") as batch:
         batch.drop_column("ack_by")
