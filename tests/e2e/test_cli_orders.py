@@ -157,19 +157,26 @@ def test_a_pending_breach_is_not_acknowledged_from_the_cli_and_says_why(tmp_path
     assert snoozed.exit_code == 0, snoozed.output
 
 
-def test_alerts_ack_takes_a_bare_sku_kept_in_one_warehouse_as_orders_place_does(
-    tmp_path: Path,
-) -> None:
+def _warehouse_shop(tmp_path: Path, alert: ItemKey | None = None) -> Path:
+    """A shop keeping CUP in HZ only and LAMP in HZ and SH (``alert``: an item's open alert)."""
     config = tmp_path / "stockwatch.toml"
     config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
     now = datetime.now(UTC)
     engine = open_database(load_config(config))
     try:
-        open_alert(engine, ItemKey.parse("CUP@HZ"), now)
+        if alert is not None:
+            open_alert(engine, alert, now)
         kept = [Item("CUP", warehouse="HZ"), Item("LAMP", warehouse="HZ")]
         SqlStore(engine).sync_items([*kept, Item("LAMP", warehouse="SH")], {}, now)
     finally:
         engine.dispose()
+    return config
+
+
+def test_alerts_ack_takes_a_bare_sku_kept_in_one_warehouse_as_orders_place_does(
+    tmp_path: Path,
+) -> None:
+    config = _warehouse_shop(tmp_path, alert=ItemKey.parse("CUP@HZ"))
     run = CliRunner().invoke
     acked = run(app, ["alerts", "ack", "CUP", "--config", str(config)])
     assert acked.exit_code == 0 and "CUP@HZ" in acked.output  # was "Unknown item: CUP"
@@ -182,15 +189,7 @@ def test_orders_list_of_a_bare_sku_means_its_warehouse_and_a_typo_is_an_error(
 ) -> None:
     # Found by a new user: `orders list --item LAMP` (kept in two warehouses) and `--item NOPE`
     # printed an empty table, which reads as "nothing ordered".
-    config = tmp_path / "stockwatch.toml"
-    config.write_text('[general]\ndata_dir = "data"\nlang = "en"\n', encoding="utf-8")
-    now = datetime.now(UTC)
-    engine = open_database(load_config(config))
-    try:
-        kept = [Item("CUP", warehouse="HZ"), Item("LAMP", warehouse="HZ")]
-        SqlStore(engine).sync_items([*kept, Item("LAMP", warehouse="SH")], {}, now)
-    finally:
-        engine.dispose()
+    config = _warehouse_shop(tmp_path)
     run = CliRunner().invoke
     c = ["--config", str(config)]
     assert run(app, ["orders", "place", "--item", "CUP", "--qty", "5", *c]).exit_code == 0
