@@ -90,12 +90,12 @@ def acknowledge_for_order(
 
     Nothing is acknowledged (None) when no alert has been announced (a pending breach may clear
     with the order, or fires and asks), when the orders on record do not lift the position
-    above T1 (too small: reminders go on), when polls kept changing the state, or when the
-    order's acknowledgement is no longer due (another process did it: ``settle_order_acks``);
-    the order stands either way; nor when the order was received or cancelled meanwhile. The
-    order is stored before this runs, its acknowledgement marked due; the same transaction
-    that acknowledges, or finds nothing to acknowledge, clears the mark, so a crash between
-    the two leaves the mark for ``settle_order_acks``."""
+    above T1 (too small: reminders go on), when the order was received or cancelled meanwhile,
+    when polls kept changing the state, or when the order's acknowledgement is no longer due
+    (another process did it: ``settle_order_acks``); the order stands either way. The order
+    is stored before this runs, its acknowledgement marked due; the same transaction that
+    acknowledges, or finds nothing to acknowledge, clears the mark, so a crash between the two
+    leaves the mark for ``settle_order_acks``."""
     for _ in range(3):
         with store.transaction() as tx:
             if order_id is not None:

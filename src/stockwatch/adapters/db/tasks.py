@@ -138,7 +138,8 @@ class SqlTaskStore:
         ended = exists().where(
             alert_states.c.item_key == replenishment_tasks.c.item_key,
             alert_states.c.phase == Phase.OK.value,
-            replenishment_tasks.c.updated_at <= alert_states.c.updated_at,
+            func.coalesce(replenishment_tasks.c.updated_at, replenishment_tasks.c.created_at)
+            <= alert_states.c.updated_at,  # (tasks from before updated_at was kept have none)
         )
         with self.engine.begin() as conn:
             result = conn.execute(
