@@ -919,3 +919,13 @@ def test_goods_booked_in_do_not_renew_the_grace_of_an_acknowledgement_on_goods_o
         state, reading(40, at + HOUR), LEVELS, POLICY, at + HOUR, OnOrder(50, at + 48 * HOUR)
     )
     assert state.goods_seen_at == at + HOUR  # goods on order do
+
+
+def test_a_notice_says_which_of_its_goods_are_booked_in_rather_than_on_the_way() -> None:
+    at = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    due = at + 48 * HOUR
+    _, out = evaluate(AlertState(), reading(0, at), LEVELS, POLICY, at, OnOrder(30, due, 100))
+    [empty] = out  # an empty shelf is OUT, whatever is coming
+    assert (empty.tier, empty.on_order, empty.booked_in, empty.due) == (Tier.OUT, 130, 100, due)
+    _, out = evaluate(AlertState(), reading(0, at), LEVELS, POLICY, at, OnOrder(30, due))
+    assert out[0].booked_in == 0

@@ -127,3 +127,15 @@ def test_a_stale_notice_says_why_in_chinese(stored: str, zh: str) -> None:
     # stock.csv" (the read's error as stored, in English).
     assert f"说明：{zh}" in render(notice(NoticeKind.STALE, detail=stored)).text
     assert f"{stored}" in render(notice(NoticeKind.STALE, detail=stored), lang="en").text
+
+
+def test_goods_booked_in_are_not_called_on_order() -> None:
+    # Found in review: units received but not yet on the shelf read "在途" (on the way).
+    due = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    only = notice(shelf=0, on_order=100, booked_in=100)
+    assert "货架库存：0（已收货待上架 100）" in render(only).text
+    assert "Shelf: 0 (booked in, not yet on the shelf 100)" in render(only, lang="en").text
+    both = notice(shelf=0, on_order=130, booked_in=100, due=due)
+    zh = render(both).text
+    assert "在途 30，预计到货" in zh and "已收货待上架 100" in zh
+    assert "在途" in render(notice(shelf=0, on_order=30, due=due)).text

@@ -6,6 +6,7 @@ import dataclasses
 
 from stockwatch.adapters.notify.render import escape_lark, escape_md, escape_wecom, render
 from stockwatch.core.model import Tier
+from stockwatch.service.routing import Route, RouterSettings, RouteTable
 from tests.notify_factories import HOSTILE, routed
 
 
@@ -93,3 +94,15 @@ def test_the_keyword_is_prefixed_only_when_missing() -> None:
     [(_, en)] = routed(1, lang="en")
     assert render(zh, "md", keyword="库存").title == zh.title
     assert render(en, "md", keyword="库存").title.startswith("【库存】")
+
+
+def test_goods_booked_in_read_as_received_not_on_the_way_in_every_channel() -> None:
+    from tests.notify_factories import item, notice
+
+    table = RouteTable(RouterSettings((Route("r", ("c",), lang="zh-CN"),)))
+    booked = dataclasses.replace(notice("CUP", Tier.OUT, available=100), shelf=0, on_order=100)
+    [(_, message)] = table.route(dataclasses.replace(booked, booked_in=100), item("CUP", "杯"))
+    body = render(message, "md").body
+    assert "已收货待上架 100" in body and "在途" not in body
+    [(_, coming)] = table.route(booked, item("CUP", "杯"))
+    assert "在途 100" in render(coming, "md").body

@@ -223,6 +223,9 @@ def evaluate(
     )
     if on_order is not None and on_order.due is not None and reading.in_transit > 0:
         notices = tuple(replace(n, due=on_order.due) for n in notices)
+    booked_in = reading.in_transit - ordered  # what the position counts beyond the orders
+    if booked_in > 0:
+        notices = tuple(replace(n, booked_in=booked_in) for n in notices)
     return new_state, notices
 
 

@@ -79,6 +79,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "offer": "1688 商品",
         "shelf": "货架库存",
         "on_order": "在途",
+        "booked_in": "已收货待上架",
         "due": "预计到货",
         "order": "采购单",
         "supplier": "供应商",
@@ -104,6 +105,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "offer": "1688 offer",
         "shelf": "Shelf",
         "on_order": "on order",
+        "booked_in": "booked in, not yet on the shelf",
         "due": "due",
         "order": "Purchase order",
         "supplier": "Supplier",
@@ -247,10 +249,16 @@ def shelf_line(notice: Notice, lang: str = "zh-CN") -> str:
     shelf = w["unknown"] if notice.shelf is None else str(notice.shelf)
     if notice.on_order <= 0:
         return shelf
-    extra = f"{w['on_order']} {notice.on_order}"
-    if notice.due is not None:
-        extra += f"，{w['due']} {format_when(notice.due)}" if lang == "zh-CN" else ""
-        extra += f", {w['due']} {format_when(notice.due)}" if lang == "en" else ""
+    sep = "，" if lang == "zh-CN" else ", "
+    parts = []
+    coming = notice.on_order - notice.booked_in
+    if coming > 0:
+        parts.append(f"{w['on_order']} {coming}")
+        if notice.due is not None:
+            parts[-1] += f"{sep}{w['due']} {format_when(notice.due)}"
+    if notice.booked_in > 0:  # received, the shop's stock not yet updated
+        parts.append(f"{w['booked_in']} {notice.booked_in}")
+    extra = sep.join(parts)
     return f"{shelf}（{extra}）" if lang == "zh-CN" else f"{shelf} ({extra})"
 
 

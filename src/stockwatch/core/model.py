@@ -491,6 +491,9 @@ class Notice:
     on_order: int = 0
     due: datetime | None = None
     late: LateOrder | None = None
+    # Of ``on_order``, the units already booked in that the shelf does not show yet
+    # (``OnOrder.arriving``): received, not on the way.
+    booked_in: int = 0
 
     @property
     def idempotency_key(self) -> str:

@@ -98,6 +98,7 @@ def notice_payload(notice: Notice) -> dict[str, object]:
         "detail": notice.detail,
         "shelf": notice.shelf,
         "on_order": notice.on_order,
+        "booked_in": notice.booked_in,
         "due": notice.due.isoformat() if notice.due else None,
         "late": _late_payload(notice),
     }

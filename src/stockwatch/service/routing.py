@@ -183,6 +183,7 @@ def notice_payload(
             "available": notice.available,
             "shelf": notice.shelf,
             "on_order": notice.on_order,
+            "booked_in": notice.booked_in,
             "due": notice.due.isoformat() if notice.due else None,
             "due_text": format_when(notice.due) if notice.due else None,
             "on_hand": notice.on_hand,

@@ -45,6 +45,7 @@ LABELS: dict[str, dict[str, str]] = {
         "test": "测试消息",
         "shelf": "货架库存",
         "on_order": "在途",
+        "booked_in": "已收货待上架",
         "due": "预计到货",
     },
     "en": {
@@ -71,6 +72,7 @@ LABELS: dict[str, dict[str, str]] = {
         "test": "Test message",
         "shelf": "Shelf",
         "on_order": "on order",
+        "booked_in": "booked in, not yet on the shelf",
         "due": "due",
     },
 }
@@ -190,11 +192,16 @@ def _shelf_text(reading: Mapping[str, Any], lang: str) -> str:
     shelf = reading.get("shelf")
     text = labels["unknown"] if shelf is None else str(shelf)
     on_order = int(reading.get("on_order") or 0)
-    if on_order > 0:
-        extra = f"{labels['on_order']} {on_order}"
+    booked_in = int(reading.get("booked_in") or 0)  # of on_order: received, not yet shown
+    parts = []
+    if on_order - booked_in > 0:
+        parts.append(f"{labels['on_order']} {on_order - booked_in}")
         if reading.get("due_text"):
-            extra += f", {labels['due']} {reading['due_text']}"
-        text += f" ({extra})"
+            parts[-1] += f", {labels['due']} {reading['due_text']}"
+    if booked_in > 0:
+        parts.append(f"{labels['booked_in']} {booked_in}")
+    if parts:
+        text += f" ({', '.join(parts)})"
     return text
 
 
