@@ -167,7 +167,8 @@ def _warehouse_shop(tmp_path: Path, alert: ItemKey | None = None) -> Path:
         if alert is not None:
             open_alert(engine, alert, now)
         kept = [Item("CUP", warehouse="HZ"), Item("LAMP", warehouse="HZ")]
-        SqlStore(engine).sync_items([*kept, Item("LAMP", warehouse="SH")], {}, now)
+        lamp_sh = Item("LAMP", warehouse="SH", supplier="灯厂")
+        SqlStore(engine).sync_items([*kept, lamp_sh], {}, now)
     finally:
         engine.dispose()
     return config
@@ -195,11 +196,14 @@ def test_orders_list_of_a_bare_sku_means_its_warehouse_and_a_typo_is_an_error(
     assert run(app, ["orders", "place", "--item", "CUP", "--qty", "5", *c]).exit_code == 0
     listed = json.loads(run(app, ["orders", "list", "--item", "CUP", "-f", "json", *c]).output)
     assert [o["item"] for o in listed] == ["CUP@HZ"]
+    blank = ["orders", "place", "--item", "LAMP@SH", "--qty", "2", "--supplier", " ", *c]
+    assert run(app, blank).exit_code == 0  # an empty --supplier is the item's (was "-")
+    [lamp] = json.loads(run(app, ["orders", "list", "--item", "LAMP@SH", "-f", "json", *c]).output)
+    assert lamp["supplier"] == "灯厂"
     which = run(app, ["orders", "list", "--item", "LAMP", *c])
     assert which.exit_code == 1 and "LAMP@HZ, LAMP@SH" in which.output
     typo = run(app, ["orders", "list", "--item", "NOPE", *c, "--lang", "zh-CN"])
     assert typo.exit_code == 1 and "NOPE" in typo.output
-    assert run(app, ["orders", "list", "--item", "LAMP@SH", *c]).exit_code == 0  # none yet
 
 
 def test_an_expected_day_or_time_without_an_offset_is_the_shops_time(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -113,6 +114,16 @@ def test_item_page_and_api_actions_are_recorded_by_name_with_who_and_what(site: 
     # Nothing was recorded under the HTTP route or as "dashboard".
     assert not [e for e in entries if e["action"] in ("unnamed", "POST")]
     assert accounts.audit(100, actor="dashboard") == []
+    # Since a time (it was ignored): the entries at or after it, a bad one named. (The site's
+    # clock stands still: every entry has the same time.)
+    at = datetime.fromisoformat(entries[0]["at"])
+    with httpx.Client(base_url=url, headers=bearer) as api:
+        same = api.get("/api/audit", params={"since": at.isoformat()}).json()
+        assert len(same) == len(entries)
+        later = (at + timedelta(seconds=1)).isoformat()
+        assert api.get("/api/audit", params={"since": later}).json() == []
+        bad = api.get("/api/audit", params={"since": "yesterday"})
+        assert bad.status_code == 400 and "since" in bad.json()["detail"]
 
 
 def test_the_json_api_actions_are_named_too(site: Site) -> None:

@@ -341,7 +341,7 @@ def orders_place(
             task_id=task,
             key=key,
             quantity=qty,
-            supplier=supplier,
+            supplier=supplier.strip() or None if supplier is not None else None,  # "": default
             expected_at=due,
             actor=cli_actor(os_user()),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -19,6 +19,7 @@ from stockwatch.core.audit import (
     audit_target,
 )
 from stockwatch.entrypoints.web.api_json import iso
+from stockwatch.entrypoints.web.dashboard import _since
 from stockwatch.entrypoints.web.openapi_doc import errors
 from stockwatch.entrypoints.web.security import (
     SESSION_COOKIE,
@@ -126,12 +127,19 @@ def auth_router(d: AuthDeps) -> APIRouter:
 
     @router.get(
         "/api/audit",
-        responses=errors({404: "no account store (accounts not available)"}),
+        responses=errors(
+            {400: "a malformed since", 404: "no account store (accounts not available)"}
+        ),
     )
     def api_audit(
         actor: Annotated[str | None, Query(max_length=96)] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+        since: Annotated[
+            str | None, Query(description="ISO 8601 date or time; without a zone: UTC")
+        ] = None,
     ) -> list[dict[str, Any]]:
+        # As /api/events reads it, and `stockwatch audit --since` (it was ignored here).
+        start = _since(since, None, d.clock(), UTC)
         return [
             {
                 "id": e.id,
@@ -141,7 +149,7 @@ def auth_router(d: AuthDeps) -> APIRouter:
                 "target": e.target,
                 "detail": e.detail,
             }
-            for e in accounts().audit(limit, actor)
+            for e in accounts().audit(limit, actor, start)
         ]
 
     return router
