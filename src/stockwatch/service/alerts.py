@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from stockwatch.core.alerting import acknowledge, snooze
 from stockwatch.core.model import AlertState, ItemKey, Phase, Tier
+from stockwatch.core.purchasing import PurchaseOrder
 from stockwatch.ports import AlertEvent, PurchaseOrderStore, Store, Transaction
 
 log = logging.getLogger(__name__)
@@ -98,10 +100,11 @@ def acknowledge_for_order(
     leaves the mark for ``settle_order_acks``."""
     for _ in range(3):
         with store.transaction() as tx:
+            orders = tx.open_orders(key)
             if order_id is not None:
                 if not tx.take_order_ack(order_id):
                     return None  # done already (a retry racing the daemon's settling)
-                if order_id not in {o.id for o in tx.open_orders(key)}:
+                if order_id not in {o.id for o in orders}:
                     tx.commit()  # received or cancelled meanwhile: nothing on order to rest on
                     return None
             state = tx.alert_state(key)
@@ -109,7 +112,7 @@ def acknowledge_for_order(
                 tx.commit()  # nothing to act on: the mark is cleared
                 return None
             levels = tx.active_levels(key)
-            position = _position_now(tx, key, state, quantity)
+            position = _position_now(tx, key, state, quantity, orders)
             if (
                 levels is not None
                 and position is not None
@@ -151,7 +154,13 @@ def settle_order_acks(store: Store, orders: PurchaseOrderStore, now: datetime) -
     return acknowledged
 
 
-def _position_now(tx: Transaction, key: ItemKey, state: AlertState, quantity: int) -> int | None:
+def _position_now(
+    tx: Transaction,
+    key: ItemKey,
+    state: AlertState,
+    quantity: int,
+    orders: Sequence[PurchaseOrder],
+) -> int | None:
     """The item's position with the orders on record now: the shelf of the reading the state
     last judged (the newest good one; a failed read changes nothing) plus what is on order
     (the open orders, or that reading's own in-transit figure when larger, as ``evaluate``
@@ -161,7 +170,7 @@ def _position_now(tx: Transaction, key: ItemKey, state: AlertState, quantity: in
     at = state.last_reading_at
     judged = tx.last_good_reading(key, at) if at is not None else None
     if judged is not None and judged.shelf is not None:
-        on_order = sum(o.open_quantity for o in tx.open_orders(key))
+        on_order = sum(o.open_quantity for o in orders)  # the item's open orders
         return judged.shelf + max(on_order, judged.in_transit)
     return None if state.last_available is None else state.last_available + quantity
 

@@ -184,11 +184,17 @@ def alerts_list(
     for col in cols:
         table.add_column(_t("col_" + col, language))
     # Both numbers, as the notices give them: the position (goods on order counted) and the
-    # shelf a customer sees (the newest good reading's on hand − committed), in one query.
-    newest = store.latest_good_readings()
+    # shelf a customer sees (on hand − committed of the good reading the state last judged):
+    # one indexed look-up per alert shown, not a scan of every item's readings.
+    with store.transaction() as tx:
+        judged = {
+            key: tx.last_good_reading(key, s.last_reading_at)
+            for key, s in shown
+            if s.last_reading_at is not None
+        }
     for key, s in shown:
-        last = newest.get(key)
-        shelf = last.reading.shelf if last is not None else None
+        last = judged.get(key)
+        shelf = last.shelf if last is not None else None
         table.add_row(
             str(key),
             tier_label(s.tier, language),
